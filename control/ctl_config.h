@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pollux's own options (after the EAL's and a "--"), from the command line and from a config
+ * file. Control thread only.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CTL_MAX_LOCAL_ZONES 64
+
+struct ctl_config {
+	bool has_ip4;
+	uint32_t ip4;        /* network byte order */
+	uint8_t ip4_prefix;
+	bool has_gw4;
+	uint32_t gw4;        /* network byte order */
+	bool has_ip6;
+	uint8_t ip6[16];
+	uint8_t ip6_prefix;
+	bool has_gw6;
+	uint8_t gw6[16];
+	char *local_zones[CTL_MAX_LOCAL_ZONES]; /* file paths, owned (strdup) */
+	unsigned local_zone_count;
+	char *control_path;  /* owned; default PX_CTL_DEFAULT_PATH */
+	char *config_file;   /* owned; NULL when none */
+	uint32_t idle_sleep_us; /* 0: pure polling */
+	uint32_t cache_size;    /* entries */
+	uint16_t port_id;
+	uint32_t mbufs;         /* mbuf pool size */
+	uint16_t rx_desc, tx_desc;
+	bool help;
+};
+
+/* Defaults, as documented in --help and the README. */
+#define CTL_DEFAULT_IDLE_SLEEP_US 0
+#define CTL_DEFAULT_CACHE_SIZE (1u << 20)
+#define CTL_DEFAULT_MBUFS 16383
+#define CTL_DEFAULT_RX_DESC 1024
+#define CTL_DEFAULT_TX_DESC 1024
+
+/* Fills cfg with the defaults. */
+void ctl_config_init(struct ctl_config *cfg);
+
+/* Frees what cfg owns (not cfg itself). */
+void ctl_config_free(struct ctl_config *cfg);
+
+/*
+ * Parses pollux's own arguments (argv[0] is the program name, as getopt expects). A --config
+ * FILE anywhere on the line is read first; the command line then overrides it, except that
+ * local-zone accumulates from both. Returns 0, or -EINVAL with a one-line message in err
+ * (e.g. "--ip: '10.0.0.1/33': prefix length must be 0-32").
+ */
+int ctl_config_parse_args(struct ctl_config *cfg, int argc, char **argv, char *err, size_t err_len);
+
+/*
+ * Reads a config file: one "key: value" per line, keys named as the long options without
+ * "--", '#' starts a comment, blank lines ignored. Returns 0 or -errno with "FILE:LINE: reason"
+ * in err.
+ */
+int ctl_config_parse_file(struct ctl_config *cfg, const char *path, char *err, size_t err_len);
+
+/* Checks what only the whole configuration can tell (an address to serve on is required).
+ * Returns 0 or -EINVAL with a message in err. */
+int ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len);
+
+/* Prints the usage text for pollux's own options. */
+void ctl_config_usage(FILE *out, const char *prog);

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dp_cache.h"
+
+RTE_LOG_REGISTER(dp_cache_logtype, pollux.dp.cache, INFO);
+#define CACHE_LOG(level, ...) rte_log(RTE_LOG_##level, dp_cache_logtype, "cache: " __VA_ARGS__)
+
+#define WAYS 4
+
+/* One cache line. sig is a filter only: readers always confirm the key in the entry, so a
+ * signature and pointer seen from two different moments can cause a miss, never a wrong hit. */
+struct bucket {
+	uint32_t sig[WAYS];                /* dp: ro, ctl: rw */
+	struct dp_cache_entry *e[WAYS];    /* dp: ro (acquire), ctl: rw (release) */
+} __rte_cache_aligned;
+
+struct dp_cache {
+	struct bucket *buckets;
+	uint32_t mask;
+	int socket;
+	struct rte_rcu_qsbr *qsbr;
+	struct rte_rcu_qsbr_dq *dq;
+	/* Writer-only state below. */
+	uint32_t sweep_pos;
+	struct dp_cache_info info;
+};
+
+uint32_t
+dp_cache_hash(const uint8_t *name, uint8_t name_len, uint16_t qtype, uint16_t qclass, uint8_t kind)
+{
+	uint64_t tail = (uint64_t)qtype | (uint64_t)qclass << 16 | (uint64_t)kind << 32;
+
+	return rte_hash_crc_8byte(tail, rte_hash_crc(name, name_len, 0x9e3779b9u));
+}
+
+static inline uint32_t
+alt_bucket(const struct dp_cache *c, uint32_t idx, uint32_t h)
+{
+	/* The secondary bucket depends on the whole hash, not on the primary index alone, so two
+	 * keys that collide in one bucket rarely collide in the other. */
+	return (idx ^ ((h >> 16 | 1) * 0x5bd1e995u)) & c->mask;
+}
+
+static inline bool
+key_eq(const struct dp_cache_entry *e, const uint8_t *name, uint8_t name_len, uint16_t qtype,
+       uint16_t qclass, uint8_t kind)
+{
+	return e->name_len == name_len && e->qtype == qtype && e->qclass == qclass &&
+	       e->kind == kind && memcmp(dp_cache_entry_name(e), name, name_len) == 0;
+}
+
+static inline int
+bucket_find(const struct bucket *b, uint32_t h, const uint8_t *name, uint8_t name_len,
+	    uint16_t qtype, uint16_t qclass, uint8_t kind)
+{
+	for (int i = 0; i < WAYS; i++) {
+		if (__atomic_load_n(&b->sig[i], __ATOMIC_RELAXED) != h)
+			continue;
+		const struct dp_cache_entry *e = __atomic_load_n(&b->e[i], __ATOMIC_ACQUIRE);
+
+		if (e != NULL && key_eq(e, name, name_len, qtype, qclass, kind))
+			return i;
+	}
+	return -1;
+}
+
+const struct dp_cache_entry *
+dp_cache_lookup(const struct dp_cache *c, const uint8_t *name, uint8_t name_len, uint16_t qtype,
+		uint16_t qclass, uint8_t kind)
+{
+	uint32_t h = dp_cache_hash(name, name_len, qtype, qclass, kind);
+	uint32_t idx = h & c->mask;
+	const struct bucket *b = &c->buckets[idx];
+	int i = bucket_find(b, h, name, name_len, qtype, qclass, kind);
+
+	if (i < 0) {
+		b = &c->buckets[alt_bucket(c, idx, h)];
+		i = bucket_find(b, h, name, name_len, qtype, qclass, kind);
+		if (i < 0)
+			return NULL;
+	}
+	return __atomic_load_n(&b->e[i], __ATOMIC_ACQUIRE);
+}
+
+static void
+entry_free_cb(void *p, void *elem, unsigned int n)
+{
+	struct dp_cache_entry **ep = elem;
+
+	RTE_SET_USED(p);
+	for (unsigned int i = 0; i < n; i++)
+		rte_free(ep[i]);
+}
+
+struct dp_cache *
+dp_cache_create(const char *name, uint32_t entries, struct rte_rcu_qsbr *v, int socket)
+{
+	struct dp_cache *c;
+	uint32_t nb;
+	char dqname[RTE_RCU_QSBR_DQ_NAMESIZE];
+
+	if (name == NULL || v == NULL || entries == 0 || entries > (1u << 30)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	nb = rte_align32pow2((entries + WAYS - 1) / WAYS);
+	c = rte_zmalloc_socket("dp_cache", sizeof(*c), RTE_CACHE_LINE_SIZE, socket);
+	if (c == NULL)
+		goto nomem;
+	c->buckets = rte_zmalloc_socket("dp_cache_buckets", (size_t)nb * sizeof(struct bucket),
+					RTE_CACHE_LINE_SIZE, socket);
+	if (c->buckets == NULL)
+		goto nomem;
+	c->mask = nb - 1;
+	c->socket = socket;
+	c->qsbr = v;
+	c->info.slots = nb * WAYS;
+
+	snprintf(dqname, sizeof(dqname), "%s", name);
+	/* Every slot can be waiting for reclamation at once (a full flush): size for that, so an
+	 * enqueue only fails when readers stall. */
+	struct rte_rcu_qsbr_dq_parameters p = {
+		.name = dqname,
+		.flags = RTE_RCU_QSBR_DQ_MT_UNSAFE,
+		.size = c->info.slots,
+		.esize = sizeof(struct dp_cache_entry *),
+		.trigger_reclaim_limit = 64,
+		.max_reclaim_size = 256,
+		.free_fn = entry_free_cb,
+		.p = c,
+		.v = v,
+	};
+	c->dq = rte_rcu_qsbr_dq_create(&p);
+	if (c->dq == NULL) {
+		int err = rte_errno;
+
+		rte_free(c->buckets);
+		rte_free(c);
+		errno = err != 0 ? err : ENOMEM;
+		return NULL;
+	}
+	return c;
+nomem:
+	if (c != NULL)
+		rte_free(c->buckets);
+	rte_free(c);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void
+dp_cache_free(struct dp_cache *c)
+{
+	if (c == NULL)
+		return;
+	/* Readers are gone: the defer queue's pending entries can be freed at once. */
+	rte_rcu_qsbr_dq_delete(c->dq);
+	for (uint32_t i = 0; i <= c->mask; i++)
+		for (int w = 0; w < WAYS; w++)
+			rte_free(c->buckets[i].e[w]);
+	rte_free(c->buckets);
+	rte_free(c);
+}
+
+struct dp_cache_entry *
+dp_cache_entry_new(const struct dp_cache *c, const struct dp_cache_key *key,
+		   const struct dp_cache_answer *ans, uint64_t now_ms)
+{
+	struct dp_cache_entry *e;
+	size_t sz;
+
+	if (key->name_len == 0 || (ans->rr_len != 0 && ans->rr == NULL) ||
+	    (ans->ttl_off_count != 0 && ans->ttl_off == NULL)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	for (uint16_t i = 0; i < ans->ttl_off_count; i++) {
+		if ((uint32_t)ans->ttl_off[i] + 4 > ans->rr_len) {
+			errno = EINVAL;
+			return NULL;
+		}
+	}
+	sz = sizeof(*e) + ans->ttl_off_count * sizeof(uint16_t) + key->name_len + ans->rr_len;
+	e = rte_malloc_socket("dp_cache_entry", sz, 0, c->socket);
+	if (e == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	e->hash = dp_cache_hash(key->name, key->name_len, key->qtype, key->qclass, key->kind);
+	e->ttl = ans->ttl;
+	e->insert_ms = now_ms;
+	e->expire_ms = now_ms + (uint64_t)ans->ttl * 1000;
+	e->qtype = key->qtype;
+	e->qclass = key->qclass;
+	e->kind = key->kind;
+	e->name_len = key->name_len;
+	e->rcode = ans->rcode;
+	e->flags = ans->flags;
+	e->an_count = ans->an_count;
+	e->ns_count = ans->ns_count;
+	e->ar_count = ans->ar_count;
+	e->rr_len = ans->rr_len;
+	e->ttl_off_count = ans->ttl_off_count;
+	if (ans->ttl_off_count != 0)
+		memcpy(e->data, ans->ttl_off, ans->ttl_off_count * sizeof(uint16_t));
+	memcpy((uint8_t *)dp_cache_entry_name(e), key->name, key->name_len);
+	if (ans->rr_len != 0)
+		memcpy((uint8_t *)dp_cache_entry_rr(e), ans->rr, ans->rr_len);
+	return e;
+}
+
+/* Hands a no longer reachable entry to RCU. If the defer queue is full (a reader has stalled
+ * past `size` retirements) wait for a grace period rather than leak or free early. */
+static void
+retire(struct dp_cache *c, struct dp_cache_entry *e)
+{
+	if (e->flags & DP_CACHE_F_PINNED)
+		c->info.pinned--;
+	c->info.entries--;
+	if (rte_rcu_qsbr_dq_enqueue(c->dq, &e) == 0)
+		return;
+	rte_rcu_qsbr_dq_reclaim(c->dq, UINT32_MAX, NULL, NULL, NULL);
+	if (rte_rcu_qsbr_dq_enqueue(c->dq, &e) == 0)
+		return;
+	rte_rcu_qsbr_synchronize(c->qsbr, RTE_QSBR_THRID_INVALID);
+	rte_free(e);
+}
+
+static void
+slot_set(struct bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
+{
+	/* Pointer first: a reader that sees the new signature with the old pointer misses; one
+	 * that sees the new pointer with the old signature misses too. Neither is ever wrong. */
+	__atomic_store_n(&b->e[i], e, __ATOMIC_RELEASE);
+	__atomic_store_n(&b->sig[i], sig, __ATOMIC_RELAXED);
+}
+
+int
+dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
+{
+	uint32_t idx[2];
+	struct bucket *victim_b = NULL, *free_b = NULL;
+	int victim_i = -1, free_i = -1;
+	struct dp_cache_entry *victim = NULL;
+
+	idx[0] = e->hash & c->mask;
+	idx[1] = alt_bucket(c, idx[0], e->hash);
+	for (int k = 0; k < 2; k++) {
+		struct bucket *b = &c->buckets[idx[k]];
+
+		for (int i = 0; i < WAYS; i++) {
+			struct dp_cache_entry *o = b->e[i];
+
+			if (o == NULL) {
+				if (free_b == NULL) {
+					free_b = b;
+					free_i = i;
+				}
+				continue;
+			}
+			if (o->hash == e->hash &&
+			    key_eq(o, dp_cache_entry_name(e), e->name_len, e->qtype, e->qclass,
+				   e->kind)) {
+				slot_set(b, i, e, e->hash);
+				if (e->flags & DP_CACHE_F_PINNED)
+					c->info.pinned++;
+				c->info.entries++;
+				c->info.replaces++;
+				retire(c, o);
+				return 0;
+			}
+			if (o->flags & DP_CACHE_F_PINNED)
+				continue;
+			/* The entry closest to expiring loses the least cached time; an expired
+			 * one (expire_ms <= now_ms) sorts first by the same rule. */
+			if (victim == NULL || o->expire_ms < victim->expire_ms) {
+				victim = o;
+				victim_b = b;
+				victim_i = i;
+			}
+		}
+	}
+	if (free_b != NULL) {
+		slot_set(free_b, free_i, e, e->hash);
+	} else if (victim != NULL) {
+		slot_set(victim_b, victim_i, e, e->hash);
+		c->info.evictions++;
+		retire(c, victim);
+	} else {
+		c->info.insert_failures++;
+		rte_free(e);
+		return -ENOSPC;
+	}
+	if (e->flags & DP_CACHE_F_PINNED)
+		c->info.pinned++;
+	c->info.entries++;
+	c->info.inserts++;
+	return 0;
+}
+
+int
+dp_cache_delete(struct dp_cache *c, const struct dp_cache_key *key)
+{
+	uint32_t h = dp_cache_hash(key->name, key->name_len, key->qtype, key->qclass, key->kind);
+	uint32_t idx = h & c->mask;
+
+	for (int k = 0; k < 2; k++) {
+		struct bucket *b = &c->buckets[idx];
+		int i = bucket_find(b, h, key->name, key->name_len, key->qtype, key->qclass,
+				    key->kind);
+
+		if (i >= 0) {
+			struct dp_cache_entry *o = b->e[i];
+
+			slot_set(b, i, NULL, 0);
+			retire(c, o);
+			return 0;
+		}
+		idx = alt_bucket(c, idx, h);
+	}
+	return -ENOENT;
+}
+
+unsigned
+dp_cache_sweep(struct dp_cache *c, uint64_t now_ms, unsigned budget)
+{
+	unsigned removed = 0;
+	uint32_t nb = c->mask + 1;
+
+	/* Budget counts buckets visited, so a call's cost is bounded whatever it finds. */
+	for (unsigned n = 0; n < budget && n < nb; n++) {
+		struct bucket *b = &c->buckets[c->sweep_pos];
+
+		c->sweep_pos = (c->sweep_pos + 1) & c->mask;
+		for (int i = 0; i < WAYS; i++) {
+			struct dp_cache_entry *o = b->e[i];
+
+			if (o == NULL || (o->flags & DP_CACHE_F_PINNED) || now_ms < o->expire_ms)
+				continue;
+			slot_set(b, i, NULL, 0);
+			retire(c, o);
+			removed++;
+		}
+	}
+	c->info.expired_swept += removed;
+	return removed;
+}
+
+void
+dp_cache_flush(struct dp_cache *c, bool pinned)
+{
+	for (uint32_t k = 0; k <= c->mask; k++) {
+		struct bucket *b = &c->buckets[k];
+
+		for (int i = 0; i < WAYS; i++) {
+			struct dp_cache_entry *o = b->e[i];
+
+			if (o == NULL || (!pinned && (o->flags & DP_CACHE_F_PINNED)))
+				continue;
+			slot_set(b, i, NULL, 0);
+			retire(c, o);
+		}
+	}
+}
+
+void
+dp_cache_reclaim(struct dp_cache *c)
+{
+	rte_rcu_qsbr_dq_reclaim(c->dq, UINT32_MAX, NULL, NULL, NULL);
+}
+
+void
+dp_cache_info(const struct dp_cache *c, struct dp_cache_info *info)
+{
+	*info = c->info;
+}

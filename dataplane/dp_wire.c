@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "dp_wire.h"
+
+unsigned
+dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels)
+{
+	const uint8_t *msg = rd->msg;
+	uint16_t pos = rd->pos;
+	uint16_t after = 0;   /* cursor position once the name is read, set at the first pointer */
+	uint16_t bound = pos; /* a pointer must land strictly before this: no loops possible */
+	unsigned total = 0, hops = 0, nlab = 0;
+
+	if (rd->err)
+		return 0;
+	for (;;) {
+		if (pos >= rd->len)
+			goto err;
+		uint8_t c = msg[pos];
+
+		if (c >= 0xc0) {
+			if (pos + 1 >= rd->len)
+				goto err;
+			uint16_t target = (uint16_t)((c & 0x3f) << 8 | msg[pos + 1]);
+
+			if (target >= bound || target < PX_DNS_HDR_LEN || ++hops > PX_DNS_PTR_HOPS)
+				goto err;
+			if (after == 0)
+				after = pos + 2;
+			bound = target;
+			pos = target;
+			continue;
+		}
+		if (c & 0xc0) /* 0x40 and 0x80: extended and reserved label types (RFC 6891 5) */
+			goto err;
+		if (c == 0) {
+			if (dst != NULL)
+				dst[total] = 0;
+			total++;
+			pos++;
+			break;
+		}
+		/* c <= 63 here; the name, root label included, must stay within 255 bytes. */
+		if ((unsigned)pos + 1 + c > rd->len || total + 1 + c + 1 > PX_DNS_MAX_NAME)
+			goto err;
+		if (dst != NULL) {
+			dst[total] = c;
+			for (unsigned i = 1; i <= c; i++)
+				dst[total + i] = px_lower(msg[pos + i]);
+		}
+		total += 1u + c;
+		pos = (uint16_t)(pos + 1 + c);
+		nlab++;
+	}
+	rd->pos = after != 0 ? after : pos;
+	if (labels != NULL)
+		*labels = (uint8_t)nlab;
+	return total;
+err:
+	rd->err = true;
+	return 0;
+}
+
+/* Checks that an OPT rdata is a well-formed sequence of {code, length, data} options. */
+static bool
+opt_rdata_ok(const uint8_t *p, uint16_t len)
+{
+	uint32_t pos = 0;
+
+	while (pos + 4 <= len)
+		pos += 4u + px_get16(p + pos + 2);
+	return pos == len;
+}
+
+/* Reads one resource record of a section other than the question. Returns a FORMERR verdict
+ * or DP_WIRE_OK; *badvers is set when the record is an OPT asking for a version above 0. */
+static enum dp_wire_verdict
+read_rr(struct dp_wire_rd *rd, struct dp_query *q, bool additional, bool *badvers)
+{
+	unsigned nlen = dp_wire_read_name(rd, NULL, NULL);
+	uint16_t type, rclass, rdlen;
+	uint32_t ttl;
+
+	if (nlen == 0) {
+		/* A name cut off by the end of the data is a count problem, anything else a name
+		 * problem; both are FORMERR, the split only helps the operator read counters. */
+		return rd->pos >= rd->len ? DP_WIRE_FORMERR_COUNTS : DP_WIRE_FORMERR_NAME;
+	}
+	type = dp_wire_read_u16(rd);
+	rclass = dp_wire_read_u16(rd);
+	ttl = dp_wire_read_u32(rd);
+	rdlen = dp_wire_read_u16(rd);
+	if (!dp_wire_rd_need(rd, rdlen))
+		return DP_WIRE_FORMERR_COUNTS;
+	if (type == PX_DNS_TYPE_OPT) {
+		if (!additional || q->edns || nlen != 1 || !opt_rdata_ok(rd->msg + rd->pos, rdlen))
+			return DP_WIRE_FORMERR_OPT;
+		q->edns = true;
+		q->edns_bufsize = rclass;
+		q->edns_do = (ttl & PX_DNS_EDNS_DO) != 0;
+		if (((ttl >> 16) & 0xff) != 0)
+			*badvers = true;
+	}
+	rd->pos = (uint16_t)(rd->pos + rdlen);
+	return DP_WIRE_OK;
+}
+
+enum dp_wire_verdict
+dp_wire_parse_query(struct dp_query *q, const uint8_t *msg, uint16_t len)
+{
+	struct dp_wire_rd rd;
+	enum dp_wire_verdict v;
+	uint16_t qdcount, ancount, nscount, arcount;
+	bool badvers = false;
+
+	q->question_end = 0;
+	q->edns = false;
+	q->edns_do = false;
+	q->edns_bufsize = 0;
+	q->qname_len = 0;
+	if (len < PX_DNS_HDR_LEN)
+		return DP_WIRE_DROP_RUNT;
+
+	dp_wire_rd_init(&rd, msg, len);
+	q->id = dp_wire_read_u16(&rd);
+	q->flags = dp_wire_read_u16(&rd);
+	qdcount = dp_wire_read_u16(&rd);
+	ancount = dp_wire_read_u16(&rd);
+	nscount = dp_wire_read_u16(&rd);
+	arcount = dp_wire_read_u16(&rd);
+
+	if (q->flags & PX_DNS_QR)
+		return DP_WIRE_DROP_RESPONSE;
+	if ((q->flags & PX_DNS_OPCODE_MASK) >> PX_DNS_OPCODE_SHIFT != PX_DNS_OPCODE_QUERY)
+		return DP_WIRE_NOTIMP;
+	if (qdcount != 1)
+		return DP_WIRE_FORMERR_QDCOUNT;
+
+	q->qname_len = (uint8_t)dp_wire_read_name(&rd, q->qname_lc, &q->qname_labels);
+	if (q->qname_len == 0)
+		return rd.pos >= len ? DP_WIRE_FORMERR_COUNTS : DP_WIRE_FORMERR_NAME;
+	q->qtype = dp_wire_read_u16(&rd);
+	q->qclass = dp_wire_read_u16(&rd);
+	if (rd.err)
+		return DP_WIRE_FORMERR_COUNTS;
+	q->question_end = rd.pos;
+
+	/* Walk every record so that a count that lies is caught wherever it lies. */
+	uint32_t others = (uint32_t)ancount + nscount;
+
+	for (uint32_t i = 0; i < others + arcount; i++) {
+		v = read_rr(&rd, q, i >= others, &badvers);
+		if (v != DP_WIRE_OK) {
+			q->edns = false; /* the OPT, if any, is not to be trusted either */
+			return v;
+		}
+	}
+	if (rd.pos != len) {
+		q->edns = false;
+		return DP_WIRE_FORMERR_COUNTS;
+	}
+	if (ancount != 0 || nscount != 0) {
+		q->edns = false;
+		return DP_WIRE_FORMERR_SECTIONS;
+	}
+	return badvers ? DP_WIRE_BADVERS : DP_WIRE_OK;
+}
+
+uint16_t
+dp_wire_write_response(uint8_t *msg, uint16_t cap, uint16_t limit, const struct dp_query *q,
+		       const struct dp_wire_answer *ans)
+{
+	uint16_t qend = q->question_end != 0 ? q->question_end : PX_DNS_HDR_LEN;
+	uint16_t opt_len = q->edns ? PX_DNS_OPT_LEN : 0;
+	uint16_t an = 0, ns = 0, ar = 0, pos = qend;
+	uint16_t flags;
+
+	if (limit > cap)
+		limit = cap;
+	if ((uint32_t)qend + opt_len > cap)
+		return 0;
+
+	flags = PX_DNS_QR | PX_DNS_RA | (q->flags & (PX_DNS_OPCODE_MASK | PX_DNS_RD | PX_DNS_CD)) |
+		(ans->rcode & PX_DNS_RCODE_MASK) | (ans->aa ? PX_DNS_AA : 0);
+	if ((uint32_t)qend + ans->rr_len + opt_len <= limit) {
+		memcpy(msg + pos, ans->rr, ans->rr_len);
+		for (uint16_t i = 0; i < ans->ttl_off_count; i++)
+			px_put32(msg + pos + ans->ttl_off[i], ans->ttl);
+		pos = (uint16_t)(pos + ans->rr_len);
+		an = ans->an_count;
+		ns = ans->ns_count;
+		ar = ans->ar_count;
+	} else {
+		/* RFC 2181 9: a truncated response carries no partial RRsets; with TC the client
+		 * retries over TCP, so send none at all. */
+		flags |= PX_DNS_TC;
+	}
+	if (opt_len != 0) {
+		uint8_t *o = msg + pos;
+
+		o[0] = 0; /* owner: the root */
+		px_put16(o + 1, PX_DNS_TYPE_OPT);
+		px_put16(o + 3, PX_DNS_EDNS_BUFSIZE);
+		/* Extended rcode (upper 8 bits of 12), version 0, DO clear: no DNSSEC here. */
+		px_put32(o + 5, (uint32_t)(ans->rcode >> 4) << 24);
+		px_put16(o + 9, 0);
+		pos = (uint16_t)(pos + PX_DNS_OPT_LEN);
+		ar++;
+	}
+	px_put16(msg + 2, flags);
+	px_put16(msg + 4, q->question_end != 0 ? 1 : 0);
+	px_put16(msg + 6, an);
+	px_put16(msg + 8, ns);
+	px_put16(msg + 10, ar);
+	return pos;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Per-worker counters. Each worker owns one struct px_stats and is its only writer; the control
+ * thread (polluxctl stats) and the telemetry thread read and sum them. One list, expanded with
+ * an X-macro, so the struct, the control protocol, telemetry and the tests cannot drift apart.
+ */
+#pragma once
+
+#include <stdint.h>
+
+/* X(name, help): every counter a worker keeps. */
+#define PX_STATS_FIELDS(X) \
+	X(rx_pkts, "packets received") \
+	X(tx_pkts, "packets sent") \
+	X(idle_polls, "polls that received nothing") \
+	X(queries, "DNS queries with a valid header") \
+	X(hits, "queries answered from the cache") \
+	X(misses, "queries not in the cache (handed to the resolver path)") \
+	X(local_nodata, "NODATA answers from a local zone") \
+	X(local_nxdomain, "NXDOMAIN answers from a local zone") \
+	X(resp_noerror, "responses with rcode NOERROR") \
+	X(resp_nxdomain, "responses with rcode NXDOMAIN") \
+	X(resp_servfail, "responses with rcode SERVFAIL") \
+	X(resp_formerr, "responses with rcode FORMERR") \
+	X(resp_notimp, "responses with rcode NOTIMP") \
+	X(resp_refused, "responses with rcode REFUSED") \
+	X(resp_badvers, "responses with extended rcode BADVERS") \
+	X(resp_truncated, "responses with TC set") \
+	X(arp_replies, "ARP replies sent") \
+	X(nd_replies, "neighbour advertisements sent") \
+	X(icmp_echo_replies, "ICMP echo replies sent") \
+	X(icmp6_echo_replies, "ICMPv6 echo replies sent") \
+	X(formerr_qdcount, "FORMERR: qdcount other than 1") \
+	X(formerr_name, "FORMERR: bad label, name length or compression pointer") \
+	X(formerr_counts, "FORMERR: section counts disagree with the data") \
+	X(formerr_opt, "FORMERR: OPT in the wrong section, repeated, or not owned by the root") \
+	X(formerr_sections, "FORMERR: a query with answer or authority records") \
+	X(drop_runt, "dropped: frame shorter than an Ethernet header") \
+	X(drop_multiseg, "dropped: multi-segment mbuf") \
+	X(drop_l2_dst, "dropped: Ethernet destination not ours") \
+	X(drop_ethertype, "dropped: EtherType not ARP, IPv4 or IPv6 (VLAN included)") \
+	X(drop_arp, "dropped: ARP that is not a request for our address") \
+	X(drop_ip_hdr, "dropped: bad IPv4/IPv6 header (version, length fields)") \
+	X(drop_ip_cksum, "dropped: bad IPv4 header checksum") \
+	X(drop_ip_frag, "dropped: IPv4 fragment") \
+	X(drop_ip_options, "dropped: IPv4 options or IPv6 extension headers") \
+	X(drop_ip_dst, "dropped: IP destination not ours") \
+	X(drop_ip_src, "dropped: IP source that can never be answered") \
+	X(drop_l4_proto, "dropped: transport protocol not served") \
+	X(drop_udp_hdr, "dropped: truncated UDP or bad UDP length") \
+	X(drop_udp_cksum, "dropped: bad UDP checksum") \
+	X(drop_udp_port, "dropped: UDP destination port not served") \
+	X(drop_icmp, "dropped: ICMP/ICMPv6 that is not an echo request or NS for us, or bad checksum") \
+	X(drop_dns_runt, "dropped: UDP payload shorter than a DNS header") \
+	X(drop_dns_response, "dropped: DNS message with QR set") \
+	X(drop_no_room, "dropped: the response does not fit the mbuf") \
+	X(drop_tx_full, "dropped: the TX queue was full")
+
+struct px_stats {
+#define PX_STATS_MEMBER(name, help) uint64_t name;
+	PX_STATS_FIELDS(PX_STATS_MEMBER)
+#undef PX_STATS_MEMBER
+};
+
+#define PX_STATS_COUNT (sizeof(struct px_stats) / sizeof(uint64_t))
+
+/* Names in struct order, for printing and telemetry. */
+extern const char *const px_stats_names[PX_STATS_COUNT];
+extern const char *const px_stats_help[PX_STATS_COUNT];
+
+/* Adds every counter of src to dst. Thread-agnostic; src may be written concurrently, each
+ * counter is read with one relaxed atomic load so no value is ever torn. */
+void px_stats_add(struct px_stats *dst, const struct px_stats *src);
