@@ -127,14 +127,15 @@ dp_cache_create(const char *name, uint32_t entries, struct rte_rcu_qsbr *v, int 
 	c->info.slots = nb * WAYS;
 
 	snprintf(dqname, sizeof(dqname), "%s", name);
-	/* Every slot can be waiting for reclamation at once (a full flush): size for that, so an
-	 * enqueue only fails when readers stall. */
+	/* Every slot can be waiting for reclamation at once (a full flush), plus a margin for
+	 * the replacements made meanwhile: size for that, so an enqueue only fails when readers
+	 * stall. Reclaim in small batches as retirements come, so the queue rarely grows. */
 	struct rte_rcu_qsbr_dq_parameters p = {
 		.name = dqname,
 		.flags = RTE_RCU_QSBR_DQ_MT_UNSAFE,
-		.size = c->info.slots,
+		.size = c->info.slots + 1024,
 		.esize = sizeof(struct dp_cache_entry *),
-		.trigger_reclaim_limit = 64,
+		.trigger_reclaim_limit = 32,
 		.max_reclaim_size = 256,
 		.free_fn = entry_free_cb,
 		.p = c,

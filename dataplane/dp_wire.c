@@ -16,12 +16,12 @@ dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels)
 		return 0;
 	for (;;) {
 		if (pos >= rd->len)
-			goto err;
+			goto truncated;
 		uint8_t c = msg[pos];
 
 		if (c >= 0xc0) {
 			if (pos + 1 >= rd->len)
-				goto err;
+				goto truncated;
 			uint16_t target = (uint16_t)((c & 0x3f) << 8 | msg[pos + 1]);
 
 			if (target >= bound || target < PX_DNS_HDR_LEN || ++hops > PX_DNS_PTR_HOPS)
@@ -42,8 +42,10 @@ dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels)
 			break;
 		}
 		/* c <= 63 here; the name, root label included, must stay within 255 bytes. */
-		if ((unsigned)pos + 1 + c > rd->len || total + 1 + c + 1 > PX_DNS_MAX_NAME)
+		if (total + 1 + c + 1 > PX_DNS_MAX_NAME)
 			goto err;
+		if ((unsigned)pos + 1 + c > rd->len)
+			goto truncated;
 		if (dst != NULL) {
 			dst[total] = c;
 			for (unsigned i = 1; i <= c; i++)
@@ -57,6 +59,9 @@ dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels)
 	if (labels != NULL)
 		*labels = (uint8_t)nlab;
 	return total;
+truncated:
+	/* Tell the caller the data ran out (a count that lies) rather than a bad name. */
+	rd->pos = rd->len;
 err:
 	rd->err = true;
 	return 0;
@@ -184,7 +189,8 @@ dp_wire_write_response(uint8_t *msg, uint16_t cap, uint16_t limit, const struct 
 	flags = PX_DNS_QR | PX_DNS_RA | (q->flags & (PX_DNS_OPCODE_MASK | PX_DNS_RD | PX_DNS_CD)) |
 		(ans->rcode & PX_DNS_RCODE_MASK) | (ans->aa ? PX_DNS_AA : 0);
 	if ((uint32_t)qend + ans->rr_len + opt_len <= limit) {
-		memcpy(msg + pos, ans->rr, ans->rr_len);
+		if (ans->rr_len != 0)
+			memcpy(msg + pos, ans->rr, ans->rr_len);
 		for (uint16_t i = 0; i < ans->ttl_off_count; i++)
 			px_put32(msg + pos + ans->ttl_off[i], ans->ttl);
 		pos = (uint16_t)(pos + ans->rr_len);

@@ -101,5 +101,5 @@ px_put32(uint8_t *p, uint32_t v)
 static inline uint8_t
 px_lower(uint8_t c)
 {
-	return (uint8_t)(c - 'A' < 26u ? c + ('a' - 'A') : c);
+	return (uint8_t)((unsigned)c - 'A' < 26u ? c + ('a' - 'A') : c);
 }

@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include <pollux/ctl_proto.h>
+
+#include "ctl_config.h"
+
+/* The file knows no DPDK: the unit tests link it alone, and every failure reaches the operator
+ * through err, which main.c prints once. */
+
+enum opt_id {
+	OPT_HELP = 'h',
+	OPT_IP = 256,
+	OPT_GATEWAY,
+	OPT_IP6,
+	OPT_GATEWAY6,
+	OPT_LOCAL_ZONE,
+	OPT_CONTROL,
+	OPT_CONFIG,
+	OPT_IDLE_SLEEP_US,
+	OPT_CACHE_SIZE,
+	OPT_PORT,
+	OPT_MBUFS,
+	OPT_RX_DESC,
+	OPT_TX_DESC,
+};
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+struct opt_desc {
+	const char *name;
+	int id;
+	const char *arg;  /* NULL: takes no argument */
+	const char *help;
+};
+
+/* One table drives getopt, the config-file keys and --help, so they cannot disagree. */
+static const struct opt_desc opt_table[] = {
+	{ "ip", OPT_IP, "ADDR/LEN",
+	  "IPv4 address and prefix to serve on (this or --ip6 is required)" },
+	{ "gateway", OPT_GATEWAY, "ADDR", "IPv4 default gateway, on the --ip subnet" },
+	{ "ip6", OPT_IP6, "ADDR/LEN", "IPv6 address and prefix to serve on" },
+	{ "gateway6", OPT_GATEWAY6, "ADDR", "IPv6 default gateway (may be link-local)" },
+	{ "local-zone", OPT_LOCAL_ZONE, "FILE", "zone file answered locally; repeatable, at most "
+	  STR(CTL_MAX_LOCAL_ZONES) " in all" },
+	{ "control", OPT_CONTROL, "PATH", "Unix socket for polluxctl" },
+	{ "config", OPT_CONFIG, "FILE",
+	  "read options from FILE first; the command line overrides" },
+	{ "idle-sleep-us", OPT_IDLE_SLEEP_US, "N", "microseconds to sleep after an empty poll, "
+	  "0-1000000 (0: pure polling)" },
+	{ "cache-size", OPT_CACHE_SIZE, "N", "answer cache entries, 1-1073741824" },
+	{ "port", OPT_PORT, "N", "DPDK ethdev port id, 0-65535" },
+	{ "mbufs", OPT_MBUFS, "N", "mbuf pool size, 1023-16777215" },
+	{ "rx-desc", OPT_RX_DESC, "N", "RX ring descriptors, a power of two 64-16384" },
+	{ "tx-desc", OPT_TX_DESC, "N", "TX ring descriptors, a power of two 64-16384" },
+	{ "help", OPT_HELP, NULL, "print this help and exit" },
+};
+
+#define OPT_COUNT (sizeof(opt_table) / sizeof(opt_table[0]))
+
+static void __attribute__((format(printf, 3, 4)))
+set_err(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || err_len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}
+
+void
+ctl_config_init(struct ctl_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->idle_sleep_us = CTL_DEFAULT_IDLE_SLEEP_US;
+	cfg->cache_size = CTL_DEFAULT_CACHE_SIZE;
+	cfg->port_id = 0;
+	cfg->mbufs = CTL_DEFAULT_MBUFS;
+	cfg->rx_desc = CTL_DEFAULT_RX_DESC;
+	cfg->tx_desc = CTL_DEFAULT_TX_DESC;
+	/* init cannot report a failed strdup; parse_args fills the default in again if needed. */
+	cfg->control_path = strdup(PX_CTL_DEFAULT_PATH);
+}
+
+void
+ctl_config_free(struct ctl_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->local_zone_count; i++) {
+		free(cfg->local_zones[i]);
+		cfg->local_zones[i] = NULL;
+	}
+	cfg->local_zone_count = 0;
+	free(cfg->control_path);
+	cfg->control_path = NULL;
+	free(cfg->config_file);
+	cfg->config_file = NULL;
+}
+
+/* Decimal only, no sign, no spaces, no trailing junk: strtoul alone accepts " -1" and "12abc". */
+static int
+parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out, char *why, size_t why_len)
+{
+	unsigned long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0])) {
+		set_err(why, why_len, "not a decimal number");
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0') {
+		set_err(why, why_len, "not a decimal number");
+		return -EINVAL;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		set_err(why, why_len, "must be %lu-%lu", (unsigned long)min, (unsigned long)max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+parse_desc(const char *s, uint16_t *out, char *why, size_t why_len)
+{
+	uint32_t v;
+
+	if (parse_u32(s, 0, UINT32_MAX, &v, why, why_len) < 0)
+		return -EINVAL;
+	if (v < 64 || v > 16384 || (v & (v - 1)) != 0) {
+		set_err(why, why_len, "must be a power of two 64-16384");
+		return -EINVAL;
+	}
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* "ADDR/LEN" for either family; dst receives the address as inet_pton writes it. */
+static int
+parse_prefix(int af, const char *s, void *dst, uint8_t *prefix, char *why, size_t why_len)
+{
+	uint32_t max_len = af == AF_INET ? 32 : 128;
+	const char *fam = af == AF_INET ? "IPv4" : "IPv6";
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	uint32_t len;
+
+	if (slash == NULL) {
+		set_err(why, why_len, "expected ADDR/LEN");
+		return -EINVAL;
+	}
+	if ((size_t)(slash - s) >= sizeof(addr)) {
+		set_err(why, why_len, "not an %s address", fam);
+		return -EINVAL;
+	}
+	memcpy(addr, s, slash - s);
+	addr[slash - s] = '\0';
+	if (inet_pton(af, addr, dst) != 1) {
+		set_err(why, why_len, "not an %s address", fam);
+		return -EINVAL;
+	}
+	if (parse_u32(slash + 1, 0, max_len, &len, NULL, 0) < 0) {
+		set_err(why, why_len, "prefix length must be 0-%u", max_len);
+		return -EINVAL;
+	}
+	*prefix = (uint8_t)len;
+	return 0;
+}
+
+static int
+parse_addr(int af, const char *s, void *dst, char *why, size_t why_len)
+{
+	if (inet_pton(af, s, dst) != 1) {
+		set_err(why, why_len, "not an %s address", af == AF_INET ? "IPv4" : "IPv6");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+replace_str(char **dst, const char *s, char *why, size_t why_len)
+{
+	char *copy;
+
+	if (s[0] == '\0') {
+		set_err(why, why_len, "must not be empty");
+		return -EINVAL;
+	}
+	copy = strdup(s);
+	if (copy == NULL) {
+		set_err(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/* Applies one option; on failure writes only the reason to why, and the caller says where. */
+static int
+apply_option(struct ctl_config *cfg, int id, const char *val, char *why, size_t why_len)
+{
+	uint32_t v;
+	int rc;
+
+	switch (id) {
+	case OPT_IP:
+		rc = parse_prefix(AF_INET, val, &cfg->ip4, &cfg->ip4_prefix, why, why_len);
+		cfg->has_ip4 |= rc == 0;
+		return rc;
+	case OPT_GATEWAY:
+		rc = parse_addr(AF_INET, val, &cfg->gw4, why, why_len);
+		cfg->has_gw4 |= rc == 0;
+		return rc;
+	case OPT_IP6:
+		rc = parse_prefix(AF_INET6, val, cfg->ip6, &cfg->ip6_prefix, why, why_len);
+		cfg->has_ip6 |= rc == 0;
+		return rc;
+	case OPT_GATEWAY6:
+		rc = parse_addr(AF_INET6, val, cfg->gw6, why, why_len);
+		cfg->has_gw6 |= rc == 0;
+		return rc;
+	case OPT_LOCAL_ZONE:
+		if (cfg->local_zone_count >= CTL_MAX_LOCAL_ZONES) {
+			set_err(why, why_len, "too many local zones (at most %u)",
+				CTL_MAX_LOCAL_ZONES);
+			return -EINVAL;
+		}
+		rc = replace_str(&cfg->local_zones[cfg->local_zone_count], val, why, why_len);
+		if (rc == 0)
+			cfg->local_zone_count++;
+		return rc;
+	case OPT_CONTROL:
+		if (strlen(val) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+			set_err(why, why_len, "too long for a Unix socket path (at most %zu bytes)",
+				sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+			return -EINVAL;
+		}
+		return replace_str(&cfg->control_path, val, why, why_len);
+	case OPT_CONFIG:
+		return replace_str(&cfg->config_file, val, why, why_len);
+	case OPT_IDLE_SLEEP_US:
+		return parse_u32(val, 0, 1000000, &cfg->idle_sleep_us, why, why_len);
+	case OPT_CACHE_SIZE:
+		return parse_u32(val, 1, 1u << 30, &cfg->cache_size, why, why_len);
+	case OPT_PORT:
+		rc = parse_u32(val, 0, UINT16_MAX, &v, why, why_len);
+		if (rc == 0)
+			cfg->port_id = (uint16_t)v;
+		return rc;
+	case OPT_MBUFS:
+		return parse_u32(val, 1023, 16777215, &cfg->mbufs, why, why_len);
+	case OPT_RX_DESC:
+		return parse_desc(val, &cfg->rx_desc, why, why_len);
+	case OPT_TX_DESC:
+		return parse_desc(val, &cfg->tx_desc, why, why_len);
+	}
+	set_err(why, why_len, "unknown option");
+	return -EINVAL;
+}
+
+static const struct opt_desc *
+find_key(const char *key)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++)
+		if (opt_table[i].arg != NULL && strcmp(opt_table[i].name, key) == 0)
+			return &opt_table[i];
+	return NULL;
+}
+
+static char *
+trim(char *s)
+{
+	char *end = s + strlen(s);
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
+			   end[-1] == '\n'))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+/* Cuts a '#' comment, except inside double quotes, where a path may legitimately hold '#'. */
+static void
+cut_comment(char *s)
+{
+	bool quoted = false;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			quoted = !quoted;
+		else if (*s == '#' && !quoted) {
+			*s = '\0';
+			return;
+		}
+	}
+}
+
+/* Returns 0 with *opt and *val set, 1 for a line with nothing on it, or -EINVAL with the
+ * reason in why. */
+static int
+parse_line(char *line, const struct opt_desc **opt, char **val, char *why, size_t why_len)
+{
+	char *colon, *key, *v;
+	size_t len;
+
+	cut_comment(line);
+	line = trim(line);
+	if (*line == '\0')
+		return 1;
+	colon = strchr(line, ':');
+	if (colon == NULL) {
+		set_err(why, why_len, "expected 'key: value'");
+		return -EINVAL;
+	}
+	*colon = '\0';
+	key = trim(line);
+	v = trim(colon + 1);
+	if (strcmp(key, "config") == 0) {
+		set_err(why, why_len, "'config' is not allowed inside a config file");
+		return -EINVAL;
+	}
+	*opt = find_key(key);
+	if (*opt == NULL) {
+		set_err(why, why_len, "unknown key '%s'", key);
+		return -EINVAL;
+	}
+	len = strlen(v);
+	if (len == 0) {
+		set_err(why, why_len, "%s: missing value", key);
+		return -EINVAL;
+	}
+	if (v[0] == '"' || v[len - 1] == '"') {
+		if (len < 2 || v[0] != '"' || v[len - 1] != '"' ||
+		    memchr(v + 1, '"', len - 2) != NULL) {
+			set_err(why, why_len, "%s: unbalanced double quotes", key);
+			return -EINVAL;
+		}
+		v[len - 1] = '\0';
+		v++;
+	}
+	*val = v;
+	return 0;
+}
+
+int
+ctl_config_parse_file(struct ctl_config *cfg, const char *path, char *err, size_t err_len)
+{
+	const struct opt_desc *opt = NULL;
+	char why[256];
+	unsigned lineno = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (f == NULL) {
+		rc = -errno;
+		set_err(err, err_len, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		char *text = line, *val = NULL;
+
+		lineno++;
+		if (lineno == 1 && strncmp(text, "\xef\xbb\xbf", 3) == 0)
+			text += 3; /* a UTF-8 byte order mark, as some editors write */
+		if (strlen(line) != (size_t)n) {
+			set_err(err, err_len, "%s:%u: NUL byte in line", path, lineno);
+			rc = -EINVAL;
+			goto out;
+		}
+		rc = parse_line(text, &opt, &val, why, sizeof(why));
+		if (rc < 0) {
+			set_err(err, err_len, "%s:%u: %s", path, lineno, why);
+			goto out;
+		}
+		if (rc == 1) {
+			rc = 0;
+			continue;
+		}
+		rc = apply_option(cfg, opt->id, val, why, sizeof(why));
+		if (rc < 0) {
+			set_err(err, err_len, "%s:%u: %s: '%s': %s", path, lineno, opt->name, val,
+				why);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		rc = errno != 0 ? -errno : -EIO;
+		set_err(err, err_len, "%s: %s", path, strerror(-rc));
+	}
+out:
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static void
+build_longopts(struct option *lo)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++) {
+		lo[i].name = opt_table[i].name;
+		lo[i].has_arg = opt_table[i].arg != NULL ? required_argument : no_argument;
+		lo[i].flag = NULL;
+		lo[i].val = opt_table[i].id;
+	}
+	memset(&lo[OPT_COUNT], 0, sizeof(lo[OPT_COUNT]));
+}
+
+static const char *
+opt_name(int id)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++)
+		if (opt_table[i].id == id)
+			return opt_table[i].name;
+	return "?";
+}
+
+/*
+ * One getopt pass. With apply false it only checks the syntax and picks up --config and --help;
+ * with apply true it applies every other option. '+' stops at the first non-option so that argv
+ * is never permuted between the passes, and ':' tells a missing argument from an unknown option.
+ */
+static int
+getopt_pass(struct ctl_config *cfg, int argc, char **argv, bool apply, char *err, size_t err_len)
+{
+	struct option lo[OPT_COUNT + 1];
+	char why[256];
+	int c, rc;
+
+	build_longopts(lo);
+	/* glibc reinitialises getopt, including any half-read "-xyz" cluster, only for optind 0. */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
+		if (c == '?') {
+			/* optopt is 0 for an unknown long option (named in argv), the letter for
+			 * an unknown short one, and 'h' for "--help=x", as --help is the only
+			 * option without an argument. */
+			if (optopt == 0)
+				set_err(err, err_len, "unknown option '%s'", argv[optind - 1]);
+			else if (optopt == OPT_HELP)
+				set_err(err, err_len, "--help takes no argument");
+			else
+				set_err(err, err_len, "unknown option '-%c'", optopt);
+			return -EINVAL;
+		}
+		if (c == ':') {
+			set_err(err, err_len, "%s: missing argument", argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (c == OPT_HELP) {
+			cfg->help = true;
+			continue;
+		}
+		if (apply == (c == OPT_CONFIG))
+			continue;
+		rc = apply_option(cfg, c, optarg, why, sizeof(why));
+		if (rc < 0) {
+			set_err(err, err_len, "--%s: '%s': %s", opt_name(c), optarg, why);
+			return rc;
+		}
+	}
+	if (optind < argc) {
+		set_err(err, err_len, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+ctl_config_parse_args(struct ctl_config *cfg, int argc, char **argv, char *err, size_t err_len)
+{
+	int rc;
+
+	if (cfg->control_path == NULL) {
+		rc = replace_str(&cfg->control_path, PX_CTL_DEFAULT_PATH, err, err_len);
+		if (rc < 0)
+			return rc;
+	}
+	rc = getopt_pass(cfg, argc, argv, false, err, err_len);
+	if (rc < 0)
+		return rc;
+	/* --help must work even when the config file it would read is broken. */
+	if (cfg->help)
+		return 0;
+	if (cfg->config_file != NULL) {
+		rc = ctl_config_parse_file(cfg, cfg->config_file, err, err_len);
+		if (rc < 0)
+			return rc;
+	}
+	return getopt_pass(cfg, argc, argv, true, err, err_len);
+}
+
+static bool
+ip4_in_net(uint32_t addr, uint32_t net, uint8_t prefix)
+{
+	uint32_t mask = prefix == 0 ? 0 : UINT32_MAX << (32 - prefix);
+
+	return ((ntohl(addr) ^ ntohl(net)) & mask) == 0;
+}
+
+/* Returns why addr cannot be a unicast host address of ours, or NULL when it can. */
+static const char *
+ip4_unusable(uint32_t addr_be)
+{
+	uint32_t a = ntohl(addr_be);
+
+	if (a == 0)
+		return "an unspecified";
+	if ((a >> 28) == 0xe)
+		return "a multicast";
+	if (a == UINT32_MAX)
+		return "the broadcast";
+	if ((a >> 24) == 127)
+		return "a loopback";
+	return NULL;
+}
+
+static const char *
+ip6_unusable(const uint8_t *a)
+{
+	static const uint8_t zero[16], loop[16] = { [15] = 1 };
+
+	if (memcmp(a, zero, 16) == 0)
+		return "an unspecified";
+	if (a[0] == 0xff)
+		return "a multicast";
+	if (memcmp(a, loop, 16) == 0)
+		return "a loopback";
+	return NULL;
+}
+
+int
+ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *why;
+
+	if (!cfg->has_ip4 && !cfg->has_ip6) {
+		set_err(err, err_len, "an address to serve on is required: give --ip or --ip6");
+		return -EINVAL;
+	}
+	if (cfg->has_gw4 && !cfg->has_ip4) {
+		set_err(err, err_len, "--gateway needs --ip");
+		return -EINVAL;
+	}
+	if (cfg->has_gw6 && !cfg->has_ip6) {
+		set_err(err, err_len, "--gateway6 needs --ip6");
+		return -EINVAL;
+	}
+	if (cfg->has_ip4) {
+		inet_ntop(AF_INET, &cfg->ip4, buf, sizeof(buf));
+		why = ip4_unusable(cfg->ip4);
+		if (why != NULL) {
+			set_err(err, err_len, "--ip: '%s' is %s address", buf, why);
+			return -EINVAL;
+		}
+		/* The subnet's own broadcast address exists only for prefixes up to /30. */
+		if (cfg->ip4_prefix <= 30 && cfg->ip4_prefix > 0 &&
+		    (ntohl(cfg->ip4) | UINT32_MAX << (32 - cfg->ip4_prefix)) == UINT32_MAX) {
+			set_err(err, err_len, "--ip: '%s/%u' is the subnet's broadcast address",
+				buf, cfg->ip4_prefix);
+			return -EINVAL;
+		}
+	}
+	if (cfg->has_gw4) {
+		inet_ntop(AF_INET, &cfg->gw4, buf, sizeof(buf));
+		why = ip4_unusable(cfg->gw4);
+		if (why != NULL) {
+			set_err(err, err_len, "--gateway: '%s' is %s address", buf, why);
+			return -EINVAL;
+		}
+		/* pollux resolves the gateway with ARP, which only reaches the local subnet. */
+		if (cfg->ip4_prefix < 32 && !ip4_in_net(cfg->gw4, cfg->ip4, cfg->ip4_prefix)) {
+			set_err(err, err_len, "--gateway: '%s' is not inside the --ip subnet", buf);
+			return -EINVAL;
+		}
+		if (cfg->gw4 == cfg->ip4) {
+			set_err(err, err_len, "--gateway: '%s' is pollux's own address", buf);
+			return -EINVAL;
+		}
+	}
+	if (cfg->has_ip6) {
+		inet_ntop(AF_INET6, cfg->ip6, buf, sizeof(buf));
+		why = ip6_unusable(cfg->ip6);
+		if (why != NULL) {
+			set_err(err, err_len, "--ip6: '%s' is %s address", buf, why);
+			return -EINVAL;
+		}
+	}
+	if (cfg->has_gw6) {
+		inet_ntop(AF_INET6, cfg->gw6, buf, sizeof(buf));
+		why = ip6_unusable(cfg->gw6);
+		if (why != NULL) {
+			set_err(err, err_len, "--gateway6: '%s' is %s address", buf, why);
+			return -EINVAL;
+		}
+		if (memcmp(cfg->gw6, cfg->ip6, 16) == 0) {
+			set_err(err, err_len, "--gateway6: '%s' is pollux's own address", buf);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void
+opt_default(int id, char *buf, size_t len)
+{
+	switch (id) {
+	case OPT_CONTROL:
+		snprintf(buf, len, "%s", PX_CTL_DEFAULT_PATH);
+		break;
+	case OPT_IDLE_SLEEP_US:
+		snprintf(buf, len, "%u", CTL_DEFAULT_IDLE_SLEEP_US);
+		break;
+	case OPT_CACHE_SIZE:
+		snprintf(buf, len, "%u", CTL_DEFAULT_CACHE_SIZE);
+		break;
+	case OPT_PORT:
+		snprintf(buf, len, "0");
+		break;
+	case OPT_MBUFS:
+		snprintf(buf, len, "%u", CTL_DEFAULT_MBUFS);
+		break;
+	case OPT_RX_DESC:
+		snprintf(buf, len, "%u", CTL_DEFAULT_RX_DESC);
+		break;
+	case OPT_TX_DESC:
+		snprintf(buf, len, "%u", CTL_DEFAULT_TX_DESC);
+		break;
+	default:
+		buf[0] = '\0';
+	}
+}
+
+void
+ctl_config_usage(FILE *out, const char *prog)
+{
+	char def[64], lhs[64];
+
+	fprintf(out, "Usage: %s [EAL options] -- [pollux options]\n\n", prog);
+	fprintf(out, "pollux options:\n");
+	for (size_t i = 0; i < OPT_COUNT; i++) {
+		const struct opt_desc *o = &opt_table[i];
+
+		if (o->id == OPT_HELP)
+			snprintf(lhs, sizeof(lhs), "-h, --help");
+		else
+			snprintf(lhs, sizeof(lhs), "--%s %s", o->name, o->arg);
+		fprintf(out, "  %-24s %s", lhs, o->help);
+		opt_default(o->id, def, sizeof(def));
+		if (def[0] == '\0')
+			fprintf(out, "\n");
+		else if (27 + strlen(o->help) + strlen(def) + 12 <= 100)
+			fprintf(out, " [default: %s]\n", def);
+		else
+			fprintf(out, "\n  %-24s [default: %s]\n", "", def);
+	}
+	fprintf(out,
+		"\nConfig file (--config): one 'key: value' per line, keys named as the long\n"
+		"options without '--' (e.g. 'ip: 192.0.2.53/24'); '#' starts a comment, blank\n"
+		"lines are ignored, values may be wrapped in double quotes. 'config' and 'help'\n"
+		"are not keys. The command line overrides the file; local-zone accumulates.\n");
+}

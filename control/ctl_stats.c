@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+#include <rte_telemetry.h>
+
+#include "ctl_stats.h"
+#include "dp_cache.h"
+#include "dp_clock.h"
+#include "dp_lcore.h"
+
+/* Telemetry callbacks get no user pointer; the daemon has one state, set at registration. */
+static const struct ctl_state *tel_state;
+
+void
+ctl_stats_total(const struct ctl_state *st, struct px_stats *total)
+{
+	memset(total, 0, sizeof(*total));
+	for (unsigned i = 0; i < st->worker_count; i++)
+		px_stats_add(total, &st->workers[i]->stats);
+}
+
+static void
+print_counters(FILE *out, const char *prefix, const struct px_stats *s)
+{
+	const uint64_t *v = (const uint64_t *)s;
+
+	for (unsigned i = 0; i < PX_STATS_COUNT; i++)
+		fprintf(out, "%s%s %" PRIu64 "\n", prefix, px_stats_names[i], v[i]);
+}
+
+void
+ctl_stats_print(const struct ctl_state *st, FILE *out)
+{
+	struct px_stats total, one;
+	struct dp_cache_info ci;
+	char prefix[32];
+
+	ctl_stats_total(st, &total);
+	print_counters(out, "total.", &total);
+	for (unsigned i = 0; i < st->worker_count; i++) {
+		memset(&one, 0, sizeof(one));
+		px_stats_add(&one, &st->workers[i]->stats);
+		snprintf(prefix, sizeof(prefix), "worker%u.", i);
+		print_counters(out, prefix, &one);
+	}
+	fprintf(out, "mbufs.in_use %u\n", rte_mempool_in_use_count(st->pool));
+	fprintf(out, "mbufs.total %u\n", st->pool->size);
+	dp_cache_info(st->ctx->cache, &ci);
+	fprintf(out, "cache.slots %u\ncache.entries %u\ncache.pinned %u\n", ci.slots, ci.entries,
+		ci.pinned);
+	fprintf(out, "cache.inserts %" PRIu64 "\ncache.replaces %" PRIu64 "\n", ci.inserts,
+		ci.replaces);
+	fprintf(out, "cache.evictions %" PRIu64 "\ncache.expired_swept %" PRIu64 "\n",
+		ci.evictions, ci.expired_swept);
+	fprintf(out, "cache.insert_failures %" PRIu64 "\n", ci.insert_failures);
+}
+
+void
+ctl_stats_print_status(const struct ctl_state *st, FILE *out)
+{
+	const struct dp_port_conf *pc = &st->ctx->port;
+	char a[INET6_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+	fprintf(out, "version: %s\n", POLLUX_VERSION);
+	fprintf(out, "uptime_s: %" PRIu64 "\n", (dp_clock_ms() - st->start_ms) / 1000);
+	rte_ether_format_addr(mac, sizeof(mac), &pc->mac);
+	fprintf(out, "port: %u (%s) %s\n", pc->port_id, st->driver, mac);
+	if (pc->has_ip4)
+		fprintf(out, "ip: %s/%u\n", inet_ntop(AF_INET, &pc->ip4, a, sizeof(a)),
+			st->cfg->ip4_prefix);
+	if (st->cfg->has_gw4)
+		fprintf(out, "gateway: %s\n", inet_ntop(AF_INET, &st->cfg->gw4, a, sizeof(a)));
+	if (pc->has_ip6) {
+		fprintf(out, "ip6: %s/%u\n", inet_ntop(AF_INET6, pc->ip6, a, sizeof(a)),
+			st->cfg->ip6_prefix);
+		fprintf(out, "ip6_link_local: %s\n", inet_ntop(AF_INET6, pc->ip6_ll, a, sizeof(a)));
+	}
+	if (st->cfg->has_gw6)
+		fprintf(out, "gateway6: %s\n", inet_ntop(AF_INET6, st->cfg->gw6, a, sizeof(a)));
+	fprintf(out, "workers: %u\n", st->worker_count);
+	for (unsigned i = 0; i < st->worker_count; i++)
+		fprintf(out, "worker%u: lcore %u queue %u\n", i, st->workers[i]->lcore_id,
+			st->workers[i]->queue_id);
+	fprintf(out, "idle_sleep_us: %u\n", st->ctx->idle_sleep_us);
+	fprintf(out, "cache_size: %u\n", st->cfg->cache_size);
+	for (unsigned i = 0; i < st->zone_count; i++)
+		fprintf(out, "local_zone: %s (%u records, %u entries)\n", st->zones[i].apex,
+			st->zones[i].rr_count, st->zones[i].entry_count);
+}
+
+static int
+tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct px_stats total;
+	const uint64_t *v = (const uint64_t *)&total;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	ctl_stats_total(tel_state, &total);
+	rte_tel_data_start_dict(d);
+	for (unsigned i = 0; i < PX_STATS_COUNT; i++)
+		rte_tel_data_add_dict_u64(d, px_stats_names[i], v[i]);
+	rte_tel_data_add_dict_u64(d, "mbufs_in_use", rte_mempool_in_use_count(tel_state->pool));
+	return 0;
+}
+
+static int
+tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	for (unsigned w = 0; w < tel_state->worker_count; w++) {
+		struct rte_tel_data *c = rte_tel_data_alloc();
+		struct px_stats one;
+		const uint64_t *v = (const uint64_t *)&one;
+		char name[32];
+
+		if (c == NULL)
+			return -ENOMEM;
+		memset(&one, 0, sizeof(one));
+		px_stats_add(&one, &tel_state->workers[w]->stats);
+		rte_tel_data_start_dict(c);
+		for (unsigned i = 0; i < PX_STATS_COUNT; i++)
+			rte_tel_data_add_dict_u64(c, px_stats_names[i], v[i]);
+		snprintf(name, sizeof(name), "worker%u", w);
+		rte_tel_data_add_dict_container(d, name, c, 0);
+	}
+	return 0;
+}
+
+int
+ctl_stats_telemetry_register(const struct ctl_state *st)
+{
+	int ret;
+
+	tel_state = st;
+	ret = rte_telemetry_register_cmd("/pollux/stats", tel_stats,
+					 "pollux counters summed over all workers. No parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/pollux/workers", tel_workers,
+						 "pollux counters per worker. No parameters");
+	return ret;
+}

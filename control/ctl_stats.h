@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The running daemon's state as the control thread sees it, and the views of it that
+ * operators get: `polluxctl status`, `polluxctl stats` and the DPDK telemetry commands
+ * /pollux/stats and /pollux/workers. Control thread (and telemetry thread: read-only) only.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <pollux/stats.h>
+
+#include "ctl_config.h"
+#include "ctl_zone.h"
+
+struct dp_ctx;
+struct dp_lcore;
+struct rte_mempool;
+
+struct ctl_state {
+	const struct ctl_config *cfg;
+	struct dp_ctx *ctx;
+	struct dp_lcore **workers; /* worker_count entries */
+	unsigned worker_count;
+	struct rte_mempool *pool;
+	char driver[64];           /* the ethdev's driver name */
+	uint64_t start_ms;         /* dp_clock_ms() when serving began */
+	struct ctl_zone_info zones[CTL_MAX_LOCAL_ZONES];
+	unsigned zone_count;
+};
+
+/* Sums every worker's counters into total. */
+void ctl_stats_total(const struct ctl_state *st, struct px_stats *total);
+
+/* `polluxctl stats`: totals, then each worker, then mbufs and cache figures, as "name value"
+ * lines. */
+void ctl_stats_print(const struct ctl_state *st, FILE *out);
+
+/* `polluxctl status`: what is running where, as "key: value" lines. */
+void ctl_stats_print_status(const struct ctl_state *st, FILE *out);
+
+/* Registers the telemetry commands; st must outlive the process's telemetry. Returns 0 or
+ * -errno. */
+int ctl_stats_telemetry_register(const struct ctl_state *st);

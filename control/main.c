@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pollux: EAL and port setup, worker launch, the control thread's loop, and shutdown.
+ *
+ * Usage: pollux [EAL options] -- [pollux options]; `pollux --help` lists pollux's own.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <pollux/ctl_proto.h>
+
+#include "ctl_api.h"
+#include "ctl_config.h"
+#include "ctl_stats.h"
+#include "ctl_zone.h"
+#include "dp_cache.h"
+#include "dp_clock.h"
+#include "dp_lcore.h"
+
+RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
+#define LOG(level, ...) rte_log(RTE_LOG_##level, ctl_main_logtype, "pollux: " __VA_ARGS__)
+
+#define TICK_MS 200
+#define SWEEP_BUCKETS_PER_TICK 4096
+#define IDLE_POLLS_BEFORE_SLEEP 64
+
+/* Splits argv at "--": EAL gets what comes before, pollux what comes after (with argv[0]). */
+static int
+find_dashdash(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			return i;
+	return -1;
+}
+
+static bool
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+static void
+parse_own_options(struct ctl_config *cfg, int argc, char **argv)
+{
+	int dd = find_dashdash(argc, argv);
+	char err[512];
+	char *own_argv[256];
+	int own_argc = 0;
+
+	own_argv[own_argc++] = argv[0];
+	if (dd > 0)
+		for (int i = dd + 1; i < argc && own_argc < (int)RTE_DIM(own_argv) - 1; i++)
+			own_argv[own_argc++] = argv[i];
+	own_argv[own_argc] = NULL;
+	ctl_config_init(cfg);
+	if (ctl_config_parse_args(cfg, own_argc, own_argv, err, sizeof(err)) != 0 ||
+	    ctl_config_validate(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pollux: %s\n(pollux --help lists the options)\n", err);
+		ctl_config_free(cfg);
+		exit(EXIT_FAILURE);
+	}
+}
+
+/* Configures the port with one RX/TX queue pair per worker, RSS across them when the port
+ * can, and starts it. Exits with a clear message when the port cannot serve. */
+static struct rte_mempool *
+port_setup(struct ctl_state *st, struct dp_ctx *ctx, uint16_t nb_q)
+{
+	const struct ctl_config *cfg = st->cfg;
+	uint16_t port = cfg->port_id;
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	struct rte_mempool *pool;
+	uint16_t rxd = cfg->rx_desc, txd = cfg->tx_desc;
+	int ret, socket;
+
+	if (!rte_eth_dev_is_valid_port(port))
+		rte_exit(EXIT_FAILURE, "port %u does not exist (%u ports found; give a device to "
+			 "the EAL, e.g. --vdev net_af_packet0,iface=eth0, and --port to pick it)\n",
+			 port, rte_eth_dev_count_avail());
+	ret = rte_eth_dev_info_get(port, &info);
+	if (ret != 0)
+		rte_exit(EXIT_FAILURE, "port %u: cannot get device info: %s\n", port,
+			 rte_strerror(-ret));
+	snprintf(st->driver, sizeof(st->driver), "%s", info.driver_name);
+	if (nb_q > info.max_rx_queues || nb_q > info.max_tx_queues)
+		rte_exit(EXIT_FAILURE, "port %u (%s) has %u RX / %u TX queues; %u workers need one "
+			 "each: give fewer worker lcores\n", port, info.driver_name,
+			 info.max_rx_queues, info.max_tx_queues, nb_q);
+
+	memset(&conf, 0, sizeof(conf));
+	if (nb_q > 1) {
+		uint64_t hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+
+		if (hf == 0)
+			rte_exit(EXIT_FAILURE, "port %u (%s) has no RSS to spread %u queues: run "
+				 "one worker lcore\n", port, info.driver_name, nb_q);
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = hf;
+	}
+	socket = rte_eth_dev_socket_id(port);
+	if (socket < 0)
+		socket = (int)rte_socket_id();
+	pool = rte_pktmbuf_pool_create("pollux_mbufs", cfg->mbufs, 256, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (pool == NULL)
+		rte_exit(EXIT_FAILURE, "cannot create %u mbufs: %s (reserve hugepages, or give "
+			 "the EAL --no-huge -m 512)\n", cfg->mbufs, rte_strerror(rte_errno));
+	ret = rte_eth_dev_configure(port, nb_q, nb_q, &conf);
+	if (ret == 0)
+		ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	for (uint16_t q = 0; ret == 0 && q < nb_q; q++) {
+		ret = rte_eth_rx_queue_setup(port, q, rxd, socket, NULL, pool);
+		if (ret == 0)
+			ret = rte_eth_tx_queue_setup(port, q, txd, socket, NULL);
+	}
+	if (ret == 0)
+		ret = rte_eth_dev_start(port);
+	if (ret != 0)
+		rte_exit(EXIT_FAILURE, "port %u (%s): setup failed: %s\n", port, info.driver_name,
+			 rte_strerror(-ret));
+	/* Neighbour solicitations go to multicast addresses; a port that cannot take them
+	 * still serves IPv4 and unicast IPv6, so only say so. */
+	if (ctx->port.has_ip6 && rte_eth_allmulticast_enable(port) != 0)
+		LOG(WARNING, "port %u: cannot enable all-multicast; IPv6 neighbour discovery may "
+		    "fail\n", port);
+	ctx->port.port_id = port;
+	rte_eth_macaddr_get(port, &ctx->port.mac);
+	return pool;
+}
+
+static struct rte_rcu_qsbr *
+rcu_create(void)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
+	struct rte_rcu_qsbr *v = rte_zmalloc("pollux_rcu", sz, RTE_CACHE_LINE_SIZE);
+
+	if (v == NULL || rte_rcu_qsbr_init(v, RTE_MAX_LCORE) != 0)
+		rte_exit(EXIT_FAILURE, "cannot set up RCU\n");
+	return v;
+}
+
+static void
+load_zones(struct ctl_state *st)
+{
+	const struct ctl_config *cfg = st->cfg;
+	char err[512];
+
+	for (unsigned i = 0; i < cfg->local_zone_count; i++) {
+		struct ctl_zone_info *zi = &st->zones[st->zone_count];
+		int ret = ctl_zone_load(st->ctx->cache, cfg->local_zones[i], dp_clock_ms(), zi,
+					err, sizeof(err));
+
+		if (ret != 0)
+			rte_exit(EXIT_FAILURE, "local zone %s rejected: %s\n", cfg->local_zones[i],
+				 err);
+		LOG(INFO, "local zone %s loaded from %s: %u records, %u entries\n", zi->apex,
+		    cfg->local_zones[i], zi->rr_count, zi->entry_count);
+		st->zone_count++;
+	}
+}
+
+static void
+launch_workers(struct ctl_state *st)
+{
+	unsigned lcore, n = 0;
+
+	st->workers = rte_zmalloc("pollux_workers", sizeof(*st->workers) * RTE_MAX_LCORE, 0);
+	if (st->workers == NULL)
+		rte_exit(EXIT_FAILURE, "out of memory\n");
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct dp_lcore *lc = rte_zmalloc_socket("pollux_lcore", sizeof(*lc),
+							 RTE_CACHE_LINE_SIZE,
+							 (int)rte_lcore_to_socket_id(lcore));
+
+		if (lc == NULL)
+			rte_exit(EXIT_FAILURE, "out of memory for lcore %u\n", lcore);
+		lc->ctx = st->ctx;
+		lc->lcore_id = lcore;
+		lc->queue_id = (uint16_t)n;
+		st->workers[n++] = lc;
+	}
+	st->worker_count = n;
+	for (unsigned i = 0; i < n; i++)
+		rte_eal_remote_launch(dp_loop_run, st->workers[i], st->workers[i]->lcore_id);
+}
+
+static int
+api_handler(void *arg, int argc, char **argv, FILE *out)
+{
+	const struct ctl_state *st = arg;
+
+	if (argc == 1 && strcmp(argv[0], "status") == 0) {
+		ctl_stats_print_status(st, out);
+		return 0;
+	}
+	if (argc == 1 && strcmp(argv[0], "stats") == 0) {
+		ctl_stats_print(st, out);
+		return 0;
+	}
+	fprintf(out, "unknown command '%s'; known: status, stats\n", argc > 0 ? argv[0] : "");
+	return -1;
+}
+
+/* Blocks the signals the control thread handles, in this thread and, because EAL threads
+ * inherit the mask, in every thread created after: only signalfd sees them. */
+static int
+signals_block(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void
+control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
+{
+	struct pollfd pfd[2] = {
+		{.fd = sfd, .events = POLLIN},
+		{.fd = ctl_api_fd(api), .events = POLLIN},
+	};
+
+	for (;;) {
+		int n = poll(pfd, RTE_DIM(pfd), TICK_MS);
+
+		if (n < 0 && errno != EINTR) {
+			LOG(ERR, "poll: %s\n", strerror(errno));
+			return;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					LOG(INFO, "SIGHUP: nothing to reload (local zones are read at start)\n");
+				} else {
+					LOG(NOTICE, "signal %u: shutting down\n", si.ssi_signo);
+					return;
+				}
+			}
+		}
+		if (pfd[1].revents & POLLIN)
+			ctl_api_serve(api, 1000);
+		/* Dead entries give their memory back within a few ticks. */
+		dp_cache_sweep(st->ctx->cache, dp_clock_ms(), SWEEP_BUCKETS_PER_TICK);
+		dp_cache_reclaim(st->ctx->cache);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct ctl_config cfg;
+	static struct dp_ctx ctx;
+	static struct ctl_state st;
+	struct ctl_api *api;
+	int ret, sfd;
+
+	if (wants_help(argc, argv)) {
+		ctl_config_usage(stdout, argv[0]);
+		return EXIT_SUCCESS;
+	}
+	/* Our options are checked before the EAL takes hugepages and devices, so a typo fails
+	 * fast and says what is wrong. */
+	parse_own_options(&cfg, argc, argv);
+	st.cfg = &cfg;
+	st.ctx = &ctx;
+	ctx.port.has_ip4 = cfg.has_ip4;
+	ctx.port.ip4 = cfg.ip4;
+	ctx.port.has_ip6 = cfg.has_ip6;
+	memcpy(ctx.port.ip6, cfg.ip6, 16);
+	ctx.idle_sleep_us = cfg.idle_sleep_us;
+	ctx.idle_polls_before_sleep = IDLE_POLLS_BEFORE_SLEEP;
+
+	sfd = signals_block();
+	if (sfd < 0) {
+		fprintf(stderr, "pollux: cannot set up signal handling: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	ret = rte_eal_init(find_dashdash(argc, argv) > 0 ? find_dashdash(argc, argv) : argc, argv);
+	if (ret < 0)
+		rte_exit(EXIT_FAILURE, "EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+	dp_clock_init();
+	if (rte_lcore_count() < 2)
+		rte_exit(EXIT_FAILURE, "pollux needs at least two lcores: the main lcore runs the "
+			 "control thread, every other one a worker (e.g. -l 0,1)\n");
+
+	st.pool = port_setup(&st, &ctx, (uint16_t)(rte_lcore_count() - 1));
+	dp_port_conf_derive(&ctx.port);
+	ctx.qsbr = rcu_create();
+	ctx.cache = dp_cache_create("pollux_cache", cfg.cache_size, ctx.qsbr, (int)rte_socket_id());
+	if (ctx.cache == NULL)
+		rte_exit(EXIT_FAILURE, "cannot create a cache of %u entries: %s\n", cfg.cache_size,
+			 strerror(errno));
+	load_zones(&st);
+
+	api = ctl_api_open(cfg.control_path, api_handler, &st);
+	if (api == NULL)
+		rte_exit(EXIT_FAILURE, "control socket %s: %s\n", cfg.control_path, strerror(errno));
+	if (ctl_stats_telemetry_register(&st) != 0)
+		LOG(WARNING, "telemetry commands not registered\n");
+
+	launch_workers(&st);
+	st.start_ms = dp_clock_ms();
+	LOG(NOTICE, "serving on port %u (%s) with %u workers; control socket %s\n",
+	    ctx.port.port_id, st.driver, st.worker_count, cfg.control_path);
+
+	control_loop(&st, api, sfd);
+
+	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	ctl_api_close(api);
+	rte_eth_dev_stop(ctx.port.port_id);
+	rte_eth_dev_close(ctx.port.port_id);
+	dp_cache_free(ctx.cache);
+	for (unsigned i = 0; i < st.worker_count; i++)
+		rte_free(st.workers[i]);
+	rte_free(st.workers);
+	rte_free(ctx.qsbr);
+	rte_mempool_free(st.pool);
+	close(sfd);
+	ctl_config_free(&cfg);
+	rte_eal_cleanup();
+	return EXIT_SUCCESS;
+}

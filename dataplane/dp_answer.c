@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+
+#include "dp_answer.h"
+#include "dp_cache.h"
+#include "dp_lcore.h"
+#include "dp_wire.h"
+
+static inline void
+count_rcode(struct dp_lcore *lc, uint8_t rcode, const uint8_t *msg)
+{
+	switch (rcode) {
+	case PX_DNS_RCODE_NOERROR: DP_STAT_INC(lc, resp_noerror); break;
+	case PX_DNS_RCODE_NXDOMAIN: DP_STAT_INC(lc, resp_nxdomain); break;
+	case PX_DNS_RCODE_SERVFAIL: DP_STAT_INC(lc, resp_servfail); break;
+	case PX_DNS_RCODE_FORMERR: DP_STAT_INC(lc, resp_formerr); break;
+	case PX_DNS_RCODE_NOTIMP: DP_STAT_INC(lc, resp_notimp); break;
+	case PX_DNS_RCODE_REFUSED: DP_STAT_INC(lc, resp_refused); break;
+	case PX_DNS_RCODE_BADVERS: DP_STAT_INC(lc, resp_badvers); break;
+	default: break;
+	}
+	if (px_get16(msg + 2) & PX_DNS_TC)
+		DP_STAT_INC(lc, resp_truncated);
+}
+
+static inline uint16_t
+respond(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
+	const struct dp_wire_answer *ans)
+{
+	uint16_t len = dp_wire_write_response(msg, cap, dp_wire_udp_limit(q), q, ans);
+
+	if (unlikely(len == 0)) {
+		DP_STAT_INC(lc, drop_no_room);
+		return 0;
+	}
+	count_rcode(lc, ans->rcode, msg);
+	return len;
+}
+
+static inline uint16_t
+respond_rcode(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
+	      uint8_t rcode)
+{
+	const struct dp_wire_answer ans = {.rcode = rcode};
+
+	return respond(lc, msg, cap, q, &ans);
+}
+
+static inline uint16_t
+respond_entry(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
+	      const struct dp_cache_entry *e, int64_t ttl)
+{
+	const struct dp_wire_answer ans = {
+		.rcode = e->rcode,
+		.aa = (e->flags & DP_CACHE_F_AA) != 0,
+		.an_count = e->an_count,
+		.ns_count = e->ns_count,
+		.ar_count = e->ar_count,
+		.rr = dp_cache_entry_rr(e),
+		.rr_len = e->rr_len,
+		.ttl_off = dp_cache_entry_ttl_off(e),
+		.ttl_off_count = e->ttl_off_count,
+		.ttl = (uint32_t)ttl,
+	};
+
+	return respond(lc, msg, cap, q, &ans);
+}
+
+/* Looks up a key and returns the entry if it may be served now, with its TTL in *ttl. */
+static inline const struct dp_cache_entry *
+lookup_live(const struct dp_lcore *lc, const uint8_t *name, uint8_t name_len, uint16_t qtype,
+	    uint16_t qclass, uint8_t kind, int64_t *ttl)
+{
+	const struct dp_cache_entry *e =
+		dp_cache_lookup(lc->ctx->cache, name, name_len, qtype, qclass, kind);
+
+	if (e == NULL)
+		return NULL;
+	*ttl = dp_cache_entry_ttl(e, lc->now_ms);
+	return *ttl >= 0 ? e : NULL;
+}
+
+/*
+ * The cache-miss hand-off point. Everything that is not a cached answer comes here: first the
+ * local zones' negative answers (the name exists but not the type: NODATA; the name is below a
+ * local zone apex but does not exist: NXDOMAIN), then the resolver. Until iterative resolution
+ * is plugged in here, a name outside every local zone is answered SERVFAIL at once rather than
+ * left to time out.
+ */
+static uint16_t
+answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q)
+{
+	const struct dp_cache_entry *e;
+	int64_t ttl;
+	unsigned off = 0;
+
+	DP_STAT_INC(lc, misses);
+	e = lookup_live(lc, q->qname_lc, q->qname_len, 0, q->qclass, DP_CACHE_NAME, &ttl);
+	if (e != NULL) {
+		DP_STAT_INC(lc, local_nodata);
+		return respond_entry(lc, msg, cap, q, e, ttl);
+	}
+	/* Longest enclosing zone first: walk the proper ancestors label by label. */
+	while (q->qname_lc[off] != 0) {
+		off += 1u + q->qname_lc[off];
+		e = lookup_live(lc, q->qname_lc + off, (uint8_t)(q->qname_len - off), 0, q->qclass,
+				DP_CACHE_ZONE, &ttl);
+		if (e != NULL) {
+			DP_STAT_INC(lc, local_nxdomain);
+			return respond_entry(lc, msg, cap, q, e, ttl);
+		}
+	}
+	return respond_rcode(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL);
+}
+
+/* Queries pollux refuses or does not implement whatever the cache holds. Returns the rcode, or
+ * PX_DNS_RCODE_NOERROR when the query is to be looked up. */
+static inline uint8_t
+screen_question(const struct dp_query *q)
+{
+	if (unlikely(q->qclass != PX_DNS_CLASS_IN))
+		return PX_DNS_RCODE_REFUSED;
+	switch (q->qtype) {
+	case PX_DNS_TYPE_OPT:
+		return PX_DNS_RCODE_FORMERR; /* a meta-type, meaningless as a question */
+	case PX_DNS_TYPE_AXFR:
+	case PX_DNS_TYPE_IXFR:
+		return PX_DNS_RCODE_REFUSED; /* zone transfers are not a resolver's business */
+	case PX_DNS_TYPE_MAILA:
+	case PX_DNS_TYPE_MAILB:
+		return PX_DNS_RCODE_NOTIMP;
+	default:
+		return PX_DNS_RCODE_NOERROR;
+	}
+}
+
+uint16_t
+dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap)
+{
+	struct dp_query q;
+	const struct dp_cache_entry *e;
+	int64_t ttl;
+	uint8_t rcode;
+
+	switch (dp_wire_parse_query(&q, msg, len)) {
+	case DP_WIRE_OK:
+		break;
+	case DP_WIRE_DROP_RUNT:
+		DP_STAT_INC(lc, drop_dns_runt);
+		return 0;
+	case DP_WIRE_DROP_RESPONSE:
+		DP_STAT_INC(lc, drop_dns_response);
+		return 0;
+	case DP_WIRE_NOTIMP:
+		DP_STAT_INC(lc, queries);
+		return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_NOTIMP);
+	case DP_WIRE_BADVERS:
+		DP_STAT_INC(lc, queries);
+		return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_BADVERS);
+	case DP_WIRE_FORMERR_QDCOUNT:
+		DP_STAT_INC(lc, formerr_qdcount);
+		goto formerr;
+	case DP_WIRE_FORMERR_NAME:
+		DP_STAT_INC(lc, formerr_name);
+		goto formerr;
+	case DP_WIRE_FORMERR_COUNTS:
+		DP_STAT_INC(lc, formerr_counts);
+		goto formerr;
+	case DP_WIRE_FORMERR_OPT:
+		DP_STAT_INC(lc, formerr_opt);
+		goto formerr;
+	case DP_WIRE_FORMERR_SECTIONS:
+		DP_STAT_INC(lc, formerr_sections);
+		goto formerr;
+	}
+	DP_STAT_INC(lc, queries);
+	rcode = screen_question(&q);
+	if (unlikely(rcode != PX_DNS_RCODE_NOERROR))
+		return respond_rcode(lc, msg, cap, &q, rcode);
+
+	e = lookup_live(lc, q.qname_lc, q.qname_len, q.qtype, q.qclass, DP_CACHE_RRSET, &ttl);
+	if (likely(e != NULL)) {
+		DP_STAT_INC(lc, hits);
+		return respond_entry(lc, msg, cap, &q, e, ttl);
+	}
+	return answer_uncached(lc, msg, cap, &q);
+
+formerr:
+	DP_STAT_INC(lc, queries);
+	return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_FORMERR);
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What a worker lcore owns (struct dp_lcore) and what it shares read-only with the others
+ * (struct dp_ctx), and the worker entry points.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include <pollux/stats.h>
+
+struct dp_cache;
+struct rte_rcu_qsbr;
+
+#define DP_BURST 32
+
+/* The addresses a port answers on. Written by the control thread before workers start, then
+ * read-only (dp: ro, ctl: rw before launch only). */
+struct dp_port_conf {
+	uint16_t port_id;
+	struct rte_ether_addr mac;
+	bool has_ip4;
+	uint32_t ip4;      /* network byte order */
+	bool has_ip6;
+	uint8_t ip6[16];
+	uint8_t ip6_ll[16]; /* fe80::/64 EUI-64 from mac, answered for ND and echo */
+	uint8_t ip6_snm[16];    /* solicited-node multicast of ip6 */
+	uint8_t ip6_ll_snm[16]; /* solicited-node multicast of ip6_ll */
+};
+
+/* Shared by every worker. dp: ro, ctl: rw before launch, except `stop`. */
+struct dp_ctx {
+	struct dp_port_conf port;
+	struct dp_cache *cache;
+	struct rte_rcu_qsbr *qsbr;
+	uint32_t idle_sleep_us;
+	uint32_t idle_polls_before_sleep;
+	bool stop; /* dp: ro (relaxed load per loop), ctl: set once at shutdown */
+};
+
+/* One per worker, allocated on its NUMA node; the worker is the only writer of all of it. */
+struct dp_lcore {
+	struct px_stats stats;   /* dp: rw, ctl/telemetry: ro (relaxed loads) */
+	const struct dp_ctx *ctx;
+	uint16_t queue_id;
+	unsigned int lcore_id;
+	uint64_t now_ms;         /* dp_clock_ms() sampled once per burst */
+} __rte_cache_aligned;
+
+/* Verdict of the per-packet handlers. */
+enum dp_verdict {
+	DP_DROP = 0, /* the handler counted why */
+	DP_TX,       /* the mbuf now holds the reply, ready to send back out */
+};
+
+#define DP_STAT_INC(lc, name) ((lc)->stats.name++)
+
+/*
+ * Handles a burst received on lc's queue: every mbuf is either rewritten into its reply and
+ * placed in tx (returned count), or freed and counted. Per packet nothing allocates, locks or
+ * logs. Worker only, as an online RCU reader. lc->now_ms must be current.
+ */
+uint16_t dp_rx_burst_handle(struct dp_lcore *lc, struct rte_mbuf **rx, uint16_t n,
+			    struct rte_mbuf **tx);
+
+/*
+ * The worker main loop (rte_eal_remote_launch entry; arg is a struct dp_lcore *): RX a burst,
+ * handle it, TX, report a quiescent state; backs off (RCU offline, sleep) after
+ * idle_polls_before_sleep empty polls when idle_sleep_us is set. Returns when ctx->stop is set.
+ */
+int dp_loop_run(void *arg);
+
+/* Fills the derived IPv6 addresses (link-local, solicited-node) from mac and ip6. Control
+ * thread, before launch. */
+void dp_port_conf_derive(struct dp_port_conf *pc);

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dp_clock.h"
+#include "dp_lcore.h"
+
+RTE_LOG_REGISTER(dp_loop_logtype, pollux.dp.loop, INFO);
+
+void
+dp_port_conf_derive(struct dp_port_conf *pc)
+{
+	const uint8_t *mac = pc->mac.addr_bytes;
+	static const uint8_t snm_prefix[13] = {0xff, 0x02, [11] = 0x01, [12] = 0xff};
+
+	/* RFC 4291 2.5.1: modified EUI-64, universal/local bit flipped. */
+	memset(pc->ip6_ll, 0, 16);
+	pc->ip6_ll[0] = 0xfe;
+	pc->ip6_ll[1] = 0x80;
+	pc->ip6_ll[8] = mac[0] ^ 0x02;
+	pc->ip6_ll[9] = mac[1];
+	pc->ip6_ll[10] = mac[2];
+	pc->ip6_ll[11] = 0xff;
+	pc->ip6_ll[12] = 0xfe;
+	pc->ip6_ll[13] = mac[3];
+	pc->ip6_ll[14] = mac[4];
+	pc->ip6_ll[15] = mac[5];
+
+	/* RFC 4291 2.7.1: ff02::1:ffXX:XXXX from the low 24 bits. */
+	memcpy(pc->ip6_snm, snm_prefix, 13);
+	memcpy(pc->ip6_snm + 13, pc->ip6 + 13, 3);
+	memcpy(pc->ip6_ll_snm, snm_prefix, 13);
+	memcpy(pc->ip6_ll_snm + 13, pc->ip6_ll + 13, 3);
+}
+
+static inline void
+tx_burst(struct dp_lcore *lc, struct rte_mbuf **tx, uint16_t n)
+{
+	uint16_t sent = rte_eth_tx_burst(lc->ctx->port.port_id, lc->queue_id, tx, n);
+
+	lc->stats.tx_pkts += sent;
+	if (unlikely(sent < n)) {
+		lc->stats.drop_tx_full += n - sent;
+		rte_pktmbuf_free_bulk(tx + sent, n - sent);
+	}
+}
+
+/* Idle back-off: after a run of empty polls, leave the RCU reader set (so the control thread's
+ * grace periods never wait on a sleeping worker) and give the core away for a while. */
+static inline void
+idle_backoff(struct dp_lcore *lc, uint32_t *empty)
+{
+	const struct dp_ctx *ctx = lc->ctx;
+
+	lc->stats.idle_polls++;
+	if (ctx->idle_sleep_us == 0 || ++*empty < ctx->idle_polls_before_sleep)
+		return;
+	rte_rcu_qsbr_thread_offline(ctx->qsbr, lc->lcore_id);
+	rte_delay_us_sleep(ctx->idle_sleep_us);
+	rte_rcu_qsbr_thread_online(ctx->qsbr, lc->lcore_id);
+}
+
+int
+dp_loop_run(void *arg)
+{
+	struct dp_lcore *lc = arg;
+	const struct dp_ctx *ctx = lc->ctx;
+	struct rte_mbuf *rx[DP_BURST], *tx[DP_BURST];
+	uint32_t empty = 0;
+
+	rte_log(RTE_LOG_INFO, dp_loop_logtype, "worker on lcore %u polls port %u queue %u\n",
+		lc->lcore_id, ctx->port.port_id, lc->queue_id);
+	rte_rcu_qsbr_thread_register(ctx->qsbr, lc->lcore_id);
+	rte_rcu_qsbr_thread_online(ctx->qsbr, lc->lcore_id);
+
+	while (likely(!__atomic_load_n(&ctx->stop, __ATOMIC_RELAXED))) {
+		uint16_t n = rte_eth_rx_burst(ctx->port.port_id, lc->queue_id, rx, DP_BURST);
+
+		if (n == 0) {
+			idle_backoff(lc, &empty);
+		} else {
+			empty = 0;
+			lc->stats.rx_pkts += n;
+			lc->now_ms = dp_clock_ms();
+			uint16_t ntx = dp_rx_burst_handle(lc, rx, n, tx);
+
+			if (ntx != 0)
+				tx_burst(lc, tx, ntx);
+		}
+		/* Nothing read from the cache is held past this point. */
+		rte_rcu_qsbr_quiescent(ctx->qsbr, lc->lcore_id);
+	}
+	rte_rcu_qsbr_thread_offline(ctx->qsbr, lc->lcore_id);
+	rte_rcu_qsbr_thread_unregister(ctx->qsbr, lc->lcore_id);
+	return 0;
+}

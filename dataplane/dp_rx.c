@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Classification of received frames: Ethernet, then ARP, IPv4 or IPv6, then ICMP or UDP, then
+ * DNS. Every check that fails counts one reason and drops; every reply is written into the
+ * received mbuf, so the path allocates nothing.
+ *
+ * Checksums are computed in software. The PMDs this runs on in the lab (af_packet, af_xdp,
+ * ring, memif) offload nothing, and for a ~100-byte DNS answer the sum costs less than the
+ * descriptor bookkeeping of an offload would save.
+ */
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "dp_answer.h"
+#include "dp_lcore.h"
+#include "dp_neigh.h"
+
+#include <pollux/wire.h>
+
+#define L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
+#define IP4_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
+#define IP6_LEN ((uint16_t)sizeof(struct rte_ipv6_hdr))
+#define UDP_LEN ((uint16_t)sizeof(struct rte_udp_hdr))
+
+/* Room for the DNS response in m when the DNS payload starts at dns_off. */
+static inline uint16_t
+dns_room(const struct rte_mbuf *m, uint16_t dns_off)
+{
+	uint32_t room = (uint32_t)m->buf_len - m->data_off;
+
+	room = room > dns_off ? room - dns_off : 0;
+	return room > UINT16_MAX ? UINT16_MAX : (uint16_t)room;
+}
+
+/* A source we must not answer: it cannot have sent the query, or the answer would go to many. */
+static inline bool
+ip4_src_bogus(uint32_t src_be, uint32_t ours_be)
+{
+	uint32_t s = rte_be_to_cpu_32(src_be);
+
+	return (s >> 24) == 0 || (s >> 24) == 127 || (s >> 28) >= 0xe || src_be == ours_be;
+}
+
+/* Checks the UDP header of l4_len bytes and returns the DNS payload length, or -1 (counted). */
+static inline int
+udp_check(struct dp_lcore *lc, const struct rte_udp_hdr *udp, uint16_t l4_len)
+{
+	uint16_t ulen;
+
+	if (unlikely(l4_len < UDP_LEN)) {
+		DP_STAT_INC(lc, drop_udp_hdr);
+		return -1;
+	}
+	ulen = rte_be_to_cpu_16(udp->dgram_len);
+	/* The UDP length must match the IP payload exactly, or the checksum would cover bytes
+	 * that are not the datagram's. */
+	if (unlikely(ulen != l4_len || udp->src_port == 0)) {
+		DP_STAT_INC(lc, drop_udp_hdr);
+		return -1;
+	}
+	if (unlikely(udp->dst_port != RTE_BE16(PX_DNS_PORT))) {
+		DP_STAT_INC(lc, drop_udp_port);
+		return -1;
+	}
+	return ulen - UDP_LEN;
+}
+
+static inline bool
+l4_cksum_flags_bad(const struct rte_mbuf *m)
+{
+	return (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD;
+}
+
+static inline bool
+l4_cksum_flags_good(const struct rte_mbuf *m)
+{
+	return (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+}
+
+static inline void
+udp_swap_ports(struct rte_udp_hdr *udp, uint16_t dns_len)
+{
+	uint16_t p = udp->src_port;
+
+	udp->src_port = udp->dst_port;
+	udp->dst_port = p;
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(UDP_LEN + dns_len));
+	udp->dgram_cksum = 0;
+}
+
+static enum dp_verdict
+handle_udp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, uint16_t l4_len)
+{
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	int dns_len = udp_check(lc, udp, l4_len);
+	uint16_t rlen, dns_off = L2_LEN + IP4_LEN + UDP_LEN;
+
+	if (dns_len < 0)
+		return DP_DROP;
+	/* A zero UDP checksum over IPv4 means "not computed" (RFC 768). */
+	if (udp->dgram_cksum != 0 &&
+	    (l4_cksum_flags_bad(m) ||
+	     (!l4_cksum_flags_good(m) && rte_ipv4_udptcp_cksum_verify(ip, udp) != 0))) {
+		DP_STAT_INC(lc, drop_udp_cksum);
+		return DP_DROP;
+	}
+	rlen = dp_answer_query(lc, (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_room(m, dns_off));
+	if (rlen == 0)
+		return DP_DROP;
+
+	uint32_t dst = ip->dst_addr;
+
+	ip->dst_addr = ip->src_addr;
+	ip->src_addr = dst;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(IP4_LEN + UDP_LEN + rlen));
+	ip->fragment_offset = 0;
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp_swap_ports(udp, rlen);
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	dp_eth_reply(lc, rte_pktmbuf_mtod(m, struct rte_ether_hdr *));
+	m->data_len = (uint16_t)(dns_off + rlen);
+	m->pkt_len = m->data_len;
+	m->ol_flags = 0;
+	return DP_TX;
+}
+
+static enum dp_verdict
+handle_ip4(struct dp_lcore *lc, struct rte_mbuf *m, uint16_t len)
+{
+	const struct dp_port_conf *pc = &lc->ctx->port;
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, L2_LEN);
+	uint16_t tl;
+
+	if (unlikely(len < L2_LEN + IP4_LEN)) {
+		DP_STAT_INC(lc, drop_ip_hdr);
+		return DP_DROP;
+	}
+	if (unlikely(ip->version_ihl != RTE_IPV4_VHL_DEF)) {
+		if ((ip->version_ihl >> 4) != 4 || (ip->version_ihl & 0xf) < 5)
+			DP_STAT_INC(lc, drop_ip_hdr);
+		else
+			DP_STAT_INC(lc, drop_ip_options);
+		return DP_DROP;
+	}
+	tl = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely(tl < IP4_LEN || tl > len - L2_LEN)) {
+		DP_STAT_INC(lc, drop_ip_hdr);
+		return DP_DROP;
+	}
+	if (unlikely((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+		     ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+		      rte_raw_cksum(ip, IP4_LEN) != 0xffff))) {
+		DP_STAT_INC(lc, drop_ip_cksum);
+		return DP_DROP;
+	}
+	if (unlikely(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))) {
+		DP_STAT_INC(lc, drop_ip_frag);
+		return DP_DROP;
+	}
+	if (unlikely(!pc->has_ip4 || ip->dst_addr != pc->ip4)) {
+		DP_STAT_INC(lc, drop_ip_dst);
+		return DP_DROP;
+	}
+	if (unlikely(ip4_src_bogus(ip->src_addr, pc->ip4))) {
+		DP_STAT_INC(lc, drop_ip_src);
+		return DP_DROP;
+	}
+	/* Ethernet pads short frames: from here on the frame ends where the IP packet does. */
+	m->data_len = (uint16_t)(L2_LEN + tl);
+	m->pkt_len = m->data_len;
+	if (likely(ip->next_proto_id == IPPROTO_UDP))
+		return handle_udp4(lc, m, ip, tl - IP4_LEN);
+	if (ip->next_proto_id == IPPROTO_ICMP)
+		return dp_neigh_icmp4(lc, m, ip, tl - IP4_LEN);
+	DP_STAT_INC(lc, drop_l4_proto);
+	return DP_DROP;
+}
+
+static enum dp_verdict
+handle_udp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, uint16_t l4_len)
+{
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	int dns_len = udp_check(lc, udp, l4_len);
+	uint16_t rlen, dns_off = L2_LEN + IP6_LEN + UDP_LEN;
+	uint8_t tmp[16];
+
+	if (dns_len < 0)
+		return DP_DROP;
+	/* Over IPv6 the UDP checksum is mandatory (RFC 8200 8.1). */
+	if (udp->dgram_cksum == 0 || l4_cksum_flags_bad(m) ||
+	    (!l4_cksum_flags_good(m) && rte_ipv6_udptcp_cksum_verify(ip, udp) != 0)) {
+		DP_STAT_INC(lc, drop_udp_cksum);
+		return DP_DROP;
+	}
+	rlen = dp_answer_query(lc, (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_room(m, dns_off));
+	if (rlen == 0)
+		return DP_DROP;
+
+	memcpy(tmp, ip->dst_addr, 16);
+	memcpy(ip->dst_addr, ip->src_addr, 16);
+	memcpy(ip->src_addr, tmp, 16);
+	ip->payload_len = rte_cpu_to_be_16((uint16_t)(UDP_LEN + rlen));
+	ip->hop_limits = 64;
+	udp_swap_ports(udp, rlen);
+	udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);
+	dp_eth_reply(lc, rte_pktmbuf_mtod(m, struct rte_ether_hdr *));
+	m->data_len = (uint16_t)(dns_off + rlen);
+	m->pkt_len = m->data_len;
+	m->ol_flags = 0;
+	return DP_TX;
+}
+
+static inline bool
+ip6_eq(const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, 16) == 0;
+}
+
+static inline bool
+ip6_ext_header(uint8_t nh)
+{
+	switch (nh) {
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_FRAGMENT:
+	case IPPROTO_ESP:
+	case IPPROTO_AH:
+	case IPPROTO_DSTOPTS:
+	case 135: /* mobility */
+	case 139: /* HIP */
+	case 140: /* shim6 */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static enum dp_verdict
+handle_ip6(struct dp_lcore *lc, struct rte_mbuf *m, uint16_t len)
+{
+	const struct dp_port_conf *pc = &lc->ctx->port;
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, L2_LEN);
+	uint16_t pl;
+	bool mcast;
+
+	if (unlikely(len < L2_LEN + IP6_LEN ||
+		     (rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6)) {
+		DP_STAT_INC(lc, drop_ip_hdr);
+		return DP_DROP;
+	}
+	pl = rte_be_to_cpu_16(ip->payload_len);
+	if (unlikely(pl > len - L2_LEN - IP6_LEN)) {
+		DP_STAT_INC(lc, drop_ip_hdr);
+		return DP_DROP;
+	}
+	mcast = ip->dst_addr[0] == 0xff;
+	if (unlikely(!pc->has_ip6 ||
+		     !(ip6_eq(ip->dst_addr, pc->ip6) || ip6_eq(ip->dst_addr, pc->ip6_ll) ||
+		       ip6_eq(ip->dst_addr, pc->ip6_snm) || ip6_eq(ip->dst_addr, pc->ip6_ll_snm)))) {
+		DP_STAT_INC(lc, drop_ip_dst);
+		return DP_DROP;
+	}
+	m->data_len = (uint16_t)(L2_LEN + IP6_LEN + pl);
+	m->pkt_len = m->data_len;
+	if (ip->proto == IPPROTO_ICMPV6) {
+		const uint8_t *icmp = (const uint8_t *)(ip + 1);
+		bool ns = pl >= 1 && icmp[0] == DP_ICMP6_NS;
+
+		/* Multicast and the unspecified source are for neighbour discovery only: an
+		 * answer to anything else there would go to many hosts, or to none. */
+		if (ip->src_addr[0] == 0xff || ((mcast || ip6_eq(ip->src_addr, (const uint8_t[16]){0})) && !ns)) {
+			DP_STAT_INC(lc, drop_ip_src);
+			return DP_DROP;
+		}
+		return dp_neigh_icmp6(lc, m, ip, pl);
+	}
+	if (unlikely(mcast || ip->src_addr[0] == 0xff)) {
+		DP_STAT_INC(lc, drop_ip_src);
+		return DP_DROP;
+	}
+	if (likely(ip->proto == IPPROTO_UDP))
+		return handle_udp6(lc, m, ip, pl);
+	if (ip6_ext_header(ip->proto))
+		DP_STAT_INC(lc, drop_ip_options);
+	else
+		DP_STAT_INC(lc, drop_l4_proto);
+	return DP_DROP;
+}
+
+static inline enum dp_verdict
+handle_pkt(struct dp_lcore *lc, struct rte_mbuf *m)
+{
+	const struct dp_port_conf *pc = &lc->ctx->port;
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint16_t len = m->data_len;
+
+	if (unlikely(m->nb_segs != 1)) {
+		DP_STAT_INC(lc, drop_multiseg);
+		return DP_DROP;
+	}
+	if (unlikely(len < L2_LEN)) {
+		DP_STAT_INC(lc, drop_runt);
+		return DP_DROP;
+	}
+	if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, &pc->mac) &&
+		     !rte_is_multicast_ether_addr(&eth->dst_addr))) {
+		DP_STAT_INC(lc, drop_l2_dst);
+		return DP_DROP;
+	}
+	switch (eth->ether_type) {
+	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
+		return handle_ip4(lc, m, len);
+	case RTE_BE16(RTE_ETHER_TYPE_IPV6):
+		return handle_ip6(lc, m, len);
+	case RTE_BE16(RTE_ETHER_TYPE_ARP):
+		return dp_neigh_arp(lc, m);
+	default:
+		DP_STAT_INC(lc, drop_ethertype);
+		return DP_DROP;
+	}
+}
+
+uint16_t
+dp_rx_burst_handle(struct dp_lcore *lc, struct rte_mbuf **rx, uint16_t n, struct rte_mbuf **tx)
+{
+	struct rte_mbuf *drop[DP_BURST];
+	uint16_t ntx = 0, ndrop = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		/* Warm the next frame's headers while this one is handled. */
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
+		if (handle_pkt(lc, rx[i]) == DP_TX)
+			tx[ntx++] = rx[i];
+		else
+			drop[ndrop++] = rx[i];
+		if (unlikely(ndrop == DP_BURST)) {
+			rte_pktmbuf_free_bulk(drop, ndrop);
+			ndrop = 0;
+		}
+	}
+	if (ndrop != 0)
+		rte_pktmbuf_free_bulk(drop, ndrop);
+	return ntx;
+}

@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The packet path end to end through a net_ring ethdev: a worker lcore runs the real loop
+ * (dp_loop_run) on the port while the test, on the main lcore, plays the client: it enqueues
+ * frames on the port's RX ring and reads what the worker sends on its TX ring.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_udp.h>
+
+#include <pollux/wire.h>
+
+#include "dp_cache.h"
+#include "dp_clock.h"
+#include "dp_lcore.h"
+#include "testlib.h"
+#include "testlib_pkt.h"
+
+static struct rte_mempool *pool;
+static struct rte_ring *rx_ring, *tx_ring;
+static struct dp_ctx ctx;
+static struct dp_lcore *worker;
+static uint64_t sent_count;
+static const struct px_test_hosts *H = &px_test_hosts;
+
+/* Test data: www.example.test A 198.51.100.10, a local zone example.test. */
+static const uint8_t soa_rr[] = {
+	7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0, 0, 6, 0, 1, 0, 0, 0, 60,
+	0, 24, 2, 'n', 's', 0xc0, 0x0c, 4, 'h', 'o', 's', 't', 0xc0, 0x0c,
+	0, 0, 0, 1, 0, 0, 0x0e, 0x10, 0, 0, 0x0e, 0x10, 0, 0, 0x0e, 0x10, 0, 0, 0, 60,
+};
+
+static void
+cache_put(const char *name, uint16_t qtype, uint8_t kind, uint8_t rcode, const uint8_t *rr,
+	  uint16_t rr_len, uint16_t ttl_off, bool answer)
+{
+	struct dp_cache_key k = {.qtype = qtype, .qclass = 1, .kind = kind};
+	struct dp_cache_answer a = {
+		.rcode = rcode, .flags = DP_CACHE_F_AA | DP_CACHE_F_PINNED, .ttl = 300,
+		.an_count = answer ? 1 : 0, .ns_count = answer ? 0 : 1, .rr = rr, .rr_len = rr_len,
+		.ttl_off = &ttl_off, .ttl_off_count = 1,
+	};
+
+	k.name_len = (uint8_t)px_test_name(k.name, name);
+	struct dp_cache_entry *e = dp_cache_entry_new(ctx.cache, &k, &a, 0);
+
+	/* Runs before the suite, where ck_assert cannot report. */
+	if (e == NULL || dp_cache_insert(ctx.cache, e) != 0)
+		rte_exit(2, "test_pkt: cannot fill the cache\n");
+}
+
+static void
+cache_fill(void)
+{
+	static const uint8_t a_rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 198, 51, 100, 10};
+
+	cache_put("www.example.test", PX_DNS_TYPE_A, DP_CACHE_RRSET, 0, a_rr, sizeof(a_rr), 6,
+		  true);
+	cache_put("www.example.test", 0, DP_CACHE_NAME, 0, soa_rr, sizeof(soa_rr), 18, false);
+	cache_put("example.test", 0, DP_CACHE_NAME, 0, soa_rr, sizeof(soa_rr), 18, false);
+	cache_put("example.test", 0, DP_CACHE_ZONE, PX_DNS_RCODE_NXDOMAIN, soa_rr,
+		  sizeof(soa_rr), 18, false);
+}
+
+static uint64_t
+worker_rx(void)
+{
+	return __atomic_load_n(&worker->stats.rx_pkts, __ATOMIC_RELAXED);
+}
+
+/* Sends one frame and waits until the worker has taken it. */
+static void
+send_frame(const uint8_t *frame, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	ck_assert_ptr_nonnull(m);
+	memcpy(rte_pktmbuf_append(m, len), frame, len);
+	ck_assert_int_eq(rte_ring_enqueue(rx_ring, m), 0);
+	sent_count++;
+	for (uint64_t spin = 0; worker_rx() < sent_count; spin++)
+		ck_assert_uint_lt(spin, 2000000000ull);
+}
+
+/* The reply to the last frame, or NULL if the worker sent nothing (it sends before counting
+ * the next burst, and each send_frame() waited for the frame to be taken). */
+static struct rte_mbuf *
+reply(void)
+{
+	struct rte_mbuf *m = NULL;
+
+	/* The worker transmits after handling the whole burst: give it a moment. */
+	for (int i = 0; i < 1000000 && rte_ring_count(tx_ring) == 0; i++)
+		rte_pause();
+	if (rte_ring_dequeue(tx_ring, (void **)&m) != 0)
+		return NULL;
+	return m;
+}
+
+static uint64_t
+stat(size_t off)
+{
+	return __atomic_load_n((uint64_t *)((uint8_t *)&worker->stats + off), __ATOMIC_RELAXED);
+}
+#define STAT(name) stat(offsetof(struct px_stats, name))
+
+/* Sends a frame that must be dropped for one reason, checked by its counter. */
+static void
+expect_drop(const uint8_t *frame, uint16_t len, size_t counter_off)
+{
+	uint64_t before = stat(counter_off);
+
+	send_frame(frame, len);
+	/* Wait for the loop to pass the quiescent point after this frame, then check. */
+	for (int i = 0; i < 1000 && stat(counter_off) == before; i++)
+		rte_delay_us_sleep(100);
+	ck_assert_uint_eq(stat(counter_off), before + 1);
+	ck_assert_uint_eq(rte_ring_count(tx_ring), 0);
+}
+#define EXPECT_DROP(f, l, name) expect_drop(f, l, offsetof(struct px_stats, name))
+
+static uint8_t *
+dns_of4(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, uint8_t *, 14 + 20 + 8);
+}
+
+/* Checks a UDP/IPv4 reply's headers and returns its DNS payload length. */
+static uint16_t
+check_udp4_reply(struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(e + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	ck_assert_mem_eq(e->dst_addr.addr_bytes, H->client_mac, 6);
+	ck_assert_mem_eq(e->src_addr.addr_bytes, H->server_mac, 6);
+	ck_assert_uint_eq(ip->src_addr, H->server_ip4);
+	ck_assert_uint_eq(ip->dst_addr, H->client_ip4);
+	ck_assert_uint_eq(rte_raw_cksum(ip, 20), 0xffff);
+	ck_assert_int_eq(rte_ipv4_udptcp_cksum_verify(ip, udp), 0);
+	ck_assert_uint_eq(udp->src_port, RTE_BE16(53));
+	ck_assert_uint_eq(udp->dst_port, RTE_BE16(40000));
+	ck_assert_uint_eq(rte_be_to_cpu_16(ip->total_length) + 14u, m->pkt_len);
+	return (uint16_t)(rte_be_to_cpu_16(udp->dgram_len) - 8);
+}
+
+static uint16_t
+query4(uint8_t *frame, const char *name, uint16_t qtype)
+{
+	uint8_t dns[512];
+	const struct px_test_query q = {.id = 0x1234, .flags = PX_DNS_RD, .name = name,
+					.qtype = qtype, .qclass = 1, .edns = true,
+					.edns_bufsize = 1232};
+	uint16_t len = px_test_query(dns, &q);
+
+	return px_test_frame_udp4(frame, H, 40000, 53, dns, len);
+}
+
+START_TEST(test_arp_request_answered)
+{
+	uint8_t f[128];
+	uint16_t len = px_test_frame_arp_request(f, H, H->server_ip4);
+	struct rte_mbuf *m;
+
+	send_frame(f, len);
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(e + 1);
+
+	ck_assert_uint_eq(a->arp_opcode, RTE_BE16(RTE_ARP_OP_REPLY));
+	ck_assert_mem_eq(a->arp_data.arp_sha.addr_bytes, H->server_mac, 6);
+	ck_assert_uint_eq(a->arp_data.arp_sip, H->server_ip4);
+	ck_assert_mem_eq(a->arp_data.arp_tha.addr_bytes, H->client_mac, 6);
+	ck_assert_uint_eq(a->arp_data.arp_tip, H->client_ip4);
+	ck_assert_mem_eq(e->dst_addr.addr_bytes, H->client_mac, 6);
+	rte_pktmbuf_free(m);
+
+	/* Someone else's address: not ours to answer. */
+	len = px_test_frame_arp_request(f, H, RTE_BE32(0xc6120063));
+	EXPECT_DROP(f, len, drop_arp);
+}
+END_TEST
+
+START_TEST(test_icmp_echo_answered)
+{
+	uint8_t f[256];
+	uint16_t len = px_test_frame_icmp4_echo(f, H, 7);
+	struct rte_mbuf *m;
+
+	send_frame(f, len);
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+
+	ck_assert_uint_eq(icmp->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+	ck_assert_uint_eq(icmp->icmp_seq_nb, RTE_BE16(7));
+	ck_assert_uint_eq(rte_raw_cksum(icmp, 40), 0xffff);
+	ck_assert_uint_eq(rte_raw_cksum(ip, 20), 0xffff);
+	ck_assert_uint_eq(ip->dst_addr, H->client_ip4);
+	rte_pktmbuf_free(m);
+
+	/* A corrupted echo request is dropped. */
+	len = px_test_frame_icmp4_echo(f, H, 8);
+	f[14 + 20 + 10] ^= 0xff;
+	EXPECT_DROP(f, len, drop_icmp);
+}
+END_TEST
+
+START_TEST(test_icmp6_echo_and_ns_answered)
+{
+	uint8_t f[256];
+	uint16_t len = px_test_frame_icmp6_echo(f, H, 3);
+	struct rte_mbuf *m;
+
+	send_frame(f, len);
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, 14);
+	uint8_t *icmp = (uint8_t *)(ip + 1);
+
+	ck_assert_uint_eq(icmp[0], 129);
+	ck_assert_int_eq(rte_ipv6_udptcp_cksum_verify(ip, icmp), 0);
+	ck_assert_mem_eq(ip->dst_addr, H->client_ip6, 16);
+	rte_pktmbuf_free(m);
+
+	len = px_test_frame_ns(f, H, H->server_ip6);
+	send_frame(f, len);
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, 14);
+	icmp = (uint8_t *)(ip + 1);
+	ck_assert_uint_eq(icmp[0], 136);
+	ck_assert_uint_eq(icmp[4], 0x60); /* solicited, override */
+	ck_assert_mem_eq(icmp + 8, H->server_ip6, 16);
+	ck_assert_uint_eq(icmp[24], 2);
+	ck_assert_mem_eq(icmp + 26, H->server_mac, 6);
+	ck_assert_mem_eq(ip->src_addr, H->server_ip6, 16);
+	ck_assert_mem_eq(ip->dst_addr, H->client_ip6, 16);
+	ck_assert_uint_eq(ip->hop_limits, 255);
+	ck_assert_int_eq(rte_ipv6_udptcp_cksum_verify(ip, icmp), 0);
+	rte_pktmbuf_free(m);
+
+	/* A solicitation for an address that is not ours. */
+	uint8_t other[16];
+
+	memcpy(other, H->server_ip6, 16);
+	other[15] = 0x99;
+	len = px_test_frame_ns(f, H, other);
+	EXPECT_DROP(f, len, drop_ip_dst);
+}
+END_TEST
+
+START_TEST(test_dns_hit_ipv4)
+{
+	uint8_t f[600];
+	uint16_t len = query4(f, "WWW.Example.Test", PX_DNS_TYPE_A);
+	uint64_t hits = STAT(hits);
+	struct rte_mbuf *m;
+
+	send_frame(f, len);
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	uint16_t dlen = check_udp4_reply(m);
+	uint8_t *d = dns_of4(m);
+
+	ck_assert_uint_eq(px_get16(d), 0x1234);
+	ck_assert_uint_eq(px_get16(d + 2), PX_DNS_QR | PX_DNS_AA | PX_DNS_RD | PX_DNS_RA);
+	ck_assert_uint_eq(px_get16(d + 6), 1);
+	ck_assert_uint_eq(px_get16(d + 10), 1); /* our OPT */
+	/* Question echoed with its case. */
+	ck_assert_mem_eq(d + 12, "\3WWW\7Example\4Test", 17);
+	uint16_t an = 12 + 18 + 4;
+
+	ck_assert_uint_eq(px_get16(d + an), 0xc00c);
+	ck_assert_uint_le(px_get32(d + an + 6), 300);
+	ck_assert_uint_gt(px_get32(d + an + 6), 290);
+	ck_assert_mem_eq(d + an + 12, "\xc6\x33\x64\x0a", 4);
+	ck_assert_uint_eq(dlen, an + 16 + PX_DNS_OPT_LEN);
+	ck_assert_uint_eq(STAT(hits), hits + 1);
+	rte_pktmbuf_free(m);
+}
+END_TEST
+
+START_TEST(test_dns_hit_ipv6)
+{
+	uint8_t f[600], dns[512];
+	const struct px_test_query q = {.id = 9, .name = "www.example.test", .qtype = 1,
+					.qclass = 1};
+	uint16_t len = px_test_frame_udp6(f, H, 40000, 53, dns, px_test_query(dns, &q));
+	struct rte_mbuf *m;
+
+	send_frame(f, len);
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint8_t *d = (uint8_t *)(udp + 1);
+
+	ck_assert_int_eq(rte_ipv6_udptcp_cksum_verify(ip, udp), 0);
+	ck_assert_mem_eq(ip->src_addr, H->server_ip6, 16);
+	ck_assert_mem_eq(ip->dst_addr, H->client_ip6, 16);
+	ck_assert_uint_eq(px_get16(d + 6), 1);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, 0);
+	ck_assert_uint_eq(rte_be_to_cpu_16(ip->payload_len) + 54u, m->pkt_len);
+	rte_pktmbuf_free(m);
+}
+END_TEST
+
+static uint8_t *
+dns_reply(uint8_t *f, uint16_t len, struct rte_mbuf **mp)
+{
+	send_frame(f, len);
+	*mp = reply();
+	ck_assert_ptr_nonnull(*mp);
+	check_udp4_reply(*mp);
+	return dns_of4(*mp);
+}
+
+START_TEST(test_dns_negative_answers)
+{
+	uint8_t f[600];
+	struct rte_mbuf *m;
+	uint8_t *d;
+
+	/* Below the local zone, nonexistent: NXDOMAIN with the SOA. */
+	d = dns_reply(f, query4(f, "nope.example.test", PX_DNS_TYPE_A), &m);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_NXDOMAIN);
+	ck_assert(px_get16(d + 2) & PX_DNS_AA);
+	ck_assert_uint_eq(px_get16(d + 6), 0);
+	ck_assert_uint_eq(px_get16(d + 8), 1);
+	rte_pktmbuf_free(m);
+	/* Deeper still. */
+	d = dns_reply(f, query4(f, "a.b.c.example.test", PX_DNS_TYPE_A), &m);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_NXDOMAIN);
+	rte_pktmbuf_free(m);
+	/* The name exists, the type does not: NODATA. */
+	d = dns_reply(f, query4(f, "www.example.test", PX_DNS_TYPE_AAAA), &m);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_NOERROR);
+	ck_assert_uint_eq(px_get16(d + 6), 0);
+	ck_assert_uint_eq(px_get16(d + 8), 1);
+	rte_pktmbuf_free(m);
+	/* Outside every local zone: SERVFAIL, at once. */
+	d = dns_reply(f, query4(f, "www.elsewhere.test", PX_DNS_TYPE_A), &m);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_SERVFAIL);
+	ck_assert(!(px_get16(d + 2) & PX_DNS_AA));
+	rte_pktmbuf_free(m);
+	/* Class CH: refused. */
+	uint8_t dns[512];
+	const struct px_test_query q = {.id = 1, .name = "version.bind", .qtype = 16, .qclass = 3};
+	uint16_t len = px_test_frame_udp4(f, H, 40000, 53, dns, px_test_query(dns, &q));
+
+	d = dns_reply(f, len, &m);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_REFUSED);
+	rte_pktmbuf_free(m);
+}
+END_TEST
+
+/* A DNS payload that must get FORMERR, counted by counter. */
+static void
+expect_formerr(const uint8_t *dns, uint16_t dlen, size_t counter_off)
+{
+	uint8_t f[1600];
+	uint16_t len = px_test_frame_udp4(f, H, 40000, 53, dns, dlen);
+	uint64_t before = stat(counter_off);
+	struct rte_mbuf *m;
+	uint8_t *d = dns_reply(f, len, &m);
+
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_FORMERR);
+	ck_assert_uint_eq(stat(counter_off), before + 1);
+	rte_pktmbuf_free(m);
+}
+#define EXPECT_FORMERR(d, l, name) expect_formerr(d, l, offsetof(struct px_stats, name))
+
+START_TEST(test_dns_malformed_formerr)
+{
+	uint8_t dns[512];
+	const struct px_test_query q = {.id = 1, .name = "www.example.test", .qtype = 1,
+					.qclass = 1, .edns = true, .edns_bufsize = 1232};
+	uint16_t len = px_test_query(dns, &q);
+
+	px_put16(dns + 4, 2);
+	EXPECT_FORMERR(dns, len, formerr_qdcount);
+	len = px_test_query(dns, &q);
+	dns[12] = 64;
+	EXPECT_FORMERR(dns, len, formerr_name);
+	len = px_test_query(dns, &q);
+	px_put16(dns + 10, 3);
+	EXPECT_FORMERR(dns, len, formerr_counts);
+	len = px_test_query(dns, &q);
+	px_put16(dns + 10, 0);
+	px_put16(dns + 6, 1);
+	EXPECT_FORMERR(dns, len, formerr_opt);
+	/* A compression loop in an additional record. */
+	len = (uint16_t)(px_test_query(dns, &q) - PX_DNS_OPT_LEN);
+	px_put16(dns + 10, 1);
+	dns[len] = 0xc0;
+	dns[len + 1] = (uint8_t)len;
+	memset(dns + len + 2, 0, 10);
+	EXPECT_FORMERR(dns, (uint16_t)(len + 12), formerr_name);
+}
+END_TEST
+
+START_TEST(test_malformed_frames_dropped)
+{
+	uint8_t f[600], g[600];
+	uint16_t len = query4(f, "www.example.test", PX_DNS_TYPE_A);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(g + 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	EXPECT_DROP(f, 10, drop_runt);
+#define MUTATE(stmt, counter) do { memcpy(g, f, len); stmt; EXPECT_DROP(g, len, counter); } \
+	while (0)
+	MUTATE(g[0] = 0x04, drop_l2_dst);
+	MUTATE((g[12] = 0x81, g[13] = 0x00), drop_ethertype);
+	MUTATE(ip->hdr_checksum ^= 0x0101, drop_ip_cksum);
+	MUTATE((ip->version_ihl = 0x55, ip->hdr_checksum = 0,
+		ip->hdr_checksum = rte_ipv4_cksum(ip)), drop_ip_hdr);
+	MUTATE((ip->total_length = rte_cpu_to_be_16(len), ip->hdr_checksum = 0,
+		ip->hdr_checksum = rte_ipv4_cksum(ip)), drop_ip_hdr);
+	MUTATE((ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG), ip->hdr_checksum = 0,
+		ip->hdr_checksum = rte_ipv4_cksum(ip)), drop_ip_frag);
+	MUTATE((ip->version_ihl = 0x46, ip->hdr_checksum = 0,
+		ip->hdr_checksum = rte_ipv4_cksum(ip)), drop_ip_options);
+	MUTATE((ip->dst_addr = RTE_BE32(0xc6120063), ip->hdr_checksum = 0,
+		ip->hdr_checksum = rte_ipv4_cksum(ip)), drop_ip_dst);
+	MUTATE((ip->src_addr = RTE_BE32(0xffffffff), ip->hdr_checksum = 0,
+		ip->hdr_checksum = rte_ipv4_cksum(ip)), drop_ip_src);
+	MUTATE((ip->next_proto_id = IPPROTO_TCP, ip->hdr_checksum = 0,
+		ip->hdr_checksum = rte_ipv4_cksum(ip)), drop_l4_proto);
+	MUTATE(udp->dgram_len = rte_cpu_to_be_16(rte_be_to_cpu_16(udp->dgram_len) - 1),
+	       drop_udp_hdr);
+	MUTATE(udp->dgram_cksum ^= 0x0100, drop_udp_cksum);
+	MUTATE(udp->dst_port = RTE_BE16(54), drop_udp_port);
+	/* A truncated frame: the IP header claims more than arrived. */
+	memcpy(g, f, len);
+	EXPECT_DROP(g, (uint16_t)(len - 3), drop_ip_hdr);
+	/* A DNS payload shorter than a header, and a response. */
+	uint8_t small[8] = {0};
+
+	len = px_test_frame_udp4(g, H, 40000, 53, small, sizeof(small));
+	EXPECT_DROP(g, len, drop_dns_runt);
+	len = query4(f, "www.example.test", PX_DNS_TYPE_A);
+	f[14 + 20 + 8 + 2] |= 0x80;
+	udp = (struct rte_udp_hdr *)(f + 14 + 20);
+	udp->dgram_cksum = 0; /* "no checksum" is legal over IPv4 */
+	EXPECT_DROP(f, len, drop_dns_response);
+#undef MUTATE
+}
+END_TEST
+
+/* A million frames, good and bad, mutated at random; afterwards every mbuf is back. */
+START_TEST(test_million_mixed_no_mbuf_leak)
+{
+	enum { TEMPLATES = 12, TOTAL = 1000000 };
+	static uint8_t tpl[TEMPLATES][600];
+	uint16_t tlen[TEMPLATES];
+	unsigned baseline = rte_mempool_in_use_count(pool);
+	unsigned seed = 42;
+	uint64_t start_rx = worker_rx(), start_tx = STAT(tx_pkts);
+	uint64_t replies = 0;
+	uint8_t dns[512];
+	struct px_test_query q = {.id = 1, .name = "www.example.test", .qtype = 1, .qclass = 1};
+
+	tlen[0] = query4(tpl[0], "www.example.test", PX_DNS_TYPE_A);
+	tlen[1] = query4(tpl[1], "nope.example.test", PX_DNS_TYPE_A);
+	tlen[2] = query4(tpl[2], "www.example.test", PX_DNS_TYPE_AAAA);
+	tlen[3] = query4(tpl[3], "www.elsewhere.test", PX_DNS_TYPE_MX);
+	tlen[4] = px_test_frame_arp_request(tpl[4], H, H->server_ip4);
+	tlen[5] = px_test_frame_icmp4_echo(tpl[5], H, 1);
+	tlen[6] = px_test_frame_icmp6_echo(tpl[6], H, 1);
+	tlen[7] = px_test_frame_ns(tpl[7], H, H->server_ip6);
+	tlen[8] = px_test_frame_udp6(tpl[8], H, 40000, 53, dns, px_test_query(dns, &q));
+	q.edns = true;
+	q.edns_bufsize = 512;
+	tlen[9] = px_test_frame_udp4(tpl[9], H, 40000, 53, dns, px_test_query(dns, &q));
+	px_put16(dns + 4, 2);
+	tlen[10] = px_test_frame_udp4(tpl[10], H, 40000, 53, dns, px_test_query(dns, &q));
+	tlen[11] = 9;
+
+	for (unsigned sent = 0; sent < TOTAL;) {
+		struct rte_mbuf *burst[32], *out[64];
+		unsigned n = 0;
+
+		while (n < 32 && sent + n < TOTAL) {
+			unsigned t = rand_r(&seed) % TEMPLATES;
+			struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+			uint16_t l = tlen[t];
+
+			if (m == NULL)
+				break;
+			uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, l);
+
+			memcpy(p, tpl[t], l);
+			/* One frame in four gets up to three random bytes changed. */
+			if ((rand_r(&seed) & 3) == 0)
+				for (int k = rand_r(&seed) % 4; k > 0; k--)
+					p[rand_r(&seed) % l] = (uint8_t)rand_r(&seed);
+			burst[n++] = m;
+		}
+		unsigned enq = rte_ring_enqueue_burst(rx_ring, (void **)burst, n, NULL);
+
+		if (enq < n)
+			rte_pktmbuf_free_bulk(burst + enq, n - enq);
+		sent += enq;
+		unsigned d = rte_ring_dequeue_burst(tx_ring, (void **)out, RTE_DIM(out), NULL);
+
+		replies += d;
+		rte_pktmbuf_free_bulk(out, d);
+	}
+	while (worker_rx() - start_rx < TOTAL)
+		rte_pause();
+	/* The worker transmits right after counting a burst; let the last one land. */
+	rte_delay_us_sleep(10000);
+	for (;;) {
+		struct rte_mbuf *out[64];
+		unsigned d = rte_ring_dequeue_burst(tx_ring, (void **)out, RTE_DIM(out), NULL);
+
+		if (d == 0)
+			break;
+		replies += d;
+		rte_pktmbuf_free_bulk(out, d);
+	}
+	ck_assert_uint_eq(worker_rx() - start_rx, TOTAL);
+	ck_assert_uint_eq(STAT(tx_pkts) - start_tx, replies);
+	ck_assert_uint_gt(replies, TOTAL / 4);
+	ck_assert_uint_lt(replies, TOTAL);
+	ck_assert_uint_eq(rte_mempool_in_use_count(pool), baseline);
+}
+END_TEST
+
+static Suite *
+pkt_suite(void)
+{
+	Suite *s = suite_create("pkt");
+	TCase *tc;
+
+	tc = tcase_create("neighbours");
+	tcase_add_test(tc, test_arp_request_answered);
+	tcase_add_test(tc, test_icmp_echo_answered);
+	tcase_add_test(tc, test_icmp6_echo_and_ns_answered);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dns");
+	tcase_add_test(tc, test_dns_hit_ipv4);
+	tcase_add_test(tc, test_dns_hit_ipv6);
+	tcase_add_test(tc, test_dns_negative_answers);
+	tcase_add_test(tc, test_dns_malformed_formerr);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad_input");
+	tcase_add_test(tc, test_malformed_frames_dropped);
+	tcase_add_test(tc, test_million_mixed_no_mbuf_leak);
+	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+static void
+setup(void)
+{
+	struct rte_eth_conf conf = {0};
+	int port;
+
+	px_test_eal_init("test_pkt", "0,1", NULL);
+	dp_clock_init();
+	pool = rte_pktmbuf_pool_create("test_pkt_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	rx_ring = rte_ring_create("test_pkt_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	tx_ring = rte_ring_create("test_pkt_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (pool == NULL || rx_ring == NULL || tx_ring == NULL)
+		rte_exit(2, "test_pkt: cannot create pool or rings\n");
+	port = rte_eth_from_rings("net_ring_pkt", &rx_ring, 1, &tx_ring, 1, 0);
+	if (port < 0 || rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup((uint16_t)port, 0, 512, 0, NULL, pool) != 0 ||
+	    rte_eth_tx_queue_setup((uint16_t)port, 0, 512, 0, NULL) != 0 ||
+	    rte_eth_dev_start((uint16_t)port) != 0)
+		rte_exit(2, "test_pkt: cannot set up the net_ring port\n");
+
+	ctx.port.port_id = (uint16_t)port;
+	memcpy(ctx.port.mac.addr_bytes, H->server_mac, 6);
+	ctx.port.has_ip4 = true;
+	ctx.port.ip4 = H->server_ip4;
+	ctx.port.has_ip6 = true;
+	memcpy(ctx.port.ip6, H->server_ip6, 16);
+	dp_port_conf_derive(&ctx.port);
+	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
+	rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE);
+	ctx.cache = dp_cache_create("test_pkt_cache", 1024, ctx.qsbr, 0);
+	cache_fill();
+
+	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
+	worker->ctx = &ctx;
+	worker->lcore_id = rte_get_next_lcore(-1, 1, 0);
+	worker->queue_id = 0;
+	rte_eal_remote_launch(dp_loop_run, worker, worker->lcore_id);
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	setup();
+	sr = srunner_create(pkt_suite());
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+
+	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	dp_cache_free(ctx.cache);
+	rte_free(worker);
+	rte_free(ctx.qsbr);
+	rte_eal_cleanup();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
