@@ -56,7 +56,8 @@ ctl_stats_print(const struct ctl_state *st, FILE *out)
 		ci.replaces);
 	fprintf(out, "cache.evictions %" PRIu64 "\ncache.expired_swept %" PRIu64 "\n",
 		ci.evictions, ci.expired_swept);
-	fprintf(out, "cache.insert_failures %" PRIu64 "\n", ci.insert_failures);
+	fprintf(out, "cache.moves %" PRIu64 "\ncache.insert_failures %" PRIu64 "\n", ci.moves,
+		ci.insert_failures);
 }
 
 void

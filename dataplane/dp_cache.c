@@ -30,6 +30,10 @@ struct dp_cache {
 	int socket;
 	struct rte_rcu_qsbr *qsbr;
 	struct rte_rcu_qsbr_dq *dq;
+	/* Bumped by the writer each time it moves an entry to its other bucket, so that a reader
+	 * that looked in both buckets while the entry was in flight knows to look again.
+	 * dp: ro (acquire), ctl: rw (release). Written only on moves: a read-mostly line. */
+	uint32_t moves __rte_cache_aligned;
 	/* Writer-only state below. */
 	uint32_t sweep_pos;
 	struct dp_cache_info info;
@@ -39,8 +43,36 @@ uint32_t
 dp_cache_hash(const uint8_t *name, uint8_t name_len, uint16_t qtype, uint16_t qclass, uint8_t kind)
 {
 	uint64_t tail = (uint64_t)qtype | (uint64_t)qclass << 16 | (uint64_t)kind << 32;
+	uint32_t h = 0x9e3779b9u;
+	unsigned len = name_len;
 
-	return rte_hash_crc_8byte(tail, rte_hash_crc(name, name_len, 0x9e3779b9u));
+	/* CRC32-C, 8 bytes at a time. Names sit at any alignment, so load through memcpy rather
+	 * than rte_hash_crc(), whose casts make unaligned loads undefined behaviour. */
+	for (; len >= 8; len -= 8, name += 8) {
+		uint64_t v;
+
+		memcpy(&v, name, 8);
+		h = rte_hash_crc_8byte(v, h);
+	}
+	if (len >= 4) {
+		uint32_t v;
+
+		memcpy(&v, name, 4);
+		h = rte_hash_crc_4byte(v, h);
+		len -= 4;
+		name += 4;
+	}
+	while (len-- != 0)
+		h = rte_hash_crc_1byte(*name++, h);
+	h = rte_hash_crc_8byte(tail, h);
+	/* CRC is linear: names that differ in a few digits land in a few buckets. A
+	 * multiply-xorshift finaliser (MurmurHash3's) spreads them for a handful of cycles. */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
 }
 
 static inline uint32_t
@@ -59,7 +91,9 @@ key_eq(const struct dp_cache_entry *e, const uint8_t *name, uint8_t name_len, ui
 	       e->kind == kind && memcmp(dp_cache_entry_name(e), name, name_len) == 0;
 }
 
-static inline int
+/* Returns the matching entry in b, or NULL. The pointer returned is the one compared: never
+ * reload a slot after matching it, a replacement may have landed there meanwhile. */
+static inline const struct dp_cache_entry *
 bucket_find(const struct bucket *b, uint32_t h, const uint8_t *name, uint8_t name_len,
 	    uint16_t qtype, uint16_t qclass, uint8_t kind)
 {
@@ -69,6 +103,20 @@ bucket_find(const struct bucket *b, uint32_t h, const uint8_t *name, uint8_t nam
 		const struct dp_cache_entry *e = __atomic_load_n(&b->e[i], __ATOMIC_ACQUIRE);
 
 		if (e != NULL && key_eq(e, name, name_len, qtype, qclass, kind))
+			return e;
+	}
+	return NULL;
+}
+
+/* The slot of a key in b, for the writer (which alone changes slots, so no race). */
+static inline int
+bucket_slot(const struct bucket *b, uint32_t h, const uint8_t *name, uint8_t name_len,
+	    uint16_t qtype, uint16_t qclass, uint8_t kind)
+{
+	for (int i = 0; i < WAYS; i++) {
+		const struct dp_cache_entry *e = b->e[i];
+
+		if (e != NULL && b->sig[i] == h && key_eq(e, name, name_len, qtype, qclass, kind))
 			return i;
 	}
 	return -1;
@@ -80,16 +128,22 @@ dp_cache_lookup(const struct dp_cache *c, const uint8_t *name, uint8_t name_len,
 {
 	uint32_t h = dp_cache_hash(name, name_len, qtype, qclass, kind);
 	uint32_t idx = h & c->mask;
-	const struct bucket *b = &c->buckets[idx];
-	int i = bucket_find(b, h, name, name_len, qtype, qclass, kind);
+	const struct bucket *b1 = &c->buckets[idx];
+	const struct bucket *b2 = &c->buckets[alt_bucket(c, idx, h)];
+	const struct dp_cache_entry *e;
+	uint32_t moves;
 
-	if (i < 0) {
-		b = &c->buckets[alt_bucket(c, idx, h)];
-		i = bucket_find(b, h, name, name_len, qtype, qclass, kind);
-		if (i < 0)
-			return NULL;
-	}
-	return __atomic_load_n(&b->e[i], __ATOMIC_ACQUIRE);
+	do {
+		moves = __atomic_load_n(&c->moves, __ATOMIC_ACQUIRE);
+		e = bucket_find(b1, h, name, name_len, qtype, qclass, kind);
+		if (likely(e != NULL))
+			return e;
+		e = bucket_find(b2, h, name, name_len, qtype, qclass, kind);
+		if (e != NULL)
+			return e;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while (unlikely(moves != __atomic_load_n(&c->moves, __ATOMIC_RELAXED)));
+	return NULL;
 }
 
 static void
@@ -246,61 +300,128 @@ slot_set(struct bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
 	__atomic_store_n(&b->sig[i], sig, __ATOMIC_RELAXED);
 }
 
-int
-dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
+static int
+free_slot(const struct bucket *b)
 {
-	uint32_t idx[2];
-	struct bucket *victim_b = NULL, *free_b = NULL;
-	int victim_i = -1, free_i = -1;
-	struct dp_cache_entry *victim = NULL;
+	for (int i = 0; i < WAYS; i++)
+		if (b->e[i] == NULL)
+			return i;
+	return -1;
+}
 
-	idx[0] = e->hash & c->mask;
-	idx[1] = alt_bucket(c, idx[0], e->hash);
+static unsigned
+bucket_load(const struct bucket *b)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < WAYS; i++)
+		n += b->e[i] != NULL;
+	return n;
+}
+
+/*
+ * Makes room in full bucket b (index idx) by moving one of its entries to that entry's other
+ * bucket, if that one has a free slot (one level of cuckoo displacement: enough to keep the
+ * table usable far past the load where plain two-choice hashing starts refusing pinned data).
+ * The copy lands before the original goes, and `moves` is bumped in between, so a reader
+ * either finds the entry or sees the counter change and looks again. Returns the freed slot
+ * or -1.
+ */
+static int
+displace(struct dp_cache *c, struct bucket *b, uint32_t idx)
+{
+	for (int i = 0; i < WAYS; i++) {
+		struct dp_cache_entry *o = b->e[i];
+		uint32_t home = o->hash & c->mask;
+		uint32_t other = home == idx ? alt_bucket(c, home, o->hash) : home;
+		struct bucket *ob = &c->buckets[other];
+		int j;
+
+		if (other == idx || (j = free_slot(ob)) < 0)
+			continue;
+		slot_set(ob, j, o, o->hash);
+		__atomic_store_n(&c->moves, c->moves + 1, __ATOMIC_RELEASE);
+		slot_set(b, i, NULL, 0);
+		c->info.moves++;
+		return i;
+	}
+	return -1;
+}
+
+/* The entry in b1 or b2 to evict for a newcomer: the unpinned one closest to expiring (an
+ * expired one, expire_ms <= now, sorts first by the same rule), which loses the least cached
+ * time. Returns its bucket and slot through *vb and *vi, or false if all eight are pinned. */
+static bool
+pick_victim(struct bucket *b1, struct bucket *b2, struct bucket **vb, int *vi)
+{
+	struct bucket *bs[2] = {b1, b2};
+	const struct dp_cache_entry *victim = NULL;
+
 	for (int k = 0; k < 2; k++) {
-		struct bucket *b = &c->buckets[idx[k]];
-
 		for (int i = 0; i < WAYS; i++) {
-			struct dp_cache_entry *o = b->e[i];
+			const struct dp_cache_entry *o = bs[k]->e[i];
 
-			if (o == NULL) {
-				if (free_b == NULL) {
-					free_b = b;
-					free_i = i;
-				}
-				continue;
-			}
-			if (o->hash == e->hash &&
-			    key_eq(o, dp_cache_entry_name(e), e->name_len, e->qtype, e->qclass,
-				   e->kind)) {
-				slot_set(b, i, e, e->hash);
-				if (e->flags & DP_CACHE_F_PINNED)
-					c->info.pinned++;
-				c->info.entries++;
-				c->info.replaces++;
-				retire(c, o);
-				return 0;
-			}
 			if (o->flags & DP_CACHE_F_PINNED)
 				continue;
-			/* The entry closest to expiring loses the least cached time; an expired
-			 * one (expire_ms <= now_ms) sorts first by the same rule. */
 			if (victim == NULL || o->expire_ms < victim->expire_ms) {
 				victim = o;
-				victim_b = b;
-				victim_i = i;
+				*vb = bs[k];
+				*vi = i;
 			}
 		}
 	}
-	if (free_b != NULL) {
-		slot_set(free_b, free_i, e, e->hash);
-	} else if (victim != NULL) {
-		slot_set(victim_b, victim_i, e, e->hash);
+	return victim != NULL;
+}
+
+int
+dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
+{
+	const uint8_t *name = dp_cache_entry_name(e);
+	uint32_t idx1 = e->hash & c->mask, idx2 = alt_bucket(c, idx1, e->hash);
+	struct bucket *b1 = &c->buckets[idx1], *b2 = &c->buckets[idx2];
+	struct bucket *b;
+	int i;
+
+	/* The same key: replace in place, atomically for readers. */
+	for (int k = 0; k < 2; k++) {
+		b = k == 0 ? b1 : b2;
+		i = bucket_slot(b, e->hash, name, e->name_len, e->qtype, e->qclass, e->kind);
+		if (i >= 0) {
+			struct dp_cache_entry *o = b->e[i];
+
+			slot_set(b, i, e, e->hash);
+			if (e->flags & DP_CACHE_F_PINNED)
+				c->info.pinned++;
+			c->info.entries++;
+			c->info.replaces++;
+			retire(c, o);
+			return 0;
+		}
+	}
+	/* A new key: the less loaded bucket, then room made by a move, then an eviction. */
+	b = bucket_load(b2) < bucket_load(b1) ? b2 : b1;
+	i = free_slot(b);
+	if (i < 0) {
+		b = b1;
+		i = displace(c, b1, idx1);
+	}
+	if (i < 0 && idx2 != idx1) {
+		b = b2;
+		i = displace(c, b2, idx2);
+	}
+	if (i < 0) {
+		if (!pick_victim(b1, b2, &b, &i)) {
+			c->info.insert_failures++;
+			rte_free(e);
+			return -ENOSPC;
+		}
+		struct dp_cache_entry *victim = b->e[i];
+
+		slot_set(b, i, e, e->hash);
 		c->info.evictions++;
 		retire(c, victim);
 	} else {
-		c->info.insert_failures++;
-		rte_free(e);
-		return -ENOSPC;
+		slot_set(b, i, e, e->hash);
 	}
 	if (e->flags & DP_CACHE_F_PINNED)
 		c->info.pinned++;
@@ -317,7 +438,7 @@ dp_cache_delete(struct dp_cache *c, const struct dp_cache_key *key)
 
 	for (int k = 0; k < 2; k++) {
 		struct bucket *b = &c->buckets[idx];
-		int i = bucket_find(b, h, key->name, key->name_len, key->qtype, key->qclass,
+		int i = bucket_slot(b, h, key->name, key->name_len, key->qtype, key->qclass,
 				    key->kind);
 
 		if (i >= 0) {

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 
 #include <pollux/wire.h>
@@ -150,8 +151,9 @@ struct dp_cache_entry *dp_cache_entry_new(const struct dp_cache *c, const struct
 
 /*
  * Publishes e, taking ownership of it. An entry with the same key is replaced; otherwise a free
- * slot in one of the key's two buckets is used, or the expired or soonest-to-expire unpinned
- * entry there is evicted. Returns 0, or -ENOSPC when all eight slots hold pinned entries (e is
+ * slot in the less loaded of the key's two buckets is used, or one is freed by moving an entry
+ * to its other bucket, or else the expired or soonest-to-expire unpinned entry of the eight is
+ * evicted. Returns 0, or -ENOSPC when all eight slots hold pinned entries (e is
  * then freed). Control thread only.
  */
 int dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e);
@@ -174,7 +176,7 @@ struct dp_cache_info {
 	uint32_t slots;
 	uint32_t entries;
 	uint32_t pinned;
-	uint64_t inserts, replaces, evictions, expired_swept, insert_failures;
+	uint64_t inserts, replaces, evictions, moves, expired_swept, insert_failures;
 };
 
 /* Counters kept by the writer. Control thread only. */

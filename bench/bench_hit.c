@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Cache-hit throughput of one worker core.
+ *
+ * Two measurements in one run, same binary, same cache contents:
+ *  - inline: one core hands bursts of 32 ready-made query mbufs straight to
+ *    dp_rx_burst_handle() and takes the replies back: the cost of pollux's own per-query work
+ *    (parse, lookup, answer, checksums), with no PMD in the way. The copy that turns each
+ *    reply back into a query is timed separately and subtracted.
+ *  - ring: the real worker loop (dp_loop_run) polls a net_ring port on its own lcore while the
+ *    main lcore acts as the load generator on the port's rings: PMD RX/TX, bursts, RCU
+ *    quiescent reports, everything a deployed worker does.
+ *
+ * Usage: bench_hit [EAL options] -- [--seconds N] [--names N] [--mode inline|ring|both]
+ * Prints "key: value" lines: answers per second, cycles per query, the machine.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_version.h>
+
+#include <pollux/wire.h>
+
+#include "dp_cache.h"
+#include "dp_clock.h"
+#include "dp_lcore.h"
+#include "testlib.h"
+#include "testlib_pkt.h"
+
+#define INFLIGHT 2048
+#define SEED 1
+
+static struct dp_ctx ctx;
+static struct rte_mempool *pool;
+static unsigned nb_names = 1000;
+static double seconds = 5;
+static uint8_t (*frames)[128];
+static uint16_t *frame_len;
+
+static void
+fill_cache(void)
+{
+	for (unsigned i = 0; i < nb_names; i++) {
+		char name[64];
+		uint8_t rr[16] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 198, 18,
+				  (uint8_t)(i >> 8), (uint8_t)i};
+		uint16_t off = 6;
+		struct dp_cache_key k = {.qtype = 1, .qclass = 1, .kind = DP_CACHE_RRSET};
+		struct dp_cache_answer a = {.flags = DP_CACHE_F_PINNED, .ttl = 3600, .an_count = 1,
+					    .rr = rr, .rr_len = sizeof(rr), .ttl_off = &off,
+					    .ttl_off_count = 1};
+		struct dp_cache_entry *e;
+		int ret;
+		uint8_t dns[256];
+		struct px_test_query q = {.id = (uint16_t)i, .flags = PX_DNS_RD, .name = name,
+					  .qtype = 1, .qclass = 1, .edns = true,
+					  .edns_bufsize = 1232};
+
+		snprintf(name, sizeof(name), "host%u.bench.example", i);
+		k.name_len = (uint8_t)px_test_name(k.name, name);
+		e = dp_cache_entry_new(ctx.cache, &k, &a, 0);
+		if (e == NULL)
+			rte_exit(1, "cannot build cache entry %u: %s\n", i, strerror(errno));
+		ret = dp_cache_insert(ctx.cache, e);
+		if (ret != 0)
+			rte_exit(1, "cannot insert cache entry %u: %s\n", i, strerror(-ret));
+		frame_len[i] = px_test_frame_udp4(frames[i], &px_test_hosts, (uint16_t)(1024 + i),
+						  53, dns, px_test_query(dns, &q));
+	}
+}
+
+/* Turns m back into query number i. */
+static inline void
+load_query(struct rte_mbuf *m, unsigned i)
+{
+	rte_memcpy(rte_pktmbuf_mtod(m, void *), frames[i], frame_len[i]);
+	m->data_len = frame_len[i];
+	m->pkt_len = frame_len[i];
+}
+
+static void
+machine(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	if (f != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strncmp(line, "model name", 10) == 0) {
+				printf("cpu: %s", strchr(line, ':') + 2);
+				break;
+			}
+		}
+		fclose(f);
+	}
+	printf("dpdk: %s\n", rte_version());
+	printf("tsc_hz: %" PRIu64 "\n", rte_get_tsc_hz());
+	printf("lcores: %u\n", rte_lcore_count());
+	printf("names: %u\n", nb_names);
+}
+
+static void
+bench_inline(void)
+{
+	struct dp_lcore *lc = rte_zmalloc(NULL, sizeof(*lc), RTE_CACHE_LINE_SIZE);
+	struct rte_mbuf *rx[DP_BURST], *tx[DP_BURST];
+	uint64_t answers = 0, copy_cycles = 0, start, end, hz = rte_get_tsc_hz();
+	unsigned next = 0;
+
+	lc->ctx = &ctx;
+	if (rte_pktmbuf_alloc_bulk(pool, rx, DP_BURST) != 0)
+		rte_exit(1, "no mbufs\n");
+	/* Warm-up: one pass over every name. */
+	for (unsigned w = 0; w < nb_names * 2 / DP_BURST + 1; w++) {
+		for (unsigned i = 0; i < DP_BURST; i++) {
+			load_query(rx[i], next);
+			next = next + 1 == nb_names ? 0 : next + 1;
+		}
+		lc->now_ms = dp_clock_ms();
+		if (dp_rx_burst_handle(lc, rx, DP_BURST, tx) != DP_BURST)
+			rte_exit(1, "a warm-up query was not answered\n");
+	}
+	start = rte_rdtsc();
+	end = start + (uint64_t)(seconds * (double)hz);
+	while (rte_rdtsc() < end) {
+		for (int b = 0; b < 64; b++) {
+			uint64_t c0 = rte_rdtsc();
+
+			for (unsigned i = 0; i < DP_BURST; i++) {
+				load_query(rx[i], next);
+				next = next + 1 == nb_names ? 0 : next + 1;
+			}
+			uint64_t c1 = rte_rdtsc();
+
+			copy_cycles += c1 - c0;
+			lc->now_ms = dp_clock_ms();
+			answers += dp_rx_burst_handle(lc, rx, DP_BURST, tx);
+		}
+	}
+	uint64_t total = rte_rdtsc() - start;
+	double secs = (double)total / (double)hz;
+	double cyc = (double)(total - copy_cycles) / (double)answers;
+
+	printf("inline.answers: %" PRIu64 "\n", answers);
+	printf("inline.hits: %" PRIu64 "\n", lc->stats.hits);
+	printf("inline.cycles_per_query: %.1f\n", cyc);
+	printf("inline.mqps_per_core: %.2f\n", (double)hz / cyc / 1e6);
+	printf("inline.copy_cycles_per_query: %.1f\n", (double)copy_cycles / (double)answers);
+	printf("inline.seconds: %.2f\n", secs);
+	if (lc->stats.hits != answers + (uint64_t)(nb_names * 2 / DP_BURST + 1) * DP_BURST)
+		rte_exit(1, "answers that were not cache hits: the benchmark is measuring the wrong "
+			 "path\n");
+	rte_pktmbuf_free_bulk(rx, DP_BURST);
+	rte_free(lc);
+}
+
+static void
+bench_ring(void)
+{
+	struct rte_ring *rxr, *txr;
+	struct rte_eth_conf conf = {0};
+	struct dp_lcore *lc;
+	struct rte_mbuf *bufs[INFLIGHT];
+	uint64_t hz = rte_get_tsc_hz(), t0, t1, a0, a1, idle0, idle1;
+	unsigned next = 0, worker;
+	int port;
+
+	rxr = rte_ring_create("bench_rx", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	txr = rte_ring_create("bench_tx", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	port = rte_eth_from_rings("net_ring_bench", &rxr, 1, &txr, 1, 0);
+	if (rxr == NULL || txr == NULL || port < 0 ||
+	    rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup((uint16_t)port, 0, 1024, 0, NULL, pool) != 0 ||
+	    rte_eth_tx_queue_setup((uint16_t)port, 0, 1024, 0, NULL) != 0 ||
+	    rte_eth_dev_start((uint16_t)port) != 0)
+		rte_exit(1, "cannot set up the net_ring port\n");
+	ctx.port.port_id = (uint16_t)port;
+	worker = rte_get_next_lcore(-1, 1, 0);
+	if (worker >= RTE_MAX_LCORE)
+		rte_exit(1, "ring mode needs a worker lcore: -l 0,1\n");
+	lc = rte_zmalloc_socket(NULL, sizeof(*lc), RTE_CACHE_LINE_SIZE,
+				(int)rte_lcore_to_socket_id(worker));
+	lc->ctx = &ctx;
+	lc->lcore_id = worker;
+	rte_eal_remote_launch(dp_loop_run, lc, worker);
+
+	if (rte_pktmbuf_alloc_bulk(pool, bufs, INFLIGHT) != 0)
+		rte_exit(1, "no mbufs\n");
+	for (unsigned i = 0; i < INFLIGHT; i++) {
+		load_query(bufs[i], next);
+		next = next + 1 == nb_names ? 0 : next + 1;
+	}
+	if (rte_ring_enqueue_bulk(rxr, (void **)bufs, INFLIGHT, NULL) != INFLIGHT)
+		rte_exit(1, "cannot prime the ring\n");
+
+	/* The generator: every reply becomes the next query, so INFLIGHT queries circulate. */
+	uint64_t warm_end = rte_rdtsc() + hz, end = 0;
+	bool measuring = false;
+
+	t0 = a0 = idle0 = 0;
+	for (;;) {
+		struct rte_mbuf *m[DP_BURST];
+		unsigned n = rte_ring_dequeue_burst(txr, (void **)m, DP_BURST, NULL);
+		uint64_t now;
+
+		for (unsigned i = 0; i < n; i++) {
+			load_query(m[i], next);
+			next = next + 1 == nb_names ? 0 : next + 1;
+		}
+		if (n != 0 && rte_ring_enqueue_burst(rxr, (void **)m, n, NULL) != n)
+			rte_exit(1, "rx ring overflow\n");
+		now = rte_rdtsc();
+		if (!measuring && now >= warm_end) {
+			measuring = true;
+			t0 = now;
+			a0 = __atomic_load_n(&lc->stats.tx_pkts, __ATOMIC_RELAXED);
+			idle0 = __atomic_load_n(&lc->stats.idle_polls, __ATOMIC_RELAXED);
+			end = now + (uint64_t)(seconds * (double)hz);
+		} else if (measuring && now >= end) {
+			break;
+		}
+	}
+	t1 = rte_rdtsc();
+	a1 = __atomic_load_n(&lc->stats.tx_pkts, __ATOMIC_RELAXED);
+	idle1 = __atomic_load_n(&lc->stats.idle_polls, __ATOMIC_RELAXED);
+	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
+	rte_eal_wait_lcore(worker);
+
+	double secs = (double)(t1 - t0) / (double)hz;
+	double qps = (double)(a1 - a0) / secs;
+
+	printf("ring.answers: %" PRIu64 "\n", a1 - a0);
+	printf("ring.mqps: %.2f\n", qps / 1e6);
+	/* The worker polls without pause: its core's cycles over the answers it sent. */
+	printf("ring.worker_cycles_per_query: %.1f\n", (double)(t1 - t0) / (double)(a1 - a0));
+	printf("ring.worker_idle_polls: %" PRIu64 "\n", idle1 - idle0);
+	printf("ring.hits: %" PRIu64 "\n", lc->stats.hits);
+	printf("ring.seconds: %.2f\n", secs);
+	rte_free(lc);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"seconds", required_argument, NULL, 's'},
+		{"names", required_argument, NULL, 'n'},
+		{"mode", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *mode = "both";
+	int ret = rte_eal_init(argc, argv), c;
+
+	if (ret < 0)
+		rte_exit(1, "EAL init failed\n");
+	argc -= ret;
+	argv += ret;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': seconds = atof(optarg); break;
+		case 'n': nb_names = (unsigned)atoi(optarg); break;
+		case 'm': mode = optarg; break;
+		default: rte_exit(2, "usage: bench_hit [EAL] -- [--seconds N] [--names N] "
+				  "[--mode inline|ring|both]\n");
+		}
+	}
+	if (seconds <= 0 || nb_names == 0 || nb_names > 65535)
+		rte_exit(2, "--seconds must be > 0 and --names 1-65535\n");
+	srand(SEED);
+	dp_clock_init();
+	frames = calloc(nb_names, sizeof(*frames));
+	frame_len = calloc(nb_names, sizeof(*frame_len));
+	pool = rte_pktmbuf_pool_create("bench_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       (int)rte_socket_id());
+	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
+	if (frames == NULL || frame_len == NULL || pool == NULL || ctx.qsbr == NULL ||
+	    rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
+		rte_exit(1, "out of memory\n");
+	ctx.cache = dp_cache_create("bench_cache", nb_names * 2, ctx.qsbr, (int)rte_socket_id());
+	if (ctx.cache == NULL)
+		rte_exit(1, "cannot create the cache\n");
+	memcpy(ctx.port.mac.addr_bytes, px_test_hosts.server_mac, 6);
+	ctx.port.has_ip4 = true;
+	ctx.port.ip4 = px_test_hosts.server_ip4;
+	dp_port_conf_derive(&ctx.port);
+	fill_cache();
+
+	machine();
+	if (strcmp(mode, "inline") == 0 || strcmp(mode, "both") == 0)
+		bench_inline();
+	if (strcmp(mode, "ring") == 0 || strcmp(mode, "both") == 0)
+		bench_ring();
+	rte_eal_cleanup();
+	return 0;
+}

@@ -1,0 +1,1077 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A local zone is loaded in three steps, each finished before the next starts, so that a bad
+ * file leaves the cache as it was:
+ * 1. parse: ldns reads the file record by record (it handles $ORIGIN, $TTL, relative names,
+ *    parentheses and comments) and each record is converted at once to wire form (struct
+ *    zone_rr), so that nothing after this step touches ldns;
+ * 2. build: the records are sorted, checked (one SOA, every owner at or below it, the CNAME
+ *    rules) and rendered into the entries to insert (struct zone_entry);
+ * 3. insert: the entries go into the cache; if one fails, what was there before is put back.
+ *
+ * Wildcards ('*' labels) and DNAME records are plain data here, as in Unbound's local data: a
+ * '*' name is answered only when asked for literally and a DNAME does not rewrite the names
+ * below its owner. NS records below the apex are data too, not delegations.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include <ldns/ldns.h>
+
+#include <pollux/wire.h>
+
+#include "ctl_zone.h"
+#include "dp_cache.h"
+
+RTE_LOG_REGISTER(ctl_zone_logtype, pollux.ctl.zone, INFO);
+#define ZONE_LOG(level, ...) rte_log(RTE_LOG_##level, ctl_zone_logtype, "zone: " __VA_ARGS__)
+
+/* An entry's records must fit a maximal message after the header and the longest question. */
+#define ZONE_BLOB_MAX (UINT16_MAX - PX_DNS_HDR_LEN - PX_DNS_MAX_NAME - 4)
+/* The shortest record (a pointer owner and an empty rdata) takes 12 bytes. */
+#define ZONE_BLOB_MAX_RRS (ZONE_BLOB_MAX / 12 + 1)
+/* A longer chain is a configuration mistake, and the bound keeps every answer small. */
+#define ZONE_MAX_CHAIN 8
+#define ZONE_ERR_LEN 512
+#define ZONE_NAME_STR_LEN (4 * PX_DNS_MAX_NAME + 1) /* every byte may be written \DDD */
+
+/*
+ * The origin until the file sets one. Without an origin ldns silently makes relative names
+ * absolute below the root; with this one, whose label holds a NUL byte that no real zone has,
+ * a relative name written before any $ORIGIN or SOA can be recognised and rejected.
+ */
+static const uint8_t no_origin[] = {3, 0, 'p', 'x', 0};
+
+enum zone_section {
+	ZONE_AN,
+	ZONE_NS,
+	ZONE_SECTIONS,
+};
+
+/* One record of the file in wire form; owner, owner_lc and rdata share one allocation. */
+struct zone_rr {
+	uint8_t *owner;    /* the file's case, rendered as is */
+	uint8_t *owner_lc; /* lower-cased, for comparisons and keys */
+	uint8_t *rdata;
+	uint32_t ttl;
+	uint16_t type;
+	uint16_t rdlen;
+	uint8_t owner_len;
+	unsigned line; /* where the record ends in the file */
+};
+
+/* A name that exists: an owner, or an empty non-terminal (a tail of an owner's wire form). */
+struct zone_name {
+	const uint8_t *lc;
+	uint8_t len;
+	bool ent;
+};
+
+/* One entry to insert: its key and what dp_cache_entry_new() needs besides. */
+struct zone_entry {
+	struct dp_cache_key key;
+	uint8_t rcode;
+	uint16_t an_count, ns_count;
+	uint32_t ttl;
+	uint16_t rr_len;
+	uint16_t ttl_off_count;
+	uint8_t *rr;
+	uint16_t *ttl_off;
+};
+
+/* The entry being rendered. */
+struct blob {
+	struct dp_cache_key key;
+	bool overflow;
+	uint16_t count[ZONE_SECTIONS];
+	uint16_t ttl_off_count;
+	uint32_t ttl; /* minimum over the records */
+	size_t len;
+	uint8_t buf[ZONE_BLOB_MAX];
+	uint16_t ttl_off[ZONE_BLOB_MAX_RRS];
+};
+
+/* The CNAMEs followed from one owner and where they lead. */
+enum chain_end {
+	CHAIN_DATA,     /* the target exists in the zone */
+	CHAIN_NXDOMAIN, /* the target is in the zone and does not exist */
+	CHAIN_OUT,      /* the target is outside the zone: the resolver's business */
+};
+
+struct chain {
+	const struct zone_rr *rr[ZONE_MAX_CHAIN];
+	unsigned count;
+	enum chain_end end;
+	uint8_t target_len;
+	uint8_t target[PX_DNS_MAX_NAME]; /* lower-cased */
+};
+
+struct zone {
+	const char *path;
+	char err[ZONE_ERR_LEN];
+	struct zone_rr *rrs; /* file order while parsing, then sorted by owner, type, rdata */
+	size_t rr_count, rr_cap;
+	unsigned soa_count, soa_line;
+	const struct zone_rr *soa;
+	uint32_t neg_ttl; /* min(SOA TTL, SOA MINIMUM), RFC 2308 section 5 */
+	struct zone_name *names;
+	size_t name_count, name_cap;
+	struct zone_entry *entries;
+	size_t entry_count, entry_cap;
+	struct blob *blob;
+};
+
+static int __rte_format_printf(4, 5)
+zone_err(struct zone *z, unsigned line, int rc, const char *fmt, ...)
+{
+	char msg[ZONE_ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line != 0)
+		snprintf(z->err, sizeof(z->err), "%s:%u: %.400s", z->path, line, msg);
+	else
+		snprintf(z->err, sizeof(z->err), "%s: %.400s", z->path, msg);
+	return rc;
+}
+
+static int
+zone_nomem(struct zone *z)
+{
+	return zone_err(z, 0, -ENOMEM, "out of memory");
+}
+
+/* Presentation form of a wire name, for messages. */
+static const char *
+name_str(char *buf, size_t size, const uint8_t *name, uint8_t len)
+{
+	ldns_rdf *rdf = ldns_dname_new_frm_data(len, name);
+	char *s = rdf != NULL ? ldns_rdf2str(rdf) : NULL;
+
+	snprintf(buf, size, "%s", s != NULL ? s : "?");
+	free(s);
+	ldns_rdf_deep_free(rdf);
+	return buf;
+}
+
+static const char *
+type_str(char *buf, size_t size, uint16_t type)
+{
+	char *s = ldns_rr_type2str((ldns_rr_type)type);
+
+	snprintf(buf, size, "%s", s != NULL ? s : "?");
+	free(s);
+	return buf;
+}
+
+/* What a key stands for, for messages: its type, or the kind of marker it is. */
+static const char *
+key_str(char *buf, size_t size, const struct dp_cache_key *k)
+{
+	if (k->kind == DP_CACHE_RRSET)
+		return type_str(buf, size, k->qtype);
+	snprintf(buf, size, "%s", k->kind == DP_CACHE_NAME ? "(name)" : "(zone)");
+	return buf;
+}
+
+static bool
+name_eq(const uint8_t *a, uint8_t alen, const uint8_t *b, uint8_t blen)
+{
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* Any total order does: it only groups records and makes binary search possible. */
+static int
+name_cmp(const uint8_t *a, uint8_t alen, const uint8_t *b, uint8_t blen)
+{
+	int r = memcmp(a, b, RTE_MIN(alen, blen));
+
+	return r != 0 ? r : (int)alen - (int)blen;
+}
+
+/* Whether the wire name equals parent or is below it; both in the same case. */
+static bool
+name_is_under(const uint8_t *name, size_t len, const uint8_t *parent, size_t plen)
+{
+	for (size_t off = 0; off < len; off += name[off] + 1u) {
+		if (len - off == plen && memcmp(name + off, parent, plen) == 0)
+			return true;
+		if (name[off] == 0)
+			break;
+	}
+	return false;
+}
+
+/* Length bytes are at most 63, below 'A', so lower-casing the whole wire form is safe. */
+static void
+name_lower(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		dst[i] = px_lower(src[i]);
+}
+
+static bool
+rdf_is_relative(const ldns_rdf *rdf)
+{
+	return name_is_under(ldns_rdf_data(rdf), ldns_rdf_size(rdf), no_origin, sizeof(no_origin));
+}
+
+/* Returns arr, or a bigger copy of it when it is full, or NULL (arr left as it was). */
+static void *
+grow(void *arr, size_t *cap, size_t count, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (count < *cap)
+		return arr;
+	ncap = *cap != 0 ? *cap * 2 : 64;
+	p = realloc(arr, ncap * elem);
+	if (p != NULL)
+		*cap = ncap;
+	return p;
+}
+
+/* Rejects what ldns accepts but a local zone cannot hold. */
+static int
+zone_rr_check(struct zone *z, const ldns_rr *rr, unsigned line)
+{
+	uint16_t type = (uint16_t)ldns_rr_get_type(rr);
+	char tbuf[32];
+
+	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
+		return zone_err(z, line, -EINVAL, "class %u: only IN is supported",
+				(unsigned)ldns_rr_get_class(rr));
+	/* 128-255 are the meta and query types (RFC 6895 3.1), OPT exists only in messages. */
+	if (type == 0 || type == PX_DNS_TYPE_OPT || (type >= 128 && type <= 255))
+		return zone_err(z, line, -EINVAL, "type %s cannot be zone data",
+				type_str(tbuf, sizeof(tbuf), type));
+	/* The chain is followed through the rdata as a name: it must be one. */
+	if (type == PX_DNS_TYPE_CNAME &&
+	    (ldns_rr_rd_count(rr) != 1 ||
+	     ldns_rdf_get_type(ldns_rr_rdf(rr, 0)) != LDNS_RDF_TYPE_DNAME))
+		return zone_err(z, line, -EINVAL, "malformed CNAME rdata");
+	if (rdf_is_relative(ldns_rr_owner(rr)))
+		return zone_err(z, line, -EINVAL, "relative owner name with no $ORIGIN before it");
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+
+		if (ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME && rdf_is_relative(f))
+			return zone_err(z, line, -EINVAL,
+					"relative name in the rdata with no $ORIGIN before it");
+	}
+	return 0;
+}
+
+static int
+zone_rr_push(struct zone *z, const ldns_rr *rr, unsigned line)
+{
+	const ldns_rdf *owner = ldns_rr_owner(rr);
+	size_t olen = ldns_rdf_size(owner), rdlen;
+	ldns_buffer *buf;
+	struct zone_rr *zr;
+	uint8_t *mem;
+	int rc;
+
+	rc = zone_rr_check(z, rr, line);
+	if (rc < 0)
+		return rc;
+	buf = ldns_buffer_new(256);
+	if (buf == NULL)
+		return zone_nomem(z);
+	if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK) {
+		rc = zone_nomem(z);
+		goto out;
+	}
+	rdlen = ldns_buffer_position(buf);
+	if (rdlen > UINT16_MAX) {
+		rc = zone_err(z, line, -EINVAL, "rdata longer than 65535 bytes");
+		goto out;
+	}
+	zr = grow(z->rrs, &z->rr_cap, z->rr_count, sizeof(*z->rrs));
+	mem = malloc(2 * olen + rdlen + 1);
+	if (zr != NULL)
+		z->rrs = zr;
+	if (zr == NULL || mem == NULL) {
+		free(mem);
+		rc = zone_nomem(z);
+		goto out;
+	}
+	zr = &z->rrs[z->rr_count++];
+	zr->owner = mem;
+	zr->owner_lc = mem + olen;
+	zr->rdata = mem + 2 * olen;
+	memcpy(zr->owner, ldns_rdf_data(owner), olen);
+	name_lower(zr->owner_lc, zr->owner, olen);
+	memcpy(zr->rdata, ldns_buffer_begin(buf), rdlen);
+	zr->owner_len = (uint8_t)olen;
+	zr->rdlen = (uint16_t)rdlen;
+	zr->type = (uint16_t)ldns_rr_get_type(rr);
+	zr->ttl = ldns_rr_ttl(rr);
+	zr->line = line;
+out:
+	ldns_buffer_free(buf);
+	return rc;
+}
+
+/* Counts SOAs as they come, so that the second one can be reported with its line. */
+static int
+zone_soa_seen(struct zone *z, const ldns_rr *rr, unsigned line, ldns_rdf **origin)
+{
+	if (++z->soa_count > 1)
+		return zone_err(z, line, -EINVAL, "a second SOA record (the first is at line %u)",
+				z->soa_line);
+	z->soa_line = line;
+	/* With no $ORIGIN yet, names after the SOA are relative to its owner, as ldns's own zone
+	 * reader does it. */
+	if (rdf_is_relative(*origin)) {
+		ldns_rdf *o = ldns_rdf_clone(ldns_rr_owner(rr));
+
+		if (o == NULL)
+			return zone_nomem(z);
+		ldns_rdf_deep_free(*origin);
+		*origin = o;
+	}
+	return 0;
+}
+
+static int
+zone_parse_one(struct zone *z, FILE *fp, uint32_t *ttl, ldns_rdf **origin, ldns_rdf **prev,
+	       int *line)
+{
+	ldns_rr *rr = NULL;
+	ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, ttl, origin, prev, line);
+	unsigned l = (unsigned)*line;
+	int rc = 0;
+
+	switch (s) {
+	case LDNS_STATUS_OK:
+		rc = zone_rr_push(z, rr, l);
+		if (rc == 0 && ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
+			rc = zone_soa_seen(z, rr, l, origin);
+		break;
+	case LDNS_STATUS_SYNTAX_EMPTY:
+	case LDNS_STATUS_SYNTAX_TTL:
+	case LDNS_STATUS_SYNTAX_ORIGIN:
+		break;
+	case LDNS_STATUS_SYNTAX_INCLUDE:
+		rc = zone_err(z, l, -EINVAL, "$INCLUDE is not supported");
+		break;
+	case LDNS_STATUS_MEM_ERR:
+		rc = zone_nomem(z);
+		break;
+	default:
+		rc = zone_err(z, l, -EINVAL, "%s", ldns_get_errorstr_by_id(s));
+		break;
+	}
+	ldns_rr_free(rr);
+	return rc;
+}
+
+/*
+ * A record without a TTL takes the last $TTL, or ldns's default (3600) before any: ldns does
+ * not tell which records stated their TTL, so RFC 1035's "last stated TTL" cannot be applied.
+ */
+static int
+zone_parse(struct zone *z, FILE *fp)
+{
+	ldns_rdf *origin = ldns_dname_new_frm_data(sizeof(no_origin), no_origin);
+	ldns_rdf *prev = ldns_dname_new_frm_data(sizeof(no_origin), no_origin);
+	uint32_t ttl = 0;
+	int line = 0;
+	int rc = 0;
+
+	if (origin == NULL || prev == NULL)
+		rc = zone_nomem(z);
+	while (rc == 0 && !feof(fp) && !ferror(fp))
+		rc = zone_parse_one(z, fp, &ttl, &origin, &prev, &line);
+	if (rc == 0 && ferror(fp))
+		rc = zone_err(z, 0, -ENOENT, "read error");
+	ldns_rdf_deep_free(origin);
+	ldns_rdf_deep_free(prev);
+	return rc;
+}
+
+static int
+rr_cmp(const void *pa, const void *pb)
+{
+	const struct zone_rr *a = pa, *b = pb;
+	int r = name_cmp(a->owner_lc, a->owner_len, b->owner_lc, b->owner_len);
+
+	if (r != 0)
+		return r;
+	if (a->type != b->type)
+		return (int)a->type - (int)b->type;
+	r = memcmp(a->rdata, b->rdata, RTE_MIN(a->rdlen, b->rdlen));
+	return r != 0 ? r : (int)a->rdlen - (int)b->rdlen;
+}
+
+static bool
+same_owner(const struct zone_rr *a, const struct zone_rr *b)
+{
+	return name_eq(a->owner_lc, a->owner_len, b->owner_lc, b->owner_len);
+}
+
+static bool
+same_rrset(const struct zone_rr *a, const struct zone_rr *b)
+{
+	return a->type == b->type && same_owner(a, b);
+}
+
+static size_t
+owner_end(const struct zone *z, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < z->rr_count && same_owner(&z->rrs[i], &z->rrs[j]))
+		j++;
+	return j;
+}
+
+static size_t
+rrset_end(const struct zone *z, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < z->rr_count && same_rrset(&z->rrs[i], &z->rrs[j]))
+		j++;
+	return j;
+}
+
+/* Index of the first record at or after (name, type) in sort order. */
+static size_t
+rr_lower_bound(const struct zone *z, const uint8_t *name, uint8_t len, uint16_t type)
+{
+	size_t lo = 0, hi = z->rr_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct zone_rr *r = &z->rrs[mid];
+		int c = name_cmp(r->owner_lc, r->owner_len, name, len);
+
+		if (c < 0 || (c == 0 && r->type < type))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const struct zone_rr *
+rrset_find(const struct zone *z, const uint8_t *name, uint8_t len, uint16_t type)
+{
+	size_t i = rr_lower_bound(z, name, len, type);
+
+	if (i == z->rr_count || z->rrs[i].type != type ||
+	    !name_eq(z->rrs[i].owner_lc, z->rrs[i].owner_len, name, len))
+		return NULL;
+	return &z->rrs[i];
+}
+
+/* Finds the SOA and checks that every owner is at or below it, in file order, so that the
+ * first offending line is the one reported. */
+static int
+zone_check_apex(struct zone *z)
+{
+	char nbuf[ZONE_NAME_STR_LEN], abuf[ZONE_NAME_STR_LEN];
+	const struct zone_rr *soa = NULL;
+
+	if (z->soa_count == 0)
+		return zone_err(z, 0, -EINVAL, "no SOA record");
+	for (size_t i = 0; i < z->rr_count; i++)
+		if (z->rrs[i].type == PX_DNS_TYPE_SOA)
+			soa = &z->rrs[i];
+	for (size_t i = 0; i < z->rr_count; i++) {
+		const struct zone_rr *r = &z->rrs[i];
+
+		if (!name_is_under(r->owner_lc, r->owner_len, soa->owner_lc, soa->owner_len))
+			return zone_err(z, r->line, -EINVAL, "%s is outside the zone %s",
+					name_str(nbuf, sizeof(nbuf), r->owner, r->owner_len),
+					name_str(abuf, sizeof(abuf), soa->owner, soa->owner_len));
+	}
+	/* Two names and five 32-bit fields. */
+	if (soa->rdlen < 22)
+		return zone_err(z, soa->line, -EINVAL, "malformed SOA rdata");
+	return 0;
+}
+
+/* Sorts, collapses identical records and gives every RRset its smallest TTL (RFC 2181 5.2). */
+static void
+zone_sort(struct zone *z)
+{
+	size_t n = 0;
+
+	qsort(z->rrs, z->rr_count, sizeof(*z->rrs), rr_cmp);
+	for (size_t i = 0; i < z->rr_count; i++) {
+		struct zone_rr *r = &z->rrs[i];
+
+		if (n > 0 && rr_cmp(&z->rrs[n - 1], r) == 0) {
+			z->rrs[n - 1].ttl = RTE_MIN(z->rrs[n - 1].ttl, r->ttl);
+			free(r->owner);
+			continue;
+		}
+		z->rrs[n++] = *r;
+	}
+	z->rr_count = n;
+	for (size_t i = 0, end; i < n; i = end) {
+		uint32_t ttl = UINT32_MAX;
+
+		end = rrset_end(z, i);
+		for (size_t j = i; j < end; j++)
+			ttl = RTE_MIN(ttl, z->rrs[j].ttl);
+		for (size_t j = i; j < end; j++)
+			z->rrs[j].ttl = ttl;
+	}
+}
+
+static int
+name_entry_cmp(const void *pa, const void *pb)
+{
+	const struct zone_name *a = pa, *b = pb;
+	int r = name_cmp(a->lc, a->len, b->lc, b->len);
+
+	/* An owner sorts before the same name seen as an empty non-terminal, so it is kept. */
+	return r != 0 ? r : (int)a->ent - (int)b->ent;
+}
+
+static int
+name_push(struct zone *z, const uint8_t *lc, uint8_t len, bool ent)
+{
+	struct zone_name *names = grow(z->names, &z->name_cap, z->name_count, sizeof(*names));
+
+	if (names == NULL)
+		return zone_nomem(z);
+	z->names = names;
+	z->names[z->name_count++] = (struct zone_name){.lc = lc, .len = len, .ent = ent};
+	return 0;
+}
+
+/* Every name that exists: the owners and, between each owner and the apex, the names that own
+ * nothing but have something below them (empty non-terminals, RFC 8020). */
+static int
+zone_collect_names(struct zone *z)
+{
+	uint8_t apex_len = z->soa->owner_len;
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < z->rr_count; i = owner_end(z, i)) {
+		const struct zone_rr *r = &z->rrs[i];
+
+		rc = name_push(z, r->owner_lc, r->owner_len, false);
+		for (size_t off = r->owner_lc[0] + 1u; rc == 0 && r->owner_len - off > apex_len;
+		     off += r->owner_lc[off] + 1u)
+			rc = name_push(z, r->owner_lc + off, (uint8_t)(r->owner_len - off), true);
+		if (rc < 0)
+			return rc;
+	}
+	qsort(z->names, z->name_count, sizeof(*z->names), name_entry_cmp);
+	for (size_t i = 0; i < z->name_count; i++) {
+		const struct zone_name *a = &z->names[i];
+
+		if (n > 0 && name_eq(z->names[n - 1].lc, z->names[n - 1].len, a->lc, a->len))
+			continue;
+		z->names[n++] = *a;
+	}
+	z->name_count = n;
+	return 0;
+}
+
+static bool
+name_exists(const struct zone *z, const uint8_t *lc, uint8_t len)
+{
+	size_t lo = 0, hi = z->name_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = name_cmp(z->names[mid].lc, z->names[mid].len, lc, len);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* A CNAME owner has nothing else (RFC 1034 3.6.2), and one CNAME at most (RFC 2181 10.1). */
+static int
+zone_check_cnames(struct zone *z)
+{
+	char nbuf[ZONE_NAME_STR_LEN];
+
+	for (size_t i = 0, end; i < z->rr_count; i = end) {
+		const struct zone_rr *cn;
+		size_t ci;
+
+		end = owner_end(z, i);
+		cn = rrset_find(z, z->rrs[i].owner_lc, z->rrs[i].owner_len, PX_DNS_TYPE_CNAME);
+		if (cn == NULL || end - i == 1)
+			continue;
+		ci = (size_t)(cn - z->rrs);
+		return zone_err(z, cn->line, -EINVAL, "%s: %s",
+				name_str(nbuf, sizeof(nbuf), cn->owner, cn->owner_len),
+				rrset_end(z, ci) - ci > 1 ? "more than one CNAME"
+							  : "CNAME and other data");
+	}
+	return 0;
+}
+
+static void
+blob_start(struct blob *b, const uint8_t *name, uint8_t len, uint16_t qtype, uint8_t kind)
+{
+	b->key.qtype = qtype;
+	b->key.qclass = PX_DNS_CLASS_IN;
+	b->key.kind = kind;
+	b->key.name_len = len;
+	memcpy(b->key.name, name, len);
+	b->overflow = false;
+	b->count[ZONE_AN] = 0;
+	b->count[ZONE_NS] = 0;
+	b->ttl_off_count = 0;
+	b->ttl = UINT32_MAX;
+	b->len = 0;
+}
+
+/*
+ * Appends one record. Its owner becomes a pointer to the question when it is the question's
+ * name: RRSET and NAME entries answer their own name, which the response echoes at offset 12,
+ * but a ZONE entry answers some name below its key. Callers append section by section.
+ */
+static void
+blob_put(struct blob *b, enum zone_section s, const struct zone_rr *rr, uint32_t ttl)
+{
+	const struct dp_cache_key *k = &b->key;
+	bool ptr = k->kind != DP_CACHE_ZONE &&
+		   name_eq(rr->owner_lc, rr->owner_len, k->name, k->name_len);
+	size_t need = (ptr ? 2u : rr->owner_len) + 10u + rr->rdlen;
+	uint8_t *p = b->buf + b->len;
+
+	if (b->overflow || b->len + need > ZONE_BLOB_MAX) {
+		b->overflow = true;
+		return;
+	}
+	if (ptr) {
+		px_put16(p, PX_DNS_QNAME_PTR);
+		p += 2;
+	} else {
+		memcpy(p, rr->owner, rr->owner_len);
+		p += rr->owner_len;
+	}
+	px_put16(p, rr->type);
+	px_put16(p + 2, PX_DNS_CLASS_IN);
+	b->ttl_off[b->ttl_off_count++] = (uint16_t)(p + 4 - b->buf);
+	px_put32(p + 4, ttl);
+	px_put16(p + 8, rr->rdlen);
+	memcpy(p + 10, rr->rdata, rr->rdlen);
+	b->len += need;
+	b->count[s]++;
+	b->ttl = RTE_MIN(b->ttl, ttl);
+}
+
+static void
+blob_put_rrset(struct blob *b, const struct zone *z, size_t i)
+{
+	for (size_t end = rrset_end(z, i); i < end; i++)
+		blob_put(b, ZONE_AN, &z->rrs[i], z->rrs[i].ttl);
+}
+
+/* The SOA of a negative answer carries the negative TTL (RFC 2308 section 3). */
+static void
+blob_put_soa(struct blob *b, const struct zone *z)
+{
+	blob_put(b, ZONE_NS, z->soa, z->neg_ttl);
+}
+
+/* Turns the blob into an entry of the list to insert. */
+static int
+zone_entry_add(struct zone *z, uint8_t rcode, unsigned line)
+{
+	const struct blob *b = z->blob;
+	char nbuf[ZONE_NAME_STR_LEN], tbuf[32];
+	struct zone_entry *e;
+
+	if (b->overflow)
+		return zone_err(z, line, -EINVAL, "%s %s: answer larger than %u bytes",
+				name_str(nbuf, sizeof(nbuf), b->key.name, b->key.name_len),
+				key_str(tbuf, sizeof(tbuf), &b->key), ZONE_BLOB_MAX);
+	e = grow(z->entries, &z->entry_cap, z->entry_count, sizeof(*z->entries));
+	if (e == NULL)
+		return zone_nomem(z);
+	z->entries = e;
+	e = &z->entries[z->entry_count];
+	e->rr = malloc(b->len);
+	e->ttl_off = malloc(b->ttl_off_count * sizeof(*e->ttl_off));
+	if (e->rr == NULL || e->ttl_off == NULL) {
+		free(e->rr);
+		free(e->ttl_off);
+		return zone_nomem(z);
+	}
+	z->entry_count++;
+	memcpy(e->rr, b->buf, b->len);
+	memcpy(e->ttl_off, b->ttl_off, b->ttl_off_count * sizeof(*e->ttl_off));
+	e->key = b->key;
+	e->rcode = rcode;
+	e->an_count = b->count[ZONE_AN];
+	e->ns_count = b->count[ZONE_NS];
+	e->ttl = b->ttl;
+	e->rr_len = (uint16_t)b->len;
+	e->ttl_off_count = b->ttl_off_count;
+	return 0;
+}
+
+/* NODATA for a name that exists: the SOA alone. */
+static int
+build_nodata(struct zone *z, const uint8_t *lc, uint8_t len)
+{
+	blob_start(z->blob, lc, len, 0, DP_CACHE_NAME);
+	blob_put_soa(z->blob, z);
+	return zone_entry_add(z, PX_DNS_RCODE_NOERROR, 0);
+}
+
+/* A name with data and no CNAME: one entry per RRset, one for ANY, and NODATA. */
+static int
+build_plain(struct zone *z, size_t first, size_t end)
+{
+	const struct zone_rr *o = &z->rrs[first];
+	struct blob *b = z->blob;
+	int rc;
+
+	for (size_t i = first; i < end; i = rrset_end(z, i)) {
+		blob_start(b, o->owner_lc, o->owner_len, z->rrs[i].type, DP_CACHE_RRSET);
+		blob_put_rrset(b, z, i);
+		rc = zone_entry_add(z, PX_DNS_RCODE_NOERROR, z->rrs[i].line);
+		if (rc < 0)
+			return rc;
+	}
+	blob_start(b, o->owner_lc, o->owner_len, PX_DNS_TYPE_ANY, DP_CACHE_RRSET);
+	for (size_t i = first; i < end; i = rrset_end(z, i))
+		blob_put_rrset(b, z, i);
+	rc = zone_entry_add(z, PX_DNS_RCODE_NOERROR, o->line);
+	if (rc < 0)
+		return rc;
+	return build_nodata(z, o->owner_lc, o->owner_len);
+}
+
+static int
+chain_follow(struct zone *z, const struct zone_rr *cn, struct chain *ch)
+{
+	const struct zone_rr *c = cn;
+	char nbuf[ZONE_NAME_STR_LEN];
+
+	ch->count = 0;
+	for (;;) {
+		for (unsigned k = 0; k < ch->count; k++)
+			if (same_owner(ch->rr[k], c))
+				return zone_err(z, cn->line, -EINVAL, "%s: CNAME loop",
+						name_str(nbuf, sizeof(nbuf), cn->owner,
+							 cn->owner_len));
+		if (ch->count == ZONE_MAX_CHAIN)
+			return zone_err(z, cn->line, -EINVAL, "%s: more than %u CNAMEs in a chain",
+					name_str(nbuf, sizeof(nbuf), cn->owner, cn->owner_len),
+					ZONE_MAX_CHAIN);
+		ch->rr[ch->count++] = c;
+		/* ldns stores a CNAME's rdata as one uncompressed name: the rdata is the target. */
+		name_lower(ch->target, c->rdata, c->rdlen);
+		ch->target_len = (uint8_t)c->rdlen;
+		if (!name_is_under(ch->target, ch->target_len, z->soa->owner_lc,
+				   z->soa->owner_len)) {
+			ch->end = CHAIN_OUT;
+			return 0;
+		}
+		c = rrset_find(z, ch->target, ch->target_len, PX_DNS_TYPE_CNAME);
+		if (c == NULL) {
+			ch->end = name_exists(z, ch->target, ch->target_len) ? CHAIN_DATA
+									     : CHAIN_NXDOMAIN;
+			return 0;
+		}
+	}
+}
+
+static void
+blob_put_chain(struct blob *b, const struct chain *ch)
+{
+	for (unsigned k = 0; k < ch->count; k++)
+		blob_put(b, ZONE_AN, ch->rr[k], ch->rr[k]->ttl);
+}
+
+/* The chain and each RRset of its target, for the types the target has. */
+static int
+build_cname_targets(struct zone *z, const struct zone_rr *cn, const struct chain *ch)
+{
+	struct blob *b = z->blob;
+	size_t i = rr_lower_bound(z, ch->target, ch->target_len, 0);
+	int rc;
+
+	while (i < z->rr_count &&
+	       name_eq(z->rrs[i].owner_lc, z->rrs[i].owner_len, ch->target, ch->target_len)) {
+		blob_start(b, cn->owner_lc, cn->owner_len, z->rrs[i].type, DP_CACHE_RRSET);
+		blob_put_chain(b, ch);
+		blob_put_rrset(b, z, i);
+		rc = zone_entry_add(z, PX_DNS_RCODE_NOERROR, cn->line);
+		if (rc < 0)
+			return rc;
+		i = rrset_end(z, i);
+	}
+	return 0;
+}
+
+/*
+ * A CNAME owner: the CNAME alone for qtype CNAME and ANY, the chain and the target's RRset for
+ * every type the target has, and for any other type the chain followed by what the target
+ * gives: NODATA, NXDOMAIN, or nothing when the target is not ours.
+ */
+static int
+build_cname(struct zone *z, size_t i)
+{
+	static const uint16_t own_types[] = {PX_DNS_TYPE_CNAME, PX_DNS_TYPE_ANY};
+	const struct zone_rr *cn = &z->rrs[i];
+	struct blob *b = z->blob;
+	struct chain ch;
+	int rc;
+
+	rc = chain_follow(z, cn, &ch);
+	for (unsigned k = 0; rc == 0 && k < RTE_DIM(own_types); k++) {
+		blob_start(b, cn->owner_lc, cn->owner_len, own_types[k], DP_CACHE_RRSET);
+		blob_put(b, ZONE_AN, cn, cn->ttl);
+		rc = zone_entry_add(z, PX_DNS_RCODE_NOERROR, cn->line);
+	}
+	if (rc == 0 && ch.end == CHAIN_DATA)
+		rc = build_cname_targets(z, cn, &ch);
+	if (rc < 0)
+		return rc;
+	blob_start(b, cn->owner_lc, cn->owner_len, 0, DP_CACHE_NAME);
+	blob_put_chain(b, &ch);
+	if (ch.end != CHAIN_OUT)
+		blob_put_soa(b, z);
+	return zone_entry_add(z, ch.end == CHAIN_NXDOMAIN ? PX_DNS_RCODE_NXDOMAIN
+							   : PX_DNS_RCODE_NOERROR,
+			      cn->line);
+}
+
+static int
+zone_build_entries(struct zone *z)
+{
+	const struct zone_rr *soa = z->soa;
+	int rc = 0;
+
+	for (size_t i = 0, end; rc == 0 && i < z->rr_count; i = end) {
+		end = owner_end(z, i);
+		/* zone_check_cnames() left a CNAME owner with its CNAME alone. */
+		if (z->rrs[i].type == PX_DNS_TYPE_CNAME)
+			rc = build_cname(z, i);
+		else
+			rc = build_plain(z, i, end);
+	}
+	for (size_t i = 0; rc == 0 && i < z->name_count; i++)
+		if (z->names[i].ent)
+			rc = build_nodata(z, z->names[i].lc, z->names[i].len);
+	if (rc < 0)
+		return rc;
+	blob_start(z->blob, soa->owner_lc, soa->owner_len, 0, DP_CACHE_ZONE);
+	blob_put_soa(z->blob, z);
+	return zone_entry_add(z, PX_DNS_RCODE_NXDOMAIN, soa->line);
+}
+
+static int
+zone_build(struct zone *z)
+{
+	uint32_t minimum;
+	int rc;
+
+	rc = zone_check_apex(z);
+	if (rc < 0)
+		return rc;
+	zone_sort(z);
+	for (size_t i = 0; i < z->rr_count; i++)
+		if (z->rrs[i].type == PX_DNS_TYPE_SOA)
+			z->soa = &z->rrs[i];
+	minimum = px_get32(z->soa->rdata + z->soa->rdlen - 4);
+	z->neg_ttl = RTE_MIN(z->soa->ttl, minimum);
+	rc = zone_collect_names(z);
+	if (rc == 0)
+		rc = zone_check_cnames(z);
+	if (rc < 0)
+		return rc;
+	z->blob = malloc(sizeof(*z->blob));
+	if (z->blob == NULL)
+		return zone_nomem(z);
+	return zone_build_entries(z);
+}
+
+/* A copy of an entry this load replaces, to put back if the load fails. Made "at" the
+ * original's insertion time, so that it counts down and expires as the original did. */
+static struct dp_cache_entry *
+entry_copy(const struct dp_cache *c, const struct dp_cache_entry *o)
+{
+	struct dp_cache_key k = {
+		.qtype = o->qtype,
+		.qclass = o->qclass,
+		.kind = o->kind,
+		.name_len = o->name_len,
+	};
+	struct dp_cache_answer a = {
+		.rcode = o->rcode,
+		.flags = o->flags,
+		.ttl = o->ttl,
+		.an_count = o->an_count,
+		.ns_count = o->ns_count,
+		.ar_count = o->ar_count,
+		.rr = dp_cache_entry_rr(o),
+		.rr_len = o->rr_len,
+		.ttl_off = dp_cache_entry_ttl_off(o),
+		.ttl_off_count = o->ttl_off_count,
+	};
+
+	memcpy(k.name, dp_cache_entry_name(o), o->name_len);
+	return dp_cache_entry_new(c, &k, &a, o->insert_ms);
+}
+
+static int
+entry_insert(struct dp_cache *c, const struct zone_entry *ze, uint64_t now_ms,
+	     struct dp_cache_entry **saved)
+{
+	const struct dp_cache_key *k = &ze->key;
+	const struct dp_cache_entry *old;
+	struct dp_cache_entry *e;
+	struct dp_cache_answer a = {
+		.rcode = ze->rcode,
+		.flags = DP_CACHE_F_AA | DP_CACHE_F_PINNED,
+		.ttl = ze->ttl,
+		.an_count = ze->an_count,
+		.ns_count = ze->ns_count,
+		.rr = ze->rr,
+		.rr_len = ze->rr_len,
+		.ttl_off = ze->ttl_off,
+		.ttl_off_count = ze->ttl_off_count,
+	};
+
+	old = dp_cache_lookup(c, k->name, k->name_len, k->qtype, k->qclass, k->kind);
+	if (old != NULL) {
+		*saved = entry_copy(c, old);
+		if (*saved == NULL)
+			return -ENOMEM;
+	}
+	e = dp_cache_entry_new(c, k, &a, now_ms);
+	if (e == NULL)
+		return -errno;
+	return dp_cache_insert(c, e);
+}
+
+/* Undoes the first n insertions, newest first, so that a key inserted twice ends as it was. */
+static void
+zone_rollback(struct dp_cache *c, const struct zone *z, struct dp_cache_entry **saved, size_t n)
+{
+	while (n-- > 0) {
+		if (saved[n] != NULL) {
+			/* The key is present (this load put it there), so this replaces it and
+			 * cannot fail. */
+			(void)dp_cache_insert(c, saved[n]);
+			saved[n] = NULL;
+		} else {
+			(void)dp_cache_delete(c, &z->entries[n].key);
+		}
+	}
+}
+
+static int
+zone_insert(struct zone *z, struct dp_cache *c, uint64_t now_ms)
+{
+	struct dp_cache_entry **saved = calloc(z->entry_count, sizeof(*saved));
+	char nbuf[ZONE_NAME_STR_LEN], tbuf[32];
+	size_t i;
+	int rc = 0;
+
+	if (saved == NULL)
+		return zone_nomem(z);
+	for (i = 0; rc == 0 && i < z->entry_count; i++)
+		rc = entry_insert(c, &z->entries[i], now_ms, &saved[i]);
+	if (rc < 0) {
+		const struct dp_cache_key *k = &z->entries[i - 1].key;
+
+		zone_rollback(c, z, saved, i - 1);
+		if (rc == -ENOSPC)
+			zone_err(z, 0, rc, "%s %s: no room left in the cache for pinned entries",
+				 name_str(nbuf, sizeof(nbuf), k->name, k->name_len),
+				 key_str(tbuf, sizeof(tbuf), k));
+		else
+			zone_err(z, 0, rc, "inserting into the cache: %s", strerror(-rc));
+	}
+	for (i = 0; i < z->entry_count; i++)
+		rte_free(saved[i]);
+	free(saved);
+	return rc;
+}
+
+static void
+zone_free(struct zone *z)
+{
+	for (size_t i = 0; i < z->rr_count; i++)
+		free(z->rrs[i].owner);
+	for (size_t i = 0; i < z->entry_count; i++) {
+		free(z->entries[i].rr);
+		free(z->entries[i].ttl_off);
+	}
+	free(z->rrs);
+	free(z->names);
+	free(z->entries);
+	free(z->blob);
+}
+
+int
+ctl_zone_load(struct dp_cache *c, const char *path, uint64_t now_ms,
+	      struct ctl_zone_info *info, char *err, size_t err_len)
+{
+	struct zone *z = calloc(1, sizeof(*z));
+	FILE *fp;
+	int rc;
+
+	if (z == NULL) {
+		snprintf(err, err_len, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	z->path = path;
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		rc = zone_err(z, 0, errno == ENOMEM ? -ENOMEM : -ENOENT, "cannot open: %s",
+			      strerror(errno));
+		goto out;
+	}
+	rc = zone_parse(z, fp);
+	fclose(fp);
+	if (rc == 0)
+		rc = zone_build(z);
+	if (rc == 0)
+		rc = zone_insert(z, c, now_ms);
+	if (rc == 0 && info != NULL) {
+		name_str(info->apex, sizeof(info->apex), z->soa->owner, z->soa->owner_len);
+		info->rr_count = (unsigned)z->rr_count;
+		info->entry_count = (unsigned)z->entry_count;
+	}
+out:
+	if (rc == 0) {
+		char abuf[ZONE_NAME_STR_LEN];
+
+		ZONE_LOG(INFO, "zone_loaded %s: %s, %zu records, %zu entries\n", path,
+			 name_str(abuf, sizeof(abuf), z->soa->owner, z->soa->owner_len),
+			 z->rr_count, z->entry_count);
+	} else {
+		ZONE_LOG(ERR, "zone_rejected %s\n", z->err);
+	}
+	snprintf(err, err_len, "%s", rc == 0 ? "" : z->err);
+	zone_free(z);
+	free(z);
+	return rc;
+}

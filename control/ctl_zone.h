@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Local zones (--local-zone FILE): a zone file read with ldns on the control thread and turned
+ * into pinned, authoritative entries of the answer cache, so that workers answer local names
+ * from the cache alone and never walk zone data. The semantics are those of Unbound's
+ * "local-zone: static" with local-data: exact names and types are answered, other types of an
+ * existing name get NODATA, other names below the apex get NXDOMAIN, each with the SOA.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dp_cache;
+
+struct ctl_zone_info {
+	char apex[256];       /* presentation form, e.g. "example.com." */
+	unsigned rr_count;    /* records loaded, duplicates collapsed */
+	unsigned entry_count; /* cache entries inserted */
+};
+
+/*
+ * Loads the zone file at path, validates it whole, then inserts its entries (pinned) into c at
+ * now_ms; info, if not NULL, is filled on success. Returns 0, or -ENOENT (the file cannot be
+ * read), -EINVAL (the file is invalid), -ENOSPC (the cache has no room left for pinned
+ * entries) or -ENOMEM, with a one-line reason in err ("FILE:LINE: reason" when a line is
+ * known). On error the cache's pinned contents are as before the call: entries this call
+ * replaced are put back and the ones it added are deleted (unpinned entries it evicted are
+ * not restored: they are cache, not configuration). Control thread only.
+ */
+int ctl_zone_load(struct dp_cache *c, const char *path, uint64_t now_ms,
+		  struct ctl_zone_info *info, char *err, size_t err_len);
