@@ -283,6 +283,11 @@ main(int argc, char **argv)
 
 	if (wants_help(argc, argv)) {
 		ctl_config_usage(stdout, argv[0]);
+		printf("\nEAL options (DPDK's): the main lcore is the control thread, every other\n"
+		       "lcore a worker with its own RX/TX queue pair. For example:\n"
+		       "  %s -l 0,1 -a 0000:03:00.0 -- --ip 192.0.2.53/24 --gateway 192.0.2.1\n"
+		       "  %s -l 0,1 --vdev net_af_xdp0,iface=eth1 -- --ip 192.0.2.53/24\n",
+		       argv[0], argv[0]);
 		return EXIT_SUCCESS;
 	}
 	/* Our options are checked before the EAL takes hugepages and devices, so a typo fails

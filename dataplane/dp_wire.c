@@ -208,8 +208,9 @@ dp_wire_write_response(uint8_t *msg, uint16_t cap, uint16_t limit, const struct 
 		o[0] = 0; /* owner: the root */
 		px_put16(o + 1, PX_DNS_TYPE_OPT);
 		px_put16(o + 3, PX_DNS_EDNS_BUFSIZE);
-		/* Extended rcode (upper 8 bits of 12), version 0, DO clear: no DNSSEC here. */
-		px_put32(o + 5, (uint32_t)(ans->rcode >> 4) << 24);
+		/* Extended rcode (upper 8 bits of 12), version 0, and the query's DO bit, which
+		 * RFC 3225 3 says must be copied whether or not DNSSEC records are served. */
+		px_put32(o + 5, (uint32_t)(ans->rcode >> 4) << 24 | (q->edns_do ? PX_DNS_EDNS_DO : 0));
 		px_put16(o + 9, 0);
 		pos = (uint16_t)(pos + PX_DNS_OPT_LEN);
 		ar++;

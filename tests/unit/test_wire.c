@@ -392,6 +392,17 @@ START_TEST(test_write_response_edns_and_tc)
 	ck_assert_uint_eq(px_get16(msg + rlen - PX_DNS_OPT_LEN + 1), PX_DNS_TYPE_OPT);
 	ck_assert_uint_eq(px_get16(msg + rlen - PX_DNS_OPT_LEN + 3), PX_DNS_EDNS_BUFSIZE);
 
+	/* DO is clear in the query, so in the response too. */
+	ck_assert_uint_eq(px_get32(msg + rlen - PX_DNS_OPT_LEN + 5), 0);
+
+	/* A query with DO set gets it back (RFC 3225 3). */
+	len = std_query("example.test", true);
+	msg[len - PX_DNS_OPT_LEN + 7] = 0x80;
+	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
+	ck_assert(q.edns_do);
+	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	ck_assert_uint_eq(px_get32(msg + rlen - PX_DNS_OPT_LEN + 5), PX_DNS_EDNS_DO);
+
 	/* Too big for 1232: TC, no records, OPT kept. */
 	len = std_query("example.test", true);
 	dp_wire_parse_query(&q, msg, len);

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Writes a seed corpus for the fuzz harnesses: valid and broken DNS queries (fuzz_wire) and
+the same inside Ethernet/IPv4/IPv6/UDP frames, plus ARP, ICMP echo and neighbour solicitation
+(fuzz_frame), so the fuzzers start deep in the parser instead of at random bytes."""
+import os
+import struct
+import sys
+
+SERVER_MAC = bytes([2, 0, 0, 0, 0, 2])
+CLIENT_MAC = bytes([2, 0, 0, 0, 0, 1])
+SERVER4 = bytes([198, 18, 0, 2])
+CLIENT4 = bytes([198, 18, 0, 1])
+SERVER6 = bytes([0x20, 0x01, 0, 2] + [0] * 11 + [2])
+CLIENT6 = bytes([0x20, 0x01, 0, 2] + [0] * 11 + [1])
+
+
+def name(n):
+    out = b""
+    for label in n.strip(".").split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def query(qname, qtype=1, edns=True, flags=0x0100, qd=1, extra=b"", ar=None):
+    body = name(qname) + struct.pack("!HH", qtype, 1)
+    opt = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0) if edns else b""
+    arcount = (1 if edns else 0) if ar is None else ar
+    return struct.pack("!HHHHHH", 0x1234, flags, qd, 0, 0, arcount) + body + opt + extra
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def udp4(payload, dport=53):
+    udp = struct.pack("!HHHH", 40000, dport, 8 + len(payload), 0) + payload
+    ph = CLIENT4 + SERVER4 + struct.pack("!BBH", 0, 17, len(udp))
+    udp = udp[:6] + struct.pack("!H", csum(ph + udp) or 0xFFFF) + udp[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, CLIENT4, SERVER4)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return SERVER_MAC + CLIENT_MAC + b"\x08\x00" + ip + udp
+
+
+def ip6(proto, l4, dst=SERVER6, dst_mac=SERVER_MAC, hops=64):
+    ph = CLIENT6 + dst + struct.pack("!I3xB", len(l4), proto)
+    ck = csum(ph + l4)
+    off = 6 if proto == 17 else 2
+    l4 = l4[:off] + struct.pack("!H", ck or 0xFFFF) + l4[off + 2:]
+    hdr = struct.pack("!IHBB", 0x60000000, len(l4), proto, hops) + CLIENT6 + dst
+    return dst_mac + CLIENT_MAC + b"\x86\xdd" + hdr + l4
+
+
+def udp6(payload):
+    return ip6(17, struct.pack("!HHHH", 40000, 53, 8 + len(payload), 0) + payload)
+
+
+def main(out):
+    msgs = {
+        "a": query("www.example.test"),
+        "aaaa_noedns": query("WWW.Example.Test", 28, edns=False),
+        "root": query(".", 2),
+        "any": query("example.test", 255),
+        "qd2": query("x.test", qd=2),
+        "notimp": query("x.test", flags=0x2800),
+        "loop": query("x.test", edns=False, ar=1, extra=b"\xc0\x1e" + b"\0" * 10),
+        "badvers": query("x.test", edns=False, ar=1,
+                         extra=b"\0" + struct.pack("!HHIH", 41, 1232, 0x00010000, 0)),
+        "cookie": query("x.test", edns=False, ar=1,
+                        extra=b"\0" + struct.pack("!HHIH", 41, 1232, 0, 12)
+                        + struct.pack("!HH", 10, 8) + b"12345678"),
+    }
+    frames = {k: udp4(v) for k, v in msgs.items()}
+    frames.update({k + "_v6": udp6(v) for k, v in msgs.items() if k in ("a", "loop")})
+    arp = (b"\xff" * 6 + CLIENT_MAC + b"\x08\x06"
+           + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + CLIENT_MAC + CLIENT4 + b"\0" * 6
+           + SERVER4 + b"\0" * 18)
+    frames["arp"] = arp
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + bytes(range(32))
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0, CLIENT4, SERVER4)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    frames["icmp"] = SERVER_MAC + CLIENT_MAC + b"\x08\x00" + ip + icmp
+    snm = bytes([0xFF, 2] + [0] * 9 + [1, 0xFF]) + SERVER6[13:]
+    ns = struct.pack("!BBHI", 135, 0, 0, 0) + SERVER6 + bytes([1, 1]) + CLIENT_MAC
+    frames["ns"] = ip6(58, ns, dst=snm, dst_mac=b"\x33\x33\xff" + SERVER6[13:], hops=255)
+    frames["echo6"] = ip6(58, struct.pack("!BBHHH", 128, 0, 0, 1, 1) + b"ping")
+    for sub, items in (("fuzz_wire", msgs), ("fuzz_frame", frames)):
+        d = os.path.join(out, sub)
+        os.makedirs(d, exist_ok=True)
+        for k, v in items.items():
+            with open(os.path.join(d, k), "wb") as f:
+                f.write(v)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "seeds"))

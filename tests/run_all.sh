@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The README's second command, and what .ci/run calls: installs what the tests need (Debian 12,
+# as root), then builds and runs every test:
+#   1. the Check unit tests and the data-plane symbol check, in a -Werror build;
+#   2. the same tests again under AddressSanitizer and UndefinedBehaviorSanitizer;
+#   3. the libFuzzer harnesses, briefly, from a generated seed corpus (clang);
+#   4. the lab integration test: the real daemon on a veth pair in network namespaces;
+#   5. a one-second smoke run of the cache-hit benchmark (it checks itself; no timing asserted).
+# Long benchmarks are not run here: see bench/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. tests/deps.sh
+px_install_deps || exit 1
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+passed=0
+failed=0
+failures=()
+step() { # step NAME COMMAND...
+	local name=$1
+	shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "=== $name: ok"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		echo "=== $name: FAILED"
+	fi
+}
+
+unit() { # unit BUILD_DIR [meson options...]
+	local dir=$1
+	shift
+	px_build "$dir" "$@" && meson test -C "$dir" --print-errorlogs --num-processes 1
+}
+
+fuzz() {
+	local dir=build-fuzz
+	CC=clang px_build "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debugoptimized || return 1
+	python3 tests/fuzz/make_seeds.py "$dir/seeds" || return 1
+	local f ok=0
+	for f in fuzz_wire fuzz_frame; do
+		mkdir -p "$dir/corpus/$f"
+		"$dir/tests/fuzz/$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+			"$dir/corpus/$f" "$dir/seeds/$f" >"$dir/$f.log" 2>&1 ||
+			{ tail -40 "$dir/$f.log"; ok=1; }
+		grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' "$dir/$f.log" | tail -1
+	done
+	return $ok
+}
+
+bench_smoke() {
+	./build/bench/bench_hit -l 0,1 --no-huge -m 512 --no-pci --no-telemetry \
+		--file-prefix pxbench-smoke -- --seconds 1 --names 1000 2>/dev/null
+}
+
+step "unit tests (-Werror)" unit build -Dwerror=true
+step "unit tests (ASan+UBSan)" unit build-asan -Dwerror=true -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dbuildtype=debug
+step "fuzz (${FUZZ_SECONDS}s per harness)" fuzz
+step "lab integration" tests/lab/test_lab.sh
+step "benchmark smoke run" bench_smoke
+
+echo
+[ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
