@@ -25,11 +25,12 @@ px_install_deps() {
 
 # Configures (once) and builds a build directory: px_build DIR [meson options...]
 px_build() {
-	local dir=$1
+	local dir=$1 log
 	shift
+	log=${TMPDIR:-/tmp}/pollux-$(basename "$dir")
 	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 ||
-			{ cat "$dir.setup.log"; return 1; }
+		meson setup "$dir" "$@" >"$log.setup.log" 2>&1 ||
+			{ cat "$log.setup.log"; return 1; }
 	fi
-	ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; return 1; }
+	ninja -C "$dir" >"$log.build.log" 2>&1 || { tail -50 "$log.build.log"; return 1; }
 }
