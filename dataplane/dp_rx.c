@@ -4,9 +4,9 @@
  * DNS. Every check that fails counts one reason and drops; every reply is written into the
  * received mbuf, so the path allocates nothing.
  *
- * Checksums are computed in software. The PMDs this runs on in the lab (af_packet, af_xdp,
- * ring, memif) offload nothing, and for a ~100-byte DNS answer the sum costs less than the
- * descriptor bookkeeping of an offload would save.
+ * Checksums are computed in software (dp_cksum.h). The PMDs this runs on in the lab
+ * (af_packet, af_xdp, ring, memif) offload nothing, and for a ~100-byte DNS answer the sum costs
+ * less than the descriptor bookkeeping of an offload would save.
  */
 #include <string.h>
 
@@ -18,6 +18,7 @@
 #include <rte_udp.h>
 
 #include "dp_answer.h"
+#include "dp_cksum.h"
 #include "dp_lcore.h"
 #include "dp_neigh.h"
 
@@ -106,7 +107,8 @@ handle_udp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, ui
 	/* A zero UDP checksum over IPv4 means "not computed" (RFC 768). */
 	if (udp->dgram_cksum != 0 &&
 	    (l4_cksum_flags_bad(m) ||
-	     (!l4_cksum_flags_good(m) && rte_ipv4_udptcp_cksum_verify(ip, udp) != 0))) {
+	     (!l4_cksum_flags_good(m) && !dp_cksum_l4_ok(dp_cksum_phdr4(ip, l4_len), udp,
+							   l4_len)))) {
 		DP_STAT_INC(lc, drop_udp_cksum);
 		return DP_DROP;
 	}
@@ -122,9 +124,9 @@ handle_udp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, ui
 	ip->fragment_offset = 0;
 	ip->time_to_live = 64;
 	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip->hdr_checksum = dp_cksum_ip4(ip);
 	udp_swap_ports(udp, rlen);
-	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	udp->dgram_cksum = dp_cksum_l4(dp_cksum_phdr4(ip, UDP_LEN + rlen), udp, UDP_LEN + rlen);
 	dp_eth_reply(lc, rte_pktmbuf_mtod(m, struct rte_ether_hdr *));
 	m->data_len = (uint16_t)(dns_off + rlen);
 	m->pkt_len = m->data_len;
@@ -157,7 +159,7 @@ handle_ip4(struct dp_lcore *lc, struct rte_mbuf *m, uint16_t len)
 	}
 	if (unlikely((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
 		     ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-		      rte_raw_cksum(ip, IP4_LEN) != 0xffff))) {
+		      !dp_cksum_ip4_ok(ip)))) {
 		DP_STAT_INC(lc, drop_ip_cksum);
 		return DP_DROP;
 	}
@@ -196,7 +198,7 @@ handle_udp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, ui
 		return DP_DROP;
 	/* Over IPv6 the UDP checksum is mandatory (RFC 8200 8.1). */
 	if (udp->dgram_cksum == 0 || l4_cksum_flags_bad(m) ||
-	    (!l4_cksum_flags_good(m) && rte_ipv6_udptcp_cksum_verify(ip, udp) != 0)) {
+	    (!l4_cksum_flags_good(m) && !dp_cksum_l4_ok(dp_cksum_phdr6(ip, l4_len), udp, l4_len))) {
 		DP_STAT_INC(lc, drop_udp_cksum);
 		return DP_DROP;
 	}
@@ -210,7 +212,7 @@ handle_udp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, ui
 	ip->payload_len = rte_cpu_to_be_16((uint16_t)(UDP_LEN + rlen));
 	ip->hop_limits = 64;
 	udp_swap_ports(udp, rlen);
-	udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);
+	udp->dgram_cksum = dp_cksum_l4(dp_cksum_phdr6(ip, UDP_LEN + rlen), udp, UDP_LEN + rlen);
 	dp_eth_reply(lc, rte_pktmbuf_mtod(m, struct rte_ether_hdr *));
 	m->data_len = (uint16_t)(dns_off + rlen);
 	m->pkt_len = m->data_len;

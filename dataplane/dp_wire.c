@@ -3,6 +3,28 @@
 
 #include "dp_wire.h"
 
+/*
+ * Copies a length byte and its c-byte label (c <= 63) to dst, lower-cased. avail is how many
+ * bytes of the message start at src: whole 8-byte words are read while they stay inside the
+ * message, so the common short label costs one or two word operations rather than a loop.
+ */
+static inline void
+copy_label_lower(uint8_t *dst, const uint8_t *src, unsigned c, unsigned avail)
+{
+	unsigned i = 0;
+
+	dst[0] = (uint8_t)c;
+	for (; i < c && 1 + i + 8 <= avail; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, src + 1 + i, 8);
+		v = px_lower8(v);
+		memcpy(dst + 1 + i, &v, 8);
+	}
+	for (; i < c; i++)
+		dst[1 + i] = px_lower(src[1 + i]);
+}
+
 unsigned
 dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels)
 {
@@ -46,11 +68,8 @@ dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels)
 			goto err;
 		if ((unsigned)pos + 1 + c > rd->len)
 			goto truncated;
-		if (dst != NULL) {
-			dst[total] = c;
-			for (unsigned i = 1; i <= c; i++)
-				dst[total + i] = px_lower(msg[pos + i]);
-		}
+		if (dst != NULL)
+			copy_label_lower(dst + total, msg + pos, c, rd->len - pos);
 		total += 1u + c;
 		pos = (uint16_t)(pos + 1 + c);
 		nlab++;

@@ -42,7 +42,7 @@ struct dp_query {
 	bool edns_do;
 	uint8_t qname_len;     /* wire length of qname_lc, root label included */
 	uint8_t qname_labels;  /* label count, root excluded */
-	uint8_t qname_lc[PX_DNS_MAX_NAME]; /* lower-cased, uncompressed wire form */
+	uint8_t qname_lc[PX_DNS_NAME_BUF]; /* lower-cased, uncompressed wire form */
 };
 
 /* A bounds-checked cursor over one message. */
@@ -104,7 +104,8 @@ dp_wire_skip(struct dp_wire_rd *rd, uint16_t n)
  * the reserved label types 0x40/0x80 are errors.
  *
  * If dst is not NULL the uncompressed, lower-cased wire form is written there (it must hold
- * PX_DNS_MAX_NAME bytes). Returns the wire length of the name (1 for the root), or 0 on error,
+ * PX_DNS_NAME_BUF bytes: labels are copied 8 bytes at a time, so up to 7 bytes past the name
+ * may be written). Returns the wire length of the name (1 for the root), or 0 on error,
  * which also sets rd->err. *labels, if not NULL, receives the label count.
  */
 unsigned dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels);

@@ -10,6 +10,7 @@
 #define PX_DNS_PORT 53
 #define PX_DNS_HDR_LEN 12
 #define PX_DNS_MAX_NAME 255  /* RFC 1035 2.3.4, wire form including the root label */
+#define PX_DNS_NAME_BUF (PX_DNS_MAX_NAME + 8) /* a name buffer with room for 8-byte stores */
 #define PX_DNS_MAX_LABEL 63
 #define PX_DNS_UDP_MIN 512   /* what every client can take (RFC 1035 4.2.1) */
 #define PX_DNS_EDNS_BUFSIZE 1232 /* what pollux advertises and sends at most (DNS flag day 2020) */
@@ -95,6 +96,20 @@ px_put32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
+}
+
+/* ASCII-only lower casing of 8 bytes at once: 0x20 is set in each byte in 'A'..'Z' and no
+ * other (bytes with the high bit set are left alone). */
+static inline uint64_t
+px_lower8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low7 = x & (0x7f * ones);
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones;     /* high bit: byte >= 'A' */
+	uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones; /* high bit: byte > 'Z' */
+	uint64_t upper = (ge_a ^ gt_z) & ~x & (0x80 * ones);
+
+	return x | upper >> 2;
 }
 
 /* ASCII-only lower casing, as DNS names compare (RFC 4343). */

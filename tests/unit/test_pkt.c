@@ -24,6 +24,7 @@
 #include <pollux/wire.h>
 
 #include "dp_cache.h"
+#include "dp_cksum.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
 #include "testlib.h"
@@ -544,11 +545,67 @@ START_TEST(test_million_mixed_no_mbuf_leak)
 }
 END_TEST
 
+/* The fast checksums agree with DPDK's on every length and alignment. */
+START_TEST(test_dp_cksum_matches_dpdk)
+{
+	uint8_t buf[1600] __attribute__((aligned(8)));
+	unsigned seed = 7;
+
+	for (int n = 0; n < 20000; n++) {
+		unsigned off = rand_r(&seed) % 8, len = rand_r(&seed) % 1500;
+
+		for (unsigned i = 0; i < sizeof(buf); i++)
+			buf[i] = (uint8_t)rand_r(&seed);
+		ck_assert_uint_eq(dp_cksum_fold(dp_cksum_add(0, buf + off, len)),
+				  rte_raw_cksum(buf + off, len));
+
+		/* A UDP datagram after an IPv4 and an IPv6 header. */
+		struct rte_ipv4_hdr *ip4 = (struct rte_ipv4_hdr *)(buf + off);
+		uint16_t l4 = (uint16_t)(8 + len % 1400);
+
+		ip4->version_ihl = RTE_IPV4_VHL_DEF;
+		ip4->next_proto_id = IPPROTO_UDP;
+		ip4->total_length = rte_cpu_to_be_16((uint16_t)(20 + l4));
+		struct rte_udp_hdr *u4 = (struct rte_udp_hdr *)(ip4 + 1);
+
+		u4->dgram_cksum = 0;
+		uint16_t ours = dp_cksum_l4(dp_cksum_phdr4(ip4, l4), u4, l4);
+
+		ck_assert_uint_eq(ours, rte_ipv4_udptcp_cksum(ip4, u4));
+		u4->dgram_cksum = ours;
+		ck_assert(dp_cksum_l4_ok(dp_cksum_phdr4(ip4, l4), u4, l4));
+		u4->dgram_cksum ^= 0x0101;
+		ck_assert(!dp_cksum_l4_ok(dp_cksum_phdr4(ip4, l4), u4, l4));
+
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(buf + off);
+
+		ip6->proto = IPPROTO_UDP;
+		ip6->payload_len = rte_cpu_to_be_16(l4);
+		struct rte_udp_hdr *u6 = (struct rte_udp_hdr *)(ip6 + 1);
+
+		u6->dgram_cksum = 0;
+		ck_assert_uint_eq(dp_cksum_l4(dp_cksum_phdr6(ip6, l4), u6, l4),
+				  rte_ipv6_udptcp_cksum(ip6, u6));
+
+		ip4->hdr_checksum = 0;
+		uint16_t dpdk = rte_ipv4_cksum(ip4);
+
+		ip4->hdr_checksum = dp_cksum_ip4(ip4);
+		ck_assert_uint_eq(ip4->hdr_checksum, dpdk);
+		ck_assert(dp_cksum_ip4_ok(ip4));
+	}
+}
+END_TEST
+
 static Suite *
 pkt_suite(void)
 {
 	Suite *s = suite_create("pkt");
 	TCase *tc;
+
+	tc = tcase_create("cksum");
+	tcase_add_test(tc, test_dp_cksum_matches_dpdk);
+	suite_add_tcase(s, tc);
 
 	tc = tcase_create("neighbours");
 	tcase_add_test(tc, test_arp_request_answered);

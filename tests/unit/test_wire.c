@@ -267,7 +267,7 @@ END_TEST
 START_TEST(test_read_name_pointer_rules)
 {
 	struct dp_wire_rd rd;
-	uint8_t out[PX_DNS_MAX_NAME];
+	uint8_t out[PX_DNS_NAME_BUF];
 	uint8_t b[64] = {0};
 
 	/* The question name may not point anywhere: the only bytes before it are the header. */
@@ -341,6 +341,22 @@ START_TEST(test_parse_query_compression_loop_in_additional)
 	msg[len + 1] = (uint8_t)len;
 	memcpy(msg + len + 2, "\x00\x01\x00\x01\x00\x00\x00\x00\x00\x00", 10);
 	ck_assert_int_eq(dp_wire_parse_query(&q, msg, (uint16_t)(len + 12)), DP_WIRE_FORMERR_NAME);
+}
+END_TEST
+
+/* The word-at-a-time lower casing agrees with the byte one on every byte value. */
+START_TEST(test_px_lower8_all_bytes)
+{
+	for (unsigned b = 0; b < 256; b++) {
+		uint64_t x = 0;
+
+		for (int k = 0; k < 8; k++)
+			x |= (uint64_t)((b + (unsigned)k * 37) & 0xff) << (8 * k);
+		uint64_t y = px_lower8(x);
+
+		for (int k = 0; k < 8; k++)
+			ck_assert_uint_eq((y >> (8 * k)) & 0xff, px_lower((uint8_t)(x >> (8 * k))));
+	}
 }
 END_TEST
 
@@ -527,6 +543,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_read_name_lengths);
 	tcase_add_test(tc, test_read_name_pointer_rules);
 	tcase_add_test(tc, test_read_name_hop_limit);
+	tcase_add_test(tc, test_px_lower8_all_bytes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("write");
