@@ -30,6 +30,12 @@ enum opt_id {
 	OPT_MBUFS,
 	OPT_RX_DESC,
 	OPT_TX_DESC,
+	OPT_HINTS,
+	OPT_HINTS_FALLBACK,
+	OPT_MIN_ROOT_SERVERS,
+	OPT_DO_NOT_QUERY,
+	OPT_ALLOW_LOOPBACK_NS,
+	OPT_CHECK_HINTS,
 };
 
 #define STR_(x) #x
@@ -61,6 +67,18 @@ static const struct opt_desc opt_table[] = {
 	{ "mbufs", OPT_MBUFS, "N", "mbuf pool size, 1023-16777215" },
 	{ "rx-desc", OPT_RX_DESC, "N", "RX ring descriptors, a power of two 64-16384" },
 	{ "tx-desc", OPT_TX_DESC, "N", "TX ring descriptors, a power of two 64-16384" },
+	{ "hints", OPT_HINTS, "FILE", "root hints in named.root format (default: the built-in "
+	  "IANA copy)" },
+	{ "hints-fallback", OPT_HINTS_FALLBACK, "builtin|refuse", "a bad hints file at start: "
+	  "use the built-in copy, or exit" },
+	{ "min-root-servers", OPT_MIN_ROOT_SERVERS, "N", "root servers with a usable address a "
+	  "hints file must keep, 1-64" },
+	{ "do-not-query", OPT_DO_NOT_QUERY, "NET", "never query nameservers in NET (ADDR/LEN or "
+	  "ADDR); repeatable" },
+	{ "allow-loopback-ns", OPT_ALLOW_LOOPBACK_NS, "yes|no", "accept 127.0.0.0/8 and ::1 "
+	  "nameservers (labs only)" },
+	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
+	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
 };
 
@@ -88,6 +106,8 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->mbufs = CTL_DEFAULT_MBUFS;
 	cfg->rx_desc = CTL_DEFAULT_RX_DESC;
 	cfg->tx_desc = CTL_DEFAULT_TX_DESC;
+	cfg->min_root_servers = CTL_DEFAULT_MIN_ROOT_SERVERS;
+	px_addr_policy_init(&cfg->addr_policy);
 	/* init cannot report a failed strdup; parse_args fills the default in again if needed. */
 	cfg->control_path = strdup(PX_CTL_DEFAULT_PATH);
 }
@@ -104,6 +124,10 @@ ctl_config_free(struct ctl_config *cfg)
 	cfg->control_path = NULL;
 	free(cfg->config_file);
 	cfg->config_file = NULL;
+	free(cfg->hints_file);
+	cfg->hints_file = NULL;
+	free(cfg->check_hints);
+	cfg->check_hints = NULL;
 }
 
 /* Decimal only, no sign, no spaces, no trailing junk: strtoul alone accepts " -1" and "12abc". */
@@ -265,6 +289,41 @@ apply_option(struct ctl_config *cfg, int id, const char *val, char *why, size_t 
 		return parse_desc(val, &cfg->rx_desc, why, why_len);
 	case OPT_TX_DESC:
 		return parse_desc(val, &cfg->tx_desc, why, why_len);
+	case OPT_HINTS:
+		return replace_str(&cfg->hints_file, val, why, why_len);
+	case OPT_CHECK_HINTS:
+		return replace_str(&cfg->check_hints, val, why, why_len);
+	case OPT_HINTS_FALLBACK:
+		if (strcmp(val, "builtin") == 0)
+			cfg->hints_fallback = CTL_HINTS_FALLBACK_BUILTIN;
+		else if (strcmp(val, "refuse") == 0)
+			cfg->hints_fallback = CTL_HINTS_FALLBACK_REFUSE;
+		else {
+			set_err(why, why_len, "must be 'builtin' or 'refuse'");
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_MIN_ROOT_SERVERS:
+		return parse_u32(val, 1, 64, &cfg->min_root_servers, why, why_len);
+	case OPT_DO_NOT_QUERY:
+		rc = px_addr_policy_add(&cfg->addr_policy, val);
+		if (rc == -ENOSPC)
+			set_err(why, why_len, "too many netblocks (at most %u per family)",
+				PX_ADDR_MAX_NETS);
+		else if (rc != 0)
+			set_err(why, why_len, "not a netblock (ADDR/LEN with the host bits clear, "
+				"or ADDR)");
+		return rc == 0 ? 0 : -EINVAL;
+	case OPT_ALLOW_LOOPBACK_NS:
+		if (strcmp(val, "yes") == 0)
+			cfg->addr_policy.allow_loopback = true;
+		else if (strcmp(val, "no") == 0)
+			cfg->addr_policy.allow_loopback = false;
+		else {
+			set_err(why, why_len, "must be 'yes' or 'no'");
+			return -EINVAL;
+		}
+		return 0;
 	}
 	set_err(why, why_len, "unknown option");
 	return -EINVAL;
@@ -553,6 +612,8 @@ ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len)
 	char buf[INET6_ADDRSTRLEN];
 	const char *why;
 
+	if (cfg->check_hints != NULL)
+		return 0; /* offline: nothing is served */
 	if (!cfg->has_ip4 && !cfg->has_ip6) {
 		set_err(err, err_len, "an address to serve on is required: give --ip or --ip6");
 		return -EINVAL;

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <pollux/addr_policy.h>
+
 #define CTL_MAX_LOCAL_ZONES 64
 
 struct ctl_config {
@@ -32,6 +34,14 @@ struct ctl_config {
 	uint16_t port_id;
 	uint32_t mbufs;         /* mbuf pool size */
 	uint16_t rx_desc, tx_desc;
+	char *hints_file;       /* owned; NULL: the compiled-in IANA hints */
+	enum ctl_hints_fallback {
+		CTL_HINTS_FALLBACK_BUILTIN = 0, /* a bad file at start: use the built-in copy */
+		CTL_HINTS_FALLBACK_REFUSE,      /* a bad file at start: exit (private roots) */
+	} hints_fallback;
+	uint32_t min_root_servers; /* servers with a usable address a hints file must keep */
+	struct px_addr_policy addr_policy; /* do-not-query, allow-loopback-ns */
+	char *check_hints;      /* owned; --check-hints FILE: validate offline and exit */
 	bool help;
 };
 
@@ -41,6 +51,7 @@ struct ctl_config {
 #define CTL_DEFAULT_MBUFS 16383
 #define CTL_DEFAULT_RX_DESC 1024
 #define CTL_DEFAULT_TX_DESC 1024
+#define CTL_DEFAULT_MIN_ROOT_SERVERS 1
 
 /* Fills cfg with the defaults. */
 void ctl_config_init(struct ctl_config *cfg);
@@ -63,8 +74,8 @@ int ctl_config_parse_args(struct ctl_config *cfg, int argc, char **argv, char *e
  */
 int ctl_config_parse_file(struct ctl_config *cfg, const char *path, char *err, size_t err_len);
 
-/* Checks what only the whole configuration can tell (an address to serve on is required).
- * Returns 0 or -EINVAL with a message in err. */
+/* Checks what only the whole configuration can tell (an address to serve on is required,
+ * except with --check-hints). Returns 0 or -EINVAL with a message in err. */
 int ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len);
 
 /* Prints the usage text for pollux's own options. */

@@ -7,6 +7,7 @@
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
 
+#include "ctl_hints_reload.h"
 #include "ctl_stats.h"
 #include "dp_cache.h"
 #include "dp_clock.h"
@@ -58,6 +59,8 @@ ctl_stats_print(const struct ctl_state *st, FILE *out)
 		ci.evictions, ci.expired_swept);
 	fprintf(out, "cache.moves %" PRIu64 "\ncache.insert_failures %" PRIu64 "\n", ci.moves,
 		ci.insert_failures);
+	if (st->hints != NULL)
+		ctl_hints_print_stats(st->hints, out);
 }
 
 void

@@ -14,6 +14,7 @@
 #include "ctl_config.h"
 #include "ctl_zone.h"
 
+struct ctl_hints_state;
 struct dp_ctx;
 struct dp_lcore;
 struct rte_mempool;
@@ -28,6 +29,7 @@ struct ctl_state {
 	uint64_t start_ms;         /* dp_clock_ms() when serving began */
 	struct ctl_zone_info zones[CTL_MAX_LOCAL_ZONES];
 	unsigned zone_count;
+	struct ctl_hints_state *hints;
 };
 
 /* Sums every worker's counters into total. */

@@ -4,7 +4,7 @@
  * file leaves the cache as it was:
  * 1. parse: ldns reads the file record by record (it handles $ORIGIN, $TTL, relative names,
  *    parentheses and comments) and each record is converted at once to wire form (struct
- *    zone_rr), so that nothing after this step touches ldns;
+ *    ctl_rr), so that nothing after this step touches ldns;
  * 2. build: the records are sorted, checked (one SOA, every owner at or below it, the CNAME
  *    rules) and rendered into the entries to insert (struct zone_entry);
  * 3. insert: the entries go into the cache; if one fails, what was there before is put back.
@@ -28,6 +28,7 @@
 
 #include <pollux/wire.h>
 
+#include "ctl_rrfile.h"
 #include "ctl_zone.h"
 #include "dp_cache.h"
 
@@ -41,31 +42,11 @@ RTE_LOG_REGISTER(ctl_zone_logtype, pollux.ctl.zone, INFO);
 /* A longer chain is a configuration mistake, and the bound keeps every answer small. */
 #define ZONE_MAX_CHAIN 8
 #define ZONE_ERR_LEN 512
-#define ZONE_NAME_STR_LEN (4 * PX_DNS_MAX_NAME + 1) /* every byte may be written \DDD */
-
-/*
- * The origin until the file sets one. Without an origin ldns silently makes relative names
- * absolute below the root; with this one, whose label holds a NUL byte that no real zone has,
- * a relative name written before any $ORIGIN or SOA can be recognised and rejected.
- */
-static const uint8_t no_origin[] = {3, 0, 'p', 'x', 0};
 
 enum zone_section {
 	ZONE_AN,
 	ZONE_NS,
 	ZONE_SECTIONS,
-};
-
-/* One record of the file in wire form; owner, owner_lc and rdata share one allocation. */
-struct zone_rr {
-	uint8_t *owner;    /* the file's case, rendered as is */
-	uint8_t *owner_lc; /* lower-cased, for comparisons and keys */
-	uint8_t *rdata;
-	uint32_t ttl;
-	uint16_t type;
-	uint16_t rdlen;
-	uint8_t owner_len;
-	unsigned line; /* where the record ends in the file */
 };
 
 /* A name that exists: an owner, or an empty non-terminal (a tail of an owner's wire form). */
@@ -107,7 +88,7 @@ enum chain_end {
 };
 
 struct chain {
-	const struct zone_rr *rr[ZONE_MAX_CHAIN];
+	const struct ctl_rr *rr[ZONE_MAX_CHAIN];
 	unsigned count;
 	enum chain_end end;
 	uint8_t target_len;
@@ -117,10 +98,10 @@ struct chain {
 struct zone {
 	const char *path;
 	char err[ZONE_ERR_LEN];
-	struct zone_rr *rrs; /* file order while parsing, then sorted by owner, type, rdata */
-	size_t rr_count, rr_cap;
+	struct ctl_rr *rrs; /* file order while parsing, then sorted by owner, type, rdata */
+	size_t rr_count;
 	unsigned soa_count, soa_line;
-	const struct zone_rr *soa;
+	const struct ctl_rr *soa;
 	uint32_t neg_ttl; /* min(SOA TTL, SOA MINIMUM), RFC 2308 section 5 */
 	struct zone_name *names;
 	size_t name_count, name_cap;
@@ -151,79 +132,14 @@ zone_nomem(struct zone *z)
 	return zone_err(z, 0, -ENOMEM, "out of memory");
 }
 
-/* Presentation form of a wire name, for messages. */
-static const char *
-name_str(char *buf, size_t size, const uint8_t *name, uint8_t len)
-{
-	ldns_rdf *rdf = ldns_dname_new_frm_data(len, name);
-	char *s = rdf != NULL ? ldns_rdf2str(rdf) : NULL;
-
-	snprintf(buf, size, "%s", s != NULL ? s : "?");
-	free(s);
-	ldns_rdf_deep_free(rdf);
-	return buf;
-}
-
-static const char *
-type_str(char *buf, size_t size, uint16_t type)
-{
-	char *s = ldns_rr_type2str((ldns_rr_type)type);
-
-	snprintf(buf, size, "%s", s != NULL ? s : "?");
-	free(s);
-	return buf;
-}
-
 /* What a key stands for, for messages: its type, or the kind of marker it is. */
 static const char *
 key_str(char *buf, size_t size, const struct dp_cache_key *k)
 {
 	if (k->kind == DP_CACHE_RRSET)
-		return type_str(buf, size, k->qtype);
+		return ctl_rrfile_type_str(buf, size, k->qtype);
 	snprintf(buf, size, "%s", k->kind == DP_CACHE_NAME ? "(name)" : "(zone)");
 	return buf;
-}
-
-static bool
-name_eq(const uint8_t *a, uint8_t alen, const uint8_t *b, uint8_t blen)
-{
-	return alen == blen && memcmp(a, b, alen) == 0;
-}
-
-/* Any total order does: it only groups records and makes binary search possible. */
-static int
-name_cmp(const uint8_t *a, uint8_t alen, const uint8_t *b, uint8_t blen)
-{
-	int r = memcmp(a, b, RTE_MIN(alen, blen));
-
-	return r != 0 ? r : (int)alen - (int)blen;
-}
-
-/* Whether the wire name equals parent or is below it; both in the same case. */
-static bool
-name_is_under(const uint8_t *name, size_t len, const uint8_t *parent, size_t plen)
-{
-	for (size_t off = 0; off < len; off += name[off] + 1u) {
-		if (len - off == plen && memcmp(name + off, parent, plen) == 0)
-			return true;
-		if (name[off] == 0)
-			break;
-	}
-	return false;
-}
-
-/* Length bytes are at most 63, below 'A', so lower-casing the whole wire form is safe. */
-static void
-name_lower(uint8_t *dst, const uint8_t *src, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		dst[i] = px_lower(src[i]);
-}
-
-static bool
-rdf_is_relative(const ldns_rdf *rdf)
-{
-	return name_is_under(ldns_rdf_data(rdf), ldns_rdf_size(rdf), no_origin, sizeof(no_origin));
 }
 
 /* Returns arr, or a bigger copy of it when it is full, or NULL (arr left as it was). */
@@ -242,188 +158,62 @@ grow(void *arr, size_t *cap, size_t count, size_t elem)
 	return p;
 }
 
-/* Rejects what ldns accepts but a local zone cannot hold. */
+/* Rejects what ldns accepts but a local zone cannot hold, and counts SOAs as they come, so
+ * that the second one can be reported with its line. */
 static int
-zone_rr_check(struct zone *z, const ldns_rr *rr, unsigned line)
+zone_rr_check(struct ctl_rrfile *f, const ldns_rr *rr, const struct ctl_rr *r, void *arg)
 {
-	uint16_t type = (uint16_t)ldns_rr_get_type(rr);
+	struct zone *z = arg;
 	char tbuf[32];
 
-	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
-		return zone_err(z, line, -EINVAL, "class %u: only IN is supported",
-				(unsigned)ldns_rr_get_class(rr));
-	/* 128-255 are the meta and query types (RFC 6895 3.1), OPT exists only in messages. */
-	if (type == 0 || type == PX_DNS_TYPE_OPT || (type >= 128 && type <= 255))
-		return zone_err(z, line, -EINVAL, "type %s cannot be zone data",
-				type_str(tbuf, sizeof(tbuf), type));
+	if (r->rclass != LDNS_RR_CLASS_IN)
+		return ctl_rrfile_err(f, r->line, -EINVAL, "class %u: only IN is supported",
+				      (unsigned)r->rclass);
+	/* 128-255 are the meta and query types (RFC 6895 3.1), OPT exists only in messages;
+	 * ctl_rrfile refuses type 0. */
+	if (r->type == PX_DNS_TYPE_OPT || (r->type >= 128 && r->type <= 255))
+		return ctl_rrfile_err(f, r->line, -EINVAL, "type %s cannot be zone data",
+				      ctl_rrfile_type_str(tbuf, sizeof(tbuf), r->type));
 	/* The chain is followed through the rdata as a name: it must be one. */
-	if (type == PX_DNS_TYPE_CNAME &&
+	if (r->type == PX_DNS_TYPE_CNAME &&
 	    (ldns_rr_rd_count(rr) != 1 ||
 	     ldns_rdf_get_type(ldns_rr_rdf(rr, 0)) != LDNS_RDF_TYPE_DNAME))
-		return zone_err(z, line, -EINVAL, "malformed CNAME rdata");
-	if (rdf_is_relative(ldns_rr_owner(rr)))
-		return zone_err(z, line, -EINVAL, "relative owner name with no $ORIGIN before it");
-	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
-		const ldns_rdf *f = ldns_rr_rdf(rr, i);
-
-		if (ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME && rdf_is_relative(f))
-			return zone_err(z, line, -EINVAL,
-					"relative name in the rdata with no $ORIGIN before it");
-	}
+		return ctl_rrfile_err(f, r->line, -EINVAL, "malformed CNAME rdata");
+	if (r->type != PX_DNS_TYPE_SOA)
+		return 0;
+	if (++z->soa_count > 1)
+		return ctl_rrfile_err(f, r->line, -EINVAL,
+				      "a second SOA record (the first is at line %u)", z->soa_line);
+	z->soa_line = r->line;
 	return 0;
 }
 
+/* Reads the file into z->rrs, in file order. */
 static int
-zone_rr_push(struct zone *z, const ldns_rr *rr, unsigned line)
+zone_parse(struct zone *z)
 {
-	const ldns_rdf *owner = ldns_rr_owner(rr);
-	size_t olen = ldns_rdf_size(owner), rdlen;
-	ldns_buffer *buf;
-	struct zone_rr *zr;
-	uint8_t *mem;
+	struct ctl_rrfile f;
 	int rc;
 
-	rc = zone_rr_check(z, rr, line);
+	ctl_rrfile_init(&f, z->path, CTL_RRFILE_ORIGIN_NONE);
+	f.check = zone_rr_check;
+	f.check_arg = z;
+	rc = ctl_rrfile_read_file(&f, z->path);
 	if (rc < 0)
-		return rc;
-	buf = ldns_buffer_new(256);
-	if (buf == NULL)
-		return zone_nomem(z);
-	if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK) {
-		rc = zone_nomem(z);
-		goto out;
-	}
-	rdlen = ldns_buffer_position(buf);
-	if (rdlen > UINT16_MAX) {
-		rc = zone_err(z, line, -EINVAL, "rdata longer than 65535 bytes");
-		goto out;
-	}
-	zr = grow(z->rrs, &z->rr_cap, z->rr_count, sizeof(*z->rrs));
-	mem = malloc(2 * olen + rdlen + 1);
-	if (zr != NULL)
-		z->rrs = zr;
-	if (zr == NULL || mem == NULL) {
-		free(mem);
-		rc = zone_nomem(z);
-		goto out;
-	}
-	zr = &z->rrs[z->rr_count++];
-	zr->owner = mem;
-	zr->owner_lc = mem + olen;
-	zr->rdata = mem + 2 * olen;
-	memcpy(zr->owner, ldns_rdf_data(owner), olen);
-	name_lower(zr->owner_lc, zr->owner, olen);
-	memcpy(zr->rdata, ldns_buffer_begin(buf), rdlen);
-	zr->owner_len = (uint8_t)olen;
-	zr->rdlen = (uint16_t)rdlen;
-	zr->type = (uint16_t)ldns_rr_get_type(rr);
-	zr->ttl = ldns_rr_ttl(rr);
-	zr->line = line;
-out:
-	ldns_buffer_free(buf);
+		snprintf(z->err, sizeof(z->err), "%s", f.err);
+	z->rrs = f.rrs;
+	z->rr_count = f.rr_count;
 	return rc;
-}
-
-/* Counts SOAs as they come, so that the second one can be reported with its line. */
-static int
-zone_soa_seen(struct zone *z, const ldns_rr *rr, unsigned line, ldns_rdf **origin)
-{
-	if (++z->soa_count > 1)
-		return zone_err(z, line, -EINVAL, "a second SOA record (the first is at line %u)",
-				z->soa_line);
-	z->soa_line = line;
-	/* With no $ORIGIN yet, names after the SOA are relative to its owner, as ldns's own zone
-	 * reader does it. */
-	if (rdf_is_relative(*origin)) {
-		ldns_rdf *o = ldns_rdf_clone(ldns_rr_owner(rr));
-
-		if (o == NULL)
-			return zone_nomem(z);
-		ldns_rdf_deep_free(*origin);
-		*origin = o;
-	}
-	return 0;
-}
-
-static int
-zone_parse_one(struct zone *z, FILE *fp, uint32_t *ttl, ldns_rdf **origin, ldns_rdf **prev,
-	       int *line)
-{
-	ldns_rr *rr = NULL;
-	ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, ttl, origin, prev, line);
-	unsigned l = (unsigned)*line;
-	int rc = 0;
-
-	switch (s) {
-	case LDNS_STATUS_OK:
-		rc = zone_rr_push(z, rr, l);
-		if (rc == 0 && ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
-			rc = zone_soa_seen(z, rr, l, origin);
-		break;
-	case LDNS_STATUS_SYNTAX_EMPTY:
-	case LDNS_STATUS_SYNTAX_TTL:
-	case LDNS_STATUS_SYNTAX_ORIGIN:
-		break;
-	case LDNS_STATUS_SYNTAX_INCLUDE:
-		rc = zone_err(z, l, -EINVAL, "$INCLUDE is not supported");
-		break;
-	case LDNS_STATUS_MEM_ERR:
-		rc = zone_nomem(z);
-		break;
-	default:
-		rc = zone_err(z, l, -EINVAL, "%s", ldns_get_errorstr_by_id(s));
-		break;
-	}
-	ldns_rr_free(rr);
-	return rc;
-}
-
-/*
- * A record without a TTL takes the last $TTL, or ldns's default (3600) before any: ldns does
- * not tell which records stated their TTL, so RFC 1035's "last stated TTL" cannot be applied.
- */
-static int
-zone_parse(struct zone *z, FILE *fp)
-{
-	ldns_rdf *origin = ldns_dname_new_frm_data(sizeof(no_origin), no_origin);
-	ldns_rdf *prev = ldns_dname_new_frm_data(sizeof(no_origin), no_origin);
-	uint32_t ttl = 0;
-	int line = 0;
-	int rc = 0;
-
-	if (origin == NULL || prev == NULL)
-		rc = zone_nomem(z);
-	while (rc == 0 && !feof(fp) && !ferror(fp))
-		rc = zone_parse_one(z, fp, &ttl, &origin, &prev, &line);
-	if (rc == 0 && ferror(fp))
-		rc = zone_err(z, 0, -ENOENT, "read error");
-	ldns_rdf_deep_free(origin);
-	ldns_rdf_deep_free(prev);
-	return rc;
-}
-
-static int
-rr_cmp(const void *pa, const void *pb)
-{
-	const struct zone_rr *a = pa, *b = pb;
-	int r = name_cmp(a->owner_lc, a->owner_len, b->owner_lc, b->owner_len);
-
-	if (r != 0)
-		return r;
-	if (a->type != b->type)
-		return (int)a->type - (int)b->type;
-	r = memcmp(a->rdata, b->rdata, RTE_MIN(a->rdlen, b->rdlen));
-	return r != 0 ? r : (int)a->rdlen - (int)b->rdlen;
 }
 
 static bool
-same_owner(const struct zone_rr *a, const struct zone_rr *b)
+same_owner(const struct ctl_rr *a, const struct ctl_rr *b)
 {
-	return name_eq(a->owner_lc, a->owner_len, b->owner_lc, b->owner_len);
+	return ctl_rrfile_name_eq(a->owner_lc, a->owner_len, b->owner_lc, b->owner_len);
 }
 
 static bool
-same_rrset(const struct zone_rr *a, const struct zone_rr *b)
+same_rrset(const struct ctl_rr *a, const struct ctl_rr *b)
 {
 	return a->type == b->type && same_owner(a, b);
 }
@@ -456,8 +246,8 @@ rr_lower_bound(const struct zone *z, const uint8_t *name, uint8_t len, uint16_t 
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct zone_rr *r = &z->rrs[mid];
-		int c = name_cmp(r->owner_lc, r->owner_len, name, len);
+		const struct ctl_rr *r = &z->rrs[mid];
+		int c = ctl_rrfile_name_cmp(r->owner_lc, r->owner_len, name, len);
 
 		if (c < 0 || (c == 0 && r->type < type))
 			lo = mid + 1;
@@ -467,13 +257,13 @@ rr_lower_bound(const struct zone *z, const uint8_t *name, uint8_t len, uint16_t 
 	return lo;
 }
 
-static const struct zone_rr *
+static const struct ctl_rr *
 rrset_find(const struct zone *z, const uint8_t *name, uint8_t len, uint16_t type)
 {
 	size_t i = rr_lower_bound(z, name, len, type);
 
 	if (i == z->rr_count || z->rrs[i].type != type ||
-	    !name_eq(z->rrs[i].owner_lc, z->rrs[i].owner_len, name, len))
+	    !ctl_rrfile_name_eq(z->rrs[i].owner_lc, z->rrs[i].owner_len, name, len))
 		return NULL;
 	return &z->rrs[i];
 }
@@ -483,8 +273,8 @@ rrset_find(const struct zone *z, const uint8_t *name, uint8_t len, uint16_t type
 static int
 zone_check_apex(struct zone *z)
 {
-	char nbuf[ZONE_NAME_STR_LEN], abuf[ZONE_NAME_STR_LEN];
-	const struct zone_rr *soa = NULL;
+	char nbuf[CTL_RRFILE_NAME_STR_LEN], abuf[CTL_RRFILE_NAME_STR_LEN];
+	const struct ctl_rr *soa = NULL;
 
 	if (z->soa_count == 0)
 		return zone_err(z, 0, -EINVAL, "no SOA record");
@@ -492,12 +282,12 @@ zone_check_apex(struct zone *z)
 		if (z->rrs[i].type == PX_DNS_TYPE_SOA)
 			soa = &z->rrs[i];
 	for (size_t i = 0; i < z->rr_count; i++) {
-		const struct zone_rr *r = &z->rrs[i];
+		const struct ctl_rr *r = &z->rrs[i];
 
-		if (!name_is_under(r->owner_lc, r->owner_len, soa->owner_lc, soa->owner_len))
+		if (!ctl_rrfile_name_is_under(r->owner_lc, r->owner_len, soa->owner_lc, soa->owner_len))
 			return zone_err(z, r->line, -EINVAL, "%s is outside the zone %s",
-					name_str(nbuf, sizeof(nbuf), r->owner, r->owner_len),
-					name_str(abuf, sizeof(abuf), soa->owner, soa->owner_len));
+					ctl_rrfile_name_str(nbuf, sizeof(nbuf), r->owner, r->owner_len),
+					ctl_rrfile_name_str(abuf, sizeof(abuf), soa->owner, soa->owner_len));
 	}
 	/* Two names and five 32-bit fields. */
 	if (soa->rdlen < 22)
@@ -511,11 +301,11 @@ zone_sort(struct zone *z)
 {
 	size_t n = 0;
 
-	qsort(z->rrs, z->rr_count, sizeof(*z->rrs), rr_cmp);
+	qsort(z->rrs, z->rr_count, sizeof(*z->rrs), ctl_rrfile_rr_cmp);
 	for (size_t i = 0; i < z->rr_count; i++) {
-		struct zone_rr *r = &z->rrs[i];
+		struct ctl_rr *r = &z->rrs[i];
 
-		if (n > 0 && rr_cmp(&z->rrs[n - 1], r) == 0) {
+		if (n > 0 && ctl_rrfile_rr_cmp(&z->rrs[n - 1], r) == 0) {
 			z->rrs[n - 1].ttl = RTE_MIN(z->rrs[n - 1].ttl, r->ttl);
 			free(r->owner);
 			continue;
@@ -538,7 +328,7 @@ static int
 name_entry_cmp(const void *pa, const void *pb)
 {
 	const struct zone_name *a = pa, *b = pb;
-	int r = name_cmp(a->lc, a->len, b->lc, b->len);
+	int r = ctl_rrfile_name_cmp(a->lc, a->len, b->lc, b->len);
 
 	/* An owner sorts before the same name seen as an empty non-terminal, so it is kept. */
 	return r != 0 ? r : (int)a->ent - (int)b->ent;
@@ -566,7 +356,7 @@ zone_collect_names(struct zone *z)
 	int rc;
 
 	for (size_t i = 0; i < z->rr_count; i = owner_end(z, i)) {
-		const struct zone_rr *r = &z->rrs[i];
+		const struct ctl_rr *r = &z->rrs[i];
 
 		rc = name_push(z, r->owner_lc, r->owner_len, false);
 		for (size_t off = r->owner_lc[0] + 1u; rc == 0 && r->owner_len - off > apex_len;
@@ -579,7 +369,7 @@ zone_collect_names(struct zone *z)
 	for (size_t i = 0; i < z->name_count; i++) {
 		const struct zone_name *a = &z->names[i];
 
-		if (n > 0 && name_eq(z->names[n - 1].lc, z->names[n - 1].len, a->lc, a->len))
+		if (n > 0 && ctl_rrfile_name_eq(z->names[n - 1].lc, z->names[n - 1].len, a->lc, a->len))
 			continue;
 		z->names[n++] = *a;
 	}
@@ -594,7 +384,7 @@ name_exists(const struct zone *z, const uint8_t *lc, uint8_t len)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = name_cmp(z->names[mid].lc, z->names[mid].len, lc, len);
+		int c = ctl_rrfile_name_cmp(z->names[mid].lc, z->names[mid].len, lc, len);
 
 		if (c == 0)
 			return true;
@@ -610,10 +400,10 @@ name_exists(const struct zone *z, const uint8_t *lc, uint8_t len)
 static int
 zone_check_cnames(struct zone *z)
 {
-	char nbuf[ZONE_NAME_STR_LEN];
+	char nbuf[CTL_RRFILE_NAME_STR_LEN];
 
 	for (size_t i = 0, end; i < z->rr_count; i = end) {
-		const struct zone_rr *cn;
+		const struct ctl_rr *cn;
 		size_t ci;
 
 		end = owner_end(z, i);
@@ -622,7 +412,7 @@ zone_check_cnames(struct zone *z)
 			continue;
 		ci = (size_t)(cn - z->rrs);
 		return zone_err(z, cn->line, -EINVAL, "%s: %s",
-				name_str(nbuf, sizeof(nbuf), cn->owner, cn->owner_len),
+				ctl_rrfile_name_str(nbuf, sizeof(nbuf), cn->owner, cn->owner_len),
 				rrset_end(z, ci) - ci > 1 ? "more than one CNAME"
 							  : "CNAME and other data");
 	}
@@ -651,11 +441,11 @@ blob_start(struct blob *b, const uint8_t *name, uint8_t len, uint16_t qtype, uin
  * but a ZONE entry answers some name below its key. Callers append section by section.
  */
 static void
-blob_put(struct blob *b, enum zone_section s, const struct zone_rr *rr, uint32_t ttl)
+blob_put(struct blob *b, enum zone_section s, const struct ctl_rr *rr, uint32_t ttl)
 {
 	const struct dp_cache_key *k = &b->key;
 	bool ptr = k->kind != DP_CACHE_ZONE &&
-		   name_eq(rr->owner_lc, rr->owner_len, k->name, k->name_len);
+		   ctl_rrfile_name_eq(rr->owner_lc, rr->owner_len, k->name, k->name_len);
 	size_t need = (ptr ? 2u : rr->owner_len) + 10u + rr->rdlen;
 	uint8_t *p = b->buf + b->len;
 
@@ -700,12 +490,12 @@ static int
 zone_entry_add(struct zone *z, uint8_t rcode, unsigned line)
 {
 	const struct blob *b = z->blob;
-	char nbuf[ZONE_NAME_STR_LEN], tbuf[32];
+	char nbuf[CTL_RRFILE_NAME_STR_LEN], tbuf[32];
 	struct zone_entry *e;
 
 	if (b->overflow)
 		return zone_err(z, line, -EINVAL, "%s %s: answer larger than %u bytes",
-				name_str(nbuf, sizeof(nbuf), b->key.name, b->key.name_len),
+				ctl_rrfile_name_str(nbuf, sizeof(nbuf), b->key.name, b->key.name_len),
 				key_str(tbuf, sizeof(tbuf), &b->key), ZONE_BLOB_MAX);
 	e = grow(z->entries, &z->entry_cap, z->entry_count, sizeof(*z->entries));
 	if (e == NULL)
@@ -745,7 +535,7 @@ build_nodata(struct zone *z, const uint8_t *lc, uint8_t len)
 static int
 build_plain(struct zone *z, size_t first, size_t end)
 {
-	const struct zone_rr *o = &z->rrs[first];
+	const struct ctl_rr *o = &z->rrs[first];
 	struct blob *b = z->blob;
 	int rc;
 
@@ -766,27 +556,27 @@ build_plain(struct zone *z, size_t first, size_t end)
 }
 
 static int
-chain_follow(struct zone *z, const struct zone_rr *cn, struct chain *ch)
+chain_follow(struct zone *z, const struct ctl_rr *cn, struct chain *ch)
 {
-	const struct zone_rr *c = cn;
-	char nbuf[ZONE_NAME_STR_LEN];
+	const struct ctl_rr *c = cn;
+	char nbuf[CTL_RRFILE_NAME_STR_LEN];
 
 	ch->count = 0;
 	for (;;) {
 		for (unsigned k = 0; k < ch->count; k++)
 			if (same_owner(ch->rr[k], c))
 				return zone_err(z, cn->line, -EINVAL, "%s: CNAME loop",
-						name_str(nbuf, sizeof(nbuf), cn->owner,
+						ctl_rrfile_name_str(nbuf, sizeof(nbuf), cn->owner,
 							 cn->owner_len));
 		if (ch->count == ZONE_MAX_CHAIN)
 			return zone_err(z, cn->line, -EINVAL, "%s: more than %u CNAMEs in a chain",
-					name_str(nbuf, sizeof(nbuf), cn->owner, cn->owner_len),
+					ctl_rrfile_name_str(nbuf, sizeof(nbuf), cn->owner, cn->owner_len),
 					ZONE_MAX_CHAIN);
 		ch->rr[ch->count++] = c;
 		/* ldns stores a CNAME's rdata as one uncompressed name: the rdata is the target. */
-		name_lower(ch->target, c->rdata, c->rdlen);
+		ctl_rrfile_name_lower(ch->target, c->rdata, c->rdlen);
 		ch->target_len = (uint8_t)c->rdlen;
-		if (!name_is_under(ch->target, ch->target_len, z->soa->owner_lc,
+		if (!ctl_rrfile_name_is_under(ch->target, ch->target_len, z->soa->owner_lc,
 				   z->soa->owner_len)) {
 			ch->end = CHAIN_OUT;
 			return 0;
@@ -809,14 +599,14 @@ blob_put_chain(struct blob *b, const struct chain *ch)
 
 /* The chain and each RRset of its target, for the types the target has. */
 static int
-build_cname_targets(struct zone *z, const struct zone_rr *cn, const struct chain *ch)
+build_cname_targets(struct zone *z, const struct ctl_rr *cn, const struct chain *ch)
 {
 	struct blob *b = z->blob;
 	size_t i = rr_lower_bound(z, ch->target, ch->target_len, 0);
 	int rc;
 
 	while (i < z->rr_count &&
-	       name_eq(z->rrs[i].owner_lc, z->rrs[i].owner_len, ch->target, ch->target_len)) {
+	       ctl_rrfile_name_eq(z->rrs[i].owner_lc, z->rrs[i].owner_len, ch->target, ch->target_len)) {
 		blob_start(b, cn->owner_lc, cn->owner_len, z->rrs[i].type, DP_CACHE_RRSET);
 		blob_put_chain(b, ch);
 		blob_put_rrset(b, z, i);
@@ -837,7 +627,7 @@ static int
 build_cname(struct zone *z, size_t i)
 {
 	static const uint16_t own_types[] = {PX_DNS_TYPE_CNAME, PX_DNS_TYPE_ANY};
-	const struct zone_rr *cn = &z->rrs[i];
+	const struct ctl_rr *cn = &z->rrs[i];
 	struct blob *b = z->blob;
 	struct chain ch;
 	int rc;
@@ -864,7 +654,7 @@ build_cname(struct zone *z, size_t i)
 static int
 zone_build_entries(struct zone *z)
 {
-	const struct zone_rr *soa = z->soa;
+	const struct ctl_rr *soa = z->soa;
 	int rc = 0;
 
 	for (size_t i = 0, end; rc == 0 && i < z->rr_count; i = end) {
@@ -990,7 +780,7 @@ static int
 zone_insert(struct zone *z, struct dp_cache *c, uint64_t now_ms)
 {
 	struct dp_cache_entry **saved = calloc(z->entry_count, sizeof(*saved));
-	char nbuf[ZONE_NAME_STR_LEN], tbuf[32];
+	char nbuf[CTL_RRFILE_NAME_STR_LEN], tbuf[32];
 	size_t i;
 	int rc = 0;
 
@@ -1004,7 +794,7 @@ zone_insert(struct zone *z, struct dp_cache *c, uint64_t now_ms)
 		zone_rollback(c, z, saved, i - 1);
 		if (rc == -ENOSPC)
 			zone_err(z, 0, rc, "%s %s: no room left in the cache for pinned entries",
-				 name_str(nbuf, sizeof(nbuf), k->name, k->name_len),
+				 ctl_rrfile_name_str(nbuf, sizeof(nbuf), k->name, k->name_len),
 				 key_str(tbuf, sizeof(tbuf), k));
 		else
 			zone_err(z, 0, rc, "inserting into the cache: %s", strerror(-rc));
@@ -1035,7 +825,6 @@ ctl_zone_load(struct dp_cache *c, const char *path, uint64_t now_ms,
 	      struct ctl_zone_info *info, char *err, size_t err_len)
 {
 	struct zone *z = calloc(1, sizeof(*z));
-	FILE *fp;
 	int rc;
 
 	if (z == NULL) {
@@ -1043,29 +832,21 @@ ctl_zone_load(struct dp_cache *c, const char *path, uint64_t now_ms,
 		return -ENOMEM;
 	}
 	z->path = path;
-	fp = fopen(path, "r");
-	if (fp == NULL) {
-		rc = zone_err(z, 0, errno == ENOMEM ? -ENOMEM : -ENOENT, "cannot open: %s",
-			      strerror(errno));
-		goto out;
-	}
-	rc = zone_parse(z, fp);
-	fclose(fp);
+	rc = zone_parse(z);
 	if (rc == 0)
 		rc = zone_build(z);
 	if (rc == 0)
 		rc = zone_insert(z, c, now_ms);
 	if (rc == 0 && info != NULL) {
-		name_str(info->apex, sizeof(info->apex), z->soa->owner, z->soa->owner_len);
+		ctl_rrfile_name_str(info->apex, sizeof(info->apex), z->soa->owner, z->soa->owner_len);
 		info->rr_count = (unsigned)z->rr_count;
 		info->entry_count = (unsigned)z->entry_count;
 	}
-out:
 	if (rc == 0) {
-		char abuf[ZONE_NAME_STR_LEN];
+		char abuf[CTL_RRFILE_NAME_STR_LEN];
 
 		ZONE_LOG(INFO, "zone_loaded %s: %s, %zu records, %zu entries\n", path,
-			 name_str(abuf, sizeof(abuf), z->soa->owner, z->soa->owner_len),
+			 ctl_rrfile_name_str(abuf, sizeof(abuf), z->soa->owner, z->soa->owner_len),
 			 z->rr_count, z->entry_count);
 	} else {
 		ZONE_LOG(ERR, "zone_rejected %s\n", z->err);

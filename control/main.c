@@ -26,6 +26,7 @@
 
 #include "ctl_api.h"
 #include "ctl_config.h"
+#include "ctl_hints_reload.h"
 #include "ctl_stats.h"
 #include "ctl_zone.h"
 #include "dp_cache.h"
@@ -67,7 +68,10 @@ parse_own_options(struct ctl_config *cfg, int argc, char **argv)
 	int own_argc = 0;
 
 	own_argv[own_argc++] = argv[0];
-	if (dd > 0)
+	/* `pollux --check-hints FILE [options]` runs offline: no EAL part, no "--" needed. */
+	if (dd < 0 && argc > 1 && strncmp(argv[1], "--check-hints", 13) == 0)
+		dd = 0;
+	if (dd >= 0)
 		for (int i = dd + 1; i < argc && own_argc < (int)RTE_DIM(own_argv) - 1; i++)
 			own_argv[own_argc++] = argv[i];
 	own_argv[own_argc] = NULL;
@@ -207,7 +211,7 @@ launch_workers(struct ctl_state *st)
 static int
 api_handler(void *arg, int argc, char **argv, FILE *out)
 {
-	const struct ctl_state *st = arg;
+	struct ctl_state *st = arg;
 
 	if (argc == 1 && strcmp(argv[0], "status") == 0) {
 		ctl_stats_print_status(st, out);
@@ -217,7 +221,14 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 		ctl_stats_print(st, out);
 		return 0;
 	}
-	fprintf(out, "unknown command '%s'; known: status, stats\n", argc > 0 ? argv[0] : "");
+	if (argc == 1 && strcmp(argv[0], "hints") == 0) {
+		ctl_hints_print(st->hints, out);
+		return 0;
+	}
+	if (argc == 1 && strcmp(argv[0], "reload-hints") == 0)
+		return ctl_hints_reload(st->hints, "control", out);
+	fprintf(out, "unknown command '%s'; known: status, stats, hints, reload-hints\n",
+		argc > 0 ? argv[0] : "");
 	return -1;
 }
 
@@ -240,9 +251,10 @@ signals_block(void)
 static void
 control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{.fd = sfd, .events = POLLIN},
 		{.fd = ctl_api_fd(api), .events = POLLIN},
+		{.fd = ctl_hints_watch_fd(st->hints), .events = POLLIN}, /* -1: ignored */
 	};
 
 	for (;;) {
@@ -257,7 +269,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
-					LOG(INFO, "SIGHUP: nothing to reload (local zones are read at start)\n");
+					ctl_hints_reload(st->hints, "sighup", NULL);
 				} else {
 					LOG(NOTICE, "signal %u: shutting down\n", si.ssi_signo);
 					return;
@@ -266,6 +278,9 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 		}
 		if (pfd[1].revents & POLLIN)
 			ctl_api_serve(api, 1000);
+		if (pfd[2].revents & POLLIN)
+			ctl_hints_watch_read(st->hints, dp_clock_ms());
+		ctl_hints_tick(st->hints, dp_clock_ms());
 		/* Dead entries give their memory back within a few ticks. */
 		dp_cache_sweep(st->ctx->cache, dp_clock_ms(), SWEEP_BUCKETS_PER_TICK);
 		dp_cache_reclaim(st->ctx->cache);
@@ -278,7 +293,9 @@ main(int argc, char **argv)
 	static struct ctl_config cfg;
 	static struct dp_ctx ctx;
 	static struct ctl_state st;
+	static struct ctl_hints_state hints;
 	struct ctl_api *api;
+	char err[CTL_HINTS_REASONS_LEN + 256];
 	int ret, sfd;
 
 	if (wants_help(argc, argv)) {
@@ -293,7 +310,13 @@ main(int argc, char **argv)
 	/* Our options are checked before the EAL takes hugepages and devices, so a typo fails
 	 * fast and says what is wrong. */
 	parse_own_options(&cfg, argc, argv);
+	if (cfg.check_hints != NULL) {
+		ret = ctl_hints_check(&cfg, cfg.check_hints, stdout);
+		ctl_config_free(&cfg);
+		return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	}
 	st.cfg = &cfg;
+	st.hints = &hints;
 	st.ctx = &ctx;
 	ctx.port.has_ip4 = cfg.has_ip4;
 	ctx.port.ip4 = cfg.ip4;
@@ -323,6 +346,8 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "cannot create a cache of %u entries: %s\n", cfg.cache_size,
 			 strerror(errno));
 	load_zones(&st);
+	if (ctl_hints_start(&hints, &cfg, &ctx, err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "%s", err);
 
 	api = ctl_api_open(cfg.control_path, api_handler, &st);
 	if (api == NULL)
@@ -340,6 +365,7 @@ main(int argc, char **argv)
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
 	ctl_api_close(api);
+	ctl_hints_stop(&hints);
 	rte_eth_dev_stop(ctx.port.port_id);
 	rte_eth_dev_close(ctx.port.port_id);
 	dp_cache_free(ctx.cache);

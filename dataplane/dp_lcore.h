@@ -15,6 +15,7 @@
 #include <pollux/stats.h>
 
 struct dp_cache;
+struct dp_hints;
 struct rte_rcu_qsbr;
 
 #define DP_BURST 32
@@ -37,6 +38,7 @@ struct dp_port_conf {
 struct dp_ctx {
 	struct dp_port_conf port;
 	struct dp_cache *cache;
+	struct dp_hints *hints; /* dp: ro (dp_hints_get), ctl: rw (release store, then RCU) */
 	struct rte_rcu_qsbr *qsbr;
 	uint32_t idle_sleep_us;
 	uint32_t idle_polls_before_sleep;
@@ -59,6 +61,14 @@ enum dp_verdict {
 };
 
 #define DP_STAT_INC(lc, name) ((lc)->stats.name++)
+
+/* The root hints table in force; valid until the caller's next quiescent state report. Never
+ * NULL once the daemon serves. Any RCU reader. */
+static inline const struct dp_hints *
+dp_hints_get(const struct dp_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->hints, __ATOMIC_ACQUIRE);
+}
 
 /*
  * Handles a burst received on lc's queue: every mbuf is either rewritten into its reply and

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes a seed corpus for the fuzz harnesses: valid and broken DNS queries (fuzz_wire) and
 the same inside Ethernet/IPv4/IPv6/UDP frames, plus ARP, ICMP echo and neighbour solicitation
-(fuzz_frame), so the fuzzers start deep in the parser instead of at random bytes."""
+(fuzz_frame), and root hints files good and bad (fuzz_hints), so the fuzzers start deep in the
+parser instead of at random bytes."""
 import os
 import struct
 import sys
@@ -60,6 +61,38 @@ def udp6(payload):
     return ip6(17, struct.pack("!HHHH", 40000, 53, 8 + len(payload), 0) + payload)
 
 
+def hints():
+    """The IANA root hints, and small files that reach each of the loader's checks."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "control", "named.root"), "rb") as f:
+        iana = f.read()
+    two = (b".  3600000  NS  A.ROOT-SERVERS.NET.\n"
+           b"A.ROOT-SERVERS.NET.  3600000  A  198.41.0.4\n"
+           b"A.ROOT-SERVERS.NET.  3600000  AAAA  2001:503:ba3e::2:30\n"
+           b".  3600000  NS  B.ROOT-SERVERS.NET.\n"
+           b"B.ROOT-SERVERS.NET.  3600000  A  170.247.170.2\n")
+    return {
+        "iana": iana,
+        "two": two,
+        "crlf": two.replace(b"\n", b"\r\n"),
+        "relative": (b"$TTL 518400\n$ORIGIN root-servers.net.\nA  A  198.41.0.4\n"
+                     b"a  AAAA  2001:503:ba3e::2:30\n$ORIGIN .\n@  IN  NS  a.Root-Servers.NET\n"
+                     b"@  NS  b.root-servers.net.\nb.root-servers.net. ( 3600000 IN\n"
+                     b"  A 170.247.170.2 ) ; comment\n"),
+        "bad_addrs": (b". NS a.test.\n. NS b.test.\na.test. A 0.0.0.0\na.test. A 192.0.2.1\n"
+                      b"b.test. AAAA ::ffff:1.2.3.4\nb.test. AAAA fe80::1\nb.test. A 224.0.0.1\n"),
+        "class_ch": b". 3600000 CH NS a.test.\na.test. 3600000 CH A 192.0.2.1\n",
+        "dup": b". NS a.test.\na.test. A 192.0.2.1\n. NS A.TEST.\na.test. A 192.0.2.1\n",
+        "no_addr": b". NS a.test.\n. NS b.test.\na.test. A 192.0.2.1\nc.test. A 192.0.2.3\n",
+        "ns_owner": b". NS a.test.\na.test. A 192.0.2.1\ncom. NS a.gtld.test.\n",
+        "soa": b". NS a.test.\na.test. A 192.0.2.1\n. SOA a.test. h.test. 1 2 3 4 5\n",
+        "truncated": iana[:len(iana) // 2],
+        "generic": b". NS a.test.\na.test. A \\# 4 c0000201\na.test. TYPE28 \\# 3 010203\n",
+        "nul": b". NS a.test.\n\0a.test. A 192.0.2.1\n",
+        "include": b"$INCLUDE /etc/hosts\n",
+    }
+
+
 def main(out):
     msgs = {
         "a": query("www.example.test"),
@@ -90,7 +123,7 @@ def main(out):
     ns = struct.pack("!BBHI", 135, 0, 0, 0) + SERVER6 + bytes([1, 1]) + CLIENT_MAC
     frames["ns"] = ip6(58, ns, dst=snm, dst_mac=b"\x33\x33\xff" + SERVER6[13:], hops=255)
     frames["echo6"] = ip6(58, struct.pack("!BBHHH", 128, 0, 0, 1, 1) + b"ping")
-    for sub, items in (("fuzz_wire", msgs), ("fuzz_frame", frames)):
+    for sub, items in (("fuzz_wire", msgs), ("fuzz_frame", frames), ("fuzz_hints", hints())):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for k, v in items.items():

@@ -665,6 +665,88 @@ START_TEST(test_ctl_config_free_releases_everything)
 }
 END_TEST
 
+START_TEST(test_ctl_config_parse_args_hints_options)
+{
+	ck_assert_ptr_null(cfg.hints_file);
+	ck_assert_int_eq(cfg.hints_fallback, CTL_HINTS_FALLBACK_BUILTIN);
+	ck_assert_uint_eq(cfg.min_root_servers, CTL_DEFAULT_MIN_ROOT_SERVERS);
+	ck_assert(!cfg.addr_policy.allow_loopback);
+	ck_assert_int_eq(PARSE("--hints", "/etc/pollux/named.root", "--hints-fallback", "refuse",
+			       "--min-root-servers", "3", "--allow-loopback-ns", "yes",
+			       "--do-not-query", "10.0.0.0/8", "--do-not-query", "2001:db8::/32",
+			       "--do-not-query", "192.0.2.1"), 0);
+	ck_assert_str_eq(cfg.hints_file, "/etc/pollux/named.root");
+	ck_assert_int_eq(cfg.hints_fallback, CTL_HINTS_FALLBACK_REFUSE);
+	ck_assert_uint_eq(cfg.min_root_servers, 3);
+	ck_assert(cfg.addr_policy.allow_loopback);
+	ck_assert_uint_eq(cfg.addr_policy.net4_count, 2);
+	ck_assert_uint_eq(cfg.addr_policy.net6_count, 1);
+	ck_assert_int_eq(px_addr_check4(&cfg.addr_policy, htonl(0x0a010203)), PX_ADDR_DO_NOT_QUERY);
+	ck_assert_int_eq(px_addr_check4(&cfg.addr_policy, htonl(0xc0000201)), PX_ADDR_DO_NOT_QUERY);
+	ck_assert_int_eq(px_addr_check4(&cfg.addr_policy, htonl(0xc0000202)), PX_ADDR_OK);
+	ck_assert_int_eq(px_addr_check4(&cfg.addr_policy, htonl(0x7f000001)), PX_ADDR_OK);
+	ck_assert_int_eq(PARSE("--allow-loopback-ns", "no", "--hints-fallback", "builtin"), 0);
+	ck_assert(!cfg.addr_policy.allow_loopback);
+	ck_assert_int_eq(cfg.hints_fallback, CTL_HINTS_FALLBACK_BUILTIN);
+}
+END_TEST
+
+START_TEST(test_ctl_config_parse_args_hints_bad_values)
+{
+	ck_assert_int_eq(PARSE("--hints-fallback", "maybe"), -EINVAL);
+	ck_assert_str_eq(err, "--hints-fallback: 'maybe': must be 'builtin' or 'refuse'");
+	ck_assert_int_eq(PARSE("--min-root-servers", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--min-root-servers: '0': must be 1-64");
+	ck_assert_int_eq(PARSE("--min-root-servers", "65"), -EINVAL);
+	ck_assert_int_eq(PARSE("--allow-loopback-ns", "1"), -EINVAL);
+	ck_assert_str_eq(err, "--allow-loopback-ns: '1': must be 'yes' or 'no'");
+	ck_assert_int_eq(PARSE("--do-not-query", "10.0.0.1/8"), -EINVAL);
+	ck_assert_str_eq(err, "--do-not-query: '10.0.0.1/8': not a netblock (ADDR/LEN with the "
+			      "host bits clear, or ADDR)");
+	ck_assert_int_eq(PARSE("--do-not-query", "example.com"), -EINVAL);
+	ck_assert_int_eq(PARSE("--do-not-query", "10.0.0.0/33"), -EINVAL);
+	ck_assert_int_eq(PARSE("--hints", ""), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_ctl_config_parse_args_do_not_query_limit)
+{
+	char nets[PX_ADDR_MAX_NETS + 1][32];
+
+	for (unsigned i = 0; i <= PX_ADDR_MAX_NETS; i++) {
+		snprintf(nets[i], sizeof(nets[i]), "10.%u.0.0/16", i);
+		int rc = PARSE("--do-not-query", nets[i]);
+
+		ck_assert_int_eq(rc, i < PX_ADDR_MAX_NETS ? 0 : -EINVAL);
+	}
+	ck_assert_str_eq(err, "--do-not-query: '10.64.0.0/16': too many netblocks (at most 64 per "
+			      "family)");
+}
+END_TEST
+
+START_TEST(test_ctl_config_parse_file_hints_keys)
+{
+	const char *path = WRITE_TMP("hints: /srv/named.root\nhints-fallback: refuse\n"
+				     "min-root-servers: 2\ndo-not-query: 198.51.100.0/24\n"
+				     "do-not-query: 203.0.113.0/24\nallow-loopback-ns: yes\n");
+
+	ck_assert_int_eq(parse_file(path), 0);
+	ck_assert_str_eq(cfg.hints_file, "/srv/named.root");
+	ck_assert_int_eq(cfg.hints_fallback, CTL_HINTS_FALLBACK_REFUSE);
+	ck_assert_uint_eq(cfg.min_root_servers, 2);
+	ck_assert_uint_eq(cfg.addr_policy.net4_count, 2);
+	ck_assert(cfg.addr_policy.allow_loopback);
+}
+END_TEST
+
+START_TEST(test_ctl_config_validate_check_hints_needs_no_address)
+{
+	ck_assert_int_eq(PARSE("--check-hints", "/tmp/x.root"), 0);
+	ck_assert_str_eq(cfg.check_hints, "/tmp/x.root");
+	ck_assert_int_eq(ctl_config_validate(&cfg, err, sizeof(err)), 0);
+}
+END_TEST
+
 Suite *config_suite(void);
 
 Suite *
@@ -725,6 +807,15 @@ config_suite(void)
 	tcase_add_test(tc, test_ctl_config_validate_accepts);
 	tcase_add_loop_test(tc, test_ctl_config_validate_rejects, 0,
 			    sizeof(bad_cfgs) / sizeof(bad_cfgs[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hints_options");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_ctl_config_parse_args_hints_options);
+	tcase_add_test(tc, test_ctl_config_parse_args_hints_bad_values);
+	tcase_add_test(tc, test_ctl_config_parse_args_do_not_query_limit);
+	tcase_add_test(tc, test_ctl_config_parse_file_hints_keys);
+	tcase_add_test(tc, test_ctl_config_validate_check_hints_needs_no_address);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("usage");

@@ -631,6 +631,23 @@ START_TEST(test_ctl_zone_load_syntax_error)
 }
 END_TEST
 
+/* A last line with no newline is still counted: the error names it. */
+START_TEST(test_ctl_zone_load_last_line)
+{
+	int rc = load_text(cache, "$ORIGIN example.\n@ SOA ns hm 1 2 3 4 5\nbad A 192.0.2.999",
+			   NULL);
+	char want[128];
+
+	ck_assert_int_eq(rc, -EINVAL);
+	snprintf(want, sizeof(want), "%s:3: ", zpath);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+	rc = load_text(cache, "$ORIGIN example.\n@ SOA ns hm 1 2 3 4 5\nwww AA", NULL);
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_msg(strstr(err, ":3: unknown record type") != NULL, "%s", err);
+	ck_assert_uint_eq(cache_entries(cache), 0);
+}
+END_TEST
+
 START_TEST(test_ctl_zone_load_missing_file)
 {
 	int rc = ctl_zone_load(cache, "/nonexistent/zone", 0, NULL, err, sizeof(err));
@@ -873,6 +890,7 @@ zone_suite(void)
 	ADD_CASE(s, soa_count);
 	ADD_CASE(s, class);
 	ADD_CASE(s, syntax_error);
+	ADD_CASE(s, last_line);
 	ADD_CASE(s, missing_file);
 	ADD_CASE(s, rollback);
 	ADD_CASE(s, rollback_cache_full);
