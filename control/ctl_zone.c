@@ -6,7 +6,7 @@
  *    parentheses and comments) and each record is converted at once to wire form (struct
  *    ctl_rr), so that nothing after this step touches ldns;
  * 2. build: the records are sorted, checked (one SOA, every owner at or below it, the CNAME
- *    rules) and rendered into the entries to insert (struct zone_entry);
+ *    rules) and rendered into the entries to insert (struct ctl_cache_item);
  * 3. insert: the entries go into the cache; if one fails, what was there before is put back.
  *
  * Wildcards ('*' labels) and DNAME records are plain data here, as in Unbound's local data: a
@@ -22,13 +22,13 @@
 
 #include <rte_common.h>
 #include <rte_log.h>
-#include <rte_malloc.h>
 
 #include <ldns/ldns.h>
 
 #include <pollux/wire.h>
 
 #include "ctl_rrfile.h"
+#include "ctl_cache_batch.h"
 #include "ctl_zone.h"
 #include "dp_cache.h"
 
@@ -57,17 +57,6 @@ struct zone_name {
 };
 
 /* One entry to insert: its key and what dp_cache_entry_new() needs besides. */
-struct zone_entry {
-	struct dp_cache_key key;
-	uint8_t rcode;
-	uint16_t an_count, ns_count;
-	uint32_t ttl;
-	uint16_t rr_len;
-	uint16_t ttl_off_count;
-	uint8_t *rr;
-	uint16_t *ttl_off;
-};
-
 /* The entry being rendered. */
 struct blob {
 	struct dp_cache_key key;
@@ -105,7 +94,7 @@ struct zone {
 	uint32_t neg_ttl; /* min(SOA TTL, SOA MINIMUM), RFC 2308 section 5 */
 	struct zone_name *names;
 	size_t name_count, name_cap;
-	struct zone_entry *entries;
+	struct ctl_cache_item *entries; /* each ans.rr and ans.ttl_off malloc'ed */
 	size_t entry_count, entry_cap;
 	struct blob *blob;
 };
@@ -491,7 +480,9 @@ zone_entry_add(struct zone *z, uint8_t rcode, unsigned line)
 {
 	const struct blob *b = z->blob;
 	char nbuf[CTL_RRFILE_NAME_STR_LEN], tbuf[32];
-	struct zone_entry *e;
+	struct ctl_cache_item *e;
+	uint8_t *rr;
+	uint16_t *ttl_off;
 
 	if (b->overflow)
 		return zone_err(z, line, -EINVAL, "%s %s: answer larger than %u bytes",
@@ -501,28 +492,31 @@ zone_entry_add(struct zone *z, uint8_t rcode, unsigned line)
 	if (e == NULL)
 		return zone_nomem(z);
 	z->entries = e;
-	e = &z->entries[z->entry_count];
-	e->rr = malloc(b->len);
-	e->ttl_off = malloc(b->ttl_off_count * sizeof(*e->ttl_off));
-	if (e->rr == NULL || e->ttl_off == NULL) {
-		free(e->rr);
-		free(e->ttl_off);
+	rr = malloc(b->len);
+	ttl_off = malloc(b->ttl_off_count * sizeof(*ttl_off));
+	if (rr == NULL || ttl_off == NULL) {
+		free(rr);
+		free(ttl_off);
 		return zone_nomem(z);
 	}
-	z->entry_count++;
-	memcpy(e->rr, b->buf, b->len);
-	memcpy(e->ttl_off, b->ttl_off, b->ttl_off_count * sizeof(*e->ttl_off));
+	memcpy(rr, b->buf, b->len);
+	memcpy(ttl_off, b->ttl_off, b->ttl_off_count * sizeof(*ttl_off));
+	e = &z->entries[z->entry_count++];
 	e->key = b->key;
-	e->rcode = rcode;
-	e->an_count = b->count[ZONE_AN];
-	e->ns_count = b->count[ZONE_NS];
-	e->ttl = b->ttl;
-	e->rr_len = (uint16_t)b->len;
-	e->ttl_off_count = b->ttl_off_count;
+	e->ans = (struct dp_cache_answer){
+		.rcode = rcode,
+		.flags = DP_CACHE_F_AA | DP_CACHE_F_PINNED,
+		.ttl = b->ttl,
+		.an_count = b->count[ZONE_AN],
+		.ns_count = b->count[ZONE_NS],
+		.rr = rr,
+		.rr_len = (uint16_t)b->len,
+		.ttl_off = ttl_off,
+		.ttl_off_count = b->ttl_off_count,
+	};
 	return 0;
 }
 
-/* NODATA for a name that exists: the SOA alone. */
 static int
 build_nodata(struct zone *z, const uint8_t *lc, uint8_t len)
 {
@@ -701,107 +695,22 @@ zone_build(struct zone *z)
 	return zone_build_entries(z);
 }
 
-/* A copy of an entry this load replaces, to put back if the load fails. Made "at" the
- * original's insertion time, so that it counts down and expires as the original did. */
-static struct dp_cache_entry *
-entry_copy(const struct dp_cache *c, const struct dp_cache_entry *o)
-{
-	struct dp_cache_key k = {
-		.qtype = o->qtype,
-		.qclass = o->qclass,
-		.kind = o->kind,
-		.name_len = o->name_len,
-	};
-	struct dp_cache_answer a = {
-		.rcode = o->rcode,
-		.flags = o->flags,
-		.ttl = o->ttl,
-		.an_count = o->an_count,
-		.ns_count = o->ns_count,
-		.ar_count = o->ar_count,
-		.rr = dp_cache_entry_rr(o),
-		.rr_len = o->rr_len,
-		.ttl_off = dp_cache_entry_ttl_off(o),
-		.ttl_off_count = o->ttl_off_count,
-	};
-
-	memcpy(k.name, dp_cache_entry_name(o), o->name_len);
-	return dp_cache_entry_new(c, &k, &a, o->insert_ms);
-}
-
-static int
-entry_insert(struct dp_cache *c, const struct zone_entry *ze, uint64_t now_ms,
-	     struct dp_cache_entry **saved)
-{
-	const struct dp_cache_key *k = &ze->key;
-	const struct dp_cache_entry *old;
-	struct dp_cache_entry *e;
-	struct dp_cache_answer a = {
-		.rcode = ze->rcode,
-		.flags = DP_CACHE_F_AA | DP_CACHE_F_PINNED,
-		.ttl = ze->ttl,
-		.an_count = ze->an_count,
-		.ns_count = ze->ns_count,
-		.rr = ze->rr,
-		.rr_len = ze->rr_len,
-		.ttl_off = ze->ttl_off,
-		.ttl_off_count = ze->ttl_off_count,
-	};
-
-	old = dp_cache_lookup(c, k->name, k->name_len, k->qtype, k->qclass, k->kind);
-	if (old != NULL) {
-		*saved = entry_copy(c, old);
-		if (*saved == NULL)
-			return -ENOMEM;
-	}
-	e = dp_cache_entry_new(c, k, &a, now_ms);
-	if (e == NULL)
-		return -errno;
-	return dp_cache_insert(c, e);
-}
-
-/* Undoes the first n insertions, newest first, so that a key inserted twice ends as it was. */
-static void
-zone_rollback(struct dp_cache *c, const struct zone *z, struct dp_cache_entry **saved, size_t n)
-{
-	while (n-- > 0) {
-		if (saved[n] != NULL) {
-			/* The key is present (this load put it there), so this replaces it and
-			 * cannot fail. */
-			(void)dp_cache_insert(c, saved[n]);
-			saved[n] = NULL;
-		} else {
-			(void)dp_cache_delete(c, &z->entries[n].key);
-		}
-	}
-}
-
 static int
 zone_insert(struct zone *z, struct dp_cache *c, uint64_t now_ms)
 {
-	struct dp_cache_entry **saved = calloc(z->entry_count, sizeof(*saved));
 	char nbuf[CTL_RRFILE_NAME_STR_LEN], tbuf[32];
-	size_t i;
-	int rc = 0;
+	size_t failed;
+	int rc = ctl_cache_insert_all(c, z->entries, z->entry_count, now_ms, &failed);
 
-	if (saved == NULL)
-		return zone_nomem(z);
-	for (i = 0; rc == 0 && i < z->entry_count; i++)
-		rc = entry_insert(c, &z->entries[i], now_ms, &saved[i]);
-	if (rc < 0) {
-		const struct dp_cache_key *k = &z->entries[i - 1].key;
+	if (rc == -ENOSPC) {
+		const struct dp_cache_key *k = &z->entries[failed].key;
 
-		zone_rollback(c, z, saved, i - 1);
-		if (rc == -ENOSPC)
-			zone_err(z, 0, rc, "%s %s: no room left in the cache for pinned entries",
-				 ctl_rrfile_name_str(nbuf, sizeof(nbuf), k->name, k->name_len),
-				 key_str(tbuf, sizeof(tbuf), k));
-		else
-			zone_err(z, 0, rc, "inserting into the cache: %s", strerror(-rc));
+		zone_err(z, 0, rc, "%s %s: no room left in the cache for pinned entries",
+			 ctl_rrfile_name_str(nbuf, sizeof(nbuf), k->name, k->name_len),
+			 key_str(tbuf, sizeof(tbuf), k));
+	} else if (rc < 0) {
+		zone_err(z, 0, rc, "inserting into the cache: %s", strerror(-rc));
 	}
-	for (i = 0; i < z->entry_count; i++)
-		rte_free(saved[i]);
-	free(saved);
 	return rc;
 }
 
@@ -811,8 +720,8 @@ zone_free(struct zone *z)
 	for (size_t i = 0; i < z->rr_count; i++)
 		free(z->rrs[i].owner);
 	for (size_t i = 0; i < z->entry_count; i++) {
-		free(z->entries[i].rr);
-		free(z->entries[i].ttl_off);
+		free((void *)z->entries[i].ans.rr);
+		free((void *)z->entries[i].ans.ttl_off);
 	}
 	free(z->rrs);
 	free(z->names);

@@ -109,7 +109,8 @@ parse_plen(const char *s, unsigned max)
 	char *end;
 	unsigned long v;
 
-	if (*s < '0' || *s > '9')
+	/* No sign, no spaces, no leading zeros: "/024" is more likely a typo than a /24. */
+	if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] != '\0'))
 		return -1;
 	v = strtoul(s, &end, 10);
 	if (*end != '\0' || v > max)

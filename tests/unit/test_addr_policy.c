@@ -224,6 +224,8 @@ START_TEST(test_px_addr_policy_add_malformed)
 		"::g",
 		"2001:db8::/",
 		"fe80::1%eth0",
+		"192.0.2.0/024",    /* leading zero: a typo more likely than a /24 */
+		"2001:db8::/032",
 		"1111111111111111111111111111111111111111111111111111111111111111111111.0.0.0",
 	};
 
