@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * All-or-nothing insertion of a batch of entries into the answer cache, for data the control
- * thread loads whole (local zones): either every entry is published, or the cache is left as it
- * was, replaced entries restored with their original insertion time. Control thread only.
+ * thread loads whole (local zones): either every entry is published, or every key the batch
+ * touched is as it was, replaced entries restored with their original insertion time. Unpinned
+ * entries evicted to make room are not brought back: they are cached answers, fetched again
+ * when next asked for. Control thread only.
  */
 #pragma once
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <rte_ether.h>
@@ -13,8 +14,11 @@
 #include "dp_clock.h"
 #include "dp_lcore.h"
 
-/* Telemetry callbacks get no user pointer; the daemon has one state, set at registration. */
+/* Telemetry callbacks get no user pointer and run on DPDK's telemetry thread, which DPDK 22.11
+ * cannot be told to stop: the state is reached under a lock, and withdrawn before shutdown
+ * frees what it points to. */
 static const struct ctl_state *tel_state;
+static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
 ctl_stats_total(const struct ctl_state *st, struct px_stats *total)
@@ -101,22 +105,37 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct px_stats total;
 	const uint64_t *v = (const uint64_t *)&total;
+	int rc = 0;
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
+	pthread_mutex_lock(&tel_lock);
+	if (tel_state == NULL) {
+		rc = -ENODEV; /* shutting down */
+		goto out;
+	}
 	ctl_stats_total(tel_state, &total);
 	rte_tel_data_start_dict(d);
 	for (unsigned i = 0; i < PX_STATS_COUNT; i++)
 		rte_tel_data_add_dict_u64(d, px_stats_names[i], v[i]);
 	rte_tel_data_add_dict_u64(d, "mbufs_in_use", rte_mempool_in_use_count(tel_state->pool));
-	return 0;
+out:
+	pthread_mutex_unlock(&tel_lock);
+	return rc;
 }
 
 static int
 tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	int rc = 0;
+
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
+	pthread_mutex_lock(&tel_lock);
+	if (tel_state == NULL) {
+		rc = -ENODEV;
+		goto out;
+	}
 	rte_tel_data_start_dict(d);
 	for (unsigned w = 0; w < tel_state->worker_count; w++) {
 		struct rte_tel_data *c = rte_tel_data_alloc();
@@ -124,8 +143,10 @@ tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 		const uint64_t *v = (const uint64_t *)&one;
 		char name[32];
 
-		if (c == NULL)
-			return -ENOMEM;
+		if (c == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
 		memset(&one, 0, sizeof(one));
 		px_stats_add(&one, &tel_state->workers[w]->stats);
 		rte_tel_data_start_dict(c);
@@ -134,7 +155,17 @@ tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 		snprintf(name, sizeof(name), "worker%u", w);
 		rte_tel_data_add_dict_container(d, name, c, 0);
 	}
-	return 0;
+out:
+	pthread_mutex_unlock(&tel_lock);
+	return rc;
+}
+
+void
+ctl_stats_telemetry_withdraw(void)
+{
+	pthread_mutex_lock(&tel_lock);
+	tel_state = NULL;
+	pthread_mutex_unlock(&tel_lock);
 }
 
 int
@@ -142,7 +173,9 @@ ctl_stats_telemetry_register(const struct ctl_state *st)
 {
 	int ret;
 
+	pthread_mutex_lock(&tel_lock);
 	tel_state = st;
+	pthread_mutex_unlock(&tel_lock);
 	ret = rte_telemetry_register_cmd("/pollux/stats", tel_stats,
 					 "pollux counters summed over all workers. No parameters");
 	if (ret == 0)

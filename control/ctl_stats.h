@@ -42,6 +42,10 @@ void ctl_stats_print(const struct ctl_state *st, FILE *out);
 /* `polluxctl status`: what is running where, as "key: value" lines. */
 void ctl_stats_print_status(const struct ctl_state *st, FILE *out);
 
-/* Registers the telemetry commands; st must outlive the process's telemetry. Returns 0 or
- * -errno. */
+/* Registers the telemetry commands, which read st until ctl_stats_telemetry_withdraw().
+ * Returns 0 or -errno. */
 int ctl_stats_telemetry_register(const struct ctl_state *st);
+
+/* Makes the telemetry commands answer an error from now on, waiting for one in progress, so
+ * that what they read can be freed. Call before freeing the workers or the mbuf pool. */
+void ctl_stats_telemetry_withdraw(void);

@@ -750,6 +750,9 @@ ctl_zone_load(struct dp_cache *c, const char *path, uint64_t now_ms,
 		ctl_rrfile_name_str(info->apex, sizeof(info->apex), z->soa->owner, z->soa->owner_len);
 		info->rr_count = (unsigned)z->rr_count;
 		info->entry_count = (unsigned)z->entry_count;
+		info->apex_labels = 0;
+		for (unsigned i = 0; z->soa->owner[i] != 0; i += 1u + z->soa->owner[i])
+			info->apex_labels++;
 	}
 	if (rc == 0) {
 		char abuf[CTL_RRFILE_NAME_STR_LEN];

@@ -16,7 +16,8 @@ struct dp_cache;
 struct ctl_zone_info {
 	char apex[256];       /* presentation form, e.g. "example.com." */
 	unsigned rr_count;    /* records loaded, duplicates collapsed */
-	unsigned entry_count; /* cache entries inserted */
+	unsigned entry_count;
+	unsigned apex_labels; /* label count of the apex, root excluded */ /* cache entries inserted */
 };
 
 /*

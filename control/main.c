@@ -39,6 +39,7 @@ RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 #define TICK_MS 200
 #define SWEEP_BUCKETS_PER_TICK 4096
 #define IDLE_POLLS_BEFORE_SLEEP 64
+#define MBUF_CACHE 256
 
 /* Splits argv at "--": EAL gets what comes before, pollux what comes after (with argv[0]). */
 static int
@@ -124,14 +125,26 @@ port_setup(struct ctl_state *st, struct dp_ctx *ctx, uint16_t nb_q)
 	socket = rte_eth_dev_socket_id(port);
 	if (socket < 0)
 		socket = (int)rte_socket_id();
-	pool = rte_pktmbuf_pool_create("pollux_mbufs", cfg->mbufs, 256, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-	if (pool == NULL)
-		rte_exit(EXIT_FAILURE, "cannot create %u mbufs: %s (reserve hugepages, or give "
-			 "the EAL --no-huge -m 512)\n", cfg->mbufs, rte_strerror(rte_errno));
 	ret = rte_eth_dev_configure(port, nb_q, nb_q, &conf);
 	if (ret == 0)
 		ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	if (ret != 0)
+		rte_exit(EXIT_FAILURE, "port %u (%s): configure failed: %s\n", port,
+			 info.driver_name, rte_strerror(-ret));
+	/* Every descriptor can hold an mbuf, every lcore's cache can hold 1.5 times its size,
+	 * and a burst is in flight per worker: fewer than that and RX refills fail under load,
+	 * where no pollux counter would see the loss. */
+	uint32_t need = nb_q * (rxd + txd + DP_BURST) + (nb_q + 1) * MBUF_CACHE * 3 / 2;
+	uint32_t nb_mbufs = RTE_MAX(cfg->mbufs, need);
+
+	if (nb_mbufs > cfg->mbufs)
+		LOG(NOTICE, "mbuf pool raised from %u to %u to cover %u queues of %u+%u "
+		    "descriptors\n", cfg->mbufs, nb_mbufs, nb_q, rxd, txd);
+	pool = rte_pktmbuf_pool_create("pollux_mbufs", nb_mbufs, MBUF_CACHE, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (pool == NULL)
+		rte_exit(EXIT_FAILURE, "cannot create %u mbufs: %s (reserve hugepages, or give "
+			 "the EAL --no-huge -m 512)\n", nb_mbufs, rte_strerror(rte_errno));
 	for (uint16_t q = 0; ret == 0 && q < nb_q; q++) {
 		ret = rte_eth_rx_queue_setup(port, q, rxd, socket, NULL, pool);
 		if (ret == 0)
@@ -179,6 +192,7 @@ load_zones(struct ctl_state *st)
 				 err);
 		LOG(INFO, "local zone %s loaded from %s: %u records, %u entries\n", zi->apex,
 		    cfg->local_zones[i], zi->rr_count, zi->entry_count);
+		dp_ctx_add_zone_depth(st->ctx, zi->apex_labels);
 		st->zone_count++;
 	}
 }
@@ -364,6 +378,7 @@ main(int argc, char **argv)
 
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	ctl_stats_telemetry_withdraw();
 	ctl_api_close(api);
 	ctl_hints_stop(&hints);
 	rte_eth_dev_stop(ctx.port.port_id);

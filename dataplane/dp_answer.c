@@ -103,9 +103,12 @@ answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp
 		DP_STAT_INC(lc, local_nodata);
 		return respond_entry(lc, msg, cap, q, e, ttl);
 	}
-	/* Longest enclosing zone first: walk the proper ancestors label by label. */
-	while (q->qname_lc[off] != 0) {
+	/* Longest enclosing zone first: walk the proper ancestors label by label, probing only
+	 * the depths at which some local zone has its apex. */
+	for (unsigned labels = q->qname_labels; q->qname_lc[off] != 0;) {
 		off += 1u + q->qname_lc[off];
+		if (!dp_ctx_has_zone_depth(lc->ctx, --labels))
+			continue;
 		e = lookup_live(lc, q->qname_lc + off, (uint8_t)(q->qname_len - off), 0, q->qclass,
 				DP_CACHE_ZONE, &ttl);
 		if (e != NULL) {

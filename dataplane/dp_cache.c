@@ -295,9 +295,12 @@ static void
 slot_set(struct bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
 {
 	/* Pointer first: a reader that sees the new signature with the old pointer misses; one
-	 * that sees the new pointer with the old signature misses too. Neither is ever wrong. */
+	 * that sees the new pointer with the old signature misses too. Neither is ever wrong.
+	 * Both stores release: a reader may skip a slot on its signature alone, and the move
+	 * protocol needs a reader that saw a cleared signature to also see the `moves` bump that
+	 * preceded it (through the acquire fence in dp_cache_lookup()). */
 	__atomic_store_n(&b->e[i], e, __ATOMIC_RELEASE);
-	__atomic_store_n(&b->sig[i], sig, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->sig[i], sig, __ATOMIC_RELEASE);
 }
 
 static int

@@ -99,6 +99,9 @@ dp_cache_entry_ttl(const struct dp_cache_entry *e, uint64_t now_ms)
 	}
 	if (e->ttl == 0)
 		return 0;
+	/* Inserted after the caller sampled its clock: it is brand new. */
+	if (now_ms < e->insert_ms)
+		return e->ttl;
 	return (int64_t)e->ttl - (int64_t)(((now_ms - e->insert_ms) / 1000) % e->ttl);
 }
 

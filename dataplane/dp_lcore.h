@@ -40,6 +40,9 @@ struct dp_ctx {
 	struct dp_cache *cache;
 	struct dp_hints *hints; /* dp: ro (dp_hints_get), ctl: rw (release store, then RCU) */
 	struct rte_rcu_qsbr *qsbr;
+	/* Bit L set: a local zone's apex has L labels. A miss probes only the ancestors of
+	 * those depths for a zone apex, so a 127-label name costs what a 3-label one does. */
+	uint64_t zone_depths[2];
 	uint32_t idle_sleep_us;
 	uint32_t idle_polls_before_sleep;
 	bool stop; /* dp: ro (relaxed load per loop), ctl: set once at shutdown */
@@ -61,6 +64,20 @@ enum dp_verdict {
 };
 
 #define DP_STAT_INC(lc, name) ((lc)->stats.name++)
+
+/* Records that a local zone apex has `labels` labels. Control thread, before launch. */
+static inline void
+dp_ctx_add_zone_depth(struct dp_ctx *ctx, unsigned labels)
+{
+	if (labels < 128)
+		ctx->zone_depths[labels / 64] |= 1ull << (labels % 64);
+}
+
+static inline bool
+dp_ctx_has_zone_depth(const struct dp_ctx *ctx, unsigned labels)
+{
+	return labels < 128 && (ctx->zone_depths[labels / 64] >> (labels % 64) & 1) != 0;
+}
 
 /* The root hints table in force; valid until the caller's next quiescent state report. Never
  * NULL once the daemon serves. Any RCU reader. */

@@ -67,6 +67,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	put("www.example.test", 1, DP_CACHE_RRSET, 0);
 	put("www.example.test", 0, DP_CACHE_NAME, 0);
 	put("example.test", 0, DP_CACHE_ZONE, 3);
+	dp_ctx_add_zone_depth(&ctx, 2);
 	lc.ctx = &ctx;
 	return 0;
 }

@@ -74,6 +74,7 @@ cache_fill(void)
 	cache_put("example.test", 0, DP_CACHE_NAME, 0, soa_rr, sizeof(soa_rr), 18, false);
 	cache_put("example.test", 0, DP_CACHE_ZONE, PX_DNS_RCODE_NXDOMAIN, soa_rr,
 		  sizeof(soa_rr), 18, false);
+	dp_ctx_add_zone_depth(&ctx, 2);
 }
 
 static uint64_t
@@ -355,6 +356,15 @@ START_TEST(test_dns_negative_answers)
 	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_NOERROR);
 	ck_assert_uint_eq(px_get16(d + 6), 0);
 	ck_assert_uint_eq(px_get16(d + 8), 1);
+	rte_pktmbuf_free(m);
+	/* A 254-byte, 122-label name below the zone: the walk still finds the apex. */
+	char deep[300] = "";
+
+	for (int i = 0; i < 120; i++)
+		strcat(deep, "a.");
+	strcat(deep, "example.test");
+	d = dns_reply(f, query4(f, deep, PX_DNS_TYPE_A), &m);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_NXDOMAIN);
 	rte_pktmbuf_free(m);
 	/* Outside every local zone: SERVFAIL, at once. */
 	d = dns_reply(f, query4(f, "www.elsewhere.test", PX_DNS_TYPE_A), &m);
