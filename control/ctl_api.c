@@ -15,6 +15,7 @@
 #include <pollux/ctl_proto.h>
 
 #include "ctl_api.h"
+#include "ctl_sockio.h"
 
 /* Each call serves at most this many clients, so a flood of connections cannot keep the control
  * thread from its other duties; the rest stay queued until the next call. */
@@ -189,37 +190,6 @@ ctl_api_fd(const struct ctl_api *api)
 	return api != NULL ? api->fd : -1;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits for events on fd until deadline. Returns 0 when ready, -ETIMEDOUT or -errno. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		int n;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&pfd, 1, (int)left);
-		if (n > 0)
-			return 0;
-		if (n == 0)
-			return -ETIMEDOUT;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
 /*
  * Reads one request line into buf (NUL-terminated, newline stripped). Returns its length,
  * -EMSGSIZE when no newline came within PX_CTL_MAX_REQUEST bytes, -ETIMEDOUT, or -errno. A
@@ -253,35 +223,10 @@ read_request(int fd, char *buf, int64_t deadline)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
-		n = wait_fd(fd, POLLIN, deadline);
+		n = ctl_sockio_wait(fd, POLLIN, deadline);
 		if (n < 0)
 			return (int)n;
 	}
-}
-
-/* Sends all of buf, riding out partial writes; MSG_NOSIGNAL keeps a vanished client from
- * raising SIGPIPE in the daemon. */
-static int
-send_all(int fd, const char *buf, size_t len, int64_t deadline)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		int rc;
-
-		if (n > 0) {
-			buf += n;
-			len -= n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		rc = wait_fd(fd, POLLOUT, deadline);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
 }
 
 static int
@@ -351,7 +296,7 @@ handle(struct ctl_api *api, char *line, char **reply, size_t *reply_len)
 static bool
 serve_one(struct ctl_api *api, int cfd, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = ctl_sockio_now_ms() + timeout_ms;
 	char line[PX_CTL_MAX_REQUEST + 1];
 	const char *status, *body;
 	char *reply = NULL;
@@ -377,8 +322,8 @@ serve_one(struct ctl_api *api, int cfd, int timeout_ms)
 		if (reply == NULL)
 			body_len = strlen(body);
 	}
-	if (send_all(cfd, status, strlen(status), deadline) == 0)
-		send_all(cfd, body, body_len, deadline);
+	if (ctl_sockio_send_all(cfd, status, strlen(status), deadline) == 0)
+		ctl_sockio_send_all(cfd, body, body_len, deadline);
 	drain(cfd);
 	free(reply);
 	return true;

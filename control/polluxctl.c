@@ -18,6 +18,8 @@
 
 #include <pollux/ctl_proto.h>
 
+#include "ctl_sockio.h"
+
 #define EXIT_OK 0
 #define EXIT_ERR 1    /* the server replied ERR */
 #define EXIT_USAGE 2  /* bad usage, or no usable reply from the server */
@@ -48,37 +50,6 @@ usage(FILE *out)
 		"Exit status: 0 when pollux replied OK, 1 when it replied ERR (the reason goes to\n"
 		"stderr), 2 on a usage error or when no reply could be had.\n",
 		PX_CTL_DEFAULT_PATH);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Returns 0 when fd is ready, -ETIMEDOUT when the deadline passed, or -errno. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		int n;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&pfd, 1, (int)left);
-		if (n > 0)
-			return 0;
-		if (n == 0)
-			return -ETIMEDOUT;
-		if (errno != EINTR)
-			return -errno;
-	}
 }
 
 /* Joins the words with single spaces and a final newline; they must not hold whitespace of
@@ -146,29 +117,6 @@ connect_to(const char *path)
 	return fd;
 }
 
-static int
-send_request(int fd, const char *req, size_t len, int64_t deadline)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		int rc;
-
-		if (n > 0) {
-			req += n;
-			len -= n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		rc = wait_fd(fd, POLLOUT, deadline);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
 /* Reads until the server closes. Returns 0 with a malloc'ed, NUL-terminated reply, or -errno. */
 static int
 read_reply(int fd, char **reply, size_t *reply_len, int64_t deadline)
@@ -212,7 +160,7 @@ read_reply(int fd, char **reply, size_t *reply_len, int64_t deadline)
 			rc = -errno;
 			goto err;
 		}
-		rc = wait_fd(fd, POLLIN, deadline);
+		rc = ctl_sockio_wait(fd, POLLIN, deadline);
 		if (rc < 0)
 			goto err;
 	}
@@ -308,11 +256,11 @@ main(int argc, char **argv)
 	if (len < 0)
 		return EXIT_USAGE;
 
-	deadline = now_ms() + TIMEOUT_MS;
+	deadline = ctl_sockio_now_ms() + TIMEOUT_MS;
 	fd = connect_to(path);
 	if (fd < 0)
 		return EXIT_USAGE;
-	rc = send_request(fd, req, len, deadline);
+	rc = ctl_sockio_send_all(fd, req, len, deadline);
 	if (rc == 0) {
 		shutdown(fd, SHUT_WR);
 		rc = read_reply(fd, &reply, &reply_len, deadline);
