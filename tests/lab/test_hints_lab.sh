@@ -38,40 +38,11 @@ GOOD2_TTL=518400
 CORRUPT_LINE=11 # the line corrupt.root is cut in
 REASONS="unspecified loopback broadcast multicast reserved v4mapped v4compat link_local do_not_query"
 
-PASSED=0
-FAILED=0
 TMP=
 DIG_PID=
 
-ok() {
-	PASSED=$((PASSED + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	FAILED=$((FAILED + 1))
-	echo "not ok - $1 ($2)"
-}
-
-# check DESCRIPTION DETAILS CONDITION...: runs the condition as a command.
-check() {
-	local desc=$1 details=$2
-	shift 2
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc" "$details"
-	fi
-}
-
-diag() {
-	printf '%s\n' "$@" | sed 's/^/# /'
-}
-
-# Newlines as '|', so that multi-line output fits in one 'not ok' line.
-oneline() {
-	tr '\n' '|' <<<"$1"
-}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$TEST_DIR/tap.sh"
 
 stop_dig_loop() {
 	[ -n "$DIG_PID" ] || return 0

@@ -22,33 +22,8 @@ ZONE=$TEST_DIR/zones/example.test.zone
 ZONE_WWW_TTL=300 # www.example.test's TTL in the zone
 ZONE_SHORT_TTL=5 # short.example.test's
 
-PASSED=0
-FAILED=0
-
-ok() {
-	PASSED=$((PASSED + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	FAILED=$((FAILED + 1))
-	echo "not ok - $1 ($2)"
-}
-
-# check DESCRIPTION DETAILS CONDITION...: runs the condition as a command.
-check() {
-	local desc=$1 details=$2
-	shift 2
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc" "$details"
-	fi
-}
-
-diag() {
-	printf '%s\n' "$@" | sed 's/^/# /'
-}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$TEST_DIR/tap.sh"
 
 finish() {
 	local rc=$?

@@ -17,11 +17,8 @@ TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ZONE=$TEST_DIR/zones/example.test.zone
 TMP=$(mktemp -d /tmp/pollux-pmds.XXXXXX)
 TAP_NS=pxpmd-tap
-PASSED=0
-FAILED=0
-
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1 ($2)"; }
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$TEST_DIR/tap.sh"
 
 finish() {
 	trap - EXIT INT TERM
