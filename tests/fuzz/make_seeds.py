@@ -93,6 +93,58 @@ def hints():
     }
 
 
+def replies():
+    """Upstream replies for fuzz_reply: a steering byte (labels to strip from the qname for the
+    bailiwick, see fuzz_reply.c), then the reply: answers, CNAME chains, referrals with good,
+    bad and out-of-bailiwick glue, negative answers, lame and broken replies."""
+    def rr(owner, rtype, rdata, ttl=300, cls=1):
+        o = name(owner) if isinstance(owner, str) else owner
+        return o + struct.pack("!HHIH", rtype, cls, ttl, len(rdata)) + rdata
+
+    def soa(owner):
+        return rr(owner, 6, name("ns." + owner) + name("h." + owner)
+                  + struct.pack("!IIIII", 1, 2, 3, 4, 300))
+
+    def reply(qname, an=(), ns=(), ar=(), flags=0x8400, qtype=1):
+        an, ns, ar = list(an), list(ns), list(ar)
+        hdr = struct.pack("!HHHHHH", 0x1234, flags, 1, len(an), len(ns), len(ar))
+        return hdr + name(qname) + struct.pack("!HH", qtype, 1) + b"".join(an + ns + ar)
+
+    def a(owner, addr):
+        return rr(owner, 1, bytes(int(x) for x in addr.split(".")))
+
+    opt = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
+    ptr = b"\xc0\x0c"
+    q = "www.example.test"
+    return {
+        "answer": b"\x02" + reply(q, an=[rr(ptr, 1, b"\xc0\0\2\1")], ar=[opt]),
+        "chain": b"\x02" + reply(q, an=[rr(ptr, 5, name("a.example.test")),
+                                        rr("a.example.test", 5, name("b.example.test")),
+                                        a("b.example.test", "192.0.2.1")]),
+        "cname_out": b"\x02" + reply(q, an=[rr(ptr, 5, name("www.other.test")),
+                                            a("www.other.test", "192.0.2.66")]),
+        "referral": b"\x02" + reply(q, flags=0x8000, ns=[
+            rr("example.test", 2, name("ns1.example.test")),
+            rr("example.test", 2, b"\3ns2\xc0\x10"),
+            rr("example.test", 2, name("ns.example.net"))], ar=[
+            a("ns1.example.test", "0.0.0.0"), a("ns2.example.test", "192.0.2.2"),
+            rr("ns2.example.test", 28, bytes(15) + b"\1"), a("ns.example.net", "192.0.2.3"),
+            opt]),
+        "nxdomain": b"\x02" + reply(q, flags=0x8403, ns=[soa("example.test")]),
+        "nodata": b"\x02" + reply(q, ns=[soa("example.test"), soa("test")], qtype=28),
+        "lame": b"\x02" + reply(q, flags=0x8000, ns=[rr(".", 2, name("a.root-servers.net"))],
+                                 ar=[a("a.root-servers.net", "198.41.0.4")]),
+        "poison": b"\x01" + reply("www.evil.test", an=[a("www.evil.test", "192.0.2.1")],
+                                   ns=[rr("victim.test", 2, name("ns.evil.test"))],
+                                   ar=[a("www.victim.test", "203.0.113.66")]),
+        "loop": b"\x02" + reply(q, an=[b"\xc0\x1e" + struct.pack("!HHIH", 1, 1, 0, 4)
+                                        + b"\1\2\3\4"]),
+        "refused": b"\x02" + reply(q, flags=0x8005),
+        "tc": b"\x02" + reply(q, flags=0x8600),
+        "fixed_question": b"\x10" + reply(q, an=[a(q, "192.0.2.1")]),
+    }
+
+
 def main(out):
     msgs = {
         "a": query("www.example.test"),
@@ -123,7 +175,8 @@ def main(out):
     ns = struct.pack("!BBHI", 135, 0, 0, 0) + SERVER6 + bytes([1, 1]) + CLIENT_MAC
     frames["ns"] = ip6(58, ns, dst=snm, dst_mac=b"\x33\x33\xff" + SERVER6[13:], hops=255)
     frames["echo6"] = ip6(58, struct.pack("!BBHHH", 128, 0, 0, 1, 1) + b"ping")
-    for sub, items in (("fuzz_wire", msgs), ("fuzz_frame", frames), ("fuzz_hints", hints())):
+    for sub, items in (("fuzz_wire", msgs), ("fuzz_frame", frames), ("fuzz_hints", hints()),
+                       ("fuzz_reply", replies())):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for k, v in items.items():

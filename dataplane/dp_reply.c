@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "dp_reply.h"
+#include "dp_wire.h"
+
+static const char *const class_names[DP_REPLY_CLASS_COUNT] = {
+	[DP_REPLY_ANSWER] = "answer",       [DP_REPLY_CNAME] = "cname",
+	[DP_REPLY_REFERRAL] = "referral",   [DP_REPLY_NXDOMAIN] = "nxdomain",
+	[DP_REPLY_NODATA] = "nodata",       [DP_REPLY_LAME] = "lame",
+	[DP_REPLY_REFUSED] = "refused",     [DP_REPLY_SERVFAIL] = "servfail",
+	[DP_REPLY_FORMERR] = "formerr",     [DP_REPLY_TRUNCATED] = "truncated",
+	[DP_REPLY_MALFORMED] = "malformed",
+};
+
+static const char *const bad_names[DP_REPLY_BAD_COUNT] = {
+	[DP_REPLY_BAD_NONE] = "none",
+	[DP_REPLY_BAD_SHORT] = "short",
+	[DP_REPLY_BAD_NOT_RESPONSE] = "not_response",
+	[DP_REPLY_BAD_OPCODE] = "opcode",
+	[DP_REPLY_BAD_QDCOUNT] = "qdcount",
+	[DP_REPLY_BAD_QUESTION] = "question",
+	[DP_REPLY_BAD_NAME] = "name",
+	[DP_REPLY_BAD_COUNTS] = "counts",
+	[DP_REPLY_BAD_RDATA] = "rdata",
+	[DP_REPLY_BAD_OPT] = "opt",
+};
+
+static const char *const lame_names[DP_REPLY_LAME_COUNT] = {
+	[DP_REPLY_LAME_NONE] = "none",
+	[DP_REPLY_LAME_UPWARD] = "upward",
+	[DP_REPLY_LAME_SIDEWAYS] = "sideways",
+	[DP_REPLY_LAME_EMPTY] = "empty",
+};
+
+const char *
+dp_reply_class_name(enum dp_reply_class c)
+{
+	return (unsigned)c < DP_REPLY_CLASS_COUNT ? class_names[c] : "invalid";
+}
+
+const char *
+dp_reply_bad_name(enum dp_reply_bad b)
+{
+	return (unsigned)b < DP_REPLY_BAD_COUNT ? bad_names[b] : "invalid";
+}
+
+const char *
+dp_reply_lame_name(enum dp_reply_lame l)
+{
+	return (unsigned)l < DP_REPLY_LAME_COUNT ? lame_names[l] : "invalid";
+}
+
+bool
+dp_reply_name_in(const uint8_t *name, unsigned name_len, const uint8_t *zone, unsigned zone_len)
+{
+	unsigned i = 0;
+
+	if (zone_len == 0 || zone_len > name_len)
+		return false;
+	/* Drop labels from the left until what remains is as long as the zone; the names are
+	 * uncompressed, so what remains then is the zone or not, byte for byte. */
+	while (i < name_len && name_len - i > zone_len) {
+		if (name[i] == 0)
+			return false;
+		i += 1u + name[i];
+	}
+	return i <= name_len && name_len - i == zone_len && memcmp(name + i, zone, zone_len) == 0;
+}
+
+static inline bool
+name_eq(const uint8_t *a, unsigned a_len, const uint8_t *b, unsigned b_len)
+{
+	return a_len == b_len && memcmp(a, b, a_len) == 0;
+}
+
+/* One parse: the message, the question, and the result being filled. */
+struct ctx {
+	struct dp_reply *r;
+	const uint8_t *msg;
+	uint16_t len;
+	const struct dp_reply_query *q;
+	const struct px_addr_policy *policy;
+	bool has_data; /* the final sname has records of the asked type */
+};
+
+static inline bool
+in_zone(const struct ctx *c, const uint8_t *name, unsigned name_len)
+{
+	return dp_reply_name_in(name, name_len, c->q->zone, c->q->zone_len);
+}
+
+/* Points rd at the first record of section s. */
+static void
+sec_begin(const struct ctx *c, struct dp_wire_rd *rd, enum dp_reply_section s)
+{
+	dp_wire_rd_init(rd, c->msg, c->len);
+	rd->pos = c->r->sec_off[s];
+}
+
+/*
+ * Reads the record at the cursor into rr, its owner (lower-cased) into owner, which must hold
+ * PX_DNS_NAME_BUF bytes, and moves past it. Returns the owner's wire length, or 0 on an error
+ * (which the validation walk has ruled out by the time the later passes call this).
+ */
+static unsigned
+read_rr(struct dp_wire_rd *rd, struct dp_reply_rr *rr, uint8_t *owner)
+{
+	uint32_t ttl;
+	unsigned n;
+
+	rr->off = rd->pos;
+	n = dp_wire_read_name(rd, owner, NULL);
+	rr->type = dp_wire_read_u16(rd);
+	rr->rclass = dp_wire_read_u16(rd);
+	ttl = dp_wire_read_u32(rd);
+	rr->rdlen = dp_wire_read_u16(rd);
+	if (!dp_wire_rd_need(rd, rr->rdlen))
+		return 0;
+	rr->ttl = ttl > INT32_MAX ? 0 : ttl; /* RFC 2181 8 */
+	rr->rdata_off = rd->pos;
+	rd->pos = (uint16_t)(rd->pos + rr->rdlen);
+	return rd->err ? 0 : n;
+}
+
+/* Reads the name at msg[off] into dst (may be NULL); *end receives the cursor after it. */
+static unsigned
+read_name_at(const struct ctx *c, uint16_t off, uint8_t *dst, uint16_t *end)
+{
+	struct dp_wire_rd rd;
+	unsigned n;
+
+	dp_wire_rd_init(&rd, c->msg, c->len);
+	rd.pos = off;
+	n = dp_wire_read_name(&rd, dst, NULL);
+	*end = rd.pos;
+	return n;
+}
+
+/* Checks that the rdata of rr holds exactly `names` names then `fixed` bytes. */
+static enum dp_reply_bad
+check_rdata_names(const struct ctx *c, const struct dp_reply_rr *rr, unsigned names,
+		  unsigned fixed)
+{
+	uint32_t end = (uint32_t)rr->rdata_off + rr->rdlen;
+	uint16_t pos = rr->rdata_off;
+
+	for (unsigned i = 0; i < names; i++) {
+		/* A name cut off by the end of the message overran its rdata. */
+		if (read_name_at(c, pos, NULL, &pos) == 0)
+			return pos >= c->len ? DP_REPLY_BAD_RDATA : DP_REPLY_BAD_NAME;
+		if (pos > end)
+			return DP_REPLY_BAD_RDATA;
+	}
+	return pos + fixed == end ? DP_REPLY_BAD_NONE : DP_REPLY_BAD_RDATA;
+}
+
+/* Validates the rdata of the types this module reads, and takes in the OPT. */
+static enum dp_reply_bad
+check_rr(struct ctx *c, enum dp_reply_section s, const struct dp_reply_rr *rr, unsigned owner_len,
+	 uint32_t raw_ttl)
+{
+	switch (rr->type) {
+	case PX_DNS_TYPE_NS:
+	case PX_DNS_TYPE_CNAME:
+		return check_rdata_names(c, rr, 1, 0);
+	case PX_DNS_TYPE_SOA:
+		return check_rdata_names(c, rr, 2, 20);
+	case PX_DNS_TYPE_A:
+		return rr->rclass != PX_DNS_CLASS_IN || rr->rdlen == 4 ? DP_REPLY_BAD_NONE
+								       : DP_REPLY_BAD_RDATA;
+	case PX_DNS_TYPE_AAAA:
+		return rr->rclass != PX_DNS_CLASS_IN || rr->rdlen == 16 ? DP_REPLY_BAD_NONE
+									: DP_REPLY_BAD_RDATA;
+	case PX_DNS_TYPE_OPT:
+		if (s != DP_REPLY_SEC_ADDITIONAL || c->r->edns || owner_len != 1)
+			return DP_REPLY_BAD_OPT;
+		c->r->edns = true;
+		c->r->edns_bufsize = rr->rclass;
+		c->r->rcode = (uint16_t)(c->r->rcode | (raw_ttl >> 24) << 4); /* RFC 6891 6.1.3 */
+		return DP_REPLY_BAD_NONE;
+	default:
+		return DP_REPLY_BAD_NONE;
+	}
+}
+
+/* Walks every record of the three sections from the cursor (just past the question), recording
+ * where each section starts; the message must end exactly after the last record. */
+static enum dp_reply_bad
+walk_records(struct ctx *c, struct dp_wire_rd *rd)
+{
+	for (unsigned s = 0; s < DP_REPLY_SEC_COUNT; s++) {
+		c->r->sec_off[s] = rd->pos;
+		for (unsigned i = 0; i < c->r->sec_count[s]; i++) {
+			struct dp_reply_rr rr;
+			enum dp_reply_bad bad;
+			uint16_t start = rd->pos;
+			unsigned n = read_rr(rd, &rr, NULL);
+
+			/* A bad name leaves the cursor where it was; a name or fields cut off by
+			 * the end of the data are a count that lies. */
+			if (n == 0)
+				return rd->pos == start && start < c->len ? DP_REPLY_BAD_NAME
+									  : DP_REPLY_BAD_COUNTS;
+			/* The raw TTL (the OPT's carries the extended rcode) sits 6 bytes before
+			 * the rdata. */
+			bad = check_rr(c, (enum dp_reply_section)s, &rr, n,
+				       px_get32(c->msg + rr.rdata_off - 6));
+			if (bad != DP_REPLY_BAD_NONE)
+				return bad;
+		}
+	}
+	return rd->pos == c->len ? DP_REPLY_BAD_NONE : DP_REPLY_BAD_COUNTS;
+}
+
+static bool
+type_matches(const struct ctx *c, uint16_t type)
+{
+	return type == c->q->qtype || (c->q->qtype == PX_DNS_TYPE_ANY && type != PX_DNS_TYPE_OPT);
+}
+
+/*
+ * Rule 5: follows the answer section from the qname. Leaves r->sname at the last name reached,
+ * the links in r->cname, and, when collect is set, the final RRset in r->answer.
+ */
+static void
+follow_chain(struct ctx *c, bool collect)
+{
+	struct dp_reply *r = c->r;
+	uint8_t owner[PX_DNS_NAME_BUF];
+
+	memcpy(r->sname, c->q->qname, c->q->qname_len);
+	r->sname_len = c->q->qname_len;
+	while (in_zone(c, r->sname, r->sname_len)) {
+		struct dp_reply_rr rr, link = {0};
+		struct dp_wire_rd rd;
+		bool have_link = false;
+		uint16_t end;
+		unsigned n;
+
+		sec_begin(c, &rd, DP_REPLY_SEC_ANSWER);
+		for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_ANSWER]; i++) {
+			n = read_rr(&rd, &rr, owner);
+			if (n == 0)
+				break;
+			if (!name_eq(owner, n, r->sname, r->sname_len) || rr.rclass != c->q->qclass)
+				continue;
+			if (type_matches(c, rr.type)) {
+				c->has_data = true;
+				if (!collect)
+					continue;
+				if (r->answer_count < DP_REPLY_MAX_ANSWER)
+					r->answer[r->answer_count++] = rr;
+				else
+					r->counts.answer_dropped++;
+			} else if (rr.type == PX_DNS_TYPE_CNAME && !have_link) {
+				link = rr;
+				have_link = true;
+			}
+		}
+		if (c->has_data || !have_link)
+			return;
+		if (r->cname_count == DP_REPLY_MAX_CNAME) {
+			r->cname_limit = true;
+			return;
+		}
+		r->cname[r->cname_count++] = link;
+		n = read_name_at(c, link.rdata_off, r->sname, &end);
+		r->sname_len = (uint8_t)n;
+		if (n == 0) /* ruled out by the validation walk */
+			return;
+	}
+}
+
+/* The first SOA in the authority section whose owner is in the bailiwick and at or above
+ * sname. */
+static void
+find_soa(struct ctx *c)
+{
+	struct dp_reply *r = c->r;
+	uint8_t owner[PX_DNS_NAME_BUF];
+	struct dp_reply_rr rr;
+	struct dp_wire_rd rd;
+	unsigned n;
+
+	sec_begin(c, &rd, DP_REPLY_SEC_AUTHORITY);
+	for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_AUTHORITY]; i++) {
+		n = read_rr(&rd, &rr, owner);
+		if (n == 0)
+			return;
+		if (rr.type != PX_DNS_TYPE_SOA || rr.rclass != c->q->qclass ||
+		    !in_zone(c, owner, n) || !dp_reply_name_in(r->sname, r->sname_len, owner, n))
+			continue;
+		r->has_soa = true;
+		r->soa = rr;
+		r->soa_owner_len = (uint8_t)n;
+		memcpy(r->soa_owner, owner, n);
+		/* The walk checked that the rdata is two names and 20 bytes: MINIMUM is last. */
+		r->soa_minimum = px_get32(c->msg + rr.rdata_off + rr.rdlen - 4);
+		return;
+	}
+}
+
+/*
+ * Rule 9b and 9d: finds the delegation (the owner of the first NS strictly below the bailiwick
+ * and at or above sname) into r->zone, and returns the lame reason the other NS records give.
+ */
+static enum dp_reply_lame
+find_delegation(struct ctx *c)
+{
+	struct dp_reply *r = c->r;
+	enum dp_reply_lame lame = DP_REPLY_LAME_NONE;
+	uint8_t owner[PX_DNS_NAME_BUF];
+	struct dp_reply_rr rr;
+	struct dp_wire_rd rd;
+	unsigned n;
+
+	sec_begin(c, &rd, DP_REPLY_SEC_AUTHORITY);
+	for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_AUTHORITY]; i++) {
+		n = read_rr(&rd, &rr, owner);
+		if (n == 0)
+			break;
+		if (rr.type != PX_DNS_TYPE_NS || rr.rclass != c->q->qclass)
+			continue;
+		if (n != c->q->zone_len && in_zone(c, owner, n) &&
+		    dp_reply_name_in(r->sname, r->sname_len, owner, n)) {
+			if (r->zone_len == 0) {
+				memcpy(r->zone, owner, n);
+				r->zone_len = (uint8_t)n;
+			}
+		} else if (dp_reply_name_in(c->q->zone, c->q->zone_len, owner, n)) {
+			/* The apex NS set of an authoritative reply is not a referral at all. */
+			if (!(n == c->q->zone_len && r->aa))
+				lame = DP_REPLY_LAME_UPWARD;
+		} else if (lame == DP_REPLY_LAME_NONE) {
+			lame = DP_REPLY_LAME_SIDEWAYS;
+		}
+	}
+	return lame;
+}
+
+static bool
+is_link(const struct dp_reply *r, uint16_t off)
+{
+	for (unsigned i = 0; i < r->cname_count; i++)
+		if (r->cname[i].off == off)
+			return true;
+	return false;
+}
+
+static void
+scrub_answer(struct ctx *c)
+{
+	struct dp_reply *r = c->r;
+	uint8_t owner[PX_DNS_NAME_BUF];
+	struct dp_reply_rr rr;
+	struct dp_wire_rd rd;
+	unsigned n;
+
+	sec_begin(c, &rd, DP_REPLY_SEC_ANSWER);
+	for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_ANSWER]; i++) {
+		n = read_rr(&rd, &rr, owner);
+		if (n == 0)
+			return;
+		if (!in_zone(c, owner, n))
+			r->counts.out_of_bailiwick[DP_REPLY_SEC_ANSWER]++;
+		else if (is_link(r, rr.off))
+			continue;
+		else if (r->cls == DP_REPLY_ANSWER && rr.rclass == c->q->qclass &&
+			 type_matches(c, rr.type) && name_eq(owner, n, r->sname, r->sname_len))
+			continue; /* reported, or counted in answer_dropped */
+		else
+			r->counts.ignored[DP_REPLY_SEC_ANSWER]++;
+	}
+}
+
+/* Adds the target of the delegation's NS record rr to r->ns, once per name. */
+static void
+add_ns(struct ctx *c, const struct dp_reply_rr *rr)
+{
+	struct dp_reply *r = c->r;
+	uint8_t name[PX_DNS_NAME_BUF];
+	uint16_t end;
+	unsigned n = read_name_at(c, rr->rdata_off, name, &end);
+
+	if (n == 0)
+		return;
+	for (unsigned i = 0; i < r->ns_count; i++) {
+		if (name_eq(r->ns[i].name, r->ns[i].name_len, name, n)) {
+			r->counts.ns_ignored++; /* a duplicate record */
+			return;
+		}
+	}
+	if (r->ns_count == DP_REPLY_MAX_NS) {
+		r->counts.ns_dropped++;
+		return;
+	}
+	struct dp_reply_ns *ns = &r->ns[r->ns_count++];
+
+	ns->rr = *rr;
+	ns->name_len = (uint8_t)n;
+	ns->addr_count = 0;
+	memcpy(ns->name, name, n);
+}
+
+static void
+scrub_authority(struct ctx *c)
+{
+	struct dp_reply *r = c->r;
+	uint8_t owner[PX_DNS_NAME_BUF];
+	struct dp_reply_rr rr;
+	struct dp_wire_rd rd;
+	unsigned n;
+
+	sec_begin(c, &rd, DP_REPLY_SEC_AUTHORITY);
+	for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_AUTHORITY]; i++) {
+		n = read_rr(&rd, &rr, owner);
+		if (n == 0)
+			return;
+		if (!in_zone(c, owner, n))
+			r->counts.out_of_bailiwick[DP_REPLY_SEC_AUTHORITY]++;
+		else if (r->has_soa && rr.off == r->soa.off)
+			continue;
+		else if (rr.type != PX_DNS_TYPE_NS)
+			r->counts.ignored[DP_REPLY_SEC_AUTHORITY]++;
+		else if (r->cls == DP_REPLY_REFERRAL && rr.rclass == c->q->qclass &&
+			 name_eq(owner, n, r->zone, r->zone_len))
+			add_ns(c, &rr);
+		else
+			r->counts.ns_ignored++;
+	}
+}
+
+/* Takes the glue record rr for ns, if the address policy accepts it. */
+static void
+add_glue(struct ctx *c, struct dp_reply_ns *ns, const struct dp_reply_rr *rr)
+{
+	struct dp_reply *r = c->r;
+	struct dp_reply_addr a = {.ttl = rr->ttl, .rr_off = rr->off};
+	enum px_addr_reason why;
+
+	if (rr->type == PX_DNS_TYPE_A) {
+		uint32_t be;
+
+		a.family = 4;
+		memcpy(a.addr, c->msg + rr->rdata_off, 4);
+		memcpy(&be, a.addr, 4);
+		why = px_addr_check4(c->policy, be);
+	} else {
+		a.family = 6;
+		memcpy(a.addr, c->msg + rr->rdata_off, 16);
+		why = px_addr_check6(c->policy, a.addr);
+	}
+	if (why != PX_ADDR_OK) {
+		r->counts.addr_rejected[(unsigned)why < PX_ADDR_REASON_COUNT ? why : 0]++;
+		return;
+	}
+	for (unsigned i = 0; i < ns->addr_count; i++) {
+		if (ns->addr[i].family == a.family && memcmp(ns->addr[i].addr, a.addr, 16) == 0) {
+			r->counts.ignored[DP_REPLY_SEC_ADDITIONAL]++; /* a duplicate record */
+			return;
+		}
+	}
+	if (ns->addr_count == DP_REPLY_MAX_ADDRS) {
+		r->counts.addr_dropped++;
+		return;
+	}
+	ns->addr[ns->addr_count++] = a;
+}
+
+static struct dp_reply_ns *
+find_ns(struct dp_reply *r, const uint8_t *name, unsigned name_len)
+{
+	for (unsigned i = 0; i < r->ns_count; i++)
+		if (name_eq(r->ns[i].name, r->ns[i].name_len, name, name_len))
+			return &r->ns[i];
+	return NULL;
+}
+
+static void
+scrub_additional(struct ctx *c)
+{
+	struct dp_reply *r = c->r;
+	uint8_t owner[PX_DNS_NAME_BUF];
+	struct dp_reply_rr rr;
+	struct dp_wire_rd rd;
+	struct dp_reply_ns *ns;
+	unsigned n;
+
+	sec_begin(c, &rd, DP_REPLY_SEC_ADDITIONAL);
+	for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_ADDITIONAL]; i++) {
+		n = read_rr(&rd, &rr, owner);
+		if (n == 0)
+			return;
+		if (rr.type == PX_DNS_TYPE_OPT)
+			continue; /* the message's, not data: read by the walk */
+		if (!in_zone(c, owner, n))
+			r->counts.out_of_bailiwick[DP_REPLY_SEC_ADDITIONAL]++;
+		else if (r->cls == DP_REPLY_REFERRAL && rr.rclass == PX_DNS_CLASS_IN &&
+			 (rr.type == PX_DNS_TYPE_A || rr.type == PX_DNS_TYPE_AAAA) &&
+			 (ns = find_ns(r, owner, n)) != NULL)
+			add_glue(c, ns, &rr);
+		else
+			r->counts.ignored[DP_REPLY_SEC_ADDITIONAL]++;
+	}
+}
+
+/* Rules 4 to 9, on a message the walk found well formed. */
+static enum dp_reply_class
+classify_records(struct ctx *c)
+{
+	struct dp_reply *r = c->r;
+	enum dp_reply_lame lame;
+
+	switch (r->rcode) {
+	case PX_DNS_RCODE_NOERROR:
+	case PX_DNS_RCODE_NXDOMAIN:
+		break;
+	case PX_DNS_RCODE_REFUSED:
+		return DP_REPLY_REFUSED;
+	case PX_DNS_RCODE_FORMERR:
+		return DP_REPLY_FORMERR;
+	default:
+		return DP_REPLY_SERVFAIL;
+	}
+	follow_chain(c, r->rcode == PX_DNS_RCODE_NOERROR);
+	if (c->has_data && r->rcode == PX_DNS_RCODE_NOERROR)
+		return DP_REPLY_ANSWER;
+	if (r->cname_limit || !in_zone(c, r->sname, r->sname_len))
+		return DP_REPLY_CNAME;
+	find_soa(c);
+	if (r->rcode == PX_DNS_RCODE_NXDOMAIN)
+		return DP_REPLY_NXDOMAIN;
+	if (r->has_soa)
+		return DP_REPLY_NODATA;
+	lame = find_delegation(c);
+	if (r->zone_len != 0)
+		return DP_REPLY_REFERRAL;
+	if (r->cname_count != 0)
+		return DP_REPLY_CNAME;
+	if (lame == DP_REPLY_LAME_NONE && !r->aa)
+		lame = DP_REPLY_LAME_EMPTY;
+	r->lame = lame;
+	return lame == DP_REPLY_LAME_NONE ? DP_REPLY_NODATA : DP_REPLY_LAME;
+}
+
+static void
+reply_reset(struct dp_reply *r)
+{
+	r->cls = DP_REPLY_MALFORMED;
+	r->bad = DP_REPLY_BAD_NONE;
+	r->lame = DP_REPLY_LAME_NONE;
+	r->id = r->flags = r->rcode = 0;
+	r->aa = r->edns = r->cname_limit = false;
+	r->edns_bufsize = 0;
+	r->question_off = 0;
+	memset(r->sec_off, 0, sizeof(r->sec_off));
+	memset(r->sec_count, 0, sizeof(r->sec_count));
+	r->cname_count = 0;
+	r->sname_len = 0;
+	r->answer_count = 0;
+	r->has_soa = false;
+	r->soa_owner_len = 0;
+	r->soa_minimum = 0;
+	r->zone_len = 0;
+	r->ns_count = 0;
+	memset(&r->counts, 0, sizeof(r->counts));
+}
+
+/* Rules 1 and 2: the header and the question. Leaves the cursor after the question. */
+static enum dp_reply_bad
+check_question(struct ctx *c, struct dp_wire_rd *rd)
+{
+	struct dp_reply *r = c->r;
+	uint8_t name[PX_DNS_NAME_BUF];
+	uint16_t qdcount, qtype, qclass;
+	unsigned n;
+
+	if (c->len < PX_DNS_HDR_LEN)
+		return DP_REPLY_BAD_SHORT;
+	r->id = dp_wire_read_u16(rd);
+	r->flags = dp_wire_read_u16(rd);
+	qdcount = dp_wire_read_u16(rd);
+	for (unsigned s = 0; s < DP_REPLY_SEC_COUNT; s++)
+		r->sec_count[s] = dp_wire_read_u16(rd);
+	r->rcode = r->flags & PX_DNS_RCODE_MASK;
+	r->aa = (r->flags & PX_DNS_AA) != 0;
+	if (!(r->flags & PX_DNS_QR))
+		return DP_REPLY_BAD_NOT_RESPONSE;
+	if ((r->flags & PX_DNS_OPCODE_MASK) >> PX_DNS_OPCODE_SHIFT != PX_DNS_OPCODE_QUERY)
+		return DP_REPLY_BAD_OPCODE;
+	if (qdcount != 1)
+		return DP_REPLY_BAD_QDCOUNT;
+	r->question_off = rd->pos;
+	n = dp_wire_read_name(rd, name, NULL);
+	if (n == 0)
+		return rd->pos >= c->len ? DP_REPLY_BAD_COUNTS : DP_REPLY_BAD_NAME;
+	qtype = dp_wire_read_u16(rd);
+	qclass = dp_wire_read_u16(rd);
+	if (rd->err)
+		return DP_REPLY_BAD_COUNTS;
+	if (!name_eq(name, n, c->q->qname, c->q->qname_len) || qtype != c->q->qtype ||
+	    qclass != c->q->qclass)
+		return DP_REPLY_BAD_QUESTION;
+	return DP_REPLY_BAD_NONE;
+}
+
+enum dp_reply_class
+dp_reply_classify(struct dp_reply *r, const uint8_t *msg, uint16_t len,
+		  const struct dp_reply_query *q)
+{
+	static const struct px_addr_policy default_policy; /* what px_addr_policy_init() gives */
+	struct ctx c = {
+		.r = r, .msg = msg, .len = len, .q = q,
+		.policy = q->policy != NULL ? q->policy : &default_policy,
+	};
+	struct dp_wire_rd rd;
+
+	reply_reset(r);
+	dp_wire_rd_init(&rd, msg, len);
+	r->bad = check_question(&c, &rd);
+	if (r->bad != DP_REPLY_BAD_NONE)
+		return r->cls = DP_REPLY_MALFORMED;
+	if (r->flags & PX_DNS_TC)
+		return r->cls = DP_REPLY_TRUNCATED;
+	r->bad = walk_records(&c, &rd);
+	if (r->bad != DP_REPLY_BAD_NONE)
+		return r->cls = DP_REPLY_MALFORMED;
+	r->cls = classify_records(&c);
+	switch (r->cls) {
+	case DP_REPLY_REFUSED:
+	case DP_REPLY_FORMERR:
+	case DP_REPLY_SERVFAIL:
+		return r->cls; /* nothing in it is used: no scrub accounting */
+	default:
+		break;
+	}
+	if (r->cls != DP_REPLY_ANSWER)
+		r->answer_count = 0;
+	if (r->cls != DP_REPLY_NXDOMAIN && r->cls != DP_REPLY_NODATA)
+		r->has_soa = false;
+	if (r->cls != DP_REPLY_REFERRAL)
+		r->zone_len = 0;
+	scrub_answer(&c);
+	scrub_authority(&c);
+	scrub_additional(&c);
+	return r->cls;
+}
+
+uint32_t
+dp_reply_min_ttl(const struct dp_reply_rr *rrs, unsigned n)
+{
+	uint32_t ttl = UINT32_MAX;
+
+	for (unsigned i = 0; i < n; i++)
+		if (rrs[i].ttl < ttl)
+			ttl = rrs[i].ttl;
+	return ttl;
+}
+
+uint32_t
+dp_reply_answer_ttl(const struct dp_reply *r)
+{
+	return r->answer_count != 0 ? dp_reply_min_ttl(r->answer, r->answer_count) : 0;
+}
+
+uint32_t
+dp_reply_chain_ttl(const struct dp_reply *r)
+{
+	uint32_t a = dp_reply_min_ttl(r->answer, r->answer_count);
+	uint32_t b = dp_reply_min_ttl(r->cname, r->cname_count);
+	uint32_t m = a < b ? a : b;
+
+	return m == UINT32_MAX ? 0 : m;
+}
+
+uint32_t
+dp_reply_negative_ttl(const struct dp_reply *r)
+{
+	if (!r->has_soa)
+		return 0;
+	return r->soa.ttl < r->soa_minimum ? r->soa.ttl : r->soa_minimum;
+}
+
+uint32_t
+dp_reply_referral_ttl(const struct dp_reply *r)
+{
+	uint32_t ttl = UINT32_MAX;
+
+	for (unsigned i = 0; i < r->ns_count; i++)
+		if (r->ns[i].rr.ttl < ttl)
+			ttl = r->ns[i].rr.ttl;
+	return r->ns_count != 0 ? ttl : 0;
+}

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The upstream reply classifier and bailiwick scrubber of the iterative resolver (issue 4,
+ * "Resolution" and "Anti-poisoning").
+ *
+ * Given a reply from an authoritative server, the question pollux asked it and the zone cut that
+ * server was asked as ("bailiwick"), dp_reply_classify() validates the whole message in place and
+ * says what it is: an answer (possibly through a CNAME chain), a CNAME to restart with, a
+ * referral with its in-bailiwick glue, a negative answer with its SOA, a lame or failed server,
+ * or garbage. Only records whose owner is the bailiwick or below it are ever reported; everything
+ * else is counted and left out, so nothing a server says about a zone it does not serve can reach
+ * the cache. Every glue address goes through the address policy (entry point PX_ADDR_AT_GLUE).
+ *
+ * Pure code: no DPDK, no allocation, no I/O, no logging. Results point into the message by
+ * offset (the caller keeps the message while it renders cache entries) and copy names only into
+ * the fixed-size buffers of struct dp_reply. Callable from any thread.
+ *
+ * Classification rules, in the order they are applied:
+ *
+ *  1. Shorter than a header, QR clear, an opcode other than QUERY, a question count other than
+ *     one, or a question that is not the one asked (name compared case-insensitively, type and
+ *     class exactly): DP_REPLY_MALFORMED. RFC 5452 9.1: a reply that does not echo the question
+ *     cannot be matched to a query, whatever its rcode. (Exact 0x20 case matching, if wanted,
+ *     is the caller's: the question's offset is reported.)
+ *  2. TC set: DP_REPLY_TRUNCATED; the rest of the message is not read (retry over TCP).
+ *  3. Every record of every section is walked: a count that lies (too many or too few records,
+ *     trailing bytes), a bad name (compression loop, forward pointer, long label), an rdata whose
+ *     names or fixed fields do not fill its length exactly (NS, CNAME, SOA; A and AAAA of class
+ *     IN), or an OPT that is misplaced, repeated or not owned by the root: DP_REPLY_MALFORMED.
+ *  4. rcode (with the OPT's extended bits): REFUSED, SERVFAIL and FORMERR map to the classes of
+ *     the same name; NOTIMP and every other rcode except NOERROR and NXDOMAIN map to
+ *     DP_REPLY_SERVFAIL (the server cannot answer: try the next one). r->rcode keeps the value.
+ *  5. The answer section is followed from the qname: at each name ("sname"), records of the
+ *     asked class and type (any type for ANY) are the answer; failing that, the first CNAME at
+ *     sname is a link and its target the next sname (a CNAME question is answered by the CNAME
+ *     itself). At most DP_REPLY_MAX_CNAME links are followed; a longer chain (a loop, say) is
+ *     DP_REPLY_CNAME with cname_limit set and sname at the link not followed, so the caller's
+ *     own limit over the whole resolution ends it. The chain stops at the first sname outside
+ *     the bailiwick.
+ *  6. NOERROR with data at the final sname: DP_REPLY_ANSWER.
+ *  7. A chain whose final sname is outside the bailiwick: DP_REPLY_CNAME (whatever the rcode:
+ *     this server cannot speak for the target); r->sname is the name to restart with.
+ *  8. NXDOMAIN: DP_REPLY_NXDOMAIN for sname (qname or the chain's last target), with the SOA
+ *     if the authority section has one (see the SOA rule below). AA is not required.
+ *  9. NOERROR, no data:
+ *     a. an acceptable SOA in the authority section: DP_REPLY_NODATA;
+ *     b. NS records in the authority section whose owner is strictly below the bailiwick and at
+ *        or above sname: DP_REPLY_REFERRAL to the owner of the first such record ("the
+ *        delegation"); NS records with any other owner are ignored;
+ *     c. a CNAME chain was followed: DP_REPLY_CNAME (the server gave the chain but neither the
+ *        target's data nor a negative answer or referral for it);
+ *     d. any NS record in the authority section other than the bailiwick's own apex NS in an
+ *        AA reply: DP_REPLY_LAME, lame_reason UPWARD if its owner is the bailiwick or above it
+ *        (a TLD server handing out the root NS set), otherwise SIDEWAYS (an unrelated zone, or
+ *        a zone below the bailiwick that does not contain sname);
+ *     e. AA set: DP_REPLY_NODATA without an SOA (the caller should not cache it long);
+ *     f. otherwise, an empty non-authoritative reply: DP_REPLY_LAME, lame_reason EMPTY.
+ *
+ * An SOA is acceptable when its owner is inside the bailiwick and at or above sname, its class
+ * is the question's, and it is the first such SOA; the negative TTL is then
+ * min(SOA TTL, SOA MINIMUM) (RFC 2308 5), see dp_reply_negative_ttl().
+ *
+ * Glue (referrals only): A and AAAA records of class IN in the additional section whose owner is
+ * one of the delegation's NS target names and is inside the bailiwick. Each address then passes
+ * px_addr_check4/px_addr_check6 or is counted in addr_rejected[reason] and left out.
+ *
+ * Scrub accounting: every record of the answer, authority and additional sections that is not
+ * reported (and is not the OPT) is counted exactly once: out_of_bailiwick[section] when its
+ * owner is not the bailiwick or below it, else ns_ignored for an NS record in the authority
+ * section that is not the delegation's, else ignored[section] (for the additional section that
+ * is "not glue"). Records reported but dropped for want of room are counted in the *_dropped
+ * fields instead. TTLs above 2^31 - 1 are read as 0 (RFC 2181 8).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <pollux/addr_policy.h>
+#include <pollux/wire.h>
+
+#define DP_REPLY_MAX_CNAME 8   /* CNAME links followed in one reply */
+#define DP_REPLY_MAX_ANSWER 32 /* records of the final RRset kept */
+#define DP_REPLY_MAX_NS 13     /* NS names of a delegation kept (as many as the root has) */
+#define DP_REPLY_MAX_ADDRS 8   /* glue addresses kept per NS name */
+
+enum dp_reply_class {
+	DP_REPLY_ANSWER = 0,
+	DP_REPLY_CNAME,
+	DP_REPLY_REFERRAL,
+	DP_REPLY_NXDOMAIN,
+	DP_REPLY_NODATA,
+	DP_REPLY_LAME,
+	DP_REPLY_REFUSED,
+	DP_REPLY_SERVFAIL,
+	DP_REPLY_FORMERR,
+	DP_REPLY_TRUNCATED,
+	DP_REPLY_MALFORMED,
+	DP_REPLY_CLASS_COUNT,
+};
+
+/* Why a reply is DP_REPLY_MALFORMED. */
+enum dp_reply_bad {
+	DP_REPLY_BAD_NONE = 0,
+	DP_REPLY_BAD_SHORT,        /* shorter than a header */
+	DP_REPLY_BAD_NOT_RESPONSE, /* QR clear */
+	DP_REPLY_BAD_OPCODE,       /* opcode other than QUERY */
+	DP_REPLY_BAD_QDCOUNT,      /* question count other than 1 */
+	DP_REPLY_BAD_QUESTION,     /* not the question that was asked */
+	DP_REPLY_BAD_NAME,         /* a name that cannot be read (loops, long labels, ...) */
+	DP_REPLY_BAD_COUNTS,       /* section counts that do not match the data */
+	DP_REPLY_BAD_RDATA,        /* an rdata that does not fit its length */
+	DP_REPLY_BAD_OPT,          /* OPT misplaced, repeated or not owned by the root */
+	DP_REPLY_BAD_COUNT,
+};
+
+/* Why a reply is DP_REPLY_LAME. */
+enum dp_reply_lame {
+	DP_REPLY_LAME_NONE = 0,
+	DP_REPLY_LAME_UPWARD,   /* NS for the bailiwick itself or a zone above it */
+	DP_REPLY_LAME_SIDEWAYS, /* NS for a zone that is not an ancestor of sname */
+	DP_REPLY_LAME_EMPTY,    /* no answer, no SOA, no NS and no AA */
+	DP_REPLY_LAME_COUNT,
+};
+
+enum dp_reply_section {
+	DP_REPLY_SEC_ANSWER = 0,
+	DP_REPLY_SEC_AUTHORITY,
+	DP_REPLY_SEC_ADDITIONAL,
+	DP_REPLY_SEC_COUNT,
+};
+
+/* One record of the message, by offset: re-read its owner with dp_wire_read_name() at off. */
+struct dp_reply_rr {
+	uint16_t off;       /* start of the owner name */
+	uint16_t type;
+	uint16_t rclass;
+	uint16_t rdata_off; /* start of the rdata */
+	uint16_t rdlen;
+	uint32_t ttl;       /* 0 when the wire value exceeds 2^31 - 1 */
+};
+
+/* A glue address that passed the address policy. */
+struct dp_reply_addr {
+	uint8_t family;   /* 4 or 6 */
+	uint8_t addr[16]; /* network order; an IPv4 address in the first 4 bytes */
+	uint32_t ttl;
+	uint16_t rr_off;  /* the A or AAAA record */
+};
+
+/* One NS target of a delegation and its glue. */
+struct dp_reply_ns {
+	struct dp_reply_rr rr; /* the (first) NS record naming it */
+	uint8_t name_len;
+	uint8_t addr_count;
+	uint8_t name[PX_DNS_NAME_BUF]; /* lower-cased, uncompressed wire form */
+	struct dp_reply_addr addr[DP_REPLY_MAX_ADDRS];
+};
+
+/* What the caller asked, and of whom. Names are lower-cased, uncompressed wire form. */
+struct dp_reply_query {
+	const uint8_t *qname;
+	const uint8_t *zone; /* the bailiwick: the zone cut the queried server was asked as */
+	uint8_t qname_len;
+	uint8_t zone_len;
+	uint16_t qtype;
+	uint16_t qclass;
+	const struct px_addr_policy *policy; /* for glue */
+};
+
+/* Counts of what the scrubber left out; see the header comment for which counter gets what. */
+struct dp_reply_counts {
+	uint16_t out_of_bailiwick[DP_REPLY_SEC_COUNT];
+	uint16_t ignored[DP_REPLY_SEC_COUNT]; /* [DP_REPLY_SEC_ADDITIONAL]: not glue */
+	uint16_t ns_ignored; /* authority NS records for a zone other than the delegation */
+	uint16_t addr_rejected[PX_ADDR_REASON_COUNT]; /* glue the address policy refused */
+	uint16_t answer_dropped;              /* final-RRset records past DP_REPLY_MAX_ANSWER */
+	uint16_t ns_dropped;                  /* NS names past DP_REPLY_MAX_NS */
+	uint16_t addr_dropped;                /* glue past DP_REPLY_MAX_ADDRS for a name */
+};
+
+/* The classification and everything the resolver needs from it. Only the fields that the class
+ * gives meaning to are set; counts and lengths are always set. About 7 KiB: keep one per query
+ * state or per worker, not on a small stack. */
+struct dp_reply {
+	enum dp_reply_class cls;
+	enum dp_reply_bad bad;   /* DP_REPLY_MALFORMED only */
+	enum dp_reply_lame lame; /* DP_REPLY_LAME only */
+	uint16_t id;
+	uint16_t flags;          /* header flags, host order */
+	uint16_t rcode;          /* with the OPT's extended bits */
+	bool aa;
+	bool edns;
+	bool cname_limit;        /* the chain went on past DP_REPLY_MAX_CNAME links */
+	uint16_t edns_bufsize;
+	uint16_t question_off;   /* the question's name, as the server wrote it */
+	uint16_t sec_off[DP_REPLY_SEC_COUNT];   /* first record of each section */
+	uint16_t sec_count[DP_REPLY_SEC_COUNT]; /* the header's counts */
+
+	/* CNAME links from qname, in order (ANSWER, CNAME, NXDOMAIN, NODATA, REFERRAL). */
+	uint8_t cname_count;
+	struct dp_reply_rr cname[DP_REPLY_MAX_CNAME];
+
+	/* The name the class is about: qname, or the last CNAME target. For DP_REPLY_CNAME, the
+	 * name to restart resolution with. */
+	uint8_t sname_len;
+	uint8_t sname[PX_DNS_NAME_BUF];
+
+	/* DP_REPLY_ANSWER: the final RRset (owner sname). */
+	uint8_t answer_count;
+	struct dp_reply_rr answer[DP_REPLY_MAX_ANSWER];
+
+	/* DP_REPLY_NXDOMAIN and DP_REPLY_NODATA: the SOA, if an acceptable one was present. */
+	bool has_soa;
+	uint8_t soa_owner_len;
+	struct dp_reply_rr soa;
+	uint32_t soa_minimum;
+	uint8_t soa_owner[PX_DNS_NAME_BUF];
+
+	/* DP_REPLY_REFERRAL: the delegated zone, its NS names and their glue. */
+	uint8_t zone_len;
+	uint8_t ns_count;
+	uint8_t zone[PX_DNS_NAME_BUF];
+	struct dp_reply_ns ns[DP_REPLY_MAX_NS];
+
+	struct dp_reply_counts counts;
+};
+
+/*
+ * Parses and classifies the reply msg[0, len) to the question q->qname/qtype/qclass sent to a
+ * server for zone q->zone, scrubbing it by that bailiwick as described at the top of this file.
+ * q's names must be valid lower-cased wire names. Fills r and returns r->cls. Reads nothing
+ * outside msg[0, len), writes nothing outside r, allocates nothing. Any thread.
+ */
+enum dp_reply_class dp_reply_classify(struct dp_reply *r, const uint8_t *msg, uint16_t len,
+				      const struct dp_reply_query *q);
+
+/* True when name is zone or below it (both lower-cased wire names, compared by label). */
+bool dp_reply_name_in(const uint8_t *name, unsigned name_len, const uint8_t *zone,
+		      unsigned zone_len);
+
+/* The smallest TTL of rrs[0, n), or UINT32_MAX when n is 0. */
+uint32_t dp_reply_min_ttl(const struct dp_reply_rr *rrs, unsigned n);
+
+/* DP_REPLY_ANSWER: the TTL of the final RRset (its smallest), or 0 when there is none. */
+uint32_t dp_reply_answer_ttl(const struct dp_reply *r);
+
+/* The TTL of the whole answer, every CNAME link and the final RRset: the smallest of them, or 0
+ * when there is nothing. */
+uint32_t dp_reply_chain_ttl(const struct dp_reply *r);
+
+/* DP_REPLY_NXDOMAIN, DP_REPLY_NODATA: min(SOA TTL, SOA MINIMUM) (RFC 2308 5), or 0 without an
+ * SOA (RFC 2308 5: do not cache a negative answer that has none). */
+uint32_t dp_reply_negative_ttl(const struct dp_reply *r);
+
+/* DP_REPLY_REFERRAL: the smallest TTL of the delegation's NS records, or 0 when there are none. */
+uint32_t dp_reply_referral_ttl(const struct dp_reply *r);
+
+/* min(ttl, cap): the caller's configured caps (one day, one hour for negative answers). */
+static inline uint32_t
+dp_reply_ttl_cap(uint32_t ttl, uint32_t cap)
+{
+	return ttl < cap ? ttl : cap;
+}
+
+/* Stable names for counters and tests ("answer", "referral", ...; "counts", ...; "upward"). */
+const char *dp_reply_class_name(enum dp_reply_class c);
+const char *dp_reply_bad_name(enum dp_reply_bad b);
+const char *dp_reply_lame_name(enum dp_reply_lame l);

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Upstream query bookkeeping for one worker: the table of outstanding queries to authoritative
+ * servers, how replies are matched to them (RFC 5452), their timeouts, and the smoothed RTT of
+ * each server with the server selection built on it.
+ *
+ * Pure code: no I/O, no DPDK, no allocation, no locks. The control thread allocates one memory
+ * block per worker (rte_malloc on the worker's socket, dp_upq_memsize() bytes) and the worker
+ * owns the table built in it: it is the only reader and writer, so nothing here is atomic.
+ *
+ * - Every query gets a source port drawn uniformly from DP_UPQ_PORT_MIN..DP_UPQ_PORT_MAX (every
+ *   worker uses the whole range) and a uniformly random ID, both from the worker's ChaCha20
+ *   generator (dp_rand.h), and no two outstanding queries share a (port, ID) pair. An off-path
+ *   attacker must therefore guess about 32 bits per forged reply, and then also the server
+ *   address and the question.
+ * - A reply is accepted only if its destination port and ID name an outstanding query and its
+ *   source address, source port and question all match that query; it is found in O(1) through
+ *   a hash index on (port, ID). A forged or late reply is counted by reason and leaves the
+ *   outstanding query untouched (a forgery must not be able to cancel the real answer).
+ * - Deadlines sit in a timer wheel with one-millisecond slots, so dp_upq_expire() costs the
+ *   slots the clock moved over plus the queries it returns.
+ * - Per server address: SRTT and RTTVAR as in RFC 6298, an RTO with exponential backoff on
+ *   timeouts that decays back with time, and selection of the fastest known server, exploring
+ *   servers never tried first. A fixed table with LRU replacement within each set.
+ *
+ * Matched and expired queries leave the table at once and come back to the caller as a copy
+ * (struct dp_upq_done), so the caller never holds a pointer into the table. Handles carry a
+ * generation, so a stale handle is refused rather than cancelling someone else's query.
+ *
+ * Worker only, unless a function says otherwise.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pollux/wire.h>
+
+#include "dp_rand.h"
+
+/* The source ports queries use: the whole unprivileged range. Port 53, on which pollux serves,
+ * lies outside it, so a reply can never be mistaken for a client query by port alone. */
+#define DP_UPQ_PORT_MIN 1024
+#define DP_UPQ_PORT_MAX 65535
+
+#define DP_UPQ_MAX_CAPACITY (1u << 22)
+/* Timer wheel: one slot per millisecond. Timeouts are clamped to [1, DP_UPQ_MAX_TIMEOUT_MS]. */
+#define DP_UPQ_WHEEL_SLOTS 8192
+#define DP_UPQ_MAX_TIMEOUT_MS (DP_UPQ_WHEEL_SLOTS - 1)
+
+/* Server RTT table: DP_UPQ_SERVERS entries in sets of DP_UPQ_SERVER_WAYS. */
+#define DP_UPQ_SERVERS 1024
+#define DP_UPQ_SERVER_WAYS 4
+#define DP_UPQ_RTO_MIN_MS 50
+#define DP_UPQ_RTO_MAX_MS 3000
+/* What a server never measured is assumed to take, as its RTO and for selection: Unbound's
+ * UNKNOWN_SERVER_NICENESS. */
+#define DP_UPQ_RTT_UNKNOWN_MS 376
+#define DP_UPQ_MAX_BACKOFF 6	     /* at most 64 times the RTO (before the clamp) */
+#define DP_UPQ_BACKOFF_DECAY_MS 5000 /* one backoff step is forgiven per this much quiet time */
+/* Known servers whose score is within this of the best are equally good: one is picked at
+ * random, which spreads load and denies an attacker a predictable target. Unbound uses 400 ms,
+ * which makes nearly every server a candidate; pollux prefers the fastest and only spreads over
+ * servers that RTT noise cannot tell apart. */
+#define DP_UPQ_SELECT_BAND_MS 25
+
+enum dp_upq_family {
+	DP_UPQ_AF_INET = 4,
+	DP_UPQ_AF_INET6 = 6,
+};
+
+/* A server address. IPv4 sits in a[0..3] in network byte order; only the family's bytes are
+ * compared. */
+struct dp_upq_addr {
+	uint8_t family; /* enum dp_upq_family */
+	uint8_t a[16];
+};
+
+static inline void
+dp_upq_addr_set4(struct dp_upq_addr *dst, uint32_t addr_be)
+{
+	const uint8_t *p = (const uint8_t *)&addr_be;
+
+	dst->family = DP_UPQ_AF_INET;
+	for (unsigned i = 0; i < 16; i++)
+		dst->a[i] = i < 4 ? p[i] : 0;
+}
+
+static inline void
+dp_upq_addr_set6(struct dp_upq_addr *dst, const uint8_t addr[16])
+{
+	dst->family = DP_UPQ_AF_INET6;
+	for (unsigned i = 0; i < 16; i++)
+		dst->a[i] = addr[i];
+}
+
+/* True if both addresses are the same family and address. Any thread. */
+static inline bool
+dp_upq_addr_eq(const struct dp_upq_addr *x, const struct dp_upq_addr *y)
+{
+	unsigned len = x->family == DP_UPQ_AF_INET ? 4 : 16;
+
+	if (x->family != y->family)
+		return false;
+	for (unsigned i = 0; i < len; i++)
+		if (x->a[i] != y->a[i])
+			return false;
+	return true;
+}
+
+/* Counters, one writer (the owning worker); X(name, help). */
+#define DP_UPQ_STATS_FIELDS(X)                                                                     \
+	X(started, "upstream queries started")                                                     \
+	X(matched, "replies accepted")                                                             \
+	X(drop_no_such_query, "replies dropped: no outstanding query with that port and ID")       \
+	X(drop_wrong_addr, "replies dropped: source address is not the queried server")            \
+	X(drop_wrong_port, "replies dropped: source port is not the queried server port")          \
+	X(drop_wrong_question, "replies dropped: question differs from the query's")               \
+	X(timeouts, "queries that reached their deadline unanswered")                              \
+	X(cancelled, "queries cancelled by the resolver")                                          \
+	X(table_full, "queries not started: every slot in use")                                    \
+	X(id_collisions, "random (port, ID) draws that were already in use, and redrawn")          \
+	X(server_evictions, "server RTT entries replaced to make room")
+
+struct dp_upq_stats {
+#define DP_UPQ_STATS_MEMBER(name, help) uint64_t name;
+	DP_UPQ_STATS_FIELDS(DP_UPQ_STATS_MEMBER)
+#undef DP_UPQ_STATS_MEMBER
+};
+
+/* The query to send. */
+struct dp_upq_query {
+	struct dp_upq_addr server;
+	uint16_t server_port; /* host order: PX_DNS_PORT outside labs */
+	uint16_t qtype;
+	uint16_t qclass;
+	uint8_t qname_len;    /* wire length, root label included */
+	const uint8_t *qname; /* uncompressed wire form, any case; stored lower-cased */
+	uint32_t cookie;      /* the caller's: which resolution this query serves */
+};
+
+/* What dp_upq_start() chose: the packet goes from sport to the server with this ID. */
+struct dp_upq_sent {
+	uint64_t handle; /* for dp_upq_cancel(); never 0 */
+	uint64_t deadline_ms;
+	uint16_t sport;
+	uint16_t id;
+};
+
+/* A query that left the table: matched by a reply, or past its deadline. */
+struct dp_upq_done {
+	uint64_t handle;
+	uint64_t sent_ms;
+	uint64_t deadline_ms;
+	struct dp_upq_addr server;
+	uint16_t server_port;
+	uint16_t sport;
+	uint16_t id;
+	uint16_t qtype;
+	uint16_t qclass;
+	uint8_t qname_len;
+	uint32_t cookie;
+	uint8_t qname[PX_DNS_MAX_NAME]; /* lower-cased */
+};
+
+/* What a reply says about itself, read from its IP/UDP headers and its question. */
+struct dp_upq_reply {
+	struct dp_upq_addr src;
+	uint16_t sport; /* host order */
+	uint16_t dport; /* host order: our port */
+	uint16_t id;
+	uint16_t qtype;
+	uint16_t qclass;
+	uint8_t qname_len;    /* 0 when the reply has no question, which never matches */
+	const uint8_t *qname; /* uncompressed wire form, any case */
+};
+
+/* Why a reply was or was not accepted; every verdict but DP_UPQ_MATCH is a counted drop. */
+enum dp_upq_verdict {
+	DP_UPQ_MATCH = 0,
+	DP_UPQ_NO_SUCH_QUERY,  /* no outstanding query on that port with that ID (includes a wrong
+				* ID, and a second reply to a query already answered) */
+	DP_UPQ_WRONG_ADDR,     /* right port and ID, but not from the queried server */
+	DP_UPQ_WRONG_PORT,     /* ... from the server, but not from the port queried */
+	DP_UPQ_WRONG_QUESTION, /* ... but the question (name, type or class) differs or is absent */
+};
+
+struct dp_upq_table;
+
+/* Bytes a table of `capacity` outstanding queries needs, or 0 if capacity is 0 or over
+ * DP_UPQ_MAX_CAPACITY. Any thread. */
+size_t dp_upq_memsize(uint32_t capacity);
+
+/*
+ * Builds an empty table in mem (dp_upq_memsize(capacity) bytes, 8-byte aligned; the caller
+ * allocates it, with rte_malloc on the worker's socket, and frees it after the worker stops).
+ * now_ms is the clock the worker will pass to the other calls (dp_clock_ms()). hash_seed keys
+ * the server table's hash so that nameserver addresses an attacker picks cannot be made to
+ * evict each other; draw it from dp_rand. Returns the table (at mem), or NULL with errno
+ * EINVAL. Any thread; afterwards the table belongs to one worker.
+ */
+struct dp_upq_table *dp_upq_init(void *mem, uint32_t capacity, uint64_t now_ms, uint64_t hash_seed);
+
+/*
+ * Starts an upstream query: takes a free slot, draws a source port and ID (unique among the
+ * outstanding queries), stores the server and the lower-cased question, and arms a deadline of
+ * now_ms + timeout_ms (timeout clamped to [1, DP_UPQ_MAX_TIMEOUT_MS]; use
+ * dp_upq_server_rto()). Fills out with what the packet must carry. Returns 0, -ENOSPC when
+ * every slot is in use (counted as table_full), -EINVAL for a malformed qname or family, or
+ * -EAGAIN if no free (port, ID) pair was drawn in a few tries (never expected; counted).
+ */
+int dp_upq_start(struct dp_upq_table *t, struct dp_rand *r, const struct dp_upq_query *q,
+		 uint64_t now_ms, uint32_t timeout_ms, struct dp_upq_sent *out);
+
+/*
+ * Matches a reply against the outstanding queries (RFC 5452 9.1: destination port and ID, then
+ * source address, source port and question, the name compared case-insensitively). On
+ * DP_UPQ_MATCH the query leaves the table, so a second reply to it is DP_UPQ_NO_SUCH_QUERY, and
+ * its copy is written to out; the RTT sample is now - out->sent_ms. Any other verdict is
+ * counted and changes nothing else. O(1).
+ *
+ * Case is not compared: 0x20 encoding (draft-vixie-dnsext-dns0x20) would need the sent case
+ * stored and is not done here.
+ */
+enum dp_upq_verdict dp_upq_match(struct dp_upq_table *t, const struct dp_upq_reply *rep,
+				 struct dp_upq_done *out);
+
+/*
+ * Returns the next query whose deadline is at or before now_ms: removes it from the table,
+ * copies it to out, counts a timeout and returns true; returns false when none is left. Call it
+ * in a loop between bursts; the caller decides whether to retry (a new query, with a new port
+ * and ID), fail over to another server, or fail the resolution, and should report the timeout
+ * with dp_upq_server_timeout(). Costs the wheel slots now_ms moved over (at most
+ * DP_UPQ_WHEEL_SLOTS) plus the queries returned. Queries come back in deadline order, except
+ * after a pause longer than DP_UPQ_WHEEL_SLOTS ms, when every one is long overdue anyway.
+ */
+bool dp_upq_expire(struct dp_upq_table *t, uint64_t now_ms, struct dp_upq_done *out);
+
+/* Removes an outstanding query (its resolution ended first). Returns 0, or -ENOENT if the
+ * handle is stale: the query was matched, expired or cancelled already. */
+int dp_upq_cancel(struct dp_upq_table *t, uint64_t handle);
+
+/* Queries outstanding now. */
+uint32_t dp_upq_outstanding(const struct dp_upq_table *t);
+
+/* The counters. Written only by the owning worker; another thread may read them with relaxed
+ * loads (as px_stats_add() does). */
+const struct dp_upq_stats *dp_upq_stats(const struct dp_upq_table *t);
+
+/*
+ * The retransmission timeout for a query to server a at now_ms: SRTT + 4 * RTTVAR (RFC 6298
+ * 2.3), DP_UPQ_RTT_UNKNOWN_MS for a server never measured, doubled per outstanding backoff step
+ * and clamped to [DP_UPQ_RTO_MIN_MS, DP_UPQ_RTO_MAX_MS].
+ */
+uint32_t dp_upq_server_rto(const struct dp_upq_table *t, const struct dp_upq_addr *a,
+			   uint64_t now_ms);
+
+/*
+ * Records an RTT sample for server a (RFC 6298 2.2-2.3: the first sets SRTT = R and
+ * RTTVAR = R / 2; later ones RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R|, SRTT = 7/8 SRTT + 1/8 R) and
+ * clears its backoff (5.7). Every reply matched by dp_upq_match() is an unambiguous sample,
+ * even for a retry, because each try has its own port and ID (so Karn's rule is not needed).
+ * Adds the server to the table, evicting the least recently used of its set if needed.
+ */
+void dp_upq_server_update(struct dp_upq_table *t, const struct dp_upq_addr *a, uint32_t rtt_ms,
+			  uint64_t now_ms);
+
+/* Records a timeout for server a: one more backoff step (RFC 6298 5.5), up to
+ * DP_UPQ_MAX_BACKOFF. Adds the server to the table like dp_upq_server_update(). */
+void dp_upq_server_timeout(struct dp_upq_table *t, const struct dp_upq_addr *a, uint64_t now_ms);
+
+/*
+ * Picks which of n candidate addresses to query next and returns its index, or -1 if n is 0.
+ * A candidate the table does not know is explored first (one of them at random). Otherwise
+ * every candidate's score is its SRTT (DP_UPQ_RTT_UNKNOWN_MS if it only ever timed out) doubled
+ * per backoff step, and one of those within DP_UPQ_SELECT_BAND_MS of the best is picked at
+ * random. The caller passes only the addresses still worth trying (policy-checked, not yet
+ * failed in this resolution).
+ */
+int dp_upq_server_select(const struct dp_upq_table *t, struct dp_rand *r,
+			 const struct dp_upq_addr *cand, unsigned n, uint64_t now_ms);
+
+/* What the table knows about a server, for telemetry and tests. */
+struct dp_upq_server_info {
+	bool known;	    /* in the table; nothing below is meaningful otherwise */
+	bool has_sample;    /* at least one RTT measured */
+	uint8_t backoff;    /* backoff steps in force at now_ms, after decay */
+	uint32_t srtt_ms;   /* rounded */
+	uint32_t rttvar_ms; /* rounded */
+	uint32_t rto_ms;    /* as dp_upq_server_rto() */
+	uint32_t timeouts;  /* total */
+};
+
+/* Fills info for server a at now_ms; returns info->known. */
+bool dp_upq_server_info(const struct dp_upq_table *t, const struct dp_upq_addr *a, uint64_t now_ms,
+			struct dp_upq_server_info *info);

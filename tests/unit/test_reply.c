@@ -1,0 +1,999 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The upstream reply classifier and bailiwick scrubber. Pure: no EAL. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pollux/addr_policy.h>
+#include <pollux/wire.h>
+
+#include "dp_reply.h"
+#include "testlib.h"
+
+static struct px_test_msg m;
+static struct dp_reply r;
+static struct px_addr_policy policy;
+static uint8_t qname_wire[PX_DNS_NAME_BUF], zone_wire[PX_DNS_NAME_BUF];
+static struct dp_reply_query q;
+
+#define AN DP_REPLY_SEC_ANSWER
+#define NS DP_REPLY_SEC_AUTHORITY
+#define AR DP_REPLY_SEC_ADDITIONAL
+
+/* Short names for the testlib message builder on the one message m. An owner or target of NULL
+ * is a compression pointer to the question's name. */
+static void
+mb_start(uint16_t flags, uint8_t rcode, const char *qname, uint16_t qtype)
+{
+	px_test_msg_start(&m, 0x1234, (uint16_t)(PX_DNS_QR | flags | rcode), qname, qtype);
+}
+
+static uint16_t
+mb_rr_head(int sec, const char *owner, uint16_t type, uint16_t rclass, uint32_t ttl)
+{
+	return px_test_msg_rr_head(&m, sec, owner, type, rclass, ttl);
+}
+
+static void
+mb_rr(int sec, const char *owner, uint16_t type, uint32_t ttl, const void *rdata, uint16_t rdlen)
+{
+	px_test_msg_rr(&m, sec, owner, type, ttl, rdata, rdlen);
+}
+
+static void
+mb_a(int sec, const char *owner, const char *addr)
+{
+	px_test_msg_addr(&m, sec, owner, addr);
+}
+
+static void
+mb_target(int sec, const char *owner, uint16_t type, uint32_t ttl, const char *target)
+{
+	px_test_msg_target(&m, sec, owner, type, ttl, target);
+}
+
+static void
+mb_soa(int sec, const char *owner, uint32_t ttl, uint32_t minimum)
+{
+	px_test_msg_soa(&m, sec, owner, ttl, minimum);
+}
+
+static void
+mb_opt(uint32_t ttl)
+{
+	px_test_msg_opt(&m, ttl);
+}
+
+static void
+set_query(const char *qname, uint16_t qtype, const char *zone)
+{
+	q.qname_len = (uint8_t)px_test_name(qname_wire, qname);
+	q.zone_len = (uint8_t)px_test_name(zone_wire, zone);
+	for (unsigned i = 0; i < q.qname_len; i++)
+		qname_wire[i] = px_lower(qname_wire[i]);
+	for (unsigned i = 0; i < q.zone_len; i++)
+		zone_wire[i] = px_lower(zone_wire[i]);
+	q.qname = qname_wire;
+	q.zone = zone_wire;
+	q.qtype = qtype;
+	q.qclass = PX_DNS_CLASS_IN;
+	q.policy = &policy;
+}
+
+/* Classifies the message under construction for qname/qtype asked of a server for zone. */
+static enum dp_reply_class
+classify(const char *qname, uint16_t qtype, const char *zone)
+{
+	set_query(qname, qtype, zone);
+	return dp_reply_classify(&r, m.buf, m.len, &q);
+}
+
+static void
+assert_name(const uint8_t *got, unsigned got_len, const char *want)
+{
+	uint8_t w[PX_DNS_NAME_BUF];
+	unsigned n = px_test_name(w, want);
+
+	ck_assert_uint_eq(got_len, n);
+	ck_assert_mem_eq(got, w, n);
+}
+
+static unsigned
+total_dropped(void)
+{
+	unsigned t = r.counts.ns_ignored;
+
+	for (int s = 0; s < DP_REPLY_SEC_COUNT; s++)
+		t += r.counts.out_of_bailiwick[s] + r.counts.ignored[s];
+	for (int i = 0; i < PX_ADDR_REASON_COUNT; i++)
+		t += r.counts.addr_rejected[i];
+	return t;
+}
+
+static void
+setup(void)
+{
+	px_addr_policy_init(&policy);
+}
+
+START_TEST(test_classify_answer_plain)
+{
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_a(AN, "WWW.Example.TEST", "192.0.2.1");
+	mb_rr(AN, NULL, PX_DNS_TYPE_A, 60, "\xc0\x00\x02\x02", 4);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_ANSWER);
+	ck_assert(r.aa);
+	ck_assert_uint_eq(r.id, 0x1234);
+	ck_assert_uint_eq(r.cname_count, 0);
+	ck_assert_uint_eq(r.answer_count, 2);
+	ck_assert_mem_eq(m.buf + r.answer[0].rdata_off, "\xc0\x00\x02\x01", 4);
+	ck_assert_mem_eq(m.buf + r.answer[1].rdata_off, "\xc0\x00\x02\x02", 4);
+	ck_assert_uint_eq(dp_reply_answer_ttl(&r), 60);
+	ck_assert_uint_eq(dp_reply_chain_ttl(&r), 60);
+	assert_name(r.sname, r.sname_len, "www.example.test");
+	ck_assert_uint_eq(total_dropped(), 0);
+	ck_assert_str_eq(dp_reply_class_name(r.cls), "answer");
+}
+END_TEST
+
+START_TEST(test_classify_answer_cname_chain_in_bailiwick)
+{
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(AN, "www.example.test", PX_DNS_TYPE_CNAME, 100, "web.example.test");
+	/* Out of order on purpose: the chain is followed by name, not by position. */
+	mb_a(AN, "host.sub.example.test", "192.0.2.9");
+	mb_target(AN, "web.example.test", PX_DNS_TYPE_CNAME, 50, "host.sub.example.test");
+	mb_a(AN, "unrelated.example.test", "192.0.2.7");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_ANSWER);
+	ck_assert_uint_eq(r.cname_count, 2);
+	ck_assert_uint_eq(r.cname[0].ttl, 100);
+	ck_assert_uint_eq(r.cname[1].ttl, 50);
+	ck_assert_uint_eq(r.answer_count, 1);
+	assert_name(r.sname, r.sname_len, "host.sub.example.test");
+	ck_assert_uint_eq(dp_reply_answer_ttl(&r), 300);
+	ck_assert_uint_eq(dp_reply_chain_ttl(&r), 50);
+	ck_assert_uint_eq(r.counts.ignored[AN], 1);
+	ck_assert_uint_eq(total_dropped(), 1);
+}
+END_TEST
+
+START_TEST(test_classify_cname_leaves_bailiwick)
+{
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(AN, "www.example.test", PX_DNS_TYPE_CNAME, 300, "www.other.test");
+	mb_a(AN, "www.other.test", "203.0.113.66"); /* not this server's to say */
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_CNAME);
+	ck_assert_uint_eq(r.cname_count, 1);
+	assert_name(r.sname, r.sname_len, "www.other.test");
+	ck_assert_uint_eq(r.answer_count, 0);
+	ck_assert_uint_eq(r.counts.out_of_bailiwick[AN], 1);
+	ck_assert_uint_eq(total_dropped(), 1);
+	/* The same under NXDOMAIN (about a target this server does not serve): still CNAME. */
+	px_put16(m.buf + 2, (uint16_t)(px_get16(m.buf + 2) | PX_DNS_RCODE_NXDOMAIN));
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_CNAME);
+}
+END_TEST
+
+START_TEST(test_classify_cname_target_without_data)
+{
+	/* The target is in the bailiwick but the server says nothing about it: restart there. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(AN, "www.example.test", PX_DNS_TYPE_CNAME, 300, "elsewhere.example.test");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_CNAME);
+	assert_name(r.sname, r.sname_len, "elsewhere.example.test");
+	ck_assert(!r.cname_limit);
+}
+END_TEST
+
+START_TEST(test_classify_cname_question_answered_by_cname)
+{
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_CNAME);
+	mb_target(AN, "www.example.test", PX_DNS_TYPE_CNAME, 300, "www.other.test");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_CNAME, "example.test"),
+			 DP_REPLY_ANSWER);
+	ck_assert_uint_eq(r.cname_count, 0);
+	ck_assert_uint_eq(r.answer_count, 1);
+}
+END_TEST
+
+START_TEST(test_classify_cname_limit_and_loop)
+{
+	char a[32], b[32];
+
+	mb_start(PX_DNS_AA, 0, "c0.example.test", PX_DNS_TYPE_A);
+	for (int i = 0; i < 10; i++) {
+		snprintf(a, sizeof(a), "c%d.example.test", i);
+		snprintf(b, sizeof(b), "c%d.example.test", i + 1);
+		mb_target(AN, a, PX_DNS_TYPE_CNAME, 300, b);
+	}
+	mb_a(AN, "c10.example.test", "192.0.2.1");
+	ck_assert_int_eq(classify("c0.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_CNAME);
+	ck_assert(r.cname_limit);
+	ck_assert_uint_eq(r.cname_count, DP_REPLY_MAX_CNAME);
+	assert_name(r.sname, r.sname_len, "c8.example.test");
+	ck_assert_uint_eq(r.counts.ignored[AN], 3); /* two links not followed and the A */
+
+	mb_start(PX_DNS_AA, 0, "a.example.test", PX_DNS_TYPE_A);
+	mb_target(AN, "a.example.test", PX_DNS_TYPE_CNAME, 300, "b.example.test");
+	mb_target(AN, "b.example.test", PX_DNS_TYPE_CNAME, 300, "a.example.test");
+	ck_assert_int_eq(classify("a.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_CNAME);
+	ck_assert(r.cname_limit);
+	ck_assert_uint_eq(r.cname_count, DP_REPLY_MAX_CNAME);
+}
+END_TEST
+
+START_TEST(test_classify_cname_then_nxdomain)
+{
+	mb_start(PX_DNS_AA, PX_DNS_RCODE_NXDOMAIN, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(AN, "www.example.test", PX_DNS_TYPE_CNAME, 300, "gone.example.test");
+	mb_soa(NS, "example.test", 3600, 120);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_NXDOMAIN);
+	ck_assert_uint_eq(r.cname_count, 1);
+	assert_name(r.sname, r.sname_len, "gone.example.test");
+	ck_assert(r.has_soa);
+	ck_assert_uint_eq(dp_reply_negative_ttl(&r), 120);
+	ck_assert_uint_eq(total_dropped(), 0);
+}
+END_TEST
+
+START_TEST(test_classify_cname_then_referral)
+{
+	mb_start(0, 0, "www.a.test", PX_DNS_TYPE_A);
+	mb_target(AN, "www.a.test", PX_DNS_TYPE_CNAME, 300, "www.b.test");
+	mb_target(NS, "b.test", PX_DNS_TYPE_NS, 300, "ns.b.test");
+	mb_a(AR, "ns.b.test", "192.0.2.53");
+	ck_assert_int_eq(classify("www.a.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_uint_eq(r.cname_count, 1);
+	assert_name(r.zone, r.zone_len, "b.test");
+	ck_assert_uint_eq(r.ns_count, 1);
+	ck_assert_uint_eq(r.ns[0].addr_count, 1);
+}
+END_TEST
+
+START_TEST(test_classify_referral_in_bailiwick_glue)
+{
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, "Example.Test", PX_DNS_TYPE_NS, 172800, "ns1.example.test");
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 86400, "NS2.example.test");
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 86400, "ns1.example.test"); /* duplicate */
+	mb_opt(0);
+	mb_a(AR, "ns1.example.test", "192.0.2.1");
+	mb_a(AR, "ns1.example.test", "2001:db8::1");
+	mb_a(AR, "ns2.example.test", "192.0.2.2");
+	mb_a(AR, "ns2.example.test", "192.0.2.2"); /* duplicate */
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert(r.edns);
+	ck_assert_uint_eq(r.edns_bufsize, 1232);
+	assert_name(r.zone, r.zone_len, "example.test");
+	ck_assert_uint_eq(r.ns_count, 2);
+	assert_name(r.ns[0].name, r.ns[0].name_len, "ns1.example.test");
+	assert_name(r.ns[1].name, r.ns[1].name_len, "ns2.example.test");
+	ck_assert_uint_eq(r.ns[0].addr_count, 2);
+	ck_assert_uint_eq(r.ns[0].addr[0].family, 4);
+	ck_assert_mem_eq(r.ns[0].addr[0].addr, "\xc0\x00\x02\x01", 4);
+	ck_assert_uint_eq(r.ns[0].addr[1].family, 6);
+	ck_assert_mem_eq(r.ns[0].addr[1].addr, "\x20\x01\x0d\xb8", 4);
+	ck_assert_uint_eq(r.ns[1].addr_count, 1);
+	ck_assert_uint_eq(dp_reply_referral_ttl(&r), 86400);
+	ck_assert_uint_eq(r.counts.ns_ignored, 1);
+	ck_assert_uint_eq(r.counts.ignored[AR], 1);
+	ck_assert_uint_eq(total_dropped(), 2);
+	ck_assert(!r.has_soa);
+}
+END_TEST
+
+START_TEST(test_classify_referral_out_of_bailiwick_glue)
+{
+	/* A .test server naming ns.example.net: glue for it is not its to give. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns.example.net");
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns.example.test");
+	mb_a(AR, "ns.example.net", "192.0.2.66");
+	mb_a(AR, "ns.example.test", "192.0.2.1");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_uint_eq(r.ns_count, 2);
+	assert_name(r.ns[0].name, r.ns[0].name_len, "ns.example.net");
+	ck_assert_uint_eq(r.ns[0].addr_count, 0); /* kept, for a glueless lookup */
+	ck_assert_uint_eq(r.ns[1].addr_count, 1);
+	ck_assert_uint_eq(r.counts.out_of_bailiwick[AR], 1);
+	ck_assert_uint_eq(total_dropped(), 1);
+}
+END_TEST
+
+START_TEST(test_classify_referral_glue_zero_then_good)
+{
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns1.example.test");
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns2.example.test");
+	mb_a(AR, "ns1.example.test", "0.0.0.0");
+	mb_a(AR, "ns2.example.test", "192.0.2.2");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_uint_eq(r.ns_count, 2);
+	ck_assert_uint_eq(r.ns[0].addr_count, 0);
+	ck_assert_uint_eq(r.ns[1].addr_count, 1);
+	ck_assert_mem_eq(r.ns[1].addr[0].addr, "\xc0\x00\x02\x02", 4);
+	ck_assert_uint_eq(r.counts.addr_rejected[PX_ADDR_UNSPECIFIED], 1);
+	ck_assert_uint_eq(total_dropped(), 1);
+}
+END_TEST
+
+START_TEST(test_classify_referral_all_glue_invalid)
+{
+	static const char *const addrs[] = {"0.0.0.0",  "255.255.255.255", "224.0.0.1",
+					    "127.0.0.1", "::",              "240.0.0.1"};
+	char ns[32];
+
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	for (unsigned i = 0; i < 6; i++) {
+		snprintf(ns, sizeof(ns), "ns%u.example.test", i);
+		mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, ns);
+	}
+	for (unsigned i = 0; i < 6; i++) {
+		snprintf(ns, sizeof(ns), "ns%u.example.test", i);
+		mb_a(AR, ns, addrs[i]);
+	}
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_uint_eq(r.ns_count, 6);
+	for (unsigned i = 0; i < 6; i++)
+		ck_assert_uint_eq(r.ns[i].addr_count, 0);
+	ck_assert_uint_eq(r.counts.addr_rejected[PX_ADDR_UNSPECIFIED], 2);
+	ck_assert_uint_eq(r.counts.addr_rejected[PX_ADDR_BROADCAST], 1);
+	ck_assert_uint_eq(r.counts.addr_rejected[PX_ADDR_MULTICAST], 1);
+	ck_assert_uint_eq(r.counts.addr_rejected[PX_ADDR_LOOPBACK], 1);
+	ck_assert_uint_eq(r.counts.addr_rejected[PX_ADDR_RESERVED], 1);
+	ck_assert_uint_eq(total_dropped(), 6);
+
+	/* The policy is the caller's: a lab that allows loopback nameservers keeps 127.0.0.1. */
+	policy.allow_loopback = true;
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_uint_eq(r.ns[3].addr_count, 1);
+	ck_assert_uint_eq(r.counts.addr_rejected[PX_ADDR_LOOPBACK], 0);
+	/* And its do-not-query netblocks apply to glue. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns.example.test");
+	mb_a(AR, "ns.example.test", "198.51.100.7");
+	ck_assert_int_eq(px_addr_policy_add(&policy, "198.51.100.0/24"), 0);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_uint_eq(r.ns[0].addr_count, 0);
+	ck_assert_uint_eq(r.counts.addr_rejected[PX_ADDR_DO_NOT_QUERY], 1);
+}
+END_TEST
+
+START_TEST(test_classify_referral_unrelated_additional)
+{
+	/* Records in the bailiwick that are not glue for the delegation's names: not glue. */
+	mb_start(0, 0, "www.evil.test", PX_DNS_TYPE_A);
+	mb_target(NS, "evil.test", PX_DNS_TYPE_NS, 300, "ns.evil.test");
+	mb_target(NS, "victim.test", PX_DNS_TYPE_NS, 300, "ns.evil.test"); /* sideways */
+	mb_a(AR, "ns.evil.test", "192.0.2.1");
+	mb_a(AR, "www.victim.test", "203.0.113.66");
+	mb_rr(AR, "ns.evil.test", PX_DNS_TYPE_TXT, 300, "\3abc", 4);
+	ck_assert_int_eq(classify("www.evil.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_uint_eq(r.ns_count, 1);
+	ck_assert_uint_eq(r.ns[0].addr_count, 1);
+	ck_assert_uint_eq(r.counts.ns_ignored, 1);
+	ck_assert_uint_eq(r.counts.ignored[AR], 2);
+	ck_assert_uint_eq(total_dropped(), 3);
+}
+END_TEST
+
+START_TEST(test_classify_referral_limits)
+{
+	char ns[32];
+
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	for (unsigned i = 0; i < DP_REPLY_MAX_NS + 2; i++) {
+		snprintf(ns, sizeof(ns), "ns%u.example.test", i);
+		mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300 + i, ns);
+	}
+	for (unsigned i = 0; i < DP_REPLY_MAX_ADDRS + 2; i++) {
+		snprintf(ns, sizeof(ns), "192.0.2.%u", i + 1);
+		mb_a(AR, "ns0.example.test", ns);
+	}
+	mb_a(AR, "ns14.example.test", "192.0.2.99"); /* for a name that did not fit */
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_uint_eq(r.ns_count, DP_REPLY_MAX_NS);
+	ck_assert_uint_eq(r.counts.ns_dropped, 2);
+	ck_assert_uint_eq(r.ns[0].addr_count, DP_REPLY_MAX_ADDRS);
+	ck_assert_uint_eq(r.counts.addr_dropped, 2);
+	ck_assert_uint_eq(r.counts.ignored[AR], 1);
+	ck_assert_uint_eq(dp_reply_referral_ttl(&r), 300);
+}
+END_TEST
+
+START_TEST(test_classify_answer_limit)
+{
+	char a[32];
+
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	for (unsigned i = 0; i < DP_REPLY_MAX_ANSWER + 8; i++) {
+		snprintf(a, sizeof(a), "192.0.2.%u", i + 1);
+		mb_a(AN, "www.example.test", a);
+	}
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_ANSWER);
+	ck_assert_uint_eq(r.answer_count, DP_REPLY_MAX_ANSWER);
+	ck_assert_uint_eq(r.counts.answer_dropped, 8);
+	ck_assert_uint_eq(total_dropped(), 0);
+}
+END_TEST
+
+START_TEST(test_classify_poisoning_attempt)
+{
+	/* evil.test's server answers for itself and slips in data about victim.test. */
+	mb_start(PX_DNS_AA, 0, "www.evil.test", PX_DNS_TYPE_A);
+	mb_a(AN, "www.evil.test", "192.0.2.1");
+	mb_a(AN, "www.victim.test", "203.0.113.66");
+	mb_target(NS, "victim.test", PX_DNS_TYPE_NS, 86400, "ns.evil.test");
+	mb_soa(NS, "victim.test", 86400, 86400);
+	mb_target(NS, "test", PX_DNS_TYPE_NS, 86400, "ns.evil.test");
+	mb_a(AR, "ns.victim.test", "203.0.113.66");
+	mb_a(AR, "www.victim.test", "2001:db8::66");
+	mb_a(AR, "ns.evil.test", "192.0.2.53"); /* in bailiwick, but not glue for anything */
+	ck_assert_int_eq(classify("www.evil.test", PX_DNS_TYPE_A, "evil.test"), DP_REPLY_ANSWER);
+	ck_assert_uint_eq(r.answer_count, 1);
+	ck_assert_mem_eq(m.buf + r.answer[0].rdata_off, "\xc0\x00\x02\x01", 4);
+	ck_assert_uint_eq(r.ns_count, 0);
+	ck_assert_uint_eq(r.zone_len, 0);
+	ck_assert(!r.has_soa);
+	ck_assert_uint_eq(r.counts.out_of_bailiwick[AN], 1);
+	ck_assert_uint_eq(r.counts.out_of_bailiwick[NS], 3);
+	ck_assert_uint_eq(r.counts.out_of_bailiwick[AR], 2);
+	ck_assert_uint_eq(r.counts.ignored[AR], 1);
+	ck_assert_uint_eq(total_dropped(), 7);
+
+	/* The same records around a referral from the .test server's point of view would be in
+	 * bailiwick; from evil.test's own zone cut they never are. A referral for victim.test
+	 * from evil.test is sideways: lame. */
+	mb_start(0, 0, "www.evil.test", PX_DNS_TYPE_A);
+	mb_target(NS, "victim.test", PX_DNS_TYPE_NS, 86400, "ns.evil.test");
+	mb_a(AR, "ns.evil.test", "192.0.2.53");
+	ck_assert_int_eq(classify("www.evil.test", PX_DNS_TYPE_A, "evil.test"), DP_REPLY_LAME);
+	ck_assert_int_eq(r.lame, DP_REPLY_LAME_SIDEWAYS);
+	ck_assert_uint_eq(r.ns_count, 0);
+}
+END_TEST
+
+START_TEST(test_classify_nxdomain_with_soa)
+{
+	mb_start(PX_DNS_AA, PX_DNS_RCODE_NXDOMAIN, "nx.example.test", PX_DNS_TYPE_A);
+	mb_soa(NS, "example.test", 3600, 300);
+	ck_assert_int_eq(classify("nx.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_NXDOMAIN);
+	ck_assert(r.has_soa);
+	assert_name(r.soa_owner, r.soa_owner_len, "example.test");
+	ck_assert_uint_eq(r.soa.ttl, 3600);
+	ck_assert_uint_eq(r.soa_minimum, 300);
+	ck_assert_uint_eq(dp_reply_negative_ttl(&r), 300);
+	ck_assert_uint_eq(dp_reply_ttl_cap(dp_reply_negative_ttl(&r), 60), 60);
+	ck_assert_uint_eq(total_dropped(), 0);
+
+	/* The SOA's own TTL bounds the negative TTL when it is the smaller (RFC 2308 5). */
+	mb_start(PX_DNS_AA, PX_DNS_RCODE_NXDOMAIN, "nx.example.test", PX_DNS_TYPE_A);
+	mb_soa(NS, "example.test", 30, 300);
+	ck_assert_int_eq(classify("nx.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_NXDOMAIN);
+	ck_assert_uint_eq(dp_reply_negative_ttl(&r), 30);
+
+	/* Without an SOA, still NXDOMAIN, with nothing to cache it by. */
+	mb_start(PX_DNS_AA, PX_DNS_RCODE_NXDOMAIN, "nx.example.test", PX_DNS_TYPE_A);
+	ck_assert_int_eq(classify("nx.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_NXDOMAIN);
+	ck_assert(!r.has_soa);
+	ck_assert_uint_eq(dp_reply_negative_ttl(&r), 0);
+}
+END_TEST
+
+START_TEST(test_classify_nodata_with_soa)
+{
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_AAAA);
+	mb_soa(NS, "example.test", 3600, 600);
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 3600, "ns.example.test");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
+			 DP_REPLY_NODATA);
+	ck_assert(r.has_soa);
+	ck_assert_uint_eq(dp_reply_negative_ttl(&r), 600);
+	ck_assert_uint_eq(r.ns_count, 0);
+	ck_assert_uint_eq(r.counts.ns_ignored, 1);
+	/* An A record at the name answers nothing about AAAA. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_AAAA);
+	mb_a(AN, "www.example.test", "192.0.2.1");
+	mb_soa(NS, "example.test", 3600, 600);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
+			 DP_REPLY_NODATA);
+	ck_assert_uint_eq(r.counts.ignored[AN], 1);
+}
+END_TEST
+
+START_TEST(test_classify_soa_outside_bailiwick_ignored)
+{
+	mb_start(PX_DNS_AA, PX_DNS_RCODE_NXDOMAIN, "nx.example.test", PX_DNS_TYPE_A);
+	mb_soa(NS, "test", 86400, 86400);       /* above the bailiwick */
+	mb_soa(NS, "other.test", 86400, 86400); /* beside it */
+	mb_soa(NS, "sub.example.test", 60, 60); /* in it, but not above the qname */
+	ck_assert_int_eq(classify("nx.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_NXDOMAIN);
+	ck_assert(!r.has_soa);
+	ck_assert_uint_eq(r.counts.out_of_bailiwick[NS], 2);
+	ck_assert_uint_eq(r.counts.ignored[NS], 1);
+
+	/* A NODATA whose only SOA is out of bailiwick: no SOA, so with AA it is NODATA still,
+	 * and without AA it is lame. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_AAAA);
+	mb_soa(NS, "other.test", 86400, 86400);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
+			 DP_REPLY_NODATA);
+	ck_assert(!r.has_soa);
+	px_put16(m.buf + 2, PX_DNS_QR);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
+			 DP_REPLY_LAME);
+	ck_assert_int_eq(r.lame, DP_REPLY_LAME_EMPTY);
+}
+END_TEST
+
+START_TEST(test_classify_lame_upward_referral)
+{
+	/* A .test server handing out the root NS set. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, ".", PX_DNS_TYPE_NS, 518400, "a.root-servers.net");
+	mb_a(AR, "a.root-servers.net", "198.41.0.4");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
+	ck_assert_int_eq(r.lame, DP_REPLY_LAME_UPWARD);
+	ck_assert_str_eq(dp_reply_lame_name(r.lame), "upward");
+	ck_assert_uint_eq(r.ns_count, 0);
+	ck_assert_uint_eq(r.counts.out_of_bailiwick[NS], 1);
+	ck_assert_uint_eq(r.counts.out_of_bailiwick[AR], 1);
+
+	/* NS for the bailiwick itself, without AA: a referral to where we already are. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, "test", PX_DNS_TYPE_NS, 518400, "ns.test");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
+	ck_assert_int_eq(r.lame, DP_REPLY_LAME_UPWARD);
+	/* With AA it is the apex NS set of an authoritative NODATA. */
+	px_put16(m.buf + 2, PX_DNS_QR | PX_DNS_AA);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_NODATA);
+	ck_assert(!r.has_soa);
+	ck_assert_uint_eq(r.counts.ns_ignored, 1);
+}
+END_TEST
+
+START_TEST(test_classify_lame_sideways_and_empty)
+{
+	/* A zone below the bailiwick that does not hold the qname. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, "other.test", PX_DNS_TYPE_NS, 300, "ns.other.test");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
+	ck_assert_int_eq(r.lame, DP_REPLY_LAME_SIDEWAYS);
+	ck_assert_uint_eq(r.counts.ns_ignored, 1);
+	/* Below the qname is not at or above it either. */
+	mb_start(0, 0, "example.test", PX_DNS_TYPE_A);
+	mb_target(NS, "www.example.test", PX_DNS_TYPE_NS, 300, "ns.other.test");
+	ck_assert_int_eq(classify("example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
+	ck_assert_int_eq(r.lame, DP_REPLY_LAME_SIDEWAYS);
+	/* An unrelated tree altogether. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, "example.org", PX_DNS_TYPE_NS, 300, "ns.example.org");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
+	ck_assert_int_eq(r.lame, DP_REPLY_LAME_SIDEWAYS);
+	/* Nothing at all, no AA. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
+	ck_assert_int_eq(r.lame, DP_REPLY_LAME_EMPTY);
+	/* Nothing at all, with AA: NODATA without an SOA. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_NODATA);
+	ck_assert(!r.has_soa);
+	/* A referral next to a lame record is still a referral. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, ".", PX_DNS_TYPE_NS, 300, "a.root-servers.net");
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns.example.test");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(r.lame, DP_REPLY_LAME_NONE);
+}
+END_TEST
+
+START_TEST(test_classify_rcodes)
+{
+	static const struct {
+		uint8_t rcode;
+		enum dp_reply_class cls;
+	} cases[] = {
+		{PX_DNS_RCODE_REFUSED, DP_REPLY_REFUSED},
+		{PX_DNS_RCODE_SERVFAIL, DP_REPLY_SERVFAIL},
+		{PX_DNS_RCODE_FORMERR, DP_REPLY_FORMERR},
+		{PX_DNS_RCODE_NOTIMP, DP_REPLY_SERVFAIL},
+		{9, DP_REPLY_SERVFAIL},
+	};
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mb_start(0, cases[i].rcode, "www.example.test", PX_DNS_TYPE_A);
+		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+				 cases[i].cls);
+		ck_assert_uint_eq(r.rcode, cases[i].rcode);
+	}
+	/* An extended rcode from the OPT (BADVERS = 16): the server cannot answer. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_opt(1u << 24);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_SERVFAIL);
+	ck_assert_uint_eq(r.rcode, PX_DNS_RCODE_BADVERS);
+}
+END_TEST
+
+START_TEST(test_classify_truncated)
+{
+	mb_start(PX_DNS_TC, 0, "www.example.test", PX_DNS_TYPE_A);
+	px_put16(m.buf + 6, 5); /* counts need not hold in a truncated reply */
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_TRUNCATED);
+	/* But the question must still be ours. */
+	ck_assert_int_eq(classify("www.other.test", PX_DNS_TYPE_A, "test"), DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_QUESTION);
+}
+END_TEST
+
+START_TEST(test_classify_question_mismatch)
+{
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_a(AN, "www.example.test", "192.0.2.1");
+	ck_assert_int_eq(classify("WWW.EXAMPLE.TEST", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_ANSWER);
+	ck_assert_int_eq(classify("ww.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_QUESTION);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_QUESTION);
+	set_query("www.example.test", PX_DNS_TYPE_A, "example.test");
+	q.qclass = PX_DNS_CLASS_CH;
+	ck_assert_int_eq(dp_reply_classify(&r, m.buf, m.len, &q), DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_QUESTION);
+	ck_assert_str_eq(dp_reply_bad_name(r.bad), "question");
+}
+END_TEST
+
+START_TEST(test_classify_header_errors)
+{
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_a(AN, "www.example.test", "192.0.2.1");
+	for (uint16_t l = 0; l < PX_DNS_HDR_LEN; l++) {
+		set_query("www.example.test", PX_DNS_TYPE_A, "example.test");
+		ck_assert_int_eq(dp_reply_classify(&r, m.buf, l, &q), DP_REPLY_MALFORMED);
+		ck_assert_int_eq(r.bad, DP_REPLY_BAD_SHORT);
+	}
+	px_put16(m.buf + 2, PX_DNS_AA); /* QR clear: a query, not a reply */
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_NOT_RESPONSE);
+	px_put16(m.buf + 2, PX_DNS_QR | 2 << PX_DNS_OPCODE_SHIFT);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_OPCODE);
+	px_put16(m.buf + 2, PX_DNS_QR);
+	for (uint16_t qd = 0; qd <= 2; qd += 2) {
+		px_put16(m.buf + 4, qd);
+		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+				 DP_REPLY_MALFORMED);
+		ck_assert_int_eq(r.bad, DP_REPLY_BAD_QDCOUNT);
+	}
+}
+END_TEST
+
+START_TEST(test_classify_compression_loop)
+{
+	uint16_t at;
+
+	/* An answer whose owner is a pointer to itself. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	at = m.len;
+	mb_a(AN, NULL, "192.0.2.1");
+	px_put16(m.buf + at, (uint16_t)(0xc000 | at));
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_NAME);
+	/* Two pointers at each other, in a CNAME's rdata. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	at = mb_rr_head(AN, NULL, PX_DNS_TYPE_CNAME, PX_DNS_CLASS_IN, 300);
+	px_put16(m.buf + at, 4);
+	px_put16(m.buf + m.len, (uint16_t)(0xc000 | (m.len + 2)));
+	px_put16(m.buf + m.len + 2, (uint16_t)(0xc000 | m.len));
+	m.len += 4;
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_NAME);
+}
+END_TEST
+
+/* A referral with a bit of everything, for the count and cut tests. */
+static void
+mb_referral(void)
+{
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns1.example.test");
+	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns2.example.test");
+	mb_soa(NS, "other.test", 300, 300);
+	mb_opt(0);
+	mb_a(AR, "ns1.example.test", "192.0.2.1");
+	mb_a(AR, "ns2.example.test", "2001:db8::2");
+}
+
+START_TEST(test_classify_counts_lie)
+{
+	mb_referral();
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	for (int s = 0; s < 3; s++) {
+		uint16_t c = px_get16(m.buf + 6 + 2 * s);
+
+		/* One more record than there is, and one fewer (trailing bytes). */
+		px_put16(m.buf + 6 + 2 * s, (uint16_t)(c + 1));
+		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"),
+				 DP_REPLY_MALFORMED);
+		/* Earlier sections shift the OPT out of the additional section. */
+		ck_assert_int_eq(r.bad, s == AR ? DP_REPLY_BAD_COUNTS : DP_REPLY_BAD_OPT);
+		px_put16(m.buf + 6 + 2 * s, (uint16_t)(c - 1));
+		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"),
+				 DP_REPLY_MALFORMED);
+		px_put16(m.buf + 6 + 2 * s, 0xffff);
+		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"),
+				 DP_REPLY_MALFORMED);
+		px_put16(m.buf + 6 + 2 * s, c);
+	}
+	/* Every cut short of the whole message is a count that lies. */
+	uint16_t len = m.len;
+
+	for (uint16_t l = PX_DNS_HDR_LEN; l < len; l++) {
+		m.len = l;
+		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"),
+				 DP_REPLY_MALFORMED);
+		ck_assert_int_eq(r.bad, DP_REPLY_BAD_COUNTS);
+	}
+}
+END_TEST
+
+START_TEST(test_classify_bad_rdata_and_opt)
+{
+	/* An A record five bytes long. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_rr(AN, NULL, PX_DNS_TYPE_A, 300, "\1\2\3\4\5", 5);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+	/* A CNAME whose name leaves a byte of its rdata over. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_rr(AN, NULL, PX_DNS_TYPE_CNAME, 300, "\1a\0\0", 4);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+	/* An NS whose name runs past its rdata into the next record. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_rr(NS, "example.test", PX_DNS_TYPE_NS, 300, "\2ns", 3);
+	mb_rr(NS, "example.test", PX_DNS_TYPE_TXT, 300, "\0", 1);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+	/* An SOA with a field missing. */
+	mb_start(PX_DNS_AA, PX_DNS_RCODE_NXDOMAIN, "nx.example.test", PX_DNS_TYPE_A);
+	mb_rr(NS, "example.test", PX_DNS_TYPE_SOA, 300, "\0\0\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4", 18);
+	ck_assert_int_eq(classify("nx.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+	/* Two OPTs; an OPT in the answer section; an OPT not owned by the root. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_opt(0);
+	mb_opt(0);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_OPT);
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_rr(AN, ".", PX_DNS_TYPE_OPT, 0, "", 0);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_OPT);
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_rr(AR, "example.test", PX_DNS_TYPE_OPT, 0, "", 0);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_OPT);
+}
+END_TEST
+
+START_TEST(test_classify_ttl_high_bit)
+{
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_rr(AN, NULL, PX_DNS_TYPE_A, 0x80000000u, "\xc0\x00\x02\x01", 4);
+	mb_rr(AN, NULL, PX_DNS_TYPE_A, 0x7fffffffu, "\xc0\x00\x02\x02", 4);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_ANSWER);
+	ck_assert_uint_eq(r.answer[0].ttl, 0);
+	ck_assert_uint_eq(r.answer[1].ttl, 0x7fffffffu);
+	ck_assert_uint_eq(dp_reply_answer_ttl(&r), 0);
+	ck_assert_uint_eq(dp_reply_min_ttl(r.answer, 0), UINT32_MAX);
+	ck_assert_uint_eq(dp_reply_ttl_cap(0x7fffffffu, 86400), 86400);
+}
+END_TEST
+
+START_TEST(test_classify_compressed_names)
+{
+	/* Owners and targets compressed against the question, as real servers write them. */
+	uint16_t at;
+
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	/* example.test NS ns.example.test: owner = pointer into the question's name. */
+	at = mb_rr_head(NS, NULL, PX_DNS_TYPE_NS, PX_DNS_CLASS_IN, 300);
+	m.len -= 2 + 8 + 2; /* rewrite the owner as a pointer to "example.test" (offset 16) */
+	px_put16(m.buf + m.len, 0xc000 | 16);
+	m.len += 2;
+	px_put16(m.buf + m.len, PX_DNS_TYPE_NS);
+	px_put16(m.buf + m.len + 2, PX_DNS_CLASS_IN);
+	px_put32(m.buf + m.len + 4, 300);
+	at = (uint16_t)(m.len + 8);
+	m.len += 10;
+	uint16_t target = m.len;
+
+	memcpy(m.buf + m.len, "\2ns\xc0\x10", 5);
+	m.len += 5;
+	px_put16(m.buf + at, 5);
+	/* ns.example.test A: owner = pointer to the NS target. */
+	at = mb_rr_head(AR, NULL, PX_DNS_TYPE_A, PX_DNS_CLASS_IN, 300);
+	px_put16(m.buf + at - 10, (uint16_t)(0xc000 | target));
+	px_put16(m.buf + at, 4);
+	memcpy(m.buf + m.len, "\xc0\x00\x02\x01", 4);
+	m.len += 4;
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	assert_name(r.zone, r.zone_len, "example.test");
+	ck_assert_uint_eq(r.ns_count, 1);
+	assert_name(r.ns[0].name, r.ns[0].name_len, "ns.example.test");
+	ck_assert_uint_eq(r.ns[0].addr_count, 1);
+}
+END_TEST
+
+START_TEST(test_classify_any_and_root_bailiwick)
+{
+	/* The root servers as bailiwick: everything is inside it. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_target(NS, "test", PX_DNS_TYPE_NS, 172800, "a.nic.test");
+	mb_a(AR, "a.nic.test", "192.0.2.10");
+	mb_a(AR, "a.root-servers.net", "198.41.0.4");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "."), DP_REPLY_REFERRAL);
+	assert_name(r.zone, r.zone_len, "test");
+	ck_assert_uint_eq(r.ns[0].addr_count, 1);
+	ck_assert_uint_eq(r.counts.ignored[AR], 1);
+	/* ANY takes every type at the name. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_ANY);
+	mb_a(AN, "www.example.test", "192.0.2.1");
+	mb_rr(AN, "www.example.test", PX_DNS_TYPE_TXT, 300, "\3abc", 4);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_ANY, "example.test"),
+			 DP_REPLY_ANSWER);
+	ck_assert_uint_eq(r.answer_count, 2);
+}
+END_TEST
+
+START_TEST(test_name_in)
+{
+	uint8_t a[PX_DNS_NAME_BUF], b[PX_DNS_NAME_BUF];
+	unsigned al, bl;
+
+	al = px_test_name(a, "www.example.test");
+	bl = px_test_name(b, "example.test");
+	ck_assert(dp_reply_name_in(a, al, b, bl));
+	ck_assert(!dp_reply_name_in(b, bl, a, al));
+	ck_assert(dp_reply_name_in(a, al, a, al));
+	bl = px_test_name(b, "ample.test"); /* a suffix, but not on a label boundary */
+	ck_assert(!dp_reply_name_in(a, al, b, bl));
+	bl = px_test_name(b, ".");
+	ck_assert(dp_reply_name_in(a, al, b, bl));
+	ck_assert(dp_reply_name_in(b, bl, b, bl));
+	ck_assert(!dp_reply_name_in(b, bl, a, al));
+	bl = px_test_name(b, "test");
+	b[1] = 'T'; /* names are compared as given: the caller lower-cases */
+	ck_assert(!dp_reply_name_in(a, al, b, bl));
+	ck_assert(!dp_reply_name_in(a, al, b, 0));
+}
+END_TEST
+
+START_TEST(test_classify_mutations)
+{
+	/* Every single-byte change of a referral: classified without reading out of bounds. */
+	static uint8_t orig[sizeof(m.buf)];
+	uint16_t len;
+
+	mb_referral();
+	len = m.len;
+	memcpy(orig, m.buf, len);
+	for (uint16_t i = 0; i < len; i++) {
+		for (unsigned v = 0; v < 256; v += 17) {
+			memcpy(m.buf, orig, len);
+			m.buf[i] = (uint8_t)v;
+			enum dp_reply_class c = classify("www.example.test", PX_DNS_TYPE_A, "test");
+
+			ck_assert_int_lt(c, DP_REPLY_CLASS_COUNT);
+			ck_assert_uint_le(r.ns_count, DP_REPLY_MAX_NS);
+		}
+	}
+}
+END_TEST
+
+static Suite *
+reply_suite(void)
+{
+	Suite *s = suite_create("reply");
+	TCase *tc = tcase_create("answer");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_classify_answer_plain);
+	tcase_add_test(tc, test_classify_answer_cname_chain_in_bailiwick);
+	tcase_add_test(tc, test_classify_cname_leaves_bailiwick);
+	tcase_add_test(tc, test_classify_cname_target_without_data);
+	tcase_add_test(tc, test_classify_cname_question_answered_by_cname);
+	tcase_add_test(tc, test_classify_cname_limit_and_loop);
+	tcase_add_test(tc, test_classify_answer_limit);
+	tcase_add_test(tc, test_classify_any_and_root_bailiwick);
+	tcase_add_test(tc, test_classify_ttl_high_bit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("referral");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_classify_referral_in_bailiwick_glue);
+	tcase_add_test(tc, test_classify_referral_out_of_bailiwick_glue);
+	tcase_add_test(tc, test_classify_referral_glue_zero_then_good);
+	tcase_add_test(tc, test_classify_referral_all_glue_invalid);
+	tcase_add_test(tc, test_classify_referral_unrelated_additional);
+	tcase_add_test(tc, test_classify_referral_limits);
+	tcase_add_test(tc, test_classify_cname_then_referral);
+	tcase_add_test(tc, test_classify_compressed_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("scrub");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_classify_poisoning_attempt);
+	tcase_add_test(tc, test_classify_soa_outside_bailiwick_ignored);
+	tcase_add_test(tc, test_name_in);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("negative");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_classify_nxdomain_with_soa);
+	tcase_add_test(tc, test_classify_nodata_with_soa);
+	tcase_add_test(tc, test_classify_cname_then_nxdomain);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("failure");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_classify_lame_upward_referral);
+	tcase_add_test(tc, test_classify_lame_sideways_and_empty);
+	tcase_add_test(tc, test_classify_rcodes);
+	tcase_add_test(tc, test_classify_truncated);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("malformed");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_classify_question_mismatch);
+	tcase_add_test(tc, test_classify_header_errors);
+	tcase_add_test(tc, test_classify_compression_loop);
+	tcase_add_test(tc, test_classify_counts_lie);
+	tcase_add_test(tc, test_classify_bad_rdata_and_opt);
+	tcase_add_test(tc, test_classify_mutations);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(reply_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Upstream query bookkeeping: (port, ID) allocation, RFC 5452 reply matching, timeouts, server
+ * RTT and selection. Pure: no EAL; the memory block comes from malloc and the clock is a
+ * number the tests move by hand. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include <pollux/wire.h>
+
+#include "dp_rand.h"
+#include "dp_upstream.h"
+#include "testlib.h"
+
+static void *mem;
+static struct dp_upq_table *t;
+static struct dp_rand rng;
+static uint8_t qname[PX_DNS_NAME_BUF];
+static struct dp_upq_query q;
+static struct dp_upq_sent sent;
+static struct dp_upq_done done;
+
+static struct dp_upq_addr
+addr(const char *s)
+{
+	struct dp_upq_addr a;
+	uint8_t buf[16];
+
+	if (strchr(s, ':') != NULL) {
+		ck_assert_int_eq(inet_pton(AF_INET6, s, buf), 1);
+		dp_upq_addr_set6(&a, buf);
+	} else {
+		uint32_t v4;
+
+		ck_assert_int_eq(inet_pton(AF_INET, s, &v4), 1);
+		dp_upq_addr_set4(&a, v4);
+	}
+	return a;
+}
+
+static void
+table_new(uint32_t capacity, uint64_t now_ms)
+{
+	uint8_t seed[DP_RAND_KEY_LEN];
+
+	memset(seed, 0x5a, sizeof(seed));
+	dp_rand_init_seed(&rng, seed);
+	free(mem);
+	mem = malloc(dp_upq_memsize(capacity));
+	ck_assert_ptr_nonnull(mem);
+	t = dp_upq_init(mem, capacity, now_ms, 0x0123456789abcdefull);
+	ck_assert_ptr_eq(t, mem);
+}
+
+/* Sets the query template: name in presentation form, to server:53, type A class IN. */
+static void
+query_set(const char *server, const char *name, uint32_t cookie)
+{
+	q.server = addr(server);
+	q.server_port = PX_DNS_PORT;
+	q.qtype = PX_DNS_TYPE_A;
+	q.qclass = PX_DNS_CLASS_IN;
+	q.qname_len = (uint8_t)px_test_name(qname, name);
+	ck_assert_uint_gt(q.qname_len, 0);
+	q.qname = qname;
+	q.cookie = cookie;
+}
+
+/* The reply the queried server would send for `sent`, with its question spelled `name`. */
+static struct dp_upq_reply
+reply_for(const struct dp_upq_sent *s, const char *server, const char *name, uint8_t *buf)
+{
+	struct dp_upq_reply rep = {
+	    .src = addr(server),
+	    .sport = PX_DNS_PORT,
+	    .dport = s->sport,
+	    .id = s->id,
+	    .qtype = PX_DNS_TYPE_A,
+	    .qclass = PX_DNS_CLASS_IN,
+	    .qname = buf,
+	};
+
+	rep.qname_len = (uint8_t)px_test_name(buf, name);
+	return rep;
+}
+
+static void
+setup(void)
+{
+	table_new(64, 1000);
+	query_set("192.0.2.1", "www.Example.TEST", 42);
+}
+
+static void
+teardown(void)
+{
+	free(mem);
+	mem = NULL;
+	t = NULL;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+START_TEST(test_dp_upq_init_invalid)
+{
+	uint64_t buf[8];
+
+	ck_assert_uint_eq(dp_upq_memsize(0), 0);
+	ck_assert_uint_eq(dp_upq_memsize(DP_UPQ_MAX_CAPACITY + 1), 0);
+	ck_assert_uint_gt(dp_upq_memsize(1), 0);
+	ck_assert_uint_gt(dp_upq_memsize(1000), dp_upq_memsize(1));
+	errno = 0;
+	ck_assert_ptr_null(dp_upq_init(NULL, 1, 0, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(dp_upq_init(buf, 0, 0, 0));
+	ck_assert_ptr_null(dp_upq_init((uint8_t *)mem + 1, 1, 0, 0));
+	ck_assert_uint_eq(dp_upq_outstanding(t), 0);
+}
+END_TEST
+
+START_TEST(test_dp_upq_start_invalid)
+{
+	uint8_t bad[8] = {3, 'w', 'w', 'w', 0};
+
+	q.qname = bad;
+	q.qname_len = 4; /* the root label is missing from the length */
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 100, &sent), -EINVAL);
+	q.qname_len = 6; /* one byte past the root */
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 100, &sent), -EINVAL);
+	bad[0] = 64;
+	q.qname_len = 5;
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 100, &sent), -EINVAL);
+	query_set("192.0.2.1", "example.test", 1);
+	q.server.family = 0;
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 100, &sent), -EINVAL);
+	ck_assert_uint_eq(dp_upq_stats(t)->started, 0);
+	ck_assert_uint_eq(dp_upq_outstanding(t), 0);
+}
+END_TEST
+
+/* A full table holds distinct (port, ID) pairs, all in the port range; one more is refused. */
+START_TEST(test_dp_upq_start_unique_and_full)
+{
+	enum { CAP = 60000 };
+	uint32_t *keys = malloc(CAP * sizeof(*keys));
+
+	ck_assert_ptr_nonnull(keys);
+	table_new(CAP, 0);
+	for (uint32_t i = 0; i < CAP; i++) {
+		ck_assert_int_eq(dp_upq_start(t, &rng, &q, 0, 1000, &sent), 0);
+		ck_assert_uint_ge(sent.sport, DP_UPQ_PORT_MIN);
+		ck_assert_uint_ne(sent.sport, PX_DNS_PORT);
+		ck_assert_uint_ne(sent.handle, 0);
+		keys[i] = (uint32_t)sent.sport << 16 | sent.id;
+	}
+	qsort(keys, CAP, sizeof(*keys), cmp_u32);
+	for (uint32_t i = 1; i < CAP; i++)
+		ck_assert_uint_ne(keys[i], keys[i - 1]);
+	ck_assert_uint_eq(dp_upq_outstanding(t), CAP);
+
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 0, 1000, &sent), -ENOSPC);
+	ck_assert_uint_eq(dp_upq_stats(t)->table_full, 1);
+	ck_assert_uint_eq(dp_upq_stats(t)->started, CAP);
+	/* 60000 draws among 2^32 pairs: a few collisions at most, each redrawn. */
+	ck_assert_uint_lt(dp_upq_stats(t)->id_collisions, 10);
+
+	/* A slot freed by a timeout is usable again. */
+	ck_assert(dp_upq_expire(t, 1000, &done));
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 1000, &sent), 0);
+	free(keys);
+}
+END_TEST
+
+/*
+ * Every port of 1024-65535 is used, and nothing below. 64512 ports need about n(ln n + 10)
+ * = 1.36 M draws before all are hit with near certainty (coupon collector): 2.5 M makes a miss
+ * about a 1e-12 event, and the seed is fixed anyway. IDs are checked for uniformity too.
+ */
+START_TEST(test_dp_upq_start_full_port_range)
+{
+	enum { N = 2500000 };
+	static uint8_t seen[65536];
+	static uint32_t id_hist[256];
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+	double chi = 0, expect = (double)N / 256;
+
+	memset(seen, 0, sizeof(seen));
+	memset(id_hist, 0, sizeof(id_hist));
+	struct dp_upq_reply rep;
+
+	table_new(4, 0);
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 0, 1000, &sent), 0);
+	rep = reply_for(&sent, "192.0.2.1", "www.example.test", rbuf);
+	ck_assert_int_eq(dp_upq_cancel(t, sent.handle), 0);
+	/* Plain checks in the loop: in fork mode every passing ck_assert is a write to Check's
+	 * pipe, which would make this test about system calls. */
+	for (uint32_t i = 0; i < N; i++) {
+		if (dp_upq_start(t, &rng, &q, 0, 1000, &sent) != 0)
+			ck_abort_msg("start %u failed", i);
+		seen[sent.sport] = 1;
+		id_hist[sent.id >> 8]++;
+		rep.dport = sent.sport;
+		rep.id = sent.id;
+		if (dp_upq_match(t, &rep, &done) != DP_UPQ_MATCH)
+			ck_abort_msg("reply %u not matched", i);
+	}
+	for (uint32_t p = 0; p < 65536; p++)
+		if (seen[p] != (p >= DP_UPQ_PORT_MIN))
+			ck_abort_msg("port %u: seen %u", p, seen[p]);
+	ck_assert(!seen[PX_DNS_PORT]);
+	for (unsigned i = 0; i < 256; i++)
+		chi += (id_hist[i] - expect) * (id_hist[i] - expect) / expect;
+	ck_assert_double_lt(chi, 400);
+	ck_assert_uint_eq(dp_upq_stats(t)->matched, N);
+	ck_assert_uint_eq(dp_upq_outstanding(t), 0);
+}
+END_TEST
+
+START_TEST(test_dp_upq_match_accepts)
+{
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+	struct dp_upq_reply rep;
+
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &sent), 0);
+	ck_assert_uint_eq(sent.deadline_ms, 1300);
+	/* Case differs from the query's: names compare case-insensitively. */
+	rep = reply_for(&sent, "192.0.2.1", "WWW.example.Test", rbuf);
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
+	ck_assert_uint_eq(done.handle, sent.handle);
+	ck_assert_uint_eq(done.cookie, 42);
+	ck_assert_uint_eq(done.sent_ms, 1000);
+	ck_assert_uint_eq(done.deadline_ms, 1300);
+	ck_assert_uint_eq(done.sport, sent.sport);
+	ck_assert_uint_eq(done.id, sent.id);
+	ck_assert_uint_eq(done.server_port, PX_DNS_PORT);
+	ck_assert_uint_eq(done.qtype, PX_DNS_TYPE_A);
+	ck_assert_uint_eq(done.qclass, PX_DNS_CLASS_IN);
+	ck_assert_uint_eq(done.qname_len, 18);
+	ck_assert_mem_eq(done.qname, "\3www\7example\4test", 18);
+	ck_assert(dp_upq_addr_eq(&done.server, &q.server));
+	ck_assert_uint_eq(dp_upq_outstanding(t), 0);
+	ck_assert_uint_eq(dp_upq_stats(t)->matched, 1);
+	/* It left the wheel too. */
+	ck_assert(!dp_upq_expire(t, 100000, &done));
+}
+END_TEST
+
+START_TEST(test_dp_upq_match_ipv6)
+{
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+	struct dp_upq_reply rep;
+
+	query_set("2001:db8::53", "example.test", 7);
+	q.qtype = PX_DNS_TYPE_AAAA;
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &sent), 0);
+	rep = reply_for(&sent, "2001:db8::53", "example.test", rbuf);
+	rep.qtype = PX_DNS_TYPE_AAAA;
+	rep.src = addr("2001:db8::54");
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_ADDR);
+	/* The same 16 bytes under the other family are another address. */
+	rep.src = addr("2001:db8::53");
+	rep.src.family = DP_UPQ_AF_INET;
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_ADDR);
+	rep.src = addr("2001:db8::53");
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
+	ck_assert_uint_eq(done.cookie, 7);
+}
+END_TEST
+
+/* Each forged variant is dropped with its own verdict and counter, and none of them disturbs
+ * the outstanding query: the real reply still matches afterwards, once. */
+START_TEST(test_dp_upq_match_forged)
+{
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+	struct dp_upq_reply good, rep;
+	const struct dp_upq_stats *st = dp_upq_stats(t);
+
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &sent), 0);
+	good = reply_for(&sent, "192.0.2.1", "www.example.test", rbuf);
+
+	rep = good;
+	rep.id = (uint16_t)(sent.id + 1);
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_NO_SUCH_QUERY);
+	rep = good;
+	rep.dport = (uint16_t)(sent.sport == 65535 ? 1024 : sent.sport + 1);
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_NO_SUCH_QUERY);
+	ck_assert_uint_eq(st->drop_no_such_query, 2);
+
+	rep = good;
+	rep.src = addr("192.0.2.2");
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_ADDR);
+	rep.src = addr("::ffff:192.0.2.1");
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_ADDR);
+	ck_assert_uint_eq(st->drop_wrong_addr, 2);
+
+	rep = good;
+	rep.sport = 5353;
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_PORT);
+	rep.sport = sent.sport;
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_PORT);
+	ck_assert_uint_eq(st->drop_wrong_port, 2);
+
+	rep = good;
+	rep.qname_len = (uint8_t)px_test_name(rbuf, "www.example.tesu");
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_QUESTION);
+	rep.qname_len = (uint8_t)px_test_name(rbuf, "ww.example.test");
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_QUESTION);
+	rep.qname_len = (uint8_t)px_test_name(rbuf, "example.test");
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_QUESTION);
+	rep = good;
+	rep.qname_len = (uint8_t)px_test_name(rbuf, "www.example.test");
+	rep.qtype = PX_DNS_TYPE_AAAA;
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_QUESTION);
+	rep.qtype = PX_DNS_TYPE_A;
+	rep.qclass = PX_DNS_CLASS_CH;
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_QUESTION);
+	rep.qclass = PX_DNS_CLASS_IN;
+	rep.qname_len = 0; /* a reply with no question */
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_QUESTION);
+	ck_assert_uint_eq(st->drop_wrong_question, 6);
+
+	ck_assert_uint_eq(dp_upq_outstanding(t), 1);
+	rep = good;
+	rep.qname_len = (uint8_t)px_test_name(rbuf, "www.example.test");
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
+	ck_assert_uint_eq(done.cookie, 42);
+	/* A second copy of the reply (a duplicate, or a forgery racing the real one) finds
+	 * nothing. */
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_NO_SUCH_QUERY);
+	ck_assert_uint_eq(st->drop_no_such_query, 3);
+	ck_assert_uint_eq(st->matched, 1);
+}
+END_TEST
+
+START_TEST(test_dp_upq_match_unknown)
+{
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+	struct dp_upq_sent fake = {.sport = 40000, .id = 1234};
+	struct dp_upq_reply rep = reply_for(&fake, "192.0.2.1", "www.example.test", rbuf);
+
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_NO_SUCH_QUERY);
+	ck_assert_uint_eq(dp_upq_stats(t)->drop_no_such_query, 1);
+	ck_assert_uint_eq(dp_upq_stats(t)->matched, 0);
+}
+END_TEST
+
+/* Many queries at once: each reply finds its own query, whatever the order. */
+START_TEST(test_dp_upq_match_many)
+{
+	enum { N = 64 };
+	struct dp_upq_sent all[N];
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+
+	for (uint32_t i = 0; i < N; i++) {
+		q.cookie = i;
+		ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 500, &all[i]), 0);
+	}
+	for (uint32_t k = 0; k < N; k++) {
+		uint32_t i = (k * 37) % N;
+		struct dp_upq_reply rep = reply_for(&all[i], "192.0.2.1", "www.example.test", rbuf);
+
+		ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
+		ck_assert_uint_eq(done.cookie, i);
+	}
+	ck_assert_uint_eq(dp_upq_outstanding(t), 0);
+}
+END_TEST
+
+START_TEST(test_dp_upq_cancel)
+{
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+	struct dp_upq_sent first;
+	struct dp_upq_reply rep;
+
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &first), 0);
+	ck_assert_int_eq(dp_upq_cancel(t, first.handle), 0);
+	ck_assert_int_eq(dp_upq_cancel(t, first.handle), -ENOENT);
+	ck_assert_uint_eq(dp_upq_outstanding(t), 0);
+	rep = reply_for(&first, "192.0.2.1", "www.example.test", rbuf);
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_NO_SUCH_QUERY);
+	ck_assert(!dp_upq_expire(t, 5000, &done));
+	/* The slot is reused (LIFO free list): the old handle must not cancel the new query. */
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 5000, 300, &sent), 0);
+	ck_assert_uint_eq((uint32_t)sent.handle, (uint32_t)first.handle);
+	ck_assert_int_eq(dp_upq_cancel(t, first.handle), -ENOENT);
+	ck_assert_int_eq(dp_upq_cancel(t, (uint64_t)1 << 32 | 1000000), -ENOENT);
+	ck_assert_uint_eq(dp_upq_outstanding(t), 1);
+	ck_assert_uint_eq(dp_upq_stats(t)->cancelled, 1);
+}
+END_TEST
+
+/* Deadlines come back in order as the fake clock moves, each exactly when due. */
+START_TEST(test_dp_upq_expire_order)
+{
+	struct dp_upq_sent s1, s2, s3, s4;
+
+	q.cookie = 1;
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &s1), 0);
+	q.cookie = 2;
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 100, &s2), 0);
+	q.cookie = 3;
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1050, 100, &s3), 0);
+	q.cookie = 4;
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1050, 5000, &s4), 0);
+	ck_assert_uint_eq(s4.deadline_ms, 6050);
+
+	ck_assert(!dp_upq_expire(t, 1099, &done));
+	ck_assert(dp_upq_expire(t, 1100, &done));
+	ck_assert_uint_eq(done.cookie, 2);
+	ck_assert_uint_eq(done.handle, s2.handle);
+	ck_assert(!dp_upq_expire(t, 1100, &done));
+	ck_assert(dp_upq_expire(t, 1200, &done));
+	ck_assert_uint_eq(done.cookie, 3);
+	ck_assert(!dp_upq_expire(t, 1299, &done));
+	ck_assert(dp_upq_expire(t, 1300, &done));
+	ck_assert_uint_eq(done.cookie, 1);
+	ck_assert_uint_eq(done.sent_ms, 1000);
+	ck_assert(!dp_upq_expire(t, 6049, &done));
+	ck_assert_uint_eq(dp_upq_outstanding(t), 1);
+	ck_assert(dp_upq_expire(t, 6050, &done));
+	ck_assert_uint_eq(done.cookie, 4);
+	ck_assert(!dp_upq_expire(t, 100000, &done));
+	ck_assert_uint_eq(dp_upq_stats(t)->timeouts, 4);
+	ck_assert_uint_eq(dp_upq_outstanding(t), 0);
+}
+END_TEST
+
+/* Many deadlines due at once come back sorted, however late the clock is read. */
+START_TEST(test_dp_upq_expire_batch_sorted)
+{
+	enum { N = 64 };
+	uint64_t last = 0;
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < N; i++) {
+		q.cookie = i;
+		ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000 + i % 7,
+					      50 + dp_rand_uniform(&rng, 3000), &sent),
+				 0);
+	}
+	while (dp_upq_expire(t, 4100, &done)) {
+		ck_assert_uint_ge(done.deadline_ms, last);
+		ck_assert_uint_le(done.deadline_ms, 4100);
+		last = done.deadline_ms;
+		n++;
+	}
+	ck_assert_uint_eq(n, N);
+}
+END_TEST
+
+/* Timeouts are clamped to the wheel, a long pause loses nothing, and a deadline a whole turn
+ * ahead of the wheel (queued while the clock ran ahead of dp_upq_expire) is not returned
+ * early. */
+START_TEST(test_dp_upq_expire_clamp_and_pause)
+{
+	uint64_t deadlines = 0;
+
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 0, &sent), 0);
+	ck_assert_uint_eq(sent.deadline_ms, 1001);
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 1000000, &sent), 0);
+	ck_assert_uint_eq(sent.deadline_ms, 1000 + DP_UPQ_MAX_TIMEOUT_MS);
+	/* After a pause longer than the wheel, overdue queries come back in wheel order. */
+	ck_assert(dp_upq_expire(t, 500000, &done));
+	deadlines += done.deadline_ms;
+	ck_assert(dp_upq_expire(t, 500000, &done));
+	deadlines += done.deadline_ms;
+	ck_assert_uint_eq(deadlines, 1001 + 1000 + DP_UPQ_MAX_TIMEOUT_MS);
+	ck_assert(!dp_upq_expire(t, 500000, &done));
+
+	/* The wheel stands at 500000; a query started with a clock far ahead of it. */
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 520000, 8000, &sent), 0);
+	ck_assert(!dp_upq_expire(t, 520001, &done));
+	ck_assert(!dp_upq_expire(t, 527999, &done));
+	ck_assert(dp_upq_expire(t, 528000, &done));
+	ck_assert(!dp_upq_expire(t, 528000, &done));
+
+	/* A clock behind the wheel still gets a deadline in the future of the wheel. */
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 100, 10, &sent), 0);
+	ck_assert_uint_eq(sent.deadline_ms, 528001);
+	ck_assert(dp_upq_expire(t, 528001, &done));
+}
+END_TEST
+
+START_TEST(test_dp_upq_server_rtt_smoothing)
+{
+	struct dp_upq_addr a = addr("192.0.2.1"), b = addr("192.0.2.2"), c = addr("2001:db8::1");
+	struct dp_upq_server_info info;
+
+	ck_assert_uint_eq(dp_upq_server_rto(t, &a, 0), DP_UPQ_RTT_UNKNOWN_MS);
+	ck_assert(!dp_upq_server_info(t, &a, 0, &info));
+	ck_assert(!info.known);
+
+	/* First sample: SRTT = R, RTTVAR = R/2, RTO = 100 + 4 * 50. */
+	dp_upq_server_update(t, &a, 100, 0);
+	ck_assert(dp_upq_server_info(t, &a, 0, &info));
+	ck_assert(info.has_sample);
+	ck_assert_uint_eq(info.srtt_ms, 100);
+	ck_assert_uint_eq(info.rttvar_ms, 50);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &a, 0), 300);
+	/* Same again: RTTVAR = 3/4 * 50 = 37.5, RTO = 100 + 150. */
+	dp_upq_server_update(t, &a, 100, 0);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &a, 0), 250);
+	/* 200: RTTVAR = (3 * 37.5 + 100) / 4 = 53.125, SRTT = (7 * 100 + 200) / 8 = 112.5,
+	 * RTO = 112.5 + 212.5 = 325. */
+	dp_upq_server_update(t, &a, 200, 0);
+	dp_upq_server_info(t, &a, 0, &info);
+	ck_assert_uint_eq(info.srtt_ms, 113);
+	ck_assert_uint_eq(info.rttvar_ms, 53);
+	ck_assert_uint_eq(info.rto_ms, 325);
+	/* Many identical samples converge: RTTVAR shrinks towards 0, RTO towards SRTT. */
+	for (unsigned i = 0; i < 200; i++)
+		dp_upq_server_update(t, &a, 80, 0);
+	dp_upq_server_info(t, &a, 0, &info);
+	ck_assert_uint_eq(info.srtt_ms, 80);
+	ck_assert_uint_le(info.rto_ms, 82);
+	ck_assert_uint_ge(info.rto_ms, 80);
+
+	/* Clamps: a 5 ms server still gets 50 ms, a 2 s one at most 3 s. */
+	dp_upq_server_update(t, &b, 5, 0);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &b, 0), DP_UPQ_RTO_MIN_MS);
+	dp_upq_server_update(t, &c, 2000, 0);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &c, 0), DP_UPQ_RTO_MAX_MS);
+	/* A huge sample is bounded, not overflowed. */
+	dp_upq_server_update(t, &c, UINT32_MAX, 0);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &c, 0), DP_UPQ_RTO_MAX_MS);
+}
+END_TEST
+
+START_TEST(test_dp_upq_server_backoff)
+{
+	struct dp_upq_addr a = addr("192.0.2.1"), u = addr("192.0.2.9");
+	struct dp_upq_server_info info;
+	const uint64_t now = 10000;
+
+	dp_upq_server_update(t, &a, 100, now);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &a, now), 300);
+	dp_upq_server_timeout(t, &a, now);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &a, now), 600);
+	dp_upq_server_timeout(t, &a, now);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &a, now), 1200);
+	dp_upq_server_timeout(t, &a, now);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &a, now), 2400);
+	dp_upq_server_timeout(t, &a, now);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &a, now), DP_UPQ_RTO_MAX_MS);
+	for (unsigned i = 0; i < 10; i++)
+		dp_upq_server_timeout(t, &a, now);
+	dp_upq_server_info(t, &a, now, &info);
+	ck_assert_uint_eq(info.backoff, DP_UPQ_MAX_BACKOFF);
+	ck_assert_uint_eq(info.timeouts, 14);
+	ck_assert_uint_eq(info.srtt_ms, 100); /* a timeout is not an RTT sample */
+
+	/* Decay: one step forgiven per DP_UPQ_BACKOFF_DECAY_MS of quiet. */
+	dp_upq_server_info(t, &a, now + DP_UPQ_BACKOFF_DECAY_MS - 1, &info);
+	ck_assert_uint_eq(info.backoff, DP_UPQ_MAX_BACKOFF);
+	dp_upq_server_info(t, &a, now + 4 * DP_UPQ_BACKOFF_DECAY_MS, &info);
+	ck_assert_uint_eq(info.backoff, DP_UPQ_MAX_BACKOFF - 4);
+	ck_assert_uint_eq(info.rto_ms, 1200);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &a, now + 6 * DP_UPQ_BACKOFF_DECAY_MS), 300);
+	/* A timeout after partial decay doubles from what was left. */
+	dp_upq_server_timeout(t, &a, now + 5 * DP_UPQ_BACKOFF_DECAY_MS);
+	dp_upq_server_info(t, &a, now + 5 * DP_UPQ_BACKOFF_DECAY_MS, &info);
+	ck_assert_uint_eq(info.backoff, 2);
+	ck_assert_uint_eq(info.rto_ms, 1200);
+	/* A reply clears the backoff at once. */
+	dp_upq_server_update(t, &a, 100, now + 5 * DP_UPQ_BACKOFF_DECAY_MS);
+	dp_upq_server_info(t, &a, now + 5 * DP_UPQ_BACKOFF_DECAY_MS, &info);
+	ck_assert_uint_eq(info.backoff, 0);
+
+	/* A server that never answered backs off from the unknown RTT. */
+	dp_upq_server_timeout(t, &u, now);
+	dp_upq_server_info(t, &u, now, &info);
+	ck_assert(info.known);
+	ck_assert(!info.has_sample);
+	ck_assert_uint_eq(info.rto_ms, 2 * DP_UPQ_RTT_UNKNOWN_MS);
+	dp_upq_server_timeout(t, &u, now);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &u, now), 4 * DP_UPQ_RTT_UNKNOWN_MS);
+	dp_upq_server_timeout(t, &u, now);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &u, now), DP_UPQ_RTO_MAX_MS);
+}
+END_TEST
+
+static unsigned
+count_picks(const struct dp_upq_addr *cand, unsigned n, unsigned trials, unsigned *hits,
+	    uint64_t now)
+{
+	memset(hits, 0, n * sizeof(*hits));
+	for (unsigned i = 0; i < trials; i++) {
+		int k = dp_upq_server_select(t, &rng, cand, n, now);
+
+		ck_assert_int_ge(k, 0);
+		ck_assert_int_lt(k, (int)n);
+		hits[k]++;
+	}
+	return trials;
+}
+
+START_TEST(test_dp_upq_server_select_fastest)
+{
+	struct dp_upq_addr c[4] = {
+	    addr("192.0.2.1"),
+	    addr("192.0.2.2"),
+	    addr("2001:db8::3"),
+	    addr("192.0.2.4"),
+	};
+	unsigned hits[4];
+
+	ck_assert_int_eq(dp_upq_server_select(t, &rng, c, 0, 0), -1);
+	dp_upq_server_update(t, &c[0], 100, 0);
+	dp_upq_server_update(t, &c[1], 300, 0);
+	dp_upq_server_update(t, &c[2], 20, 0);
+	count_picks(c, 3, 1000, hits, 0);
+	ck_assert_uint_eq(hits[2], 1000);
+
+	/* Within the band of the best, the pick is spread. */
+	dp_upq_server_update(t, &c[0], 20 + DP_UPQ_SELECT_BAND_MS / 2, 0);
+	for (unsigned i = 0; i < 20; i++)
+		dp_upq_server_update(t, &c[0], 20 + DP_UPQ_SELECT_BAND_MS / 2, 0);
+	count_picks(c, 3, 1000, hits, 0);
+	ck_assert_uint_eq(hits[1], 0);
+	ck_assert_uint_gt(hits[0], 400);
+	ck_assert_uint_gt(hits[2], 400);
+
+	/* The fastest times out three times: 8 x 20 ms scores worse than the second (about 36 ms
+	 * after the samples above), which takes over until the backoff decays. */
+	for (unsigned i = 0; i < 3; i++)
+		dp_upq_server_timeout(t, &c[2], 0);
+	count_picks(c, 3, 1000, hits, 0);
+	ck_assert_uint_eq(hits[2], 0);
+	ck_assert_uint_eq(hits[0], 1000);
+	count_picks(c, 3, 1000, hits, 3 * DP_UPQ_BACKOFF_DECAY_MS);
+	ck_assert_uint_gt(hits[2], 400);
+}
+END_TEST
+
+START_TEST(test_dp_upq_server_select_explores_unknown)
+{
+	struct dp_upq_addr c[4] = {
+	    addr("192.0.2.1"),
+	    addr("192.0.2.2"),
+	    addr("192.0.2.3"),
+	    addr("192.0.2.4"),
+	};
+	unsigned hits[4];
+
+	dp_upq_server_update(t, &c[0], 10, 0);
+	dp_upq_server_update(t, &c[1], 10, 0);
+	/* Two servers never tried: one of them, evenly, whatever the known ones' speed. */
+	count_picks(c, 4, 2000, hits, 0);
+	ck_assert_uint_eq(hits[0] + hits[1], 0);
+	ck_assert_uint_gt(hits[2], 800);
+	ck_assert_uint_gt(hits[3], 800);
+	/* Once tried (even if it only timed out) a server is no longer explored first. */
+	dp_upq_server_timeout(t, &c[2], 0);
+	count_picks(c, 4, 1000, hits, 0);
+	ck_assert_uint_eq(hits[3], 1000);
+	dp_upq_server_update(t, &c[3], 400, 0);
+	count_picks(c, 4, 1000, hits, 0);
+	ck_assert_uint_eq(hits[2] + hits[3], 0);
+	ck_assert_uint_gt(hits[0], 400);
+	ck_assert_uint_gt(hits[1], 400);
+	/* A single candidate is always picked. */
+	ck_assert_int_eq(dp_upq_server_select(t, &rng, &c[3], 1, 0), 0);
+}
+END_TEST
+
+/* The table is fixed: new servers replace the least recently used of their set, so a server in
+ * use survives any number of one-off ones. */
+START_TEST(test_dp_upq_server_table_lru)
+{
+	struct dp_upq_addr busy = addr("198.51.100.1"), other;
+	struct dp_upq_server_info info;
+	uint64_t now = 0;
+	unsigned known = 0;
+
+	dp_upq_server_update(t, &busy, 30, now);
+	for (uint32_t i = 0; i < 4 * DP_UPQ_SERVERS; i++) {
+		dp_upq_addr_set4(&other, htonl(0x0a000000u + i));
+		dp_upq_server_update(t, &other, 50, ++now);
+		if (i % 2 == 0)
+			dp_upq_server_update(t, &busy, 30, ++now);
+	}
+	ck_assert(dp_upq_server_info(t, &busy, now, &info));
+	ck_assert_uint_eq(info.srtt_ms, 30);
+	ck_assert_uint_ge(dp_upq_stats(t)->server_evictions, 3 * DP_UPQ_SERVERS);
+	for (uint32_t i = 0; i < 4 * DP_UPQ_SERVERS; i++) {
+		dp_upq_addr_set4(&other, htonl(0x0a000000u + i));
+		known += dp_upq_server_info(t, &other, now, &info);
+	}
+	ck_assert_uint_lt(known, DP_UPQ_SERVERS);
+	ck_assert_uint_gt(known, DP_UPQ_SERVERS / 2);
+}
+END_TEST
+
+#define ADD_CASE(s, name, test)                                                                    \
+	do {                                                                                       \
+		TCase *tc = tcase_create(name);                                                    \
+		tcase_add_checked_fixture(tc, setup, teardown);                                    \
+		tcase_set_timeout(tc, 120);                                                        \
+		tcase_add_test(tc, test);                                                          \
+		suite_add_tcase(s, tc);                                                            \
+	} while (0)
+
+Suite *upstream_suite(void);
+
+Suite *
+upstream_suite(void)
+{
+	Suite *s = suite_create("upstream");
+
+	ADD_CASE(s, "init_invalid", test_dp_upq_init_invalid);
+	ADD_CASE(s, "start_invalid", test_dp_upq_start_invalid);
+	ADD_CASE(s, "start_unique_and_full", test_dp_upq_start_unique_and_full);
+	ADD_CASE(s, "start_full_port_range", test_dp_upq_start_full_port_range);
+	ADD_CASE(s, "match_accepts", test_dp_upq_match_accepts);
+	ADD_CASE(s, "match_ipv6", test_dp_upq_match_ipv6);
+	ADD_CASE(s, "match_forged", test_dp_upq_match_forged);
+	ADD_CASE(s, "match_unknown", test_dp_upq_match_unknown);
+	ADD_CASE(s, "match_many", test_dp_upq_match_many);
+	ADD_CASE(s, "cancel", test_dp_upq_cancel);
+	ADD_CASE(s, "expire_order", test_dp_upq_expire_order);
+	ADD_CASE(s, "expire_batch_sorted", test_dp_upq_expire_batch_sorted);
+	ADD_CASE(s, "expire_clamp_and_pause", test_dp_upq_expire_clamp_and_pause);
+	ADD_CASE(s, "server_rtt_smoothing", test_dp_upq_server_rtt_smoothing);
+	ADD_CASE(s, "server_backoff", test_dp_upq_server_backoff);
+	ADD_CASE(s, "server_select_fastest", test_dp_upq_server_select_fastest);
+	ADD_CASE(s, "server_select_explores_unknown", test_dp_upq_server_select_explores_unknown);
+	ADD_CASE(s, "server_table_lru", test_dp_upq_server_table_lru);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(upstream_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
