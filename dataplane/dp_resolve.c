@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The iterative resolution state machine: the pool, the events (start, reply, timeout), the
+ * rendering of answers and the ends of resolutions. The nameserver side is in dp_resolve_ns.c.
+ * See dp_resolve.h for the behaviour.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "dp_resolve.h"
+#include "dp_wire.h"
+
+void
+dp_resolve_config_default(struct dp_resolve_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_ttl = 86400;
+	c->max_neg_ttl = 3600;
+	c->deadline_ms = 3000;
+	c->max_queries = 32;
+	c->max_referrals = 16;
+	c->max_glueless = 4;
+	c->max_depth = 2;
+	c->max_cname = 8;
+	c->qname_min = true;
+	c->use_ipv4 = true;
+	c->use_ipv6 = true;
+}
+
+static uint32_t
+bucket_count(uint32_t capacity)
+{
+	uint32_t n = 1;
+
+	while (n < capacity)
+		n <<= 1;
+	return n;
+}
+
+static size_t
+align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+size_t
+dp_resolve_memsize(uint32_t capacity)
+{
+	if (capacity == 0 || capacity > DP_RES_MAX_CAPACITY)
+		return 0;
+	return align8(sizeof(struct dp_resolver)) + (size_t)capacity * sizeof(struct dp_res) +
+	       align8((size_t)capacity * sizeof(uint32_t)) +
+	       (size_t)bucket_count(capacity) * sizeof(uint32_t);
+}
+
+struct dp_resolver *
+dp_resolve_init(void *mem, uint32_t capacity, const struct dp_resolve_config *cfg,
+		const struct px_addr_policy *policy, const struct dp_upq_table *upq,
+		struct dp_rand *rand)
+{
+	struct dp_resolver *r = mem;
+	uint8_t *p = mem;
+
+	if (mem == NULL || ((uintptr_t)mem & 7) != 0 || dp_resolve_memsize(capacity) == 0 ||
+	    policy == NULL || (upq == NULL) != (rand == NULL) ||
+	    (cfg != NULL && cfg->max_cname > DP_RES_MAX_CNAME_LINKS)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(r, 0, sizeof(*r));
+	if (cfg != NULL)
+		r->cfg = *cfg;
+	else
+		dp_resolve_config_default(&r->cfg);
+	r->policy = policy;
+	r->upq = upq;
+	r->rand = rand;
+	r->capacity = capacity;
+	p += align8(sizeof(*r));
+	r->pool = (struct dp_res *)p;
+	p += (size_t)capacity * sizeof(struct dp_res);
+	r->free_stack = (uint32_t *)p;
+	p += align8((size_t)capacity * sizeof(uint32_t));
+	r->bucket = (uint32_t *)p;
+	r->bucket_mask = bucket_count(capacity) - 1;
+	memset(r->bucket, 0, (size_t)bucket_count(capacity) * sizeof(uint32_t));
+	for (uint32_t i = 0; i < capacity; i++) {
+		r->pool[i].handle = 0;
+		r->pool[i].rr_len = 0;
+		r->free_stack[i] = capacity - 1 - i;
+	}
+	r->free_count = capacity;
+	return r;
+}
+
+/* Takes a slot. Only the bookkeeping before the answer buffer is cleared: the buffer is
+ * written before it is read. */
+struct dp_res *
+dp_res_alloc(struct dp_resolver *r)
+{
+	struct dp_res *s;
+	uint32_t gen;
+
+	if (r->free_count == 0)
+		return NULL;
+	s = &r->pool[r->free_stack[--r->free_count]];
+	/* The generation survives in the freed handle's high word; never 0, so no handle is. */
+	gen = (uint32_t)(s->handle >> 32) + 1;
+	if (gen == 0)
+		gen = 1;
+	memset(s, 0, offsetof(struct dp_res, ttl_off));
+	s->top = (uint32_t)(s - r->pool);
+	s->handle = (uint64_t)gen << 32 | s->top;
+	return s;
+}
+
+void
+dp_res_free(struct dp_resolver *r, struct dp_res *s)
+{
+	/* Keep the generation so the next owner of the slot gets a new handle. */
+	s->handle &= ~(uint64_t)UINT32_MAX;
+	s->handle |= UINT32_MAX;
+	s->inflight = false;
+	r->free_stack[r->free_count++] = (uint32_t)(s - r->pool);
+}
+
+static bool
+res_live(const struct dp_res *s)
+{
+	return (s->handle & UINT32_MAX) != UINT32_MAX && s->handle != 0;
+}
+
+const struct dp_res *
+dp_resolve_get(const struct dp_resolver *r, uint64_t res)
+{
+	uint32_t i = (uint32_t)res;
+
+	if (i >= r->capacity || r->pool[i].handle != res || !res_live(&r->pool[i]))
+		return NULL;
+	return &r->pool[i];
+}
+
+static uint32_t
+question_hash(const uint8_t *qname, unsigned len, uint16_t qtype, uint16_t qclass)
+{
+	uint32_t h = 2166136261u;
+
+	for (unsigned i = 0; i < len; i++)
+		h = (h ^ px_lower(qname[i])) * 16777619u;
+	h = (h ^ qtype) * 16777619u;
+	return (h ^ qclass) * 16777619u;
+}
+
+static void
+index_add(struct dp_resolver *r, struct dp_res *s)
+{
+	uint32_t b = question_hash(s->qname, s->qname_len, s->qtype, s->qclass) & r->bucket_mask;
+
+	s->hnext = r->bucket[b];
+	r->bucket[b] = (uint32_t)(s - r->pool) + 1;
+	s->in_index = true;
+}
+
+static void
+index_del(struct dp_resolver *r, struct dp_res *s)
+{
+	uint32_t b = question_hash(s->qname, s->qname_len, s->qtype, s->qclass) & r->bucket_mask;
+	uint32_t *link = &r->bucket[b], me = (uint32_t)(s - r->pool) + 1;
+
+	if (!s->in_index)
+		return;
+	while (*link != 0 && *link != me)
+		link = &r->pool[*link - 1].hnext;
+	if (*link == me)
+		*link = s->hnext;
+	s->in_index = false;
+}
+
+uint64_t
+dp_resolve_find(const struct dp_resolver *r, const struct dp_resolve_question *q)
+{
+	uint32_t b = question_hash(q->qname, q->qname_len, q->qtype, q->qclass) & r->bucket_mask;
+
+	for (uint32_t i = r->bucket[b]; i != 0; i = r->pool[i - 1].hnext) {
+		const struct dp_res *s = &r->pool[i - 1];
+		bool eq = s->qname_len == q->qname_len && s->qtype == q->qtype &&
+			  s->qclass == q->qclass;
+
+		for (unsigned j = 0; eq && j < q->qname_len; j++)
+			eq = s->qname[j] == px_lower(q->qname[j]);
+		if (eq)
+			return s->handle;
+	}
+	return 0;
+}
+
+int
+dp_resolve_attach(struct dp_resolver *r, uint64_t res, uint64_t client_cookie)
+{
+	struct dp_res *s = (struct dp_res *)dp_resolve_get(r, res);
+
+	if (s == NULL || s->parent != 0)
+		return -ENOENT;
+	if (s->client_count == DP_RES_MAX_CLIENTS) {
+		r->stats.attach_full++;
+		return -ENOSPC;
+	}
+	s->clients[s->client_count++] = client_cookie;
+	r->stats.attached++;
+	return 0;
+}
+
+int
+dp_resolve_cancel(struct dp_resolver *r, uint64_t res)
+{
+	struct dp_res *s = (struct dp_res *)dp_resolve_get(r, res);
+
+	if (s == NULL)
+		return -ENOENT;
+	s = &r->pool[s->top];
+	index_del(r, s);
+	while (s != NULL) {
+		struct dp_res *child = s->child != 0 ? &r->pool[s->child - 1] : NULL;
+
+		dp_res_free(r, s);
+		s = child;
+	}
+	r->stats.servfail_reason[DP_RES_FAIL_CANCELLED]++;
+	return 0;
+}
+
+static void
+act_done(struct dp_resolve_action *act, const struct dp_res *s)
+{
+	act->res = s->handle;
+	act->done = s;
+	act->clients = s->clients;
+	act->client_count = s->client_count;
+}
+
+/*
+ * Ends s with SERVFAIL for `why`. A sub-resolution that hit a tree-wide limit (queries,
+ * glueless lookups, deadline) fails its parent the same way; one that failed otherwise only
+ * costs the parent that NS name.
+ */
+void
+dp_res_fail(struct dp_resolver *r, struct dp_res *s, enum dp_resolve_fail why, uint64_t now_ms,
+	    struct dp_resolve_action *act)
+{
+	if (s->parent != 0) {
+		struct dp_res *p = &r->pool[s->parent - 1];
+
+		if (why == DP_RES_FAIL_QUERIES || why == DP_RES_FAIL_GLUELESS ||
+		    why == DP_RES_FAIL_DEADLINE) {
+			p->truncated_seen |= s->truncated_seen;
+			dp_res_free(r, s);
+			p->child = 0;
+			dp_res_fail(r, p, why, now_ms, act);
+		} else {
+			dp_res_sub_end(r, s, now_ms, act);
+		}
+		return;
+	}
+	index_del(r, s);
+	dp_res_free(r, s);
+	r->stats.servfail++;
+	r->stats.servfail_reason[why]++;
+	act->kind = DP_RES_ACT_SERVFAIL;
+	act->reason = why;
+	act->truncated_seen = s->truncated_seen;
+	act_done(act, s);
+}
+
+/* Copies the name at msg[off] uncompressed to dst (PX_DNS_NAME_BUF); returns its length or 0. */
+static unsigned
+copy_name(uint8_t *dst, const uint8_t *msg, uint16_t len, uint16_t off)
+{
+	struct dp_wire_rd rd;
+
+	dp_wire_rd_init(&rd, msg, len);
+	rd.pos = off;
+	return dp_wire_read_name(&rd, dst, NULL);
+}
+
+/* Appends n bytes to s->rr; false if they do not fit. */
+static bool
+put(struct dp_res *s, const void *p, unsigned n)
+{
+	if (s->rr_len + n > DP_RES_RR_BUF)
+		return false;
+	memcpy(s->rr + s->rr_len, p, n);
+	s->rr_len = (uint16_t)(s->rr_len + n);
+	return true;
+}
+
+static bool
+put_name(struct dp_res *s, const uint8_t *msg, uint16_t len, uint16_t off)
+{
+	uint8_t name[PX_DNS_NAME_BUF];
+	unsigned n = copy_name(name, msg, len, off);
+
+	return n != 0 && put(s, name, n);
+}
+
+/*
+ * Renders the record rr of msg into s->rr, uncompressed: the names inside the rdata of the
+ * types RFC 3597 4 allows to be compressed (NS, CNAME, PTR, MX, SOA) are expanded, every
+ * other rdata is copied as is. Returns false if it does not fit.
+ */
+static bool
+render_rr(struct dp_res *s, const uint8_t *msg, uint16_t len, const struct dp_reply_rr *rr,
+	  uint32_t ttl)
+{
+	uint8_t fixed[10];
+	uint16_t rdlen_at, start;
+	const uint8_t *rd = msg + rr->rdata_off;
+
+	if (s->rr_count == DP_RES_MAX_RR || !put_name(s, msg, len, rr->off))
+		return false;
+	px_put16(fixed, rr->type);
+	px_put16(fixed + 2, rr->rclass);
+	px_put32(fixed + 4, ttl);
+	px_put16(fixed + 8, 0);
+	s->ttl_off[s->rr_count++] = (uint16_t)(s->rr_len + 4);
+	if (!put(s, fixed, 10))
+		return false;
+	rdlen_at = (uint16_t)(s->rr_len - 2);
+	start = s->rr_len;
+	switch (rr->type) {
+	case PX_DNS_TYPE_NS:
+	case PX_DNS_TYPE_CNAME:
+	case PX_DNS_TYPE_PTR:
+		if (!put_name(s, msg, len, rr->rdata_off))
+			return false;
+		break;
+	case PX_DNS_TYPE_MX:
+		if (rr->rdlen < 3 || !put(s, rd, 2) ||
+		    !put_name(s, msg, len, (uint16_t)(rr->rdata_off + 2)))
+			return false;
+		break;
+	case PX_DNS_TYPE_SOA: {
+		struct dp_wire_rd r;
+
+		dp_wire_rd_init(&r, msg, len);
+		r.pos = rr->rdata_off;
+		if (!put_name(s, msg, len, r.pos) || dp_wire_read_name(&r, NULL, NULL) == 0 ||
+		    !put_name(s, msg, len, r.pos) || dp_wire_read_name(&r, NULL, NULL) == 0 ||
+		    !dp_wire_rd_need(&r, 20) || !put(s, msg + r.pos, 20))
+			return false;
+		break;
+	}
+	default:
+		if (!put(s, rd, rr->rdlen))
+			return false;
+		break;
+	}
+	px_put16(s->rr + rdlen_at, (uint16_t)(s->rr_len - start));
+	return true;
+}
+
+/* True if name is the question or the owner of a CNAME link already in the chain. */
+static bool
+chain_has(const struct dp_res *s, const uint8_t *name, unsigned n)
+{
+	if (n == s->qname_len && memcmp(name, s->qname, n) == 0)
+		return true;
+	for (unsigned i = 0; i < s->cnames; i++) {
+		const uint8_t *o = s->rr + s->chain_off[i]; /* rendered: uncompressed, valid */
+		unsigned k = 0;
+
+		while (o[k] != 0)
+			k += 1u + o[k];
+		if (k + 1 == n && memcmp(o, name, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Appends the reply's CNAME links to the chain; DP_RES_FAIL_NONE or why it cannot. */
+static enum dp_resolve_fail
+append_chain(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep,
+	     const uint8_t *msg, uint16_t len)
+{
+	uint8_t target[PX_DNS_NAME_BUF];
+
+	for (unsigned i = 0; i < rep->cname_count; i++) {
+		const struct dp_reply_rr *rr = &rep->cname[i];
+		unsigned n = copy_name(target, msg, len, rr->rdata_off);
+
+		if (n == 0)
+			return DP_RES_FAIL_TOO_BIG;
+		if (chain_has(s, target, n))
+			return DP_RES_FAIL_LOOP;
+		if (s->cnames >= r->cfg.max_cname)
+			return DP_RES_FAIL_CNAMES;
+		s->chain_off[s->cnames] = s->rr_len;
+		if (!render_rr(s, msg, len, rr, dp_reply_ttl_cap(rr->ttl, r->cfg.max_ttl)))
+			return DP_RES_FAIL_TOO_BIG;
+		s->cnames++;
+		s->an_count++;
+		r->stats.cnames_followed++;
+		if (rr->ttl < s->ttl_min)
+			s->ttl_min = rr->ttl;
+	}
+	return DP_RES_FAIL_NONE;
+}
+
+/* The top s is answered: fills act from its rendered records and ends it. */
+static void
+answer(struct dp_resolver *r, struct dp_res *s, uint8_t rcode, bool nodata, uint32_t ttl,
+       struct dp_resolve_action *act)
+{
+	index_del(r, s);
+	dp_res_free(r, s);
+	act->kind = DP_RES_ACT_ANSWER;
+	act->rcode = rcode;
+	act->nodata = nodata;
+	act->an_count = s->an_count;
+	act->ns_count = s->ns_count;
+	act->rr = s->rr;
+	act->rr_len = s->rr_len;
+	act->ttl_off = s->ttl_off;
+	act->ttl_off_count = s->rr_count;
+	act->ttl = ttl;
+	act_done(act, s);
+	if (rcode == PX_DNS_RCODE_NXDOMAIN)
+		r->stats.nxdomain++;
+	else if (nodata)
+		r->stats.nodata++;
+	else
+		r->stats.answered++;
+}
+
+/* A sub-resolution's answer: its A or AAAA records become addresses of the parent's NS name,
+ * each through the policy (PX_ADDR_AT_NS_ADDR). */
+static void
+sub_answer(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep, const uint8_t *msg,
+	   uint64_t now_ms, struct dp_resolve_action *act)
+{
+	struct dp_resolve_ns *ns = &r->pool[s->parent - 1].cut.ns[s->parent_ns];
+	struct dp_upq_addr a;
+
+	for (unsigned i = 0; i < rep->answer_count; i++) {
+		const struct dp_reply_rr *rr = &rep->answer[i];
+		uint32_t v4;
+
+		if (rr->rclass != PX_DNS_CLASS_IN)
+			continue;
+		if (rr->type == PX_DNS_TYPE_A && rr->rdlen == 4) {
+			memcpy(&v4, msg + rr->rdata_off, 4);
+			dp_upq_addr_set4(&a, v4);
+		} else if (rr->type == PX_DNS_TYPE_AAAA && rr->rdlen == 16) {
+			dp_upq_addr_set6(&a, msg + rr->rdata_off);
+		} else {
+			continue;
+		}
+		dp_res_add_addr(r, ns, &a, PX_ADDR_AT_NS_ADDR);
+	}
+	dp_res_sub_end(r, s, now_ms, act);
+}
+
+/* NXDOMAIN or NODATA for s (after the chain, if any, was appended): renders the SOA into the
+ * authority section. A sub-resolution just ends without addresses. */
+static void
+negative(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep, const uint8_t *msg,
+	 uint16_t len, uint8_t rcode, uint64_t now_ms, struct dp_resolve_action *act)
+{
+	uint32_t ttl = 0;
+
+	if (s->parent != 0) {
+		dp_res_sub_end(r, s, now_ms, act);
+		return;
+	}
+	if (rep->has_soa) {
+		ttl = dp_reply_ttl_cap(dp_reply_negative_ttl(rep), r->cfg.max_neg_ttl);
+		if (!render_rr(s, msg, len, &rep->soa, ttl)) {
+			dp_res_fail(r, s, DP_RES_FAIL_TOO_BIG, now_ms, act);
+			return;
+		}
+		s->ns_count = 1;
+		if (s->an_count > 0 && s->ttl_min < ttl)
+			ttl = dp_reply_ttl_cap(s->ttl_min, r->cfg.max_ttl);
+	}
+	answer(r, s, rcode, rcode == PX_DNS_RCODE_NOERROR, ttl, act);
+}
+
+/* A wire name of exactly len bytes: labels of at most 63 bytes, ending with the root. */
+static bool
+name_valid(const uint8_t *name, unsigned len)
+{
+	unsigned i = 0;
+
+	if (name == NULL || len == 0 || len > PX_DNS_MAX_NAME)
+		return false;
+	while (i < len - 1 && name[i] != 0 && name[i] <= PX_DNS_MAX_LABEL)
+		i += 1u + name[i];
+	return i == len - 1 && name[i] == 0;
+}
+
+int
+dp_resolve_start(struct dp_resolver *r, const struct dp_resolve_question *q,
+		 const struct dp_hints *hints, const struct dp_resolve_start_cut *start_cut,
+		 uint64_t now_ms, uint64_t client_cookie, struct dp_resolve_action *act)
+{
+	struct dp_res *s;
+
+	if (!name_valid(q->qname, q->qname_len) ||
+	    (start_cut != NULL && !dp_reply_name_in(q->qname, q->qname_len, start_cut->zone,
+						    start_cut->zone_len))) {
+		r->stats.start_invalid++;
+		return -EINVAL;
+	}
+	s = dp_res_alloc(r);
+	if (s == NULL) {
+		r->stats.start_no_slot++;
+		return -ENOSPC;
+	}
+	if (hints != NULL)
+		r->hints = hints;
+	r->stats.started++;
+	for (unsigned i = 0; i < q->qname_len; i++)
+		s->qname[i] = px_lower(q->qname[i]);
+	s->qname_len = q->qname_len;
+	s->qtype = q->qtype;
+	s->qclass = q->qclass;
+	s->start_ms = now_ms;
+	s->deadline_ms = now_ms + r->cfg.deadline_ms;
+	s->ttl_min = UINT32_MAX;
+	s->clients[0] = client_cookie;
+	s->client_count = 1;
+	dp_res_set_sname(s, s->qname, s->qname_len);
+	if (start_cut != NULL)
+		dp_res_cut_start(r, s, start_cut);
+	else
+		dp_res_cut_hints(r, s);
+	dp_res_qmin_step(r, s, s->ask_labels);
+	index_add(r, s);
+	memset(act, 0, sizeof(*act));
+	dp_res_advance(r, s, now_ms, act);
+	return 0;
+}
+
+/* The server in flight failed (how): mark it and go on. */
+static void
+server_failed(struct dp_resolver *r, struct dp_res *s, enum dp_resolve_srv how, uint64_t now_ms,
+	      struct dp_resolve_action *act)
+{
+	r->stats.server_fail[how]++;
+	s->cut.ns[s->inflight_ns].addr_state[s->inflight_addr] = DP_RES_ADDR_FAILED;
+	dp_res_advance(r, s, now_ms, act);
+}
+
+/* The in-flight resolution for an event, or NULL (counted, act WAIT). */
+static struct dp_res *
+event_res(struct dp_resolver *r, uint64_t res, const struct dp_upq_addr *server,
+	  struct dp_resolve_action *act)
+{
+	struct dp_res *s = (struct dp_res *)dp_resolve_get(r, res);
+
+	memset(act, 0, sizeof(*act));
+	act->kind = DP_RES_ACT_WAIT;
+	if (s == NULL || !s->inflight || !dp_upq_addr_eq(server, &s->inflight_server)) {
+		r->stats.stale_events++;
+		return NULL;
+	}
+	s->inflight = false;
+	return s;
+}
+
+void
+dp_resolve_on_timeout(struct dp_resolver *r, uint64_t res, const struct dp_upq_addr *server,
+		      uint64_t now_ms, struct dp_resolve_action *act)
+{
+	struct dp_res *s = event_res(r, res, server, act);
+
+	if (s != NULL)
+		server_failed(r, s, DP_RES_SRV_TIMEOUT, now_ms, act);
+}
+
+static enum dp_resolve_srv
+srv_of(enum dp_reply_class c)
+{
+	switch (c) {
+	case DP_REPLY_LAME:
+		return DP_RES_SRV_LAME;
+	case DP_REPLY_REFUSED:
+		return DP_RES_SRV_REFUSED;
+	case DP_REPLY_SERVFAIL:
+		return DP_RES_SRV_SERVFAIL;
+	case DP_REPLY_FORMERR:
+		return DP_RES_SRV_FORMERR;
+	case DP_REPLY_TRUNCATED:
+		return DP_RES_SRV_TRUNCATED;
+	default:
+		return DP_RES_SRV_MALFORMED;
+	}
+}
+
+/* A reply to a minimised query (RFC 9156, relaxed). Returns false when it is to be handled as
+ * any other reply (a referral, a failure that is the server's whatever it was asked). */
+static bool
+on_minimised(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep,
+	     const uint8_t *msg, uint16_t len, uint64_t now_ms, struct dp_resolve_action *act)
+{
+	switch (rep->cls) {
+	case DP_REPLY_REFERRAL:
+		if (rep->cname_count > 0)
+			break; /* the intermediate name is an alias: ignore what follows it */
+		return false;
+	case DP_REPLY_NXDOMAIN:
+		if (rep->cname_count > 0)
+			break;
+		/* RFC 8020: nothing exists below a name that does not exist. */
+		negative(r, s, rep, msg, len, PX_DNS_RCODE_NXDOMAIN, now_ms, act);
+		return true;
+	case DP_REPLY_ANSWER:
+	case DP_REPLY_CNAME:
+	case DP_REPLY_NODATA:
+		break;
+	case DP_REPLY_LAME:
+	case DP_REPLY_REFUSED:
+	case DP_REPLY_SERVFAIL:
+	case DP_REPLY_FORMERR:
+		/* Relaxed mode: some servers mishandle minimised names; try a longer one. The
+		 * server is not failed for it, but it is counted. */
+		r->stats.server_fail[srv_of(rep->cls)]++;
+		break;
+	default:
+		return false;
+	}
+	s->cut.ns[s->inflight_ns].addr_state[s->inflight_addr] = DP_RES_ADDR_OK;
+	dp_res_qmin_step(r, s, s->ask_labels);
+	dp_res_advance(r, s, now_ms, act);
+	return true;
+}
+
+void
+dp_resolve_on_reply(struct dp_resolver *r, uint64_t res, const struct dp_reply *rep,
+		    const uint8_t *msg, uint16_t len, const struct dp_upq_addr *server,
+		    uint64_t now_ms, struct dp_resolve_action *act)
+{
+	struct dp_res *s = event_res(r, res, server, act);
+	enum dp_resolve_fail why;
+
+	if (s == NULL)
+		return;
+	if (now_ms >= s->deadline_ms) {
+		dp_res_fail(r, s, DP_RES_FAIL_DEADLINE, now_ms, act);
+		return;
+	}
+	if (rep->cls == DP_REPLY_TRUNCATED)
+		s->truncated_seen = true;
+	if (s->ask_off != 0 && on_minimised(r, s, rep, msg, len, now_ms, act))
+		return;
+	switch (rep->cls) {
+	case DP_REPLY_ANSWER:
+	case DP_REPLY_CNAME:
+	case DP_REPLY_NXDOMAIN:
+	case DP_REPLY_NODATA:
+	case DP_REPLY_REFERRAL:
+		break;
+	default:
+		server_failed(r, s, srv_of(rep->cls), now_ms, act);
+		return;
+	}
+	s->cut.ns[s->inflight_ns].addr_state[s->inflight_addr] = DP_RES_ADDR_OK;
+	why = append_chain(r, s, rep, msg, len);
+	if (why != DP_RES_FAIL_NONE) {
+		dp_res_fail(r, s, why, now_ms, act);
+		return;
+	}
+	switch (rep->cls) {
+	case DP_REPLY_ANSWER:
+		if (s->parent != 0) {
+			sub_answer(r, s, rep, msg, now_ms, act);
+			return;
+		}
+		for (unsigned i = 0; i < rep->answer_count; i++) {
+			const struct dp_reply_rr *rr = &rep->answer[i];
+
+			if (!render_rr(s, msg, len, rr, dp_reply_ttl_cap(rr->ttl, r->cfg.max_ttl))) {
+				dp_res_fail(r, s, DP_RES_FAIL_TOO_BIG, now_ms, act);
+				return;
+			}
+			s->an_count++;
+			if (rr->ttl < s->ttl_min)
+				s->ttl_min = rr->ttl;
+		}
+		answer(r, s, PX_DNS_RCODE_NOERROR, false,
+		       dp_reply_ttl_cap(s->ttl_min, r->cfg.max_ttl), act);
+		return;
+	case DP_REPLY_NXDOMAIN:
+		negative(r, s, rep, msg, len, PX_DNS_RCODE_NXDOMAIN, now_ms, act);
+		return;
+	case DP_REPLY_NODATA:
+		negative(r, s, rep, msg, len, PX_DNS_RCODE_NOERROR, now_ms, act);
+		return;
+	case DP_REPLY_CNAME:
+		/* Restart at the target: at the current cut when the target is inside it, from
+		 * the root hints otherwise. */
+		dp_res_set_sname(s, rep->sname, rep->sname_len);
+		if (dp_reply_name_in(s->sname, s->sname_len, s->cut.zone, s->cut.zone_len))
+			dp_res_qmin_step_reset(s);
+		else
+			dp_res_cut_hints(r, s);
+		dp_res_qmin_step(r, s, s->ask_labels);
+		dp_res_advance(r, s, now_ms, act);
+		return;
+	default: /* DP_REPLY_REFERRAL */
+		if (s->referrals >= r->cfg.max_referrals) {
+			dp_res_fail(r, s, DP_RES_FAIL_REFERRALS, now_ms, act);
+			return;
+		}
+		if (rep->cname_count > 0)
+			dp_res_set_sname(s, rep->sname, rep->sname_len);
+		if (dp_res_cut_referral(r, s, rep, msg, len) != 0) {
+			server_failed(r, s, DP_RES_SRV_LAME, now_ms, act);
+			return;
+		}
+		s->referrals++;
+		r->stats.referrals++;
+		act->cache_cut = &s->cut;
+		dp_res_qmin_step(r, s, s->ask_labels);
+		dp_res_advance(r, s, now_ms, act);
+		return;
+	}
+}
+
+const char *
+dp_resolve_fail_name(enum dp_resolve_fail f)
+{
+	static const char *const names[DP_RES_FAIL_COUNT] = {
+		"none", "no_ns", "queries", "referrals", "glueless",
+		"cnames", "loop", "deadline", "too_big", "cancelled",
+	};
+
+	return (unsigned)f < DP_RES_FAIL_COUNT ? names[f] : "?";
+}
+
+const char *
+dp_resolve_srv_name(enum dp_resolve_srv s)
+{
+	static const char *const names[DP_RES_SRV_COUNT] = {
+		"lame", "refused", "servfail", "formerr", "truncated", "malformed", "timeout",
+	};
+
+	return (unsigned)s < DP_RES_SRV_COUNT ? names[s] : "?";
+}

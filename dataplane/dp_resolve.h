@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The iterative resolution state machine (issue 4, "Resolution" and "Server selection and
+ * failure"): I/O-free and clock-free, in the way Knot Resolver's library is driven by its
+ * daemon. The worker feeds it events (a new question, a classified reply, a timeout) with the
+ * time, and it answers each event with exactly one action: send this query to this server,
+ * answer the clients, fail them with SERVFAIL (and why), or wait.
+ *
+ * Shape:
+ *  - One struct dp_resolver per worker, built in a caller-provided block of
+ *    dp_resolve_memsize(capacity) bytes: a fixed pool of `capacity` resolution states, a hash
+ *    index of in-flight questions for coalescing, the limits, the address policy, counters.
+ *    Nothing is ever allocated afterwards; a full pool makes dp_resolve_start() fail.
+ *  - One query in flight per resolution tree at a time. A resolution that needs an NS name's
+ *    address (a glueless delegation) starts a sub-resolution from the same pool (A, then AAAA if
+ *    A gave nothing usable), waits for it, and resumes when it ends; the sub-resolution's
+ *    queries are sent under its own handle. So every event yields one action, and WAIT only
+ *    answers an event that no longer concerns anybody (a reply or timeout for a resolution that
+ *    ended, or that is waiting on a sub-resolution).
+ *  - Server selection: the resolver picks the server itself among the untried usable addresses
+ *    of the current cut. With a dp_upq table and a generator given at init it uses
+ *    dp_upq_server_select() (smoothed RTT, exploring unknown servers first); without them it
+ *    takes the first untried address in delegation order (deterministic: tests). The timeout of
+ *    each SEND is the caller's: dp_upq_server_rto() for that server, and retries of the same
+ *    server with backoff are the caller's too (dp_upstream.h). A timeout reported here means the
+ *    caller gave up on that server: the address is marked failed for this resolution.
+ *  - Every address that enters a nameserver set passes the address policy once more
+ *    (PX_ADDR_AT_HINTS for the hints, PX_ADDR_AT_GLUE is dp_reply's, PX_ADDR_AT_NS_ADDR for a
+ *    start cut from the cache and for addresses learned by sub-resolutions); a rejected one is
+ *    counted and never appears in a SEND action. When the cut has no usable address left and no
+ *    NS name can still be resolved, the resolution fails with SERVFAIL at once
+ *    (DP_RES_FAIL_NO_NS): never by letting the client time out.
+ *
+ * Behaviour, per reply class (the caller classified the reply with dp_reply_classify() using
+ * the SEND action's qname, qtype, qclass and zone as bailiwick, so only in-bailiwick data is
+ * ever seen here: anything out of bailiwick never reaches an ANSWER or CACHE action):
+ *  - REFERRAL: must be strictly below the cut (dp_reply guarantees it; checked again) and is
+ *    counted against max_referrals. The new cut's NS names and in-bailiwick glue replace the
+ *    old set and are offered for caching (action.cache_cut). An NS name whose glue was all
+ *    rejected by the policy, or that lies inside the delegated zone without glue, is unusable;
+ *    an out-of-zone NS name without glue is resolved by a sub-resolution only when no usable
+ *    address is left (at most max_glueless per tree, nested at most max_depth deep).
+ *  - ANSWER, CNAME: the CNAME links are appended to the resolution's answer buffer; a target
+ *    seen before is a loop (DP_RES_FAIL_LOOP); more than max_cname links in all is
+ *    DP_RES_FAIL_CNAMES. A CNAME to restart with continues at the current cut when the target is
+ *    inside it (keeping the servers' failed marks), else from the root hints: the start cut from
+ *    the cache is offered only at start (a later engineer may add a cache look-up there).
+ *  - NXDOMAIN, NODATA: ANSWER with the chain so far in the answer section and the SOA, if any,
+ *    in the authority section; TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 5) capped at
+ *    max_neg_ttl, and 0 without an SOA.
+ *  - LAME, REFUSED, SERVFAIL, FORMERR, MALFORMED, TRUNCATED, or a timeout: that address is
+ *    failed for this resolution and the next one is tried. TRUNCATED is a failure for now:
+ *    retrying over TCP belongs to the TCP work; the SERVFAIL action says whether a TC reply was
+ *    seen (action.truncated_seen) so a caller could retry over TCP.
+ *  - QNAME minimisation (RFC 9156, relaxed mode; on unless config.qname_min is false): while
+ *    the cut is more than one label above the name being resolved, the query asks for the next
+ *    label(s) below the cut with qtype A (RFC 9156 section 3 uses A, older text NS). The first
+ *    MINIMISE_ONE_LAB (4) steps add one label each; later steps add enough labels to reach the
+ *    full name within MAX_MINIMISE_COUNT (10) steps in all. An NXDOMAIN for a minimised name is
+ *    the answer for the full name (RFC 8020). Any other reply that is not a referral (an answer
+ *    or CNAME for the intermediate name, NODATA, or a REFUSED/SERVFAIL/FORMERR/LAME error) goes
+ *    on with the next label at the same cut (relaxed mode); a timeout or a malformed or
+ *    truncated reply is a server failure as for any query.
+ *  - Limits, each a SERVFAIL with its reason: the deadline (checked on every event), queries
+ *    sent per tree (sub-resolutions included), referrals per resolution, glueless
+ *    sub-resolutions per tree, nesting depth (a name past it is unusable, not a failure), CNAME
+ *    links, and the answer buffer (DP_RES_RR_BUF bytes of rendered records, at most
+ *    DP_RES_MAX_RR records).
+ *
+ * Not implemented here: retries over TCP (see TRUNCATED), DNSSEC, caching of the
+ * sub-resolutions' own answers (their addresses reach the cache through the parent's cut),
+ * and a cache look-up for CNAME targets outside the current cut (they restart at the root).
+ *
+ * Worker only: the resolver belongs to one worker and nothing in it is shared or atomic.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pollux/addr_policy.h>
+#include <pollux/wire.h>
+
+#include "dp_hints.h"
+#include "dp_rand.h"
+#include "dp_reply.h"
+#include "dp_upstream.h"
+
+#define DP_RES_MAX_CAPACITY (1u << 20)
+#define DP_RES_MAX_NS DP_REPLY_MAX_NS       /* NS names kept per cut (first 13 of the hints) */
+#define DP_RES_NS_ADDRS DP_REPLY_MAX_ADDRS  /* addresses kept per NS name */
+#define DP_RES_MAX_CLIENTS 8                /* client cookies per resolution (coalescing) */
+#define DP_RES_MAX_CNAME_LINKS 16           /* hard bound on config.max_cname */
+/* The rendered answer: uncompressed records, CNAME chain then final RRset (or SOA). 4 KiB holds
+ * a full chain and any RRset that could be answered over UDP (1232 bytes) anyway. */
+#define DP_RES_RR_BUF 4096
+#define DP_RES_MAX_RR (DP_RES_MAX_CNAME_LINKS + DP_REPLY_MAX_ANSWER + 1)
+#define DP_RES_QMIN_ONE_LAB 4 /* RFC 9156 MINIMISE_ONE_LAB */
+#define DP_RES_QMIN_MAX 10    /* RFC 9156 MAX_MINIMISE_COUNT */
+
+struct dp_resolve_config {
+	uint32_t max_ttl;      /* seconds; default 86400 */
+	uint32_t max_neg_ttl;  /* seconds; default 3600 */
+	uint32_t deadline_ms;  /* per resolution; default 3000 */
+	uint16_t max_queries;  /* per tree; default 32 */
+	uint16_t max_referrals; /* per resolution; default 16 */
+	uint16_t max_glueless; /* sub-resolutions per tree; default 4 */
+	uint16_t max_depth;    /* nesting of sub-resolutions; default 2 */
+	uint16_t max_cname;    /* CNAME links; default 8, at most DP_RES_MAX_CNAME_LINKS */
+	bool qname_min;        /* default true */
+	bool use_ipv4;         /* the worker can send over IPv4; default true */
+	bool use_ipv6;         /* ... over IPv6; default true */
+};
+
+/* Fills c with the defaults above. */
+void dp_resolve_config_default(struct dp_resolve_config *c);
+
+/* Why a resolution ended in SERVFAIL. */
+enum dp_resolve_fail {
+	DP_RES_FAIL_NONE = 0,
+	DP_RES_FAIL_NO_NS,     /* no usable nameserver left (including: the policy rejected all) */
+	DP_RES_FAIL_QUERIES,   /* max_queries sent */
+	DP_RES_FAIL_REFERRALS, /* max_referrals followed */
+	DP_RES_FAIL_GLUELESS,  /* max_glueless sub-resolutions started and more were needed */
+	DP_RES_FAIL_CNAMES,    /* more than max_cname links */
+	DP_RES_FAIL_LOOP,      /* a CNAME target seen before */
+	DP_RES_FAIL_DEADLINE,  /* the deadline passed */
+	DP_RES_FAIL_TOO_BIG,   /* the answer does not fit DP_RES_RR_BUF / DP_RES_MAX_RR */
+	DP_RES_FAIL_CANCELLED, /* dp_resolve_cancel() (no action is produced for it) */
+	DP_RES_FAIL_COUNT,
+};
+
+/* How a server failed, for the per-resolver counters. */
+enum dp_resolve_srv {
+	DP_RES_SRV_LAME = 0,
+	DP_RES_SRV_REFUSED,
+	DP_RES_SRV_SERVFAIL,
+	DP_RES_SRV_FORMERR,
+	DP_RES_SRV_TRUNCATED,
+	DP_RES_SRV_MALFORMED,
+	DP_RES_SRV_TIMEOUT,
+	DP_RES_SRV_COUNT,
+};
+
+enum dp_resolve_act {
+	DP_RES_ACT_WAIT = 0, /* nothing to do: the event concerned nothing in flight */
+	DP_RES_ACT_SEND,     /* send the query described to the server */
+	DP_RES_ACT_ANSWER,   /* answer the clients (rcode NOERROR or NXDOMAIN) */
+	DP_RES_ACT_SERVFAIL, /* answer the clients SERVFAIL */
+};
+
+enum dp_resolve_addr_state {
+	DP_RES_ADDR_UNTRIED = 0,
+	DP_RES_ADDR_OK,     /* answered usefully: still usable */
+	DP_RES_ADDR_FAILED, /* failed for this resolution: never used again by it */
+};
+
+enum dp_resolve_ns_state {
+	DP_RES_NS_GLUE = 0,   /* has addresses (or had them; see addr states) */
+	DP_RES_NS_GLUELESS,   /* no address yet: may be resolved by a sub-resolution */
+	DP_RES_NS_RESOLVING,  /* a sub-resolution is under way */
+	DP_RES_NS_UNUSABLE,   /* glue rejected, in-zone without glue, or resolution failed */
+};
+
+struct dp_resolve_ns {
+	uint8_t name_len; /* 0: addresses without a name (a start cut from the cache) */
+	uint8_t state;    /* enum dp_resolve_ns_state */
+	uint8_t addr_count;
+	uint8_t lookups;  /* glueless lookups done for the name: A first, then AAAA */
+	uint8_t name[PX_DNS_NAME_BUF];
+	struct dp_upq_addr addr[DP_RES_NS_ADDRS];
+	uint8_t addr_state[DP_RES_NS_ADDRS]; /* enum dp_resolve_addr_state */
+};
+
+/* A zone cut: the zone and its nameserver set. Offered to the caller for caching after a
+ * referral and whenever a sub-resolution adds addresses (action.cache_cut). */
+struct dp_resolve_cut {
+	uint8_t zone_len;
+	uint8_t ns_count;
+	uint32_t ttl; /* the NS RRset's TTL capped at max_ttl (0 for hints and start cuts) */
+	uint8_t zone[PX_DNS_NAME_BUF];
+	struct dp_resolve_ns ns[DP_RES_MAX_NS];
+};
+
+/* A closest enclosing delegation the caller found in its cache (optional at start). */
+struct dp_resolve_start_cut {
+	const uint8_t *zone; /* lower-cased wire form */
+	uint8_t zone_len;
+	const struct dp_upq_addr *addrs;
+	unsigned addr_count;
+};
+
+/* The question; qname in wire form (any case: it is stored lower-cased). */
+struct dp_resolve_question {
+	const uint8_t *qname;
+	uint8_t qname_len;
+	uint16_t qtype;
+	uint16_t qclass;
+};
+
+/* One resolution. Read-only for the caller (tests read it through dp_resolve_get()). */
+struct dp_res {
+	uint64_t handle;     /* generation << 32 | index; 0 when free */
+	uint32_t parent;     /* index + 1 of the resolution waiting on this one, 0 for a top */
+	uint32_t top;        /* index of the top resolution of the tree */
+	uint32_t child;      /* index + 1 of the sub-resolution this one waits on, or 0 */
+	uint32_t hnext;      /* question index chain (tops only): index + 1, 0 ends */
+	uint8_t depth;       /* 0 for a top */
+	uint8_t parent_ns;   /* the parent's NS entry this sub-resolution resolves */
+	bool in_index;
+	bool truncated_seen;
+	uint64_t start_ms, deadline_ms;
+
+	uint8_t qname_len, sname_len, sname_labels;
+	uint16_t qtype, qclass;
+	uint8_t qname[PX_DNS_NAME_BUF]; /* the question */
+	uint8_t sname[PX_DNS_NAME_BUF]; /* the name being resolved: qname or the last CNAME target */
+
+	/* The query in flight: sname from ask_off, ask_type. */
+	uint8_t ask_off;
+	uint8_t ask_labels;
+	uint16_t ask_type;
+	uint8_t qmin_steps; /* minimised steps taken for the current sname */
+	bool inflight;
+	uint8_t inflight_ns, inflight_addr;
+	struct dp_upq_addr inflight_server;
+
+	struct dp_resolve_cut cut;
+
+	/* Work done: queries and glueless are counted on the top for the whole tree. */
+	uint16_t queries, referrals, glueless, cnames;
+
+	uint8_t client_count;
+	uint64_t clients[DP_RES_MAX_CLIENTS];
+
+	/* The rendered answer: CNAME chain, then final RRset or SOA. */
+	uint16_t rr_len, rr_count, an_count, ns_count;
+	uint32_t ttl_min; /* smallest TTL of the rendered answer-section records */
+	uint16_t chain_off[DP_RES_MAX_CNAME_LINKS]; /* CNAME records within rr */
+	uint16_t ttl_off[DP_RES_MAX_RR];
+	uint8_t rr[DP_RES_RR_BUF];
+};
+
+/* What to do next. Pointers stay valid until the next call on the resolver. */
+struct dp_resolve_action {
+	enum dp_resolve_act kind;
+	uint64_t res; /* SEND: the resolution the query belongs to (pass it back with the reply or
+		       * timeout); ANSWER/SERVFAIL: the top resolution, now ended */
+
+	/* SEND */
+	struct dp_upq_addr server;
+	const uint8_t *qname; /* possibly minimised */
+	uint8_t qname_len;
+	uint16_t qtype;
+	uint16_t qclass;
+	const uint8_t *zone;  /* the bailiwick to classify the reply with */
+	uint8_t zone_len;
+
+	/* ANSWER and SERVFAIL: the question and the clients to answer. */
+	const struct dp_res *done;
+	const uint64_t *clients;
+	uint8_t client_count;
+
+	/* ANSWER: records rendered uncompressed, an_count in the answer section then ns_count
+	 * (the SOA) in the authority section; ttl is what to cache and serve them with. */
+	uint8_t rcode;
+	bool nodata;
+	uint16_t an_count, ns_count;
+	const uint8_t *rr;
+	uint16_t rr_len;
+	const uint16_t *ttl_off;
+	uint16_t ttl_off_count;
+	uint32_t ttl;
+
+	/* SERVFAIL */
+	enum dp_resolve_fail reason;
+	bool truncated_seen; /* a server answered with TC: a TCP retry might have helped */
+
+	/* Side effect, any kind: a cut to cache (referral NS set and glue), or NULL. */
+	const struct dp_resolve_cut *cache_cut;
+};
+
+struct dp_resolve_stats {
+	uint64_t started;
+	uint64_t start_no_slot;   /* pool exhausted at start */
+	uint64_t start_invalid;   /* malformed question */
+	uint64_t attached, attach_full;
+	uint64_t answered;        /* NOERROR with data */
+	uint64_t nxdomain, nodata;
+	uint64_t servfail;
+	uint64_t servfail_reason[DP_RES_FAIL_COUNT];
+	uint64_t queries_sent, qmin_queries;
+	uint64_t referrals;
+	uint64_t glueless_started, glueless_no_slot;
+	uint64_t cnames_followed;
+	uint64_t glue_rejected[PX_ADDR_REASON_COUNT];    /* counted by dp_reply, summed here */
+	uint64_t ns_addr_rejected[PX_ADDR_REASON_COUNT]; /* hints, start cut, sub-resolutions */
+	uint64_t server_fail[DP_RES_SRV_COUNT];
+	uint64_t stale_events;    /* replies and timeouts that concerned nothing in flight */
+};
+
+struct dp_resolver {
+	struct dp_resolve_config cfg;
+	const struct px_addr_policy *policy;
+	const struct dp_hints *hints;   /* valid for the current loop iteration only */
+	const struct dp_upq_table *upq; /* optional: server selection by RTT */
+	struct dp_rand *rand;           /* with upq */
+	uint32_t capacity, free_count, bucket_mask;
+	uint32_t *free_stack;
+	uint32_t *bucket; /* question index: index + 1 of the first top, 0 for none */
+	struct dp_res *pool;
+	struct dp_resolve_stats stats;
+};
+
+/* Bytes a resolver of `capacity` resolutions needs, or 0 if capacity is 0 or over
+ * DP_RES_MAX_CAPACITY. Any thread. */
+size_t dp_resolve_memsize(uint32_t capacity);
+
+/*
+ * Builds a resolver in mem (dp_resolve_memsize(capacity) bytes, 8-byte aligned, owned by the
+ * caller). cfg NULL means the defaults; policy must outlive the resolver. upq and rand are
+ * optional (both or neither): with them, servers are chosen by RTT. Returns the resolver (at
+ * mem) or NULL with errno EINVAL. Any thread; afterwards it belongs to one worker.
+ */
+struct dp_resolver *dp_resolve_init(void *mem, uint32_t capacity,
+				    const struct dp_resolve_config *cfg,
+				    const struct px_addr_policy *policy,
+				    const struct dp_upq_table *upq, struct dp_rand *rand);
+
+/* Sets the root hints for the events of this loop iteration: a worker calls it after each
+ * quiescent state report (the hints are RCU-protected). Resolutions copy what they use. */
+static inline void
+dp_resolve_set_hints(struct dp_resolver *r, const struct dp_hints *hints)
+{
+	r->hints = hints;
+}
+
+/*
+ * Starts resolving q for a client (client_cookie) at now_ms, from start_cut if given (a
+ * delegation from the cache) else from hints (which also becomes the resolver's current hints),
+ * and fills act with the first action (SEND, or SERVFAIL at once when no usable address).
+ * Returns 0; -ENOSPC when the pool is full, -EINVAL for a malformed question (both counted;
+ * act is untouched, the caller answers SERVFAIL).
+ */
+int dp_resolve_start(struct dp_resolver *r, const struct dp_resolve_question *q,
+		     const struct dp_hints *hints, const struct dp_resolve_start_cut *start_cut,
+		     uint64_t now_ms, uint64_t client_cookie, struct dp_resolve_action *act);
+
+/*
+ * Feeds the reply the caller received for the SEND action of resolution `res` from `server`,
+ * classified with dp_reply_classify() (msg[0, len) still holds it: CNAMEs and answers are
+ * copied out of it here), and fills act with the next action. A reply for a resolution that
+ * has nothing in flight to that server is counted and answered with WAIT.
+ */
+void dp_resolve_on_reply(struct dp_resolver *r, uint64_t res, const struct dp_reply *rep,
+			 const uint8_t *msg, uint16_t len, const struct dp_upq_addr *server,
+			 uint64_t now_ms, struct dp_resolve_action *act);
+
+/* The caller gave up on the query of resolution `res` to `server` (after its own retries):
+ * the address is failed and the next action is filled in act. */
+void dp_resolve_on_timeout(struct dp_resolver *r, uint64_t res, const struct dp_upq_addr *server,
+			   uint64_t now_ms, struct dp_resolve_action *act);
+
+/* The top resolution in flight for the same question (name compared case-insensitively), or 0.
+ * O(1) on average. */
+uint64_t dp_resolve_find(const struct dp_resolver *r, const struct dp_resolve_question *q);
+
+/* Adds a client to a top resolution. Returns 0, -ENOENT for a stale handle, or -ENOSPC past
+ * DP_RES_MAX_CLIENTS clients (counted; the caller resolves separately or answers SERVFAIL). */
+int dp_resolve_attach(struct dp_resolver *r, uint64_t res, uint64_t client_cookie);
+
+/* Ends a resolution tree (its top and every sub-resolution) without an action: shutdown, or
+ * the caller's own reasons. Returns 0 or -ENOENT. */
+int dp_resolve_cancel(struct dp_resolver *r, uint64_t res);
+
+/* The resolution behind a handle, or NULL if it is stale. */
+const struct dp_res *dp_resolve_get(const struct dp_resolver *r, uint64_t res);
+
+/* Resolutions in use (tops and sub-resolutions). */
+static inline uint32_t
+dp_resolve_active(const struct dp_resolver *r)
+{
+	return r->capacity - r->free_count;
+}
+
+/* Stable names for counters and tests ("no_ns", "queries", ...; "lame", "timeout", ...). */
+const char *dp_resolve_fail_name(enum dp_resolve_fail f);
+const char *dp_resolve_srv_name(enum dp_resolve_srv s);
+
+/* Internal: shared by dp_resolve.c (events, answers) and dp_resolve_ns.c (cuts, servers). */
+struct dp_res *dp_res_alloc(struct dp_resolver *r);
+void dp_res_free(struct dp_resolver *r, struct dp_res *s);
+void dp_res_fail(struct dp_resolver *r, struct dp_res *s, enum dp_resolve_fail why,
+		 uint64_t now_ms, struct dp_resolve_action *act);
+void dp_res_advance(struct dp_resolver *r, struct dp_res *s, uint64_t now_ms,
+		    struct dp_resolve_action *act);
+void dp_res_sub_end(struct dp_resolver *r, struct dp_res *sub, uint64_t now_ms,
+		    struct dp_resolve_action *act);
+void dp_res_qmin_step(const struct dp_resolver *r, struct dp_res *s, unsigned from_labels);
+void dp_res_qmin_step_reset(struct dp_res *s);
+unsigned dp_res_labels(const uint8_t *name, unsigned len);
+void dp_res_set_sname(struct dp_res *s, const uint8_t *name, unsigned len);
+void dp_res_cut_hints(struct dp_resolver *r, struct dp_res *s);
+void dp_res_cut_start(struct dp_resolver *r, struct dp_res *s,
+		      const struct dp_resolve_start_cut *sc);
+int dp_res_cut_referral(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep,
+			const uint8_t *msg, uint16_t len);
+bool dp_res_add_addr(struct dp_resolver *r, struct dp_resolve_ns *ns,
+		     const struct dp_upq_addr *a, enum px_addr_entry at);

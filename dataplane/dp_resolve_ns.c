@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The nameserver side of the resolution state machine: building zone cuts (from the hints, a
+ * cached delegation or a referral), checking every address against the policy, choosing the
+ * next server and the (possibly minimised) name to ask, and glueless sub-resolutions. See
+ * dp_resolve.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "dp_resolve.h"
+#include "dp_wire.h"
+
+unsigned
+dp_res_labels(const uint8_t *name, unsigned len)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < len && name[i] != 0; i += 1u + name[i])
+		n++;
+	return n;
+}
+
+void
+dp_res_set_sname(struct dp_res *s, const uint8_t *name, unsigned len)
+{
+	for (unsigned i = 0; i < len; i++)
+		s->sname[i] = px_lower(name[i]);
+	s->sname_len = (uint8_t)len;
+	s->sname_labels = (uint8_t)dp_res_labels(s->sname, len);
+	s->qmin_steps = 0;
+}
+
+static bool
+family_ok(const struct dp_resolver *r, uint8_t family)
+{
+	return family == DP_UPQ_AF_INET ? r->cfg.use_ipv4 : r->cfg.use_ipv6 && family == DP_UPQ_AF_INET6;
+}
+
+/* Adds a to ns if it passes the policy (counted when not) and is not there already. Returns
+ * true if ns holds it afterwards. */
+bool
+dp_res_add_addr(struct dp_resolver *r, struct dp_resolve_ns *ns, const struct dp_upq_addr *a,
+		enum px_addr_entry at)
+{
+	enum px_addr_reason why;
+	uint32_t v4;
+
+	if (a->family == DP_UPQ_AF_INET) {
+		memcpy(&v4, a->a, 4);
+		why = px_addr_check4(r->policy, v4);
+	} else if (a->family == DP_UPQ_AF_INET6) {
+		why = px_addr_check6(r->policy, a->a);
+	} else {
+		return false;
+	}
+	if (why != PX_ADDR_OK) {
+		if (at == PX_ADDR_AT_GLUE)
+			r->stats.glue_rejected[why]++;
+		else
+			r->stats.ns_addr_rejected[why]++;
+		return false;
+	}
+	for (unsigned i = 0; i < ns->addr_count; i++)
+		if (dp_upq_addr_eq(&ns->addr[i], a))
+			return true;
+	if (ns->addr_count == DP_RES_NS_ADDRS)
+		return false;
+	ns->addr[ns->addr_count] = *a;
+	ns->addr_state[ns->addr_count] = DP_RES_ADDR_UNTRIED;
+	ns->addr_count++;
+	return true;
+}
+
+static void
+cut_reset(struct dp_res *s, const uint8_t *zone, unsigned zone_len)
+{
+	memcpy(s->cut.zone, zone, zone_len);
+	s->cut.zone_len = (uint8_t)zone_len;
+	s->cut.ns_count = 0;
+	s->cut.ttl = 0;
+	dp_res_qmin_step_reset(s);
+}
+
+/* The root hints: the first DP_RES_MAX_NS servers, IPv4 then IPv6 addresses, each checked once
+ * more (the table was checked when it was built; this costs little and keeps one rule). */
+void
+dp_res_cut_hints(struct dp_resolver *r, struct dp_res *s)
+{
+	static const uint8_t root = 0;
+	const struct dp_hints *h = r->hints;
+	struct dp_upq_addr a;
+
+	cut_reset(s, &root, 1);
+	for (uint32_t i = 0; h != NULL && i < h->ns_count && s->cut.ns_count < DP_RES_MAX_NS; i++) {
+		const struct dp_hints_ns *hn = &h->ns[i];
+		struct dp_resolve_ns *ns = &s->cut.ns[s->cut.ns_count];
+
+		memset(ns, 0, sizeof(*ns));
+		memcpy(ns->name, hn->name, hn->name_len);
+		ns->name_len = hn->name_len;
+		for (unsigned j = 0; j < hn->v4_count; j++) {
+			dp_upq_addr_set4(&a, hn->v4[j]);
+			dp_res_add_addr(r, ns, &a, PX_ADDR_AT_HINTS);
+		}
+		for (unsigned j = 0; j < hn->v6_count; j++) {
+			dp_upq_addr_set6(&a, hn->v6[j]);
+			dp_res_add_addr(r, ns, &a, PX_ADDR_AT_HINTS);
+		}
+		/* A hints server without a usable address is of no use: there is no way to look
+		 * its name up without the root. */
+		ns->state = ns->addr_count > 0 ? DP_RES_NS_GLUE : DP_RES_NS_UNUSABLE;
+		s->cut.ns_count++;
+	}
+}
+
+/* A delegation from the cache: its addresses without names, DP_RES_NS_ADDRS per entry. */
+void
+dp_res_cut_start(struct dp_resolver *r, struct dp_res *s, const struct dp_resolve_start_cut *sc)
+{
+	cut_reset(s, sc->zone, sc->zone_len);
+	for (unsigned i = 0; i < sc->addr_count; i++) {
+		struct dp_resolve_ns *ns = &s->cut.ns[s->cut.ns_count];
+
+		if (i % DP_RES_NS_ADDRS == 0) {
+			if (s->cut.ns_count == DP_RES_MAX_NS)
+				break;
+			memset(ns, 0, sizeof(*ns));
+			ns->state = DP_RES_NS_UNUSABLE;
+			s->cut.ns_count++;
+		}
+		ns = &s->cut.ns[s->cut.ns_count - 1];
+		if (dp_res_add_addr(r, ns, &sc->addrs[i], PX_ADDR_AT_NS_ADDR))
+			ns->state = DP_RES_NS_GLUE;
+	}
+}
+
+/* True if the additional section holds an A or AAAA record (class IN) owned by name: the
+ * referral had glue for it, so if none is left the policy rejected all of it. */
+static bool
+had_glue(const struct dp_reply *rep, const uint8_t *msg, uint16_t len, const uint8_t *name,
+	 unsigned name_len)
+{
+	uint8_t owner[PX_DNS_NAME_BUF];
+	struct dp_wire_rd rd;
+
+	dp_wire_rd_init(&rd, msg, len);
+	rd.pos = rep->sec_off[DP_REPLY_SEC_ADDITIONAL];
+	for (unsigned i = 0; i < rep->sec_count[DP_REPLY_SEC_ADDITIONAL] && !rd.err; i++) {
+		unsigned n = dp_wire_read_name(&rd, owner, NULL);
+		uint16_t type = dp_wire_read_u16(&rd);
+		uint16_t rclass = dp_wire_read_u16(&rd);
+
+		dp_wire_read_u32(&rd);
+		dp_wire_skip(&rd, dp_wire_read_u16(&rd));
+		if (rd.err)
+			break;
+		if ((type == PX_DNS_TYPE_A || type == PX_DNS_TYPE_AAAA) &&
+		    rclass == PX_DNS_CLASS_IN && n == name_len && memcmp(owner, name, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Replaces s's cut with the referral's delegation. Returns 0, or -EINVAL if the delegation is
+ * not strictly below the cut (dp_reply rules it out; a server failure if it ever happens). */
+int
+dp_res_cut_referral(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep,
+		    const uint8_t *msg, uint16_t len)
+{
+	struct dp_upq_addr a;
+
+	if (rep->zone_len <= s->cut.zone_len ||
+	    !dp_reply_name_in(rep->zone, rep->zone_len, s->cut.zone, s->cut.zone_len))
+		return -EINVAL;
+	for (unsigned i = 0; i < PX_ADDR_REASON_COUNT; i++)
+		r->stats.glue_rejected[i] += rep->counts.addr_rejected[i];
+	cut_reset(s, rep->zone, rep->zone_len);
+	s->cut.ttl = dp_reply_ttl_cap(dp_reply_referral_ttl(rep), r->cfg.max_ttl);
+	for (unsigned i = 0; i < rep->ns_count && i < DP_RES_MAX_NS; i++) {
+		const struct dp_reply_ns *rn = &rep->ns[i];
+		struct dp_resolve_ns *ns = &s->cut.ns[s->cut.ns_count++];
+
+		memset(ns, 0, sizeof(*ns));
+		memcpy(ns->name, rn->name, rn->name_len);
+		ns->name_len = rn->name_len;
+		for (unsigned j = 0; j < rn->addr_count; j++) {
+			if (rn->addr[j].family == 4) {
+				uint32_t v4;
+
+				memcpy(&v4, rn->addr[j].addr, 4);
+				dp_upq_addr_set4(&a, v4);
+			} else {
+				dp_upq_addr_set6(&a, rn->addr[j].addr);
+			}
+			dp_res_add_addr(r, ns, &a, PX_ADDR_AT_GLUE);
+		}
+		if (ns->addr_count > 0)
+			ns->state = DP_RES_NS_GLUE;
+		else if (dp_reply_name_in(ns->name, ns->name_len, s->cut.zone, s->cut.zone_len) ||
+			 had_glue(rep, msg, len, ns->name, ns->name_len))
+			/* Inside the zone it serves without glue: only the zone could say where
+			 * it is. With glue that the policy rejected: the delegation points at an
+			 * address pollux never queries, and looking the name up elsewhere would
+			 * only launder it. */
+			ns->state = DP_RES_NS_UNUSABLE;
+		else
+			ns->state = DP_RES_NS_GLUELESS;
+	}
+	return 0;
+}
+
+void
+dp_res_qmin_step_reset(struct dp_res *s)
+{
+	s->ask_labels = (uint8_t)dp_res_labels(s->cut.zone, s->cut.zone_len);
+}
+
+/*
+ * Chooses the name to ask next, RFC 9156 2.3: from_labels is the label count of the last name
+ * asked (or of the cut). The first DP_RES_QMIN_ONE_LAB steps add one label, later ones spread
+ * what is left over the steps left of DP_RES_QMIN_MAX; the last label always goes with the
+ * real qtype, i.e. the full question.
+ */
+void
+dp_res_qmin_step(const struct dp_resolver *r, struct dp_res *s, unsigned from_labels)
+{
+	unsigned n = s->sname_labels, add;
+
+	if (!r->cfg.qname_min || from_labels + 1 >= n || s->qmin_steps >= DP_RES_QMIN_MAX) {
+		s->ask_labels = (uint8_t)n;
+		return;
+	}
+	if (s->qmin_steps < DP_RES_QMIN_ONE_LAB) {
+		add = 1;
+	} else {
+		unsigned left = DP_RES_QMIN_MAX - s->qmin_steps;
+
+		add = (n - from_labels + left - 1) / left;
+	}
+	s->qmin_steps++;
+	s->ask_labels = (uint8_t)(from_labels + add >= n ? n : from_labels + add);
+}
+
+/* Sets ask_off and ask_type from ask_labels. */
+static void
+ask_set(struct dp_res *s)
+{
+	unsigned skip = s->sname_labels - s->ask_labels, off = 0;
+
+	for (unsigned i = 0; i < skip; i++)
+		off += 1u + s->sname[off];
+	s->ask_off = (uint8_t)off;
+	s->ask_type = skip == 0 ? s->qtype : PX_DNS_TYPE_A;
+}
+
+/* Picks a usable address of s's cut; returns false when none is left. */
+static bool
+pick_server(struct dp_resolver *r, struct dp_res *s, uint64_t now_ms, unsigned *ni, unsigned *ai)
+{
+	struct dp_upq_addr cand[DP_RES_MAX_NS * DP_RES_NS_ADDRS];
+	uint8_t cn[DP_RES_MAX_NS * DP_RES_NS_ADDRS], ca[DP_RES_MAX_NS * DP_RES_NS_ADDRS];
+	unsigned n = 0;
+	int pick;
+
+	for (unsigned i = 0; i < s->cut.ns_count; i++) {
+		const struct dp_resolve_ns *ns = &s->cut.ns[i];
+
+		for (unsigned j = 0; j < ns->addr_count; j++) {
+			if (ns->addr_state[j] == DP_RES_ADDR_FAILED ||
+			    !family_ok(r, ns->addr[j].family))
+				continue;
+			if (r->upq == NULL) {
+				*ni = i;
+				*ai = j;
+				return true;
+			}
+			cand[n] = ns->addr[j];
+			cn[n] = (uint8_t)i;
+			ca[n] = (uint8_t)j;
+			n++;
+		}
+	}
+	if (n == 0)
+		return false;
+	pick = dp_upq_server_select(r->upq, r->rand, cand, n, now_ms);
+	if (pick < 0)
+		pick = 0;
+	*ni = cn[pick];
+	*ai = ca[pick];
+	return true;
+}
+
+/* True if s or one of its ancestors is resolving name: looking it up again would loop. */
+static bool
+resolving_already(const struct dp_resolver *r, const struct dp_res *s, const uint8_t *name,
+		  unsigned len)
+{
+	for (;;) {
+		if (s->sname_len == len && memcmp(s->sname, name, len) == 0)
+			return true;
+		if (s->parent == 0)
+			return false;
+		s = &r->pool[s->parent - 1];
+	}
+}
+
+/* Starts a sub-resolution for s's NS entry ni. Returns it, or NULL (counted) when the pool is
+ * full. */
+static struct dp_res *
+sub_start(struct dp_resolver *r, struct dp_res *s, unsigned ni)
+{
+	struct dp_resolve_ns *ns = &s->cut.ns[ni];
+	struct dp_res *sub = dp_res_alloc(r);
+
+	if (sub == NULL) {
+		r->stats.glueless_no_slot++;
+		return NULL;
+	}
+	sub->parent = (uint32_t)(s - r->pool) + 1;
+	sub->top = s->top;
+	sub->depth = (uint8_t)(s->depth + 1);
+	sub->parent_ns = (uint8_t)ni;
+	sub->start_ms = s->start_ms;
+	sub->deadline_ms = s->deadline_ms;
+	sub->qclass = PX_DNS_CLASS_IN;
+	/* A first unless the worker has no IPv4; AAAA second. */
+	sub->qtype = ns->lookups == 0 && r->cfg.use_ipv4 ? PX_DNS_TYPE_A : PX_DNS_TYPE_AAAA;
+	ns->lookups = (uint8_t)(sub->qtype == PX_DNS_TYPE_A ? 1 : 2);
+	memcpy(sub->qname, ns->name, ns->name_len);
+	sub->qname_len = ns->name_len;
+	dp_res_set_sname(sub, ns->name, ns->name_len);
+	dp_res_cut_hints(r, sub);
+	dp_res_qmin_step(r, sub, sub->ask_labels);
+	ns->state = DP_RES_NS_RESOLVING;
+	s->child = (uint32_t)(sub - r->pool) + 1;
+	r->pool[s->top].glueless++;
+	r->stats.glueless_started++;
+	return sub;
+}
+
+/*
+ * The next step of s: SEND to a usable server of the cut, else start a glueless
+ * sub-resolution, else fail (no usable nameserver, or a limit). Fills act.
+ */
+void
+dp_res_advance(struct dp_resolver *r, struct dp_res *s, uint64_t now_ms,
+	       struct dp_resolve_action *act)
+{
+	struct dp_res *top = &r->pool[s->top];
+	unsigned ni, ai;
+
+	if (now_ms >= s->deadline_ms) {
+		dp_res_fail(r, s, DP_RES_FAIL_DEADLINE, now_ms, act);
+		return;
+	}
+	for (;;) {
+		if (pick_server(r, s, now_ms, &ni, &ai)) {
+			if (top->queries >= r->cfg.max_queries) {
+				dp_res_fail(r, s, DP_RES_FAIL_QUERIES, now_ms, act);
+				return;
+			}
+			top->queries++;
+			r->stats.queries_sent++;
+			ask_set(s);
+			if (s->ask_off != 0)
+				r->stats.qmin_queries++;
+			s->inflight = true;
+			s->inflight_ns = (uint8_t)ni;
+			s->inflight_addr = (uint8_t)ai;
+			s->inflight_server = s->cut.ns[ni].addr[ai];
+			act->kind = DP_RES_ACT_SEND;
+			act->res = s->handle;
+			act->server = s->inflight_server;
+			act->qname = s->sname + s->ask_off;
+			act->qname_len = (uint8_t)(s->sname_len - s->ask_off);
+			act->qtype = s->ask_type;
+			act->qclass = s->qclass;
+			act->zone = s->cut.zone;
+			act->zone_len = s->cut.zone_len;
+			return;
+		}
+		for (ni = 0; ni < s->cut.ns_count; ni++)
+			if (s->cut.ns[ni].state == DP_RES_NS_GLUELESS)
+				break;
+		if (ni == s->cut.ns_count) {
+			dp_res_fail(r, s, DP_RES_FAIL_NO_NS, now_ms, act);
+			return;
+		}
+		struct dp_resolve_ns *ns = &s->cut.ns[ni];
+
+		if (s->depth + 1u > r->cfg.max_depth ||
+		    resolving_already(r, s, ns->name, ns->name_len)) {
+			ns->state = DP_RES_NS_UNUSABLE;
+			continue;
+		}
+		if (top->glueless >= r->cfg.max_glueless) {
+			dp_res_fail(r, s, DP_RES_FAIL_GLUELESS, now_ms, act);
+			return;
+		}
+		struct dp_res *sub = sub_start(r, s, ni);
+
+		if (sub == NULL) {
+			ns->state = DP_RES_NS_UNUSABLE;
+			continue;
+		}
+		dp_res_advance(r, sub, now_ms, act);
+		return;
+	}
+}
+
+/*
+ * A sub-resolution ended without a limit failure (its addresses, if any, are in the parent's NS
+ * entry already): frees it and resumes the parent. An NS name left without an address gets its
+ * AAAA lookup if only A was tried, else becomes unusable.
+ */
+void
+dp_res_sub_end(struct dp_resolver *r, struct dp_res *sub, uint64_t now_ms,
+	       struct dp_resolve_action *act)
+{
+	struct dp_res *p = &r->pool[sub->parent - 1];
+	struct dp_resolve_ns *ns = &p->cut.ns[sub->parent_ns];
+	bool usable = false;
+
+	dp_res_free(r, sub);
+	p->child = 0;
+	for (unsigned i = 0; i < ns->addr_count; i++)
+		usable |= family_ok(r, ns->addr[i].family);
+	if (usable) {
+		ns->state = DP_RES_NS_GLUE;
+		act->cache_cut = &p->cut;
+	} else if (ns->lookups < 2 && r->cfg.use_ipv6) {
+		ns->state = DP_RES_NS_GLUELESS;
+	} else {
+		ns->state = DP_RES_NS_UNUSABLE;
+	}
+	dp_res_advance(r, p, now_ms, act);
+}
