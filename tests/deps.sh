@@ -4,7 +4,8 @@
 # does not touch the network.
 PX_DEPS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libldns-dev check
-	dnsutils iproute2 ethtool iputils-ping procps python3)
+	dnsutils iproute2 ethtool iputils-ping procps python3
+	nsd unbound tcpdump)
 
 px_install_deps() {
 	local missing=() p

@@ -191,7 +191,8 @@ class Responder:
         limit = 512 if edns is None else min(edns[0], EDNS_SIZE)
         opt = b""
         if edns is not None:
-            opt = b"\0" + struct.pack("!HHIH", TYPE_OPT, EDNS_SIZE, ext_rcode << 24, 0)
+            # The OPT TTL's top byte holds the upper 8 bits of the 12-bit rcode.
+            opt = b"\0" + struct.pack("!HHIH", TYPE_OPT, EDNS_SIZE, (ext_rcode >> 4) << 24, 0)
         qd = 1 if question else 0
 
         def build(tc, ans, auth, add):
