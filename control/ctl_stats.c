@@ -98,6 +98,9 @@ ctl_stats_print_status(const struct ctl_state *st, FILE *out)
 	for (unsigned i = 0; i < st->zone_count; i++)
 		fprintf(out, "local_zone: %s (%u records, %u entries)\n", st->zones[i].apex,
 			st->zones[i].rr_count, st->zones[i].entry_count);
+	if (st->hints != NULL)
+		fprintf(out, "hints: %s (%u servers, generation %" PRIu64 ")\n", st->hints->source,
+			st->hints->active.ns_usable, st->hints->generation);
 }
 
 static int
