@@ -11,6 +11,7 @@
 #include "ctl_hints_reload.h"
 #include "ctl_stats.h"
 #include "dp_cache.h"
+#include "dp_cache_feed.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
 
@@ -63,6 +64,13 @@ ctl_stats_print(const struct ctl_state *st, FILE *out)
 		ci.evictions, ci.expired_swept);
 	fprintf(out, "cache.moves %" PRIu64 "\ncache.insert_failures %" PRIu64 "\n", ci.moves,
 		ci.insert_failures);
+	if (st->ctx->cache_feed != NULL) {
+		struct dp_cache_feed_stats fs;
+
+		dp_cache_feed_stats(st->ctx->cache_feed, &fs);
+		fprintf(out, "cache_feed.drained %" PRIu64 "\ncache_feed.kept_pinned %" PRIu64
+			"\ncache_feed.failed %" PRIu64 "\n", fs.drained, fs.kept_pinned, fs.failed);
+	}
 	if (st->hints != NULL)
 		ctl_hints_print_stats(st->hints, out);
 }

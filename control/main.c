@@ -30,13 +30,18 @@
 #include "ctl_stats.h"
 #include "ctl_zone.h"
 #include "dp_cache.h"
+#include "dp_cache_feed.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
 
 RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 #define LOG(level, ...) rte_log(RTE_LOG_##level, ctl_main_logtype, "pollux: " __VA_ARGS__)
 
-#define TICK_MS 200
+/* The control loop wakes at least this often: cache inserts from workers wait at most this
+ * long in the feed, and expired entries are swept at this pace. */
+#define TICK_MS 20
+#define FEED_REQUESTS 4096 /* 4.5 KiB each: ~18 MiB */
+#define FEED_DRAIN_PER_TICK 8192
 #define SWEEP_BUCKETS_PER_TICK 4096
 #define IDLE_POLLS_BEFORE_SLEEP 64
 #define MBUF_CACHE 256
@@ -295,6 +300,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 		if (pfd[2].revents & POLLIN)
 			ctl_hints_watch_read(st->hints, dp_clock_ms());
 		ctl_hints_tick(st->hints, dp_clock_ms());
+		dp_cache_feed_drain(st->ctx->cache_feed, st->ctx->cache, FEED_DRAIN_PER_TICK);
 		/* Dead entries give their memory back within a few ticks. */
 		dp_cache_sweep(st->ctx->cache, dp_clock_ms(), SWEEP_BUCKETS_PER_TICK);
 		dp_cache_reclaim(st->ctx->cache);
@@ -359,6 +365,9 @@ main(int argc, char **argv)
 	if (ctx.cache == NULL)
 		rte_exit(EXIT_FAILURE, "cannot create a cache of %u entries: %s\n", cfg.cache_size,
 			 strerror(errno));
+	ctx.cache_feed = dp_cache_feed_create("pollux_feed", FEED_REQUESTS, (int)rte_socket_id());
+	if (ctx.cache_feed == NULL)
+		rte_exit(EXIT_FAILURE, "cannot create the cache feed: %s\n", strerror(errno));
 	load_zones(&st);
 	if (ctl_hints_start(&hints, &cfg, &ctx, err, sizeof(err)) != 0)
 		rte_exit(EXIT_FAILURE, "%s", err);
@@ -383,6 +392,7 @@ main(int argc, char **argv)
 	ctl_hints_stop(&hints);
 	rte_eth_dev_stop(ctx.port.port_id);
 	rte_eth_dev_close(ctx.port.port_id);
+	dp_cache_feed_free(ctx.cache_feed);
 	dp_cache_free(ctx.cache);
 	for (unsigned i = 0; i < st.worker_count; i++)
 		rte_free(st.workers[i]);

@@ -14,6 +14,9 @@
  *
  * An entry holds a whole rendered answer (answer, authority and additional RRs) for one key, so
  * a hit is answered with one memcpy plus TTL patches.
+ *
+ * Workers that resolved something add it through dp_cache_feed.h (dp_cache_feed_put): a ring to
+ * the control thread, which stays the only writer.
  */
 #pragma once
 

@@ -15,6 +15,7 @@
 #include <pollux/stats.h>
 
 struct dp_cache;
+struct dp_cache_feed;
 struct dp_hints;
 struct rte_rcu_qsbr;
 
@@ -38,6 +39,7 @@ struct dp_port_conf {
 struct dp_ctx {
 	struct dp_port_conf port;
 	struct dp_cache *cache;
+	struct dp_cache_feed *cache_feed; /* dp: producers of cache inserts, ctl: the consumer */
 	struct dp_hints *hints; /* dp: ro (dp_hints_get), ctl: rw (release store, then RCU) */
 	struct rte_rcu_qsbr *qsbr;
 	/* Bit L set: a local zone's apex has L labels. A miss probes only the ancestors of
@@ -55,12 +57,17 @@ struct dp_lcore {
 	uint16_t queue_id;
 	unsigned int lcore_id;
 	uint64_t now_ms;         /* dp_clock_ms() sampled once per burst */
+	/* Iterative resolution (dp_recurse.h), or NULL when recursion is off: misses are then
+	 * answered SERVFAIL. Built by the control thread on the worker's socket before launch. */
+	struct dp_recurse *rec;
 } __rte_cache_aligned;
 
 /* Verdict of the per-packet handlers. */
 enum dp_verdict {
 	DP_DROP = 0, /* the handler counted why */
 	DP_TX,       /* the mbuf now holds the reply, ready to send back out */
+	DP_CONSUMED, /* taken in (a query handed to the resolver, an upstream reply, an ARP reply
+		      * we learned from): free the mbuf, it is not a drop */
 };
 
 #define DP_STAT_INC(lc, name) ((lc)->stats.name++)
