@@ -54,7 +54,40 @@
 	X(drop_dns_runt, "dropped: UDP payload shorter than a DNS header") \
 	X(drop_dns_response, "dropped: DNS message with QR set") \
 	X(drop_no_room, "dropped: the response does not fit the mbuf") \
-	X(drop_tx_full, "dropped: the TX queue was full")
+	X(drop_tx_full, "dropped: the TX queue was full") \
+	X(rec_started, "resolutions started for a cache miss") \
+	X(rec_attached, "cache misses coalesced onto a resolution in flight") \
+	X(rec_answered, "resolutions answered (NOERROR or NXDOMAIN)") \
+	X(rec_servfail, "resolutions that ended in SERVFAIL") \
+	X(rec_servfail_no_ns, "SERVFAIL: no usable nameserver left") \
+	X(rec_servfail_deadline, "SERVFAIL: the resolution's deadline passed") \
+	X(rec_servfail_limit, "SERVFAIL: a work limit (queries, referrals, glueless, CNAMEs, size)") \
+	X(rec_no_client_slot, "cache misses answered SERVFAIL: every client slot in use") \
+	X(rec_no_res_slot, "cache misses answered SERVFAIL: the resolver could not start") \
+	X(rec_client_answers, "client answers sent for resolutions") \
+	X(rec_client_no_mbuf, "client answers lost: no mbuf") \
+	X(rec_queries_sent, "upstream queries sent") \
+	X(rec_replies_matched, "upstream replies matched to a query") \
+	X(rec_timeouts, "upstream queries that timed out") \
+	X(rec_forged_no_query, "upstream replies dropped: no query with that port and ID") \
+	X(rec_forged_addr, "upstream replies dropped: wrong source address") \
+	X(rec_forged_port, "upstream replies dropped: wrong source port") \
+	X(rec_forged_question, "upstream replies dropped: wrong or missing question") \
+	X(rec_drop_no_neigh, "upstream queries not sent: gateway MAC not known yet") \
+	X(rec_drop_no_mbuf, "upstream queries not sent: no mbuf") \
+	X(rec_drop_no_slot, "upstream queries not started: outstanding-query table full") \
+	X(rec_drop_family, "upstream queries not sent: no route for the address family") \
+	X(rec_send_rejected_unspecified, "address policy at send: unspecified") \
+	X(rec_send_rejected_loopback, "address policy at send: loopback") \
+	X(rec_send_rejected_broadcast, "address policy at send: broadcast") \
+	X(rec_send_rejected_multicast, "address policy at send: multicast") \
+	X(rec_send_rejected_reserved, "address policy at send: reserved") \
+	X(rec_send_rejected_v4mapped, "address policy at send: IPv4-mapped") \
+	X(rec_send_rejected_v4compat, "address policy at send: IPv4-compatible") \
+	X(rec_send_rejected_link_local, "address policy at send: link-local") \
+	X(rec_send_rejected_do_not_query, "address policy at send: do-not-query") \
+	X(rec_neigh_probes, "ARP requests and neighbour solicitations sent for the gateway") \
+	X(rec_neigh_learned, "gateway MAC addresses learned (ARP, ND)")
 
 struct px_stats {
 #define PX_STATS_MEMBER(name, help) uint64_t name;
