@@ -36,6 +36,9 @@ enum opt_id {
 	OPT_DO_NOT_QUERY,
 	OPT_ALLOW_LOOPBACK_NS,
 	OPT_CHECK_HINTS,
+	OPT_RECURSION,
+	OPT_RESOLVER_SLOTS,
+	OPT_QNAME_MIN,
 };
 
 #define STR_(x) #x
@@ -77,6 +80,10 @@ static const struct opt_desc opt_table[] = {
 	  "ADDR); repeatable" },
 	{ "allow-loopback-ns", OPT_ALLOW_LOOPBACK_NS, "yes|no", "accept 127.0.0.0/8 and ::1 "
 	  "nameservers (labs only)" },
+	{ "recursion", OPT_RECURSION, "yes|no", "resolve misses via --gateway/--gateway6 (no: "
+	  "SERVFAIL)" },
+	{ "resolver-slots", OPT_RESOLVER_SLOTS, "N", "pending resolutions per worker, 1-1048576" },
+	{ "qname-minimisation", OPT_QNAME_MIN, "yes|no", "RFC 9156 QNAME minimisation (relaxed)" },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
@@ -107,6 +114,9 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->rx_desc = CTL_DEFAULT_RX_DESC;
 	cfg->tx_desc = CTL_DEFAULT_TX_DESC;
 	cfg->min_root_servers = CTL_DEFAULT_MIN_ROOT_SERVERS;
+	cfg->recursion = true;
+	cfg->resolver_slots = CTL_DEFAULT_RESOLVER_SLOTS;
+	cfg->qname_min = true;
 	px_addr_policy_init(&cfg->addr_policy);
 	/* init cannot report a failed strdup; parse_args fills the default in again if needed. */
 	cfg->control_path = strdup(PX_CTL_DEFAULT_PATH);
@@ -231,6 +241,20 @@ replace_str(char **dst, const char *s, char *why, size_t why_len)
 	return 0;
 }
 
+static int
+parse_yes_no(const char *val, bool *out, char *why, size_t why_len)
+{
+	if (strcmp(val, "yes") == 0)
+		*out = true;
+	else if (strcmp(val, "no") == 0)
+		*out = false;
+	else {
+		set_err(why, why_len, "must be 'yes' or 'no'");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Applies one option; on failure writes only the reason to why, and the caller says where. */
 static int
 apply_option(struct ctl_config *cfg, int id, const char *val, char *why, size_t why_len)
@@ -315,15 +339,13 @@ apply_option(struct ctl_config *cfg, int id, const char *val, char *why, size_t 
 				"or ADDR)");
 		return rc == 0 ? 0 : -EINVAL;
 	case OPT_ALLOW_LOOPBACK_NS:
-		if (strcmp(val, "yes") == 0)
-			cfg->addr_policy.allow_loopback = true;
-		else if (strcmp(val, "no") == 0)
-			cfg->addr_policy.allow_loopback = false;
-		else {
-			set_err(why, why_len, "must be 'yes' or 'no'");
-			return -EINVAL;
-		}
-		return 0;
+		return parse_yes_no(val, &cfg->addr_policy.allow_loopback, why, why_len);
+	case OPT_RECURSION:
+		return parse_yes_no(val, &cfg->recursion, why, why_len);
+	case OPT_RESOLVER_SLOTS:
+		return parse_u32(val, 1, CTL_MAX_RESOLVER_SLOTS, &cfg->resolver_slots, why, why_len);
+	case OPT_QNAME_MIN:
+		return parse_yes_no(val, &cfg->qname_min, why, why_len);
 	}
 	set_err(why, why_len, "unknown option");
 	return -EINVAL;
@@ -705,6 +727,13 @@ opt_default(int id, char *buf, size_t len)
 		break;
 	case OPT_TX_DESC:
 		snprintf(buf, len, "%u", CTL_DEFAULT_TX_DESC);
+		break;
+	case OPT_RECURSION:
+	case OPT_QNAME_MIN:
+		snprintf(buf, len, "yes");
+		break;
+	case OPT_RESOLVER_SLOTS:
+		snprintf(buf, len, "%u", CTL_DEFAULT_RESOLVER_SLOTS);
 		break;
 	default:
 		buf[0] = '\0';

@@ -42,6 +42,9 @@ struct ctl_config {
 	uint32_t min_root_servers; /* servers with a usable address a hints file must keep */
 	struct px_addr_policy addr_policy; /* do-not-query, allow-loopback-ns */
 	char *check_hints;      /* owned; --check-hints FILE: validate offline and exit */
+	bool recursion;         /* resolve misses iteratively (needs --gateway or --gateway6) */
+	uint32_t resolver_slots; /* pending resolutions (and client slots) per worker */
+	bool qname_min;         /* RFC 9156 QNAME minimisation */
 	bool help;
 };
 
@@ -52,6 +55,8 @@ struct ctl_config {
 #define CTL_DEFAULT_RX_DESC 1024
 #define CTL_DEFAULT_TX_DESC 1024
 #define CTL_DEFAULT_MIN_ROOT_SERVERS 1
+#define CTL_DEFAULT_RESOLVER_SLOTS 4096
+#define CTL_MAX_RESOLVER_SLOTS (1u << 20)
 
 /* Fills cfg with the defaults. */
 void ctl_config_init(struct ctl_config *cfg);

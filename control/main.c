@@ -33,6 +33,7 @@
 #include "dp_cache_feed.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_recurse.h"
 
 RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 #define LOG(level, ...) rte_log(RTE_LOG_##level, ctl_main_logtype, "pollux: " __VA_ARGS__)
@@ -202,9 +203,43 @@ load_zones(struct ctl_state *st)
 	}
 }
 
+/* Whether misses are resolved, and how: the same for every worker. Returns false (and says why
+ * once) when they are answered SERVFAIL instead. */
+static bool
+recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	if (!cfg->recursion) {
+		LOG(NOTICE, "recursion off (--recursion no): cache misses get SERVFAIL\n");
+		return false;
+	}
+	rc->has_gw4 = cfg->has_ip4 && cfg->has_gw4;
+	rc->gw4 = cfg->gw4;
+	rc->has_gw6 = cfg->has_ip6 && cfg->has_gw6;
+	memcpy(rc->gw6, cfg->gw6, 16);
+	/* Upstream goes through a gateway only (dp_recurse.h): without one, nothing is reachable. */
+	if (!rc->has_gw4 && !rc->has_gw6) {
+		LOG(NOTICE, "recursion off: no --gateway or --gateway6 to reach nameservers "
+		    "through; cache misses get SERVFAIL\n");
+		return false;
+	}
+	rc->slots = cfg->resolver_slots;
+	dp_resolve_config_default(&rc->resolve);
+	rc->resolve.qname_min = cfg->qname_min;
+	rc->resolve.use_ipv4 = rc->has_gw4;
+	rc->resolve.use_ipv6 = rc->has_gw6;
+	rc->policy = &cfg->addr_policy;
+	LOG(INFO, "recursion on: %u resolver slots per worker, upstream over%s%s, QNAME "
+	    "minimisation %s\n", rc->slots, rc->has_gw4 ? " IPv4" : "", rc->has_gw6 ? " IPv6" : "",
+	    cfg->qname_min ? "on" : "off");
+	return true;
+}
+
 static void
 launch_workers(struct ctl_state *st)
 {
+	struct dp_recurse_conf rconf;
+	bool recurse = recurse_conf(st->cfg, &rconf);
 	unsigned lcore, n = 0;
 
 	st->workers = rte_zmalloc("pollux_workers", sizeof(*st->workers) * RTE_MAX_LCORE, 0);
@@ -220,6 +255,13 @@ launch_workers(struct ctl_state *st)
 		lc->ctx = st->ctx;
 		lc->lcore_id = lcore;
 		lc->queue_id = (uint16_t)n;
+		if (recurse) {
+			lc->rec = dp_recurse_create(&rconf, (int)rte_lcore_to_socket_id(lcore),
+						    st->pool, dp_clock_ms());
+			if (lc->rec == NULL)
+				rte_exit(EXIT_FAILURE, "cannot set up resolution for lcore %u (%u "
+					 "slots): %s\n", lcore, rconf.slots, strerror(errno));
+		}
 		st->workers[n++] = lc;
 	}
 	st->worker_count = n;
@@ -394,8 +436,10 @@ main(int argc, char **argv)
 	rte_eth_dev_close(ctx.port.port_id);
 	dp_cache_feed_free(ctx.cache_feed);
 	dp_cache_free(ctx.cache);
-	for (unsigned i = 0; i < st.worker_count; i++)
+	for (unsigned i = 0; i < st.worker_count; i++) {
+		dp_recurse_free(st.workers[i]->rec);
 		rte_free(st.workers[i]);
+	}
 	rte_free(st.workers);
 	rte_free(ctx.qsbr);
 	rte_mempool_free(st.pool);

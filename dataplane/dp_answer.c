@@ -7,6 +7,7 @@
 #include "dp_answer.h"
 #include "dp_cache.h"
 #include "dp_lcore.h"
+#include "dp_recurse.h"
 #include "dp_wire.h"
 
 static inline void
@@ -86,12 +87,14 @@ lookup_live(const struct dp_lcore *lc, const uint8_t *name, uint8_t name_len, ui
 /*
  * The cache-miss hand-off point. Everything that is not a cached answer comes here: first the
  * local zones' negative answers (the name exists but not the type: NODATA; the name is below a
- * local zone apex but does not exist: NXDOMAIN), then the resolver. Until iterative resolution
- * is plugged in here, a name outside every local zone is answered SERVFAIL at once rather than
- * left to time out.
+ * local zone apex but does not exist: NXDOMAIN), then the resolver (dp_recurse.h), which takes
+ * the query in and answers it later. With recursion off, or when the resolver cannot take it
+ * (no client slot, no resolution slot: counted), the answer is SERVFAIL at once rather than a
+ * client left to time out.
  */
 static uint16_t
-answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q)
+answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
+		const struct rte_mbuf *m)
 {
 	const struct dp_cache_entry *e;
 	int64_t ttl;
@@ -115,6 +118,13 @@ answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp
 			DP_STAT_INC(lc, local_nxdomain);
 			return respond_entry(lc, msg, cap, q, e, ttl);
 		}
+	}
+	if (lc->rec != NULL && m != NULL) {
+		struct dp_client_addr from;
+
+		dp_client_addr_read(&from, m);
+		if (dp_recurse_miss(lc, msg, q, &from))
+			return DP_ANSWER_CONSUMED;
 	}
 	return respond_rcode(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL);
 }
@@ -141,7 +151,8 @@ screen_question(const struct dp_query *q)
 }
 
 uint16_t
-dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap)
+dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
+		const struct rte_mbuf *m)
 {
 	struct dp_query q;
 	const struct dp_cache_entry *e;
@@ -189,7 +200,7 @@ dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap)
 		DP_STAT_INC(lc, hits);
 		return respond_entry(lc, msg, cap, &q, e, ttl);
 	}
-	return answer_uncached(lc, msg, cap, &q);
+	return answer_uncached(lc, msg, cap, &q, m);
 
 formerr:
 	DP_STAT_INC(lc, queries);

@@ -5,10 +5,17 @@
 #include <stdint.h>
 
 struct dp_lcore;
+struct rte_mbuf;
+
+/* dp_answer_query()'s result when the query was handed to the resolver: nothing to send now. */
+#define DP_ANSWER_CONSUMED UINT16_MAX
 
 /*
  * Turns the DNS query in msg[0, len) into its response, in place; cap is how many bytes msg
- * can hold. Returns the response length, or 0 when nothing is to be sent (the reason is
- * counted). Worker only, as an online RCU reader; lc->now_ms must be current.
+ * can hold. Returns the response length, 0 when nothing is to be sent (the reason is
+ * counted), or DP_ANSWER_CONSUMED when a cache miss was handed to the resolver (lc->rec set):
+ * the answer will come later in a frame of its own, and m (the frame msg lies in, which says
+ * who asked) may be freed. Worker only, as an online RCU reader; lc->now_ms must be current.
  */
-uint16_t dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap);
+uint16_t dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
+			 const struct rte_mbuf *m);

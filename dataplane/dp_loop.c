@@ -11,6 +11,7 @@
 
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_recurse.h"
 
 RTE_LOG_REGISTER(dp_loop_logtype, pollux.dp.loop, INFO);
 
@@ -93,6 +94,11 @@ dp_loop_run(void *arg)
 
 			if (ntx != 0)
 				tx_burst(lc, tx, ntx);
+		}
+		/* Resolution: deadlines, neighbour probes, and the frames this iteration made. */
+		if (lc->rec != NULL) {
+			lc->now_ms = dp_clock_ms();
+			dp_recurse_tick(lc);
 		}
 		/* Nothing read from the cache is held past this point. */
 		rte_rcu_qsbr_quiescent(ctx->qsbr, lc->lcore_id);

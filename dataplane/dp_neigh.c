@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "dp_neigh.h"
+#include "dp_recurse.h"
 
 enum dp_verdict
 dp_neigh_arp(struct dp_lcore *lc, struct rte_mbuf *m)
@@ -21,8 +22,15 @@ dp_neigh_arp(struct dp_lcore *lc, struct rte_mbuf *m)
 	if (m->data_len < sizeof(*eth) + sizeof(*arp) || !pc->has_ip4 ||
 	    arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
 	    arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
-	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4 ||
-	    arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) || a->arp_tip != pc->ip4 ||
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4) {
+		DP_STAT_INC(lc, drop_arp);
+		return DP_DROP;
+	}
+	/* The resolver's gateway: its requests and its replies both say where it is. */
+	if (lc->rec != NULL && a->arp_tip == pc->ip4 && dp_recurse_learn4(lc, a->arp_sip, &a->arp_sha) &&
+	    arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY))
+		return DP_CONSUMED;
+	if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) || a->arp_tip != pc->ip4 ||
 	    rte_is_multicast_ether_addr(&a->arp_sha)) {
 		DP_STAT_INC(lc, drop_arp);
 		return DP_DROP;
@@ -130,6 +138,24 @@ neigh_advert(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, c
 	return DP_TX;
 }
 
+/* Learns the gateway's MAC from the link-layer address option of type opt_type (1: source, in
+ * a solicitation; 2: target, in an advertisement) when ip6 is the gateway's address. */
+static bool
+nd_learn(struct dp_lcore *lc, const uint8_t *ip6, const uint8_t *icmp, uint16_t l4_len,
+	 uint8_t opt_type)
+{
+	for (uint16_t off = 24; off + 8 <= l4_len;) {
+		uint16_t olen = (uint16_t)(icmp[off + 1] * 8);
+
+		if (olen == 0 || off + olen > l4_len)
+			return false;
+		if (icmp[off] == opt_type && olen == 8)
+			return dp_recurse_learn6(lc, ip6, (const struct rte_ether_addr *)(icmp + off + 2));
+		off = (uint16_t)(off + olen);
+	}
+	return false;
+}
+
 enum dp_verdict
 dp_neigh_icmp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, uint16_t l4_len)
 {
@@ -148,8 +174,14 @@ dp_neigh_icmp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip,
 
 		if (memcmp(target, pc->ip6, 16) != 0 && memcmp(target, pc->ip6_ll, 16) != 0)
 			goto drop;
+		if (lc->rec != NULL)
+			nd_learn(lc, ip->src_addr, icmp, l4_len, 1);
 		return neigh_advert(lc, m, ip, target);
 	}
+	/* An advertisement for the resolver's gateway (RFC 4861 7.1.2 checks). */
+	if (icmp[0] == DP_ICMP6_NA && lc->rec != NULL && ip->hop_limits == 255 && icmp[1] == 0 &&
+	    l4_len >= 24 && nd_learn(lc, icmp + 8, icmp, l4_len, 2))
+		return DP_CONSUMED;
 	if (icmp[0] == DP_ICMP6_ECHO_REQUEST && icmp[1] == 0) {
 		/* Only unicast echo requests to one of our addresses get this far (dp_rx.c). */
 		uint8_t tmp[16];

@@ -64,6 +64,7 @@ step "fuzz (${FUZZ_SECONDS}s per harness)" fuzz
 step "lab integration" tests/lab/test_lab.sh
 step "lab root hints" tests/lab/test_hints_lab.sh
 step "lab simulated internet (Unbound)" tests/lab/internet/test_internet.sh
+step "lab simulated internet (pollux resolves)" tests/lab/internet/test_pollux_internet.sh
 step "lab PMDs (pcap, tap, af_packet)" tests/lab/test_pmds.sh
 step "benchmark smoke run" bench_smoke
 

@@ -87,7 +87,9 @@
 	X(rec_send_rejected_link_local, "address policy at send: link-local") \
 	X(rec_send_rejected_do_not_query, "address policy at send: do-not-query") \
 	X(rec_neigh_probes, "ARP requests and neighbour solicitations sent for the gateway") \
-	X(rec_neigh_learned, "gateway MAC addresses learned (ARP, ND)")
+	X(rec_neigh_learned, "gateway MAC addresses learned (ARP, ND)") \
+	X(rec_cache_offered, "resolved answers handed to the cache feed") \
+	X(rec_cache_feed_full, "resolved answers not cached: the cache feed was full")
 
 struct px_stats {
 #define PX_STATS_MEMBER(name, help) uint64_t name;

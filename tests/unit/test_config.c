@@ -739,6 +739,40 @@ START_TEST(test_ctl_config_parse_file_hints_keys)
 }
 END_TEST
 
+START_TEST(test_ctl_config_parse_args_recursion_options)
+{
+	ck_assert(cfg.recursion);
+	ck_assert(cfg.qname_min);
+	ck_assert_uint_eq(cfg.resolver_slots, CTL_DEFAULT_RESOLVER_SLOTS);
+	ck_assert_int_eq(PARSE("--recursion", "no", "--resolver-slots", "100",
+			       "--qname-minimisation", "no"), 0);
+	ck_assert(!cfg.recursion);
+	ck_assert(!cfg.qname_min);
+	ck_assert_uint_eq(cfg.resolver_slots, 100);
+	ck_assert_int_eq(PARSE("--recursion", "yes", "--qname-minimisation", "yes"), 0);
+	ck_assert(cfg.recursion);
+	ck_assert(cfg.qname_min);
+	ck_assert_int_eq(PARSE("--recursion", "maybe"), -EINVAL);
+	ck_assert_str_eq(err, "--recursion: 'maybe': must be 'yes' or 'no'");
+	ck_assert_int_eq(PARSE("--qname-minimisation", "on"), -EINVAL);
+	ck_assert_str_eq(err, "--qname-minimisation: 'on': must be 'yes' or 'no'");
+	ck_assert_int_eq(PARSE("--resolver-slots", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--resolver-slots: '0': must be 1-1048576");
+	ck_assert_int_eq(PARSE("--resolver-slots", "1048577"), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_ctl_config_parse_file_recursion_keys)
+{
+	const char *path = WRITE_TMP("recursion: no\nresolver-slots: 64\nqname-minimisation: no\n");
+
+	ck_assert_int_eq(parse_file(path), 0);
+	ck_assert(!cfg.recursion);
+	ck_assert(!cfg.qname_min);
+	ck_assert_uint_eq(cfg.resolver_slots, 64);
+}
+END_TEST
+
 START_TEST(test_ctl_config_validate_check_hints_needs_no_address)
 {
 	ck_assert_int_eq(PARSE("--check-hints", "/tmp/x.root"), 0);
@@ -816,6 +850,8 @@ config_suite(void)
 	tcase_add_test(tc, test_ctl_config_parse_args_do_not_query_limit);
 	tcase_add_test(tc, test_ctl_config_parse_file_hints_keys);
 	tcase_add_test(tc, test_ctl_config_validate_check_hints_needs_no_address);
+	tcase_add_test(tc, test_ctl_config_parse_args_recursion_options);
+	tcase_add_test(tc, test_ctl_config_parse_file_recursion_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("usage");

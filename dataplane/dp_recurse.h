@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker side of iterative resolution (issue 4): the I/O around the I/O-free state machine
+ * of dp_resolve.h. A cache miss outside the local zones takes a client slot and starts (or joins)
+ * a resolution; every action the resolver answers with is carried out here: SEND builds an
+ * upstream query frame (Ethernet to the gateway, IPv4 or IPv6, UDP from a random port to 53,
+ * RD clear, EDNS 1232), ANSWER and SERVFAIL build the clients' responses. Replies from upstream
+ * (UDP to our address, destination port other than 53) are matched against the outstanding
+ * queries (dp_upstream.h, RFC 5452), classified and scrubbed by the queried zone (dp_reply.h)
+ * and fed back to the resolver; deadlines are polled once per loop iteration.
+ *
+ * What this step does not do (documented in the README too):
+ *  - UDP only. A reply with TC counts as that server failing (dp_resolve's rule); no TCP.
+ *  - No caching of results: every ANSWER and every cut (referral) passes through one hook,
+ *    rec_cache_offer() in dp_recurse.c, a documented no-op; dp_cache_feed_put() (landed in
+ *    parallel) is what it should call next.
+ *  - Upstream goes through the configured gateway only (--gateway for IPv4, --gateway6 for
+ *    IPv6); servers on the local subnet are reached through the gateway too, never by their own
+ *    ARP/ND entry. Without a gateway for a family, the resolver is told not to use it.
+ *  - The gateway's MAC, once learned, is kept until restart (no neighbour expiry).
+ *  - A timed-out query is not retried to the same server: the resolver moves to the next one.
+ *  - Several workers: each draws its source ports over the whole range (dp_upstream.h), so with
+ *    RSS a reply may land on another worker's queue. There it matches nothing and is counted as
+ *    rec_forged_no_query: the owner's query times out and its resolution moves on. The lab
+ *    runs one worker; a hand-off ring (or port partitioning) is the next step for N workers.
+ *
+ * Memory: everything (client slots, resolver pool, outstanding-query table, the send table and
+ * the reply scratch) is allocated at start by dp_recurse_create() on the worker's socket; the
+ * fast path allocates nothing but mbufs from the port's pool, and counts their exhaustion.
+ *
+ * Worker only, except dp_recurse_create() and dp_recurse_free() (control thread only).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <pollux/addr_policy.h>
+#include <pollux/wire.h>
+
+#include "dp_lcore.h"
+#include "dp_resolve.h"
+#include "dp_wire.h"
+
+#define DP_REC_DEFAULT_SLOTS 4096
+#define DP_REC_MAX_SLOTS (1u << 20)
+#define DP_REC_TX_BATCH 64
+/* At most this many timeouts are handled per loop iteration: the rest wait for the next one. */
+#define DP_REC_EXPIRE_BUDGET 64
+/* An ARP request / neighbour solicitation for an unknown gateway at most this often. */
+#define DP_REC_PROBE_INTERVAL_MS 500
+
+/* Where a client query came from: enough to send it its answer later. */
+struct dp_client_addr {
+	uint8_t family;            /* 4 or 6 */
+	uint16_t port_be;          /* the client's UDP port, network order */
+	uint8_t addr[16];          /* IPv4 in the first 4 bytes, network order */
+	struct rte_ether_addr mac; /* the frame's source: where the answer goes back */
+};
+
+/* What the control thread decides for every worker. */
+struct dp_recurse_conf {
+	uint32_t slots;            /* client slots and resolutions; outstanding queries too */
+	bool has_gw4;
+	uint32_t gw4;              /* network order */
+	bool has_gw6;
+	uint8_t gw6[16];
+	struct dp_resolve_config resolve;
+	const struct px_addr_policy *policy; /* must outlive the worker */
+};
+
+struct dp_recurse;
+
+/* Fills from with the sender of m, a client query as dp_rx.c accepted it (Ethernet, then IPv4
+ * without options or IPv6 without extension headers, then UDP). Worker only. */
+void dp_client_addr_read(struct dp_client_addr *from, const struct rte_mbuf *m);
+
+/*
+ * Builds one worker's resolution state on socket with rte_zmalloc_socket: conf->slots client
+ * slots, a resolver of as many resolutions, an outstanding-query table of as many queries and a
+ * random generator keyed from getrandom(2). pool is where new frames come from. Returns NULL
+ * with errno set (EINVAL, ENOMEM, or getrandom's). Control thread only, before launch.
+ */
+struct dp_recurse *dp_recurse_create(const struct dp_recurse_conf *conf, int socket,
+				     struct rte_mempool *pool, uint64_t now_ms);
+
+/* Frees what dp_recurse_create() built, after the worker stopped. NULL is a no-op. Control
+ * thread only. */
+void dp_recurse_free(struct dp_recurse *rc);
+
+/* The resolver inside, for tests and telemetry (read-only). */
+const struct dp_resolver *dp_recurse_resolver(const struct dp_recurse *rc);
+
+/*
+ * A cache miss outside the local zones: q (parsed from msg, whose first q->question_end bytes
+ * are the header and question as asked) from client `from`. Takes a client slot and starts or
+ * joins a resolution. Returns true if the query was taken in (its answer will be sent later,
+ * or was just queued; the caller frees the mbuf, DP_CONSUMED), false if the caller must answer
+ * SERVFAIL now (counted: no client slot, no resolution). Worker only, as an online RCU reader.
+ */
+bool dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
+		     const struct dp_client_addr *from);
+
+/*
+ * A UDP datagram to our address with a destination port other than 53: an upstream reply.
+ * ip is the IPv4 or IPv6 header (family 4 or 6), dns the payload of dns_len bytes. Returns
+ * DP_CONSUMED, or DP_DROP with the reason counted. Worker only, as an online RCU reader.
+ */
+enum dp_verdict dp_recurse_reply(struct dp_lcore *lc, uint8_t family, const void *ip,
+				 uint16_t sport_be, uint16_t dport_be, const uint8_t *dns,
+				 uint16_t dns_len);
+
+/* True if the port is one upstream queries are sent from (a reply's destination port). */
+static inline bool
+dp_recurse_port(uint16_t dport_host)
+{
+	return dport_host >= DP_UPQ_PORT_MIN;
+}
+
+/* ARP from the gateway (request or reply, sip == gw4) teaches its MAC. Returns true if it did. */
+bool dp_recurse_learn4(struct dp_lcore *lc, uint32_t sip_be, const struct rte_ether_addr *sha);
+
+/* ND: an advertisement for, or a solicitation from, the IPv6 gateway teaches its MAC. */
+bool dp_recurse_learn6(struct dp_lcore *lc, const uint8_t *ip6, const struct rte_ether_addr *lla);
+
+/*
+ * Once per loop iteration, after the burst and before the quiescent state report: sets the
+ * resolver's hints for this iteration, handles up to DP_REC_EXPIRE_BUDGET timeouts, probes for
+ * an unknown gateway (rate-limited), re-seeds the generator when due and sends everything
+ * queued. lc->now_ms must be current. Worker only, as an online RCU reader.
+ */
+void dp_recurse_tick(struct dp_lcore *lc);
