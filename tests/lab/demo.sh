@@ -2,18 +2,20 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # The README's demo: pollux on a veth in a network namespace, answering dig from another
-# namespace out of the lab's local zone. Needs root and a built pollux (POLLUX_BIN,
-# POLLUXCTL_BIN, POLLUX_LAB_PMD and the rest as in tests/lab/lab.sh). The lab is removed at exit.
+# namespace out of the lab's local zone and resolving, from the lab's root servers, names of the
+# simulated internet (tests/lab/internet: nsd root, TLD and SLD servers). Needs root, nsd and a
+# built pollux (POLLUX_BIN, POLLUXCTL_BIN, POLLUX_LAB_PMD and the rest as in tests/lab/lab.sh).
+# Everything is removed at exit.
 
 set -eu
 
 DEMO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source-path=SCRIPTDIR source=lab.sh
-. "$DEMO_DIR/lab.sh"
+# shellcheck source-path=SCRIPTDIR source=internet/internet.sh
+. "$DEMO_DIR/internet/internet.sh"
 
 cleanup() {
 	trap - EXIT INT TERM
-	lab_down >/dev/null 2>&1 || echo "demo: warning: the lab teardown reported errors" >&2
+	inet_teardown >/dev/null 2>&1 || echo "demo: warning: the lab teardown reported errors" >&2
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -33,10 +35,11 @@ ask() {
 	lab_cli dig +tries=1 +time=2 +nocmd +nostats "$@"
 }
 
-caption "Setting up the lab: namespaces $POLLUX_LAB_NS_CLI and $POLLUX_LAB_NS_PX, veth $POLLUX_LAB_IF_CLI/$POLLUX_LAB_IF_PX"
-lab_up
-caption "Starting pollux with the local zone example.test"
-lab_start --local-zone "$DEMO_DIR/zones/example.test.zone"
+caption "Setting up the lab: namespaces $POLLUX_LAB_NS_CLI and $POLLUX_LAB_NS_PX, veth $POLLUX_LAB_IF_CLI/$POLLUX_LAB_IF_PX, and the simulated internet behind $POLLUX_LAB_NS_CLI (nsd root, TLD and SLD servers)"
+inet_up >/dev/null
+caption "Starting pollux with the local zone example.test, the lab's root hints and $LAB_CLI_IP4 as its gateway"
+lab_start --local-zone "$DEMO_DIR/zones/example.test.zone" --hints "$DEMO_DIR/internet/lab.root" \
+	--gateway "$LAB_CLI_IP4" --gateway6 "$LAB_CLI_IP6"
 echo "pollux drives $POLLUX_LAB_IF_PX through DPDK's net_$(lab_pmd) PMD"
 
 caption "An A record from the local zone, over IPv4 (note the aa flag)"
@@ -51,8 +54,15 @@ ask "@$LAB_PX_IP4" alias.example.test A
 caption "A name that does not exist in the zone: NXDOMAIN with the zone's SOA"
 ask "@$LAB_PX_IP4" nope.example.test A
 
-caption "A name outside every local zone: SERVFAIL at once (no resolver yet, no internet here)"
-ask "@$LAB_PX_IP4" www.elsewhere.test A
+caption "A name outside the local zone, resolved from the lab's root servers (no aa: not ours)"
+ask "@$LAB_PX_IP4" www.z1.test A
+caption "A CNAME chain across zones, resolved whole: x.z2.test -> y.z3.test -> www.z4.test"
+ask "@$LAB_PX_IP4" x.z2.test A
+caption "Asked again: answered from the cache, the TTL counting down"
+sleep 1
+ask "@$LAB_PX_IP4" x.z2.test A
+caption "A delegation whose every nameserver address is invalid (0.0.0.0, 224.0.0.1, ::, ...): SERVFAIL at once, nothing sent"
+ask "@$LAB_PX_IP4" www.allbad.test A
 
 caption "polluxctl status"
 show "$POLLUXCTL_BIN" -s "$LAB_SOCK" status
@@ -63,5 +73,5 @@ lab_ctl stats | grep '^total\.' | grep -v ' 0$' | grep -v '^total\.idle_polls '
 
 caption "Stopping pollux and removing the lab"
 lab_stop
-lab_down
+inet_teardown >/dev/null
 echo "done"
