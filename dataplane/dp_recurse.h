@@ -11,9 +11,9 @@
  *
  * What this step does not do (documented in the README too):
  *  - UDP only. A reply with TC counts as that server failing (dp_resolve's rule); no TCP.
- *  - No caching of results: every ANSWER and every cut (referral) passes through one hook,
- *    rec_cache_offer() in dp_recurse.c, a documented no-op; dp_cache_feed_put() (landed in
- *    parallel) is what it should call next.
+ *  - Answers (positive and negative) are cached through the cache feed (dp_cache_feed.h) by
+ *    rec_cache_offer(); cuts (referrals) are not cached yet, so every resolution starts at the
+ *    root hints.
  *  - Upstream goes through the configured gateway only (--gateway for IPv4, --gateway6 for
  *    IPv6); servers on the local subnet are reached through the gateway too, never by their own
  *    ARP/ND entry. Without a gateway for a family, the resolver is told not to use it.
