@@ -1,0 +1,897 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Iterative resolution end to end through a net_ring ethdev: a worker lcore runs the real loop
+ * (dp_loop_run) with its resolution state (dp_recurse.h) built as control/main.c builds it,
+ * while the test, on the main lcore, plays every other host through the port's rings: the
+ * client, the gateway (it answers the worker's ARP request), the root server of a one-server
+ * hints table and the authoritative servers below it. Every frame the worker transmits goes
+ * through one reader that checks it is for the client, the gateway's ARP, or a valid upstream
+ * address, so no case can miss a frame sent where it must not be.
+ *
+ * The delegations the scripted root hands out (QNAME minimisation is on, as in the daemon: the
+ * root is first asked for "test", an empty non-terminal, and answers NODATA):
+ *   example.test  ns.example.test 198.18.3.1          answers A 198.51.100.7 below the zone
+ *   forged.test   ns.forged.test 198.18.6.1           the same, for the forged-reply case
+ *   bad.test      ns.bad.test 0.0.0.0                 invalid glue only
+ *   allbad.test   ns1-5.allbad.test, each invalid     0/8, broadcast, multicast, loopback, 240/4
+ *   slow.test     ns1/ns2.slow.test 198.18.4.1/.2     the first one asked never answers
+ *   dead.test     ns.dead.test 198.18.5.1             never answers
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_udp.h>
+
+#include <pollux/addr_policy.h>
+#include <pollux/wire.h>
+
+#include "dp_cache.h"
+#include "dp_clock.h"
+#include "dp_hints.h"
+#include "dp_lcore.h"
+#include "dp_recurse.h"
+#include "dp_resolve.h"
+#include "testlib.h"
+#include "testlib_pkt.h"
+
+#define GW_IP4 RTE_BE32(0xc6120001)      /* 198.18.0.1 */
+#define ROOT_IP4 RTE_BE32(0xc6120101)    /* 198.18.1.1 */
+#define EXAMPLE_IP4 RTE_BE32(0xc6120301) /* 198.18.3.1 */
+#define SLOW1_IP4 RTE_BE32(0xc6120401)   /* 198.18.4.1 */
+#define SLOW2_IP4 RTE_BE32(0xc6120402)   /* 198.18.4.2 */
+#define DEAD_IP4 RTE_BE32(0xc6120501)    /* 198.18.5.1 */
+#define FORGED_IP4 RTE_BE32(0xc6120601)  /* 198.18.6.1 */
+#define ANSWER_ADDR "198.51.100.7"
+/* Bounds on waits: far above what anything takes, so only a hang reaches them. */
+#define WAIT_FRAME_MS 2000
+#define WAIT_TIMEOUT_MS 4000 /* a server's RTO is at most DP_UPQ_RTO_MAX_MS */
+
+/* The client, and pollux itself (the hosts' "server"). */
+static const struct px_test_hosts hosts = {
+	.client_mac = {0x02, 0, 0, 0, 0, 0x01},
+	.server_mac = {0x02, 0, 0, 0, 0, 0x02},
+	.client_ip4 = RTE_BE32(0xc612000a), /* 198.18.0.10 */
+	.server_ip4 = RTE_BE32(0xc6120002), /* 198.18.0.2 */
+};
+static const uint8_t gw_mac[6] = {0x02, 0, 0, 0, 0, 0xfe};
+
+struct deleg {
+	const char *zone;
+	unsigned ns_count;
+	const char *ns[5];
+	const char *glue[5];
+};
+
+static const struct deleg delegs[] = {
+	{"example.test", 1, {"ns.example.test"}, {"198.18.3.1"}},
+	{"forged.test", 1, {"ns.forged.test"}, {"198.18.6.1"}},
+	{"bad.test", 1, {"ns.bad.test"}, {"0.0.0.0"}},
+	{"allbad.test", 5,
+	 {"ns1.allbad.test", "ns2.allbad.test", "ns3.allbad.test", "ns4.allbad.test",
+	  "ns5.allbad.test"},
+	 {"0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", "240.0.0.1"}},
+	{"slow.test", 2, {"ns1.slow.test", "ns2.slow.test"}, {"198.18.4.1", "198.18.4.2"}},
+	{"dead.test", 1, {"ns.dead.test"}, {"198.18.5.1"}},
+};
+
+static struct rte_mempool *pool;
+static struct rte_ring *rx_ring, *tx_ring;
+static struct dp_ctx ctx;
+static struct dp_lcore *worker;
+static struct px_addr_policy policy;
+static struct dp_hints *hints;
+static unsigned mbuf_baseline;
+static uint64_t sent_count;
+static bool gateway_known;
+
+static uint64_t
+stat(size_t off)
+{
+	return __atomic_load_n((uint64_t *)((uint8_t *)&worker->stats + off), __ATOMIC_RELAXED);
+}
+#define STAT(name) stat(offsetof(struct px_stats, name))
+
+/* Spins (bounded) until a counter reaches want. */
+static void
+wait_stat(size_t off, uint64_t want)
+{
+	uint64_t end = dp_clock_ms() + WAIT_FRAME_MS;
+
+	while (stat(off) < want && dp_clock_ms() < end)
+		rte_pause();
+	ck_assert_uint_ge(stat(off), want);
+}
+#define WAIT_STAT(name, want) wait_stat(offsetof(struct px_stats, name), want)
+
+/* Sends one frame to the worker and waits until the loop iteration that took it has ended:
+ * handled, ticked and flushed. rx_pkts is counted before the burst is handled; the next empty
+ * poll (idle_polls) comes after that iteration's tick. */
+static void
+send_frame(const uint8_t *frame, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint64_t idle;
+
+	ck_assert_ptr_nonnull(m);
+	memcpy(rte_pktmbuf_append(m, len), frame, len);
+	ck_assert_int_eq(rte_ring_enqueue(rx_ring, m), 0);
+	sent_count++;
+	WAIT_STAT(rx_pkts, sent_count);
+	idle = STAT(idle_polls);
+	WAIT_STAT(idle_polls, idle + 1);
+}
+
+/* Every frame the worker sends passes here: from our MAC, and either an ARP request for the
+ * gateway, an answer to the client, or a datagram via the gateway to an address the policy
+ * allows. */
+static void
+audit(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	ck_assert_uint_eq(m->nb_segs, 1);
+	ck_assert_uint_ge(m->data_len, 42);
+	ck_assert_mem_eq(e->src_addr.addr_bytes, hosts.server_mac, 6);
+	if (e->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+		const struct rte_arp_hdr *a = (const struct rte_arp_hdr *)(e + 1);
+
+		ck_assert_uint_eq(a->arp_opcode, RTE_BE16(RTE_ARP_OP_REQUEST));
+		ck_assert_uint_eq(a->arp_data.arp_tip, GW_IP4);
+		return;
+	}
+	ck_assert_uint_eq(e->ether_type, RTE_BE16(RTE_ETHER_TYPE_IPV4));
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(e + 1);
+
+	ck_assert_int_eq(px_addr_check4(&policy, ip->dst_addr), PX_ADDR_OK);
+	if (ip->dst_addr == hosts.client_ip4)
+		ck_assert_mem_eq(e->dst_addr.addr_bytes, hosts.client_mac, 6);
+	else
+		ck_assert_mem_eq(e->dst_addr.addr_bytes, gw_mac, 6);
+}
+
+/* The next frame the worker sends, waiting up to wait_ms; NULL if none came. */
+static struct rte_mbuf *
+tx_next(uint64_t wait_ms)
+{
+	uint64_t end = dp_clock_ms() + wait_ms;
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(tx_ring, (void **)&m) != 0) {
+		if (dp_clock_ms() > end)
+			return NULL;
+		rte_pause();
+	}
+	audit(m);
+	return m;
+}
+
+/* Nothing is sent for quiet_ms. */
+static void
+expect_quiet(uint64_t quiet_ms)
+{
+	struct rte_mbuf *m = tx_next(quiet_ms);
+
+	if (m != NULL)
+		rte_pktmbuf_free(m);
+	ck_assert_ptr_null(m);
+}
+
+/* Reads an uncompressed name at *pos into presentation form ("." for the root). */
+static void
+read_name(const uint8_t *p, uint16_t len, uint16_t *pos, char *out)
+{
+	size_t o = 0;
+
+	for (;;) {
+		ck_assert_uint_lt(*pos, len);
+		uint8_t l = p[(*pos)++];
+
+		if (l == 0)
+			break;
+		ck_assert_uint_le(l, 63);
+		ck_assert_uint_le(*pos + l, len);
+		memcpy(out + o, p + *pos, l);
+		o += l;
+		out[o++] = '.';
+		*pos = (uint16_t)(*pos + l);
+	}
+	if (o == 0)
+		out[o++] = '.';
+	else
+		o--;
+	out[o] = '\0';
+}
+
+/* name is zone or below it (both presentation form, compared without case). */
+static bool
+name_below(const char *name, const char *zone)
+{
+	size_t n = strlen(name), z = strlen(zone);
+
+	if (strcmp(zone, ".") == 0 || strcasecmp(name, zone) == 0)
+		return true;
+	return n > z + 1 && name[n - z - 1] == '.' && strcasecmp(name + n - z, zone) == 0;
+}
+
+/* An upstream query as the worker sent it. */
+struct upq {
+	uint32_t dst; /* network order */
+	uint16_t sport;
+	uint16_t id;
+	uint16_t qtype;
+	char qname[PX_DNS_NAME_BUF];
+};
+
+/* Checks an upstream query frame from headers to OPT and fills q. */
+static void
+parse_upq(const struct rte_mbuf *m, struct upq *q)
+{
+	const struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(e + 1);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+	const uint8_t *d = (const uint8_t *)(udp + 1);
+	uint16_t dlen, pos = PX_DNS_HDR_LEN;
+
+	ck_assert_mem_eq(e->dst_addr.addr_bytes, gw_mac, 6);
+	ck_assert_uint_eq(ip->version_ihl, RTE_IPV4_VHL_DEF);
+	ck_assert_uint_eq(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
+	ck_assert_uint_eq(ip->next_proto_id, IPPROTO_UDP);
+	ck_assert_uint_eq(ip->src_addr, hosts.server_ip4);
+	ck_assert_uint_eq(rte_be_to_cpu_16(ip->total_length) + 14u, m->pkt_len);
+	ck_assert_int_eq(rte_ipv4_udptcp_cksum_verify(ip, udp), 0);
+	ck_assert_uint_eq(udp->dst_port, RTE_BE16(PX_DNS_PORT));
+	q->dst = ip->dst_addr;
+	q->sport = rte_be_to_cpu_16(udp->src_port);
+	ck_assert_uint_ge(q->sport, 1024);
+	dlen = (uint16_t)(rte_be_to_cpu_16(udp->dgram_len) - sizeof(*udp));
+	ck_assert_uint_ge(dlen, PX_DNS_HDR_LEN);
+	q->id = px_get16(d);
+	/* QR, opcode, AA, TC, RD (an authoritative server is asked) and rcode all clear. */
+	ck_assert_uint_eq(px_get16(d + 2), 0);
+	ck_assert_uint_eq(px_get16(d + 4), 1);
+	ck_assert_uint_eq(px_get16(d + 6), 0);
+	ck_assert_uint_eq(px_get16(d + 8), 0);
+	ck_assert_uint_eq(px_get16(d + 10), 1);
+	read_name(d, dlen, &pos, q->qname);
+	ck_assert_uint_le(pos + 4u + PX_DNS_OPT_LEN, dlen);
+	q->qtype = px_get16(d + pos);
+	ck_assert_uint_eq(px_get16(d + pos + 2), PX_DNS_CLASS_IN);
+	pos += 4;
+	/* EDNS: an OPT owned by the root, our buffer size, version 0, DO clear, no options. */
+	ck_assert_uint_eq(d[pos], 0);
+	ck_assert_uint_eq(px_get16(d + pos + 1), PX_DNS_TYPE_OPT);
+	ck_assert_uint_eq(px_get16(d + pos + 3), PX_DNS_EDNS_BUFSIZE);
+	ck_assert_uint_eq(px_get32(d + pos + 5), 0);
+	ck_assert_uint_eq(px_get16(d + pos + 9), 0);
+	ck_assert_uint_eq(pos + PX_DNS_OPT_LEN, dlen);
+}
+
+/* A frame the worker sent: an upstream query (parsed, mbuf freed) or a client answer. */
+struct frame {
+	bool upstream;
+	struct upq q;
+	struct rte_mbuf *m; /* a client answer: the caller frees it */
+	const uint8_t *dns;
+	uint16_t dns_len;
+	uint16_t dport;
+};
+
+static void
+frame_next(struct frame *f, uint64_t wait_ms)
+{
+	struct rte_mbuf *m = tx_next(wait_ms);
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *udp;
+
+	ck_assert_ptr_nonnull(m);
+	memset(f, 0, sizeof(*f));
+	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, 14);
+	ck_assert_uint_eq(rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->ether_type,
+			  RTE_BE16(RTE_ETHER_TYPE_IPV4));
+	if (ip->dst_addr != hosts.client_ip4) {
+		f->upstream = true;
+		parse_upq(m, &f->q);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	udp = (const struct rte_udp_hdr *)(ip + 1);
+	ck_assert_uint_eq(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
+	ck_assert_uint_eq(ip->src_addr, hosts.server_ip4);
+	ck_assert_int_eq(rte_ipv4_udptcp_cksum_verify(ip, udp), 0);
+	ck_assert_uint_eq(udp->src_port, RTE_BE16(PX_DNS_PORT));
+	ck_assert_uint_eq(rte_be_to_cpu_16(ip->total_length) + 14u, m->pkt_len);
+	f->m = m;
+	f->dport = rte_be_to_cpu_16(udp->dst_port);
+	f->dns = (const uint8_t *)(udp + 1);
+	f->dns_len = (uint16_t)(rte_be_to_cpu_16(udp->dgram_len) - sizeof(*udp));
+	ck_assert_uint_ge(f->dns_len, PX_DNS_HDR_LEN);
+}
+
+/* A query from the client (RD, EDNS 1232). */
+static void
+client_ask(uint16_t port, uint16_t id, const char *name, uint16_t qtype)
+{
+	uint8_t dns[512], f[600] __rte_aligned(8);
+	const struct px_test_query q = {.id = id, .flags = PX_DNS_RD, .name = name, .qtype = qtype,
+					.qclass = PX_DNS_CLASS_IN, .edns = true,
+					.edns_bufsize = 1232};
+	uint16_t dlen = px_test_query(dns, &q);
+
+	send_frame(f, px_test_frame_udp4(f, &hosts, port, PX_DNS_PORT, dns, dlen));
+}
+
+/* A datagram from server src (via the gateway) to pollux. */
+static void
+server_send(uint32_t src, uint16_t sport, uint16_t dport, const struct px_test_msg *r)
+{
+	uint8_t f[1600] __rte_aligned(8);
+	struct px_test_hosts h = {.client_ip4 = src, .server_ip4 = hosts.server_ip4};
+
+	memcpy(h.client_mac, gw_mac, 6);
+	memcpy(h.server_mac, hosts.server_mac, 6);
+	ck_assert_uint_lt(r->len, 1500);
+	send_frame(f, px_test_frame_udp4(f, &h, sport, dport, r->buf, r->len));
+}
+
+static const struct deleg *
+deleg_of_server(uint32_t addr_be)
+{
+	for (unsigned i = 0; i < RTE_DIM(delegs); i++)
+		for (unsigned k = 0; k < delegs[i].ns_count; k++) {
+			uint32_t a;
+
+			ck_assert_int_eq(inet_pton(AF_INET, delegs[i].glue[k], &a), 1);
+			if (a == addr_be)
+				return &delegs[i];
+		}
+	return NULL;
+}
+
+/* What the scripted authoritative server at q->dst answers to q. */
+static void
+auth_reply(struct px_test_msg *r, const struct upq *q)
+{
+	if (q->dst == ROOT_IP4) {
+		bool ent = false;
+
+		for (unsigned i = 0; i < RTE_DIM(delegs); i++) {
+			const struct deleg *d = &delegs[i];
+
+			if (name_below(q->qname, d->zone)) {
+				px_test_msg_start(r, q->id, PX_DNS_QR, q->qname, q->qtype);
+				for (unsigned k = 0; k < d->ns_count; k++)
+					px_test_msg_target(r, 1, d->zone, PX_DNS_TYPE_NS, 172800,
+							   d->ns[k]);
+				for (unsigned k = 0; k < d->ns_count; k++)
+					px_test_msg_addr(r, 2, d->ns[k], d->glue[k]);
+				return;
+			}
+			ent = ent || name_below(d->zone, q->qname);
+		}
+		/* An empty non-terminal ("test") is NODATA; anything else does not exist. */
+		px_test_msg_start(r, q->id, PX_DNS_QR | PX_DNS_AA |
+				  (ent ? PX_DNS_RCODE_NOERROR : PX_DNS_RCODE_NXDOMAIN),
+				  q->qname, q->qtype);
+		px_test_msg_soa(r, 1, ".", 86400, 3600);
+		return;
+	}
+	const struct deleg *d = deleg_of_server(q->dst);
+
+	ck_assert_ptr_nonnull(d);
+	px_test_msg_start(r, q->id, PX_DNS_QR | PX_DNS_AA, q->qname, q->qtype);
+	if (q->qtype == PX_DNS_TYPE_A && name_below(q->qname, d->zone) &&
+	    strcasecmp(q->qname, d->zone) != 0)
+		px_test_msg_addr(r, 0, NULL, ANSWER_ADDR);
+	else
+		px_test_msg_soa(r, 1, d->zone, 3600, 300);
+}
+
+static void
+answer_upq(const struct upq *q)
+{
+	struct px_test_msg r;
+
+	auth_reply(&r, q);
+	server_send(q->dst, PX_DNS_PORT, q->sport, &r);
+}
+
+/* Plays the servers until the worker sends a client answer (returned in f); the addresses
+ * queried, in order, go to path. Stops short of answering a query to `silent` (0: none), which
+ * is then returned as an upstream frame. */
+static unsigned
+serve(struct frame *f, uint32_t *path, unsigned path_max, uint32_t silent)
+{
+	unsigned n = 0;
+
+	for (;;) {
+		frame_next(f, WAIT_FRAME_MS);
+		if (!f->upstream)
+			return n;
+		ck_assert_uint_lt(n, path_max);
+		path[n++] = f->q.dst;
+		if (f->q.dst == silent)
+			return n;
+		answer_upq(&f->q);
+	}
+}
+
+/* The client answer in f: to `port`, with `id`, its question as asked, flags QR RD RA and
+ * rcode; for NOERROR one A record ANSWER_ADDR. */
+static void
+check_client_answer(const struct frame *f, uint16_t port, uint16_t id, const char *qname,
+		    uint8_t rcode)
+{
+	const uint8_t *d = f->dns;
+	uint8_t qwire[PX_DNS_NAME_BUF];
+	unsigned qlen = px_test_name(qwire, qname);
+	uint16_t pos = (uint16_t)(PX_DNS_HDR_LEN + qlen + 4);
+
+	ck_assert(!f->upstream);
+	ck_assert_uint_eq(f->dport, port);
+	ck_assert_uint_eq(px_get16(d), id);
+	ck_assert_uint_eq(px_get16(d + 2), PX_DNS_QR | PX_DNS_RD | PX_DNS_RA | rcode);
+	ck_assert_uint_eq(px_get16(d + 4), 1);
+	ck_assert_uint_eq(px_get16(d + 10), 1); /* our OPT: the client sent EDNS */
+	/* The question echoed byte for byte, letter case included. */
+	ck_assert_uint_ge(f->dns_len, pos);
+	ck_assert_mem_eq(d + PX_DNS_HDR_LEN, qwire, qlen);
+	ck_assert_uint_eq(px_get16(d + PX_DNS_HDR_LEN + qlen), PX_DNS_TYPE_A);
+	if (rcode != PX_DNS_RCODE_NOERROR) {
+		ck_assert_uint_eq(px_get16(d + 6), 0);
+		ck_assert_uint_eq(px_get16(d + 8), 0);
+		ck_assert_uint_eq(f->dns_len, pos + PX_DNS_OPT_LEN);
+		return;
+	}
+	ck_assert_uint_eq(px_get16(d + 6), 1);
+	ck_assert_uint_eq(px_get16(d + 8), 0);
+	if ((d[pos] & 0xc0) == 0xc0) {
+		pos += 2;
+	} else {
+		char owner[PX_DNS_NAME_BUF];
+
+		read_name(d, f->dns_len, &pos, owner);
+		ck_assert_int_eq(strcasecmp(owner, qname), 0);
+	}
+	ck_assert_uint_eq(f->dns_len, pos + 10u + 4u + PX_DNS_OPT_LEN);
+	ck_assert_uint_eq(px_get16(d + pos), PX_DNS_TYPE_A);
+	ck_assert_uint_eq(px_get16(d + pos + 2), PX_DNS_CLASS_IN);
+	ck_assert_uint_le(px_get32(d + pos + 4), 300);
+	ck_assert_uint_eq(px_get16(d + pos + 8), 4);
+	ck_assert_mem_eq(d + pos + 10, "\xc6\x33\x64\x07", 4);
+	ck_assert_uint_eq(px_get16(d + pos + 14 + 1), PX_DNS_TYPE_OPT);
+}
+
+/* The worker ARPs for the gateway as soon as it runs; the test answers as the gateway. Every
+ * case starts here (only the first does the exchange). */
+static void
+gateway_ready(void)
+{
+	uint8_t f[60] __rte_aligned(8) = {0};
+	struct rte_ether_hdr *e = (struct rte_ether_hdr *)f;
+	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(e + 1);
+	struct rte_mbuf *m;
+
+	if (gateway_known)
+		return;
+	m = tx_next(WAIT_FRAME_MS);
+	ck_assert_ptr_nonnull(m);
+	const struct rte_ether_hdr *re = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_arp_hdr *ra = (const struct rte_arp_hdr *)(re + 1);
+
+	ck_assert_uint_eq(re->ether_type, RTE_BE16(RTE_ETHER_TYPE_ARP));
+	ck_assert(rte_is_broadcast_ether_addr(&re->dst_addr));
+	ck_assert_mem_eq(ra->arp_data.arp_sha.addr_bytes, hosts.server_mac, 6);
+	ck_assert_uint_eq(ra->arp_data.arp_sip, hosts.server_ip4);
+	ck_assert_uint_eq(STAT(rec_neigh_probes), 1);
+	rte_pktmbuf_free(m);
+
+	memcpy(e->dst_addr.addr_bytes, hosts.server_mac, 6);
+	memcpy(e->src_addr.addr_bytes, gw_mac, 6);
+	e->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+	memcpy(a->arp_data.arp_sha.addr_bytes, gw_mac, 6);
+	a->arp_data.arp_sip = GW_IP4;
+	memcpy(a->arp_data.arp_tha.addr_bytes, hosts.server_mac, 6);
+	a->arp_data.arp_tip = hosts.server_ip4;
+	send_frame(f, sizeof(f));
+	ck_assert_uint_eq(STAT(rec_neigh_learned), 1);
+	/* A probe sent again before the reply arrived (one per DP_REC_PROBE_INTERVAL_MS) is all
+	 * that may still be queued; tx_next() audits it as an ARP request. */
+	while ((m = tx_next(0)) != NULL)
+		rte_pktmbuf_free(m);
+	gateway_known = true;
+}
+
+START_TEST(test_recurse_referral_then_answer)
+{
+	uint64_t started = STAT(rec_started), sent = STAT(rec_queries_sent);
+	uint64_t matched = STAT(rec_replies_matched), answered = STAT(rec_answered);
+	uint64_t client_answers = STAT(rec_client_answers), timeouts = STAT(rec_timeouts);
+	uint32_t path[8];
+	struct frame f;
+	unsigned n;
+
+	gateway_ready();
+	client_ask(40001, 0xbeef, "WwW.ExAmple.TEST", PX_DNS_TYPE_A);
+	ck_assert_uint_eq(STAT(rec_started), started + 1);
+
+	/* The first query goes to the root hint, for the (minimised) name. */
+	frame_next(&f, WAIT_FRAME_MS);
+	ck_assert(f.upstream);
+	ck_assert_uint_eq(f.q.dst, ROOT_IP4);
+	ck_assert_uint_eq(f.q.qtype, PX_DNS_TYPE_A);
+	ck_assert_msg(name_below("www.example.test", f.q.qname), "asked the root for %s",
+		      f.q.qname);
+	answer_upq(&f.q);
+	path[0] = ROOT_IP4;
+	n = 1 + serve(&f, path + 1, RTE_DIM(path) - 1, 0);
+
+	/* The root until the referral, then the delegated server for the full name. */
+	ck_assert_uint_ge(n, 2);
+	for (unsigned i = 0; i + 1 < n; i++)
+		ck_assert_uint_eq(path[i], ROOT_IP4);
+	ck_assert_uint_eq(path[n - 1], EXAMPLE_IP4);
+	check_client_answer(&f, 40001, 0xbeef, "WwW.ExAmple.TEST", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+
+	ck_assert_uint_eq(STAT(rec_started), started + 1);
+	ck_assert_uint_eq(STAT(rec_queries_sent), sent + n);
+	ck_assert_uint_eq(STAT(rec_replies_matched), matched + n);
+	ck_assert_uint_eq(STAT(rec_answered), answered + 1);
+	ck_assert_uint_eq(STAT(rec_client_answers), client_answers + 1);
+	ck_assert_uint_eq(STAT(rec_timeouts), timeouts);
+}
+END_TEST
+
+/* A reply to q with the question, source or ID changed by the caller. */
+static void
+forge(const struct upq *q, uint32_t src, uint16_t sport, uint16_t id, const char *qname,
+      size_t counter_off)
+{
+	struct upq fq = *q;
+	struct px_test_msg r;
+	uint64_t before = stat(counter_off);
+	uint64_t matched = STAT(rec_replies_matched);
+
+	fq.id = id;
+	snprintf(fq.qname, sizeof(fq.qname), "%s", qname);
+	auth_reply(&r, &fq);
+	server_send(src, sport, q->sport, &r);
+	ck_assert_uint_eq(stat(counter_off), before + 1);
+	ck_assert_uint_eq(STAT(rec_replies_matched), matched);
+	ck_assert_uint_eq(rte_ring_count(tx_ring), 0);
+}
+#define FORGE(q, src, sport, id, qname, name) \
+	forge(q, src, sport, id, qname, offsetof(struct px_stats, name))
+
+START_TEST(test_recurse_forged_replies_dropped)
+{
+	uint64_t answered = STAT(rec_answered);
+	uint32_t path[8];
+	struct frame f;
+	struct upq q;
+	struct px_test_msg r;
+
+	gateway_ready();
+	client_ask(40002, 0x1111, "www.forged.test", PX_DNS_TYPE_A);
+	/* Through the root to the delegated server, which has not answered yet. */
+	serve(&f, path, RTE_DIM(path), FORGED_IP4);
+	ck_assert(f.upstream);
+	ck_assert_uint_eq(f.q.dst, FORGED_IP4);
+	q = f.q;
+
+	FORGE(&q, q.dst, PX_DNS_PORT, (uint16_t)(q.id ^ 0x5a5a), q.qname, rec_forged_no_query);
+	FORGE(&q, RTE_BE32(0xc6120909), PX_DNS_PORT, q.id, q.qname, rec_forged_addr);
+	FORGE(&q, q.dst, 5353, q.id, q.qname, rec_forged_port);
+	FORGE(&q, q.dst, PX_DNS_PORT, q.id, "evil.forged.test", rec_forged_question);
+
+	/* The real reply still completes the resolution. */
+	answer_upq(&q);
+	ck_assert_uint_eq(serve(&f, path, RTE_DIM(path), 0), 0);
+	check_client_answer(&f, 40002, 0x1111, "www.forged.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	ck_assert_uint_eq(STAT(rec_answered), answered + 1);
+
+	/* The same reply once more: its query has left the table. */
+	auth_reply(&r, &q);
+	uint64_t no_query = STAT(rec_forged_no_query);
+
+	server_send(q.dst, PX_DNS_PORT, q.sport, &r);
+	ck_assert_uint_eq(STAT(rec_forged_no_query), no_query + 1);
+	expect_quiet(5);
+}
+END_TEST
+
+/* A resolution through a delegation with no valid address: SERVFAIL right after the referral,
+ * with nothing sent anywhere but the root (tx_next() audits every destination). */
+static void
+expect_no_ns(uint16_t port, const char *qname)
+{
+	uint64_t servfail = STAT(rec_servfail), no_ns = STAT(rec_servfail_no_ns);
+	uint64_t timeouts = STAT(rec_timeouts), sent = STAT(rec_queries_sent);
+	uint32_t path[8];
+	struct frame f;
+	unsigned n;
+
+	client_ask(port, 0x2222, qname, PX_DNS_TYPE_A);
+	n = serve(&f, path, RTE_DIM(path), 0);
+	ck_assert_uint_ge(n, 1);
+	for (unsigned i = 0; i < n; i++)
+		ck_assert_uint_eq(path[i], ROOT_IP4);
+	check_client_answer(&f, port, 0x2222, qname, PX_DNS_RCODE_SERVFAIL);
+	rte_pktmbuf_free(f.m);
+	ck_assert_uint_eq(STAT(rec_servfail), servfail + 1);
+	ck_assert_uint_eq(STAT(rec_servfail_no_ns), no_ns + 1);
+	ck_assert_uint_eq(STAT(rec_timeouts), timeouts);
+	ck_assert_uint_eq(STAT(rec_queries_sent), sent + n);
+	expect_quiet(5);
+}
+
+START_TEST(test_recurse_invalid_glue_servfail)
+{
+	gateway_ready();
+	expect_no_ns(40003, "www.bad.test");
+	expect_no_ns(40003, "Www.AllBad.test");
+	ck_assert_uint_eq(STAT(rec_send_rejected_unspecified), 0);
+	ck_assert_uint_eq(STAT(rec_send_rejected_loopback), 0);
+	ck_assert_uint_eq(STAT(rec_send_rejected_broadcast), 0);
+	ck_assert_uint_eq(STAT(rec_send_rejected_multicast), 0);
+	ck_assert_uint_eq(STAT(rec_send_rejected_reserved), 0);
+}
+END_TEST
+
+START_TEST(test_recurse_timeout_failover)
+{
+	uint64_t timeouts = STAT(rec_timeouts);
+	uint32_t path[8];
+	struct frame f;
+	uint64_t t0;
+
+	gateway_ready();
+	client_ask(40004, 0x3333, "www.slow.test", PX_DNS_TYPE_A);
+	/* Two servers, never measured: whichever is asked first stays silent. */
+	for (;;) {
+		frame_next(&f, WAIT_FRAME_MS);
+		ck_assert(f.upstream);
+		if (f.q.dst == SLOW1_IP4 || f.q.dst == SLOW2_IP4)
+			break;
+		answer_upq(&f.q);
+	}
+	t0 = dp_clock_ms();
+	uint32_t first = f.q.dst;
+	char qname[PX_DNS_NAME_BUF];
+
+	snprintf(qname, sizeof(qname), "%s", f.q.qname);
+	frame_next(&f, WAIT_TIMEOUT_MS);
+	ck_assert(f.upstream);
+	ck_assert_uint_ne(f.q.dst, first);
+	ck_assert(f.q.dst == SLOW1_IP4 || f.q.dst == SLOW2_IP4);
+	ck_assert_str_eq(f.q.qname, qname);
+	/* An unmeasured server's RTO (DP_UPQ_RTT_UNKNOWN_MS) passed first, less clock rounding. */
+	ck_assert_uint_ge(dp_clock_ms() - t0 + 2, DP_UPQ_RTT_UNKNOWN_MS);
+	ck_assert_uint_eq(STAT(rec_timeouts), timeouts + 1);
+	answer_upq(&f.q);
+	ck_assert_uint_eq(serve(&f, path, RTE_DIM(path), 0), 0);
+	check_client_answer(&f, 40004, 0x3333, "www.slow.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+}
+END_TEST
+
+START_TEST(test_recurse_timeout_last_server_servfail)
+{
+	uint64_t timeouts = STAT(rec_timeouts), servfail = STAT(rec_servfail);
+	uint64_t no_ns = STAT(rec_servfail_no_ns);
+	uint32_t path[8];
+	struct frame f;
+
+	gateway_ready();
+	client_ask(40005, 0x4444, "www.dead.test", PX_DNS_TYPE_A);
+	serve(&f, path, RTE_DIM(path), DEAD_IP4);
+	ck_assert(f.upstream);
+	ck_assert_uint_eq(f.q.dst, DEAD_IP4);
+	/* No other server: after the timeout the client gets SERVFAIL, and nothing is retried. */
+	frame_next(&f, WAIT_TIMEOUT_MS);
+	check_client_answer(&f, 40005, 0x4444, "www.dead.test", PX_DNS_RCODE_SERVFAIL);
+	rte_pktmbuf_free(f.m);
+	ck_assert_uint_eq(STAT(rec_timeouts), timeouts + 1);
+	ck_assert_uint_eq(STAT(rec_servfail), servfail + 1);
+	ck_assert_uint_eq(STAT(rec_servfail_no_ns), no_ns + 1);
+	expect_quiet(5);
+}
+END_TEST
+
+START_TEST(test_recurse_coalesced)
+{
+	uint64_t started = STAT(rec_started), attached = STAT(rec_attached);
+	uint64_t sent = STAT(rec_queries_sent), answers = STAT(rec_client_answers);
+	uint32_t path[8];
+	struct frame f, g;
+	unsigned n;
+
+	gateway_ready();
+	client_ask(40006, 0x0a0a, "mail.example.test", PX_DNS_TYPE_A);
+	frame_next(&f, WAIT_FRAME_MS);
+	ck_assert(f.upstream);
+	/* The same question, another client and letter case, while the first is in flight. */
+	client_ask(40007, 0x0b0b, "MAIL.Example.Test", PX_DNS_TYPE_A);
+	ck_assert_uint_eq(STAT(rec_attached), attached + 1);
+	ck_assert_uint_eq(STAT(rec_started), started + 1);
+	ck_assert_uint_eq(rte_ring_count(tx_ring), 0);
+	answer_upq(&f.q);
+	n = 1 + serve(&f, path, RTE_DIM(path), 0);
+	frame_next(&g, WAIT_FRAME_MS);
+	ck_assert(!g.upstream);
+	if (f.dport != 40006) {
+		struct frame t = f;
+
+		f = g;
+		g = t;
+	}
+	check_client_answer(&f, 40006, 0x0a0a, "mail.example.test", PX_DNS_RCODE_NOERROR);
+	check_client_answer(&g, 40007, 0x0b0b, "MAIL.Example.Test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	rte_pktmbuf_free(g.m);
+	/* One resolution's queries served both. */
+	ck_assert_uint_eq(STAT(rec_queries_sent), sent + n);
+	ck_assert_uint_eq(STAT(rec_client_answers), answers + 2);
+	expect_quiet(5);
+}
+END_TEST
+
+START_TEST(test_recurse_mbufs_back)
+{
+	const struct dp_resolver *r = dp_recurse_resolver(worker->rec);
+
+	gateway_ready();
+	/* Everything the worker sent was read and freed by the cases; nothing more comes. */
+	expect_quiet(20);
+	ck_assert_uint_eq(rte_ring_count(rx_ring), 0);
+	ck_assert_uint_eq(rte_mempool_in_use_count(pool), mbuf_baseline);
+	ck_assert_uint_eq(__atomic_load_n(&r->free_count, __ATOMIC_RELAXED), r->capacity);
+	ck_assert_uint_eq(STAT(drop_tx_full), 0);
+	ck_assert_uint_eq(STAT(rec_drop_no_neigh), 0);
+	ck_assert_uint_eq(STAT(rec_drop_no_mbuf), 0);
+	ck_assert_uint_eq(STAT(rec_client_no_mbuf), 0);
+}
+END_TEST
+
+static Suite *
+recurse_suite(void)
+{
+	Suite *s = suite_create("recurse");
+	TCase *tc;
+
+	tc = tcase_create("resolve");
+	tcase_add_test(tc, test_recurse_referral_then_answer);
+	tcase_add_test(tc, test_recurse_forged_replies_dropped);
+	tcase_add_test(tc, test_recurse_invalid_glue_servfail);
+	tcase_add_test(tc, test_recurse_coalesced);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timeouts");
+	tcase_add_test(tc, test_recurse_timeout_failover);
+	tcase_add_test(tc, test_recurse_timeout_last_server_servfail);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("resources");
+	tcase_add_test(tc, test_recurse_mbufs_back);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* The daemon's set-up (control/main.c: port_setup, recurse_conf, launch_workers) on a
+ * net_ring port, with a one-server hints table. */
+static void
+setup(void)
+{
+	struct rte_eth_conf conf = {0};
+	struct dp_recurse_conf rconf;
+	int port;
+
+	px_test_eal_init("test_recurse", "0,1", NULL);
+	dp_clock_init();
+	pool = rte_pktmbuf_pool_create("test_rec_pool", 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	rx_ring = rte_ring_create("test_rec_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	tx_ring = rte_ring_create("test_rec_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (pool == NULL || rx_ring == NULL || tx_ring == NULL)
+		rte_exit(2, "test_recurse: cannot create pool or rings\n");
+	port = rte_eth_from_rings("net_ring_rec", &rx_ring, 1, &tx_ring, 1, 0);
+	if (port < 0 || rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup((uint16_t)port, 0, 512, 0, NULL, pool) != 0 ||
+	    rte_eth_tx_queue_setup((uint16_t)port, 0, 512, 0, NULL) != 0 ||
+	    rte_eth_dev_start((uint16_t)port) != 0)
+		rte_exit(2, "test_recurse: cannot set up the net_ring port\n");
+
+	ctx.port.port_id = (uint16_t)port;
+	memcpy(ctx.port.mac.addr_bytes, hosts.server_mac, 6);
+	ctx.port.has_ip4 = true;
+	ctx.port.ip4 = hosts.server_ip4;
+	dp_port_conf_derive(&ctx.port);
+	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
+	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
+		rte_exit(2, "test_recurse: cannot set up RCU\n");
+	ctx.cache = dp_cache_create("test_rec_cache", 1024, ctx.qsbr, 0);
+
+	hints = rte_zmalloc(NULL, dp_hints_size(1), RTE_CACHE_LINE_SIZE);
+	if (ctx.cache == NULL || hints == NULL)
+		rte_exit(2, "test_recurse: cannot create the cache or hints\n");
+	hints->generation = 1;
+	hints->ns_count = 1;
+	hints->ttl = 518400;
+	hints->ns[0].name_len = (uint8_t)px_test_name(hints->ns[0].name, "a.root.test");
+	hints->ns[0].v4_count = 1;
+	hints->ns[0].v4[0] = ROOT_IP4;
+	hints->checksum = dp_hints_checksum(hints);
+	ctx.hints = hints;
+
+	/* As recurse_conf() does for --gateway 198.18.0.1 with IPv4 only. */
+	px_addr_policy_init(&policy);
+	memset(&rconf, 0, sizeof(rconf));
+	rconf.has_gw4 = true;
+	rconf.gw4 = GW_IP4;
+	rconf.slots = 64;
+	dp_resolve_config_default(&rconf.resolve);
+	rconf.resolve.qname_min = true;
+	rconf.resolve.use_ipv4 = true;
+	rconf.resolve.use_ipv6 = false;
+	rconf.policy = &policy;
+
+	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
+	if (worker == NULL)
+		rte_exit(2, "test_recurse: out of memory\n");
+	worker->ctx = &ctx;
+	worker->lcore_id = rte_get_next_lcore(-1, 1, 0);
+	worker->queue_id = 0;
+	worker->rec = dp_recurse_create(&rconf, (int)rte_lcore_to_socket_id(worker->lcore_id),
+					pool, dp_clock_ms());
+	if (worker->rec == NULL)
+		rte_exit(2, "test_recurse: dp_recurse_create: %s\n", strerror(errno));
+	mbuf_baseline = rte_mempool_in_use_count(pool);
+	rte_eal_remote_launch(dp_loop_run, worker, worker->lcore_id);
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	setup();
+	sr = srunner_create(recurse_suite());
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+
+	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	dp_recurse_free(worker->rec);
+	dp_cache_free(ctx.cache);
+	rte_free(hints);
+	rte_free(worker);
+	rte_free(ctx.qsbr);
+	rte_eal_cleanup();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
