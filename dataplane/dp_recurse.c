@@ -47,9 +47,15 @@ struct rec_client {
 struct rec_send {
 	uint64_t res;        /* the resolution handle it serves, 0 when none */
 	uint64_t upq_handle; /* its entry in the outstanding-query table */
+	bool unsent;           /* no frame left: no neighbour MAC or no mbuf yet */
+	uint8_t unsent_retries; /* times the tick sent it again for that reason */
 	uint8_t zone_len;
 	uint8_t zone[PX_DNS_NAME_BUF]; /* the bailiwick the reply is scrubbed with */
 };
+
+/* A query that never left (no gateway MAC yet, no mbuf) is sent again at its deadline this many
+ * times before the resolver hears of it: the server did nothing wrong. */
+#define DP_REC_UNSENT_RETRIES 2
 
 struct dp_recurse {
 	struct dp_recurse_conf conf;
@@ -309,6 +315,7 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 	if (snd->res != 0)
 		dp_upq_cancel(rc->upq, snd->upq_handle);
 	snd->res = 0;
+	snd->unsent_retries = 0; /* rec_resend() puts its count back after this */
 	uq = (struct dp_upq_query){
 		.server = *srv,
 		.server_port = PX_DNS_PORT,
@@ -325,6 +332,7 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 	}
 	snd->res = act->res;
 	snd->upq_handle = sent.handle;
+	snd->unsent = true;
 	snd->zone_len = act->zone_len;
 	memcpy(snd->zone, act->zone, act->zone_len);
 
@@ -369,6 +377,7 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 	rec_frame(lc, m, fam, mac, srv->a, rte_cpu_to_be_16(sent.sport), RTE_BE16(PX_DNS_PORT),
 		  len);
 	rec_queue(lc, m);
+	snd->unsent = false;
 	DP_STAT_INC(lc, rec_queries_sent);
 	return 0;
 }
@@ -819,6 +828,36 @@ probe6(struct dp_lcore *lc)
 	DP_STAT_INC(lc, rec_neigh_probes);
 }
 
+/* Sends again a query whose first attempt never left the worker, with a fresh port and ID. */
+static void
+rec_resend(struct dp_lcore *lc, struct rec_send *snd, const struct dp_upq_done *done)
+{
+	uint8_t retries = snd->unsent_retries;
+	uint8_t zone[PX_DNS_NAME_BUF];
+	struct dp_resolve_action act = {
+		.kind = DP_RES_ACT_SEND,
+		.res = snd->res,
+		.server = done->server,
+		.qname = done->qname,
+		.qname_len = done->qname_len,
+		.qtype = done->qtype,
+		.qclass = done->qclass,
+		.zone = zone,
+		.zone_len = snd->zone_len,
+	};
+
+	memcpy(zone, snd->zone, snd->zone_len);
+	snd->res = 0; /* the old table entry is already gone: nothing to cancel */
+	if (rec_send(lc, &act) == 0) {
+		snd->unsent_retries = (uint8_t)(retries + 1);
+	} else {
+		struct dp_resolve_action next;
+
+		dp_resolve_on_timeout(lc->rec->res, act.res, &act.server, lc->now_ms, &next);
+		rec_run(lc, &next);
+	}
+}
+
 void
 dp_recurse_tick(struct dp_lcore *lc)
 {
@@ -833,11 +872,17 @@ dp_recurse_tick(struct dp_lcore *lc)
 	for (unsigned k = 0; k < DP_REC_EXPIRE_BUDGET && dp_upq_expire(rc->upq, now, &done); k++) {
 		struct rec_send *snd;
 
-		DP_STAT_INC(lc, rec_timeouts);
-		dp_upq_server_timeout(rc->upq, &done.server, now);
 		if (done.cookie >= rc->conf.slots)
 			continue;
 		snd = &rc->sends[done.cookie];
+		if (snd->res != 0 && snd->upq_handle == done.handle && snd->unsent &&
+		    snd->unsent_retries < DP_REC_UNSENT_RETRIES) {
+			rec_resend(lc, snd, &done);
+			continue;
+		}
+		DP_STAT_INC(lc, rec_timeouts);
+		if (!snd->unsent)
+			dp_upq_server_timeout(rc->upq, &done.server, now);
 		if (snd->res == 0 || snd->upq_handle != done.handle)
 			continue;
 		uint64_t res = snd->res;
