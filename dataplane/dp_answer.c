@@ -10,8 +10,8 @@
 #include "dp_recurse.h"
 #include "dp_wire.h"
 
-static inline void
-count_rcode(struct dp_lcore *lc, uint8_t rcode, const uint8_t *msg)
+void
+dp_answer_count_rcode(struct dp_lcore *lc, uint8_t rcode, const uint8_t *msg)
 {
 	switch (rcode) {
 	case PX_DNS_RCODE_NOERROR: DP_STAT_INC(lc, resp_noerror); break;
@@ -37,7 +37,7 @@ respond(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *
 		DP_STAT_INC(lc, drop_no_room);
 		return 0;
 	}
-	count_rcode(lc, ans->rcode, msg);
+	dp_answer_count_rcode(lc, ans->rcode, msg);
 	return len;
 }
 

@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include "dp_answer.h"
 #include "dp_cache.h"
 #include "dp_cache_feed.h"
 #include "dp_cksum.h"
@@ -383,19 +384,6 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 }
 
 static void
-count_rcode(struct dp_lcore *lc, uint8_t rcode, const uint8_t *msg)
-{
-	switch (rcode) {
-	case PX_DNS_RCODE_NOERROR: DP_STAT_INC(lc, resp_noerror); break;
-	case PX_DNS_RCODE_NXDOMAIN: DP_STAT_INC(lc, resp_nxdomain); break;
-	case PX_DNS_RCODE_SERVFAIL: DP_STAT_INC(lc, resp_servfail); break;
-	default: break;
-	}
-	if (px_get16(msg + 2) & PX_DNS_TC)
-		DP_STAT_INC(lc, resp_truncated);
-}
-
-static void
 client_release(struct dp_recurse *rc, uint32_t i)
 {
 	rc->clients[i].used = false;
@@ -433,7 +421,7 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct dp_wire_answer *ans)
 		DP_STAT_INC(lc, drop_no_room);
 		goto out;
 	}
-	count_rcode(lc, ans->rcode, dns);
+	dp_answer_count_rcode(lc, ans->rcode, dns);
 	rec_frame(lc, m, fam, &c->from.mac, c->from.addr, RTE_BE16(PX_DNS_PORT), c->from.port_be,
 		  len);
 	rec_queue(lc, m);
