@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
@@ -53,6 +54,7 @@ ctl_stats_print(const struct ctl_state *st, FILE *out)
 		snprintf(prefix, sizeof(prefix), "worker%u.", i);
 		print_counters(out, prefix, &one);
 	}
+	fprintf(out, "tsc.hz %" PRIu64 "\n", rte_get_tsc_hz());
 	fprintf(out, "mbufs.in_use %u\n", rte_mempool_in_use_count(st->pool));
 	fprintf(out, "mbufs.total %u\n", st->pool->size);
 	dp_cache_info(st->ctx->cache, &ci);

@@ -82,6 +82,7 @@ dp_loop_run(void *arg)
 	rte_rcu_qsbr_thread_online(ctx->qsbr, lc->lcore_id);
 
 	while (likely(!__atomic_load_n(&ctx->stop, __ATOMIC_RELAXED))) {
+		uint64_t t0 = rte_rdtsc();
 		uint16_t n = rte_eth_rx_burst(ctx->port.port_id, lc->queue_id, rx, DP_BURST);
 
 		if (n == 0) {
@@ -94,6 +95,8 @@ dp_loop_run(void *arg)
 
 			if (ntx != 0)
 				tx_burst(lc, tx, ntx);
+			/* What one answer costs: bench/ divides this by the answers. */
+			lc->stats.busy_cycles += rte_rdtsc() - t0;
 		}
 		/* Resolution: deadlines, neighbour probes, and the frames this iteration made. */
 		if (lc->rec != NULL) {

@@ -13,6 +13,7 @@
 	X(rx_pkts, "packets received") \
 	X(tx_pkts, "packets sent") \
 	X(idle_polls, "polls that received nothing") \
+	X(busy_cycles, "TSC cycles of loop iterations that received packets (rx to tx)") \
 	X(queries, "DNS queries with a valid header") \
 	X(hits, "queries answered from the cache") \
 	X(misses, "queries not in the cache (handed to the resolver path)") \

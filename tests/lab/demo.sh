@@ -69,7 +69,7 @@ show "$POLLUXCTL_BIN" -s "$LAB_SOCK" status
 
 caption "polluxctl stats (totals, counters that moved)"
 printf '$ %s\n' "$POLLUXCTL_BIN -s $LAB_SOCK stats | grep '^total\\.' | grep -v ' 0\$'"
-lab_ctl stats | grep '^total\.' | grep -v ' 0$' | grep -v '^total\.idle_polls '
+lab_ctl stats | grep '^total\.' | grep -v ' 0$' | grep -Ev '^total\.(idle_polls|busy_cycles) '
 
 caption "Stopping pollux and removing the lab"
 lab_stop
