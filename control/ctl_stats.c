@@ -15,6 +15,9 @@
 #include "dp_cache_feed.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_nbr.h"
+#include "dp_recurse.h"
+#include "dp_resolve.h"
 
 /* Telemetry callbacks get no user pointer and run on DPDK's telemetry thread, which DPDK 22.11
  * cannot be told to stop: the state is reached under a lock, and withdrawn before shutdown
@@ -37,6 +40,72 @@ print_counters(FILE *out, const char *prefix, const struct px_stats *s)
 
 	for (unsigned i = 0; i < PX_STATS_COUNT; i++)
 		fprintf(out, "%s%s %" PRIu64 "\n", prefix, px_stats_names[i], v[i]);
+}
+
+/* Reads a counter another thread increments (plain stores of aligned 64-bit words). */
+static inline uint64_t
+rd(const uint64_t *v)
+{
+	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+/*
+ * The resolvers' own counters, summed over the workers: why servers failed, why resolutions
+ * ended in SERVFAIL, and the nameserver addresses the policy rejected where dp_resolve and
+ * dp_reply met them (glue; hints, cached cuts and addresses learned for NS names), by reason.
+ * The hints file's own rejections are the control thread's (addr_rejected.hints.*).
+ */
+static void
+print_resolver(const struct ctl_state *st, FILE *out)
+{
+	uint64_t glue[PX_ADDR_REASON_COUNT] = {0}, nsaddr[PX_ADDR_REASON_COUNT] = {0};
+	uint64_t srv[DP_RES_SRV_COUNT] = {0}, fail[DP_RES_FAIL_COUNT] = {0};
+	uint64_t qmin = 0, referrals = 0, glueless = 0, cnames = 0;
+	bool any = false;
+
+	for (unsigned i = 0; i < st->worker_count; i++) {
+		const struct dp_recurse *rc = st->workers[i]->rec;
+		const struct dp_resolve_stats *rs;
+
+		if (rc == NULL)
+			continue;
+		any = true;
+		rs = &dp_recurse_resolver(rc)->stats;
+		for (unsigned r = 0; r < PX_ADDR_REASON_COUNT; r++) {
+			glue[r] += rd(&rs->glue_rejected[r]);
+			nsaddr[r] += rd(&rs->ns_addr_rejected[r]);
+		}
+		for (unsigned r = 0; r < DP_RES_SRV_COUNT; r++)
+			srv[r] += rd(&rs->server_fail[r]);
+		for (unsigned r = 0; r < DP_RES_FAIL_COUNT; r++)
+			fail[r] += rd(&rs->servfail_reason[r]);
+		qmin += rd(&rs->qmin_queries);
+		referrals += rd(&rs->referrals);
+		glueless += rd(&rs->glueless_started);
+		cnames += rd(&rs->cnames_followed);
+	}
+	if (!any)
+		return;
+	fprintf(out, "resolver.referrals %" PRIu64 "\nresolver.glueless_started %" PRIu64
+		"\nresolver.cnames_followed %" PRIu64 "\nresolver.qmin_queries %" PRIu64 "\n",
+		referrals, glueless, cnames, qmin);
+	for (unsigned r = 1; r < PX_ADDR_REASON_COUNT; r++) {
+		fprintf(out, "addr_rejected.glue.%s %" PRIu64 "\n", px_addr_reason_name(r), glue[r]);
+		fprintf(out, "addr_rejected.ns_addr.%s %" PRIu64 "\n", px_addr_reason_name(r),
+			nsaddr[r]);
+	}
+	for (unsigned r = 0; r < DP_RES_SRV_COUNT; r++)
+		fprintf(out, "resolver.server_fail.%s %" PRIu64 "\n", dp_resolve_srv_name(r), srv[r]);
+	for (unsigned r = 1; r < DP_RES_FAIL_COUNT; r++)
+		fprintf(out, "resolver.servfail.%s %" PRIu64 "\n", dp_resolve_fail_name(r), fail[r]);
+	if (st->ctx->nbr != NULL) {
+		const struct dp_nbr_stats *ns = &st->ctx->nbr->stats;
+
+		fprintf(out, "neigh.learned %" PRIu64 "\nneigh.refreshed %" PRIu64
+			"\nneigh.evicted %" PRIu64 "\nneigh.writer_busy %" PRIu64
+			"\nneigh.reader_busy %" PRIu64 "\n", rd(&ns->learned), rd(&ns->refreshed),
+			rd(&ns->evicted), rd(&ns->writer_busy), rd(&ns->reader_busy));
+	}
 }
 
 void
@@ -73,6 +142,7 @@ ctl_stats_print(const struct ctl_state *st, FILE *out)
 		fprintf(out, "cache_feed.drained %" PRIu64 "\ncache_feed.kept_pinned %" PRIu64
 			"\ncache_feed.failed %" PRIu64 "\n", fs.drained, fs.kept_pinned, fs.failed);
 	}
+	print_resolver(st, out);
 	if (st->hints != NULL)
 		ctl_hints_print_stats(st->hints, out);
 }

@@ -21,6 +21,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include <pollux/ctl_proto.h>
 
@@ -33,7 +34,9 @@
 #include "dp_cache_feed.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_nbr.h"
 #include "dp_recurse.h"
+#include "dp_upstream.h"
 
 RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 #define LOG(level, ...) rte_log(RTE_LOG_##level, ctl_main_logtype, "pollux: " __VA_ARGS__)
@@ -45,6 +48,7 @@ RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 #define FEED_DRAIN_PER_TICK 8192
 #define SWEEP_BUCKETS_PER_TICK 4096
 #define IDLE_POLLS_BEFORE_SLEEP 64
+#define HANDOFF_RING_SIZE 1024 /* replies waiting for their worker, per worker */
 #define MBUF_CACHE 256
 
 /* Splits argv at "--": EAL gets what comes before, pollux what comes after (with argv[0]). */
@@ -139,8 +143,10 @@ port_setup(struct ctl_state *st, struct dp_ctx *ctx, uint16_t nb_q)
 			 info.driver_name, rte_strerror(-ret));
 	/* Every descriptor can hold an mbuf, every lcore's cache can hold 1.5 times its size,
 	 * and a burst is in flight per worker: fewer than that and RX refills fail under load,
-	 * where no pollux counter would see the loss. */
-	uint32_t need = nb_q * (rxd + txd + DP_BURST) + (nb_q + 1) * MBUF_CACHE * 3 / 2;
+	 * where no pollux counter would see the loss. With several workers, their hand-off rings
+	 * can hold replies too. */
+	uint32_t need = nb_q * (rxd + txd + DP_BURST) + (nb_q + 1) * MBUF_CACHE * 3 / 2 +
+			(nb_q > 1 ? nb_q * HANDOFF_RING_SIZE : 0);
 	uint32_t nb_mbufs = RTE_MAX(cfg->mbufs, need);
 
 	if (nb_mbufs > cfg->mbufs)
@@ -235,6 +241,43 @@ recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc)
 	return true;
 }
 
+/*
+ * What the resolving workers share (dp_lcore.h): the neighbour table, and with two or more of
+ * them the source-port owner map and one hand-off ring each, for replies RSS delivered to the
+ * wrong queue. Freed at exit with the rest of the EAL's memory.
+ */
+static void
+recurse_shared(struct ctl_state *st, unsigned workers)
+{
+	struct dp_ctx *ctx = st->ctx;
+
+	ctx->nbr = rte_zmalloc("pollux_nbr", sizeof(*ctx->nbr), RTE_CACHE_LINE_SIZE);
+	if (ctx->nbr == NULL)
+		rte_exit(EXIT_FAILURE, "out of memory for the neighbour table\n");
+	dp_nbr_init(ctx->nbr);
+	ctx->worker_count = (uint16_t)workers;
+	if (workers < 2)
+		return;
+	if (workers >= UINT8_MAX)
+		rte_exit(EXIT_FAILURE, "recursion supports at most %u workers\n", UINT8_MAX - 1);
+	ctx->port_owner = rte_zmalloc("pollux_port_owner", DP_UPQ_PORT_MAX + 1, RTE_CACHE_LINE_SIZE);
+	ctx->handoff = rte_zmalloc("pollux_handoff", sizeof(*ctx->handoff) * workers, 0);
+	if (ctx->port_owner == NULL || ctx->handoff == NULL)
+		rte_exit(EXIT_FAILURE, "out of memory for the reply hand-off\n");
+	for (unsigned i = 0; i < workers; i++) {
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), "pollux_handoff%u", i);
+		ctx->handoff[i] = rte_ring_create(name, HANDOFF_RING_SIZE, rte_socket_id(),
+						  RING_F_SC_DEQ);
+		if (ctx->handoff[i] == NULL)
+			rte_exit(EXIT_FAILURE, "cannot create ring %s: %s\n", name,
+				 rte_strerror(rte_errno));
+	}
+	LOG(INFO, "%u resolving workers: replies are handed to the worker owning their port\n",
+	    workers);
+}
+
 static void
 launch_workers(struct ctl_state *st)
 {
@@ -245,6 +288,8 @@ launch_workers(struct ctl_state *st)
 	st->workers = rte_zmalloc("pollux_workers", sizeof(*st->workers) * RTE_MAX_LCORE, 0);
 	if (st->workers == NULL)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
+	if (recurse)
+		recurse_shared(st, rte_lcore_count() - 1);
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct dp_lcore *lc = rte_zmalloc_socket("pollux_lcore", sizeof(*lc),
 							 RTE_CACHE_LINE_SIZE,
@@ -256,9 +301,12 @@ launch_workers(struct ctl_state *st)
 		lc->lcore_id = lcore;
 		lc->queue_id = (uint16_t)n;
 		if (recurse) {
-			lc->rec = dp_recurse_create(&rconf, (int)rte_lcore_to_socket_id(lcore),
-						    st->pool, dp_clock_ms());
-			if (lc->rec == NULL)
+			int socket = (int)rte_lcore_to_socket_id(lcore);
+
+			lc->rec = dp_recurse_create(&rconf, socket, st->pool, dp_clock_ms());
+			if (lc->rec == NULL ||
+			    (st->ctx->port_owner != NULL &&
+			     dp_recurse_share_ports(lc->rec, st->ctx->port_owner, n, socket) != 0))
 				rte_exit(EXIT_FAILURE, "cannot set up resolution for lcore %u (%u "
 					 "slots): %s\n", lcore, rconf.slots, strerror(errno));
 		}
@@ -382,8 +430,10 @@ main(int argc, char **argv)
 	st.ctx = &ctx;
 	ctx.port.has_ip4 = cfg.has_ip4;
 	ctx.port.ip4 = cfg.ip4;
+	ctx.port.ip4_prefix = cfg.ip4_prefix;
 	ctx.port.has_ip6 = cfg.has_ip6;
 	memcpy(ctx.port.ip6, cfg.ip6, 16);
+	ctx.port.ip6_prefix = cfg.ip6_prefix;
 	ctx.idle_sleep_us = cfg.idle_sleep_us;
 	ctx.idle_polls_before_sleep = IDLE_POLLS_BEFORE_SLEEP;
 

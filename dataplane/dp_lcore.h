@@ -17,7 +17,9 @@
 struct dp_cache;
 struct dp_cache_feed;
 struct dp_hints;
+struct dp_nbr_table;
 struct rte_rcu_qsbr;
+struct rte_ring;
 
 #define DP_BURST 32
 
@@ -28,8 +30,10 @@ struct dp_port_conf {
 	struct rte_ether_addr mac;
 	bool has_ip4;
 	uint32_t ip4;      /* network byte order */
+	uint8_t ip4_prefix;  /* the subnet on the link: on-link nameservers are sent to directly */
 	bool has_ip6;
 	uint8_t ip6[16];
+	uint8_t ip6_prefix;
 	uint8_t ip6_ll[16]; /* fe80::/64 EUI-64 from mac, answered for ND and echo */
 	uint8_t ip6_snm[16];    /* solicited-node multicast of ip6 */
 	uint8_t ip6_ll_snm[16]; /* solicited-node multicast of ip6_ll */
@@ -47,6 +51,12 @@ struct dp_ctx {
 	uint64_t zone_depths[2];
 	uint32_t idle_sleep_us;
 	uint32_t idle_polls_before_sleep;
+	/* Iterative resolution's shared state (NULL when recursion is off). With one resolving
+	 * worker, port_owner and handoff are NULL: every reply is its own. */
+	struct dp_nbr_table *nbr;  /* next hops' MACs (dp_nbr.h): any worker writes, lock-free */
+	uint8_t *port_owner;       /* upstream source port -> worker index + 1 (dp_upstream.h) */
+	struct rte_ring **handoff; /* [worker index]: replies for that worker (MP enqueue, SC) */
+	uint16_t worker_count;
 	bool stop; /* dp: ro (relaxed load per loop), ctl: set once at shutdown */
 };
 
@@ -54,7 +64,7 @@ struct dp_ctx {
 struct dp_lcore {
 	struct px_stats stats;   /* dp: rw, ctl/telemetry: ro (relaxed loads) */
 	const struct dp_ctx *ctx;
-	uint16_t queue_id;
+	uint16_t queue_id;       /* also the worker's index among the workers */
 	unsigned int lcore_id;
 	uint64_t now_ms;         /* dp_clock_ms() sampled once per burst */
 	/* Iterative resolution (dp_recurse.h), or NULL when recursion is off: misses are then
@@ -68,6 +78,8 @@ enum dp_verdict {
 	DP_TX,       /* the mbuf now holds the reply, ready to send back out */
 	DP_CONSUMED, /* taken in (a query handed to the resolver, an upstream reply, an ARP reply
 		      * we learned from): free the mbuf, it is not a drop */
+	DP_KEPT,     /* passed on whole (an upstream reply to the worker owning its port): the
+		      * handler no longer owns the mbuf; neither send nor free it */
 };
 
 #define DP_STAT_INC(lc, name) ((lc)->stats.name++)

@@ -14,12 +14,14 @@
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 #include <rte_udp.h>
 
 #include "dp_answer.h"
 #include "dp_cache.h"
 #include "dp_cache_feed.h"
 #include "dp_cksum.h"
+#include "dp_nbr.h"
 #include "dp_neigh.h"
 #include "dp_recurse.h"
 #include "dp_reply.h"
@@ -54,7 +56,7 @@ struct rec_send {
 	uint8_t zone[PX_DNS_NAME_BUF]; /* the bailiwick the reply is scrubbed with */
 };
 
-/* A query that never left (no gateway MAC yet, no mbuf) is sent again at its deadline this many
+/* A query that never left (no next-hop MAC yet, no mbuf) is sent again at its deadline this many
  * times before the resolver hears of it: the server did nothing wrong. */
 #define DP_REC_UNSENT_RETRIES 2
 
@@ -70,9 +72,10 @@ struct dp_recurse {
 	struct dp_reply reply; /* scratch for one classification (about 7 KiB) */
 	struct dp_rand rand;
 
-	bool has_mac4, has_mac6;
-	struct rte_ether_addr mac4, mac6;
-	uint64_t probe4_ms, probe6_ms; /* next probe allowed at */
+	uint64_t gw_check_ms; /* next look at the gateways' neighbour entries */
+	uint8_t *owners;      /* the shared port owner map, NULL with one worker */
+	uint16_t *port_refs;
+	uint8_t self;         /* our index + 1 in owners */
 
 	uint16_t tx_count;
 	struct rte_mbuf *tx[DP_REC_TX_BATCH];
@@ -153,7 +156,29 @@ dp_recurse_free(struct dp_recurse *rc)
 	rte_free(rc->sends);
 	rte_free(rc->res_mem);
 	rte_free(rc->upq_mem);
+	rte_free(rc->port_refs);
 	rte_free(rc);
+}
+
+int
+dp_recurse_share_ports(struct dp_recurse *rc, uint8_t *owners, unsigned worker, int socket)
+{
+	if (owners == NULL || worker >= UINT8_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	rc->port_refs = rte_zmalloc_socket("pollux_rec_ports", DP_UPQ_PORT_REFS_SIZE, 0, socket);
+	if (rc->port_refs == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (dp_upq_share_ports(rc->upq, owners, (uint8_t)(worker + 1), rc->port_refs) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	rc->owners = owners;
+	rc->self = (uint8_t)(worker + 1);
+	return 0;
 }
 
 /* TX: frames the resolution path makes are batched here and sent at the end of the iteration,
@@ -255,6 +280,159 @@ dns_cap(const struct rte_mbuf *m, uint8_t family)
 	return room > UINT16_MAX ? UINT16_MAX : (uint16_t)room;
 }
 
+/* ARP request for tip (network order), broadcast. */
+static void
+probe4(struct dp_lcore *lc, uint32_t tip)
+{
+	struct dp_recurse *rc = lc->rec;
+	const struct dp_port_conf *pc = &lc->ctx->port;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(rc->pool);
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *arp;
+
+	if (m == NULL) {
+		DP_STAT_INC(lc, rec_drop_no_mbuf);
+		return;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	rte_ether_addr_copy(&pc->mac, &eth->src_addr);
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+	rte_ether_addr_copy(&pc->mac, &arp->arp_data.arp_sha);
+	arp->arp_data.arp_sip = pc->ip4;
+	memset(&arp->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
+	arp->arp_data.arp_tip = tip;
+	m->data_len = m->pkt_len = (uint32_t)(L2_LEN + sizeof(*arp));
+	rec_queue(lc, m);
+	DP_STAT_INC(lc, rec_neigh_probes);
+}
+
+/* Neighbour solicitation for target, to its solicited-node group. */
+static void
+probe6(struct dp_lcore *lc, const uint8_t *target)
+{
+	struct dp_recurse *rc = lc->rec;
+	const struct dp_port_conf *pc = &lc->ctx->port;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(rc->pool);
+	/* type, code, cksum(2), reserved(4), target(16), option: type 1, len 1, our MAC */
+	const uint16_t ns_len = 4 + 4 + 16 + 8;
+	struct rte_ether_hdr *eth;
+	struct rte_ipv6_hdr *ip;
+	uint8_t *icmp;
+	const uint8_t *gw = target;
+
+	if (m == NULL) {
+		DP_STAT_INC(lc, rec_drop_no_mbuf);
+		return;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	ip = (struct rte_ipv6_hdr *)(eth + 1);
+	icmp = (uint8_t *)(ip + 1);
+	/* To the target's solicited-node group (RFC 4861 7.2.2), 33:33 + its low 32 bits. */
+	struct rte_ether_addr mc = {{0x33, 0x33, 0xff, gw[13], gw[14], gw[15]}};
+
+	rte_ether_addr_copy(&mc, &eth->dst_addr);
+	rte_ether_addr_copy(&pc->mac, &eth->src_addr);
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	ip->vtc_flow = RTE_BE32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16(ns_len);
+	ip->proto = IPPROTO_ICMPV6;
+	ip->hop_limits = 255;
+	/* From the link-local address when the gateway is link-local, else the global one. */
+	memcpy(ip->src_addr, gw[0] == 0xfe && (gw[1] & 0xc0) == 0x80 ? pc->ip6_ll : pc->ip6, 16);
+	memset(ip->dst_addr, 0, 16);
+	ip->dst_addr[0] = 0xff;
+	ip->dst_addr[1] = 0x02;
+	ip->dst_addr[11] = 0x01;
+	ip->dst_addr[12] = 0xff;
+	memcpy(ip->dst_addr + 13, gw + 13, 3);
+	memset(icmp, 0, ns_len);
+	icmp[0] = DP_ICMP6_NS;
+	memcpy(icmp + 8, gw, 16);
+	icmp[24] = 1; /* source link-layer address option */
+	icmp[25] = 1;
+	memcpy(icmp + 26, pc->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	uint16_t ck = rte_ipv6_udptcp_cksum(ip, icmp);
+
+	memcpy(icmp + 2, &ck, 2);
+	m->data_len = m->pkt_len = (uint32_t)(L2_LEN + IP6_LEN + ns_len);
+	rec_queue(lc, m);
+	DP_STAT_INC(lc, rec_neigh_probes);
+}
+
+
+/*
+ * The next hop for server: the server itself when it lies in the port's subnet of its family,
+ * else that family's gateway. Returns the next hop's address (4 or 16 bytes), or NULL when
+ * there is none (no address of that family, or off-link without a gateway).
+ */
+static const uint8_t *
+rec_nexthop(const struct dp_lcore *lc, const struct dp_upq_addr *srv, bool *on_link)
+{
+	const struct dp_recurse *rc = lc->rec;
+	const struct dp_port_conf *pc = &lc->ctx->port;
+
+	if (srv->family == DP_UPQ_AF_INET) {
+		if (!pc->has_ip4)
+			return NULL;
+		*on_link = dp_nbr_on_link(4, srv->a, (const uint8_t *)&pc->ip4, pc->ip4_prefix);
+		if (*on_link)
+			return srv->a;
+		return rc->conf.has_gw4 ? (const uint8_t *)&rc->conf.gw4 : NULL;
+	}
+	if (!pc->has_ip6)
+		return NULL;
+	*on_link = dp_nbr_on_link(6, srv->a, pc->ip6, pc->ip6_prefix);
+	if (*on_link)
+		return srv->a;
+	return rc->conf.has_gw6 ? rc->conf.gw6 : NULL;
+}
+
+/* Asks the link for hop (probe rate-limited across workers by the neighbour table). */
+static void
+rec_probe(struct dp_lcore *lc, uint8_t family, const uint8_t *hop, bool pinned)
+{
+	if (!dp_nbr_want(lc->ctx->nbr, family, hop, pinned, lc->now_ms))
+		return;
+	if (family == 4) {
+		uint32_t tip;
+
+		memcpy(&tip, hop, 4);
+		probe4(lc, tip);
+	} else {
+		probe6(lc, hop);
+	}
+}
+
+/* Fills mac with the next hop's MAC for server, asking the link when it is unknown or stale.
+ * False when it is not known yet (the probe is on its way). */
+static bool
+rec_nexthop_mac(struct dp_lcore *lc, const struct dp_upq_addr *srv, struct rte_ether_addr *mac)
+{
+	uint8_t fam = srv->family == DP_UPQ_AF_INET ? 4 : 6;
+	bool on_link = false;
+	const uint8_t *hop = rec_nexthop(lc, srv, &on_link);
+	uint64_t learned;
+
+	if (hop == NULL)
+		return false;
+	switch (dp_nbr_lookup(lc->ctx->nbr, fam, hop, mac, &learned)) {
+	case DP_NBR_RESOLVED:
+		if (lc->now_ms - learned >= DP_NBR_REFRESH_MS)
+			rec_probe(lc, fam, hop, !on_link);
+		return true;
+	default:
+		rec_probe(lc, fam, hop, !on_link);
+		return false;
+	}
+}
+
 static void
 count_rejected(struct dp_lcore *lc, enum px_addr_reason why)
 {
@@ -288,10 +466,12 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 	struct dp_upq_query uq;
 	struct dp_upq_sent sent;
 	const struct rte_ether_addr *mac;
+	struct rte_ether_addr hop_mac;
 	enum px_addr_reason why;
 	struct rte_mbuf *m;
 	uint8_t *dns;
 	uint16_t len;
+	bool on_link;
 
 	if (srv->family == DP_UPQ_AF_INET) {
 		uint32_t a;
@@ -305,9 +485,7 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 		count_rejected(lc, why);
 		return -1;
 	}
-	if (unlikely((srv->family == DP_UPQ_AF_INET && !rc->conf.has_gw4) ||
-		     (srv->family == DP_UPQ_AF_INET6 && !rc->conf.has_gw6) ||
-		     idx >= rc->conf.slots)) {
+	if (unlikely(rec_nexthop(lc, srv, &on_link) == NULL || idx >= rc->conf.slots)) {
 		DP_STAT_INC(lc, rec_drop_family);
 		return -1;
 	}
@@ -337,12 +515,11 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 	snd->zone_len = act->zone_len;
 	memcpy(snd->zone, act->zone, act->zone_len);
 
-	mac = srv->family == DP_UPQ_AF_INET ? (rc->has_mac4 ? &rc->mac4 : NULL)
-					    : (rc->has_mac6 ? &rc->mac6 : NULL);
-	if (unlikely(mac == NULL)) {
+	if (unlikely(!rec_nexthop_mac(lc, srv, &hop_mac))) {
 		DP_STAT_INC(lc, rec_drop_no_neigh);
 		return 0;
 	}
+	mac = &hop_mac;
 	m = rte_pktmbuf_alloc(rc->pool);
 	if (unlikely(m == NULL)) {
 		DP_STAT_INC(lc, rec_drop_no_mbuf);
@@ -380,6 +557,8 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 	rec_queue(lc, m);
 	snd->unsent = false;
 	DP_STAT_INC(lc, rec_queries_sent);
+	if (on_link)
+		DP_STAT_INC(lc, rec_onlink_sent);
 	return 0;
 }
 
@@ -631,9 +810,10 @@ reply_question(struct dp_upq_reply *rep, const uint8_t *dns, uint16_t len, uint8
 	rep->qname = name;
 }
 
-enum dp_verdict
-dp_recurse_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be,
-		 uint16_t dport_be, const uint8_t *dns, uint16_t dns_len)
+/* Matches, scrubs and feeds to the resolver a reply this worker owns. */
+static enum dp_verdict
+rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be,
+	  uint16_t dport_be, const uint8_t *dns, uint16_t dns_len)
 {
 	struct dp_recurse *rc = lc->rec;
 	struct dp_upq_reply rep = {
@@ -700,120 +880,81 @@ dp_recurse_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t s
 	return DP_CONSUMED;
 }
 
-bool
-dp_recurse_learn4(struct dp_lcore *lc, uint32_t sip_be, const struct rte_ether_addr *sha)
+enum dp_verdict
+dp_recurse_reply(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family, const void *ip,
+		 uint16_t sport_be, uint16_t dport_be, const uint8_t *dns, uint16_t dns_len)
 {
 	struct dp_recurse *rc = lc->rec;
 
-	if (rc == NULL || !rc->conf.has_gw4 || sip_be != rc->conf.gw4 ||
-	    !rte_is_unicast_ether_addr(sha) || rte_is_zero_ether_addr(sha))
-		return false;
-	if (!rc->has_mac4 || !rte_is_same_ether_addr(&rc->mac4, sha)) {
-		rte_ether_addr_copy(sha, &rc->mac4);
-		rc->has_mac4 = true;
-		DP_STAT_INC(lc, rec_neigh_learned);
+	if (rc->owners != NULL) {
+		uint8_t owner = dp_upq_port_owner(rc->owners, rte_be_to_cpu_16(dport_be));
+
+		if (owner != rc->self) {
+			if (owner == 0 || owner > lc->ctx->worker_count) {
+				DP_STAT_INC(lc, rec_forged_no_query);
+				return DP_DROP;
+			}
+			if (rte_ring_mp_enqueue(lc->ctx->handoff[owner - 1], m) != 0) {
+				DP_STAT_INC(lc, rec_handoff_full);
+				return DP_DROP;
+			}
+			DP_STAT_INC(lc, rec_handoff_out);
+			return DP_KEPT;
+		}
 	}
+	return rec_reply(lc, family, ip, sport_be, dport_be, dns, dns_len);
+}
+
+/*
+ * Replies other workers received for our ports. dp_rx.c checked them before passing them on
+ * (Ethernet, IPv4 without options or IPv6 without extension headers, UDP length and checksum),
+ * so the headers are only located here, not checked again.
+ */
+static void
+rec_handoff_drain(struct dp_lcore *lc)
+{
+	struct rte_mbuf *ms[DP_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(lc->ctx->handoff[lc->queue_id], (void **)ms,
+					       DP_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(ms[i], const struct rte_ether_hdr *);
+		const struct rte_udp_hdr *udp;
+		const void *ip = eth + 1;
+		uint8_t family;
+
+		if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+			family = 4;
+			udp = (const struct rte_udp_hdr *)((const struct rte_ipv4_hdr *)ip + 1);
+		} else {
+			family = 6;
+			udp = (const struct rte_udp_hdr *)((const struct rte_ipv6_hdr *)ip + 1);
+		}
+		DP_STAT_INC(lc, rec_handoff_in);
+		rec_reply(lc, family, ip, udp->src_port, udp->dst_port, (const uint8_t *)(udp + 1),
+			  (uint16_t)(rte_be_to_cpu_16(udp->dgram_len) - UDP_LEN));
+	}
+	if (n != 0)
+		rte_pktmbuf_free_bulk(ms, n);
+}
+
+bool
+dp_recurse_learn4(struct dp_lcore *lc, uint32_t sip_be, const struct rte_ether_addr *sha)
+{
+	if (lc->rec == NULL ||
+	    !dp_nbr_learn(lc->ctx->nbr, 4, (const uint8_t *)&sip_be, sha, lc->now_ms))
+		return false;
+	DP_STAT_INC(lc, rec_neigh_learned);
 	return true;
 }
 
 bool
 dp_recurse_learn6(struct dp_lcore *lc, const uint8_t *ip6, const struct rte_ether_addr *lla)
 {
-	struct dp_recurse *rc = lc->rec;
-
-	if (rc == NULL || !rc->conf.has_gw6 || memcmp(ip6, rc->conf.gw6, 16) != 0 ||
-	    !rte_is_unicast_ether_addr(lla) || rte_is_zero_ether_addr(lla))
+	if (lc->rec == NULL || !dp_nbr_learn(lc->ctx->nbr, 6, ip6, lla, lc->now_ms))
 		return false;
-	if (!rc->has_mac6 || !rte_is_same_ether_addr(&rc->mac6, lla)) {
-		rte_ether_addr_copy(lla, &rc->mac6);
-		rc->has_mac6 = true;
-		DP_STAT_INC(lc, rec_neigh_learned);
-	}
+	DP_STAT_INC(lc, rec_neigh_learned);
 	return true;
-}
-
-static void
-probe4(struct dp_lcore *lc)
-{
-	struct dp_recurse *rc = lc->rec;
-	const struct dp_port_conf *pc = &lc->ctx->port;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(rc->pool);
-	struct rte_ether_hdr *eth;
-	struct rte_arp_hdr *arp;
-
-	if (m == NULL) {
-		DP_STAT_INC(lc, rec_drop_no_mbuf);
-		return;
-	}
-	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	arp = (struct rte_arp_hdr *)(eth + 1);
-	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
-	rte_ether_addr_copy(&pc->mac, &eth->src_addr);
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
-	arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
-	arp->arp_plen = 4;
-	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
-	rte_ether_addr_copy(&pc->mac, &arp->arp_data.arp_sha);
-	arp->arp_data.arp_sip = pc->ip4;
-	memset(&arp->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
-	arp->arp_data.arp_tip = rc->conf.gw4;
-	m->data_len = m->pkt_len = (uint32_t)(L2_LEN + sizeof(*arp));
-	rec_queue(lc, m);
-	DP_STAT_INC(lc, rec_neigh_probes);
-}
-
-static void
-probe6(struct dp_lcore *lc)
-{
-	struct dp_recurse *rc = lc->rec;
-	const struct dp_port_conf *pc = &lc->ctx->port;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(rc->pool);
-	/* type, code, cksum(2), reserved(4), target(16), option: type 1, len 1, our MAC */
-	const uint16_t ns_len = 4 + 4 + 16 + 8;
-	struct rte_ether_hdr *eth;
-	struct rte_ipv6_hdr *ip;
-	uint8_t *icmp;
-	const uint8_t *gw = rc->conf.gw6;
-
-	if (m == NULL) {
-		DP_STAT_INC(lc, rec_drop_no_mbuf);
-		return;
-	}
-	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	ip = (struct rte_ipv6_hdr *)(eth + 1);
-	icmp = (uint8_t *)(ip + 1);
-	/* To the target's solicited-node group (RFC 4861 7.2.2), 33:33 + its low 32 bits. */
-	struct rte_ether_addr mc = {{0x33, 0x33, 0xff, gw[13], gw[14], gw[15]}};
-
-	rte_ether_addr_copy(&mc, &eth->dst_addr);
-	rte_ether_addr_copy(&pc->mac, &eth->src_addr);
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
-	ip->vtc_flow = RTE_BE32(6u << 28);
-	ip->payload_len = rte_cpu_to_be_16(ns_len);
-	ip->proto = IPPROTO_ICMPV6;
-	ip->hop_limits = 255;
-	/* From the link-local address when the gateway is link-local, else the global one. */
-	memcpy(ip->src_addr, gw[0] == 0xfe && (gw[1] & 0xc0) == 0x80 ? pc->ip6_ll : pc->ip6, 16);
-	memset(ip->dst_addr, 0, 16);
-	ip->dst_addr[0] = 0xff;
-	ip->dst_addr[1] = 0x02;
-	ip->dst_addr[11] = 0x01;
-	ip->dst_addr[12] = 0xff;
-	memcpy(ip->dst_addr + 13, gw + 13, 3);
-	memset(icmp, 0, ns_len);
-	icmp[0] = DP_ICMP6_NS;
-	memcpy(icmp + 8, gw, 16);
-	icmp[24] = 1; /* source link-layer address option */
-	icmp[25] = 1;
-	memcpy(icmp + 26, pc->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-	uint16_t ck = rte_ipv6_udptcp_cksum(ip, icmp);
-
-	memcpy(icmp + 2, &ck, 2);
-	m->data_len = m->pkt_len = (uint32_t)(L2_LEN + IP6_LEN + ns_len);
-	rec_queue(lc, m);
-	DP_STAT_INC(lc, rec_neigh_probes);
 }
 
 /* Sends again a query whose first attempt never left the worker, with a fresh port and ID. */
@@ -844,6 +985,17 @@ rec_resend(struct dp_lcore *lc, struct rec_send *snd, const struct dp_upq_done *
 		dp_resolve_on_timeout(lc->rec->res, act.res, &act.server, lc->now_ms, &next);
 		rec_run(lc, &next);
 	}
+}
+
+static void
+rec_gateway_check(struct dp_lcore *lc, uint8_t family, const uint8_t *gw)
+{
+	struct rte_ether_addr mac;
+	uint64_t learned;
+
+	if (dp_nbr_lookup(lc->ctx->nbr, family, gw, &mac, &learned) != DP_NBR_RESOLVED ||
+	    lc->now_ms - learned >= DP_NBR_REFRESH_MS)
+		rec_probe(lc, family, gw, true);
 }
 
 void
@@ -879,14 +1031,17 @@ dp_recurse_tick(struct dp_lcore *lc)
 		dp_resolve_on_timeout(rc->res, res, &done.server, now, &act);
 		rec_run(lc, &act);
 	}
-	if (rc->conf.has_gw4 && pc->has_ip4 && !rc->has_mac4 && now >= rc->probe4_ms) {
-		rc->probe4_ms = now + DP_REC_PROBE_INTERVAL_MS;
-		probe4(lc);
+	/* The gateways are wanted from the start, before any query needs them, and refreshed
+	 * before they go stale; the neighbour table decides whether a probe is due. */
+	if (now >= rc->gw_check_ms) {
+		rc->gw_check_ms = now + DP_REC_PROBE_INTERVAL_MS;
+		if (rc->conf.has_gw4 && pc->has_ip4)
+			rec_gateway_check(lc, 4, (const uint8_t *)&rc->conf.gw4);
+		if (rc->conf.has_gw6 && pc->has_ip6)
+			rec_gateway_check(lc, 6, rc->conf.gw6);
 	}
-	if (rc->conf.has_gw6 && pc->has_ip6 && !rc->has_mac6 && now >= rc->probe6_ms) {
-		rc->probe6_ms = now + DP_REC_PROBE_INTERVAL_MS;
-		probe6(lc);
-	}
+	if (rc->owners != NULL)
+		rec_handoff_drain(lc);
 	dp_rand_maintain(&rc->rand, false);
 	rec_flush(lc);
 }

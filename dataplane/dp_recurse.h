@@ -9,20 +9,24 @@
  * queries (dp_upstream.h, RFC 5452), classified and scrubbed by the queried zone (dp_reply.h)
  * and fed back to the resolver; deadlines are polled once per loop iteration.
  *
- * What this step does not do (documented in the README too):
+ * Scope and limits (the README says the same):
  *  - UDP only. A reply with TC counts as that server failing (dp_resolve's rule); no TCP.
  *  - Answers (positive and negative) are cached through the cache feed (dp_cache_feed.h) by
  *    rec_cache_offer(); cuts (referrals) are not cached yet, so every resolution starts at the
  *    root hints.
- *  - Upstream goes through the configured gateway only (--gateway for IPv4, --gateway6 for
- *    IPv6); servers on the local subnet are reached through the gateway too, never by their own
- *    ARP/ND entry. Without a gateway for a family, the resolver is told not to use it.
- *  - The gateway's MAC, once learned, is kept until restart (no neighbour expiry).
+ *  - Next hops: a nameserver inside the port's own subnet (--ip/--ip6 prefix) is sent to
+ *    directly, by its own ARP/ND entry; any other through the gateway of its family (--gateway,
+ *    --gateway6); with neither, the send fails and the resolver moves on. MACs live in the
+ *    neighbour table all workers share (dp_nbr.h): an ARP or ND answer is learned by whichever
+ *    worker receives it. A query whose next hop is not resolved yet is kept and sent again
+ *    (DP_REC_UNSENT_RETRIES) once the probe has had time to be answered.
  *  - A timed-out query is not retried to the same server: the resolver moves to the next one.
- *  - Several workers: each draws its source ports over the whole range (dp_upstream.h), so with
- *    RSS a reply may land on another worker's queue. There it matches nothing and is counted as
- *    rec_forged_no_query: the owner's query times out and its resolution moves on. The lab
- *    runs one worker; a hand-off ring (or port partitioning) is the next step for N workers.
+ *  - Several workers: each draws its source ports over the whole range, claiming each port in
+ *    a map shared by the workers while it has queries on it (dp_upstream.h). RSS may deliver a
+ *    reply to any queue; the worker that receives it reads the port's owner and, if it is
+ *    another worker, passes the mbuf whole on that worker's hand-off ring (multi-producer,
+ *    single consumer). The owner drains its ring in dp_recurse_tick() and matches the reply as
+ *    if it had received it. A reply to a port nobody holds is counted rec_forged_no_query.
  *
  * Memory: everything (client slots, resolver pool, outstanding-query table, the send table and
  * the reply scratch) is allocated at start by dp_recurse_create() on the worker's socket; the
@@ -88,6 +92,13 @@ void dp_client_addr_read(struct dp_client_addr *from, const struct rte_mbuf *m);
 struct dp_recurse *dp_recurse_create(const struct dp_recurse_conf *conf, int socket,
 				     struct rte_mempool *pool, uint64_t now_ms);
 
+/*
+ * With two or more resolving workers: makes rc claim its source ports in owners (65536 bytes
+ * shared by the workers, zeroed) as worker `worker` (its queue index, < 255). Returns 0, or -1
+ * with errno set. Control thread only, before launch.
+ */
+int dp_recurse_share_ports(struct dp_recurse *rc, uint8_t *owners, unsigned worker, int socket);
+
 /* Frees what dp_recurse_create() built, after the worker stopped. NULL is a no-op. Control
  * thread only. */
 void dp_recurse_free(struct dp_recurse *rc);
@@ -106,11 +117,13 @@ bool dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_qu
 		     const struct dp_client_addr *from);
 
 /*
- * A UDP datagram to our address with a destination port other than 53: an upstream reply.
- * ip is the IPv4 or IPv6 header (family 4 or 6), dns the payload of dns_len bytes. Returns
- * DP_CONSUMED, or DP_DROP with the reason counted. Worker only, as an online RCU reader.
+ * A UDP datagram to our address with a destination port other than 53: an upstream reply in m.
+ * ip is its IPv4 or IPv6 header (family 4 or 6), dns the payload of dns_len bytes. Returns
+ * DP_CONSUMED, DP_KEPT (passed to the worker owning the port: m is not ours any more), or
+ * DP_DROP with the reason counted. Worker only, as an online RCU reader.
  */
-enum dp_verdict dp_recurse_reply(struct dp_lcore *lc, uint8_t family, const void *ip,
+enum dp_verdict dp_recurse_reply(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family,
+				 const void *ip,
 				 uint16_t sport_be, uint16_t dport_be, const uint8_t *dns,
 				 uint16_t dns_len);
 
@@ -121,10 +134,12 @@ dp_recurse_port(uint16_t dport_host)
 	return dport_host >= DP_UPQ_PORT_MIN;
 }
 
-/* ARP from the gateway (request or reply, sip == gw4) teaches its MAC. Returns true if it did. */
+/* An ARP packet to us (request or reply) from sip: a wanted next hop's MAC is learned into the
+ * shared neighbour table. Returns true if sip is one (a gateway or an on-link server asked
+ * for). */
 bool dp_recurse_learn4(struct dp_lcore *lc, uint32_t sip_be, const struct rte_ether_addr *sha);
 
-/* ND: an advertisement for, or a solicitation from, the IPv6 gateway teaches its MAC. */
+/* ND: an advertisement for, or a solicitation from, a wanted IPv6 next hop teaches its MAC. */
 bool dp_recurse_learn6(struct dp_lcore *lc, const uint8_t *ip6, const struct rte_ether_addr *lla);
 
 /*

@@ -122,7 +122,7 @@ handle_udp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, ui
 		return DP_DROP;
 	}
 	if (unlikely(upstream))
-		return dp_recurse_reply(lc, 4, ip, udp->src_port, udp->dst_port,
+		return dp_recurse_reply(lc, m, 4, ip, udp->src_port, udp->dst_port,
 					(const uint8_t *)(udp + 1), (uint16_t)dns_len);
 	rlen = dp_answer_query(lc, (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_room(m, dns_off), m);
 	if (rlen == 0)
@@ -218,7 +218,7 @@ handle_udp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, ui
 		return DP_DROP;
 	}
 	if (unlikely(upstream))
-		return dp_recurse_reply(lc, 6, ip, udp->src_port, udp->dst_port,
+		return dp_recurse_reply(lc, m, 6, ip, udp->src_port, udp->dst_port,
 					(const uint8_t *)(udp + 1), (uint16_t)dns_len);
 	rlen = dp_answer_query(lc, (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_room(m, dns_off), m);
 	if (rlen == 0)
@@ -362,11 +362,17 @@ dp_rx_burst_handle(struct dp_lcore *lc, struct rte_mbuf **rx, uint16_t n, struct
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
 		/* DP_DROP and DP_CONSUMED both free the mbuf; only the counters differ, and the
-		 * handlers kept those. */
-		if (handle_pkt(lc, rx[i]) == DP_TX)
+		 * handlers kept those. DP_KEPT: another worker owns it now. */
+		switch (handle_pkt(lc, rx[i])) {
+		case DP_TX:
 			tx[ntx++] = rx[i];
-		else
+			break;
+		case DP_KEPT:
+			break;
+		default:
 			drop[ndrop++] = rx[i];
+			break;
+		}
 		if (unlikely(ndrop == DP_BURST)) {
 			rte_pktmbuf_free_bulk(drop, ndrop);
 			ndrop = 0;

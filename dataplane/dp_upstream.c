@@ -63,6 +63,9 @@ struct dp_upq_table {
 	struct slot *slots; /* [capacity], after this struct in the same block */
 	uint32_t *index;    /* [2^(32 - index_shift)] chain heads, after the slots */
 	struct dp_upq_stats stats;
+	uint8_t *owners; /* shared port owner map, or NULL with one worker */
+	uint16_t *refs;  /* [65536] our queries per port, with owners */
+	uint8_t self;
 	uint32_t wheel[DP_UPQ_WHEEL_SLOTS]; /* heads of doubly linked lists of slots */
 	struct server servers[DP_UPQ_SERVERS];
 };
@@ -194,6 +197,8 @@ slot_release(struct dp_upq_table *t, uint32_t idx)
 	index_remove(t, idx);
 	wheel_remove(t, idx);
 	s->state = SLOT_FREE;
+	if (t->owners != NULL && --t->refs[s->sport] == 0)
+		__atomic_store_n(&t->owners[s->sport], 0, __ATOMIC_RELEASE);
 	s->next = t->free_head;
 	t->free_head = idx;
 	t->outstanding--;
@@ -243,6 +248,27 @@ name_valid(const uint8_t *name, unsigned len)
 }
 
 int
+dp_upq_share_ports(struct dp_upq_table *t, uint8_t *owners, uint8_t self, uint16_t *refs)
+{
+	if (owners == NULL || refs == NULL || self == 0 || t->outstanding != 0)
+		return -EINVAL;
+	t->owners = owners;
+	t->refs = refs;
+	t->self = self;
+	return 0;
+}
+
+/* Takes a free port in the shared map. False if another worker holds it. */
+static inline bool
+port_claim(struct dp_upq_table *t, uint16_t port)
+{
+	uint8_t expect = 0;
+
+	return __atomic_compare_exchange_n(&t->owners[port], &expect, t->self, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+int
 dp_upq_start(struct dp_upq_table *t, struct dp_rand *r, const struct dp_upq_query *q,
 	     uint64_t now_ms, uint32_t timeout_ms, struct dp_upq_sent *out)
 {
@@ -261,12 +287,19 @@ dp_upq_start(struct dp_upq_table *t, struct dp_rand *r, const struct dp_upq_quer
 	for (tries = 0; tries < DRAW_TRIES; tries++) {
 		port = (uint16_t)(DP_UPQ_PORT_MIN + dp_rand_uniform(r, PORT_COUNT));
 		id = (uint16_t)dp_rand_u32(r);
+		if (t->owners != NULL && t->refs[port] == 0 && !port_claim(t, port)) {
+			t->stats.port_busy++;
+			continue;
+		}
+		/* A port we had just claimed has no query on it, so this cannot collide then. */
 		if (index_find(t, port, id) == NONE)
 			break;
 		t->stats.id_collisions++;
 	}
 	if (tries == DRAW_TRIES)
 		return -EAGAIN;
+	if (t->owners != NULL)
+		t->refs[port]++;
 
 	idx = t->free_head;
 	s = &t->slots[idx];

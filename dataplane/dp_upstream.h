@@ -6,7 +6,8 @@
  *
  * Pure code: no I/O, no DPDK, no allocation, no locks. The control thread allocates one memory
  * block per worker (rte_malloc on the worker's socket, dp_upq_memsize() bytes) and the worker
- * owns the table built in it: it is the only reader and writer, so nothing here is atomic.
+ * owns the table built in it: it is the only reader and writer, so nothing here is atomic but
+ * the port owner map shared between workers (below).
  *
  * - Every query gets a source port drawn uniformly from DP_UPQ_PORT_MIN..DP_UPQ_PORT_MAX (every
  *   worker uses the whole range) and a uniformly random ID, both from the worker's ChaCha20
@@ -22,6 +23,14 @@
  * - Per server address: SRTT and RTTVAR as in RFC 6298, an RTO with exponential backoff on
  *   timeouts that decays back with time, and selection of the fastest known server, exploring
  *   servers never tried first. A fixed table with LRU replacement within each set.
+ *
+ * - With several workers (dp_upq_share_ports()), a source port belongs to one worker at a time:
+ *   the table claims a port in a shared owner map (one byte per port, compare-and-swap from
+ *   free to the worker) when its first query on that port starts and gives it back when its
+ *   last one ends. A draw of a port another worker holds is redrawn (counted port_busy), so
+ *   every worker still draws from the whole range, and a reply's destination port names the
+ *   one worker that can match it: the worker that received it hands it over (dp_recurse.c).
+ *   The owner map is the only thing here other workers touch; it is written with atomics.
  *
  * Matched and expired queries leave the table at once and come back to the caller as a copy
  * (struct dp_upq_done), so the caller never holds a pointer into the table. Handles carry a
@@ -121,6 +130,7 @@ dp_upq_addr_eq(const struct dp_upq_addr *x, const struct dp_upq_addr *y)
 	X(cancelled, "queries cancelled by the resolver")                                          \
 	X(table_full, "queries not started: every slot in use")                                    \
 	X(id_collisions, "random (port, ID) draws that were already in use, and redrawn")          \
+	X(port_busy, "random port draws owned by another worker, and redrawn")                     \
 	X(server_evictions, "server RTT entries replaced to make room")
 
 struct dp_upq_stats {
@@ -201,6 +211,24 @@ size_t dp_upq_memsize(uint32_t capacity);
  * EINVAL. Any thread; afterwards the table belongs to one worker.
  */
 struct dp_upq_table *dp_upq_init(void *mem, uint32_t capacity, uint64_t now_ms, uint64_t hash_seed);
+
+/* Bytes dp_upq_share_ports() needs for its per-port reference counts. Any thread. */
+#define DP_UPQ_PORT_REFS_SIZE ((size_t)(DP_UPQ_PORT_MAX + 1) * sizeof(uint16_t))
+
+/*
+ * Makes t claim its source ports in owners (DP_UPQ_PORT_MAX + 1 bytes shared by every worker,
+ * zeroed: 0 is free, else the owner's self) as self (1..255), keeping its own reference counts
+ * in refs (DP_UPQ_PORT_REFS_SIZE bytes, zeroed, owned by the caller). Call once, before the
+ * first query. Returns 0 or -EINVAL. Any thread, before the worker runs.
+ */
+int dp_upq_share_ports(struct dp_upq_table *t, uint8_t *owners, uint8_t self, uint16_t *refs);
+
+/* The worker owning port in a shared owner map (0: nobody), as any worker reads it. */
+static inline uint8_t
+dp_upq_port_owner(const uint8_t *owners, uint16_t port)
+{
+	return __atomic_load_n(&owners[port], __ATOMIC_ACQUIRE);
+}
 
 /*
  * Starts an upstream query: takes a free slot, draws a source port and ID (unique among the

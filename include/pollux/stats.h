@@ -74,7 +74,7 @@
 	X(rec_forged_addr, "upstream replies dropped: wrong source address") \
 	X(rec_forged_port, "upstream replies dropped: wrong source port") \
 	X(rec_forged_question, "upstream replies dropped: wrong or missing question") \
-	X(rec_drop_no_neigh, "upstream queries not sent: gateway MAC not known yet") \
+	X(rec_drop_no_neigh, "upstream queries not sent: next hop's MAC not known yet") \
 	X(rec_drop_no_mbuf, "upstream queries not sent: no mbuf") \
 	X(rec_drop_no_slot, "upstream queries not started: outstanding-query table full") \
 	X(rec_drop_family, "upstream queries not sent: no route for the address family") \
@@ -87,8 +87,12 @@
 	X(rec_send_rejected_v4compat, "address policy at send: IPv4-compatible") \
 	X(rec_send_rejected_link_local, "address policy at send: link-local") \
 	X(rec_send_rejected_do_not_query, "address policy at send: do-not-query") \
-	X(rec_neigh_probes, "ARP requests and neighbour solicitations sent for the gateway") \
-	X(rec_neigh_learned, "gateway MAC addresses learned (ARP, ND)") \
+	X(rec_neigh_probes, "ARP requests and neighbour solicitations sent for next hops") \
+	X(rec_neigh_learned, "ARP/ND packets from a wanted next hop (gateway, on-link server)") \
+	X(rec_onlink_sent, "upstream queries sent straight to an on-link server") \
+	X(rec_handoff_out, "upstream replies passed to the worker owning their port") \
+	X(rec_handoff_in, "upstream replies received from another worker") \
+	X(rec_handoff_full, "upstream replies dropped: the owning worker's hand-off ring was full") \
 	X(rec_cache_offered, "resolved answers handed to the cache feed") \
 	X(rec_cache_feed_full, "resolved answers not cached: the cache feed was full")
 

@@ -16,6 +16,13 @@
  *   allbad.test   ns1-5.allbad.test, each invalid     0/8, broadcast, multicast, loopback, 240/4
  *   slow.test     ns1/ns2.slow.test 198.18.4.1/.2     the first one asked never answers
  *   dead.test     ns.dead.test 198.18.5.1             never answers
+ *   onlink.test   ns.onlink.test 198.18.0.53          on pollux's own /24: reached by its own
+ *                                                     ARP entry, not through the gateway
+ *
+ * A second worker state (on queue 1, never launched) is driven from the main lcore by calling
+ * dp_rx_burst_handle() on it: the two share the source-port owner map and the hand-off rings as
+ * control/main.c sets them up for two workers, so a reply delivered to the wrong worker must
+ * reach the one that owns its port.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -45,7 +52,9 @@
 #include "dp_clock.h"
 #include "dp_hints.h"
 #include "dp_lcore.h"
+#include "dp_nbr.h"
 #include "dp_recurse.h"
+#include "dp_upstream.h"
 #include "dp_resolve.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
@@ -57,6 +66,7 @@
 #define SLOW2_IP4 RTE_BE32(0xc6120402)   /* 198.18.4.2 */
 #define DEAD_IP4 RTE_BE32(0xc6120501)    /* 198.18.5.1 */
 #define FORGED_IP4 RTE_BE32(0xc6120601)  /* 198.18.6.1 */
+#define ONLINK_IP4 RTE_BE32(0xc6120035)  /* 198.18.0.53: in pollux's 198.18.0.0/24 */
 #define ANSWER_ADDR "198.51.100.7"
 /* Bounds on waits: far above what anything takes, so only a hang reaches them. */
 #define WAIT_FRAME_MS 2000
@@ -70,6 +80,7 @@ static const struct px_test_hosts hosts = {
 	.server_ip4 = RTE_BE32(0xc6120002), /* 198.18.0.2 */
 };
 static const uint8_t gw_mac[6] = {0x02, 0, 0, 0, 0, 0xfe};
+static const uint8_t onlink_mac[6] = {0x02, 0, 0, 0, 0, 0x53};
 
 struct deleg {
 	const char *zone;
@@ -88,6 +99,7 @@ static const struct deleg delegs[] = {
 	 {"0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", "240.0.0.1"}},
 	{"slow.test", 2, {"ns1.slow.test", "ns2.slow.test"}, {"198.18.4.1", "198.18.4.2"}},
 	{"dead.test", 1, {"ns.dead.test"}, {"198.18.5.1"}},
+	{"onlink.test", 1, {"ns.onlink.test"}, {"198.18.0.53"}},
 };
 
 static struct rte_mempool *pool;
@@ -99,6 +111,11 @@ static struct dp_hints *hints;
 static unsigned mbuf_baseline;
 static uint64_t sent_count;
 static bool gateway_known;
+static uint64_t no_neigh_expected; /* queries a case made wait for a neighbour on purpose */
+/* The second worker's state, driven from the main lcore (see the header). */
+static struct dp_lcore *other;
+static uint8_t *port_owner;
+static struct rte_ring *handoff[2];
 
 static uint64_t
 stat(size_t off)
@@ -152,7 +169,7 @@ audit(const struct rte_mbuf *m)
 		const struct rte_arp_hdr *a = (const struct rte_arp_hdr *)(e + 1);
 
 		ck_assert_uint_eq(a->arp_opcode, RTE_BE16(RTE_ARP_OP_REQUEST));
-		ck_assert_uint_eq(a->arp_data.arp_tip, GW_IP4);
+		ck_assert(a->arp_data.arp_tip == GW_IP4 || a->arp_data.arp_tip == ONLINK_IP4);
 		return;
 	}
 	ck_assert_uint_eq(e->ether_type, RTE_BE16(RTE_ETHER_TYPE_IPV4));
@@ -161,6 +178,8 @@ audit(const struct rte_mbuf *m)
 	ck_assert_int_eq(px_addr_check4(&policy, ip->dst_addr), PX_ADDR_OK);
 	if (ip->dst_addr == hosts.client_ip4)
 		ck_assert_mem_eq(e->dst_addr.addr_bytes, hosts.client_mac, 6);
+	else if (ip->dst_addr == ONLINK_IP4)
+		ck_assert_mem_eq(e->dst_addr.addr_bytes, onlink_mac, 6);
 	else
 		ck_assert_mem_eq(e->dst_addr.addr_bytes, gw_mac, 6);
 }
@@ -248,7 +267,7 @@ parse_upq(const struct rte_mbuf *m, struct upq *q)
 	const uint8_t *d = (const uint8_t *)(udp + 1);
 	uint16_t dlen, pos = PX_DNS_HDR_LEN;
 
-	ck_assert_mem_eq(e->dst_addr.addr_bytes, gw_mac, 6);
+	ck_assert_mem_eq(e->dst_addr.addr_bytes, ip->dst_addr == ONLINK_IP4 ? onlink_mac : gw_mac, 6);
 	ck_assert_uint_eq(ip->version_ihl, RTE_IPV4_VHL_DEF);
 	ck_assert_uint_eq(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
 	ck_assert_uint_eq(ip->next_proto_id, IPPROTO_UDP);
@@ -477,19 +496,35 @@ check_client_answer(const struct frame *f, uint16_t port, uint16_t id, const cha
 	ck_assert_uint_eq(px_get16(d + pos + 14 + 1), PX_DNS_TYPE_OPT);
 }
 
-/* The worker ARPs for the gateway as soon as it runs; the test answers as the gateway. Every
- * case starts here (only the first does the exchange). */
+/* An ARP reply from ip at mac, to pollux. */
 static void
-gateway_ready(void)
+arp_reply_from(uint32_t ip, const uint8_t *mac)
 {
 	uint8_t f[60] __rte_aligned(8) = {0};
 	struct rte_ether_hdr *e = (struct rte_ether_hdr *)f;
 	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(e + 1);
-	struct rte_mbuf *m;
 
-	if (gateway_known)
-		return;
-	m = tx_next(WAIT_FRAME_MS);
+	memcpy(e->dst_addr.addr_bytes, hosts.server_mac, 6);
+	memcpy(e->src_addr.addr_bytes, mac, 6);
+	e->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+	memcpy(a->arp_data.arp_sha.addr_bytes, mac, 6);
+	a->arp_data.arp_sip = ip;
+	memcpy(a->arp_data.arp_tha.addr_bytes, hosts.server_mac, 6);
+	a->arp_data.arp_tip = hosts.server_ip4;
+	send_frame(f, sizeof(f));
+}
+
+/* Takes the next frame, which must be a broadcast ARP request from pollux for tip. */
+static void
+expect_arp_request(uint32_t tip)
+{
+	struct rte_mbuf *m = tx_next(WAIT_FRAME_MS);
+
 	ck_assert_ptr_nonnull(m);
 	const struct rte_ether_hdr *re = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_arp_hdr *ra = (const struct rte_arp_hdr *)(re + 1);
@@ -498,22 +533,22 @@ gateway_ready(void)
 	ck_assert(rte_is_broadcast_ether_addr(&re->dst_addr));
 	ck_assert_mem_eq(ra->arp_data.arp_sha.addr_bytes, hosts.server_mac, 6);
 	ck_assert_uint_eq(ra->arp_data.arp_sip, hosts.server_ip4);
-	ck_assert_uint_eq(STAT(rec_neigh_probes), 1);
+	ck_assert_uint_eq(ra->arp_data.arp_tip, tip);
 	rte_pktmbuf_free(m);
+}
 
-	memcpy(e->dst_addr.addr_bytes, hosts.server_mac, 6);
-	memcpy(e->src_addr.addr_bytes, gw_mac, 6);
-	e->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
-	a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
-	a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	a->arp_hlen = RTE_ETHER_ADDR_LEN;
-	a->arp_plen = 4;
-	a->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
-	memcpy(a->arp_data.arp_sha.addr_bytes, gw_mac, 6);
-	a->arp_data.arp_sip = GW_IP4;
-	memcpy(a->arp_data.arp_tha.addr_bytes, hosts.server_mac, 6);
-	a->arp_data.arp_tip = hosts.server_ip4;
-	send_frame(f, sizeof(f));
+/* The worker ARPs for the gateway as soon as it runs; the test answers as the gateway. Every
+ * case starts here (only the first does the exchange). */
+static void
+gateway_ready(void)
+{
+	struct rte_mbuf *m;
+
+	if (gateway_known)
+		return;
+	expect_arp_request(GW_IP4);
+	ck_assert_uint_eq(STAT(rec_neigh_probes), 1);
+	arp_reply_from(GW_IP4, gw_mac);
 	ck_assert_uint_eq(STAT(rec_neigh_learned), 1);
 	/* A probe sent again before the reply arrived (one per DP_REC_PROBE_INTERVAL_MS) is all
 	 * that may still be queued; tx_next() audits it as an ARP request. */
@@ -769,9 +804,134 @@ START_TEST(test_recurse_mbufs_back)
 	ck_assert_uint_eq(rte_mempool_in_use_count(pool), mbuf_baseline);
 	ck_assert_uint_eq(__atomic_load_n(&r->free_count, __ATOMIC_RELAXED), r->capacity);
 	ck_assert_uint_eq(STAT(drop_tx_full), 0);
-	ck_assert_uint_eq(STAT(rec_drop_no_neigh), 0);
+	ck_assert_uint_eq(STAT(rec_drop_no_neigh), no_neigh_expected);
 	ck_assert_uint_eq(STAT(rec_drop_no_mbuf), 0);
 	ck_assert_uint_eq(STAT(rec_client_no_mbuf), 0);
+}
+END_TEST
+
+/*
+ * A nameserver on pollux's own subnet is sent to directly: the worker ARPs for it (the query
+ * waits, counted rec_drop_no_neigh, and is sent again once its first deadline passes: the
+ * "unsent" path), then sends to the MAC it learned, not to the gateway.
+ */
+START_TEST(test_recurse_onlink_server)
+{
+	uint64_t onlink = STAT(rec_onlink_sent), no_neigh = STAT(rec_drop_no_neigh);
+	uint64_t learned = STAT(rec_neigh_learned), timeouts = STAT(rec_timeouts);
+	uint32_t path[8];
+	struct frame f;
+	struct rte_mbuf *m;
+
+	gateway_ready();
+	client_ask(40008, 0x5353, "www.onlink.test", PX_DNS_TYPE_A);
+	/* The root, through the gateway, until the referral to 198.18.0.53. */
+	for (;;) {
+		m = tx_next(WAIT_FRAME_MS);
+		ck_assert_ptr_nonnull(m);
+		if (rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->ether_type ==
+		    RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+			const struct rte_arp_hdr *a = rte_pktmbuf_mtod_offset(m, const struct rte_arp_hdr *,
+									      14);
+
+			ck_assert_uint_eq(a->arp_data.arp_tip, ONLINK_IP4);
+			rte_pktmbuf_free(m);
+			break;
+		}
+		struct upq q;
+
+		parse_upq(m, &q);
+		rte_pktmbuf_free(m);
+		ck_assert_uint_eq(q.dst, ROOT_IP4);
+		answer_upq(&q);
+	}
+	no_neigh_expected++;
+	ck_assert_uint_eq(STAT(rec_drop_no_neigh), no_neigh + 1);
+	ck_assert_uint_eq(STAT(rec_onlink_sent), onlink);
+	arp_reply_from(ONLINK_IP4, onlink_mac);
+	ck_assert_uint_eq(STAT(rec_neigh_learned), learned + 1);
+	/* The query is sent again at its deadline (RTO of a server never measured), to the MAC
+	 * just learned; parse_upq() checks the destination MAC. */
+	frame_next(&f, WAIT_TIMEOUT_MS);
+	ck_assert(f.upstream);
+	ck_assert_uint_eq(f.q.dst, ONLINK_IP4);
+	ck_assert_uint_eq(STAT(rec_onlink_sent), onlink + 1);
+	answer_upq(&f.q);
+	ck_assert_uint_eq(serve(&f, path, RTE_DIM(path), 0), 0);
+	check_client_answer(&f, 40008, 0x5353, "www.onlink.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	/* Waiting for the neighbour was not the server's fault. */
+	ck_assert_uint_eq(STAT(rec_timeouts), timeouts);
+	expect_quiet(5);
+}
+END_TEST
+
+static uint64_t
+other_stat(size_t off)
+{
+	return *(const uint64_t *)((const uint8_t *)&other->stats + off);
+}
+#define OTHER_STAT(name) other_stat(offsetof(struct px_stats, name))
+
+/* Hands frame to the second worker state, as if RSS had put it on queue 1. Returns how many
+ * frames it wanted sent (none, for replies). */
+static uint16_t
+other_receive(const uint8_t *frame, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *tx[DP_BURST];
+
+	ck_assert_ptr_nonnull(m);
+	memcpy(rte_pktmbuf_append(m, len), frame, len);
+	other->now_ms = dp_clock_ms();
+	return dp_rx_burst_handle(other, &m, 1, tx);
+}
+
+/*
+ * With two workers, a reply that lands on the worker that did not send the query is handed to
+ * the one owning its destination port, which matches it as its own; a reply to a port nobody
+ * holds is dropped where it lands.
+ */
+START_TEST(test_recurse_reply_handoff)
+{
+	uint64_t matched = STAT(rec_replies_matched), in = STAT(rec_handoff_in);
+	uint64_t out = OTHER_STAT(rec_handoff_out), nq = OTHER_STAT(rec_forged_no_query);
+	uint8_t fr[1600] __rte_aligned(8);
+	struct px_test_hosts h = {.server_ip4 = hosts.server_ip4};
+	struct px_test_msg r;
+	uint32_t path[8];
+	struct frame f;
+	uint16_t free_port;
+
+	gateway_ready();
+	client_ask(40009, 0x6464, "ftp.example.test", PX_DNS_TYPE_A);
+	frame_next(&f, WAIT_FRAME_MS);
+	ck_assert(f.upstream);
+	/* The worker holds the port it sent from, as worker 1 of 2. */
+	ck_assert_uint_eq(dp_upq_port_owner(port_owner, f.q.sport), 1);
+
+	auth_reply(&r, &f.q);
+	h.client_ip4 = f.q.dst;
+	memcpy(h.client_mac, gw_mac, 6);
+	memcpy(h.server_mac, hosts.server_mac, 6);
+	ck_assert_uint_eq(other_receive(fr, px_test_frame_udp4(fr, &h, PX_DNS_PORT, f.q.sport,
+							       r.buf, r.len)), 0);
+	ck_assert_uint_eq(OTHER_STAT(rec_handoff_out), out + 1);
+	WAIT_STAT(rec_handoff_in, in + 1);
+	WAIT_STAT(rec_replies_matched, matched + 1);
+	/* The resolution goes on as if the worker had received the reply itself. */
+	ck_assert_uint_eq(serve(&f, path, RTE_DIM(path), 0) >= 1, 1);
+	check_client_answer(&f, 40009, 0x6464, "ftp.example.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+
+	/* A port nobody holds: dropped and counted on the worker that got it. */
+	for (free_port = 1024; dp_upq_port_owner(port_owner, free_port) != 0; free_port++)
+		;
+	ck_assert_uint_eq(other_receive(fr, px_test_frame_udp4(fr, &h, PX_DNS_PORT, free_port,
+							       r.buf, r.len)), 0);
+	ck_assert_uint_eq(OTHER_STAT(rec_forged_no_query), nq + 1);
+	ck_assert_uint_eq(OTHER_STAT(rec_handoff_out), out + 1);
+	ck_assert_uint_eq(rte_ring_count(handoff[0]), 0);
+	expect_quiet(5);
 }
 END_TEST
 
@@ -786,12 +946,14 @@ recurse_suite(void)
 	tcase_add_test(tc, test_recurse_forged_replies_dropped);
 	tcase_add_test(tc, test_recurse_invalid_glue_servfail);
 	tcase_add_test(tc, test_recurse_coalesced);
+	tcase_add_test(tc, test_recurse_reply_handoff);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timeouts");
 	tcase_add_test(tc, test_recurse_timeout_failover);
 	tcase_add_test(tc, test_recurse_timeout_last_server_servfail);
+	tcase_add_test(tc, test_recurse_onlink_server);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
@@ -828,6 +990,7 @@ setup(void)
 	memcpy(ctx.port.mac.addr_bytes, hosts.server_mac, 6);
 	ctx.port.has_ip4 = true;
 	ctx.port.ip4 = hosts.server_ip4;
+	ctx.port.ip4_prefix = 24;
 	dp_port_conf_derive(&ctx.port);
 	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
 	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
@@ -858,15 +1021,32 @@ setup(void)
 	rconf.resolve.use_ipv6 = false;
 	rconf.policy = &policy;
 
+	/* What control/main.c's recurse_shared() builds for two workers. */
+	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
+	port_owner = rte_zmalloc(NULL, DP_UPQ_PORT_MAX + 1, RTE_CACHE_LINE_SIZE);
+	handoff[0] = rte_ring_create("test_rec_ho0", 64, 0, RING_F_SC_DEQ);
+	handoff[1] = rte_ring_create("test_rec_ho1", 64, 0, RING_F_SC_DEQ);
 	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
-	if (worker == NULL)
+	other = rte_zmalloc(NULL, sizeof(*other), RTE_CACHE_LINE_SIZE);
+	if (ctx.nbr == NULL || port_owner == NULL || handoff[0] == NULL || handoff[1] == NULL ||
+	    worker == NULL || other == NULL)
 		rte_exit(2, "test_recurse: out of memory\n");
+	dp_nbr_init(ctx.nbr);
+	ctx.port_owner = port_owner;
+	ctx.handoff = handoff;
+	ctx.worker_count = 2;
 	worker->ctx = &ctx;
 	worker->lcore_id = rte_get_next_lcore(-1, 1, 0);
 	worker->queue_id = 0;
 	worker->rec = dp_recurse_create(&rconf, (int)rte_lcore_to_socket_id(worker->lcore_id),
 					pool, dp_clock_ms());
-	if (worker->rec == NULL)
+	other->ctx = &ctx;
+	other->lcore_id = rte_get_main_lcore();
+	other->queue_id = 1;
+	other->rec = dp_recurse_create(&rconf, 0, pool, dp_clock_ms());
+	if (worker->rec == NULL || other->rec == NULL ||
+	    dp_recurse_share_ports(worker->rec, port_owner, 0, 0) != 0 ||
+	    dp_recurse_share_ports(other->rec, port_owner, 1, 0) != 0)
 		rte_exit(2, "test_recurse: dp_recurse_create: %s\n", strerror(errno));
 	mbuf_baseline = rte_mempool_in_use_count(pool);
 	rte_eal_remote_launch(dp_loop_run, worker, worker->lcore_id);
@@ -888,6 +1068,12 @@ main(void)
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
 	dp_recurse_free(worker->rec);
+	dp_recurse_free(other->rec);
+	rte_ring_free(handoff[0]);
+	rte_ring_free(handoff[1]);
+	rte_free(port_owner);
+	rte_free(ctx.nbr);
+	rte_free(other);
 	dp_cache_free(ctx.cache);
 	rte_free(hints);
 	rte_free(worker);

@@ -700,6 +700,76 @@ START_TEST(test_dp_upq_server_table_lru)
 }
 END_TEST
 
+/*
+ * Two workers' tables sharing a port owner map: a port is held by one table at a time, from its
+ * first query on it to its last; a draw of the other's port is redrawn (port_busy); both still
+ * draw over the whole range; expiry, match and cancel all give ports back.
+ */
+START_TEST(test_dp_upq_shared_ports)
+{
+	enum { N = 1500000 };
+	static uint8_t owners[DP_UPQ_PORT_MAX + 1];
+	static uint16_t refs_a[DP_UPQ_PORT_MAX + 1], refs_b[DP_UPQ_PORT_MAX + 1];
+	static uint8_t seen_b[DP_UPQ_PORT_MAX + 1];
+	void *mem_b = malloc(dp_upq_memsize(4096));
+	struct dp_upq_table *b;
+	struct dp_upq_sent held[4000], s2;
+	unsigned busy_before, missed = 0;
+
+	memset(owners, 0, sizeof(owners));
+	memset(refs_a, 0, sizeof(refs_a));
+	memset(refs_b, 0, sizeof(refs_b));
+	memset(seen_b, 0, sizeof(seen_b));
+	table_new(4096, 0);
+	ck_assert_ptr_nonnull(mem_b);
+	b = dp_upq_init(mem_b, 4096, 0, 7);
+	ck_assert_int_eq(dp_upq_share_ports(t, owners, 0, refs_a), -EINVAL); /* 0 is "free" */
+	ck_assert_int_eq(dp_upq_share_ports(t, owners, 1, refs_a), 0);
+	ck_assert_int_eq(dp_upq_share_ports(b, owners, 2, refs_b), 0);
+
+	/* Table A holds 4000 ports' worth of queries. */
+	for (unsigned i = 0; i < (sizeof(held) / sizeof(held[0])); i++) {
+		ck_assert_int_eq(dp_upq_start(t, &rng, &q, 0, 5000, &held[i]), 0);
+		ck_assert_uint_eq(dp_upq_port_owner(owners, held[i].sport), 1);
+	}
+	/* Table B never gets one of them, and still covers the rest of the range. */
+	for (uint32_t i = 0; i < N; i++) {
+		if (dp_upq_start(b, &rng, &q, 0, 1000, &s2) != 0)
+			ck_abort_msg("B start %u failed", i);
+		if (owners[s2.sport] != 2 || refs_a[s2.sport] != 0)
+			ck_abort_msg("B drew port %u held by A", s2.sport);
+		seen_b[s2.sport] = 1;
+		dp_upq_cancel(b, s2.handle);
+		if (owners[s2.sport] != 0)
+			ck_abort_msg("port %u not given back by cancel", s2.sport);
+	}
+	ck_assert_uint_gt(dp_upq_stats(b)->port_busy, 0);
+	for (uint32_t p = DP_UPQ_PORT_MIN; p <= DP_UPQ_PORT_MAX; p++)
+		if (!seen_b[p] && refs_a[p] == 0)
+			missed++;
+	/* 1.5 M draws over ~60k free ports: each is missed with probability e^-25. */
+	ck_assert_uint_eq(missed, 0);
+
+	/* A matched reply and an expiry give A's ports back, once the last query on each ends. */
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+	struct dp_upq_reply rep = reply_for(&held[0], "192.0.2.1", "www.example.test", rbuf);
+
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
+	if (refs_a[held[0].sport] == 0)
+		ck_assert_uint_eq(owners[held[0].sport], 0);
+	else
+		ck_assert_uint_eq(owners[held[0].sport], 1);
+	busy_before = 0;
+	while (dp_upq_expire(t, 6000, &done))
+		busy_before++;
+	ck_assert_uint_eq(busy_before, (sizeof(held) / sizeof(held[0])) - 1);
+	for (uint32_t p = 0; p <= DP_UPQ_PORT_MAX; p++)
+		if (owners[p] != 0 || refs_a[p] != 0)
+			ck_abort_msg("port %u still held (owner %u, refs %u)", p, owners[p], refs_a[p]);
+	free(mem_b);
+}
+END_TEST
+
 #define ADD_CASE(s, name, test)                                                                    \
 	do {                                                                                       \
 		TCase *tc = tcase_create(name);                                                    \
@@ -720,6 +790,7 @@ upstream_suite(void)
 	ADD_CASE(s, "start_invalid", test_dp_upq_start_invalid);
 	ADD_CASE(s, "start_unique_and_full", test_dp_upq_start_unique_and_full);
 	ADD_CASE(s, "start_full_port_range", test_dp_upq_start_full_port_range);
+	ADD_CASE(s, "shared_ports", test_dp_upq_shared_ports);
 	ADD_CASE(s, "match_accepts", test_dp_upq_match_accepts);
 	ADD_CASE(s, "match_ipv6", test_dp_upq_match_ipv6);
 	ADD_CASE(s, "match_forged", test_dp_upq_match_forged);

@@ -149,6 +149,19 @@ check "asked again, www.z3.test is answered from the cache (hits $hits0 -> $hits
 check "the cached answer's TTL counts down ($ttl1 then $ttl2)" "'$ttl1' '$ttl2'" \
 	test -n "$ttl1" -a -n "$ttl2" -a "${ttl2:-99999999}" -lt "${ttl1:-0}"
 
+# 7. The poisoning attempt is over (questions.txt ran evil.test's lies, then victim.test): what
+# the cache holds and serves for www.victim.test is the victim's real address, from the cache.
+hits0=$(lab_ctl stats 2>&1 | awk '$1 == "total.hits" {print $2}')
+out=$(lab_cli dig +tries=1 +time=3 "@$LAB_PX_IP4" www.victim.test A +short 2>&1)
+hits1=$(lab_ctl stats 2>&1 | awk '$1 == "total.hits" {print $2}')
+check "after the poisoning attempt, www.victim.test A is served from the cache with the real address" \
+	"'$(oneline "$out")', hits $hits0 -> $hits1" \
+	test "$out" = 198.18.20.1 -a "${hits1:-0}" -eq $((${hits0:-0} + 1))
+stats=$(lab_ctl stats 2>&1)
+g0=$(awk '$1 == "addr_rejected.glue.unspecified" {print $2}' <<<"$stats")
+check "glue 0.0.0.0 was rejected by the policy and counted (addr_rejected.glue.unspecified $g0)" \
+	"'$g0'" test "${g0:-0}" -gt 0
+
 # 3. The capture.
 inet_capture_stop px
 dests=$(inet_capture_dests px)

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The shared neighbour table (dataplane/dp_nbr.h): only wanted addresses are learned, probes
+ * are rate-limited and claimed once across callers, stale entries ask for a refresh, a full
+ * probe window evicts the oldest unpinned entry and never a gateway, and readers racing a
+ * writer never see a torn entry (two threads, pthreads: the table needs no EAL).
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_nbr.h"
+
+static struct dp_nbr_table t;
+
+static const uint8_t gw[4] = {198, 18, 0, 1};
+static const uint8_t srv[4] = {198, 18, 0, 53};
+static const uint8_t gw6[16] = {0x20, 0x01, 0, 2, [15] = 1};
+static const struct rte_ether_addr mac_a = {{0x02, 0, 0, 0, 0, 0xaa}};
+static const struct rte_ether_addr mac_b = {{0x02, 0, 0, 0, 0, 0xbb}};
+
+static void
+reset(void)
+{
+	dp_nbr_init(&t);
+}
+
+START_TEST(test_nbr_only_wanted_learned)
+{
+	struct rte_ether_addr m;
+
+	reset();
+	/* Nobody asked for it: an ARP from the link does not enter the table. */
+	ck_assert(!dp_nbr_learn(&t, 4, srv, &mac_a, 1000));
+	ck_assert_int_eq(dp_nbr_lookup(&t, 4, srv, &m, NULL), DP_NBR_ABSENT);
+
+	ck_assert(dp_nbr_want(&t, 4, srv, false, 1000)); /* first want: probe now */
+	ck_assert_int_eq(dp_nbr_lookup(&t, 4, srv, &m, NULL), DP_NBR_PENDING);
+	ck_assert(dp_nbr_learn(&t, 4, srv, &mac_a, 1010));
+	ck_assert_int_eq(dp_nbr_lookup(&t, 4, srv, &m, NULL), DP_NBR_RESOLVED);
+	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
+	ck_assert_uint_eq(t.stats.learned, 1);
+
+	/* A multicast or zero MAC is never learned. */
+	struct rte_ether_addr mc = {{0x01, 0, 0x5e, 0, 0, 1}}, zero = {{0}};
+
+	ck_assert(!dp_nbr_learn(&t, 4, srv, &mc, 1020));
+	ck_assert(!dp_nbr_learn(&t, 4, srv, &zero, 1020));
+	dp_nbr_lookup(&t, 4, srv, &m, NULL);
+	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
+
+	/* The MAC moves when the neighbour says so. */
+	ck_assert(dp_nbr_learn(&t, 4, srv, &mac_b, 1030));
+	dp_nbr_lookup(&t, 4, srv, &m, NULL);
+	ck_assert(rte_is_same_ether_addr(&m, &mac_b));
+	ck_assert_uint_eq(t.stats.learned, 2);
+}
+END_TEST
+
+START_TEST(test_nbr_families_distinct)
+{
+	struct rte_ether_addr m;
+	uint8_t v6_like_v4[16] = {198, 18, 0, 1};
+
+	reset();
+	dp_nbr_want(&t, 4, gw, true, 1);
+	dp_nbr_want(&t, 6, gw6, true, 1);
+	ck_assert(dp_nbr_learn(&t, 6, gw6, &mac_b, 2));
+	ck_assert_int_eq(dp_nbr_lookup(&t, 4, gw, &m, NULL), DP_NBR_PENDING);
+	ck_assert_int_eq(dp_nbr_lookup(&t, 6, gw6, &m, NULL), DP_NBR_RESOLVED);
+	/* An IPv6 address whose first bytes are an IPv4 address in the table is another host. */
+	ck_assert_int_eq(dp_nbr_lookup(&t, 6, v6_like_v4, &m, NULL), DP_NBR_ABSENT);
+	ck_assert(!dp_nbr_learn(&t, 6, v6_like_v4, &mac_a, 3));
+}
+END_TEST
+
+START_TEST(test_nbr_probe_rate_and_refresh)
+{
+	struct rte_ether_addr m;
+	uint64_t learned;
+
+	reset();
+	ck_assert(dp_nbr_want(&t, 4, gw, true, 1000));
+	/* Another worker wanting it within the interval does not probe again. */
+	ck_assert(!dp_nbr_want(&t, 4, gw, true, 1000 + DP_NBR_PROBE_MS - 1));
+	ck_assert(dp_nbr_want(&t, 4, gw, true, 1000 + DP_NBR_PROBE_MS));
+	ck_assert(dp_nbr_learn(&t, 4, gw, &mac_a, 2000));
+	/* Fresh: no probe however often it is wanted. */
+	ck_assert(!dp_nbr_want(&t, 4, gw, true, 2000 + DP_NBR_PROBE_MS * 4));
+	ck_assert(!dp_nbr_want(&t, 4, gw, true, 2000 + DP_NBR_REFRESH_MS - 1));
+	/* Stale: still usable, and one probe to refresh it. */
+	ck_assert(dp_nbr_want(&t, 4, gw, true, 2000 + DP_NBR_REFRESH_MS));
+	ck_assert(!dp_nbr_want(&t, 4, gw, true, 2000 + DP_NBR_REFRESH_MS + 1));
+	ck_assert_int_eq(dp_nbr_lookup(&t, 4, gw, &m, &learned), DP_NBR_RESOLVED);
+	ck_assert_uint_eq(learned, 2000);
+	ck_assert(dp_nbr_learn(&t, 4, gw, &mac_a, 2000 + DP_NBR_REFRESH_MS + 5));
+	ck_assert_int_eq(dp_nbr_lookup(&t, 4, gw, &m, &learned), DP_NBR_RESOLVED);
+	ck_assert_uint_eq(learned, 2000 + DP_NBR_REFRESH_MS + 5);
+	ck_assert_uint_eq(t.stats.refreshed, 1);
+}
+END_TEST
+
+/* Many on-link servers: the table keeps working, entries are evicted oldest first, and the
+ * pinned gateway is never one of them. */
+START_TEST(test_nbr_eviction_spares_gateway)
+{
+	struct rte_ether_addr m;
+	uint8_t a[4] = {198, 18, 0, 0};
+	unsigned resolved = 0;
+
+	reset();
+	dp_nbr_want(&t, 4, gw, true, 1);
+	ck_assert(dp_nbr_learn(&t, 4, gw, &mac_a, 1));
+	for (unsigned i = 0; i < 4 * DP_NBR_SLOTS; i++) {
+		a[2] = (uint8_t)(i >> 8);
+		a[3] = (uint8_t)i;
+		if (memcmp(a, gw, 4) == 0)
+			continue;
+		dp_nbr_want(&t, 4, a, false, 10 + i);
+		dp_nbr_learn(&t, 4, a, &mac_b, 10 + i);
+	}
+	ck_assert_int_eq(dp_nbr_lookup(&t, 4, gw, &m, NULL), DP_NBR_RESOLVED);
+	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
+	ck_assert_uint_gt(t.stats.evicted, 0);
+	/* The most recent ones are there. */
+	for (unsigned i = 4 * DP_NBR_SLOTS - 16; i < 4 * DP_NBR_SLOTS; i++) {
+		a[2] = (uint8_t)(i >> 8);
+		a[3] = (uint8_t)i;
+		resolved += dp_nbr_lookup(&t, 4, a, &m, NULL) == DP_NBR_RESOLVED;
+	}
+	ck_assert_uint_ge(resolved, 12);
+}
+END_TEST
+
+START_TEST(test_nbr_on_link)
+{
+	const uint8_t net[4] = {198, 18, 0, 2};
+	const uint8_t in[4] = {198, 18, 0, 200}, out[4] = {198, 18, 1, 1};
+	const uint8_t net6[16] = {0x20, 0x01, 0, 2, [15] = 2};
+	uint8_t in6[16] = {0x20, 0x01, 0, 2, [15] = 0x99}, out6[16] = {0x20, 0x01, 0, 3};
+
+	ck_assert(dp_nbr_on_link(4, in, net, 24));
+	ck_assert(!dp_nbr_on_link(4, out, net, 24));
+	ck_assert(dp_nbr_on_link(4, out, net, 23)); /* 198.18.0.0/23 holds 198.18.1.1 */
+	ck_assert(!dp_nbr_on_link(4, in, net, 0)); /* no prefix: nothing is on-link */
+	ck_assert(dp_nbr_on_link(4, net, net, 32));
+	ck_assert(!dp_nbr_on_link(4, in, net, 33));
+	ck_assert(dp_nbr_on_link(6, in6, net6, 64));
+	ck_assert(!dp_nbr_on_link(6, out6, net6, 64));
+	ck_assert(!dp_nbr_on_link(6, in6, net6, 129));
+}
+END_TEST
+
+/* A writer flips a neighbour between two MACs while a reader looks it up: every lookup sees
+ * one of the two, never a mix. */
+static volatile bool stop_writer;
+
+static void *
+writer(void *arg)
+{
+	unsigned long flips = 0;
+
+	(void)arg;
+	while (!__atomic_load_n(&stop_writer, __ATOMIC_RELAXED)) {
+		/* now_ms far apart so that learn() always writes (no "nothing new" shortcut). */
+		dp_nbr_learn(&t, 4, srv, (flips & 1) ? &mac_b : &mac_a, flips * DP_NBR_REFRESH_MS);
+		flips++;
+	}
+	return (void *)flips;
+}
+
+START_TEST(test_nbr_no_torn_reads)
+{
+	pthread_t th;
+	struct rte_ether_addr m;
+	unsigned long seen_a = 0, seen_b = 0;
+	void *flips;
+
+	reset();
+	dp_nbr_want(&t, 4, srv, false, 1);
+	dp_nbr_learn(&t, 4, srv, &mac_a, 1);
+	stop_writer = false;
+	ck_assert_int_eq(pthread_create(&th, NULL, writer, NULL), 0);
+	for (unsigned i = 0; i < 2000000; i++) {
+		if (dp_nbr_lookup(&t, 4, srv, &m, NULL) != DP_NBR_RESOLVED)
+			continue; /* a writer kept it busy for every retry: allowed, and counted */
+		if (rte_is_same_ether_addr(&m, &mac_a))
+			seen_a++;
+		else if (rte_is_same_ether_addr(&m, &mac_b))
+			seen_b++;
+		else
+			ck_abort_msg("torn MAC read");
+	}
+	__atomic_store_n(&stop_writer, true, __ATOMIC_RELAXED);
+	pthread_join(th, &flips);
+	ck_assert_uint_gt((unsigned long)flips, 0);
+	ck_assert_uint_gt(seen_a + seen_b, 0);
+}
+END_TEST
+
+static Suite *
+nbr_suite(void)
+{
+	Suite *s = suite_create("nbr");
+	TCase *tc = tcase_create("nbr");
+
+	tcase_add_test(tc, test_nbr_only_wanted_learned);
+	tcase_add_test(tc, test_nbr_families_distinct);
+	tcase_add_test(tc, test_nbr_probe_rate_and_refresh);
+	tcase_add_test(tc, test_nbr_eviction_spares_gateway);
+	tcase_add_test(tc, test_nbr_on_link);
+	tcase_add_test(tc, test_nbr_no_torn_reads);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(nbr_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
