@@ -185,7 +185,7 @@ addr_str(const struct dp_upq_addr *a, char *buf, size_t len)
 
 /* Records a failure, logging it unless one was logged less than the interval ago. */
 static void
-prime_failure(struct ctl_prime_state *ps, const char *event, const char *what)
+prime_failure(struct ctl_prime_state *ps, const char *what)
 {
 	uint64_t now = dp_clock_ms();
 
@@ -197,8 +197,8 @@ prime_failure(struct ctl_prime_state *ps, const char *event, const char *what)
 		return;
 	}
 	ps->log_next_ms = now + CTL_PRIME_LOG_INTERVAL_MS;
-	PRIME_LOG(WARNING, "%s %s (%" PRIu64 " more not logged); resolution goes on from the "
-		  "hints\n", event, what, ps->log_suppressed);
+	PRIME_LOG(WARNING, "%s (%" PRIu64 " more not logged); resolution goes on from the "
+		  "hints\n", what, ps->log_suppressed);
 	ps->log_suppressed = 0;
 }
 
@@ -249,7 +249,7 @@ prime_reply(struct ctl_prime_state *ps, const struct dp_prime_msg *m)
 		for (char *c = what; *c != '\0'; c++)
 			if (*c == '\n')
 				*c = c[1] == '\0' ? '\0' : ';';
-		prime_failure(ps, "prime_rejected", what);
+		prime_failure(ps, what);
 		return;
 	}
 	ttl = RTE_MIN(h->ttl, ps->cfg->max_ttl);
@@ -257,7 +257,7 @@ prime_reply(struct ctl_prime_state *ps, const struct dp_prime_msg *m)
 		ps->rejected++;
 		snprintf(what, sizeof(what), "prime_rejected server=%s reasons: NS TTL 0: nothing "
 			 "to cache", abuf);
-		prime_failure(ps, "prime_rejected", what);
+		prime_failure(ps, what);
 		free(h);
 		return;
 	}
@@ -265,7 +265,7 @@ prime_reply(struct ctl_prime_state *ps, const struct dp_prime_msg *m)
 	if (rc != 0) {
 		ps->cache_refused++;
 		snprintf(what, sizeof(what), "prime_not_cached server=%s: %s", abuf, strerror(-rc));
-		prime_failure(ps, "prime_not_cached", what);
+		prime_failure(ps, what);
 		free(h);
 		return;
 	}
@@ -295,7 +295,7 @@ ctl_prime_handle(struct ctl_prime_state *ps, const struct dp_prime_msg *m)
 	ps->failed++;
 	snprintf(what, sizeof(what), "prime_failed reason=%s",
 		 dp_resolve_fail_name((enum dp_resolve_fail)m->fail));
-	prime_failure(ps, "prime_failed", what);
+	prime_failure(ps, what);
 }
 
 void

@@ -16,6 +16,12 @@
  *   allbad.test   ns1-5.allbad.test, each invalid     0/8, broadcast, multicast, loopback, 240/4
  *   slow.test     ns1/ns2.slow.test 198.18.4.1/.2     the first one asked never answers
  *   dead.test     ns.dead.test 198.18.5.1             never answers
+ *
+ * Priming is on (the worker primes, the test plays the control thread with ctl_prime): the first
+ * thing the worker sends once it knows the gateway is ". NS" to the root hint, and the test
+ * answers it, validates the hand-off and checks the root cut lands in the cache. The cache feed
+ * is on too, but the test drains it only where a case says so (test_recurse_cut_cached), so the
+ * earlier cases see the paths they always saw.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -41,8 +47,13 @@
 #include <pollux/addr_policy.h>
 #include <pollux/wire.h>
 
+#include "ctl_config.h"
+#include "ctl_prime.h"
 #include "dp_cache.h"
+#include "dp_cache_feed.h"
 #include "dp_clock.h"
+#include "dp_cut.h"
+#include "dp_prime.h"
 #include "dp_hints.h"
 #include "dp_lcore.h"
 #include "dp_recurse.h"
@@ -70,6 +81,7 @@ static const struct px_test_hosts hosts = {
 	.server_ip4 = RTE_BE32(0xc6120002), /* 198.18.0.2 */
 };
 static const uint8_t gw_mac[6] = {0x02, 0, 0, 0, 0, 0xfe};
+static const uint8_t root_name[1] = {0};
 
 struct deleg {
 	const char *zone;
@@ -99,6 +111,8 @@ static struct dp_hints *hints;
 static unsigned mbuf_baseline;
 static uint64_t sent_count;
 static bool gateway_known;
+static struct ctl_config ctl_cfg;
+static struct ctl_prime_state prime_state;
 
 static uint64_t
 stat(size_t off)
@@ -282,6 +296,9 @@ parse_upq(const struct rte_mbuf *m, struct upq *q)
 	ck_assert_uint_eq(pos + PX_DNS_OPT_LEN, dlen);
 }
 
+/* The priming query the worker sent at start (gateway_ready). */
+static struct upq prime_query;
+
 /* A frame the worker sent: an upstream query (parsed, mbuf freed) or a client answer. */
 struct frame {
 	bool upstream;
@@ -407,6 +424,15 @@ answer_upq(const struct upq *q)
 {
 	struct px_test_msg r;
 
+	if (q->dst == ROOT_IP4 && q->qtype == PX_DNS_TYPE_NS && strcmp(q->qname, ".") == 0) {
+		/* The priming answer: the root's NS set and its address, authoritatively. */
+		px_test_msg_start(&r, q->id, PX_DNS_QR | PX_DNS_AA, ".", PX_DNS_TYPE_NS);
+		px_test_msg_target(&r, 0, ".", PX_DNS_TYPE_NS, 518400, "a.root.test");
+		px_test_msg_addr(&r, 2, "a.root.test", "198.18.1.1");
+		px_test_msg_opt(&r, 0);
+		server_send(q->dst, PX_DNS_PORT, q->sport, &r);
+		return;
+	}
 	auth_reply(&r, q);
 	server_send(q->dst, PX_DNS_PORT, q->sport, &r);
 }
@@ -515,12 +541,65 @@ gateway_ready(void)
 	a->arp_data.arp_tip = hosts.server_ip4;
 	send_frame(f, sizeof(f));
 	ck_assert_uint_eq(STAT(rec_neigh_learned), 1);
-	/* A probe sent again before the reply arrived (one per DP_REC_PROBE_INTERVAL_MS) is all
-	 * that may still be queued; tx_next() audits it as an ARP request. */
-	while ((m = tx_next(0)) != NULL)
+	/* A probe sent again before the reply arrived (one per DP_REC_PROBE_INTERVAL_MS) may still
+	 * be queued (tx_next() audits it as an ARP request); then comes the priming query, in the
+	 * same loop iteration that learned the gateway. */
+	for (;;) {
+		m = tx_next(WAIT_FRAME_MS);
+		ck_assert_ptr_nonnull(m);
+		if (rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->ether_type !=
+		    RTE_BE16(RTE_ETHER_TYPE_ARP))
+			break;
 		rte_pktmbuf_free(m);
+	}
+	parse_upq(m, &prime_query);
+	rte_pktmbuf_free(m);
 	gateway_known = true;
 }
+
+/* As the control thread: hands what the priming worker queued to ctl_prime and the feed's
+ * requests to the cache, until the root cut is there (bounded). */
+static void
+control_drain(void)
+{
+	dp_cache_feed_drain(ctx.cache_feed, ctx.cache, 1024);
+	ctl_prime_tick(&prime_state);
+	dp_cache_reclaim(ctx.cache);
+}
+
+/* At start the worker primes: ". NS" to the root hint (RD clear, EDNS: parse_upq checks), and
+ * the answer, validated by the control side, becomes the root cut in the cache. Then a new
+ * question starts from the primed set. */
+START_TEST(test_recurse_priming_at_start)
+{
+	uint64_t end;
+
+	gateway_ready();
+	ck_assert_uint_eq(prime_query.dst, ROOT_IP4);
+	ck_assert_str_eq(prime_query.qname, ".");
+	ck_assert_uint_eq(prime_query.qtype, PX_DNS_TYPE_NS);
+	ck_assert_uint_eq(STAT(rec_prime_sent), 1);
+	ck_assert_ptr_null(dp_cut_find(ctx.cache, root_name, 1, PX_DNS_TYPE_A, dp_clock_ms()));
+	answer_upq(&prime_query);
+	ck_assert_uint_eq(STAT(rec_prime_replies), 1);
+	end = dp_clock_ms() + WAIT_FRAME_MS;
+	while (prime_state.accepted == 0 && dp_clock_ms() < end)
+		control_drain();
+	ck_assert_msg(prime_state.accepted == 1, "priming not accepted: %s", prime_state.failure);
+	ck_assert(prime_state.primed);
+	ck_assert_uint_eq(prime_state.servers, 1);
+	ck_assert_uint_eq(prime_state.ttl, 86400); /* 518400 capped at max-ttl */
+	const struct dp_cache_entry *e = dp_cut_find(ctx.cache, root_name, 1, PX_DNS_TYPE_A,
+						     dp_clock_ms());
+
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->name_len, 1);
+	ck_assert_uint_eq(STAT(rec_prime_failed), 0);
+	/* Nothing else was sent: no second priming while the root cut is fresh. */
+	expect_quiet(20);
+	ck_assert_uint_eq(STAT(rec_prime_sent), 1);
+}
+END_TEST
 
 START_TEST(test_recurse_referral_then_answer)
 {
@@ -758,6 +837,50 @@ START_TEST(test_recurse_coalesced)
 }
 END_TEST
 
+/* The referral for example.test was offered to the cache feed; once the control thread has
+ * drained it, a second question in the zone goes straight to the zone's server, not to the
+ * root, and a name under no cached cut starts from the primed root set. */
+START_TEST(test_recurse_cut_cached)
+{
+	uint64_t hits = STAT(rec_cut_hits), primed = STAT(rec_cut_primed);
+	uint64_t sent = STAT(rec_queries_sent);
+	const struct dp_cache_entry *e;
+	uint8_t w[PX_DNS_NAME_BUF];
+	uint32_t path[8];
+	struct frame f;
+	unsigned n, wl;
+
+	gateway_ready();
+	ck_assert_uint_ge(STAT(rec_cut_offered), 1);
+	control_drain();
+	wl = px_test_name(w, "ftp.example.test");
+	e = dp_cut_find(ctx.cache, w, (uint8_t)wl, PX_DNS_TYPE_A, dp_clock_ms());
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->name_len, wl - 4); /* example.test */
+	client_ask(40010, 0x5151, "ftp.example.test", PX_DNS_TYPE_A);
+	n = serve(&f, path, RTE_DIM(path), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(path[0], EXAMPLE_IP4);
+	check_client_answer(&f, 40010, 0x5151, "ftp.example.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	ck_assert_uint_eq(STAT(rec_cut_hits), hits + 1);
+	ck_assert_uint_eq(STAT(rec_queries_sent), sent + 1);
+
+	/* No cut cached for slow.test: the primed root set (the same server as the hint here). */
+	uint64_t from_hints = STAT(rec_cut_hints);
+
+	client_ask(40011, 0x5252, "www.slow.test", PX_DNS_TYPE_A);
+	n = serve(&f, path, RTE_DIM(path), 0);
+	ck_assert_uint_ge(n, 2);
+	ck_assert_uint_eq(path[0], ROOT_IP4);
+	check_client_answer(&f, 40011, 0x5252, "www.slow.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	ck_assert_uint_eq(STAT(rec_cut_hints), from_hints);
+	ck_assert_uint_eq(STAT(rec_cut_primed), primed + 1);
+	expect_quiet(5);
+}
+END_TEST
+
 START_TEST(test_recurse_mbufs_back)
 {
 	const struct dp_resolver *r = dp_recurse_resolver(worker->rec);
@@ -782,10 +905,12 @@ recurse_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("resolve");
+	tcase_add_test(tc, test_recurse_priming_at_start);
 	tcase_add_test(tc, test_recurse_referral_then_answer);
 	tcase_add_test(tc, test_recurse_forged_replies_dropped);
 	tcase_add_test(tc, test_recurse_invalid_glue_servfail);
 	tcase_add_test(tc, test_recurse_coalesced);
+	tcase_add_test(tc, test_recurse_cut_cached);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
@@ -833,6 +958,12 @@ setup(void)
 	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
 		rte_exit(2, "test_recurse: cannot set up RCU\n");
 	ctx.cache = dp_cache_create("test_rec_cache", 1024, ctx.qsbr, 0);
+	ctx.cache_feed = dp_cache_feed_create("test_rec_feed", 256, 0);
+	ctx.prime = dp_prime_feed_create("test_rec_prime", 0);
+	if (ctx.cache_feed == NULL || ctx.prime == NULL)
+		rte_exit(2, "test_recurse: cannot create the cache feed or the priming hand-off\n");
+	ctl_config_init(&ctl_cfg);
+	ctl_prime_init(&prime_state, &ctl_cfg, &ctx);
 
 	hints = rte_zmalloc(NULL, dp_hints_size(1), RTE_CACHE_LINE_SIZE);
 	if (ctx.cache == NULL || hints == NULL)
@@ -857,6 +988,7 @@ setup(void)
 	rconf.resolve.use_ipv4 = true;
 	rconf.resolve.use_ipv6 = false;
 	rconf.policy = &policy;
+	rconf.prime = true;
 
 	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
 	if (worker == NULL)
@@ -888,7 +1020,10 @@ main(void)
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
 	dp_recurse_free(worker->rec);
+	dp_cache_feed_free(ctx.cache_feed);
+	dp_prime_feed_free(ctx.prime);
 	dp_cache_free(ctx.cache);
+	ctl_config_free(&ctl_cfg);
 	rte_free(hints);
 	rte_free(worker);
 	rte_free(ctx.qsbr);
