@@ -12,7 +12,12 @@
 #      255.255.255.255, ::, ::1, ff00::/8, ::ffff:0:0/96), and pollux did query over IPv6;
 #   4. www.allbad.test gets SERVFAIL in under 100 ms, where Unbound never answers;
 #   5. the local zone still answers, and a client over IPv6 is resolved for too;
-#   6. an answer resolved once is cached: asked again it is a hit, with a lower TTL.
+#   6. an answer resolved once is cached: asked again it is a hit, with a lower TTL;
+#   7. priming (RFC 8109): the capture holds a ". NS" query to a lab root server, and
+#      `polluxctl hints` says the root set is primed;
+#   8. delegations are cached: a second name in an already visited zone (z3.test) is resolved
+#      with no query to a root or TLD server (a capture around that one question), and
+#      rec_cut_hits counts it.
 #
 # Differences from Unbound 1.17.1 that are deliberate (questions.txt's 'unbound' column):
 #   - www.allbad.test A/AAAA: pollux answers SERVFAIL at once (every glue address fails the
@@ -23,7 +28,8 @@
 # Known gap of this step (not deliberate, documented in dp_recurse.h and the README): no TCP, so
 # an answer that needs TCP upstream (the 'tcp' lines: big.z7.test TXT) is SERVFAIL; the test
 # reports such lines and checks that the SERVFAIL came fast, instead of failing on them.
-# Answers are cached (step 6), delegations not yet: every resolution starts at the root hints.
+# Answers are cached (step 6), and so are delegations (step 8): a resolution starts from the
+# closest cached cut, the primed root set at worst (step 7).
 #
 # Runs as root, unattended, in about 20 seconds. Prints 'ok - ...' / 'not ok - ...', then
 # 'N passed, M failed'. Everything is torn down at exit unless POLLUX_INET_KEEP=1.
@@ -75,15 +81,15 @@ if ! inet_up >/dev/null; then
 fi
 ok "the internet comes up"
 lab_stop >/dev/null 2>&1
+# The capture starts before pollux does: priming is the first thing it sends.
+inet_capture_start px "$POLLUX_LAB_NS_CLI" "$POLLUX_LAB_IF_CLI" ||
+	not_ok "capture on $POLLUX_LAB_NS_CLI/$POLLUX_LAB_IF_CLI starts" "tcpdump failed"
 if ! lab_start --gateway "$LAB_CLI_IP4" --gateway6 "$LAB_CLI_IP6" \
 	--hints "$TEST_DIR/lab.root" --local-zone "$LAB_DIR/zones/example.test.zone"; then
 	not_ok "pollux starts with --gateway, --gateway6 and the lab's hints" "see its log above"
 	exit 1
 fi
 ok "pollux starts with --gateway $LAB_CLI_IP4 --gateway6 $LAB_CLI_IP6 and the lab's hints"
-
-inet_capture_start px "$POLLUX_LAB_NS_CLI" "$POLLUX_LAB_IF_CLI" ||
-	not_ok "capture on $POLLUX_LAB_NS_CLI/$POLLUX_LAB_IF_CLI starts" "tcpdump failed"
 
 # 2. Every question. Lines flagged 'tcp' are the known gap: reported, and must be fast SERVFAIL.
 tcp_lines=$(awk -F'|' '!/^[[:space:]]*(#|$)/ && $6 ~ /tcp/ {gsub(/[[:space:]]/, "", $1); gsub(/[[:space:]]/, "", $2); print $1 " " $2}' "$QUESTIONS")
@@ -149,8 +155,41 @@ check "asked again, www.z3.test is answered from the cache (hits $hits0 -> $hits
 check "the cached answer's TTL counts down ($ttl1 then $ttl2)" "'$ttl1' '$ttl2'" \
 	test -n "$ttl1" -a -n "$ttl2" -a "${ttl2:-99999999}" -lt "${ttl1:-0}"
 
+# 8. The delegation of z3.test was cached when www.z3.test was resolved: another name in it goes
+# to z3.test's servers only. Root servers are 198.18.1.0/24 and 2001:2:0:1::/64, the TLD servers
+# 198.18.2.0/24 and 2001:2:0:2::/64 (internet.sh).
+cut0=$(lab_ctl stats 2>&1 | awk '$1 == "total.rec_cut_hits" {print $2}')
+inet_capture_start px2 "$POLLUX_LAB_NS_CLI" "$POLLUX_LAB_IF_CLI" ||
+	not_ok "second capture on $POLLUX_LAB_NS_CLI/$POLLUX_LAB_IF_CLI starts" "tcpdump failed"
+out=$(lab_cli dig +tries=1 +time=3 "@$LAB_PX_IP4" cut-test.z3.test A 2>&1)
+# tcpdump hands packets over in blocks (about a second without --immediate-mode): wait for one.
+sleep 1.5
+inet_capture_stop px2
+cut1=$(lab_ctl stats 2>&1 | awk '$1 == "total.rec_cut_hits" {print $2}')
+q2=$(tcpdump -n -r "$INET_CAPS/px2.pcap" 'dst port 53' 2>/dev/null)
+up=$(awk -v p="$LAB_PX_IP4.53:" '$4 == ">" && $5 != p' <<<"$q2" | wc -l)
+high=$(grep -E '> (198\.18\.[12]\.[0-9]+|2001:2:0:[12]::[0-9a-f]+)\.53:' <<<"$q2" || true)
+check "cut-test.z3.test: answered ($(oneline "$(grep -o 'status: [A-Z]*' <<<"$out")")) without asking a root or TLD server ($up upstream queries)" \
+	"to root/TLD: $(oneline "$high")" test -z "$high" -a "$up" -ge 1
+check "rec_cut_hits counted it (${cut0:-?} -> ${cut1:-?})" "'$cut0' '$cut1'" \
+	test "${cut1:-0}" -gt "${cut0:-0}"
+
+# 7. Priming: ". NS" to a root server at start, and the primed state.
+hints=$(lab_ctl hints 2>&1)
+check "polluxctl hints: the root set is primed" "$(oneline "$(grep -E '^prim' <<<"$hints")")" \
+	grep -qx 'priming: primed' <<<"$hints"
+check "polluxctl hints: primed from a lab root server with 2 servers" \
+	"$(oneline "$(grep -E '^primed_(from|servers)' <<<"$hints")")" \
+	grep -qE '^primed_from: (198\.18\.1\.[12]|2001:2:0:1::[12])$' <<<"$hints"
+
 # 3. The capture.
 inet_capture_stop px
+prime_q=$(tcpdump -n -r "$INET_CAPS/px.pcap" 'dst port 53' 2>/dev/null |
+	grep -E '> (198\.18\.1\.[12]|2001:2:0:1::[12])\.53: [0-9]+ \[1au\] NS\? \. ' | head -1)
+check "the capture holds the priming query (. NS to a root server, no RD, EDNS)" \
+	"none: $(oneline "$(tcpdump -n -r "$INET_CAPS/px.pcap" 2>/dev/null | head -3)")" \
+	test -n "$prime_q"
+
 dests=$(inet_capture_dests px)
 diag "DNS queries pollux sent across $POLLUX_LAB_NS_CLI/$POLLUX_LAB_IF_CLI, per destination:" \
 	"$(tr '\n' ',' <<<"$dests" | sed 's/,$//; s/,/, /g')"
