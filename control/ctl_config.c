@@ -39,6 +39,9 @@ enum opt_id {
 	OPT_RECURSION,
 	OPT_RESOLVER_SLOTS,
 	OPT_QNAME_MIN,
+	OPT_MAX_TTL,
+	OPT_MAX_NEG_TTL,
+	OPT_PRIMING,
 };
 
 #define STR_(x) #x
@@ -84,6 +87,11 @@ static const struct opt_desc opt_table[] = {
 	  "SERVFAIL)" },
 	{ "resolver-slots", OPT_RESOLVER_SLOTS, "N", "pending resolutions per worker, 1-1048576" },
 	{ "qname-minimisation", OPT_QNAME_MIN, "yes|no", "RFC 9156 QNAME minimisation (relaxed)" },
+	{ "max-ttl", OPT_MAX_TTL, "SECONDS", "cache answers and delegations at most this long, "
+	  "1-" STR(CTL_MAX_TTL_LIMIT) " (default " STR(CTL_DEFAULT_MAX_TTL) ")" },
+	{ "max-neg-ttl", OPT_MAX_NEG_TTL, "SECONDS", "cache negative answers at most this long, "
+	  "0-" STR(CTL_MAX_TTL_LIMIT) " (default " STR(CTL_DEFAULT_MAX_NEG_TTL) ")" },
+	{ "priming", OPT_PRIMING, "yes|no", "RFC 8109 priming of the root NS set (default yes)" },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
@@ -117,6 +125,9 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->recursion = true;
 	cfg->resolver_slots = CTL_DEFAULT_RESOLVER_SLOTS;
 	cfg->qname_min = true;
+	cfg->max_ttl = CTL_DEFAULT_MAX_TTL;
+	cfg->max_neg_ttl = CTL_DEFAULT_MAX_NEG_TTL;
+	cfg->priming = true;
 	px_addr_policy_init(&cfg->addr_policy);
 	/* init cannot report a failed strdup; parse_args fills the default in again if needed. */
 	cfg->control_path = strdup(PX_CTL_DEFAULT_PATH);
@@ -346,6 +357,12 @@ apply_option(struct ctl_config *cfg, int id, const char *val, char *why, size_t 
 		return parse_u32(val, 1, CTL_MAX_RESOLVER_SLOTS, &cfg->resolver_slots, why, why_len);
 	case OPT_QNAME_MIN:
 		return parse_yes_no(val, &cfg->qname_min, why, why_len);
+	case OPT_MAX_TTL:
+		return parse_u32(val, 1, CTL_MAX_TTL_LIMIT, &cfg->max_ttl, why, why_len);
+	case OPT_MAX_NEG_TTL:
+		return parse_u32(val, 0, CTL_MAX_TTL_LIMIT, &cfg->max_neg_ttl, why, why_len);
+	case OPT_PRIMING:
+		return parse_yes_no(val, &cfg->priming, why, why_len);
 	}
 	set_err(why, why_len, "unknown option");
 	return -EINVAL;

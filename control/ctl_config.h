@@ -45,6 +45,9 @@ struct ctl_config {
 	bool recursion;         /* resolve misses iteratively (needs --gateway or --gateway6) */
 	uint32_t resolver_slots; /* pending resolutions (and client slots) per worker */
 	bool qname_min;         /* RFC 9156 QNAME minimisation */
+	uint32_t max_ttl;       /* seconds: answers and delegations are cached at most this long */
+	uint32_t max_neg_ttl;   /* seconds: negative answers (RFC 2308) at most this long */
+	bool priming;           /* RFC 8109 priming of the root NS set */
 	bool help;
 };
 
@@ -57,6 +60,11 @@ struct ctl_config {
 #define CTL_DEFAULT_MIN_ROOT_SERVERS 1
 #define CTL_DEFAULT_RESOLVER_SLOTS 4096
 #define CTL_MAX_RESOLVER_SLOTS (1u << 20)
+/* Unbound's defaults (cache-max-ttl, cache-max-negative-ttl); RFC 2181 8 bounds TTLs at 2^31-1,
+ * and a week is far beyond any sensible cache lifetime for a resolver anyway. */
+#define CTL_DEFAULT_MAX_TTL 86400
+#define CTL_DEFAULT_MAX_NEG_TTL 3600
+#define CTL_MAX_TTL_LIMIT 604800
 
 /* Fills cfg with the defaults. */
 void ctl_config_init(struct ctl_config *cfg);

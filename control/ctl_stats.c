@@ -10,6 +10,7 @@
 #include <rte_telemetry.h>
 
 #include "ctl_hints_reload.h"
+#include "ctl_prime.h"
 #include "ctl_stats.h"
 #include "dp_cache.h"
 #include "dp_cache_feed.h"
@@ -145,6 +146,8 @@ ctl_stats_print(const struct ctl_state *st, FILE *out)
 	print_resolver(st, out);
 	if (st->hints != NULL)
 		ctl_hints_print_stats(st->hints, out);
+	if (st->prime != NULL)
+		ctl_prime_print_stats(st->prime, out);
 }
 
 void
@@ -181,6 +184,10 @@ ctl_stats_print_status(const struct ctl_state *st, FILE *out)
 	if (st->hints != NULL)
 		fprintf(out, "hints: %s (%u servers, generation %" PRIu64 ")\n", st->hints->source,
 			st->hints->active.ns_usable, st->hints->generation);
+	if (st->prime != NULL)
+		fprintf(out, "priming: %s\n", st->ctx->prime == NULL ? "off" :
+			!st->prime->primed ? "not primed" :
+			dp_clock_ms() < st->prime->expire_ms ? "primed" : "expired");
 }
 
 static int

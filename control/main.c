@@ -28,10 +28,12 @@
 #include "ctl_api.h"
 #include "ctl_config.h"
 #include "ctl_hints_reload.h"
+#include "ctl_prime.h"
 #include "ctl_stats.h"
 #include "ctl_zone.h"
 #include "dp_cache.h"
 #include "dp_cache_feed.h"
+#include "dp_prime.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
 #include "dp_nbr.h"
@@ -232,6 +234,8 @@ recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc)
 	rc->slots = cfg->resolver_slots;
 	dp_resolve_config_default(&rc->resolve);
 	rc->resolve.qname_min = cfg->qname_min;
+	rc->resolve.max_ttl = cfg->max_ttl;
+	rc->resolve.max_neg_ttl = cfg->max_neg_ttl;
 	rc->resolve.use_ipv4 = rc->has_gw4;
 	rc->resolve.use_ipv6 = rc->has_gw6;
 	rc->policy = &cfg->addr_policy;
@@ -285,6 +289,12 @@ launch_workers(struct ctl_state *st)
 	bool recurse = recurse_conf(st->cfg, &rconf);
 	unsigned lcore, n = 0;
 
+	/* Priming needs a worker that resolves. */
+	if (!recurse && st->ctx->prime != NULL) {
+		dp_prime_feed_free(st->ctx->prime);
+		st->ctx->prime = NULL;
+	}
+
 	st->workers = rte_zmalloc("pollux_workers", sizeof(*st->workers) * RTE_MAX_LCORE, 0);
 	if (st->workers == NULL)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
@@ -303,6 +313,8 @@ launch_workers(struct ctl_state *st)
 		if (recurse) {
 			int socket = (int)rte_lcore_to_socket_id(lcore);
 
+			/* One worker primes: the first. */
+			rconf.prime = st->ctx->prime != NULL && n == 0;
 			lc->rec = dp_recurse_create(&rconf, socket, st->pool, dp_clock_ms());
 			if (lc->rec == NULL ||
 			    (st->ctx->port_owner != NULL &&
@@ -332,6 +344,8 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 	}
 	if (argc == 1 && strcmp(argv[0], "hints") == 0) {
 		ctl_hints_print(st->hints, out);
+		if (st->prime != NULL)
+			ctl_prime_print(st->prime, out, dp_clock_ms());
 		return 0;
 	}
 	if (argc == 1 && strcmp(argv[0], "reload-hints") == 0)
@@ -391,6 +405,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 			ctl_hints_watch_read(st->hints, dp_clock_ms());
 		ctl_hints_tick(st->hints, dp_clock_ms());
 		dp_cache_feed_drain(st->ctx->cache_feed, st->ctx->cache, FEED_DRAIN_PER_TICK);
+		ctl_prime_tick(st->prime);
 		/* Dead entries give their memory back within a few ticks. */
 		dp_cache_sweep(st->ctx->cache, dp_clock_ms(), SWEEP_BUCKETS_PER_TICK);
 		dp_cache_reclaim(st->ctx->cache);
@@ -404,6 +419,7 @@ main(int argc, char **argv)
 	static struct dp_ctx ctx;
 	static struct ctl_state st;
 	static struct ctl_hints_state hints;
+	static struct ctl_prime_state prime;
 	struct ctl_api *api;
 	char err[CTL_HINTS_REASONS_LEN + 256];
 	int ret, sfd;
@@ -427,6 +443,7 @@ main(int argc, char **argv)
 	}
 	st.cfg = &cfg;
 	st.hints = &hints;
+	st.prime = &prime;
 	st.ctx = &ctx;
 	ctx.port.has_ip4 = cfg.has_ip4;
 	ctx.port.ip4 = cfg.ip4;
@@ -460,6 +477,13 @@ main(int argc, char **argv)
 	ctx.cache_feed = dp_cache_feed_create("pollux_feed", FEED_REQUESTS, (int)rte_socket_id());
 	if (ctx.cache_feed == NULL)
 		rte_exit(EXIT_FAILURE, "cannot create the cache feed: %s\n", strerror(errno));
+	if (cfg.priming && cfg.recursion) {
+		ctx.prime = dp_prime_feed_create("pollux_prime", (int)rte_socket_id());
+		if (ctx.prime == NULL)
+			rte_exit(EXIT_FAILURE, "cannot create the priming hand-off: %s\n",
+				 strerror(errno));
+	}
+	ctl_prime_init(&prime, &cfg, &ctx);
 	load_zones(&st);
 	if (ctl_hints_start(&hints, &cfg, &ctx, err, sizeof(err)) != 0)
 		rte_exit(EXIT_FAILURE, "%s", err);
@@ -485,6 +509,7 @@ main(int argc, char **argv)
 	rte_eth_dev_stop(ctx.port.port_id);
 	rte_eth_dev_close(ctx.port.port_id);
 	dp_cache_feed_free(ctx.cache_feed);
+	dp_prime_feed_free(ctx.prime);
 	dp_cache_free(ctx.cache);
 	for (unsigned i = 0; i < st.worker_count; i++) {
 		dp_recurse_free(st.workers[i]->rec);

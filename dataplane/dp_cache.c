@@ -34,6 +34,8 @@ struct dp_cache {
 	 * that looked in both buckets while the entry was in flight knows to look again.
 	 * dp: ro (acquire), ctl: rw (release). Written only on moves: a read-mostly line. */
 	uint32_t moves __rte_cache_aligned;
+	/* Bit L: a cut entry with L labels was inserted once. dp: ro (relaxed), ctl: atomic or. */
+	uint64_t cut_depths[2];
 	/* Writer-only state below. */
 	uint32_t sweep_pos;
 	struct dp_cache_info info;
@@ -376,6 +378,26 @@ pick_victim(struct bucket *b1, struct bucket *b2, struct bucket **vb, int *vi)
 	return victim != NULL;
 }
 
+static void
+cut_depth_mark(struct dp_cache *c, const uint8_t *name, unsigned len)
+{
+	unsigned labels = 0;
+
+	for (unsigned i = 0; i < len && name[i] != 0; i += 1u + name[i])
+		labels++;
+	if (labels < 128)
+		__atomic_fetch_or(&c->cut_depths[labels / 64], 1ull << (labels % 64),
+				  __ATOMIC_RELEASE);
+}
+
+bool
+dp_cache_has_cut_depth(const struct dp_cache *c, unsigned labels)
+{
+	return labels < 128 &&
+	       (__atomic_load_n(&c->cut_depths[labels / 64], __ATOMIC_RELAXED) >> (labels % 64) &
+		1) != 0;
+}
+
 int
 dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
 {
@@ -384,6 +406,10 @@ dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
 	struct bucket *b1 = &c->buckets[idx1], *b2 = &c->buckets[idx2];
 	struct bucket *b;
 	int i;
+
+	/* Before the entry is visible: a reader that finds it may rely on the bit. */
+	if (e->kind == DP_CACHE_CUT)
+		cut_depth_mark(c, name, e->name_len);
 
 	/* The same key: replace in place, atomically for readers. */
 	for (int k = 0; k < 2; k++) {

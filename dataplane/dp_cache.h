@@ -36,6 +36,9 @@ enum dp_cache_kind {
 	DP_CACHE_RRSET = 0, /* the answer to (qname, qtype, qclass) */
 	DP_CACHE_NAME = 1,  /* qname exists: NODATA (with the SOA) for types without an RRSET */
 	DP_CACHE_ZONE = 2,  /* qname is a local zone apex: NXDOMAIN below it for unknown names */
+	DP_CACHE_CUT = 3,   /* a delegation (zone cut) at qname: its NS names and addresses, in
+			     * dp_cut.h's encoding; never served to clients, only to start resolution
+			     * from (qtype NS, class IN) */
 };
 
 #define DP_CACHE_F_AA 0x01     /* answer authoritatively (local zone data) */
@@ -187,3 +190,10 @@ struct dp_cache_info {
 
 /* Counters kept by the writer. Control thread only. */
 void dp_cache_info(const struct dp_cache *c, struct dp_cache_info *info);
+
+/*
+ * Whether a DP_CACHE_CUT entry with `labels` labels was ever inserted (the bit is never
+ * cleared: an expired or evicted cut only costs a useless probe). Lets the closest-cut walk
+ * (dp_cut_find) skip the depths no delegation was ever cached at. Any thread.
+ */
+bool dp_cache_has_cut_depth(const struct dp_cache *c, unsigned labels);

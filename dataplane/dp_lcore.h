@@ -18,6 +18,7 @@ struct dp_cache;
 struct dp_cache_feed;
 struct dp_hints;
 struct dp_nbr_table;
+struct dp_prime_feed;
 struct rte_rcu_qsbr;
 struct rte_ring;
 
@@ -45,6 +46,9 @@ struct dp_ctx {
 	struct dp_cache *cache;
 	struct dp_cache_feed *cache_feed; /* dp: producers of cache inserts, ctl: the consumer */
 	struct dp_hints *hints; /* dp: ro (dp_hints_get), ctl: rw (release store, then RCU) */
+	/* Priming replies and failures to the control thread (dp_prime.h), or NULL: no priming.
+	 * dp: producers, ctl: the consumer. */
+	struct dp_prime_feed *prime;
 	struct rte_rcu_qsbr *qsbr;
 	/* Bit L set: a local zone's apex has L labels. A miss probes only the ancestors of
 	 * those depths for a zone apex, so a 127-label name costs what a 3-label one does. */

@@ -21,8 +21,10 @@
 #include "dp_cache.h"
 #include "dp_cache_feed.h"
 #include "dp_cksum.h"
+#include "dp_cut.h"
 #include "dp_nbr.h"
 #include "dp_neigh.h"
+#include "dp_prime.h"
 #include "dp_recurse.h"
 #include "dp_reply.h"
 #include "dp_upstream.h"
@@ -56,6 +58,10 @@ struct rec_send {
 	uint8_t zone[PX_DNS_NAME_BUF]; /* the bailiwick the reply is scrubbed with */
 };
 
+/* The client cookie of the priming resolution: no client slot has that index, so nobody is
+ * answered for it (clients asking ". NS" meanwhile attach and are). */
+#define DP_REC_PRIME_COOKIE UINT64_MAX
+
 /* A query that never left (no next-hop MAC yet, no mbuf) is sent again at its deadline this many
  * times before the resolver hears of it: the server did nothing wrong. */
 #define DP_REC_UNSENT_RETRIES 2
@@ -76,6 +82,12 @@ struct dp_recurse {
 	uint8_t *owners;      /* the shared port owner map, NULL with one worker */
 	uint16_t *port_refs;
 	uint8_t self;         /* our index + 1 in owners */
+
+	/* Priming: the resolution in flight (0: none), when to look at the root cut next, and the
+	 * backoff for the next attempt. */
+	uint64_t prime_res;
+	uint64_t prime_next_ms;
+	uint32_t prime_backoff_ms;
 
 	uint16_t tx_count;
 	struct rte_mbuf *tx[DP_REC_TX_BATCH];
@@ -139,6 +151,7 @@ dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mem
 	for (uint32_t i = 0; i < n; i++)
 		rc->client_free[i] = n - 1 - i;
 	rc->client_free_count = n;
+	rc->prime_backoff_ms = DP_REC_PRIME_BACKOFF_MS;
 	return rc;
 nomem:
 	dp_recurse_free(rc);
@@ -647,8 +660,7 @@ answer_clients(struct dp_lcore *lc, const struct dp_resolve_action *act)
 /*
  * Hands a finished answer to the cache feed (dp_cache_feed.h), keyed by the question, with the
  * TTL the resolver chose (RFC 2308 for negative answers). Answers with a TTL of 0 are not kept.
- * Referral cuts (act->cache_cut) are not cached yet: the cache has no delegation entries, so
- * every resolution still starts at the root hints.
+ * Cuts go through rec_cut_offer().
  */
 static inline void
 rec_cache_offer(struct dp_lcore *lc, const struct dp_resolve_action *act)
@@ -683,6 +695,86 @@ rec_cache_offer(struct dp_lcore *lc, const struct dp_resolve_action *act)
 		DP_STAT_INC(lc, rec_cache_feed_full);
 }
 
+/*
+ * Hands a cut the resolver produced (a referral's NS set and glue, or one a sub-resolution
+ * added addresses to) to the cache feed as a DP_CACHE_CUT entry (dp_cut.h), with its NS TTL
+ * capped at max_ttl. Cuts without a TTL (hints, start cuts) and the root are never offered:
+ * the root set in the cache is the primed one only.
+ */
+static void
+rec_cut_offer(struct dp_lcore *lc, const struct dp_resolve_cut *cut)
+{
+	uint8_t buf[DP_CUT_MAX_LEN];
+	uint16_t ns_count, len;
+	struct dp_cache_key key;
+	uint32_t ttl = RTE_MIN(cut->ttl, lc->rec->conf.resolve.max_ttl);
+
+	if (ttl == 0 || cut->zone_len <= 1 || lc->ctx->cache_feed == NULL)
+		return;
+	len = dp_cut_encode(buf, sizeof(buf), cut, &ns_count);
+	if (len == 0)
+		return;
+	dp_cut_key(&key, cut->zone, cut->zone_len);
+
+	const struct dp_cache_answer ans = {
+		.ttl = ttl,
+		.an_count = ns_count,
+		.rr = buf,
+		.rr_len = len,
+	};
+
+	if (dp_cache_feed_put(lc->ctx->cache_feed, &key, &ans, lc->now_ms) == 0)
+		DP_STAT_INC(lc, rec_cut_offered);
+	else
+		DP_STAT_INC(lc, rec_cut_feed_full);
+}
+
+/* The closest cached cut for name, decoded into out; false when none (or a bad one). */
+static bool
+rec_cut_lookup(struct dp_lcore *lc, const uint8_t *name, uint8_t name_len, uint16_t qtype,
+	       struct dp_resolve_start_buf *out)
+{
+	const struct dp_cache_entry *e;
+
+	if (lc->ctx->cache == NULL)
+		return false;
+	e = dp_cut_find(lc->ctx->cache, name, name_len, qtype, lc->now_ms);
+	if (e == NULL)
+		return false;
+	if (dp_cut_decode(e, out) != 0) {
+		DP_STAT_INC(lc, rec_cut_bad);
+		return false;
+	}
+	return true;
+}
+
+/* The resolver's cut source (dp_resolve_cut_fn): sub-resolutions and CNAME restarts. */
+static bool
+rec_cut_source(void *arg, const uint8_t *name, uint8_t name_len, uint16_t qtype,
+	       struct dp_resolve_start_buf *out)
+{
+	struct dp_lcore *lc = arg;
+
+	if (!rec_cut_lookup(lc, name, name_len, qtype, out))
+		return false;
+	DP_STAT_INC(lc, rec_cut_restarts);
+	return true;
+}
+
+/* The priming resolution ended (ANSWER or SERVFAIL): a failure goes to the control thread,
+ * which logs and shows it; the next attempt is already scheduled (rec_prime_tick). */
+static void
+rec_prime_done(struct dp_lcore *lc, const struct dp_resolve_action *act)
+{
+	struct dp_recurse *rc = lc->rec;
+
+	rc->prime_res = 0;
+	if (act->kind != DP_RES_ACT_SERVFAIL)
+		return;
+	DP_STAT_INC(lc, rec_prime_failed);
+	if (dp_prime_put_fail(lc->ctx->prime, (uint8_t)act->reason, lc->now_ms) != 0)
+		DP_STAT_INC(lc, rec_prime_feed_full);
+}
 
 /* Carries out act and whatever follows from it at once (a server refused at send). */
 static void
@@ -694,7 +786,9 @@ rec_run(struct dp_lcore *lc, struct dp_resolve_action *act)
 
 	/* Each step marks one more address failed, so this ends; the bound is a backstop. */
 	for (unsigned step = 0; step < 4096; step++) {
-		if (act->cache_cut != NULL || act->kind == DP_RES_ACT_ANSWER)
+		if (act->cache_cut != NULL)
+			rec_cut_offer(lc, act->cache_cut);
+		if (act->kind == DP_RES_ACT_ANSWER)
 			rec_cache_offer(lc, act);
 		switch (act->kind) {
 		case DP_RES_ACT_WAIT:
@@ -709,11 +803,30 @@ rec_run(struct dp_lcore *lc, struct dp_resolve_action *act)
 			continue;
 		case DP_RES_ACT_ANSWER:
 		case DP_RES_ACT_SERVFAIL:
+			if (rc->prime_res != 0 && act->res == rc->prime_res)
+				rec_prime_done(lc, act);
 			answer_clients(lc, act);
 			return;
 		}
 		return;
 	}
+}
+
+/* Where a new resolution starts: the closest cached cut (the primed root set at worst), or
+ * NULL for the hints. Counted. */
+static const struct dp_resolve_start_cut *
+rec_start_cut(struct dp_lcore *lc, const struct dp_resolve_question *q,
+	      struct dp_resolve_start_buf *buf)
+{
+	if (!rec_cut_lookup(lc, q->qname, q->qname_len, q->qtype, buf)) {
+		DP_STAT_INC(lc, rec_cut_hints);
+		return NULL;
+	}
+	if (buf->sc.zone_len > 1)
+		DP_STAT_INC(lc, rec_cut_hits);
+	else
+		DP_STAT_INC(lc, rec_cut_primed);
+	return &buf->sc;
 }
 
 bool
@@ -728,6 +841,7 @@ dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *
 		.qclass = q->qclass,
 	};
 	struct dp_resolve_action act;
+	struct dp_resolve_start_buf scut;
 	struct rec_client *c;
 	uint64_t cookie, res;
 	uint32_t i;
@@ -754,8 +868,8 @@ dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *
 		DP_STAT_INC(lc, rec_attached);
 		return true;
 	}
-	if (dp_resolve_start(rc->res, &rq, dp_hints_get(lc->ctx), NULL, lc->now_ms, cookie,
-			     &act) != 0) {
+	if (dp_resolve_start(rc->res, &rq, dp_hints_get(lc->ctx), rec_start_cut(lc, &rq, &scut),
+			     lc->now_ms, cookie, &act) != 0) {
 		client_release(rc, i);
 		DP_STAT_INC(lc, rec_no_res_slot);
 		return false;
@@ -862,6 +976,12 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 	uint64_t res = snd->res;
 
 	snd->res = 0;
+	if (rc->prime_res != 0 && res == rc->prime_res) {
+		if (dp_prime_put_reply(lc->ctx->prime, dns, dns_len, &done.server, lc->now_ms) == 0)
+			DP_STAT_INC(lc, rec_prime_replies);
+		else
+			DP_STAT_INC(lc, rec_prime_feed_full);
+	}
 	{
 		const struct dp_reply_query rq = {
 			.qname = done.qname,
@@ -998,6 +1118,67 @@ rec_gateway_check(struct dp_lcore *lc, uint8_t family, const uint8_t *gw)
 		rec_probe(lc, family, gw, true);
 }
 
+/* True when a gateway's MAC is known (for either family). */
+static bool
+rec_gateway_known(struct dp_lcore *lc)
+{
+	const struct dp_recurse *rc = lc->rec;
+	struct rte_ether_addr mac;
+
+	return (rc->conf.has_gw4 &&
+		dp_nbr_lookup(lc->ctx->nbr, 4, (const uint8_t *)&rc->conf.gw4, &mac, NULL) ==
+			DP_NBR_RESOLVED) ||
+	       (rc->conf.has_gw6 &&
+		dp_nbr_lookup(lc->ctx->nbr, 6, rc->conf.gw6, &mac, NULL) == DP_NBR_RESOLVED);
+}
+
+/*
+ * Priming, when due: with a gateway MAC and hints, no priming in flight, and no root cut in
+ * the cache with more than a tenth of its TTL left, starts resolving ". NS" from the hints
+ * (never from the cache: RFC 8109 primes from the configured hints). The next look is
+ * scheduled at once, a backoff later (1 s doubling to 60 s); a fresh root cut resets the
+ * backoff and schedules the refresh.
+ */
+static void
+rec_prime_tick(struct dp_lcore *lc)
+{
+	static const uint8_t root = 0;
+	struct dp_recurse *rc = lc->rec;
+	const struct dp_hints *h = dp_hints_get(lc->ctx);
+	const struct dp_resolve_question q = {
+		.qname = &root, .qname_len = 1, .qtype = PX_DNS_TYPE_NS, .qclass = PX_DNS_CLASS_IN,
+	};
+	const struct dp_cache_entry *e;
+	struct dp_resolve_action act;
+	uint64_t now = lc->now_ms;
+
+	if (!rc->conf.prime || lc->ctx->prime == NULL || rc->prime_res != 0 ||
+	    now < rc->prime_next_ms || h == NULL || h->ns_count == 0 ||
+	    !rec_gateway_known(lc))
+		return;
+	e = lc->ctx->cache == NULL ? NULL :
+	    dp_cache_lookup(lc->ctx->cache, &root, 1, PX_DNS_TYPE_NS, PX_DNS_CLASS_IN,
+			    DP_CACHE_CUT);
+	if (e != NULL && e->expire_ms > now) {
+		uint64_t margin = (uint64_t)e->ttl * 100; /* a tenth of the TTL, in ms */
+
+		if (e->expire_ms - now > margin) {
+			rc->prime_next_ms = e->expire_ms - margin;
+			rc->prime_backoff_ms = DP_REC_PRIME_BACKOFF_MS;
+			return;
+		}
+	}
+	rc->prime_next_ms = now + rc->prime_backoff_ms;
+	rc->prime_backoff_ms = RTE_MIN(rc->prime_backoff_ms * 2, (uint32_t)DP_REC_PRIME_BACKOFF_MAX_MS);
+	DP_STAT_INC(lc, rec_prime_sent);
+	if (dp_resolve_start(rc->res, &q, h, NULL, now, DP_REC_PRIME_COOKIE, &act) != 0) {
+		DP_STAT_INC(lc, rec_prime_failed);
+		return;
+	}
+	rc->prime_res = act.res;
+	rec_run(lc, &act);
+}
+
 void
 dp_recurse_tick(struct dp_lcore *lc)
 {
@@ -1009,6 +1190,7 @@ dp_recurse_tick(struct dp_lcore *lc)
 
 	/* The hints pointer is good until this iteration's quiescent state report. */
 	dp_resolve_set_hints(rc->res, dp_hints_get(lc->ctx));
+	dp_resolve_set_cut_source(rc->res, rec_cut_source, lc);
 	for (unsigned k = 0; k < DP_REC_EXPIRE_BUDGET && dp_upq_expire(rc->upq, now, &done); k++) {
 		struct rec_send *snd;
 
@@ -1042,6 +1224,7 @@ dp_recurse_tick(struct dp_lcore *lc)
 	}
 	if (rc->owners != NULL)
 		rec_handoff_drain(lc);
+	rec_prime_tick(lc);
 	dp_rand_maintain(&rc->rand, false);
 	rec_flush(lc);
 }

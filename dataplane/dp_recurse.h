@@ -12,8 +12,17 @@
  * Scope and limits (the README says the same):
  *  - UDP only. A reply with TC counts as that server failing (dp_resolve's rule); no TCP.
  *  - Answers (positive and negative) are cached through the cache feed (dp_cache_feed.h) by
- *    rec_cache_offer(); cuts (referrals) are not cached yet, so every resolution starts at the
- *    root hints.
+ *    rec_cache_offer(), and so are the cuts the resolver hands out (referral NS sets and glue,
+ *    and the addresses sub-resolutions add: rec_cut_offer(), dp_cut.h). A miss starts from the
+ *    closest enclosing cached cut (dp_cut_find), which is the primed root set when nothing
+ *    deeper is cached, else from the hints; sub-resolutions and CNAME restarts outside the cut
+ *    ask the same cache (the resolver's cut source).
+ *  - Priming (RFC 8109; the worker with conf.prime, when ctx->prime is set): once the gateway's
+ *    MAC is known, and again when the cached root set has a tenth of its TTL left or is gone,
+ *    the worker resolves ". NS" from the hints with no client (RD clear, EDNS 1232; the
+ *    resolver fails over between root servers). Every reply to it goes raw to the control
+ *    thread (dp_prime.h), which validates it as a hints file and caches the root cut. Without a
+ *    fresh root cut, priming is retried with a backoff of 1 s doubling to 60 s.
  *  - Next hops: a nameserver inside the port's own subnet (--ip/--ip6 prefix) is sent to
  *    directly, by its own ARP/ND entry; any other through the gateway of its family (--gateway,
  *    --gateway6); with neither, the send fails and the resolver moves on. MACs live in the
@@ -55,6 +64,10 @@
 #define DP_REC_TX_BATCH 64
 /* At most this many timeouts are handled per loop iteration: the rest wait for the next one. */
 #define DP_REC_EXPIRE_BUDGET 64
+/* Priming: first retry after this long, doubling up to the maximum; a primed set is refreshed
+ * when a tenth of its TTL is left. */
+#define DP_REC_PRIME_BACKOFF_MS 1000
+#define DP_REC_PRIME_BACKOFF_MAX_MS 60000
 /* An ARP request / neighbour solicitation for an unknown gateway at most this often. */
 #define DP_REC_PROBE_INTERVAL_MS 500
 
@@ -75,6 +88,7 @@ struct dp_recurse_conf {
 	uint8_t gw6[16];
 	struct dp_resolve_config resolve;
 	const struct px_addr_policy *policy; /* must outlive the worker */
+	bool prime; /* this worker primes the root set (RFC 8109; with ctx->prime): one worker */
 };
 
 struct dp_recurse;

@@ -530,10 +530,12 @@ dp_resolve_start(struct dp_resolver *r, const struct dp_resolve_question *q,
 	s->clients[0] = client_cookie;
 	s->client_count = 1;
 	dp_res_set_sname(s, s->qname, s->qname_len);
-	if (start_cut != NULL)
-		dp_res_cut_start(r, s, start_cut);
-	else
+	if (start_cut == NULL) {
 		dp_res_cut_hints(r, s);
+	} else if (!dp_res_cut_start(r, s, start_cut)) {
+		r->stats.start_cut_unusable++;
+		dp_res_cut_hints(r, s);
+	}
 	dp_res_qmin_step(r, s, s->ask_labels);
 	index_add(r, s);
 	memset(act, 0, sizeof(*act));
@@ -697,13 +699,13 @@ dp_resolve_on_reply(struct dp_resolver *r, uint64_t res, const struct dp_reply *
 		negative(r, s, rep, msg, len, PX_DNS_RCODE_NOERROR, now_ms, act);
 		return;
 	case DP_REPLY_CNAME:
-		/* Restart at the target: at the current cut when the target is inside it, from
-		 * the root hints otherwise. */
+		/* Restart at the target: at the current cut when the target is inside it, else
+		 * at the closest cut the cut source knows, else from the root hints. */
 		dp_res_set_sname(s, rep->sname, rep->sname_len);
 		if (dp_reply_name_in(s->sname, s->sname_len, s->cut.zone, s->cut.zone_len))
 			dp_res_qmin_step_reset(s);
 		else
-			dp_res_cut_hints(r, s);
+			dp_res_cut_closest(r, s);
 		dp_res_qmin_step(r, s, s->ask_labels);
 		dp_res_advance(r, s, now_ms, act);
 		return;

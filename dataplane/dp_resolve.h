@@ -43,8 +43,9 @@
  *  - ANSWER, CNAME: the CNAME links are appended to the resolution's answer buffer; a target
  *    seen before is a loop (DP_RES_FAIL_LOOP); more than max_cname links in all is
  *    DP_RES_FAIL_CNAMES. A CNAME to restart with continues at the current cut when the target is
- *    inside it (keeping the servers' failed marks), else from the root hints: the start cut from
- *    the cache is offered only at start (a later engineer may add a cache look-up there).
+ *    inside it (keeping the servers' failed marks), else from the closest cut the caller's cut
+ *    source knows (dp_resolve_set_cut_source: the worker's cache of delegations), else from
+ *    the root hints.
  *  - NXDOMAIN, NODATA: ANSWER with the chain so far in the answer section and the SOA, if any,
  *    in the authority section; TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 5) capped at
  *    max_neg_ttl, and 0 without an SOA.
@@ -67,9 +68,13 @@
  *    links, and the answer buffer (DP_RES_RR_BUF bytes of rendered records, at most
  *    DP_RES_MAX_RR records).
  *
+ * Cuts from the cache: the first cut of a resolution is the caller's start_cut (NS names and/or
+ * bare addresses); sub-resolutions and CNAME restarts outside the cut ask the cut source, if
+ * one is set. A cached cut whose servers all fail is a SERVFAIL (no_ns) like any other cut:
+ * there is no fallback to the parent zone within a resolution.
+ *
  * Not implemented here: retries over TCP (see TRUNCATED), DNSSEC, caching of the
- * sub-resolutions' own answers (their addresses reach the cache through the parent's cut),
- * and a cache look-up for CNAME targets outside the current cut (they restart at the root).
+ * sub-resolutions' own answers (their addresses reach the cache through the parent's cut).
  *
  * Worker only: the resolver belongs to one worker and nothing in it is shared or atomic.
  */
@@ -183,13 +188,45 @@ struct dp_resolve_cut {
 	struct dp_resolve_ns ns[DP_RES_MAX_NS];
 };
 
-/* A closest enclosing delegation the caller found in its cache (optional at start). */
+/* A nameserver of a start cut, by name: its addresses (possibly none: the name may then be
+ * looked up by a glueless sub-resolution if it lies outside the zone). */
+struct dp_resolve_start_ns {
+	const uint8_t *name; /* lower-cased wire form */
+	uint8_t name_len;
+	uint8_t addr_count;  /* at most DP_RES_NS_ADDRS are used */
+	const struct dp_upq_addr *addrs;
+};
+
+/* A closest enclosing delegation the caller found in its cache (optional at start). Either
+ * bare addresses (addrs) or named servers (ns), or both; every address passes the policy at
+ * PX_ADDR_AT_NS_ADDR. A start cut left with no usable address and no name to look up is not
+ * used: the resolution starts from the root hints instead (stats.start_cut_unusable). */
 struct dp_resolve_start_cut {
 	const uint8_t *zone; /* lower-cased wire form */
 	uint8_t zone_len;
 	const struct dp_upq_addr *addrs;
 	unsigned addr_count;
+	const struct dp_resolve_start_ns *ns;
+	unsigned ns_count; /* at most DP_RES_MAX_NS are used (after the bare addresses) */
 };
+
+/* Room for a start cut a cut source fills in (dp_resolve_cut_fn). */
+struct dp_resolve_start_buf {
+	struct dp_resolve_start_cut sc;
+	struct dp_resolve_start_ns ns[DP_RES_MAX_NS];
+	struct dp_upq_addr addr[DP_RES_MAX_NS][DP_RES_NS_ADDRS];
+};
+
+/*
+ * A cut source: fills out->sc with the closest enclosing delegation of name (for qtype: a DS
+ * question is asked of the parent, so a cut at name itself does not count) known to the
+ * caller, and returns true, or returns false when it knows none (the root hints are used).
+ * Pointers in out->sc must stay valid until the resolver call that asked returns (the
+ * resolver copies what it uses). Called for sub-resolutions and for CNAME targets outside the
+ * current cut; the first cut of a resolution is the caller's start_cut.
+ */
+typedef bool (*dp_resolve_cut_fn)(void *arg, const uint8_t *name, uint8_t name_len,
+				  uint16_t qtype, struct dp_resolve_start_buf *out);
 
 /* The question; qname in wire form (any case: it is stored lower-cased). */
 struct dp_resolve_question {
@@ -298,6 +335,8 @@ struct dp_resolve_stats {
 	uint64_t ns_addr_rejected[PX_ADDR_REASON_COUNT]; /* hints, start cut, sub-resolutions */
 	uint64_t server_fail[DP_RES_SRV_COUNT];
 	uint64_t stale_events;    /* replies and timeouts that concerned nothing in flight */
+	uint64_t start_cut_unusable; /* a start cut with nothing usable: hints used instead */
+	uint64_t cut_source_used;    /* sub-resolutions and CNAME restarts from the cut source */
 };
 
 struct dp_resolver {
@@ -306,6 +345,8 @@ struct dp_resolver {
 	const struct dp_hints *hints;   /* valid for the current loop iteration only */
 	const struct dp_upq_table *upq; /* optional: server selection by RTT */
 	struct dp_rand *rand;           /* with upq */
+	dp_resolve_cut_fn cut_fn;       /* optional cut source (dp_resolve_set_cut_source) */
+	void *cut_arg;
 	uint32_t capacity, free_count, bucket_mask;
 	uint32_t *free_stack;
 	uint32_t *bucket; /* question index: index + 1 of the first top, 0 for none */
@@ -334,6 +375,15 @@ static inline void
 dp_resolve_set_hints(struct dp_resolver *r, const struct dp_hints *hints)
 {
 	r->hints = hints;
+}
+
+/* Sets (or clears, with fn NULL) the cut source used for sub-resolutions and for CNAME
+ * targets outside the current cut; without one they start from the root hints. */
+static inline void
+dp_resolve_set_cut_source(struct dp_resolver *r, dp_resolve_cut_fn fn, void *arg)
+{
+	r->cut_fn = fn;
+	r->cut_arg = arg;
 }
 
 /*
@@ -402,8 +452,9 @@ void dp_res_qmin_step_reset(struct dp_res *s);
 unsigned dp_res_labels(const uint8_t *name, unsigned len);
 void dp_res_set_sname(struct dp_res *s, const uint8_t *name, unsigned len);
 void dp_res_cut_hints(struct dp_resolver *r, struct dp_res *s);
-void dp_res_cut_start(struct dp_resolver *r, struct dp_res *s,
+bool dp_res_cut_start(struct dp_resolver *r, struct dp_res *s,
 		      const struct dp_resolve_start_cut *sc);
+void dp_res_cut_closest(struct dp_resolver *r, struct dp_res *s);
 int dp_res_cut_referral(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep,
 			const uint8_t *msg, uint16_t len);
 bool dp_res_add_addr(struct dp_resolver *r, struct dp_resolve_ns *ns,

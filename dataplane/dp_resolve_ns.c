@@ -114,10 +114,32 @@ dp_res_cut_hints(struct dp_resolver *r, struct dp_res *s)
 	}
 }
 
-/* A delegation from the cache: its addresses without names, DP_RES_NS_ADDRS per entry. */
-void
+/* The state of an NS entry that has a name: GLUE with a usable address, else GLUELESS when it
+ * lies outside the zone (a sub-resolution may find it), else UNUSABLE. */
+static uint8_t
+ns_state_named(const struct dp_resolver *r, const struct dp_resolve_ns *ns, const uint8_t *zone,
+	       unsigned zone_len)
+{
+	for (unsigned i = 0; i < ns->addr_count; i++)
+		if (family_ok(r, ns->addr[i].family))
+			return DP_RES_NS_GLUE;
+	if (ns->addr_count > 0)
+		return DP_RES_NS_GLUE; /* addresses of a family this worker cannot use */
+	if (ns->name_len == 0 || dp_reply_name_in(ns->name, ns->name_len, zone, zone_len))
+		return DP_RES_NS_UNUSABLE;
+	return DP_RES_NS_GLUELESS;
+}
+
+/*
+ * A delegation from the cache: its bare addresses (DP_RES_NS_ADDRS per unnamed entry), then
+ * its named servers. Returns true if the cut has something to work with (a usable address or
+ * a name to look up); false leaves a cut the caller must replace.
+ */
+bool
 dp_res_cut_start(struct dp_resolver *r, struct dp_res *s, const struct dp_resolve_start_cut *sc)
 {
+	bool usable = false;
+
 	cut_reset(s, sc->zone, sc->zone_len);
 	for (unsigned i = 0; i < sc->addr_count; i++) {
 		struct dp_resolve_ns *ns = &s->cut.ns[s->cut.ns_count];
@@ -133,6 +155,46 @@ dp_res_cut_start(struct dp_resolver *r, struct dp_res *s, const struct dp_resolv
 		if (dp_res_add_addr(r, ns, &sc->addrs[i], PX_ADDR_AT_NS_ADDR))
 			ns->state = DP_RES_NS_GLUE;
 	}
+	for (unsigned i = 0; i < sc->ns_count && s->cut.ns_count < DP_RES_MAX_NS; i++) {
+		const struct dp_resolve_start_ns *sn = &sc->ns[i];
+		struct dp_resolve_ns *ns = &s->cut.ns[s->cut.ns_count];
+
+		if (sn->name_len == 0)
+			continue;
+		memset(ns, 0, sizeof(*ns));
+		memcpy(ns->name, sn->name, sn->name_len);
+		ns->name_len = sn->name_len;
+		for (unsigned j = 0; j < sn->addr_count && j < DP_RES_NS_ADDRS; j++)
+			dp_res_add_addr(r, ns, &sn->addrs[j], PX_ADDR_AT_NS_ADDR);
+		ns->state = ns_state_named(r, ns, s->cut.zone, s->cut.zone_len);
+		s->cut.ns_count++;
+	}
+	for (unsigned i = 0; i < s->cut.ns_count && !usable; i++) {
+		const struct dp_resolve_ns *ns = &s->cut.ns[i];
+
+		if (ns->state == DP_RES_NS_GLUELESS)
+			usable = true;
+		for (unsigned j = 0; j < ns->addr_count; j++)
+			usable |= family_ok(r, ns->addr[j].family);
+	}
+	return usable;
+}
+
+/* s's cut for its sname: the closest the cut source knows, else the root hints. */
+void
+dp_res_cut_closest(struct dp_resolver *r, struct dp_res *s)
+{
+	struct dp_resolve_start_buf buf;
+
+	if (r->cut_fn != NULL && r->cut_fn(r->cut_arg, s->sname, s->sname_len, s->qtype, &buf) &&
+	    dp_reply_name_in(s->sname, s->sname_len, buf.sc.zone, buf.sc.zone_len)) {
+		if (dp_res_cut_start(r, s, &buf.sc)) {
+			r->stats.cut_source_used++;
+			return;
+		}
+		r->stats.start_cut_unusable++;
+	}
+	dp_res_cut_hints(r, s);
 }
 
 /* True if the additional section holds an A or AAAA record (class IN) owned by name: the
@@ -330,7 +392,7 @@ sub_start(struct dp_resolver *r, struct dp_res *s, unsigned ni)
 	memcpy(sub->qname, ns->name, ns->name_len);
 	sub->qname_len = ns->name_len;
 	dp_res_set_sname(sub, ns->name, ns->name_len);
-	dp_res_cut_hints(r, sub);
+	dp_res_cut_closest(r, sub);
 	dp_res_qmin_step(r, sub, sub->ask_labels);
 	ns->state = DP_RES_NS_RESOLVING;
 	s->child = (uint32_t)(sub - r->pool) + 1;

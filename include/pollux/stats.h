@@ -94,7 +94,18 @@
 	X(rec_handoff_in, "upstream replies received from another worker") \
 	X(rec_handoff_full, "upstream replies dropped: the owning worker's hand-off ring was full") \
 	X(rec_cache_offered, "resolved answers handed to the cache feed") \
-	X(rec_cache_feed_full, "resolved answers not cached: the cache feed was full")
+	X(rec_cache_feed_full, "resolved answers not cached: the cache feed was full") \
+	X(rec_cut_hits, "resolutions started from a cached delegation below the root") \
+	X(rec_cut_primed, "resolutions started from the primed root set (no deeper cut cached)") \
+	X(rec_cut_hints, "resolutions started from the root hints (nothing cached, not primed)") \
+	X(rec_cut_restarts, "sub-resolutions and CNAME restarts started from a cached cut") \
+	X(rec_cut_bad, "cached cuts that did not decode (ignored)") \
+	X(rec_cut_offered, "delegations (referral NS sets and glue) handed to the cache feed") \
+	X(rec_cut_feed_full, "delegations not cached: the cache feed was full") \
+	X(rec_prime_sent, "priming resolutions started (. NS to a root server from the hints)") \
+	X(rec_prime_replies, "priming replies handed to the control thread") \
+	X(rec_prime_failed, "priming resolutions that ended without an answer") \
+	X(rec_prime_feed_full, "priming messages lost: the hand-off was full or the reply too big")
 
 struct px_stats {
 #define PX_STATS_MEMBER(name, help) uint64_t name;

@@ -762,6 +762,37 @@ START_TEST(test_ctl_config_parse_args_recursion_options)
 }
 END_TEST
 
+START_TEST(test_ctl_config_parse_args_ttl_caps_and_priming)
+{
+	ck_assert_uint_eq(cfg.max_ttl, 86400);
+	ck_assert_uint_eq(cfg.max_neg_ttl, 3600);
+	ck_assert(cfg.priming);
+	ck_assert_int_eq(PARSE("--max-ttl", "600", "--max-neg-ttl", "0", "--priming", "no"), 0);
+	ck_assert_uint_eq(cfg.max_ttl, 600);
+	ck_assert_uint_eq(cfg.max_neg_ttl, 0);
+	ck_assert(!cfg.priming);
+	ck_assert_int_eq(PARSE("--max-ttl", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--max-ttl: '0': must be 1-604800");
+	ck_assert_int_eq(PARSE("--max-ttl", "604801"), -EINVAL);
+	ck_assert_str_eq(err, "--max-ttl: '604801': must be 1-604800");
+	ck_assert_int_eq(PARSE("--max-neg-ttl", "-1"), -EINVAL);
+	ck_assert_str_eq(err, "--max-neg-ttl: '-1': not a decimal number");
+	ck_assert_int_eq(PARSE("--priming", "sometimes"), -EINVAL);
+	ck_assert_str_eq(err, "--priming: 'sometimes': must be 'yes' or 'no'");
+}
+END_TEST
+
+START_TEST(test_ctl_config_parse_file_ttl_keys)
+{
+	const char *path = WRITE_TMP("max-ttl: 7200\nmax-neg-ttl: 60\npriming: no\n");
+
+	ck_assert_int_eq(parse_file(path), 0);
+	ck_assert_uint_eq(cfg.max_ttl, 7200);
+	ck_assert_uint_eq(cfg.max_neg_ttl, 60);
+	ck_assert(!cfg.priming);
+}
+END_TEST
+
 START_TEST(test_ctl_config_parse_file_recursion_keys)
 {
 	const char *path = WRITE_TMP("recursion: no\nresolver-slots: 64\nqname-minimisation: no\n");
@@ -852,6 +883,8 @@ config_suite(void)
 	tcase_add_test(tc, test_ctl_config_validate_check_hints_needs_no_address);
 	tcase_add_test(tc, test_ctl_config_parse_args_recursion_options);
 	tcase_add_test(tc, test_ctl_config_parse_file_recursion_keys);
+	tcase_add_test(tc, test_ctl_config_parse_args_ttl_caps_and_priming);
+	tcase_add_test(tc, test_ctl_config_parse_file_ttl_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("usage");

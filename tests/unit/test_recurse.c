@@ -23,6 +23,12 @@
  * dp_rx_burst_handle() on it: the two share the source-port owner map and the hand-off rings as
  * control/main.c sets them up for two workers, so a reply delivered to the wrong worker must
  * reach the one that owns its port.
+ *
+ * Priming is on (the worker primes, the test plays the control thread with ctl_prime): the first
+ * thing the worker sends once it knows the gateway is ". NS" to the root hint, and the test
+ * answers it, validates the hand-off and checks the root cut lands in the cache. The cache feed
+ * is on too, but the test drains it only where a case says so (test_recurse_cut_cached), so the
+ * earlier cases see the paths they always saw.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -48,8 +54,13 @@
 #include <pollux/addr_policy.h>
 #include <pollux/wire.h>
 
+#include "ctl_config.h"
+#include "ctl_prime.h"
 #include "dp_cache.h"
+#include "dp_cache_feed.h"
 #include "dp_clock.h"
+#include "dp_cut.h"
+#include "dp_prime.h"
 #include "dp_hints.h"
 #include "dp_lcore.h"
 #include "dp_nbr.h"
@@ -81,6 +92,7 @@ static const struct px_test_hosts hosts = {
 };
 static const uint8_t gw_mac[6] = {0x02, 0, 0, 0, 0, 0xfe};
 static const uint8_t onlink_mac[6] = {0x02, 0, 0, 0, 0, 0x53};
+static const uint8_t root_name[1] = {0};
 
 struct deleg {
 	const char *zone;
@@ -116,6 +128,8 @@ static uint64_t no_neigh_expected; /* queries a case made wait for a neighbour o
 static struct dp_lcore *other;
 static uint8_t *port_owner;
 static struct rte_ring *handoff[2];
+static struct ctl_config ctl_cfg;
+static struct ctl_prime_state prime_state;
 
 static uint64_t
 stat(size_t off)
@@ -301,6 +315,9 @@ parse_upq(const struct rte_mbuf *m, struct upq *q)
 	ck_assert_uint_eq(pos + PX_DNS_OPT_LEN, dlen);
 }
 
+/* The priming query the worker sent at start (gateway_ready). */
+static struct upq prime_query;
+
 /* A frame the worker sent: an upstream query (parsed, mbuf freed) or a client answer. */
 struct frame {
 	bool upstream;
@@ -426,6 +443,15 @@ answer_upq(const struct upq *q)
 {
 	struct px_test_msg r;
 
+	if (q->dst == ROOT_IP4 && q->qtype == PX_DNS_TYPE_NS && strcmp(q->qname, ".") == 0) {
+		/* The priming answer: the root's NS set and its address, authoritatively. */
+		px_test_msg_start(&r, q->id, PX_DNS_QR | PX_DNS_AA, ".", PX_DNS_TYPE_NS);
+		px_test_msg_target(&r, 0, ".", PX_DNS_TYPE_NS, 518400, "a.root.test");
+		px_test_msg_addr(&r, 2, "a.root.test", "198.18.1.1");
+		px_test_msg_opt(&r, 0);
+		server_send(q->dst, PX_DNS_PORT, q->sport, &r);
+		return;
+	}
 	auth_reply(&r, q);
 	server_send(q->dst, PX_DNS_PORT, q->sport, &r);
 }
@@ -550,12 +576,65 @@ gateway_ready(void)
 	ck_assert_uint_eq(STAT(rec_neigh_probes), 1);
 	arp_reply_from(GW_IP4, gw_mac);
 	ck_assert_uint_eq(STAT(rec_neigh_learned), 1);
-	/* A probe sent again before the reply arrived (one per DP_REC_PROBE_INTERVAL_MS) is all
-	 * that may still be queued; tx_next() audits it as an ARP request. */
-	while ((m = tx_next(0)) != NULL)
+	/* A probe sent again before the reply arrived (one per DP_REC_PROBE_INTERVAL_MS) may still
+	 * be queued (tx_next() audits it as an ARP request); then comes the priming query, in the
+	 * same loop iteration that learned the gateway. */
+	for (;;) {
+		m = tx_next(WAIT_FRAME_MS);
+		ck_assert_ptr_nonnull(m);
+		if (rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->ether_type !=
+		    RTE_BE16(RTE_ETHER_TYPE_ARP))
+			break;
 		rte_pktmbuf_free(m);
+	}
+	parse_upq(m, &prime_query);
+	rte_pktmbuf_free(m);
 	gateway_known = true;
 }
+
+/* As the control thread: hands what the priming worker queued to ctl_prime and the feed's
+ * requests to the cache, until the root cut is there (bounded). */
+static void
+control_drain(void)
+{
+	dp_cache_feed_drain(ctx.cache_feed, ctx.cache, 1024);
+	ctl_prime_tick(&prime_state);
+	dp_cache_reclaim(ctx.cache);
+}
+
+/* At start the worker primes: ". NS" to the root hint (RD clear, EDNS: parse_upq checks), and
+ * the answer, validated by the control side, becomes the root cut in the cache. Then a new
+ * question starts from the primed set. */
+START_TEST(test_recurse_priming_at_start)
+{
+	uint64_t end;
+
+	gateway_ready();
+	ck_assert_uint_eq(prime_query.dst, ROOT_IP4);
+	ck_assert_str_eq(prime_query.qname, ".");
+	ck_assert_uint_eq(prime_query.qtype, PX_DNS_TYPE_NS);
+	ck_assert_uint_eq(STAT(rec_prime_sent), 1);
+	ck_assert_ptr_null(dp_cut_find(ctx.cache, root_name, 1, PX_DNS_TYPE_A, dp_clock_ms()));
+	answer_upq(&prime_query);
+	ck_assert_uint_eq(STAT(rec_prime_replies), 1);
+	end = dp_clock_ms() + WAIT_FRAME_MS;
+	while (prime_state.accepted == 0 && dp_clock_ms() < end)
+		control_drain();
+	ck_assert_msg(prime_state.accepted == 1, "priming not accepted: %s", prime_state.failure);
+	ck_assert(prime_state.primed);
+	ck_assert_uint_eq(prime_state.servers, 1);
+	ck_assert_uint_eq(prime_state.ttl, 86400); /* 518400 capped at max-ttl */
+	const struct dp_cache_entry *e = dp_cut_find(ctx.cache, root_name, 1, PX_DNS_TYPE_A,
+						     dp_clock_ms());
+
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->name_len, 1);
+	ck_assert_uint_eq(STAT(rec_prime_failed), 0);
+	/* Nothing else was sent: no second priming while the root cut is fresh. */
+	expect_quiet(20);
+	ck_assert_uint_eq(STAT(rec_prime_sent), 1);
+}
+END_TEST
 
 START_TEST(test_recurse_referral_then_answer)
 {
@@ -793,6 +872,50 @@ START_TEST(test_recurse_coalesced)
 }
 END_TEST
 
+/* The referral for example.test was offered to the cache feed; once the control thread has
+ * drained it, a second question in the zone goes straight to the zone's server, not to the
+ * root, and a name under no cached cut starts from the primed root set. */
+START_TEST(test_recurse_cut_cached)
+{
+	uint64_t hits = STAT(rec_cut_hits), primed = STAT(rec_cut_primed);
+	uint64_t sent = STAT(rec_queries_sent);
+	const struct dp_cache_entry *e;
+	uint8_t w[PX_DNS_NAME_BUF];
+	uint32_t path[8];
+	struct frame f;
+	unsigned n, wl;
+
+	gateway_ready();
+	ck_assert_uint_ge(STAT(rec_cut_offered), 1);
+	control_drain();
+	wl = px_test_name(w, "ftp.example.test");
+	e = dp_cut_find(ctx.cache, w, (uint8_t)wl, PX_DNS_TYPE_A, dp_clock_ms());
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->name_len, wl - 4); /* example.test */
+	client_ask(40010, 0x5151, "ftp.example.test", PX_DNS_TYPE_A);
+	n = serve(&f, path, RTE_DIM(path), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(path[0], EXAMPLE_IP4);
+	check_client_answer(&f, 40010, 0x5151, "ftp.example.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	ck_assert_uint_eq(STAT(rec_cut_hits), hits + 1);
+	ck_assert_uint_eq(STAT(rec_queries_sent), sent + 1);
+
+	/* No cut cached for slow.test: the primed root set (the same server as the hint here). */
+	uint64_t from_hints = STAT(rec_cut_hints);
+
+	client_ask(40011, 0x5252, "www.slow.test", PX_DNS_TYPE_A);
+	n = serve(&f, path, RTE_DIM(path), 0);
+	ck_assert_uint_ge(n, 2);
+	ck_assert_uint_eq(path[0], ROOT_IP4);
+	check_client_answer(&f, 40011, 0x5252, "www.slow.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	ck_assert_uint_eq(STAT(rec_cut_hints), from_hints);
+	ck_assert_uint_eq(STAT(rec_cut_primed), primed + 1);
+	expect_quiet(5);
+}
+END_TEST
+
 START_TEST(test_recurse_mbufs_back)
 {
 	const struct dp_resolver *r = dp_recurse_resolver(worker->rec);
@@ -903,7 +1026,7 @@ START_TEST(test_recurse_reply_handoff)
 	uint16_t free_port;
 
 	gateway_ready();
-	client_ask(40009, 0x6464, "ftp.example.test", PX_DNS_TYPE_A);
+	client_ask(40009, 0x6464, "gopher.example.test", PX_DNS_TYPE_A);
 	frame_next(&f, WAIT_FRAME_MS);
 	ck_assert(f.upstream);
 	/* The worker holds the port it sent from, as worker 1 of 2. */
@@ -920,7 +1043,7 @@ START_TEST(test_recurse_reply_handoff)
 	WAIT_STAT(rec_replies_matched, matched + 1);
 	/* The resolution goes on as if the worker had received the reply itself. */
 	ck_assert_uint_eq(serve(&f, path, RTE_DIM(path), 0) >= 1, 1);
-	check_client_answer(&f, 40009, 0x6464, "ftp.example.test", PX_DNS_RCODE_NOERROR);
+	check_client_answer(&f, 40009, 0x6464, "gopher.example.test", PX_DNS_RCODE_NOERROR);
 	rte_pktmbuf_free(f.m);
 
 	/* A port nobody holds: dropped and counted on the worker that got it. */
@@ -942,11 +1065,13 @@ recurse_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("resolve");
+	tcase_add_test(tc, test_recurse_priming_at_start);
 	tcase_add_test(tc, test_recurse_referral_then_answer);
 	tcase_add_test(tc, test_recurse_forged_replies_dropped);
 	tcase_add_test(tc, test_recurse_invalid_glue_servfail);
 	tcase_add_test(tc, test_recurse_coalesced);
 	tcase_add_test(tc, test_recurse_reply_handoff);
+	tcase_add_test(tc, test_recurse_cut_cached);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
@@ -996,6 +1121,12 @@ setup(void)
 	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
 		rte_exit(2, "test_recurse: cannot set up RCU\n");
 	ctx.cache = dp_cache_create("test_rec_cache", 1024, ctx.qsbr, 0);
+	ctx.cache_feed = dp_cache_feed_create("test_rec_feed", 256, 0);
+	ctx.prime = dp_prime_feed_create("test_rec_prime", 0);
+	if (ctx.cache_feed == NULL || ctx.prime == NULL)
+		rte_exit(2, "test_recurse: cannot create the cache feed or the priming hand-off\n");
+	ctl_config_init(&ctl_cfg);
+	ctl_prime_init(&prime_state, &ctl_cfg, &ctx);
 
 	hints = rte_zmalloc(NULL, dp_hints_size(1), RTE_CACHE_LINE_SIZE);
 	if (ctx.cache == NULL || hints == NULL)
@@ -1020,6 +1151,7 @@ setup(void)
 	rconf.resolve.use_ipv4 = true;
 	rconf.resolve.use_ipv6 = false;
 	rconf.policy = &policy;
+	rconf.prime = true;
 
 	/* What control/main.c's recurse_shared() builds for two workers. */
 	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
@@ -1074,7 +1206,10 @@ main(void)
 	rte_free(port_owner);
 	rte_free(ctx.nbr);
 	rte_free(other);
+	dp_cache_feed_free(ctx.cache_feed);
+	dp_prime_feed_free(ctx.prime);
 	dp_cache_free(ctx.cache);
+	ctl_config_free(&ctl_cfg);
 	rte_free(hints);
 	rte_free(worker);
 	rte_free(ctx.qsbr);

@@ -477,21 +477,115 @@ START_TEST(test_resolve_all_glue_invalid)
 }
 END_TEST
 
+/* A start cut whose every address the policy rejects is not used: the resolution starts from
+ * the hints instead (and here ends in the same SERVFAIL through the bad.test referral). */
 START_TEST(test_resolve_policy_rejects_start_cut)
 {
 	uint8_t w[PX_DNS_NAME_BUF], z[PX_DNS_NAME_BUF];
 	struct dp_resolve_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
 	struct dp_upq_addr a[2];
-	struct dp_resolve_start_cut sc = {z, 0, a, 2};
+	struct dp_resolve_start_cut sc = {z, 0, a, 2, NULL, 0};
+	static const char *const want[] = {"198.18.0.1 test. A", "198.18.1.1 bad.test. A"};
 
 	q.qname_len = (uint8_t)px_test_name(w, "www.bad.test");
 	sc.zone_len = (uint8_t)px_test_name(z, "bad.test");
 	dp_upq_addr_set4(&a[0], htonl(0x7f000001));
 	dp_upq_addr_set4(&a[1], htonl(0xe0000001));
 	ck_assert_int_eq(dp_resolve_start(res, &q, hints, &sc, now, 1, &act), 0);
-	assert_servfail(DP_RES_FAIL_NO_NS);
+	ck_assert_uint_eq(res->stats.start_cut_unusable, 1);
 	ck_assert_uint_eq(res->stats.ns_addr_rejected[PX_ADDR_LOOPBACK], 1);
 	ck_assert_uint_eq(res->stats.ns_addr_rejected[PX_ADDR_MULTICAST], 1);
+	drive(10);
+	assert_sends(want, 2);
+	assert_servfail(DP_RES_FAIL_NO_NS);
+}
+END_TEST
+
+/* A start cut with named servers: one with an address is asked first; the name without one
+ * (out of zone) is kept for a glueless lookup. */
+START_TEST(test_resolve_start_cut_named)
+{
+	uint8_t w[PX_DNS_NAME_BUF], z[PX_DNS_NAME_BUF], n1[PX_DNS_NAME_BUF], n2[PX_DNS_NAME_BUF];
+	struct dp_resolve_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
+	struct dp_upq_addr a[1];
+	struct dp_resolve_start_ns ns[2] = {{n1, 0, 0, NULL}, {n2, 0, 1, a}};
+	struct dp_resolve_start_cut sc = {z, 0, NULL, 0, ns, 2};
+	static const char *const want[] = {"198.18.2.1 www.example.test. A"};
+	const struct dp_res *r;
+
+	q.qname_len = (uint8_t)px_test_name(w, "www.example.test");
+	sc.zone_len = (uint8_t)px_test_name(z, "example.test");
+	ns[0].name_len = (uint8_t)px_test_name(n1, "ns.example.other");
+	ns[1].name_len = (uint8_t)px_test_name(n2, "ns1.example.test");
+	dp_upq_addr_set4(&a[0], htonl(0xc6120201)); /* 198.18.2.1 */
+	ck_assert_int_eq(dp_resolve_start(res, &q, hints, &sc, now, 1, &act), 0);
+	r = dp_resolve_get(res, act.res);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->cut.ns_count, 2);
+	ck_assert_uint_eq(r->cut.ns[0].state, DP_RES_NS_GLUELESS);
+	ck_assert_uint_eq(r->cut.ns[1].state, DP_RES_NS_GLUE);
+	drive(10);
+	assert_sends(want, 1);
+	assert_answer(PX_DNS_RCODE_NOERROR, "www.example.test. 192.0.2.1; ", "");
+	ck_assert_uint_eq(res->stats.start_cut_unusable, 0);
+}
+END_TEST
+
+/* A cut source that knows example.other (at 198.18.7.1) and nothing else. */
+static unsigned cut_source_calls;
+
+static bool
+cut_source_other(void *arg, const uint8_t *name, uint8_t name_len, uint16_t qtype,
+		 struct dp_resolve_start_buf *out)
+{
+	static uint8_t zone[PX_DNS_NAME_BUF];
+	uint8_t other[PX_DNS_NAME_BUF];
+	unsigned zlen = px_test_name(zone, "example.other");
+
+	(void)arg;
+	(void)qtype;
+	(void)px_test_name(other, "example.other");
+	cut_source_calls++;
+	if (!dp_reply_name_in(name, name_len, other, zlen))
+		return false;
+	memset(&out->sc, 0, sizeof(out->sc));
+	out->sc.zone = zone;
+	out->sc.zone_len = (uint8_t)zlen;
+	dp_upq_addr_set4(&out->addr[0][0], htonl(0xc6120701)); /* 198.18.7.1 */
+	out->sc.addrs = out->addr[0];
+	out->sc.addr_count = 1;
+	return true;
+}
+
+/* A CNAME out of the current cut restarts at the cut source's closest cut, not at the root. */
+START_TEST(test_resolve_cname_restart_from_cut_source)
+{
+	static const char *const want[] = {"198.18.0.1 test. A", "198.18.1.1 example.test. A",
+					   "198.18.2.1 cross.example.test. A",
+					   "198.18.7.1 www.example.other. A"};
+
+	dp_resolve_set_cut_source(res, cut_source_other, NULL);
+	ck_assert_int_eq(resolve("cross.example.test", PX_DNS_TYPE_A, 1), 0);
+	assert_sends(want, 4);
+	assert_answer(PX_DNS_RCODE_NOERROR,
+		      "cross.example.test. www.example.other.; www.example.other. 192.0.2.7; ", "");
+	ck_assert_uint_eq(res->stats.cut_source_used, 1);
+	ck_assert_uint_ge(cut_source_calls, 1);
+}
+END_TEST
+
+/* A glueless sub-resolution starts at the cut source's closest cut too. */
+START_TEST(test_resolve_glueless_from_cut_source)
+{
+	static const char *const want[] = {"198.18.0.1 test. A", "198.18.1.1 glueless.test. A",
+					   "198.18.7.1 ns.example.other. A",
+					   "198.18.8.1 www.glueless.test. A"};
+
+	dp_resolve_set_cut_source(res, cut_source_other, NULL);
+	ck_assert_int_eq(resolve("www.glueless.test", PX_DNS_TYPE_A, 1), 0);
+	assert_sends(want, 4);
+	assert_answer(PX_DNS_RCODE_NOERROR, "www.glueless.test. 192.0.2.8; ", "");
+	ck_assert_uint_eq(res->stats.cut_source_used, 1);
 }
 END_TEST
 
@@ -500,7 +594,7 @@ START_TEST(test_resolve_start_cut_from_cache)
 	uint8_t w[PX_DNS_NAME_BUF], z[PX_DNS_NAME_BUF];
 	struct dp_resolve_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
 	struct dp_upq_addr a[1];
-	struct dp_resolve_start_cut sc = {z, 0, a, 1};
+	struct dp_resolve_start_cut sc = {z, 0, a, 1, NULL, 0};
 	static const char *const want[] = {"198.18.2.1 www.example.test. A"};
 
 	q.qname_len = (uint8_t)px_test_name(w, "www.example.test");
@@ -789,6 +883,9 @@ resolve_suite(void)
 	TC("pool", tcase_add_test(tc, test_resolve_pool_exhausted);
 	   tcase_add_test(tc, test_resolve_coalesce); tcase_add_test(tc, test_resolve_init_invalid));
 	TC("poisoning", tcase_add_test(tc, test_resolve_poisoning));
+	TC("cached_cuts", tcase_add_test(tc, test_resolve_start_cut_named);
+	   tcase_add_test(tc, test_resolve_cname_restart_from_cut_source);
+	   tcase_add_test(tc, test_resolve_glueless_from_cut_source));
 #undef TC
 	return s;
 }

@@ -13,9 +13,14 @@
 #   4. www.allbad.test gets SERVFAIL in under 100 ms, where Unbound never answers;
 #   5. the local zone still answers, and a client over IPv6 is resolved for too;
 #   6. an answer resolved once is cached: asked again it is a hit, with a lower TTL;
-#   7. after the poisoning attempt (evil.test lying about victim.test), the victim's real
+#   7. priming (RFC 8109): the capture holds a ". NS" query to a lab root server, and
+#      `polluxctl hints` says the root set is primed;
+#   8. delegations are cached: a second name in an already visited zone (z3.test) is resolved
+#      with no query to a root or TLD server (a capture around that one question), and
+#      rec_cut_hits counts it;
+#   9. after the poisoning attempt (evil.test lying about victim.test), the victim's real
 #      address is what the cache holds and serves; glue 0.0.0.0 was counted as rejected;
-#   8. the differential test: Unbound (pxlab-res, same internet) is asked the same questions in
+#  10. the differential test: Unbound (pxlab-res, same internet) is asked the same questions in
 #      the same order and differ.py compares both resolvers' rcodes and answers side by side;
 #      every disagreement must be one questions.txt documents.
 #
@@ -28,7 +33,8 @@
 # Known gap of this step (not deliberate, documented in dp_recurse.h and the README): no TCP, so
 # an answer that needs TCP upstream (the 'tcp' lines: big.z7.test TXT) is SERVFAIL; the test
 # reports such lines and checks that the SERVFAIL came fast, instead of failing on them.
-# Answers are cached (step 6), delegations not yet: every resolution starts at the root hints.
+# Answers are cached (step 6), and so are delegations (step 8): a resolution starts from the
+# closest cached cut, the primed root set at worst (step 7).
 #
 # Runs as root, unattended, in about 40 seconds. Prints 'ok - ...' / 'not ok - ...', then
 # 'N passed, M failed'. Everything is torn down at exit unless POLLUX_INET_KEEP=1.
@@ -80,15 +86,15 @@ if ! inet_up >/dev/null; then
 fi
 ok "the internet comes up"
 lab_stop >/dev/null 2>&1
+# The capture starts before pollux does: priming is the first thing it sends.
+inet_capture_start px "$POLLUX_LAB_NS_CLI" "$POLLUX_LAB_IF_CLI" ||
+	not_ok "capture on $POLLUX_LAB_NS_CLI/$POLLUX_LAB_IF_CLI starts" "tcpdump failed"
 if ! lab_start --gateway "$LAB_CLI_IP4" --gateway6 "$LAB_CLI_IP6" \
 	--hints "$TEST_DIR/lab.root" --local-zone "$LAB_DIR/zones/example.test.zone"; then
 	not_ok "pollux starts with --gateway, --gateway6 and the lab's hints" "see its log above"
 	exit 1
 fi
 ok "pollux starts with --gateway $LAB_CLI_IP4 --gateway6 $LAB_CLI_IP6 and the lab's hints"
-
-inet_capture_start px "$POLLUX_LAB_NS_CLI" "$POLLUX_LAB_IF_CLI" ||
-	not_ok "capture on $POLLUX_LAB_NS_CLI/$POLLUX_LAB_IF_CLI starts" "tcpdump failed"
 
 # 2. Every question. Lines flagged 'tcp' are the known gap: reported, and must be fast SERVFAIL.
 tcp_lines=$(awk -F'|' '!/^[[:space:]]*(#|$)/ && $6 ~ /tcp/ {gsub(/[[:space:]]/, "", $1); gsub(/[[:space:]]/, "", $2); print $1 " " $2}' "$QUESTIONS")
@@ -154,7 +160,34 @@ check "asked again, www.z3.test is answered from the cache (hits $hits0 -> $hits
 check "the cached answer's TTL counts down ($ttl1 then $ttl2)" "'$ttl1' '$ttl2'" \
 	test -n "$ttl1" -a -n "$ttl2" -a "${ttl2:-99999999}" -lt "${ttl1:-0}"
 
-# 7. The poisoning attempt is over (questions.txt ran evil.test's lies, then victim.test): what
+# 8. The delegation of z3.test was cached when www.z3.test was resolved: another name in it goes
+# to z3.test's servers only. Root servers are 198.18.1.0/24 and 2001:2:0:1::/64, the TLD servers
+# 198.18.2.0/24 and 2001:2:0:2::/64 (internet.sh).
+cut0=$(lab_ctl stats 2>&1 | awk '$1 == "total.rec_cut_hits" {print $2}')
+inet_capture_start px2 "$POLLUX_LAB_NS_CLI" "$POLLUX_LAB_IF_CLI" ||
+	not_ok "second capture on $POLLUX_LAB_NS_CLI/$POLLUX_LAB_IF_CLI starts" "tcpdump failed"
+out=$(lab_cli dig +tries=1 +time=3 "@$LAB_PX_IP4" cut-test.z3.test A 2>&1)
+# tcpdump hands packets over in blocks (about a second without --immediate-mode): wait for one.
+sleep 1.5
+inet_capture_stop px2
+cut1=$(lab_ctl stats 2>&1 | awk '$1 == "total.rec_cut_hits" {print $2}')
+q2=$(tcpdump -n -r "$INET_CAPS/px2.pcap" 'dst port 53' 2>/dev/null)
+up=$(awk -v p="$LAB_PX_IP4.53:" '$4 == ">" && $5 != p' <<<"$q2" | wc -l)
+high=$(grep -E '> (198\.18\.[12]\.[0-9]+|2001:2:0:[12]::[0-9a-f]+)\.53:' <<<"$q2" || true)
+check "cut-test.z3.test: answered ($(oneline "$(grep -o 'status: [A-Z]*' <<<"$out")")) without asking a root or TLD server ($up upstream queries)" \
+	"to root/TLD: $(oneline "$high")" test -z "$high" -a "$up" -ge 1
+check "rec_cut_hits counted it (${cut0:-?} -> ${cut1:-?})" "'$cut0' '$cut1'" \
+	test "${cut1:-0}" -gt "${cut0:-0}"
+
+# 7. Priming: ". NS" to a root server at start, and the primed state.
+hints=$(lab_ctl hints 2>&1)
+check "polluxctl hints: the root set is primed" "$(oneline "$(grep -E '^prim' <<<"$hints")")" \
+	grep -qx 'priming: primed' <<<"$hints"
+check "polluxctl hints: primed from a lab root server with 2 servers" \
+	"$(oneline "$(grep -E '^primed_(from|servers)' <<<"$hints")")" \
+	grep -qE '^primed_from: (198\.18\.1\.[12]|2001:2:0:1::[12])$' <<<"$hints"
+
+# 9. The poisoning attempt is over (questions.txt ran evil.test's lies, then victim.test): what
 # the cache holds and serves for www.victim.test is the victim's real address, from the cache.
 hits0=$(lab_ctl stats 2>&1 | awk '$1 == "total.hits" {print $2}')
 out=$(lab_cli dig +tries=1 +time=3 "@$LAB_PX_IP4" www.victim.test A +short 2>&1)
@@ -169,6 +202,12 @@ check "glue 0.0.0.0 was rejected by the policy and counted (addr_rejected.glue.u
 
 # 3. The capture.
 inet_capture_stop px
+prime_q=$(tcpdump -n -r "$INET_CAPS/px.pcap" 'dst port 53' 2>/dev/null |
+	grep -E '> (198\.18\.1\.[12]|2001:2:0:1::[12])\.53: [0-9]+ \[1au\] NS\? \. ' | head -1)
+check "the capture holds the priming query (. NS to a root server, no RD, EDNS)" \
+	"none: $(oneline "$(tcpdump -n -r "$INET_CAPS/px.pcap" 2>/dev/null | head -3)")" \
+	test -n "$prime_q"
+
 dests=$(inet_capture_dests px)
 diag "DNS queries pollux sent across $POLLUX_LAB_NS_CLI/$POLLUX_LAB_IF_CLI, per destination:" \
 	"$(tr '\n' ',' <<<"$dests" | sed 's/,$//; s/,/, /g')"
@@ -187,7 +226,7 @@ rej=$(grep -E '^total\.rec_send_rejected_' <<<"$stats" | awk '{s += $2} END {pri
 check "no server address reached the send-time policy check only to be rejected ($rej)" \
 	"$rej" test "$rej" = 0
 
-# 8. The differential test: Unbound, in its own namespace on the same internet, is asked the same
+# 10. The differential test: Unbound, in its own namespace on the same internet, is asked the same
 # questions in the same order, and differ.py compares the two side by side. Every disagreement
 # must be one questions.txt documents (its unbound column): where pollux is meant to be better.
 # Lines flagged 'tcp' are pollux's known gap above, reported but not failed here either.

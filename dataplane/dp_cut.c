@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Delegations in the cache: the encoding of a cut entry and the closest-cut walk. See dp_cut.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "dp_cut.h"
+
+/* Bytes one server takes: name_len, name, addr_count, addresses. */
+static unsigned
+ns_size(unsigned name_len, const struct dp_upq_addr *a, unsigned n)
+{
+	unsigned sz = 2 + name_len;
+
+	for (unsigned i = 0; i < n; i++)
+		sz += 1u + (a[i].family == DP_UPQ_AF_INET ? 4u : 16u);
+	return sz;
+}
+
+/* Appends one server if it fits whole. Returns false when it does not. */
+static bool
+put_ns(uint8_t *buf, uint16_t cap, uint16_t *len, const uint8_t *name, unsigned name_len,
+       const struct dp_upq_addr *a, unsigned n)
+{
+	unsigned pos = *len;
+
+	if (pos + ns_size(name_len, a, n) > cap)
+		return false;
+	buf[pos++] = (uint8_t)name_len;
+	memcpy(buf + pos, name, name_len);
+	pos += name_len;
+	buf[pos++] = (uint8_t)n;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned alen = a[i].family == DP_UPQ_AF_INET ? 4 : 16;
+
+		buf[pos++] = a[i].family;
+		memcpy(buf + pos, a[i].a, alen);
+		pos += alen;
+	}
+	*len = (uint16_t)pos;
+	return true;
+}
+
+uint16_t
+dp_cut_encode(uint8_t *buf, uint16_t cap, const struct dp_resolve_cut *cut, uint16_t *ns_count)
+{
+	uint16_t len = 0;
+
+	*ns_count = 0;
+	for (unsigned i = 0; i < cut->ns_count; i++) {
+		const struct dp_resolve_ns *ns = &cut->ns[i];
+		unsigned n = ns->addr_count;
+
+		/* Failed marks are this resolution's: a server that timed out once is kept. An
+		 * unusable name (in zone without glue, glue rejected) is not worth a lookup. */
+		if (n == 0 && ns->state != DP_RES_NS_GLUELESS && ns->state != DP_RES_NS_RESOLVING)
+			continue;
+		if (n == 0 && ns->name_len == 0)
+			continue;
+		if (!put_ns(buf, cap, &len, ns->name, ns->name_len, ns->addr, n))
+			break;
+		(*ns_count)++;
+	}
+	return *ns_count > 0 ? len : 0;
+}
+
+uint16_t
+dp_cut_encode_hints(uint8_t *buf, uint16_t cap, const struct dp_hints *h, uint16_t *ns_count)
+{
+	struct dp_upq_addr a[2 * DP_HINTS_MAX_ADDRS];
+	uint16_t len = 0;
+
+	*ns_count = 0;
+	for (uint32_t i = 0; i < h->ns_count && *ns_count < DP_RES_MAX_NS; i++) {
+		const struct dp_hints_ns *hn = &h->ns[i];
+		unsigned n = 0;
+
+		for (unsigned j = 0; j < hn->v4_count && n < DP_RES_NS_ADDRS; j++)
+			dp_upq_addr_set4(&a[n++], hn->v4[j]);
+		for (unsigned j = 0; j < hn->v6_count && n < DP_RES_NS_ADDRS; j++)
+			dp_upq_addr_set6(&a[n++], hn->v6[j]);
+		if (n == 0)
+			continue;
+		if (!put_ns(buf, cap, &len, hn->name, hn->name_len, a, n))
+			break;
+		(*ns_count)++;
+	}
+	return *ns_count > 0 ? len : 0;
+}
+
+int
+dp_cut_decode(const struct dp_cache_entry *e, struct dp_resolve_start_buf *out)
+{
+	const uint8_t *p = dp_cache_entry_rr(e);
+	unsigned len = e->rr_len, pos = 0;
+
+	memset(&out->sc, 0, sizeof(out->sc));
+	out->sc.zone = dp_cache_entry_name(e);
+	out->sc.zone_len = e->name_len;
+	out->sc.ns = out->ns;
+	while (pos < len) {
+		struct dp_resolve_start_ns *ns;
+		unsigned nlen, n;
+
+		if (out->sc.ns_count == DP_RES_MAX_NS)
+			return -EINVAL;
+		ns = &out->ns[out->sc.ns_count];
+		nlen = p[pos++];
+		if (nlen > PX_DNS_MAX_NAME || pos + nlen + 1 > len)
+			return -EINVAL;
+		ns->name = p + pos;
+		ns->name_len = (uint8_t)nlen;
+		pos += nlen;
+		n = p[pos++];
+		if (n > DP_RES_NS_ADDRS)
+			return -EINVAL;
+		for (unsigned i = 0; i < n; i++) {
+			struct dp_upq_addr *a = &out->addr[out->sc.ns_count][i];
+			unsigned alen;
+
+			if (pos >= len)
+				return -EINVAL;
+			a->family = p[pos++];
+			if (a->family != DP_UPQ_AF_INET && a->family != DP_UPQ_AF_INET6)
+				return -EINVAL;
+			alen = a->family == DP_UPQ_AF_INET ? 4 : 16;
+			if (pos + alen > len)
+				return -EINVAL;
+			memset(a->a, 0, sizeof(a->a));
+			memcpy(a->a, p + pos, alen);
+			pos += alen;
+		}
+		ns->addrs = out->addr[out->sc.ns_count];
+		ns->addr_count = (uint8_t)n;
+		out->sc.ns_count++;
+	}
+	return out->sc.ns_count > 0 ? 0 : -EINVAL;
+}
+
+void
+dp_cut_key(struct dp_cache_key *key, const uint8_t *zone, uint8_t zone_len)
+{
+	key->qtype = PX_DNS_TYPE_NS;
+	key->qclass = PX_DNS_CLASS_IN;
+	key->kind = DP_CACHE_CUT;
+	key->name_len = zone_len;
+	memcpy(key->name, zone, zone_len);
+}
+
+const struct dp_cache_entry *
+dp_cut_find(const struct dp_cache *c, const uint8_t *name, uint8_t name_len, uint16_t qtype,
+	    uint64_t now_ms)
+{
+	unsigned labels = 0, off = 0;
+
+	for (unsigned i = 0; i < name_len && name[i] != 0; i += 1u + name[i])
+		labels++;
+	/* A DS RRset lives at the parent side of the cut: start one label up. */
+	if (qtype == PX_DNS_TYPE_DS && labels > 0) {
+		off = 1u + name[0];
+		labels--;
+	}
+	for (;;) {
+		if (dp_cache_has_cut_depth(c, labels)) {
+			const struct dp_cache_entry *e =
+				dp_cache_lookup(c, name + off, (uint8_t)(name_len - off),
+						PX_DNS_TYPE_NS, PX_DNS_CLASS_IN, DP_CACHE_CUT);
+
+			if (e != NULL && dp_cache_entry_ttl(e, now_ms) >= 0)
+				return e;
+		}
+		if (labels == 0 || off >= name_len)
+			return NULL;
+		off += 1u + name[off];
+		labels--;
+	}
+}
