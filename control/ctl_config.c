@@ -39,6 +39,8 @@ enum opt_id {
 	OPT_RECURSION,
 	OPT_RESOLVER_SLOTS,
 	OPT_QNAME_MIN,
+	OPT_TCP,
+	OPT_TCP_IFACE,
 };
 
 #define STR_(x) #x
@@ -84,6 +86,8 @@ static const struct opt_desc opt_table[] = {
 	  "SERVFAIL)" },
 	{ "resolver-slots", OPT_RESOLVER_SLOTS, "N", "pending resolutions per worker, 1-1048576" },
 	{ "qname-minimisation", OPT_QNAME_MIN, "yes|no", "RFC 9156 QNAME minimisation (relaxed)" },
+	{ "tcp", OPT_TCP, "on|off", "DNS over TCP through the kernel (a net_tun exception path)" },
+	{ "tcp-iface", OPT_TCP_IFACE, "NAME", "the kernel interface of the TCP exception path" },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
@@ -117,6 +121,8 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->recursion = true;
 	cfg->resolver_slots = CTL_DEFAULT_RESOLVER_SLOTS;
 	cfg->qname_min = true;
+	cfg->tcp = true;
+	snprintf(cfg->tcp_iface, sizeof(cfg->tcp_iface), "%s", CTL_DEFAULT_TCP_IFACE);
 	px_addr_policy_init(&cfg->addr_policy);
 	/* init cannot report a failed strdup; parse_args fills the default in again if needed. */
 	cfg->control_path = strdup(PX_CTL_DEFAULT_PATH);
@@ -346,6 +352,22 @@ apply_option(struct ctl_config *cfg, int id, const char *val, char *why, size_t 
 		return parse_u32(val, 1, CTL_MAX_RESOLVER_SLOTS, &cfg->resolver_slots, why, why_len);
 	case OPT_QNAME_MIN:
 		return parse_yes_no(val, &cfg->qname_min, why, why_len);
+	case OPT_TCP:
+		if (strcmp(val, "on") == 0 || strcmp(val, "off") == 0) {
+			cfg->tcp = val[1] == 'n';
+			return 0;
+		}
+		return parse_yes_no(val, &cfg->tcp, why, why_len);
+	case OPT_TCP_IFACE:
+		if (val[0] == '\0' || strlen(val) >= sizeof(cfg->tcp_iface) ||
+		    strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+			    strlen(val)) {
+			set_err(why, why_len, "'%s': must be 1-15 letters, digits, '-', '_' or '.'",
+				val);
+			return -EINVAL;
+		}
+		snprintf(cfg->tcp_iface, sizeof(cfg->tcp_iface), "%s", val);
+		return 0;
 	}
 	set_err(why, why_len, "unknown option");
 	return -EINVAL;
@@ -734,6 +756,12 @@ opt_default(int id, char *buf, size_t len)
 		break;
 	case OPT_RESOLVER_SLOTS:
 		snprintf(buf, len, "%u", CTL_DEFAULT_RESOLVER_SLOTS);
+		break;
+	case OPT_TCP:
+		snprintf(buf, len, "on");
+		break;
+	case OPT_TCP_IFACE:
+		snprintf(buf, len, "%s", CTL_DEFAULT_TCP_IFACE);
 		break;
 	default:
 		buf[0] = '\0';

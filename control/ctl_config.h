@@ -45,6 +45,8 @@ struct ctl_config {
 	bool recursion;         /* resolve misses iteratively (needs --gateway or --gateway6) */
 	uint32_t resolver_slots; /* pending resolutions (and client slots) per worker */
 	bool qname_min;         /* RFC 9156 QNAME minimisation */
+	bool tcp;               /* DNS over TCP through the kernel (ctl_tun.h, ctl_tcp.h) */
+	char tcp_iface[16];     /* the tun's kernel interface name */
 	bool help;
 };
 
@@ -57,6 +59,7 @@ struct ctl_config {
 #define CTL_DEFAULT_MIN_ROOT_SERVERS 1
 #define CTL_DEFAULT_RESOLVER_SLOTS 4096
 #define CTL_MAX_RESOLVER_SLOTS (1u << 20)
+#define CTL_DEFAULT_TCP_IFACE "pxtcp0"
 
 /* Fills cfg with the defaults. */
 void ctl_config_init(struct ctl_config *cfg);

@@ -15,6 +15,7 @@
 #include "ctl_zone.h"
 
 struct ctl_hints_state;
+struct ctl_tcp;
 struct dp_ctx;
 struct dp_lcore;
 struct rte_mempool;
@@ -30,6 +31,7 @@ struct ctl_state {
 	struct ctl_zone_info zones[CTL_MAX_LOCAL_ZONES];
 	unsigned zone_count;
 	struct ctl_hints_state *hints;
+	struct ctl_tcp *tcp;       /* NULL with --tcp off */
 };
 
 /* Sums every worker's counters into total. */

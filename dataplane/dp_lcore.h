@@ -17,6 +17,7 @@
 struct dp_cache;
 struct dp_cache_feed;
 struct dp_hints;
+struct dp_tcp_lcore;
 struct rte_rcu_qsbr;
 
 #define DP_BURST 32
@@ -60,6 +61,9 @@ struct dp_lcore {
 	/* Iterative resolution (dp_recurse.h), or NULL when recursion is off: misses are then
 	 * answered SERVFAIL. Built by the control thread on the worker's socket before launch. */
 	struct dp_recurse *rec;
+	/* DNS over TCP (dp_tcp.h): the tun queue, rings and neighbour table, or NULL when TCP is
+	 * off (TCP segments are then dropped, drop_l4_proto). Built by the control thread. */
+	struct dp_tcp_lcore *tcp;
 } __rte_cache_aligned;
 
 /* Verdict of the per-packet handlers. */
@@ -68,6 +72,7 @@ enum dp_verdict {
 	DP_TX,       /* the mbuf now holds the reply, ready to send back out */
 	DP_CONSUMED, /* taken in (a query handed to the resolver, an upstream reply, an ARP reply
 		      * we learned from): free the mbuf, it is not a drop */
+	DP_TAKEN,    /* the handler kept the mbuf (a TCP segment queued for the kernel) */
 };
 
 #define DP_STAT_INC(lc, name) ((lc)->stats.name++)
