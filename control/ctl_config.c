@@ -42,6 +42,8 @@ enum opt_id {
 	OPT_MAX_TTL,
 	OPT_MAX_NEG_TTL,
 	OPT_PRIMING,
+	OPT_TCP,
+	OPT_TCP_IFACE,
 };
 
 #define STR_(x) #x
@@ -92,6 +94,8 @@ static const struct opt_desc opt_table[] = {
 	{ "max-neg-ttl", OPT_MAX_NEG_TTL, "SECONDS", "cache negative answers at most this long, "
 	  "0-" STR(CTL_MAX_TTL_LIMIT) " (default " STR(CTL_DEFAULT_MAX_NEG_TTL) ")" },
 	{ "priming", OPT_PRIMING, "yes|no", "RFC 8109 priming of the root NS set (default yes)" },
+	{ "tcp", OPT_TCP, "on|off", "DNS over TCP through the kernel (a net_tun exception path)" },
+	{ "tcp-iface", OPT_TCP_IFACE, "NAME", "the kernel interface of the TCP exception path" },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
@@ -128,6 +132,8 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->max_ttl = CTL_DEFAULT_MAX_TTL;
 	cfg->max_neg_ttl = CTL_DEFAULT_MAX_NEG_TTL;
 	cfg->priming = true;
+	cfg->tcp = true;
+	snprintf(cfg->tcp_iface, sizeof(cfg->tcp_iface), "%s", CTL_DEFAULT_TCP_IFACE);
 	px_addr_policy_init(&cfg->addr_policy);
 	/* init cannot report a failed strdup; parse_args fills the default in again if needed. */
 	cfg->control_path = strdup(PX_CTL_DEFAULT_PATH);
@@ -363,6 +369,22 @@ apply_option(struct ctl_config *cfg, int id, const char *val, char *why, size_t 
 		return parse_u32(val, 0, CTL_MAX_TTL_LIMIT, &cfg->max_neg_ttl, why, why_len);
 	case OPT_PRIMING:
 		return parse_yes_no(val, &cfg->priming, why, why_len);
+	case OPT_TCP:
+		if (strcmp(val, "on") == 0 || strcmp(val, "off") == 0) {
+			cfg->tcp = val[1] == 'n';
+			return 0;
+		}
+		return parse_yes_no(val, &cfg->tcp, why, why_len);
+	case OPT_TCP_IFACE:
+		if (val[0] == '\0' || strlen(val) >= sizeof(cfg->tcp_iface) ||
+		    strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+			    strlen(val)) {
+			set_err(why, why_len, "'%s': must be 1-15 letters, digits, '-', '_' or '.'",
+				val);
+			return -EINVAL;
+		}
+		snprintf(cfg->tcp_iface, sizeof(cfg->tcp_iface), "%s", val);
+		return 0;
 	}
 	set_err(why, why_len, "unknown option");
 	return -EINVAL;
@@ -751,6 +773,12 @@ opt_default(int id, char *buf, size_t len)
 		break;
 	case OPT_RESOLVER_SLOTS:
 		snprintf(buf, len, "%u", CTL_DEFAULT_RESOLVER_SLOTS);
+		break;
+	case OPT_TCP:
+		snprintf(buf, len, "on");
+		break;
+	case OPT_TCP_IFACE:
+		snprintf(buf, len, "%s", CTL_DEFAULT_TCP_IFACE);
 		break;
 	default:
 		buf[0] = '\0';

@@ -48,6 +48,8 @@ struct ctl_config {
 	uint32_t max_ttl;       /* seconds: answers and delegations are cached at most this long */
 	uint32_t max_neg_ttl;   /* seconds: negative answers (RFC 2308) at most this long */
 	bool priming;           /* RFC 8109 priming of the root NS set */
+	bool tcp;               /* DNS over TCP through the kernel (ctl_tun.h, ctl_tcp.h) */
+	char tcp_iface[16];     /* the tun's kernel interface name */
 	bool help;
 };
 
@@ -65,6 +67,7 @@ struct ctl_config {
 #define CTL_DEFAULT_MAX_TTL 86400
 #define CTL_DEFAULT_MAX_NEG_TTL 3600
 #define CTL_MAX_TTL_LIMIT 604800
+#define CTL_DEFAULT_TCP_IFACE "pxtcp0"
 
 /* Fills cfg with the defaults. */
 void ctl_config_init(struct ctl_config *cfg);

@@ -16,6 +16,7 @@
 
 struct ctl_hints_state;
 struct ctl_prime_state;
+struct ctl_tcp;
 struct dp_ctx;
 struct dp_lcore;
 struct rte_mempool;
@@ -32,6 +33,7 @@ struct ctl_state {
 	unsigned zone_count;
 	struct ctl_hints_state *hints;
 	struct ctl_prime_state *prime; /* NULL in tests that do not prime */
+	struct ctl_tcp *tcp;       /* NULL with --tcp off */
 };
 
 /* Sums every worker's counters into total. */

@@ -24,12 +24,15 @@
 #include <rte_ring.h>
 
 #include <pollux/ctl_proto.h>
+#include <pollux/wire.h>
 
 #include "ctl_api.h"
 #include "ctl_config.h"
 #include "ctl_hints_reload.h"
 #include "ctl_prime.h"
 #include "ctl_stats.h"
+#include "ctl_tcp.h"
+#include "ctl_tun.h"
 #include "ctl_zone.h"
 #include "dp_cache.h"
 #include "dp_cache_feed.h"
@@ -310,6 +313,7 @@ launch_workers(struct ctl_state *st)
 		lc->ctx = st->ctx;
 		lc->lcore_id = lcore;
 		lc->queue_id = (uint16_t)n;
+		lc->tcp = ctl_tcp_worker(st->tcp, n);
 		if (recurse) {
 			int socket = (int)rte_lcore_to_socket_id(lcore);
 
@@ -327,6 +331,35 @@ launch_workers(struct ctl_state *st)
 	st->worker_count = n;
 	for (unsigned i = 0; i < n; i++)
 		rte_eal_remote_launch(dp_loop_run, st->workers[i], st->workers[i]->lcore_id);
+}
+
+/* DNS over TCP (ctl_tun.h, ctl_tcp.h): the tun port with one queue per worker and the TCP
+ * thread's rings, before the workers launch. A failure exits: the operator asked for TCP (it is
+ * on by default) and --tcp off says how to run without it. */
+static void
+tcp_setup(struct ctl_state *st, struct ctl_tun *tun)
+{
+	const struct ctl_config *cfg = st->cfg;
+	uint16_t nb_q = (uint16_t)(rte_lcore_count() - 1);
+	struct ctl_tcp_conf tc = {
+		.has_ip4 = cfg->has_ip4,
+		.ip4 = cfg->ip4,
+		.has_ip6 = cfg->has_ip6,
+		.port = PX_DNS_PORT,
+		.workers = nb_q,
+		.policy = &cfg->addr_policy,
+	};
+	char err[256];
+
+	if (ctl_tun_open(tun, cfg->tcp_iface, nb_q, cfg->has_ip4, cfg->ip4, cfg->has_ip6, cfg->ip6,
+			 err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "TCP exception path: %s (--tcp off runs without TCP)\n",
+			 err);
+	memcpy(tc.ip6, cfg->ip6, 16);
+	tc.tun_port = tun->port_id;
+	st->tcp = ctl_tcp_create(&tc, err, sizeof(err));
+	if (st->tcp == NULL)
+		rte_exit(EXIT_FAILURE, "%s (--tcp off runs without TCP)\n", err);
 }
 
 static int
@@ -350,7 +383,11 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 	}
 	if (argc == 1 && strcmp(argv[0], "reload-hints") == 0)
 		return ctl_hints_reload(st->hints, "control", out);
-	fprintf(out, "unknown command '%s'; known: status, stats, hints, reload-hints\n",
+	if (argc == 1 && strcmp(argv[0], "tcp") == 0) {
+		ctl_tcp_print(st->tcp, out);
+		return 0;
+	}
+	fprintf(out, "unknown command '%s'; known: status, stats, hints, reload-hints, tcp\n",
 		argc > 0 ? argv[0] : "");
 	return -1;
 }
@@ -420,6 +457,7 @@ main(int argc, char **argv)
 	static struct ctl_state st;
 	static struct ctl_hints_state hints;
 	static struct ctl_prime_state prime;
+	static struct ctl_tun tun;
 	struct ctl_api *api;
 	char err[CTL_HINTS_REASONS_LEN + 256];
 	int ret, sfd;
@@ -494,7 +532,15 @@ main(int argc, char **argv)
 	if (ctl_stats_telemetry_register(&st) != 0)
 		LOG(WARNING, "telemetry commands not registered\n");
 
+	if (cfg.tcp)
+		tcp_setup(&st, &tun);
 	launch_workers(&st);
+	if (st.tcp != NULL && ctl_tcp_start(st.tcp, err, sizeof(err)) != 0) {
+		LOG(ERR, "tcp_unavailable: %s\n", err);
+		__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
+		rte_eal_mp_wait_lcore();
+		rte_exit(EXIT_FAILURE, "%s (--tcp off runs without TCP)\n", err);
+	}
 	st.start_ms = dp_clock_ms();
 	LOG(NOTICE, "serving on port %u (%s) with %u workers; control socket %s\n",
 	    ctx.port.port_id, st.driver, st.worker_count, cfg.control_path);
@@ -503,6 +549,8 @@ main(int argc, char **argv)
 
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	ctl_tcp_free(st.tcp);
+	ctl_tun_close(&tun);
 	ctl_stats_telemetry_withdraw();
 	ctl_api_close(api);
 	ctl_hints_stop(&hints);

@@ -27,11 +27,14 @@ dp_answer_count_rcode(struct dp_lcore *lc, uint8_t rcode, const uint8_t *msg)
 		DP_STAT_INC(lc, resp_truncated);
 }
 
+/* Over TCP (tcp set) the only limit is the room the message has: a TCP message can hold
+ * 65535 bytes, and the client asked over TCP because UDP was too small. */
 static inline uint16_t
 respond(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
-	const struct dp_wire_answer *ans)
+	const struct dp_wire_answer *ans, const struct dp_client_addr *tcp)
 {
-	uint16_t len = dp_wire_write_response(msg, cap, dp_wire_udp_limit(q), q, ans);
+	uint16_t limit = tcp != NULL ? UINT16_MAX : dp_wire_udp_limit(q);
+	uint16_t len = dp_wire_write_response(msg, cap, limit, q, ans);
 
 	if (unlikely(len == 0)) {
 		DP_STAT_INC(lc, drop_no_room);
@@ -43,16 +46,16 @@ respond(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *
 
 static inline uint16_t
 respond_rcode(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
-	      uint8_t rcode)
+	      uint8_t rcode, const struct dp_client_addr *tcp)
 {
 	const struct dp_wire_answer ans = {.rcode = rcode};
 
-	return respond(lc, msg, cap, q, &ans);
+	return respond(lc, msg, cap, q, &ans, tcp);
 }
 
 static inline uint16_t
 respond_entry(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
-	      const struct dp_cache_entry *e, int64_t ttl)
+	      const struct dp_cache_entry *e, int64_t ttl, const struct dp_client_addr *tcp)
 {
 	const struct dp_wire_answer ans = {
 		.rcode = e->rcode,
@@ -67,7 +70,7 @@ respond_entry(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_q
 		.ttl = (uint32_t)ttl,
 	};
 
-	return respond(lc, msg, cap, q, &ans);
+	return respond(lc, msg, cap, q, &ans, tcp);
 }
 
 /* Looks up a key and returns the entry if it may be served now, with its TTL in *ttl. */
@@ -90,11 +93,12 @@ lookup_live(const struct dp_lcore *lc, const uint8_t *name, uint8_t name_len, ui
  * local zone apex but does not exist: NXDOMAIN), then the resolver (dp_recurse.h), which takes
  * the query in and answers it later. With recursion off, or when the resolver cannot take it
  * (no client slot, no resolution slot: counted), the answer is SERVFAIL at once rather than a
- * client left to time out.
+ * client left to time out. A TCP client (tcp set) is handed to the resolver as such: its answer
+ * goes back to the TCP thread, not out of the port.
  */
 static uint16_t
 answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
-		const struct rte_mbuf *m)
+		const struct rte_mbuf *m, const struct dp_client_addr *tcp)
 {
 	const struct dp_cache_entry *e;
 	int64_t ttl;
@@ -104,7 +108,7 @@ answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp
 	e = lookup_live(lc, q->qname_lc, q->qname_len, 0, q->qclass, DP_CACHE_NAME, &ttl);
 	if (e != NULL) {
 		DP_STAT_INC(lc, local_nodata);
-		return respond_entry(lc, msg, cap, q, e, ttl);
+		return respond_entry(lc, msg, cap, q, e, ttl, tcp);
 	}
 	/* Longest enclosing zone first: walk the proper ancestors label by label, probing only
 	 * the depths at which some local zone has its apex. */
@@ -116,9 +120,12 @@ answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp
 				DP_CACHE_ZONE, &ttl);
 		if (e != NULL) {
 			DP_STAT_INC(lc, local_nxdomain);
-			return respond_entry(lc, msg, cap, q, e, ttl);
+			return respond_entry(lc, msg, cap, q, e, ttl, tcp);
 		}
 	}
+	if (lc->rec != NULL && tcp != NULL)
+		return dp_recurse_miss(lc, msg, q, tcp) ? DP_ANSWER_CONSUMED
+			: respond_rcode(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL, tcp);
 	if (lc->rec != NULL && m != NULL) {
 		struct dp_client_addr from;
 
@@ -126,7 +133,7 @@ answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp
 		if (dp_recurse_miss(lc, msg, q, &from))
 			return DP_ANSWER_CONSUMED;
 	}
-	return respond_rcode(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL);
+	return respond_rcode(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL, tcp);
 }
 
 /* Queries pollux refuses or does not implement whatever the cache holds. Returns the rcode, or
@@ -150,9 +157,9 @@ screen_question(const struct dp_query *q)
 	}
 }
 
-uint16_t
-dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
-		const struct rte_mbuf *m)
+static inline uint16_t
+answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
+	     const struct rte_mbuf *m, const struct dp_client_addr *tcp)
 {
 	struct dp_query q;
 	const struct dp_cache_entry *e;
@@ -170,10 +177,10 @@ dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
 		return 0;
 	case DP_WIRE_NOTIMP:
 		DP_STAT_INC(lc, queries);
-		return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_NOTIMP);
+		return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_NOTIMP, tcp);
 	case DP_WIRE_BADVERS:
 		DP_STAT_INC(lc, queries);
-		return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_BADVERS);
+		return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_BADVERS, tcp);
 	case DP_WIRE_FORMERR_QDCOUNT:
 		DP_STAT_INC(lc, formerr_qdcount);
 		goto formerr;
@@ -193,16 +200,30 @@ dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
 	DP_STAT_INC(lc, queries);
 	rcode = screen_question(&q);
 	if (unlikely(rcode != PX_DNS_RCODE_NOERROR))
-		return respond_rcode(lc, msg, cap, &q, rcode);
+		return respond_rcode(lc, msg, cap, &q, rcode, tcp);
 
 	e = lookup_live(lc, q.qname_lc, q.qname_len, q.qtype, q.qclass, DP_CACHE_RRSET, &ttl);
 	if (likely(e != NULL)) {
 		DP_STAT_INC(lc, hits);
-		return respond_entry(lc, msg, cap, &q, e, ttl);
+		return respond_entry(lc, msg, cap, &q, e, ttl, tcp);
 	}
-	return answer_uncached(lc, msg, cap, &q, m);
+	return answer_uncached(lc, msg, cap, &q, m, tcp);
 
 formerr:
 	DP_STAT_INC(lc, queries);
-	return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_FORMERR);
+	return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_FORMERR, tcp);
+}
+
+uint16_t
+dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
+		const struct rte_mbuf *m)
+{
+	return answer_query(lc, msg, len, cap, m, NULL);
+}
+
+uint16_t
+dp_answer_query_tcp(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
+		    const struct dp_client_addr *from)
+{
+	return answer_query(lc, msg, len, cap, NULL, from);
 }

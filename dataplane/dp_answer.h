@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+struct dp_client_addr;
 struct dp_lcore;
 struct rte_mbuf;
 
@@ -19,6 +20,14 @@ struct rte_mbuf;
  */
 uint16_t dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
 			 const struct rte_mbuf *m);
+
+/*
+ * The same for a query that came over TCP (dp_tcp.h), from the client from (family
+ * DP_CLIENT_TCP): no truncation below cap (TCP carries up to 65535 bytes), and a miss handed to
+ * the resolver is answered through the TCP thread. Worker only, as an online RCU reader.
+ */
+uint16_t dp_answer_query_tcp(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
+			     const struct dp_client_addr *from);
 
 /* Counts a response by its rcode (resp_*) and its TC bit, msg being the response written.
  * Every path that sends a client a DNS response calls it once. Worker only. */

@@ -19,6 +19,7 @@ struct dp_cache_feed;
 struct dp_hints;
 struct dp_nbr_table;
 struct dp_prime_feed;
+struct dp_tcp_lcore;
 struct rte_rcu_qsbr;
 struct rte_ring;
 
@@ -74,6 +75,9 @@ struct dp_lcore {
 	/* Iterative resolution (dp_recurse.h), or NULL when recursion is off: misses are then
 	 * answered SERVFAIL. Built by the control thread on the worker's socket before launch. */
 	struct dp_recurse *rec;
+	/* DNS over TCP (dp_tcp.h): the tun queue, rings and neighbour table, or NULL when TCP is
+	 * off (TCP segments are then dropped, drop_l4_proto). Built by the control thread. */
+	struct dp_tcp_lcore *tcp;
 } __rte_cache_aligned;
 
 /* Verdict of the per-packet handlers. */
@@ -82,8 +86,8 @@ enum dp_verdict {
 	DP_TX,       /* the mbuf now holds the reply, ready to send back out */
 	DP_CONSUMED, /* taken in (a query handed to the resolver, an upstream reply, an ARP reply
 		      * we learned from): free the mbuf, it is not a drop */
-	DP_KEPT,     /* passed on whole (an upstream reply to the worker owning its port): the
-		      * handler no longer owns the mbuf; neither send nor free it */
+	DP_KEPT,     /* passed on whole (an upstream reply to the worker owning its port, a TCP
+		      * segment queued for the kernel): the caller neither sends nor frees it */
 };
 
 #define DP_STAT_INC(lc, name) ((lc)->stats.name++)

@@ -12,6 +12,7 @@
 #include "dp_clock.h"
 #include "dp_lcore.h"
 #include "dp_recurse.h"
+#include "dp_tcp.h"
 
 RTE_LOG_REGISTER(dp_loop_logtype, pollux.dp.loop, INFO);
 
@@ -97,6 +98,11 @@ dp_loop_run(void *arg)
 				tx_burst(lc, tx, ntx);
 			/* What one answer costs: bench/ divides this by the answers. */
 			lc->stats.busy_cycles += rte_rdtsc() - t0;
+		}
+		/* TCP: segments to and from the kernel, queries and replies from the TCP thread. */
+		if (lc->tcp != NULL) {
+			lc->now_ms = dp_clock_ms();
+			dp_tcp_poll(lc);
 		}
 		/* Resolution: deadlines, neighbour probes, and the frames this iteration made. */
 		if (lc->rec != NULL) {

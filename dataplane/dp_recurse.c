@@ -27,6 +27,7 @@
 #include "dp_prime.h"
 #include "dp_recurse.h"
 #include "dp_reply.h"
+#include "dp_tcp.h"
 #include "dp_upstream.h"
 
 #define L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
@@ -61,6 +62,10 @@ struct rec_send {
 /* The client cookie of the priming resolution: no client slot has that index, so nobody is
  * answered for it (clients asking ". NS" meanwhile attach and are). */
 #define DP_REC_PRIME_COOKIE UINT64_MAX
+
+/* rec_send.upq_handle while the query waits for its TCP retry (dp_tcp.h): no table entry has
+ * this handle (its index is past any capacity), so the UDP paths never match it. */
+#define REC_UPQ_TCP UINT64_MAX
 
 /* A query that never left (no next-hop MAC yet, no mbuf) is sent again at its deadline this many
  * times before the resolver hears of it: the server did nothing wrong. */
@@ -597,10 +602,15 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct dp_wire_answer *ans)
 		.edns = c->edns,
 		.edns_do = c->edns_do,
 	};
-	struct rte_mbuf *m = rte_pktmbuf_alloc(rc->pool);
+	struct rte_mbuf *m;
 	uint16_t len;
 	uint8_t *dns;
 
+	if (fam == DP_CLIENT_TCP) {
+		dp_tcp_client_answer(lc, &c->from, c->msg, &q, ans);
+		goto out;
+	}
+	m = rte_pktmbuf_alloc(rc->pool);
 	if (unlikely(m == NULL)) {
 		DP_STAT_INC(lc, rec_client_no_mbuf);
 		goto out;
@@ -995,9 +1005,79 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 
 		dp_reply_classify(&rc->reply, dns, dns_len, &rq);
 	}
+	/* TC: the same question to the same server over TCP; the resolver hears of this server
+	 * again when the TCP thread answers (dp_recurse_tcp_reply). */
+	if (unlikely(rc->reply.cls == DP_REPLY_TRUNCATED) &&
+	    dp_tcp_upstream_ask(lc, res, done.cookie, &done.server, rep.id, done.qname,
+				done.qname_len, done.qtype, done.qclass, snd->zone,
+				snd->zone_len) == 0) {
+		snd->res = res;
+		snd->upq_handle = REC_UPQ_TCP;
+		return DP_CONSUMED;
+	}
 	dp_resolve_on_reply(rc->res, res, &rc->reply, dns, dns_len, &done.server, lc->now_ms, &act);
 	rec_run(lc, &act);
 	return DP_CONSUMED;
+}
+
+void
+dp_recurse_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8_t *dns,
+		     uint16_t dns_len)
+{
+	struct dp_recurse *rc = lc->rec;
+	struct dp_resolve_action act;
+	struct dp_upq_addr server;
+	struct rec_send *snd;
+
+	if (rc == NULL || mt->send_idx >= rc->conf.slots)
+		return;
+	snd = &rc->sends[mt->send_idx];
+	if (snd->res == 0 || snd->res != mt->res || snd->upq_handle != REC_UPQ_TCP) {
+		DP_STAT_INC(lc, tcp_up_stale);
+		return;
+	}
+	snd->res = 0;
+	if (mt->family == 4) {
+		uint32_t a;
+
+		memcpy(&a, mt->addr, 4);
+		dp_upq_addr_set4(&server, a);
+	} else {
+		dp_upq_addr_set6(&server, mt->addr);
+	}
+	if (dns == NULL) {
+		dp_resolve_on_timeout(rc->res, mt->res, &server, lc->now_ms, &act);
+	} else {
+		const struct dp_reply_query rq = {
+			.qname = mt->qname,
+			.zone = mt->zone,
+			.qname_len = mt->qname_len,
+			.zone_len = mt->zone_len,
+			.qtype = mt->qtype,
+			.qclass = mt->qclass,
+			.policy = rc->conf.policy,
+		};
+
+		dp_reply_classify(&rc->reply, dns, dns_len, &rq);
+		dp_resolve_on_reply(rc->res, mt->res, &rc->reply, dns, dns_len, &server,
+				    lc->now_ms, &act);
+	}
+	rec_run(lc, &act);
+}
+
+bool
+dp_recurse_gw_mac(const struct dp_lcore *lc, uint8_t family, struct rte_ether_addr *mac)
+{
+	const struct dp_recurse *rc = lc->rec;
+
+	if (rc == NULL)
+		return false;
+	if (family == 4)
+		return rc->conf.has_gw4 &&
+		       dp_nbr_lookup(lc->ctx->nbr, 4, (const uint8_t *)&rc->conf.gw4, mac, NULL) ==
+			       DP_NBR_RESOLVED;
+	return rc->conf.has_gw6 &&
+	       dp_nbr_lookup(lc->ctx->nbr, 6, rc->conf.gw6, mac, NULL) == DP_NBR_RESOLVED;
 }
 
 enum dp_verdict

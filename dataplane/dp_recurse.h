@@ -10,7 +10,8 @@
  * and fed back to the resolver; deadlines are polled once per loop iteration.
  *
  * Scope and limits (the README says the same):
- *  - UDP only. A reply with TC counts as that server failing (dp_resolve's rule); no TCP.
+ *  - A reply with TC is asked again over TCP through the TCP thread (dp_tcp.h) when TCP is on;
+ *    with TCP off it counts as that server failing (dp_resolve's rule).
  *  - Answers (positive and negative) are cached through the cache feed (dp_cache_feed.h) by
  *    rec_cache_offer(), and so are the cuts the resolver hands out (referral NS sets and glue,
  *    and the addresses sub-resolutions add: rec_cut_offer(), dp_cut.h). A miss starts from the
@@ -71,9 +72,14 @@
 /* An ARP request / neighbour solicitation for an unknown gateway at most this often. */
 #define DP_REC_PROBE_INTERVAL_MS 500
 
+/* dp_client_addr.family of a client that asked over TCP (dp_tcp.h): its answer goes back to
+ * the TCP thread; addr holds the connection tag (struct dp_tcp_client), port_be and mac are
+ * unused. */
+#define DP_CLIENT_TCP 't'
+
 /* Where a client query came from: enough to send it its answer later. */
 struct dp_client_addr {
-	uint8_t family;            /* 4 or 6 */
+	uint8_t family;            /* 4 or 6, or DP_CLIENT_TCP */
 	uint16_t port_be;          /* the client's UDP port, network order */
 	uint8_t addr[16];          /* IPv4 in the first 4 bytes, network order */
 	struct rte_ether_addr mac; /* the frame's source: where the answer goes back */
@@ -140,6 +146,19 @@ enum dp_verdict dp_recurse_reply(struct dp_lcore *lc, struct rte_mbuf *m, uint8_
 				 const void *ip,
 				 uint16_t sport_be, uint16_t dport_be, const uint8_t *dns,
 				 uint16_t dns_len);
+
+/*
+ * The TCP thread's outcome for a TC retry (dp_tcp_upstream_ask): mt says which resolution and
+ * server; dns (dns_len bytes) is the reply, or NULL when there was none (the server is then
+ * failed as after a timeout). A resolution that ended meanwhile is counted (tcp_up_stale) and
+ * ignored. Worker only, as an online RCU reader.
+ */
+struct dp_tcp_meta;
+void dp_recurse_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8_t *dns,
+			  uint16_t dns_len);
+
+/* The gateway's MAC for family 4 or 6, if learned: fills mac and returns true. Worker only. */
+bool dp_recurse_gw_mac(const struct dp_lcore *lc, uint8_t family, struct rte_ether_addr *mac);
 
 /* True if the port is one upstream queries are sent from (a reply's destination port). */
 static inline bool

@@ -22,6 +22,7 @@
 #include "dp_lcore.h"
 #include "dp_neigh.h"
 #include "dp_recurse.h"
+#include "dp_tcp.h"
 
 #include <pollux/wire.h>
 
@@ -196,6 +197,8 @@ handle_ip4(struct dp_lcore *lc, struct rte_mbuf *m, uint16_t len)
 		return handle_udp4(lc, m, ip, tl - IP4_LEN);
 	if (ip->next_proto_id == IPPROTO_ICMP)
 		return dp_neigh_icmp4(lc, m, ip, tl - IP4_LEN);
+	if (ip->next_proto_id == IPPROTO_TCP)
+		return dp_tcp_to_kernel(lc, m, 4);
 	DP_STAT_INC(lc, drop_l4_proto);
 	return DP_DROP;
 }
@@ -310,6 +313,8 @@ handle_ip6(struct dp_lcore *lc, struct rte_mbuf *m, uint16_t len)
 	}
 	if (likely(ip->proto == IPPROTO_UDP))
 		return handle_udp6(lc, m, ip, pl);
+	if (ip->proto == IPPROTO_TCP)
+		return dp_tcp_to_kernel(lc, m, 6);
 	if (ip6_ext_header(ip->proto))
 		DP_STAT_INC(lc, drop_ip_options);
 	else
@@ -362,7 +367,7 @@ dp_rx_burst_handle(struct dp_lcore *lc, struct rte_mbuf **rx, uint16_t n, struct
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
 		/* DP_DROP and DP_CONSUMED both free the mbuf; only the counters differ, and the
-		 * handlers kept those. DP_KEPT: another worker owns it now. */
+		 * handlers kept those. DP_KEPT: another worker or the kernel path owns it now. */
 		switch (handle_pkt(lc, rx[i])) {
 		case DP_TX:
 			tx[ntx++] = rx[i];

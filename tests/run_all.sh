@@ -4,7 +4,8 @@
 #   1. the Check unit tests and the data-plane symbol check, in a -Werror build;
 #   2. the same tests again under AddressSanitizer and UndefinedBehaviorSanitizer;
 #   3. the libFuzzer harnesses, briefly, from a generated seed corpus (clang);
-#   4. the lab integration test: the real daemon on a veth pair in network namespaces;
+#   4. the lab integration tests: the real daemon on a veth pair in network namespaces (DNS over
+#      TCP included: tests/lab/test_tcp_lab.sh);
 #   5. a one-second smoke run of the cache-hit benchmark (it checks itself; no timing asserted).
 # Long benchmarks are not run here: see bench/.
 set -uo pipefail
@@ -65,6 +66,7 @@ step "lab integration" tests/lab/test_lab.sh
 step "lab root hints" tests/lab/test_hints_lab.sh
 step "lab simulated internet (Unbound)" tests/lab/internet/test_internet.sh
 step "lab simulated internet (pollux resolves)" tests/lab/internet/test_pollux_internet.sh
+step "lab DNS over TCP (client TCP, TC retry upstream)" tests/lab/test_tcp_lab.sh
 step "lab PMDs (pcap, tap, af_packet)" tests/lab/test_pmds.sh
 step "benchmark smoke run" bench_smoke
 

@@ -56,6 +56,20 @@
 	X(drop_dns_response, "dropped: DNS message with QR set") \
 	X(drop_no_room, "dropped: the response does not fit the mbuf") \
 	X(drop_tx_full, "dropped: the TX queue was full") \
+	X(tcp_to_kernel, "TCP segments to our address handed to the kernel (tun)") \
+	X(tcp_to_kernel_full, "TCP segments to the kernel dropped: tun queue full") \
+	X(tcp_from_kernel, "TCP segments from the kernel sent out of the port") \
+	X(tcp_from_kernel_bad, "kernel packets dropped: not TCP from our address") \
+	X(tcp_from_kernel_no_neigh, "kernel TCP segments dropped: no MAC known for the destination") \
+	X(tcp_queries, "DNS messages received over TCP (from the TCP thread)") \
+	X(tcp_answers, "answers returned to the TCP thread") \
+	X(tcp_ring_full, "TCP answers or upstream requests lost: ring to the TCP thread full") \
+	X(tcp_no_mbuf, "TCP answers or upstream requests lost: no message mbuf") \
+	X(tcp_bad_msg, "messages from the TCP thread of an unknown kind") \
+	X(tcp_up_asked, "truncated upstream replies asked again over TCP") \
+	X(tcp_up_replies, "upstream TCP replies fed to the resolver") \
+	X(tcp_up_failed, "upstream TCP retries that got no reply") \
+	X(tcp_up_stale, "upstream TCP outcomes for a resolution that had ended") \
 	X(rec_started, "resolutions started for a cache miss") \
 	X(rec_attached, "cache misses coalesced onto a resolution in flight") \
 	X(rec_answered, "resolutions answered (NOERROR or NXDOMAIN)") \

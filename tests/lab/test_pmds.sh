@@ -53,10 +53,13 @@ with open(sys.argv[1], "wb") as f:
         fr = b"\xff" * 6 + fr[6:]
         f.write(struct.pack("<IIII", 1700000000, i, len(fr), len(fr)) + fr)
 PY
+# --tcp off here and for net_tap below: this pollux runs in the root namespace (the TCP exception
+# path would add its interface and rules there), and the tap's client is the kernel of pollux's
+# own namespace, for which the tun would make pollux's address a local one (README, "TCP").
 timeout -s TERM 5 "$POLLUX_BIN" -l 0,1 --no-huge -m 512 --no-pci --no-telemetry \
 	--file-prefix pxpmd-pcap --vdev "net_pcap0,rx_pcap=$TMP/in.pcap,tx_pcap=$TMP/out.pcap" -- \
 	--ip 198.18.0.2/24 --ip6 2001:2::2/64 --local-zone "$ZONE" --control "$TMP/pcap.sock" \
-	--idle-sleep-us 1000 >"$TMP/pcap.log" 2>&1
+	--idle-sleep-us 1000 --tcp off >"$TMP/pcap.log" 2>&1
 st=$?
 # timeout's 124 means pollux ran until it was told to stop, which is what a daemon does.
 if [ "$st" -eq 124 ] || [ "$st" -eq 0 ]; then
@@ -83,7 +86,8 @@ ip netns del "$TAP_NS" 2>/dev/null
 ip netns add "$TAP_NS"
 ip netns exec "$TAP_NS" "$POLLUX_BIN" -l 0,1 --no-huge -m 512 --no-pci --no-telemetry \
 	--file-prefix pxpmd-tap --vdev net_tap0,iface=pxtap0 -- --ip 198.18.7.2/24 \
-	--local-zone "$ZONE" --control "$TMP/tap.sock" --idle-sleep-us 100 >"$TMP/tap.log" 2>&1 &
+	--local-zone "$ZONE" --control "$TMP/tap.sock" --idle-sleep-us 100 --tcp off \
+	>"$TMP/tap.log" 2>&1 &
 tap_ok=false
 for _ in $(seq 1 50); do
 	if ip netns exec "$TAP_NS" ip link show pxtap0 >/dev/null 2>&1; then tap_ok=true; break; fi

@@ -1,0 +1,795 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The TCP DNS server thread; see ctl_tcp.h for what it does and dataplane/dp_tcp.h for the ring
+ * protocol it speaks with the workers.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <pollux/wire.h>
+
+#include "ctl_tcp.h"
+#include "dp_tcp.h"
+
+RTE_LOG_REGISTER(ctl_tcp_logtype, pollux.ctl.tcp, INFO);
+#define LOG(level, ...) rte_log(RTE_LOG_##level, ctl_tcp_logtype, "pollux: " __VA_ARGS__)
+
+#define MAX_EVENTS 64
+#define WBUF_LEN (4 * (DP_TCP_MSG_ROOM + 2))
+#define TAG_LISTEN 1u
+#define TAG_CONN 2u
+#define TAG_UP 3u
+
+#define CTL_TCP_STATS(X) \
+	X(conns_accepted, "connections accepted") \
+	X(conns_refused, "connections closed at once: every slot in use") \
+	X(conns_idle, "connections closed after the idle timeout") \
+	X(conns_closed, "connections closed (any reason)") \
+	X(queries, "queries read and handed to a worker") \
+	X(query_too_big, "connections closed: a message longer than the message room") \
+	X(query_ring_full, "queries dropped: the worker's ring was full") \
+	X(query_no_mbuf, "queries dropped: no message mbuf") \
+	X(answers, "answers written to a connection") \
+	X(answers_stale, "answers for a connection that was closed meanwhile") \
+	X(answers_no_room, "connections closed: answers piled up unread") \
+	X(up_started, "upstream TCP exchanges started") \
+	X(up_ok, "upstream TCP replies returned to the worker") \
+	X(up_fail_policy, "upstream TCP refused by the address policy") \
+	X(up_fail_connect, "upstream TCP failed: socket, connect or I/O error") \
+	X(up_fail_timeout, "upstream TCP failed: no reply in time") \
+	X(up_fail_reply, "upstream TCP failed: reply too big, empty or with another ID") \
+	X(up_waits, "upstream outcomes held back: the worker's ring was full")
+
+struct ctl_tcp_stats {
+#define X_MEMBER(n, h) uint64_t n;
+	CTL_TCP_STATS(X_MEMBER)
+#undef X_MEMBER
+};
+
+struct tcp_conn {
+	bool used, eof, paused;
+	int fd;
+	uint32_t gen;
+	uint32_t inflight;
+	uint32_t events; /* what epoll watches now */
+	uint64_t last_ms;
+	uint32_t rlen, woff, wlen;
+	uint8_t rbuf[2 + DP_TCP_MSG_ROOM];
+	uint8_t wbuf[WBUF_LEN];
+};
+
+enum up_state { UP_FREE = 0, UP_CONNECTING, UP_WRITING, UP_READING, UP_DELIVER };
+
+struct tcp_up {
+	enum up_state st;
+	int fd;
+	uint16_t id;
+	uint16_t need;    /* the reply's length, once read */
+	uint8_t pfx[2];   /* the reply's length prefix as read */
+	uint32_t off;     /* bytes written (WRITING) or read, prefix included (READING) */
+	uint64_t deadline_ms;
+	struct rte_mbuf *m;
+	uint8_t out[2 + PX_DNS_HDR_LEN + PX_DNS_MAX_NAME + 4 + PX_DNS_OPT_LEN];
+	uint16_t out_len;
+};
+
+struct ctl_tcp {
+	struct ctl_tcp_conf conf;
+	struct rte_mempool *pool;
+	struct dp_tcp_lcore **workers;
+	int ep, lfd4, lfd6;
+	pthread_t thread;
+	bool started;
+	bool stop; /* ctl: set once, thread: relaxed load per loop */
+	struct tcp_conn *conns;
+	struct tcp_up ups[CTL_TCP_MAX_UP];
+	uint32_t up_busy;
+	struct ctl_tcp_stats stats; /* thread: rw, ctl: ro (relaxed loads) */
+};
+
+#define STAT(t, n) __atomic_store_n(&(t)->stats.n, (t)->stats.n + 1, __ATOMIC_RELAXED)
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+ep_set(struct ctl_tcp *t, int fd, uint32_t tag, uint32_t idx, uint32_t events, bool add)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)tag << 32 | idx};
+
+	epoll_ctl(t->ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+}
+
+static void
+conn_close(struct ctl_tcp *t, struct tcp_conn *c)
+{
+	close(c->fd); /* also leaves the epoll set */
+	c->used = false;
+	c->gen++;
+	STAT(t, conns_closed);
+}
+
+/* Flushes what can be written now. Returns false if the connection broke (closed). */
+static bool
+conn_write(struct ctl_tcp *t, struct tcp_conn *c)
+{
+	while (c->woff < c->wlen) {
+		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n <= 0) {
+			conn_close(t, c);
+			return false;
+		}
+		c->woff += (uint32_t)n;
+		c->last_ms = now_ms();
+	}
+	c->woff = c->wlen = 0;
+	return true;
+}
+
+/* Hands one query (len bytes) to the connection's worker. */
+static void
+conn_query(struct ctl_tcp *t, struct tcp_conn *c, const uint8_t *msg, uint16_t len)
+{
+	uint32_t ci = (uint32_t)(c - t->conns);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(t->pool);
+	struct dp_tcp_meta *mt;
+	uint16_t w = (uint16_t)(ci % t->conf.workers);
+
+	if (m == NULL) {
+		STAT(t, query_no_mbuf);
+		return;
+	}
+	memcpy(rte_pktmbuf_mtod(m, uint8_t *), msg, len);
+	m->data_len = len;
+	m->pkt_len = len;
+	mt = dp_tcp_meta(m);
+	memset(mt, 0, offsetof(struct dp_tcp_meta, qname));
+	mt->kind = DP_TCP_MSG_QUERY;
+	mt->worker = w;
+	mt->conn = ci;
+	mt->conn_gen = c->gen;
+	if (rte_ring_enqueue(t->workers[w]->in, m) != 0) {
+		rte_pktmbuf_free(m);
+		STAT(t, query_ring_full);
+		return;
+	}
+	c->inflight++;
+	STAT(t, queries);
+}
+
+/* Takes the complete messages out of the read buffer (as many as the in-flight limit allows),
+ * closes the connection when it is done with, and sets what epoll watches. */
+static void
+conn_pump(struct ctl_tcp *t, struct tcp_conn *c)
+{
+	uint32_t pos = 0, want;
+
+	while (c->rlen - pos >= 2 && c->inflight < CTL_TCP_MAX_INFLIGHT) {
+		uint16_t len = (uint16_t)(c->rbuf[pos] << 8 | c->rbuf[pos + 1]);
+
+		if (len == 0 || len > DP_TCP_MSG_ROOM) {
+			STAT(t, query_too_big);
+			conn_close(t, c);
+			return;
+		}
+		if (c->rlen - pos < 2u + len)
+			break;
+		conn_query(t, c, c->rbuf + pos + 2, len);
+		pos += 2u + len;
+	}
+	if (pos != 0) {
+		memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
+		c->rlen -= pos;
+	}
+	if (c->eof && c->inflight == 0 && c->wlen == 0) {
+		conn_close(t, c);
+		return;
+	}
+	want = (c->wlen != 0 ? EPOLLOUT : 0) |
+	       (!c->eof && c->inflight < CTL_TCP_MAX_INFLIGHT && c->rlen < sizeof(c->rbuf)
+			? EPOLLIN : 0);
+	if (want != c->events) {
+		c->events = want;
+		ep_set(t, c->fd, TAG_CONN, (uint32_t)(c - t->conns), want, false);
+	}
+}
+
+static void
+conn_read(struct ctl_tcp *t, struct tcp_conn *c)
+{
+	while (c->rlen < sizeof(c->rbuf)) {
+		ssize_t n = recv(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen, 0);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			conn_close(t, c);
+			return;
+		}
+		if (n == 0) {
+			c->eof = true;
+			break;
+		}
+		c->rlen += (uint32_t)n;
+		c->last_ms = now_ms();
+	}
+	conn_pump(t, c);
+}
+
+static void
+accept_all(struct ctl_tcp *t, int lfd)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		struct tcp_conn *c = NULL;
+
+		if (fd < 0)
+			return;
+		for (uint32_t i = 0; i < CTL_TCP_MAX_CONNS; i++)
+			if (!t->conns[i].used) {
+				c = &t->conns[i];
+				break;
+			}
+		if (c == NULL) {
+			STAT(t, conns_refused);
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->used = true;
+		c->eof = c->paused = false;
+		c->fd = fd;
+		c->inflight = 0;
+		c->rlen = c->woff = c->wlen = 0;
+		c->last_ms = now_ms();
+		c->events = EPOLLIN;
+		ep_set(t, fd, TAG_CONN, (uint32_t)(c - t->conns), EPOLLIN, true);
+		STAT(t, conns_accepted);
+	}
+}
+
+/* A worker's answer (possibly empty: nothing to send) for a connection. */
+static void
+conn_answer(struct ctl_tcp *t, struct rte_mbuf *m)
+{
+	const struct dp_tcp_meta *mt = dp_tcp_meta(m);
+	struct tcp_conn *c = mt->conn < CTL_TCP_MAX_CONNS ? &t->conns[mt->conn] : NULL;
+	uint16_t len = m->data_len;
+
+	if (c == NULL || !c->used || c->gen != mt->conn_gen) {
+		STAT(t, answers_stale);
+		goto out;
+	}
+	if (c->inflight > 0)
+		c->inflight--;
+	if (len != 0) {
+		if (c->wlen + 2u + len > sizeof(c->wbuf)) {
+			STAT(t, answers_no_room);
+			conn_close(t, c);
+			goto out;
+		}
+		c->wbuf[c->wlen] = (uint8_t)(len >> 8);
+		c->wbuf[c->wlen + 1] = (uint8_t)len;
+		memcpy(c->wbuf + c->wlen + 2, rte_pktmbuf_mtod(m, uint8_t *), len);
+		c->wlen += 2u + len;
+		STAT(t, answers);
+		if (!conn_write(t, c))
+			goto out;
+	}
+	conn_pump(t, c);
+out:
+	rte_pktmbuf_free(m);
+}
+
+/* Ends an upstream exchange: the reply (kind UP_REPLY, m's data) or a failure (UP_FAIL). The
+ * outcome waits in the slot until the worker's ring takes it. */
+static void
+up_finish(struct ctl_tcp *t, struct tcp_up *u, bool ok)
+{
+	struct dp_tcp_meta *mt = dp_tcp_meta(u->m);
+
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+	mt->kind = ok ? DP_TCP_MSG_UP_REPLY : DP_TCP_MSG_UP_FAIL;
+	if (!ok) {
+		u->m->data_len = 0;
+		u->m->pkt_len = 0;
+	} else {
+		STAT(t, up_ok);
+	}
+	u->st = UP_DELIVER;
+}
+
+static void
+up_deliver(struct ctl_tcp *t, struct tcp_up *u)
+{
+	const struct dp_tcp_meta *mt = dp_tcp_meta(u->m);
+
+	if (rte_ring_enqueue(t->workers[mt->worker]->in, u->m) != 0) {
+		STAT(t, up_waits);
+		return;
+	}
+	u->m = NULL;
+	u->st = UP_FREE;
+	t->up_busy--;
+}
+
+static void
+up_start(struct ctl_tcp *t, struct tcp_up *u, struct rte_mbuf *m)
+{
+	const struct dp_tcp_meta *mt = dp_tcp_meta(m);
+	struct sockaddr_storage src, dst;
+	socklen_t slen;
+	uint16_t qlen = m->data_len;
+	enum px_addr_reason why;
+
+	t->up_busy++;
+	u->m = m;
+	u->fd = -1;
+	u->off = 0;
+	u->need = 0;
+	u->deadline_ms = now_ms() + RTE_MIN(mt->timeout_ms, (uint32_t)DP_TCP_UP_TIMEOUT_MS);
+	STAT(t, up_started);
+	if (mt->family == 4) {
+		uint32_t a;
+
+		memcpy(&a, mt->addr, 4);
+		why = px_addr_check4(t->conf.policy, a);
+	} else {
+		why = px_addr_check6(t->conf.policy, mt->addr);
+	}
+	/* The worker checked too; this is the last point before a packet leaves. */
+	if (why != PX_ADDR_OK || (mt->family == 4 ? !t->conf.has_ip4 : !t->conf.has_ip6)) {
+		STAT(t, up_fail_policy);
+		up_finish(t, u, false);
+		return;
+	}
+	if (qlen < PX_DNS_HDR_LEN || qlen + 2u > sizeof(u->out)) {
+		STAT(t, up_fail_reply);
+		up_finish(t, u, false);
+		return;
+	}
+	u->out[0] = (uint8_t)(qlen >> 8);
+	u->out[1] = (uint8_t)qlen;
+	memcpy(u->out + 2, rte_pktmbuf_mtod(m, uint8_t *), qlen);
+	u->out_len = (uint16_t)(qlen + 2);
+	u->id = px_get16(u->out + 2);
+
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	if (mt->family == 4) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&src, *d = (struct sockaddr_in *)&dst;
+
+		s->sin_family = d->sin_family = AF_INET;
+		s->sin_addr.s_addr = t->conf.ip4;
+		memcpy(&d->sin_addr.s_addr, mt->addr, 4);
+		d->sin_port = htons(PX_DNS_PORT);
+		slen = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&src,
+				    *d = (struct sockaddr_in6 *)&dst;
+
+		s->sin6_family = d->sin6_family = AF_INET6;
+		memcpy(&s->sin6_addr, t->conf.ip6, 16);
+		memcpy(&d->sin6_addr, mt->addr, 16);
+		d->sin6_port = htons(PX_DNS_PORT);
+		slen = sizeof(*s);
+	}
+	/* From pollux's own address: the policy rule then routes it into the tun (ctl_tun.h). */
+	u->fd = socket(mt->family == 4 ? AF_INET : AF_INET6,
+		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0 || bind(u->fd, (struct sockaddr *)&src, slen) != 0 ||
+	    (connect(u->fd, (struct sockaddr *)&dst, slen) != 0 && errno != EINPROGRESS)) {
+		STAT(t, up_fail_connect);
+		up_finish(t, u, false);
+		return;
+	}
+	u->st = UP_CONNECTING;
+	ep_set(t, u->fd, TAG_UP, (uint32_t)(u - t->ups), EPOLLOUT, true);
+}
+
+static void
+up_event(struct ctl_tcp *t, struct tcp_up *u, uint32_t events)
+{
+	uint32_t room = rte_pktmbuf_tailroom(u->m) + u->m->data_len;
+
+	if (u->st == UP_CONNECTING) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+
+		if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0)
+			goto io_fail;
+		u->st = UP_WRITING;
+	}
+	if (u->st == UP_WRITING) {
+		while (u->off < u->out_len) {
+			ssize_t n = send(u->fd, u->out + u->off, u->out_len - u->off, MSG_NOSIGNAL);
+
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return;
+			if (n <= 0)
+				goto io_fail;
+			u->off += (uint32_t)n;
+		}
+		u->st = UP_READING;
+		u->off = 0;
+		ep_set(t, u->fd, TAG_UP, (uint32_t)(u - t->ups), EPOLLIN, false);
+		return;
+	}
+	if (u->st != UP_READING || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	for (;;) {
+		uint8_t *data = rte_pktmbuf_mtod(u->m, uint8_t *);
+		ssize_t n;
+
+		if (u->off < 2) {
+			n = recv(u->fd, u->pfx + u->off, 2 - u->off, 0);
+			if (n > 0) {
+				u->off += (uint32_t)n;
+				if (u->off < 2)
+					continue;
+				u->need = (uint16_t)(u->pfx[0] << 8 | u->pfx[1]);
+				if (u->need < PX_DNS_HDR_LEN || u->need > room) {
+					STAT(t, up_fail_reply);
+					up_finish(t, u, false);
+					return;
+				}
+				continue;
+			}
+		} else {
+			n = recv(u->fd, data + (u->off - 2), u->need - (u->off - 2), 0);
+			if (n > 0) {
+				u->off += (uint32_t)n;
+				if (u->off - 2 < u->need)
+					continue;
+				if (px_get16(data) != u->id || !(px_get16(data + 2) & PX_DNS_QR)) {
+					STAT(t, up_fail_reply);
+					up_finish(t, u, false);
+					return;
+				}
+				u->m->data_len = u->need;
+				u->m->pkt_len = u->need;
+				up_finish(t, u, true);
+				return;
+			}
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		goto io_fail;
+	}
+io_fail:
+	STAT(t, up_fail_connect);
+	up_finish(t, u, false);
+}
+
+/* What the workers sent: answers, and upstream requests as long as a slot is free. */
+static void
+drain_workers(struct ctl_tcp *t)
+{
+	for (uint16_t w = 0; w < t->conf.workers; w++) {
+		struct rte_ring *r = t->workers[w]->out;
+		void *obj;
+
+		while (t->up_busy < CTL_TCP_MAX_UP && rte_ring_dequeue(r, &obj) == 0) {
+			struct rte_mbuf *m = obj;
+			const struct dp_tcp_meta *mt = dp_tcp_meta(m);
+
+			if (mt->kind == DP_TCP_MSG_ANSWER) {
+				conn_answer(t, m);
+			} else if (mt->kind == DP_TCP_MSG_UP_QUERY && mt->worker < t->conf.workers) {
+				for (unsigned i = 0; i < CTL_TCP_MAX_UP; i++)
+					if (t->ups[i].st == UP_FREE) {
+						up_start(t, &t->ups[i], m);
+						break;
+					}
+			} else {
+				rte_pktmbuf_free(m);
+			}
+		}
+	}
+}
+
+static void
+timers(struct ctl_tcp *t, uint64_t now)
+{
+	for (unsigned i = 0; i < CTL_TCP_MAX_CONNS; i++) {
+		struct tcp_conn *c = &t->conns[i];
+
+		if (c->used && now - c->last_ms > CTL_TCP_IDLE_MS) {
+			STAT(t, conns_idle);
+			conn_close(t, c);
+		}
+	}
+	for (unsigned i = 0; i < CTL_TCP_MAX_UP; i++) {
+		struct tcp_up *u = &t->ups[i];
+
+		if (u->st == UP_DELIVER)
+			up_deliver(t, u);
+		else if (u->st != UP_FREE && now >= u->deadline_ms) {
+			STAT(t, up_fail_timeout);
+			up_finish(t, u, false);
+			up_deliver(t, u);
+		}
+	}
+}
+
+static bool
+busy(const struct ctl_tcp *t)
+{
+	if (t->up_busy != 0)
+		return true;
+	for (uint16_t w = 0; w < t->conf.workers; w++)
+		if (!rte_ring_empty(t->workers[w]->out))
+			return true;
+	for (unsigned i = 0; i < CTL_TCP_MAX_CONNS; i++)
+		if (t->conns[i].used && t->conns[i].inflight != 0)
+			return true;
+	return false;
+}
+
+static void *
+tcp_thread(void *arg)
+{
+	struct ctl_tcp *t = arg;
+	struct epoll_event evs[MAX_EVENTS];
+
+	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		/* Workers cannot wake this thread (no syscalls on their path): while anything is
+		 * in flight it polls their rings every millisecond, else every 20. */
+		int n = epoll_wait(t->ep, evs, MAX_EVENTS, busy(t) ? 1 : 20);
+
+		for (int i = 0; i < n; i++) {
+			uint32_t tag = (uint32_t)(evs[i].data.u64 >> 32);
+			uint32_t idx = (uint32_t)evs[i].data.u64;
+
+			if (tag == TAG_LISTEN) {
+				accept_all(t, (int)idx);
+			} else if (tag == TAG_CONN && idx < CTL_TCP_MAX_CONNS) {
+				struct tcp_conn *c = &t->conns[idx];
+
+				if (!c->used)
+					continue;
+				if ((evs[i].events & EPOLLOUT) && !conn_write(t, c))
+					continue;
+				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+					conn_read(t, c);
+				else
+					conn_pump(t, c);
+			} else if (tag == TAG_UP && idx < CTL_TCP_MAX_UP &&
+				   t->ups[idx].st != UP_FREE && t->ups[idx].st != UP_DELIVER) {
+				up_event(t, &t->ups[idx], evs[i].events);
+				if (t->ups[idx].st == UP_DELIVER)
+					up_deliver(t, &t->ups[idx]);
+			}
+		}
+		drain_workers(t);
+		for (unsigned i = 0; i < CTL_TCP_MAX_UP; i++)
+			if (t->ups[i].st == UP_DELIVER)
+				up_deliver(t, &t->ups[i]);
+		timers(t, now_ms());
+	}
+	return NULL;
+}
+
+struct ctl_tcp *
+ctl_tcp_create(const struct ctl_tcp_conf *conf, char *err, size_t err_len)
+{
+	struct ctl_tcp *t = calloc(1, sizeof(*t));
+	char name[RTE_RING_NAMESIZE];
+
+	if (t == NULL || conf->workers == 0) {
+		snprintf(err, err_len, "TCP: out of memory");
+		free(t);
+		return NULL;
+	}
+	t->conf = *conf;
+	t->ep = t->lfd4 = t->lfd6 = -1;
+	for (unsigned i = 0; i < CTL_TCP_MAX_UP; i++)
+		t->ups[i].fd = -1;
+	t->conns = calloc(CTL_TCP_MAX_CONNS, sizeof(*t->conns));
+	t->workers = calloc(conf->workers, sizeof(*t->workers));
+	if (t->conns == NULL || t->workers == NULL)
+		goto nomem;
+	t->pool = rte_pktmbuf_pool_create("pollux_tcp_msgs", CTL_TCP_MSG_MBUFS, 32,
+					  (uint16_t)DP_TCP_META_SIZE,
+					  RTE_PKTMBUF_HEADROOM + DP_TCP_MSG_ROOM,
+					  (int)rte_socket_id());
+	if (t->pool == NULL) {
+		snprintf(err, err_len, "TCP: cannot create %u message mbufs of %u bytes: %s",
+			 CTL_TCP_MSG_MBUFS, DP_TCP_MSG_ROOM, rte_strerror(rte_errno));
+		goto fail;
+	}
+	for (uint16_t w = 0; w < conf->workers; w++) {
+		struct dp_tcp_lcore *l = rte_zmalloc("pollux_tcp_lcore", sizeof(*l),
+						     RTE_CACHE_LINE_SIZE);
+
+		if (l == NULL)
+			goto nomem;
+		t->workers[w] = l;
+		l->tun_port = conf->tun_port;
+		l->tun_queue = w;
+		l->worker = w;
+		l->msg_pool = t->pool;
+		snprintf(name, sizeof(name), "pollux_tcp_in%u", w);
+		l->in = rte_ring_create(name, CTL_TCP_RING_SIZE, (int)rte_socket_id(),
+					RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "pollux_tcp_out%u", w);
+		l->out = rte_ring_create(name, CTL_TCP_RING_SIZE, (int)rte_socket_id(),
+					 RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (l->in == NULL || l->out == NULL) {
+			snprintf(err, err_len, "TCP: cannot create the rings of worker %u: %s", w,
+				 rte_strerror(rte_errno));
+			goto fail;
+		}
+	}
+	return t;
+nomem:
+	snprintf(err, err_len, "TCP: out of memory");
+fail:
+	ctl_tcp_free(t);
+	return NULL;
+}
+
+struct dp_tcp_lcore *
+ctl_tcp_worker(struct ctl_tcp *t, unsigned w)
+{
+	return t != NULL && w < t->conf.workers ? t->workers[w] : NULL;
+}
+
+static int
+listen_on(struct ctl_tcp *t, int family, char *err, size_t err_len)
+{
+	struct sockaddr_storage sa;
+	socklen_t slen;
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, ret;
+
+	memset(&sa, 0, sizeof(sa));
+	if (family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&sa;
+
+		s->sin_family = AF_INET;
+		s->sin_addr.s_addr = t->conf.ip4;
+		s->sin_port = htons(t->conf.port);
+		slen = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&sa;
+
+		s->sin6_family = AF_INET6;
+		memcpy(&s->sin6_addr, t->conf.ip6, 16);
+		s->sin6_port = htons(t->conf.port);
+		slen = sizeof(*s);
+		if (fd >= 0)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&sa, slen) != 0 || listen(fd, 128) != 0) {
+		ret = -errno;
+		snprintf(err, err_len, "TCP: cannot listen on port %u over IPv%c: %s",
+			 t->conf.port, family == AF_INET ? '4' : '6', strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	ep_set(t, fd, TAG_LISTEN, (uint32_t)fd, EPOLLIN, true);
+	return fd;
+}
+
+int
+ctl_tcp_start(struct ctl_tcp *t, char *err, size_t err_len)
+{
+	int ret;
+
+	t->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (t->ep < 0) {
+		snprintf(err, err_len, "TCP: epoll: %s", strerror(errno));
+		return -errno;
+	}
+	if (t->conf.has_ip4) {
+		t->lfd4 = listen_on(t, AF_INET, err, err_len);
+		if (t->lfd4 < 0)
+			return t->lfd4;
+	}
+	if (t->conf.has_ip6) {
+		t->lfd6 = listen_on(t, AF_INET6, err, err_len);
+		if (t->lfd6 < 0)
+			return t->lfd6;
+	}
+	ret = pthread_create(&t->thread, NULL, tcp_thread, t);
+	if (ret != 0) {
+		snprintf(err, err_len, "TCP: cannot start the thread: %s", strerror(ret));
+		return -ret;
+	}
+	pthread_setname_np(t->thread, "pollux-tcp");
+	t->started = true;
+	return 0;
+}
+
+static void
+ring_drain_free(struct rte_ring *r)
+{
+	void *obj;
+
+	while (r != NULL && rte_ring_dequeue(r, &obj) == 0)
+		rte_pktmbuf_free(obj);
+}
+
+void
+ctl_tcp_free(struct ctl_tcp *t)
+{
+	if (t == NULL)
+		return;
+	if (t->started) {
+		__atomic_store_n(&t->stop, true, __ATOMIC_RELAXED);
+		pthread_join(t->thread, NULL);
+	}
+	for (unsigned i = 0; t->conns != NULL && i < CTL_TCP_MAX_CONNS; i++)
+		if (t->conns[i].used)
+			close(t->conns[i].fd);
+	for (unsigned i = 0; i < CTL_TCP_MAX_UP; i++) {
+		if (t->ups[i].fd >= 0)
+			close(t->ups[i].fd);
+		rte_pktmbuf_free(t->ups[i].m);
+	}
+	if (t->lfd4 >= 0)
+		close(t->lfd4);
+	if (t->lfd6 >= 0)
+		close(t->lfd6);
+	if (t->ep >= 0)
+		close(t->ep);
+	for (uint16_t w = 0; t->workers != NULL && w < t->conf.workers; w++) {
+		if (t->workers[w] == NULL)
+			continue;
+		ring_drain_free(t->workers[w]->in);
+		ring_drain_free(t->workers[w]->out);
+		rte_ring_free(t->workers[w]->in);
+		rte_ring_free(t->workers[w]->out);
+		rte_free(t->workers[w]);
+	}
+	rte_mempool_free(t->pool);
+	free(t->workers);
+	free(t->conns);
+	free(t);
+}
+
+void
+ctl_tcp_print(const struct ctl_tcp *t, FILE *out)
+{
+	if (t == NULL) {
+		fprintf(out, "tcp off\n");
+		return;
+	}
+#define X_PRINT(n, h) \
+	fprintf(out, "tcp.%s %" PRIu64 "\n", #n, __atomic_load_n(&t->stats.n, __ATOMIC_RELAXED));
+	CTL_TCP_STATS(X_PRINT)
+#undef X_PRINT
+	fprintf(out, "tcp.conns_open %" PRIu64 "\n",
+		__atomic_load_n(&t->stats.conns_accepted, __ATOMIC_RELAXED) -
+			__atomic_load_n(&t->stats.conns_closed, __ATOMIC_RELAXED));
+	fprintf(out, "tcp.msg_mbufs_in_use %u\n", rte_mempool_in_use_count(t->pool));
+}

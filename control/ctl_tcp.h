@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The TCP DNS server thread (issue 4, item 6; dataplane/dp_tcp.h has the whole design). A plain
+ * pthread, not an lcore: it sleeps in epoll on kernel sockets, which no worker may do. It
+ *
+ *  - listens on port 53 on pollux's --ip and --ip6 (the tun's addresses, ctl_tun.h) and serves
+ *    RFC 7766: two-byte length prefixes, pipelined queries (up to CTL_TCP_MAX_INFLIGHT per
+ *    connection handed to the workers at once; answers are written in the order they come
+ *    back, which may differ from the order asked, as RFC 7766 6.2.1.1 allows), an idle timeout
+ *    (CTL_TCP_IDLE_MS without a byte either way closes the connection), a limit of
+ *    CTL_TCP_MAX_CONNS connections (one past it is accepted and closed at once, counted), and
+ *    queries longer than DP_TCP_MSG_ROOM close the connection (counted);
+ *  - hands each query to a worker (the connection's slot modulo the workers) on that worker's
+ *    ring and writes the answer that comes back to the connection;
+ *  - carries out the workers' TC retries: connects from pollux's address to the server's port
+ *    53 (after checking the address policy once more), writes the query, reads one reply
+ *    (whose ID must match, and which must fit DP_TCP_MSG_ROOM), all within the time the worker
+ *    gave (DP_TCP_UP_TIMEOUT_MS), and returns the reply or a failure to that worker. At most
+ *    CTL_TCP_MAX_UP exchanges run at once; the workers' requests wait in their rings.
+ *
+ * Memory: connection buffers are allocated once at create (about 80 KiB per connection slot);
+ * nothing is allocated per query but mbufs from the message pool. The counters have one writer,
+ * this thread; ctl_tcp_print() reads them with relaxed loads.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <pollux/addr_policy.h>
+
+#define CTL_TCP_MAX_CONNS 256
+#define CTL_TCP_MAX_UP 256
+#define CTL_TCP_MAX_INFLIGHT 32
+#define CTL_TCP_IDLE_MS 10000
+#define CTL_TCP_RING_SIZE 1024
+#define CTL_TCP_MSG_MBUFS 4095
+
+struct ctl_tcp;
+struct dp_tcp_lcore;
+
+struct ctl_tcp_conf {
+	bool has_ip4;
+	uint32_t ip4; /* network order */
+	bool has_ip6;
+	uint8_t ip6[16];
+	uint16_t port;        /* host order: 53 */
+	uint16_t tun_port;    /* the net_tun port (ctl_tun.h) */
+	uint16_t workers;     /* one tun queue and one pair of rings each */
+	const struct px_addr_policy *policy; /* must outlive the thread */
+};
+
+/*
+ * Builds the message pool, the rings and every worker's struct dp_tcp_lcore (worker w uses tun
+ * queue w). Returns NULL with a reason in err. Control thread only, after the tun port started.
+ */
+struct ctl_tcp *ctl_tcp_create(const struct ctl_tcp_conf *conf, char *err, size_t err_len);
+
+/* Worker w's side, to put in its struct dp_lcore before launch. */
+struct dp_tcp_lcore *ctl_tcp_worker(struct ctl_tcp *t, unsigned w);
+
+/* Opens the listening sockets and starts the thread. Returns 0 or -errno with the reason in
+ * err. Control thread only. */
+int ctl_tcp_start(struct ctl_tcp *t, char *err, size_t err_len);
+
+/* Stops the thread (if started) and frees everything, mbufs in the rings included. Call after
+ * the workers stopped. NULL is a no-op. Control thread only. */
+void ctl_tcp_free(struct ctl_tcp *t);
+
+/* `polluxctl tcp`: the thread's counters, as "tcp.name value" lines. Control thread. */
+void ctl_tcp_print(const struct ctl_tcp *t, FILE *out);

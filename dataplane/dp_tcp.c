@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * DNS over TCP, the worker's side: the exception path to the kernel's TCP (tun queue in and
+ * out, with the per-worker IP -> MAC table) and the rings to the TCP thread. See dp_tcp.h for
+ * the design and the ring protocol.
+ */
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dp_answer.h"
+#include "dp_recurse.h"
+#include "dp_tcp.h"
+#include "dp_upstream.h"
+#include "dp_wire.h"
+
+#define L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
+#define IP4_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
+#define IP6_LEN ((uint16_t)sizeof(struct rte_ipv6_hdr))
+
+static inline unsigned
+addr_len(uint8_t family)
+{
+	return family == 4 ? 4 : 16;
+}
+
+static inline uint32_t
+neigh_slot(uint8_t family, const uint8_t *addr)
+{
+	uint32_t h = 2166136261u ^ family;
+
+	/* FNV-1a: spread enough for a table the peers of one link fill; a collision only
+	 * overwrites a MAC that the next frame from that peer teaches again. */
+	for (unsigned i = 0; i < addr_len(family); i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return h & (DP_TCP_NEIGH_SIZE - 1);
+}
+
+static inline void
+neigh_learn(struct dp_tcp_lcore *t, uint8_t family, const uint8_t *addr,
+	    const struct rte_ether_addr *mac)
+{
+	struct dp_tcp_neigh *n = &t->neigh[neigh_slot(family, addr)];
+
+	if (unlikely(!rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac)))
+		return;
+	n->family = family;
+	memcpy(n->addr, addr, addr_len(family));
+	rte_ether_addr_copy(mac, &n->mac);
+}
+
+bool
+dp_tcp_neigh_lookup(const struct dp_tcp_lcore *t, uint8_t family, const uint8_t *addr,
+		    struct rte_ether_addr *mac)
+{
+	const struct dp_tcp_neigh *n = &t->neigh[neigh_slot(family, addr)];
+
+	if (n->family != family || memcmp(n->addr, addr, addr_len(family)) != 0)
+		return false;
+	rte_ether_addr_copy(&n->mac, mac);
+	return true;
+}
+
+static void
+flush_to_kernel(struct dp_lcore *lc)
+{
+	struct dp_tcp_lcore *t = lc->tcp;
+	uint16_t n = t->to_kernel_count, sent;
+
+	if (n == 0)
+		return;
+	sent = rte_eth_tx_burst(t->tun_port, t->tun_queue, t->to_kernel, n);
+	lc->stats.tcp_to_kernel += sent;
+	if (unlikely(sent < n)) {
+		lc->stats.tcp_to_kernel_full += n - sent;
+		rte_pktmbuf_free_bulk(t->to_kernel + sent, n - sent);
+	}
+	t->to_kernel_count = 0;
+}
+
+enum dp_verdict
+dp_tcp_to_kernel(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family)
+{
+	struct dp_tcp_lcore *t = lc->tcp;
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (t == NULL) {
+		DP_STAT_INC(lc, drop_l4_proto);
+		return DP_DROP;
+	}
+	/* Whoever sent us this segment is where the kernel's segments of the flow go back to:
+	 * the client itself on the link, or the router in front of it. */
+	if (family == 4) {
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+
+		neigh_learn(t, 4, (const uint8_t *)&ip->src_addr, &eth->src_addr);
+	} else {
+		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
+
+		neigh_learn(t, 6, ip->src_addr, &eth->src_addr);
+	}
+	rte_pktmbuf_adj(m, L2_LEN);
+	m->ol_flags = 0;
+	if (t->to_kernel_count == DP_TCP_BURST)
+		flush_to_kernel(lc);
+	t->to_kernel[t->to_kernel_count++] = m;
+	return DP_KEPT;
+}
+
+/* Checks a packet the kernel wrote to the tun (an IP packet, no link header) and returns its
+ * family (4 or 6) with its destination in *dst, or 0 when it is not ours to send: only TCP
+ * from our own address leaves, whatever else the kernel tries on that interface. */
+static inline uint8_t
+kernel_pkt_check(const struct dp_port_conf *pc, const struct rte_mbuf *m, const uint8_t **dst)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t len = m->data_len;
+
+	if (m->nb_segs != 1 || len < 1)
+		return 0;
+	if ((p[0] >> 4) == 4) {
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)p;
+
+		if (len < IP4_LEN || !pc->has_ip4 || ip->next_proto_id != IPPROTO_TCP ||
+		    ip->src_addr != pc->ip4 || rte_be_to_cpu_16(ip->total_length) > len)
+			return 0;
+		*dst = (const uint8_t *)&ip->dst_addr;
+		return 4;
+	}
+	if ((p[0] >> 4) == 6) {
+		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)p;
+
+		if (len < IP6_LEN || !pc->has_ip6 || ip->proto != IPPROTO_TCP ||
+		    memcmp(ip->src_addr, pc->ip6, 16) != 0 ||
+		    (uint32_t)rte_be_to_cpu_16(ip->payload_len) + IP6_LEN > len)
+			return 0;
+		*dst = ip->dst_addr;
+		return 6;
+	}
+	return 0;
+}
+
+/* What the kernel's TCP sends: an Ethernet header in front, out of the DPDK port. */
+static void
+from_kernel(struct dp_lcore *lc)
+{
+	struct dp_tcp_lcore *t = lc->tcp;
+	const struct dp_port_conf *pc = &lc->ctx->port;
+	struct rte_mbuf *rx[DP_TCP_BURST], *tx[DP_TCP_BURST], *drop[DP_TCP_BURST];
+	uint16_t n = rte_eth_rx_burst(t->tun_port, t->tun_queue, rx, DP_TCP_BURST);
+	uint16_t ntx = 0, ndrop = 0, sent;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = rx[i];
+		const uint8_t *dst = NULL;
+		uint8_t fam = kernel_pkt_check(pc, m, &dst);
+		struct rte_ether_addr mac;
+		struct rte_ether_hdr *eth;
+
+		if (fam == 0) {
+			DP_STAT_INC(lc, tcp_from_kernel_bad);
+			drop[ndrop++] = m;
+			continue;
+		}
+		if (!dp_tcp_neigh_lookup(t, fam, dst, &mac) && !dp_recurse_gw_mac(lc, fam, &mac)) {
+			DP_STAT_INC(lc, tcp_from_kernel_no_neigh);
+			drop[ndrop++] = m;
+			continue;
+		}
+		eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, L2_LEN);
+		if (unlikely(eth == NULL)) {
+			DP_STAT_INC(lc, tcp_from_kernel_bad);
+			drop[ndrop++] = m;
+			continue;
+		}
+		rte_ether_addr_copy(&mac, &eth->dst_addr);
+		rte_ether_addr_copy(&pc->mac, &eth->src_addr);
+		eth->ether_type = fam == 4 ? RTE_BE16(RTE_ETHER_TYPE_IPV4)
+					   : RTE_BE16(RTE_ETHER_TYPE_IPV6);
+		m->ol_flags = 0;
+		tx[ntx++] = m;
+	}
+	if (ndrop != 0)
+		rte_pktmbuf_free_bulk(drop, ndrop);
+	if (ntx == 0)
+		return;
+	sent = rte_eth_tx_burst(pc->port_id, lc->queue_id, tx, ntx);
+	lc->stats.tcp_from_kernel += sent;
+	lc->stats.tx_pkts += sent;
+	if (unlikely(sent < ntx)) {
+		lc->stats.drop_tx_full += ntx - sent;
+		rte_pktmbuf_free_bulk(tx + sent, ntx - sent);
+	}
+}
+
+/* Hands a message to the TCP thread; frees and counts it when the ring is full. */
+static inline bool
+to_thread(struct dp_lcore *lc, struct rte_mbuf *m)
+{
+	if (unlikely(rte_ring_enqueue(lc->tcp->out, m) != 0)) {
+		DP_STAT_INC(lc, tcp_ring_full);
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	return true;
+}
+
+static inline void
+client_tag_write(struct dp_client_addr *from, const struct dp_tcp_meta *mt)
+{
+	memset(from, 0, sizeof(*from));
+	from->family = DP_CLIENT_TCP;
+	memcpy(from->addr, &mt->conn, 4);
+	memcpy(from->addr + 4, &mt->conn_gen, 4);
+}
+
+/* A client's query: answered in place, or handed to the resolver (answered later by
+ * dp_tcp_client_answer). Every other outcome goes back, empty when there is nothing to send. */
+static void
+handle_query(struct dp_lcore *lc, struct rte_mbuf *m)
+{
+	struct dp_tcp_meta *mt = dp_tcp_meta(m);
+	struct dp_client_addr from;
+	uint32_t room = (uint32_t)m->buf_len - m->data_off;
+	uint16_t rlen;
+
+	DP_STAT_INC(lc, tcp_queries);
+	client_tag_write(&from, mt);
+	rlen = dp_answer_query_tcp(lc, rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
+				   room > UINT16_MAX ? UINT16_MAX : (uint16_t)room, &from);
+	if (rlen == DP_ANSWER_CONSUMED) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	m->data_len = rlen;
+	m->pkt_len = rlen;
+	mt->kind = DP_TCP_MSG_ANSWER;
+	mt->worker = lc->tcp->worker;
+	if (to_thread(lc, m) && rlen != 0)
+		DP_STAT_INC(lc, tcp_answers);
+}
+
+static void
+from_thread(struct dp_lcore *lc)
+{
+	struct rte_mbuf *msgs[DP_TCP_BURST];
+	unsigned n = rte_ring_dequeue_burst(lc->tcp->in, (void **)msgs, DP_TCP_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = msgs[i];
+		const struct dp_tcp_meta *mt = dp_tcp_meta(m);
+
+		switch (mt->kind) {
+		case DP_TCP_MSG_QUERY:
+			handle_query(lc, m);
+			continue;
+		case DP_TCP_MSG_UP_REPLY:
+			DP_STAT_INC(lc, tcp_up_replies);
+			dp_recurse_tcp_reply(lc, mt, rte_pktmbuf_mtod(m, const uint8_t *),
+					     m->data_len);
+			break;
+		case DP_TCP_MSG_UP_FAIL:
+			DP_STAT_INC(lc, tcp_up_failed);
+			dp_recurse_tcp_reply(lc, mt, NULL, 0);
+			break;
+		default:
+			DP_STAT_INC(lc, tcp_bad_msg);
+			break;
+		}
+		rte_pktmbuf_free(m);
+	}
+}
+
+void
+dp_tcp_poll(struct dp_lcore *lc)
+{
+	flush_to_kernel(lc);
+	from_kernel(lc);
+	from_thread(lc);
+}
+
+void
+dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
+		     const uint8_t *qmsg, const struct dp_query *q,
+		     const struct dp_wire_answer *ans)
+{
+	struct dp_tcp_lcore *t = lc->tcp;
+	struct rte_mbuf *m;
+	struct dp_tcp_meta *mt;
+	uint32_t room;
+	uint16_t len;
+	uint8_t *dns;
+
+	if (unlikely(t == NULL))
+		return;
+	m = rte_pktmbuf_alloc(t->msg_pool);
+	if (unlikely(m == NULL)) {
+		DP_STAT_INC(lc, tcp_no_mbuf);
+		return;
+	}
+	room = rte_pktmbuf_tailroom(m);
+	dns = rte_pktmbuf_mtod(m, uint8_t *);
+	if (unlikely(room < q->question_end)) {
+		rte_pktmbuf_free(m);
+		DP_STAT_INC(lc, drop_no_room);
+		return;
+	}
+	memcpy(dns, qmsg, q->question_end);
+	len = dp_wire_write_response(dns, room > UINT16_MAX ? UINT16_MAX : (uint16_t)room,
+				     UINT16_MAX, q, ans);
+	if (unlikely(len == 0)) {
+		rte_pktmbuf_free(m);
+		DP_STAT_INC(lc, drop_no_room);
+		return;
+	}
+	dp_answer_count_rcode(lc, ans->rcode, dns);
+	m->data_len = len;
+	m->pkt_len = len;
+	mt = dp_tcp_meta(m);
+	memset(mt, 0, offsetof(struct dp_tcp_meta, qname));
+	mt->kind = DP_TCP_MSG_ANSWER;
+	mt->worker = t->worker;
+	memcpy(&mt->conn, from->addr, 4);
+	memcpy(&mt->conn_gen, from->addr + 4, 4);
+	if (to_thread(lc, m)) {
+		DP_STAT_INC(lc, tcp_answers);
+		DP_STAT_INC(lc, rec_client_answers);
+	}
+}
+
+int
+dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
+		    const struct dp_upq_addr *server, uint16_t id, const uint8_t *qname,
+		    uint8_t qname_len, uint16_t qtype, uint16_t qclass, const uint8_t *zone,
+		    uint8_t zone_len)
+{
+	struct dp_tcp_lcore *t = lc->tcp;
+	uint16_t len = (uint16_t)(PX_DNS_HDR_LEN + qname_len + 4 + PX_DNS_OPT_LEN);
+	struct dp_tcp_meta *mt;
+	struct rte_mbuf *m;
+	uint8_t *dns, *p;
+
+	if (t == NULL || qname_len == 0)
+		return -1;
+	m = rte_pktmbuf_alloc(t->msg_pool);
+	if (unlikely(m == NULL)) {
+		DP_STAT_INC(lc, tcp_no_mbuf);
+		return -1;
+	}
+	dns = rte_pktmbuf_mtod(m, uint8_t *);
+	/* The question as the UDP query asked it, RD clear, with EDNS (RFC 7766 does not change
+	 * the message: only the transport). */
+	px_put16(dns, id);
+	px_put16(dns + 2, 0);
+	px_put16(dns + 4, 1);
+	px_put16(dns + 6, 0);
+	px_put16(dns + 8, 0);
+	px_put16(dns + 10, 1);
+	memcpy(dns + PX_DNS_HDR_LEN, qname, qname_len);
+	p = dns + PX_DNS_HDR_LEN + qname_len;
+	px_put16(p, qtype);
+	px_put16(p + 2, qclass);
+	p += 4;
+	p[0] = 0;
+	px_put16(p + 1, PX_DNS_TYPE_OPT);
+	px_put16(p + 3, PX_DNS_EDNS_BUFSIZE);
+	px_put32(p + 5, 0);
+	px_put16(p + 9, 0);
+	m->data_len = len;
+	m->pkt_len = len;
+
+	mt = dp_tcp_meta(m);
+	mt->kind = DP_TCP_MSG_UP_QUERY;
+	mt->family = server->family == DP_UPQ_AF_INET ? 4 : 6;
+	mt->worker = t->worker;
+	mt->conn = 0;
+	mt->conn_gen = 0;
+	mt->send_idx = send_idx;
+	mt->res = res;
+	mt->timeout_ms = DP_TCP_UP_TIMEOUT_MS;
+	mt->qtype = qtype;
+	mt->qclass = qclass;
+	mt->qname_len = qname_len;
+	mt->zone_len = zone_len;
+	memcpy(mt->addr, server->a, 16);
+	memcpy(mt->qname, qname, qname_len);
+	memcpy(mt->zone, zone, zone_len);
+	if (!to_thread(lc, m))
+		return -1;
+	DP_STAT_INC(lc, tcp_up_asked);
+	return 0;
+}

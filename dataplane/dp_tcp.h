@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * DNS over TCP, the worker's side (issue 4, item 6). pollux does not run TCP in the data plane:
+ * TCP goes to the kernel through an exception path, the way grout and VPP punt control traffic,
+ * because TCP is a small share of DNS and the kernel's TCP (retransmission, reassembly, windows,
+ * SYN cookies) is better than a partial one here. Three pieces:
+ *
+ *  1. The exception path. The control thread creates a net_tun port (DPDK's tap PMD in L3 mode)
+ *     with one queue pair per worker and gives its kernel interface pollux's addresses
+ *     (control/ctl_tun.c). A TCP segment to our address arriving on the DPDK port is written,
+ *     Ethernet header stripped, to the worker's own tun queue (dp_tcp_to_kernel). Each worker
+ *     also polls its tun RX queue: a TCP segment the kernel sends from our address gets an
+ *     Ethernet header and leaves through the DPDK port (anything else the kernel emits, such as
+ *     IPv6 router solicitations, is dropped and counted). The destination MAC comes from a small
+ *     per-worker table of (IP -> MAC) learned from the TCP frames the worker handed to the
+ *     kernel, else the gateway's MAC (dp_recurse learns it) for connections pollux opens itself.
+ *     The table is per worker and needs no sharing: the kernel's tun queue selection (automq)
+ *     sends a flow's segments out of the queue that flow's segments came in on.
+ *  2. Client queries. A TCP server thread (control/ctl_tcp.c) owns the kernel sockets: it
+ *     listens on port 53 on our addresses, reads length-prefixed messages (RFC 7766) and hands
+ *     each query to a worker over a ring, as an mbuf from a dedicated pool whose data is just the
+ *     DNS message and whose private area is a struct dp_tcp_meta. The worker answers it like a
+ *     UDP query (dp_answer_query_tcp: cache, local zones, or the resolver with the client kind
+ *     DP_CLIENT_TCP) with no truncation below the mbuf room, and returns the answer on its ring
+ *     back to the thread, which writes it to the connection.
+ *  3. Upstream retries. When a server's UDP reply has TC, the worker asks the thread (ring) to
+ *     send the same question to that server over TCP; the thread returns the reply, or a
+ *     failure, and the worker classifies it with the same dp_reply code and feeds the resolver
+ *     (dp_recurse_tcp_reply). The thread checks the address policy again before connect().
+ *
+ * Ring protocol: per worker, one ring from the thread to the worker (single producer: the
+ * thread; single consumer: the worker) carrying DP_TCP_MSG_QUERY and DP_TCP_MSG_UP_REPLY/
+ * UP_FAIL, and one ring back (single producer: the worker) carrying DP_TCP_MSG_ANSWER and
+ * DP_TCP_MSG_UP_QUERY. Every QUERY the worker dequeues comes back as exactly one ANSWER (with
+ * an empty message when there is nothing to say, so the thread's count of queries in flight
+ * stays right), unless its ring back is full or no mbuf is left (counted). Every UP_QUERY
+ * comes back as UP_REPLY or UP_FAIL: the thread never drops one (it waits for ring room), so a
+ * resolution always hears of its TCP query.
+ *
+ * Memory: the pool, the rings and the tables are allocated by the control thread at start;
+ * the worker allocates nothing but mbufs and counts their exhaustion.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <pollux/wire.h>
+
+#include "dp_lcore.h"
+
+/* DNS bytes an mbuf of the TCP message pool holds: larger answers are sent with TC and no
+ * records; larger queries close the connection. */
+#define DP_TCP_MSG_ROOM 16384
+/* An upstream TCP exchange (connect, write, read) is given this long by the thread. */
+#define DP_TCP_UP_TIMEOUT_MS 2000
+/* Entries of a worker's (IP -> MAC) table, a power of two. */
+#define DP_TCP_NEIGH_SIZE 1024
+#define DP_TCP_BURST 32
+
+enum dp_tcp_msg_kind {
+	DP_TCP_MSG_QUERY = 1, /* thread -> worker: a client's query */
+	DP_TCP_MSG_ANSWER,    /* worker -> thread: its answer (empty: none) */
+	DP_TCP_MSG_UP_QUERY,  /* worker -> thread: send this query to server over TCP */
+	DP_TCP_MSG_UP_REPLY,  /* thread -> worker: the server's reply */
+	DP_TCP_MSG_UP_FAIL,   /* thread -> worker: no reply (refused, timeout, too big, policy) */
+};
+
+/* The private area of every mbuf of the TCP message pool. The DNS message is the mbuf's data
+ * (one segment). Written by whoever enqueues, read by whoever dequeues. */
+struct dp_tcp_meta {
+	uint8_t kind;        /* enum dp_tcp_msg_kind */
+	uint8_t family;      /* UP_*: 4 or 6 */
+	uint16_t worker;     /* the worker (index) that handles or asked */
+	uint32_t conn;       /* QUERY/ANSWER: the thread's connection slot */
+	uint32_t conn_gen;   /* QUERY/ANSWER: its generation (a closed connection's is stale) */
+	uint32_t send_idx;   /* UP_*: the resolver's send slot */
+	uint64_t res;        /* UP_*: the resolution handle */
+	uint32_t timeout_ms; /* UP_QUERY: for the whole exchange */
+	uint16_t qtype, qclass;
+	uint8_t qname_len, zone_len;
+	uint8_t addr[16];    /* UP_*: the server (IPv4 in the first 4 bytes) */
+	uint8_t qname[PX_DNS_NAME_BUF]; /* UP_*: the question as sent, for the reply check */
+	uint8_t zone[PX_DNS_NAME_BUF];  /* UP_*: the bailiwick the reply is scrubbed with */
+};
+
+/* The private area size the TCP message pool is created with. */
+#define DP_TCP_META_SIZE RTE_ALIGN_CEIL(sizeof(struct dp_tcp_meta), RTE_MBUF_PRIV_ALIGN)
+
+static inline struct dp_tcp_meta *
+dp_tcp_meta(struct rte_mbuf *m)
+{
+	return (struct dp_tcp_meta *)rte_mbuf_to_priv(m);
+}
+
+struct dp_tcp_neigh {
+	uint8_t family; /* 0: empty */
+	uint8_t addr[16];
+	struct rte_ether_addr mac;
+};
+
+/* One per worker, allocated by the control thread on the worker's socket. The worker writes
+ * the tables and batches; the rings are shared as described above. */
+struct dp_tcp_lcore {
+	uint16_t tun_port;   /* the net_tun port */
+	uint16_t tun_queue;  /* this worker's queue pair on it */
+	uint16_t worker;     /* this worker's index, echoed in metas */
+	struct rte_ring *in;  /* thread -> worker */
+	struct rte_ring *out; /* worker -> thread */
+	struct rte_mempool *msg_pool;
+	uint16_t to_kernel_count;
+	struct rte_mbuf *to_kernel[DP_TCP_BURST];
+	struct dp_tcp_neigh neigh[DP_TCP_NEIGH_SIZE];
+};
+
+/*
+ * A TCP segment to our address, as dp_rx.c accepted it (Ethernet + IPv4 without options or
+ * IPv6 without extension headers; data_len trimmed to the IP packet). Learns the sender's MAC,
+ * strips the Ethernet header and queues the packet for the kernel. Returns DP_KEPT (the mbuf
+ * is now the tun's), or DP_DROP when TCP is off (counted drop_l4_proto). Worker only.
+ */
+enum dp_verdict dp_tcp_to_kernel(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family);
+
+/*
+ * Once per loop iteration: writes the queued segments to the kernel, sends what the kernel
+ * wrote out of the DPDK port, answers the queries and feeds the upstream replies from the ring.
+ * lc->now_ms must be current. Worker only, as an online RCU reader.
+ */
+void dp_tcp_poll(struct dp_lcore *lc);
+
+/*
+ * The resolver's answer for a client that asked over TCP (from->family DP_CLIENT_TCP): writes
+ * the response (header and question from qmsg, the answer from ans, no truncation below the
+ * mbuf room) into a message mbuf and returns it to the thread. Counted; nothing to free.
+ * Worker only.
+ */
+struct dp_client_addr;
+struct dp_query;
+struct dp_wire_answer;
+void dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
+			  const uint8_t *qmsg, const struct dp_query *q,
+			  const struct dp_wire_answer *ans);
+
+/*
+ * A UDP reply from server to the query of resolution res (send slot send_idx) had TC: asks the
+ * thread to send the question (qname/qtype/qclass with ID id, RD clear, EDNS) over TCP. zone is
+ * the bailiwick for the reply. Returns 0 when asked (the reply or failure comes back through
+ * dp_tcp_poll), -1 when TCP is off or the ring or pool is exhausted (counted): the caller then
+ * treats the reply as truncated. Worker only.
+ */
+struct dp_upq_addr;
+int dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
+			const struct dp_upq_addr *server, uint16_t id, const uint8_t *qname,
+			uint8_t qname_len, uint16_t qtype, uint16_t qclass, const uint8_t *zone,
+			uint8_t zone_len);
+
+/* Looks up the MAC the worker learned for an address (family 4: IPv4 in the first 4 bytes).
+ * Returns true and fills mac if known. Worker only; exported for tests. */
+bool dp_tcp_neigh_lookup(const struct dp_tcp_lcore *t, uint8_t family, const uint8_t *addr,
+			 struct rte_ether_addr *mac);
