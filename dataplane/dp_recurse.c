@@ -1066,18 +1066,22 @@ dp_recurse_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const ui
 }
 
 bool
-dp_recurse_gw_mac(const struct dp_lcore *lc, uint8_t family, struct rte_ether_addr *mac)
+dp_recurse_route_mac(struct dp_lcore *lc, uint8_t family, const uint8_t *dst,
+		     struct rte_ether_addr *mac)
 {
-	const struct dp_recurse *rc = lc->rec;
+	struct dp_upq_addr a;
 
-	if (rc == NULL)
+	if (lc->rec == NULL)
 		return false;
-	if (family == 4)
-		return rc->conf.has_gw4 &&
-		       dp_nbr_lookup(lc->ctx->nbr, 4, (const uint8_t *)&rc->conf.gw4, mac, NULL) ==
-			       DP_NBR_RESOLVED;
-	return rc->conf.has_gw6 &&
-	       dp_nbr_lookup(lc->ctx->nbr, 6, rc->conf.gw6, mac, NULL) == DP_NBR_RESOLVED;
+	if (family == 4) {
+		uint32_t v4;
+
+		memcpy(&v4, dst, 4);
+		dp_upq_addr_set4(&a, v4);
+	} else {
+		dp_upq_addr_set6(&a, dst);
+	}
+	return rec_nexthop_mac(lc, &a, mac);
 }
 
 enum dp_verdict

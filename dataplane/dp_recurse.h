@@ -157,8 +157,11 @@ struct dp_tcp_meta;
 void dp_recurse_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8_t *dns,
 			  uint16_t dns_len);
 
-/* The gateway's MAC for family 4 or 6, if learned: fills mac and returns true. Worker only. */
-bool dp_recurse_gw_mac(const struct dp_lcore *lc, uint8_t family, struct rte_ether_addr *mac);
+/* The next hop's MAC for a packet to dst (family 4: 4 bytes, 6: 16): dst itself when on-link,
+ * else the family's gateway, from the shared neighbour table; asks the link (rate-limited) when
+ * it is unknown. Fills mac and returns true if known. Worker only. */
+bool dp_recurse_route_mac(struct dp_lcore *lc, uint8_t family, const uint8_t *dst,
+			  struct rte_ether_addr *mac);
 
 /* True if the port is one upstream queries are sent from (a reply's destination port). */
 static inline bool

@@ -168,7 +168,7 @@ from_kernel(struct dp_lcore *lc)
 			drop[ndrop++] = m;
 			continue;
 		}
-		if (!dp_tcp_neigh_lookup(t, fam, dst, &mac) && !dp_recurse_gw_mac(lc, fam, &mac)) {
+		if (!dp_tcp_neigh_lookup(t, fam, dst, &mac) && !dp_recurse_route_mac(lc, fam, dst, &mac)) {
 			DP_STAT_INC(lc, tcp_from_kernel_no_neigh);
 			drop[ndrop++] = m;
 			continue;

@@ -13,7 +13,8 @@
  *     Ethernet header and leaves through the DPDK port (anything else the kernel emits, such as
  *     IPv6 router solicitations, is dropped and counted). The destination MAC comes from a small
  *     per-worker table of (IP -> MAC) learned from the TCP frames the worker handed to the
- *     kernel, else the gateway's MAC (dp_recurse learns it) for connections pollux opens itself.
+ *     kernel, else the next hop's from the resolver's shared neighbour table (dp_nbr.h: the
+ *     server itself when on-link, else the gateway) for connections pollux opens itself.
  *     The table is per worker and needs no sharing: the kernel's tun queue selection (automq)
  *     sends a flow's segments out of the queue that flow's segments came in on.
  *  2. Client queries. A TCP server thread (control/ctl_tcp.c) owns the kernel sockets: it
