@@ -151,11 +151,21 @@ lab_require_bins() {
 # True when pid names a live process (a zombie is not live) inside the pollux namespace. The
 # namespace check keeps a stale pid file from ever naming somebody else's process.
 lab_pid_alive() {
-	local pid=$1 state
+	lab_pid_in_ns "$1" "$POLLUX_LAB_NS_PX"
+}
+
+# True if pid is a live (not zombie) process in network namespace ns. The namespace is compared
+# by inode: `ip netns identify` walks every entry of /run/netns and fails when another lab
+# creates or deletes a namespace meanwhile, which made a live pollux look dead (and the caller
+# wait on it forever). The state is the field after the command name, which may hold spaces.
+lab_pid_in_ns() {
+	local pid=$1 ns=$2 state a b
 	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-	state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+	state=$(awk '{sub(/^.*\) /, ""); print $1}' "/proc/$pid/stat" 2>/dev/null) || return 1
 	[ -n "$state" ] && [ "$state" != Z ] || return 1
-	[ "$(ip netns identify "$pid" 2>/dev/null)" = "$POLLUX_LAB_NS_PX" ]
+	a=$(stat -L -c %d:%i "/proc/$pid/ns/net" 2>/dev/null) || return 1
+	b=$(stat -L -c %d:%i "/run/netns/$ns" 2>/dev/null) || return 1
+	[ "$a" = "$b" ]
 }
 
 lab_pid() {

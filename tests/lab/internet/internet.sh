@@ -188,11 +188,7 @@ inet_require_tools() {
 # True when pid names a live process (not a zombie) in namespace ns: a stale pid file must never
 # name somebody else's process.
 inet_pid_alive() {
-	local pid=$1 ns=$2 state
-	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-	state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-	[ -n "$state" ] && [ "$state" != Z ] || return 1
-	[ "$(ip netns identify "$pid" 2>/dev/null)" = "$ns" ]
+	lab_pid_in_ns "$1" "$2"
 }
 
 # Sends `sig` to the listed pids of namespace ns, waits up to `secs` for them to go, then
