@@ -6,8 +6,10 @@
 #   3. the libFuzzer harnesses, briefly, from a generated seed corpus (clang);
 #   4. the lab integration tests: the real daemon on a veth pair in network namespaces (DNS over
 #      TCP included: tests/lab/test_tcp_lab.sh);
-#   5. a one-second smoke run of the cache-hit benchmark (it checks itself; no timing asserted).
-# Long benchmarks are not run here: see bench/.
+#   5. a one-second smoke run of the cache-hit benchmark (it checks itself; no timing asserted),
+#      and bench/run.sh --quick: every system (pollux, Unbound, kresd, pdns_recursor, named) and
+#      pollux's memif generator measured briefly, so the harness itself is known to work. Its
+#      figures are not asserted (they go to $PX_BENCH_OUT); the full benchmark is not run here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/deps.sh
@@ -69,6 +71,8 @@ step "lab simulated internet (pollux resolves)" tests/lab/internet/test_pollux_i
 step "lab DNS over TCP (client TCP, TC retry upstream)" tests/lab/test_tcp_lab.sh
 step "lab PMDs (pcap, tap, af_packet)" tests/lab/test_pmds.sh
 step "benchmark smoke run" bench_smoke
+PX_BENCH_OUT=${PX_BENCH_OUT:-${TMPDIR:-/tmp}/pollux-bench-quick}
+step "benchmark harness, quick mode (bench/run.sh --quick)" bench/run.sh --quick --out "$PX_BENCH_OUT"
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}"

@@ -1,0 +1,257 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The results of bench/run.sh: from the per-system "key value" files in $BENCH_RUN, writes
+#   <out>.md          the machine, one row per system, the goals (met or by how much not), the
+#                     memif generator rows, how each figure was taken;
+#   <out>.csv         long format, one figure a line: stamp,system,metric,value,unit (machine
+#                     facts under system "machine", run_memif.sh rows under "pollux-memif"), so
+#                     that runs with different systems or options concatenate;
+#   <out>-ladder.csv  system,offered_qps,answered_qps,loss_pct: every open-loop run;
+#   <out>.png         answered rate against offered load, one line per system (gnuplot), when
+#                     gnuplot is installed (the run says so when it is not).
+# Sourced, never run.
+
+bench_machine() {
+	BENCH_M_CPU=$(lscpu 2>/dev/null | awk -F': *' '$1 == "Model name" {print $2; exit}')
+	BENCH_M_CORES=$(nproc)
+	BENCH_M_KERNEL=$(uname -r)
+	# Others may share the machine: their load at the start explains noisy figures.
+	BENCH_M_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+	BENCH_M_DPDK=$(pkg-config --modversion libdpdk 2>/dev/null ||
+		dpkg-query -W -f='${Version}' dpdk 2>/dev/null || echo unknown)
+}
+
+# A figure of a system, or "-" when it was not measured.
+bench_fig() { # LABEL KEY
+	local v
+	v=$(bench_get "$1" "$2")
+	echo "${v:--}"
+}
+
+bench_ratio() { # A B -> A / B with one decimal, or "-"
+	awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b + 0 <= 0 || a == "") print "-";
+		else printf "%.1f", a / b}'
+}
+
+# Answers per CPU-second from CPU-seconds per million answers.
+bench_per_cpu_s() { # CPU_S_PER_M
+	awk -v s="$1" 'BEGIN {if (s == "-" || s + 0 <= 0) print "-"; else printf "%.0f", 1e6 / s}'
+}
+
+bench_write_csv() { # FILE
+	local f=$1 label k u
+	{
+		echo "stamp,system,metric,value,unit"
+		echo "$BENCH_STAMP,machine,cpu,\"$BENCH_M_CPU\","
+		echo "$BENCH_STAMP,machine,cores,$BENCH_M_CORES,"
+		echo "$BENCH_STAMP,machine,kernel,$BENCH_M_KERNEL,"
+		echo "$BENCH_STAMP,machine,loadavg,\"$BENCH_M_LOAD\","
+		echo "$BENCH_STAMP,machine,dpdk,$BENCH_M_DPDK,"
+		echo "$BENCH_STAMP,machine,mode,$BENCH_MODE,"
+		echo "$BENCH_STAMP,machine,hit_ratio,$BENCH_HIT_RATIO,%"
+		echo "$BENCH_STAMP,machine,seconds_per_run,$BENCH_SECS,s"
+		for label in "${BENCH_DONE[@]}"; do
+			while read -r k v; do
+				[ -n "$k" ] || continue
+				case $k in
+				*_qps | max_rate_ok) u=queries/s ;;
+				*_ms) u=ms ;;
+				*_s_per_m) u=cpu_s/M_answers ;;
+				*_cpu_s_per_k) u=cpu_s/k_answers ;;
+				*_cpu_s | *_busy_s) u=s ;;
+				busy_cycles_per_answer) u=cycles ;;
+				*) u= ;;
+				esac
+				case $v in
+				*[,\ ]*) v="\"$v\"" ;;
+				esac
+				echo "$BENCH_STAMP,$label,$k,$v,$u"
+			done <"$BENCH_RUN/$label.kv"
+		done
+		if [ -s "$BENCH_RUN/memif/memif.csv" ]; then
+			awk -F, -v s="$BENCH_STAMP" 'NR == 1 {for (i = 1; i <= NF; i++) h[i] = $i; next}
+				{for (i = 2; i <= NF; i++) printf "%s,pollux-memif,w%s_%s,%s,\n", s, $2, h[i], $i}' \
+				"$BENCH_RUN/memif/memif.csv"
+		fi
+	} >"$f"
+}
+
+bench_write_ladder() { # FILE
+	local label
+	{
+		echo "system,offered_qps,answered_qps,loss_pct"
+		for label in "${BENCH_DONE[@]}"; do
+			[ -s "$BENCH_RUN/$label.ladder" ] || continue
+			sort -n "$BENCH_RUN/$label.ladder" | awk -v s="$label" '{print s "," $1 "," $2 "," $3}'
+		done
+	} >"$1"
+}
+
+bench_write_png() { # LADDER_CSV PNG
+	local csv=$1 png=$2 label plot= sep=
+	if ! command -v gnuplot >/dev/null 2>&1; then
+		echo "bench: gnuplot is not installed: no plot" >&2
+		return 1
+	fi
+	for label in "${BENCH_DONE[@]}"; do
+		grep -q "^$label," "$csv" || continue
+		plot="$plot$sep'< grep \"^$label,\" $csv' using (\$2/1000):(\$3/1000) with linespoints title '$label'"
+		sep=", "
+	done
+	[ -n "$plot" ] || return 1
+	gnuplot <<EOF
+set terminal pngcairo size 1000,650 noenhanced
+set output '$png'
+set datafile separator ','
+set title 'Cache-hit answers against offered load ($BENCH_MODE run, $BENCH_STAMP, hit ratio $BENCH_HIT_RATIO %)'
+set xlabel 'offered load (k queries/s, dnsperf -Q on core $BENCH_CLIENT_CORE)'
+set ylabel 'answered (k answers/s)'
+set key left top
+set grid
+plot $plot, x with lines dashtype 2 lc rgb 'gray' title 'answered = offered'
+EOF
+}
+
+bench_write_md() { # FILE
+	local f=$1 label ub px best bestsys v m r
+	{
+		echo "# pollux against stock resolvers, $BENCH_STAMP ($BENCH_MODE run)"
+		echo
+		echo "| machine | |"
+		echo "|---|---|"
+		echo "| CPU | $BENCH_M_CPU |"
+		echo "| cores | $BENCH_M_CORES (client dnsperf on core $BENCH_CLIENT_CORE; resolver on core $BENCH_RES_CORE) |"
+		echo "| kernel | $BENCH_M_KERNEL |"
+		echo "| load average before the run | $BENCH_M_LOAD (on $BENCH_M_CORES cores: other work shares them) |"
+		echo "| DPDK | $BENCH_M_DPDK |"
+		echo "| pollux PMD in the lab | $(for label in "${BENCH_DONE[@]}"; do v=$(bench_get "$label" pmd); [ -n "$v" ] && printf '%s: %s ' "$label" "$v"; done) |"
+		echo "| query mix | $BENCH_HIT_RATIO % cache hits in the hit-phase runs; hit set of $BENCH_HIT_NAMES names; $BENCH_ZONES zones |"
+		echo "| run lengths | ${BENCH_SECS}s closed loop and misses, ${BENCH_STEP_SECS}s per open-loop step |"
+		echo
+		echo "| system | version | closed loop (answers/s) | max rate, loss <= $BENCH_MAX_LOSS % (q/s) | p50 / p99 / p99.9 (ms) at q/s | CPU s per M answers | answers per CPU-s | misses (NOERROR/s) |"
+		echo "|---|---|---|---|---|---|---|---|"
+		for label in "${BENCH_DONE[@]}"; do
+			v=$(bench_fig "$label" cpu_s_per_m)
+			m=$(bench_fig "$label" max_rate_ok)
+			[ "$(bench_get "$label" max_rate_bounded)" = no ] && m="$m (client-bound)"
+			if [ "$(bench_get "$label" sys)" = pollux ]; then
+				r="$(bench_fig "$label" busy_s_per_m) busy ($v process)"
+				v=$(bench_per_cpu_s "$(bench_fig "$label" busy_s_per_m)")
+			else
+				r=$v
+				v=$(bench_per_cpu_s "$v")
+			fi
+			echo "| $label | $(bench_get "$label" version) | $(bench_fig "$label" closed_qps) | $m | $(bench_fig "$label" lat_p50_ms) / $(bench_fig "$label" lat_p99_ms) / $(bench_fig "$label" lat_p999_ms) at $(bench_fig "$label" lat_qps) | $r | $v | $(bench_fig "$label" miss_qps) |"
+		done
+		for label in "${BENCH_FAILED[@]}"; do
+			echo "| $label | $(bench_sys_version "${label%%-*}") | failed: ${BENCH_FAIL_WHY[$label]} | | | | | |"
+		done
+		echo
+		bench_md_goals
+		echo
+		bench_md_memif
+		echo
+		echo "## How these figures were taken"
+		echo
+		cat <<EOF
+- One lab (tests/lab/internet/: nsd root, TLD and $BENCH_ZONES zN.test zones with wildcards),
+  one client (dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}') in the client namespace,
+  pinned to core $BENCH_CLIENT_CORE), each system in turn on core $BENCH_RES_CORE, all in this one
+  run. Stock resolvers: one worker thread, DNSSEC off, the lab's root hints, ${BENCH_CACHE_MB} MB of
+  cache, $BENCH_RES_SLOTS concurrent resolutions (bench/lib/resolvers.sh has their configs).
+  pollux: control thread on core 0, one worker on core 1, --idle-sleep-us $POLLUX_LAB_IDLE_US.
+- Closed loop: dnsperf -q $BENCH_OUTSTANDING -c 4 for ${BENCH_SECS}s over the warmed hit set.
+  Max rate: open-loop dnsperf -Q steps at $(echo "$BENCH_LADDER" | tr ' ' '/') x the closed-loop
+  figure, then $BENCH_BISECT bisection steps; "client-bound" means no step lost more than
+  $BENCH_MAX_LOSS %: the figure is then dnsperf's ceiling on one core, not the resolver's.
+- Latency: dnsperf -v (one line per answer) at a fixed rate (BENCH_LAT_QPS, or half the max rate
+  when that is lower); percentiles over the answers, timeouts counted apart.
+- CPU per million answers: over the closed-loop run. Stock resolvers: utime+stime of the
+  process, all threads (/proc/PID/stat). pollux: the worker's busy_cycles / tsc.hz (cycles of
+  loop iterations that received packets), which is its capacity per core; its process CPU
+  time is shown beside it and is not comparable: a DPDK worker polls, so it burns its core
+  whether or not there is traffic (minus --idle-sleep-us naps), and on af_xdp/af_packet much of
+  the per-packet cost is in the kernel's softirq, charged to no process (the stock resolvers'
+  socket receive path is largely there too).
+- Misses: closed loop (dnsperf -n 1 -q $BENCH_MISS_OUTSTANDING) over $BENCH_MISS_LINES names
+  never asked before (wildcards): every answer is a resolution through the lab's nsd servers,
+  which run unpinned on the same two cores.
+EOF
+	} >"$f"
+}
+
+bench_md_goals() {
+	local label px= ub= best=0 bestsys= pxb pxm ubm ratio v w1
+	for label in "${BENCH_DONE[@]}"; do
+		case $(bench_get "$label" sys) in
+		pollux) [ -n "$px" ] || px=$label ;;
+		unbound) ub=$label ;;
+		esac
+		if [ "$(bench_get "$label" sys)" != pollux ]; then
+			v=$(bench_get "$label" miss_qps)
+			if [ "${v:-0}" -gt "$best" ]; then
+				best=$v
+				bestsys=$label
+			fi
+		fi
+	done
+	echo "## Goals (measured, not asserted)"
+	echo
+	echo "| goal | measured | verdict |"
+	echo "|---|---|---|"
+	if [ -n "$px" ] && [ -n "$ub" ]; then
+		pxb=$(bench_per_cpu_s "$(bench_fig "$px" busy_s_per_m)")
+		ubm=$(bench_per_cpu_s "$(bench_fig "$ub" cpu_s_per_m)")
+		ratio=$(bench_ratio "$pxb" "$ubm")
+		echo "| cache hits per CPU-second: pollux >= 50x Unbound | pollux $pxb (worker busy time), Unbound $ubm: ${ratio}x | $(bench_verdict "$ratio" 50 x) |"
+	else
+		echo "| cache hits per CPU-second: pollux >= 50x Unbound | not measured (needs pollux and unbound in --systems) | - |"
+	fi
+	w1=
+	if [ -s "$BENCH_RUN/memif/memif.csv" ]; then
+		w1=$(awk -F, 'NR > 1 && $2 == 1 {print $3; exit}' "$BENCH_RUN/memif/memif.csv")
+	fi
+	# Through memif the one worker is saturated by pollux's own generator, so its answers per
+	# second are its answers per CPU-second, without the kernel's af_xdp/af_packet path.
+	if [ -n "$w1" ] && [ -n "$ub" ]; then
+		ubm=$(bench_per_cpu_s "$(bench_fig "$ub" cpu_s_per_m)")
+		ratio=$(bench_ratio "$w1" "$ubm")
+		echo "| the same, pollux's worker saturated through memif | pollux $(printf '%.0f' "$w1") (1 worker, memif), Unbound $ubm: ${ratio}x | $(bench_verdict "$ratio" 50 x) |"
+	fi
+	if [ -n "$w1" ]; then
+		echo "| >= 10 M answers/s per worker core through memif | $(awk -v a="$w1" 'BEGIN {printf "%.2f M", a / 1e6}') (1 worker) | $(bench_verdict "$(awk -v a="$w1" 'BEGIN {printf "%.2f", a / 1e6}')" 10 M) |"
+	else
+		echo "| >= 10 M answers/s per worker core through memif | not measured: ${BENCH_MEMIF_WHY:-no memif row} | - |"
+	fi
+	if [ -n "$px" ] && [ -n "$bestsys" ]; then
+		pxm=$(bench_fig "$px" miss_qps)
+		ratio=$(bench_ratio "$pxm" "$best")
+		echo "| cache-miss answers/s: pollux >= 2x the best stock resolver | pollux $pxm, best $bestsys $best: ${ratio}x | $(bench_verdict "$ratio" 2 x) |"
+	else
+		echo "| cache-miss answers/s: pollux >= 2x the best stock resolver | not measured (needs pollux and a stock resolver) | - |"
+	fi
+}
+
+bench_verdict() { # VALUE GOAL UNIT
+	awk -v v="$1" -v g="$2" -v u="$3" 'BEGIN {
+		if (v == "-" || v == "") {print "not measured"; exit}
+		if (v + 0 >= g + 0) printf "met\n"
+		else printf "not met: %.1f%s short (%.0f %% of the goal)\n", g - v, u, v * 100 / g }'
+}
+
+bench_md_memif() {
+	echo "## pollux's own generator through net_memif (bench/run_memif.sh)"
+	echo
+	if [ -s "$BENCH_RUN/memif/memif.csv" ]; then
+		awk -F, 'NR == 1 {printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n|";
+				for (i = 1; i <= NF; i++) printf "---|"; printf "\n"; next}
+			{printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n"}' \
+			"$BENCH_RUN/memif/memif.csv"
+		echo
+		echo "Scaling: worker counts 1..$BENCH_MAX_WORKERS on $BENCH_M_CORES cores (one core is the" \
+			"control thread's and the generator's$([ "$BENCH_MAX_WORKERS" -le 1 ] && echo ': on this machine that leaves 1 worker, so only 1 was measured'))"
+	else
+		echo "Not measured: ${BENCH_MEMIF_WHY:-not requested}. No row is made up in its place."
+	fi
+}
