@@ -10,6 +10,7 @@
 #include <rte_ring.h>
 
 #include "dp_cache_feed.h"
+#include "dp_msgq.h"
 
 /* One request: fixed size, so the pool needs no allocator behind it. */
 struct feed_req {
@@ -26,8 +27,7 @@ struct feed_req {
 };
 
 struct dp_cache_feed {
-	struct rte_mempool *pool;
-	struct rte_ring *ring;  /* multi-producer (workers), single consumer (control) */
+	struct dp_msgq q;                 /* of struct feed_req */
 	struct dp_cache_feed_stats stats; /* control thread only */
 };
 
@@ -35,7 +35,7 @@ struct dp_cache_feed *
 dp_cache_feed_create(const char *name, unsigned requests, int socket)
 {
 	struct dp_cache_feed *f;
-	char n[RTE_MEMPOOL_NAMESIZE];
+	int ret;
 
 	if (name == NULL || requests == 0) {
 		errno = EINVAL;
@@ -46,19 +46,13 @@ dp_cache_feed_create(const char *name, unsigned requests, int socket)
 		errno = ENOMEM;
 		return NULL;
 	}
-	snprintf(n, sizeof(n), "%s_p", name);
-	/* Workers get, the control thread puts back: multi-producer, multi-consumer, with a
-	 * per-lcore cache that keeps most gets and puts off the shared ring. */
-	f->pool = rte_mempool_create(n, requests, sizeof(struct feed_req),
-				     RTE_MIN(64u, requests / 8), 0, NULL, NULL, NULL, NULL, socket,
-				     0);
-	snprintf(n, sizeof(n), "%s_r", name);
-	f->ring = rte_ring_create(n, rte_align32pow2(requests + 1), socket, RING_F_SC_DEQ);
-	if (f->pool == NULL || f->ring == NULL) {
-		int err = rte_errno != 0 ? rte_errno : ENOMEM;
-
-		dp_cache_feed_free(f);
-		errno = err;
+	/* Workers get, the control thread puts back: a per-lcore cache keeps most gets and puts
+	 * off the pool's shared ring. */
+	ret = dp_msgq_init(&f->q, name, requests, sizeof(struct feed_req), RTE_MIN(64u, requests / 8),
+			   socket);
+	if (ret != 0) {
+		rte_free(f);
+		errno = -ret;
 		return NULL;
 	}
 	return f;
@@ -67,14 +61,9 @@ dp_cache_feed_create(const char *name, unsigned requests, int socket)
 void
 dp_cache_feed_free(struct dp_cache_feed *f)
 {
-	void *obj;
-
 	if (f == NULL)
 		return;
-	while (f->ring != NULL && rte_ring_dequeue(f->ring, &obj) == 0)
-		rte_mempool_put(f->pool, obj);
-	rte_ring_free(f->ring);
-	rte_mempool_free(f->pool);
+	dp_msgq_fini(&f->q);
 	rte_free(f);
 }
 
@@ -83,13 +72,12 @@ dp_cache_feed_put(struct dp_cache_feed *f, const struct dp_cache_key *key,
 		  const struct dp_cache_answer *ans, uint64_t now_ms)
 {
 	struct feed_req *r;
-	void *obj;
 
 	if (ans->rr_len > DP_CACHE_FEED_RR_MAX || ans->ttl_off_count > DP_CACHE_FEED_TTL_MAX)
 		return -EINVAL;
-	if (rte_mempool_get(f->pool, &obj) != 0)
+	r = dp_msgq_get(&f->q);
+	if (r == NULL)
 		return -ENOBUFS;
-	r = obj;
 	r->key = *key;
 	r->rcode = ans->rcode;
 	r->flags = ans->flags & ~DP_CACHE_F_PINNED; /* workers add cache, never configuration */
@@ -102,11 +90,7 @@ dp_cache_feed_put(struct dp_cache_feed *f, const struct dp_cache_key *key,
 	r->ttl_off_count = ans->ttl_off_count;
 	memcpy(r->ttl_off, ans->ttl_off, ans->ttl_off_count * sizeof(uint16_t));
 	memcpy(r->rr, ans->rr, ans->rr_len);
-	if (rte_ring_enqueue(f->ring, r) != 0) {
-		rte_mempool_put(f->pool, r);
-		return -ENOBUFS;
-	}
-	return 0;
+	return dp_msgq_post(&f->q, r);
 }
 
 static void
@@ -148,15 +132,14 @@ dp_cache_feed_drain(struct dp_cache_feed *f, struct dp_cache *c, unsigned budget
 	unsigned total = 0;
 
 	while (total < budget) {
-		unsigned n = rte_ring_dequeue_burst(f->ring, objs,
-						    RTE_MIN((unsigned)RTE_DIM(objs), budget - total),
-						    NULL);
+		unsigned n = dp_msgq_take_burst(&f->q, objs,
+						RTE_MIN((unsigned)RTE_DIM(objs), budget - total));
 
 		if (n == 0)
 			break;
 		for (unsigned i = 0; i < n; i++)
 			apply(f, c, objs[i]);
-		rte_mempool_put_bulk(f->pool, objs, n);
+		dp_msgq_done(&f->q, objs, n);
 		total += n;
 	}
 	return total;

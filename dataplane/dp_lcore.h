@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
@@ -91,6 +93,31 @@ enum dp_verdict {
 };
 
 #define DP_STAT_INC(lc, name) ((lc)->stats.name++)
+
+/* Sends n frames on (port, queue) and frees, counting them in *unsent, the ones the queue did
+ * not take. Returns how many were sent. Worker only (the queue is the caller's). */
+static inline uint16_t
+dp_tx_or_free(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n, uint64_t *unsent)
+{
+	uint16_t sent = rte_eth_tx_burst(port, queue, pkts, n);
+
+	if (unlikely(sent < n)) {
+		*unsent += n - sent;
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+	}
+	return sent;
+}
+
+/* Sends n frames out of the worker's own queue on the port (tx_pkts, drop_tx_full). */
+static inline uint16_t
+dp_tx_port(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = dp_tx_or_free(lc->ctx->port.port_id, lc->queue_id, pkts, n,
+				      &lc->stats.drop_tx_full);
+
+	lc->stats.tx_pkts += sent;
+	return sent;
+}
 
 /* Records that a local zone apex has `labels` labels. Control thread, before launch. */
 static inline void

@@ -42,18 +42,6 @@ dp_port_conf_derive(struct dp_port_conf *pc)
 	memcpy(pc->ip6_ll_snm + 13, pc->ip6_ll + 13, 3);
 }
 
-static inline void
-tx_burst(struct dp_lcore *lc, struct rte_mbuf **tx, uint16_t n)
-{
-	uint16_t sent = rte_eth_tx_burst(lc->ctx->port.port_id, lc->queue_id, tx, n);
-
-	lc->stats.tx_pkts += sent;
-	if (unlikely(sent < n)) {
-		lc->stats.drop_tx_full += n - sent;
-		rte_pktmbuf_free_bulk(tx + sent, n - sent);
-	}
-}
-
 /* Idle back-off: after a run of empty polls, leave the RCU reader set (so the control thread's
  * grace periods never wait on a sleeping worker) and give the core away for a while. */
 static inline void
@@ -95,7 +83,7 @@ dp_loop_run(void *arg)
 			uint16_t ntx = dp_rx_burst_handle(lc, rx, n, tx);
 
 			if (ntx != 0)
-				tx_burst(lc, tx, ntx);
+				dp_tx_port(lc, tx, ntx);
 			/* What one answer costs: bench/ divides this by the answers. */
 			lc->stats.busy_cycles += rte_rdtsc() - t0;
 		}

@@ -11,18 +11,18 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "dp_msgq.h"
 #include "dp_prime.h"
 
 struct dp_prime_feed {
-	struct rte_mempool *pool;
-	struct rte_ring *ring; /* workers enqueue, the control thread dequeues */
+	struct dp_msgq q; /* of struct dp_prime_msg */
 };
 
 struct dp_prime_feed *
 dp_prime_feed_create(const char *name, int socket)
 {
 	struct dp_prime_feed *f;
-	char n[RTE_MEMPOOL_NAMESIZE];
+	int ret;
 
 	if (name == NULL) {
 		errno = EINVAL;
@@ -33,17 +33,10 @@ dp_prime_feed_create(const char *name, int socket)
 		errno = ENOMEM;
 		return NULL;
 	}
-	snprintf(n, sizeof(n), "%s_p", name);
-	f->pool = rte_mempool_create(n, DP_PRIME_REQUESTS, sizeof(struct dp_prime_msg), 0, 0,
-				     NULL, NULL, NULL, NULL, socket, 0);
-	snprintf(n, sizeof(n), "%s_r", name);
-	f->ring = rte_ring_create(n, rte_align32pow2(DP_PRIME_REQUESTS + 1), socket,
-				  RING_F_SC_DEQ);
-	if (f->pool == NULL || f->ring == NULL) {
-		int err = rte_errno != 0 ? rte_errno : ENOMEM;
-
-		dp_prime_feed_free(f);
-		errno = err;
+	ret = dp_msgq_init(&f->q, name, DP_PRIME_REQUESTS, sizeof(struct dp_prime_msg), 0, socket);
+	if (ret != 0) {
+		rte_free(f);
+		errno = -ret;
 		return NULL;
 	}
 	return f;
@@ -52,25 +45,10 @@ dp_prime_feed_create(const char *name, int socket)
 void
 dp_prime_feed_free(struct dp_prime_feed *f)
 {
-	void *obj;
-
 	if (f == NULL)
 		return;
-	while (f->ring != NULL && rte_ring_dequeue(f->ring, &obj) == 0)
-		rte_mempool_put(f->pool, obj);
-	rte_ring_free(f->ring);
-	rte_mempool_free(f->pool);
+	dp_msgq_fini(&f->q);
 	rte_free(f);
-}
-
-static int
-put(struct dp_prime_feed *f, struct dp_prime_msg *m)
-{
-	if (rte_ring_enqueue(f->ring, m) != 0) {
-		rte_mempool_put(f->pool, m);
-		return -ENOBUFS;
-	}
-	return 0;
 }
 
 int
@@ -78,37 +56,34 @@ dp_prime_put_reply(struct dp_prime_feed *f, const uint8_t *dns, uint16_t len,
 		   const struct dp_upq_addr *server, uint64_t now_ms)
 {
 	struct dp_prime_msg *m;
-	void *obj;
 
 	if (len > DP_PRIME_MSG_MAX)
 		return -EMSGSIZE;
-	if (rte_mempool_get(f->pool, &obj) != 0)
+	m = dp_msgq_get(&f->q);
+	if (m == NULL)
 		return -ENOBUFS;
-	m = obj;
 	m->now_ms = now_ms;
 	m->kind = DP_PRIME_REPLY;
 	m->fail = 0;
 	m->server = *server;
 	m->len = len;
 	memcpy(m->msg, dns, len);
-	return put(f, m);
+	return dp_msgq_post(&f->q, m);
 }
 
 int
 dp_prime_put_fail(struct dp_prime_feed *f, uint8_t fail, uint64_t now_ms)
 {
-	struct dp_prime_msg *m;
-	void *obj;
+	struct dp_prime_msg *m = dp_msgq_get(&f->q);
 
-	if (rte_mempool_get(f->pool, &obj) != 0)
+	if (m == NULL)
 		return -ENOBUFS;
-	m = obj;
 	memset(&m->server, 0, sizeof(m->server));
 	m->now_ms = now_ms;
 	m->kind = DP_PRIME_FAIL;
 	m->fail = fail;
 	m->len = 0;
-	return put(f, m);
+	return dp_msgq_post(&f->q, m);
 }
 
 int
@@ -117,10 +92,10 @@ dp_prime_take(struct dp_prime_feed *f, struct dp_prime_msg *out)
 	void *obj;
 	const struct dp_prime_msg *m;
 
-	if (rte_ring_dequeue(f->ring, &obj) != 0)
+	if (dp_msgq_take_burst(&f->q, &obj, 1) == 0)
 		return 0;
 	m = obj;
 	memcpy(out, m, offsetof(struct dp_prime_msg, msg) + m->len);
-	rte_mempool_put(f->pool, obj);
+	dp_msgq_done(&f->q, &obj, 1);
 	return 1;
 }

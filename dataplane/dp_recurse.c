@@ -205,16 +205,11 @@ static void
 rec_flush(struct dp_lcore *lc)
 {
 	struct dp_recurse *rc = lc->rec;
-	uint16_t n = rc->tx_count, sent;
+	uint16_t n = rc->tx_count;
 
 	if (n == 0)
 		return;
-	sent = rte_eth_tx_burst(lc->ctx->port.port_id, lc->queue_id, rc->tx, n);
-	lc->stats.tx_pkts += sent;
-	if (unlikely(sent < n)) {
-		lc->stats.drop_tx_full += n - sent;
-		rte_pktmbuf_free_bulk(rc->tx + sent, n - sent);
-	}
+	dp_tx_port(lc, rc->tx, n);
 	rc->tx_count = 0;
 }
 

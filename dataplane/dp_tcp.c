@@ -71,16 +71,12 @@ static void
 flush_to_kernel(struct dp_lcore *lc)
 {
 	struct dp_tcp_lcore *t = lc->tcp;
-	uint16_t n = t->to_kernel_count, sent;
+	uint16_t n = t->to_kernel_count;
 
 	if (n == 0)
 		return;
-	sent = rte_eth_tx_burst(t->tun_port, t->tun_queue, t->to_kernel, n);
-	lc->stats.tcp_to_kernel += sent;
-	if (unlikely(sent < n)) {
-		lc->stats.tcp_to_kernel_full += n - sent;
-		rte_pktmbuf_free_bulk(t->to_kernel + sent, n - sent);
-	}
+	lc->stats.tcp_to_kernel += dp_tx_or_free(t->tun_port, t->tun_queue, t->to_kernel, n,
+						  &lc->stats.tcp_to_kernel_full);
 	t->to_kernel_count = 0;
 }
 
@@ -154,7 +150,7 @@ from_kernel(struct dp_lcore *lc)
 	const struct dp_port_conf *pc = &lc->ctx->port;
 	struct rte_mbuf *rx[DP_TCP_BURST], *tx[DP_TCP_BURST], *drop[DP_TCP_BURST];
 	uint16_t n = rte_eth_rx_burst(t->tun_port, t->tun_queue, rx, DP_TCP_BURST);
-	uint16_t ntx = 0, ndrop = 0, sent;
+	uint16_t ntx = 0, ndrop = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = rx[i];
@@ -190,13 +186,7 @@ from_kernel(struct dp_lcore *lc)
 		rte_pktmbuf_free_bulk(drop, ndrop);
 	if (ntx == 0)
 		return;
-	sent = rte_eth_tx_burst(pc->port_id, lc->queue_id, tx, ntx);
-	lc->stats.tcp_from_kernel += sent;
-	lc->stats.tx_pkts += sent;
-	if (unlikely(sent < ntx)) {
-		lc->stats.drop_tx_full += ntx - sent;
-		rte_pktmbuf_free_bulk(tx + sent, ntx - sent);
-	}
+	lc->stats.tcp_from_kernel += dp_tx_port(lc, tx, ntx);
 }
 
 /* Hands a message to the TCP thread; frees and counts it when the ring is full. */
