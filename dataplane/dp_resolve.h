@@ -50,9 +50,11 @@
  *    in the authority section; TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 5) capped at
  *    max_neg_ttl, and 0 without an SOA.
  *  - LAME, REFUSED, SERVFAIL, FORMERR, MALFORMED, TRUNCATED, or a timeout: that address is
- *    failed for this resolution and the next one is tried. TRUNCATED is a failure for now:
- *    retrying over TCP belongs to the TCP work; the SERVFAIL action says whether a TC reply was
- *    seen (action.truncated_seen) so a caller could retry over TCP.
+ *    failed for this resolution and the next one is tried. TRUNCATED only reaches the resolver
+ *    when the caller could not retry over TCP: the worker (dp_recurse.c) holds a TC reply back,
+ *    asks the same server again over TCP (dp_tcp.h) and feeds that reply, or a timeout, in its
+ *    place; with TCP off it passes the TC reply on. The SERVFAIL action says whether a TC reply
+ *    was seen (action.truncated_seen).
  *  - QNAME minimisation (RFC 9156, relaxed mode; on unless config.qname_min is false): while
  *    the cut is more than one label above the name being resolved, the query asks for the next
  *    label(s) below the cut with qtype A (RFC 9156 section 3 uses A, older text NS). The first
@@ -73,8 +75,8 @@
  * one is set. A cached cut whose servers all fail is a SERVFAIL (no_ns) like any other cut:
  * there is no fallback to the parent zone within a resolution.
  *
- * Not implemented here: retries over TCP (see TRUNCATED), DNSSEC, caching of the
- * sub-resolutions' own answers (their addresses reach the cache through the parent's cut).
+ * Not implemented here: DNSSEC, caching of the sub-resolutions' own answers (their addresses
+ * reach the cache through the parent's cut).
  *
  * Worker only: the resolver belongs to one worker and nothing in it is shared or atomic.
  */
