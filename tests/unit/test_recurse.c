@@ -863,6 +863,10 @@ START_TEST(test_recurse_timeout_failover)
 	uint64_t t0;
 
 	gateway_ready();
+	/* t0 is taken before whatever makes the worker send the query that will time out (the
+	 * client's question, then each answer), so it is never later than that send, however
+	 * long this thread is preempted before it reads the query. */
+	t0 = dp_clock_ms();
 	client_ask(40004, 0x3333, "www.slow.test", PX_DNS_TYPE_A);
 	/* Two servers, never measured: whichever is asked first stays silent. */
 	for (;;) {
@@ -870,9 +874,9 @@ START_TEST(test_recurse_timeout_failover)
 		ck_assert(f.upstream);
 		if (f.q.dst == SLOW1_IP4 || f.q.dst == SLOW2_IP4)
 			break;
+		t0 = dp_clock_ms();
 		answer_upq(&f.q);
 	}
-	t0 = dp_clock_ms();
 	uint32_t first = f.q.dst;
 	char qname[PX_DNS_NAME_BUF];
 
@@ -882,8 +886,8 @@ START_TEST(test_recurse_timeout_failover)
 	ck_assert_uint_ne(f.q.dst, first);
 	ck_assert(f.q.dst == SLOW1_IP4 || f.q.dst == SLOW2_IP4);
 	ck_assert_str_eq(f.q.qname, qname);
-	/* An unmeasured server's RTO (DP_UPQ_RTT_UNKNOWN_MS) passed first, less clock rounding. */
-	ck_assert_uint_ge(dp_clock_ms() - t0 + 2, DP_UPQ_RTT_UNKNOWN_MS);
+	/* An unmeasured server's RTO (DP_UPQ_RTT_UNKNOWN_MS) passed first. */
+	ck_assert_uint_ge(dp_clock_ms() - t0, DP_UPQ_RTT_UNKNOWN_MS);
 	ck_assert_uint_eq(STAT(rec_timeouts), timeouts + 1);
 	answer_upq(&f.q);
 	ck_assert_uint_eq(serve(&f, path, RTE_DIM(path), 0), 0);
@@ -1261,8 +1265,8 @@ wait_thread_given(void)
  */
 START_TEST(test_recurse_tc_retry_over_tcp)
 {
-	uint64_t asked = STAT(tcp_up_asked), replies = STAT(tcp_up_replies);
-	uint64_t stale = STAT(tcp_up_stale), answered = STAT(rec_answered);
+	uint64_t asked = STAT(tcp_up_asked), stale = STAT(tcp_up_stale);
+	uint64_t answered = STAT(rec_answered);
 	uint64_t timeouts = STAT(rec_timeouts), matched;
 	const struct dp_tcp_meta *mt;
 	struct px_test_msg r;
@@ -1307,7 +1311,6 @@ START_TEST(test_recurse_tc_retry_over_tcp)
 	frame_next(&f, WAIT_FRAME_MS);
 	check_client_answer(&f, 40012, 0x7171, "www.tc.test", PX_DNS_RCODE_NOERROR);
 	rte_pktmbuf_free(f.m);
-	ck_assert_uint_eq(STAT(tcp_up_replies), replies + 3);
 	ck_assert_uint_eq(STAT(rec_answered), answered + 1);
 	ck_assert_uint_eq(STAT(tcp_up_stale), stale + 2);
 
