@@ -7,11 +7,12 @@
  * from the hints, as a resolution of its own with no client (dp_recurse.c: the resolver picks
  * the server and fails over to the next one on timeout). The control thread owns validation
  * (ldns is not allowed on workers) and the cache writes. So the worker copies every reply that
- * matched a priming query, raw, into a message from a small fixed pool and puts it on a ring;
- * when the priming resolution fails (every root server timed out, ...) it sends a failure
- * message instead. The control thread (control/ctl_prime.c) validates a reply with the rules of
- * a hints file and, if it is good, inserts the root cut (dp_cut.h) into the cache: that is the
- * primed set. The hints table itself is never changed by priming.
+ * matched a priming query (for a truncated one, the reply its TCP retry got instead), raw,
+ * into a message from a small fixed pool and puts it on a ring; when the priming resolution
+ * fails (every root server timed out, ...) it sends a failure message instead. The control
+ * thread (control/ctl_prime.c) validates a reply with the rules of a hints file and, if it is
+ * good, inserts the root cut (dp_cut.h) into the cache: that is the primed set. The hints table
+ * itself is never changed by priming.
  *
  * The worker learns the outcome from the cache, not from a reply channel: before priming again
  * it looks for a fresh root cut. That keeps this a one-way, lossy-but-counted channel: a full

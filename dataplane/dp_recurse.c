@@ -929,6 +929,22 @@ reply_question(struct dp_upq_reply *rep, const uint8_t *dns, uint16_t len, uint8
 	rep->qname = name;
 }
 
+/* A reply to the priming resolution goes raw to the control thread (dp_prime.h); any other is
+ * not its business. */
+static void
+rec_prime_reply(struct dp_lcore *lc, uint64_t res, const uint8_t *dns, uint16_t dns_len,
+		const struct dp_upq_addr *server)
+{
+	struct dp_recurse *rc = lc->rec;
+
+	if (rc->prime_res == 0 || res != rc->prime_res)
+		return;
+	if (dp_prime_put_reply(lc->ctx->prime, dns, dns_len, server, lc->now_ms) == 0)
+		DP_STAT_INC(lc, rec_prime_replies);
+	else
+		DP_STAT_INC(lc, rec_prime_feed_full);
+}
+
 /* Matches, scrubs and feeds to the resolver a reply this worker owns. */
 static enum dp_verdict
 rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be,
@@ -981,12 +997,6 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 	uint64_t res = snd->res;
 
 	snd->res = 0;
-	if (rc->prime_res != 0 && res == rc->prime_res) {
-		if (dp_prime_put_reply(lc->ctx->prime, dns, dns_len, &done.server, lc->now_ms) == 0)
-			DP_STAT_INC(lc, rec_prime_replies);
-		else
-			DP_STAT_INC(lc, rec_prime_feed_full);
-	}
 	{
 		const struct dp_reply_query rq = {
 			.qname = done.qname,
@@ -1010,6 +1020,9 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 		snd->upq_handle = REC_UPQ_TCP;
 		return DP_CONSUMED;
 	}
+	/* After the TC check: a truncated priming reply asked again over TCP is not one the
+	 * control thread could accept; the TCP reply is handed over instead. */
+	rec_prime_reply(lc, res, dns, dns_len, &done.server);
 	dp_resolve_on_reply(rc->res, res, &rc->reply, dns, dns_len, &done.server, lc->now_ms, &act);
 	rec_run(lc, &act);
 	return DP_CONSUMED;
@@ -1053,6 +1066,7 @@ dp_recurse_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const ui
 			.policy = rc->conf.policy,
 		};
 
+		rec_prime_reply(lc, mt->res, dns, dns_len, &server);
 		dp_reply_classify(&rc->reply, dns, dns_len, &rq);
 		dp_resolve_on_reply(rc->res, mt->res, &rc->reply, dns, dns_len, &server,
 				    lc->now_ms, &act);
@@ -1216,7 +1230,10 @@ rec_gateway_known(struct dp_lcore *lc)
  * the cache with more than a tenth of its TTL left, starts resolving ". NS" from the hints
  * (never from the cache: RFC 8109 primes from the configured hints). The next look is
  * scheduled at once, a backoff later (1 s doubling to 60 s); a fresh root cut resets the
- * backoff and schedules the refresh.
+ * backoff and schedules the refresh, but is looked for again at least every
+ * DP_REC_PRIME_CHECK_MS: a cut evicted from a full bucket (the entry of the eight closest to
+ * expiry goes) or deleted would otherwise go unnoticed until its refresh time, up to 0.9 of a
+ * day, and every resolution meanwhile would start from the hints.
  */
 static void
 rec_prime_tick(struct dp_lcore *lc)
@@ -1242,7 +1259,8 @@ rec_prime_tick(struct dp_lcore *lc)
 		uint64_t margin = (uint64_t)e->ttl * 100; /* a tenth of the TTL, in ms */
 
 		if (e->expire_ms - now > margin) {
-			rc->prime_next_ms = e->expire_ms - margin;
+			rc->prime_next_ms = RTE_MIN(e->expire_ms - margin,
+						    now + DP_REC_PRIME_CHECK_MS);
 			rc->prime_backoff_ms = DP_REC_PRIME_BACKOFF_MS;
 			return;
 		}

@@ -22,8 +22,10 @@
  *    MAC is known, and again when the cached root set has a tenth of its TTL left or is gone,
  *    the worker resolves ". NS" from the hints with no client (RD clear, EDNS 1232; the
  *    resolver fails over between root servers). Every reply to it goes raw to the control
- *    thread (dp_prime.h), which validates it as a hints file and caches the root cut. Without a
- *    fresh root cut, priming is retried with a backoff of 1 s doubling to 60 s.
+ *    thread (dp_prime.h), which validates it as a hints file and caches the root cut; a reply
+ *    with TC is asked again over TCP like any other, and the TCP reply is the one handed over.
+ *    Without a fresh root cut, priming is retried with a backoff of 1 s doubling to 60 s; a
+ *    fresh one is looked for every DP_REC_PRIME_CHECK_MS, so one evicted early is noticed.
  *  - Next hops: a nameserver inside the port's own subnet (--ip/--ip6 prefix) is sent to
  *    directly, by its own ARP/ND entry; any other through the gateway of its family (--gateway,
  *    --gateway6); with neither, the send fails and the resolver moves on. MACs live in the
@@ -69,6 +71,9 @@
  * when a tenth of its TTL is left. */
 #define DP_REC_PRIME_BACKOFF_MS 1000
 #define DP_REC_PRIME_BACKOFF_MAX_MS 60000
+/* While the primed set is fresh, the worker still looks for it this often: a root cut that
+ * left the cache early (evicted, deleted) is primed again at once, not at its refresh time. */
+#define DP_REC_PRIME_CHECK_MS 1000
 /* An ARP request / neighbour solicitation for an unknown gateway at most this often. */
 #define DP_REC_PROBE_INTERVAL_MS 500
 

@@ -263,13 +263,14 @@ dp_res_fail(struct dp_resolver *r, struct dp_res *s, enum dp_resolve_fail why, u
 		return;
 	}
 	index_del(r, s);
+	/* Before the free, which retires the handle the action must name. */
+	act_done(act, s);
 	dp_res_free(r, s);
 	r->stats.servfail++;
 	r->stats.servfail_reason[why]++;
 	act->kind = DP_RES_ACT_SERVFAIL;
 	act->reason = why;
 	act->truncated_seen = s->truncated_seen;
-	act_done(act, s);
 }
 
 /* Copies the name at msg[off] uncompressed to dst (PX_DNS_NAME_BUF); returns its length or 0. */
@@ -412,6 +413,7 @@ answer(struct dp_resolver *r, struct dp_res *s, uint8_t rcode, bool nodata, uint
        struct dp_resolve_action *act)
 {
 	index_del(r, s);
+	act_done(act, s); /* before the free: see dp_res_fail() */
 	dp_res_free(r, s);
 	act->kind = DP_RES_ACT_ANSWER;
 	act->rcode = rcode;
@@ -423,7 +425,6 @@ answer(struct dp_resolver *r, struct dp_res *s, uint8_t rcode, bool nodata, uint
 	act->ttl_off = s->ttl_off;
 	act->ttl_off_count = s->rr_count;
 	act->ttl = ttl;
-	act_done(act, s);
 	if (rcode == PX_DNS_RCODE_NXDOMAIN)
 		r->stats.nxdomain++;
 	else if (nodata)

@@ -812,6 +812,32 @@ START_TEST(test_resolve_coalesce)
 }
 END_TEST
 
+/* An ANSWER or SERVFAIL action names the resolution that ended (dp_resolve.h: "the top
+ * resolution, now ended"): the handle its SEND actions carried, which the caller matches its
+ * own resolutions by (dp_recurse.c: the priming resolution). */
+START_TEST(test_resolve_done_names_its_resolution)
+{
+	uint8_t w[PX_DNS_NAME_BUF];
+	struct dp_resolve_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
+	uint64_t h;
+
+	q.qname_len = (uint8_t)px_test_name(w, "www.example.test");
+	ck_assert_int_eq(dp_resolve_start(res, &q, hints, NULL, now, 1, &act), 0);
+	h = act.res;
+	ck_assert_uint_ne(h, 0);
+	drive(10);
+	ck_assert_int_eq(act.kind, DP_RES_ACT_ANSWER);
+	ck_assert_uint_eq(act.res, h);
+
+	q.qname_len = (uint8_t)px_test_name(w, "www.bad.test");
+	ck_assert_int_eq(dp_resolve_start(res, &q, hints, NULL, now, 2, &act), 0);
+	h = act.res;
+	drive(10);
+	ck_assert_int_eq(act.kind, DP_RES_ACT_SERVFAIL);
+	ck_assert_uint_eq(act.res, h);
+}
+END_TEST
+
 START_TEST(test_resolve_stale_events)
 {
 	struct dp_upq_addr other;
@@ -881,7 +907,8 @@ resolve_suite(void)
 	   tcase_add_test(tc, test_resolve_limit_glueless);
 	   tcase_add_test(tc, test_resolve_limit_deadline));
 	TC("pool", tcase_add_test(tc, test_resolve_pool_exhausted);
-	   tcase_add_test(tc, test_resolve_coalesce); tcase_add_test(tc, test_resolve_init_invalid));
+	   tcase_add_test(tc, test_resolve_coalesce); tcase_add_test(tc, test_resolve_init_invalid);
+	   tcase_add_test(tc, test_resolve_done_names_its_resolution));
 	TC("poisoning", tcase_add_test(tc, test_resolve_poisoning));
 	TC("cached_cuts", tcase_add_test(tc, test_resolve_start_cut_named);
 	   tcase_add_test(tc, test_resolve_cname_restart_from_cut_source);
