@@ -585,10 +585,10 @@ dp_recurse_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const ui
 	struct dp_upq_addr server;
 	struct rec_send *snd;
 
-	if (rc == NULL || mt->send_idx >= rc->conf.slots)
+	if (rc == NULL)
 		return;
-	snd = &rc->sends[mt->send_idx];
-	if (snd->res == 0 || snd->res != mt->res || snd->upq_handle != REC_UPQ_TCP) {
+	snd = mt->send_idx < rc->conf.slots ? &rc->sends[mt->send_idx] : NULL;
+	if (snd == NULL || snd->res == 0 || snd->res != mt->res || snd->upq_handle != REC_UPQ_TCP) {
 		DP_STAT_INC(lc, tcp_up_stale);
 		return;
 	}
