@@ -160,6 +160,12 @@ ctl_stats_print_status(const struct ctl_state *st, FILE *out)
 	fprintf(out, "uptime_s: %" PRIu64 "\n", (dp_clock_ms() - st->start_ms) / 1000);
 	rte_ether_format_addr(mac, sizeof(mac), &pc->mac);
 	fprintf(out, "port: %u (%s) %s\n", pc->port_id, st->driver, mac);
+	fprintf(out, "link: %s\n", st->port_stopped ? "down (port stopped, restarting)" :
+		st->link_up ? "up" : "down");
+	fprintf(out, "link_down_events: %" PRIu64 "\n", st->link_down_events);
+	if (st->port_restartable)
+		fprintf(out, "port_restarts: %" PRIu64 " (%" PRIu64 " failed)\n",
+			st->port_restarts, st->port_restart_failures);
 	if (pc->has_ip4)
 		fprintf(out, "ip: %s/%u\n", inet_ntop(AF_INET, &pc->ip4, a, sizeof(a)),
 			st->cfg->ip4_prefix);

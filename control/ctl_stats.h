@@ -34,6 +34,18 @@ struct ctl_state {
 	struct ctl_hints_state *hints;
 	struct ctl_prime_state *prime; /* NULL in tests that do not prime */
 	struct ctl_tcp *tcp;       /* NULL with --tcp off */
+	/* The port's link as the control thread's watch last saw it (main.c, port_watch): ctl
+	 * only. A net_memif client whose peer went away is stopped and started again, which is
+	 * the only way its PMD connects to the peer again. */
+	bool port_restartable;     /* net_memif, not zero-copy */
+	bool link_up;
+	bool port_stopped;         /* a restart's rte_eth_dev_start failed: workers stay parked */
+	uint64_t link_down_ms;     /* dp_clock_ms() when the link was last seen going down */
+	uint64_t port_retry_ms;    /* when to try rte_eth_dev_start again, with port_stopped */
+	uint64_t link_down_events;
+	uint64_t port_restarts;        /* stop + start that succeeded */
+	uint64_t port_restart_failures; /* start failed (the peer not there yet), or workers did
+					 * not park in time */
 };
 
 /* Sums every worker's counters into total. */

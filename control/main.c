@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -55,6 +58,10 @@ RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 #define IDLE_POLLS_BEFORE_SLEEP 64
 #define HANDOFF_RING_SIZE 1024 /* replies waiting for their worker, per worker */
 #define MBUF_CACHE 256
+/* A net_memif link down this long is a peer that went away: the port is restarted, and a start
+ * that fails (no peer listening yet) is retried this often. */
+#define PORT_RESTART_MS 1000
+#define PARK_WAIT_MS 1000 /* workers park within a loop iteration, or one idle sleep */
 
 /* Splits argv at "--": EAL gets what comes before, pollux what comes after (with argv[0]). */
 static int
@@ -122,6 +129,14 @@ port_setup(struct ctl_state *st, struct dp_ctx *ctx, uint16_t nb_q)
 		rte_exit(EXIT_FAILURE, "port %u: cannot get device info: %s\n", port,
 			 rte_strerror(-ret));
 	snprintf(st->driver, sizeof(st->driver), "%s", info.driver_name);
+	/* A memif client restarts when its peer goes (port_watch). Not in zero-copy mode: there
+	 * DPDK 22.11's PMD keeps the old rings' mbufs on every new connection and, on this
+	 * project's machine, never linked up again after a restart. */
+	const struct rte_devargs *da = rte_dev_devargs(info.device);
+
+	st->port_restartable = strcmp(info.driver_name, "net_memif") == 0 &&
+			       !(da != NULL && da->args != NULL &&
+				 strstr(da->args, "zero-copy=yes") != NULL);
 	if (nb_q > info.max_rx_queues || nb_q > info.max_tx_queues)
 		rte_exit(EXIT_FAILURE, "port %u (%s) has %u RX / %u TX queues; %u workers need one "
 			 "each: give fewer worker lcores\n", port, info.driver_name,
@@ -392,6 +407,99 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 	return -1;
 }
 
+/* Sets or clears ctx->pause; when setting, waits until every worker has parked (outside every
+ * burst, RCU offline). Returns false, with pause cleared again, when one did not in time. */
+static bool
+workers_pause(struct ctl_state *st, bool pause)
+{
+	uint64_t deadline = dp_clock_ms() + PARK_WAIT_MS;
+
+	/* Sequentially consistent, with the worker's side (dp_loop.c, park). */
+	__atomic_store_n(&st->ctx->pause, pause, __ATOMIC_SEQ_CST);
+	if (!pause)
+		return true;
+	for (unsigned i = 0; i < st->worker_count; i++)
+		while (!__atomic_load_n(&st->workers[i]->parked, __ATOMIC_SEQ_CST)) {
+			if (dp_clock_ms() > deadline) {
+				__atomic_store_n(&st->ctx->pause, false, __ATOMIC_RELEASE);
+				return false;
+			}
+			rte_delay_us_sleep(100);
+		}
+	return true;
+}
+
+/* Starts the stopped port; on success the workers go back to it. */
+static void
+port_start(struct ctl_state *st, uint64_t now)
+{
+	int ret = rte_eth_dev_start(st->ctx->port.port_id);
+
+	if (ret != 0) {
+		st->port_restart_failures++;
+		st->port_retry_ms = now + PORT_RESTART_MS;
+		return;
+	}
+	st->port_stopped = false;
+	st->port_restarts++;
+	st->link_down_ms = now; /* the new connection gets PORT_RESTART_MS to come up */
+	LOG(NOTICE, "port_restarted: port %u started again after its link went down\n",
+	    st->ctx->port.port_id);
+	workers_pause(st, false);
+}
+
+/*
+ * Watches the port's link once per tick. Down and up are logged and counted. The net_memif
+ * client connects to its peer only in rte_eth_dev_start, so when its peer goes away the port
+ * never comes back by itself: after PORT_RESTART_MS down, the workers are parked (the port must
+ * not be polled while it is stopped and started) and the port restarted, retried every
+ * PORT_RESTART_MS until a peer is there.
+ *
+ * This does not protect the workers from the teardown itself: net_memif unmaps the shared rings
+ * on the EAL interrupt thread the moment the peer goes, while a worker may be inside a burst
+ * (README, "net_memif"); the link reads down only as that happens.
+ */
+static void
+port_watch(struct ctl_state *st)
+{
+	uint16_t port = st->ctx->port.port_id;
+	uint64_t now = dp_clock_ms();
+	struct rte_eth_link link;
+
+	if (st->port_stopped) {
+		if (now >= st->port_retry_ms)
+			port_start(st, now);
+		return;
+	}
+	if (rte_eth_link_get_nowait(port, &link) != 0)
+		return;
+	if (link.link_status == RTE_ETH_LINK_UP) {
+		if (!st->link_up)
+			LOG(NOTICE, "link_up: port %u\n", port);
+		st->link_up = true;
+		return;
+	}
+	if (st->link_up) {
+		st->link_up = false;
+		st->link_down_ms = now;
+		st->link_down_events++;
+		LOG(WARNING, "link_down: port %u%s\n", port,
+		    st->port_restartable ? ", restarting it until its memif peer is back" : "");
+	}
+	if (!st->port_restartable || now - st->link_down_ms < PORT_RESTART_MS)
+		return;
+	if (!workers_pause(st, true)) {
+		st->port_restart_failures++;
+		st->link_down_ms = now;
+		LOG(WARNING, "port_restart_skipped: a worker did not park within %u ms\n",
+		    PARK_WAIT_MS);
+		return;
+	}
+	rte_eth_dev_stop(port);
+	st->port_stopped = true;
+	port_start(st, now);
+}
+
 /* Blocks the signals the control thread handles, in this thread and, because EAL threads
  * inherit the mask, in every thread created after: only signalfd sees them. */
 static int
@@ -443,6 +551,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 		ctl_hints_tick(st->hints, dp_clock_ms());
 		dp_cache_feed_drain(st->ctx->cache_feed, st->ctx->cache, FEED_DRAIN_PER_TICK);
 		ctl_prime_tick(st->prime);
+		port_watch(st);
 		/* Dead entries give their memory back within a few ticks. */
 		dp_cache_sweep(st->ctx->cache, dp_clock_ms(), SWEEP_BUCKETS_PER_TICK);
 		dp_cache_reclaim(st->ctx->cache);
@@ -542,6 +651,7 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "%s (--tcp off runs without TCP)\n", err);
 	}
 	st.start_ms = dp_clock_ms();
+	st.link_down_ms = st.start_ms; /* a memif link has PORT_RESTART_MS to come up at start */
 	LOG(NOTICE, "serving on port %u (%s) with %u workers; control socket %s\n",
 	    ctx.port.port_id, st.driver, st.worker_count, cfg.control_path);
 

@@ -65,6 +65,10 @@ struct dp_ctx {
 	struct rte_ring **handoff; /* [worker index]: replies for that worker (MP enqueue, SC) */
 	uint16_t worker_count;
 	bool stop; /* dp: ro (relaxed load per loop), ctl: set once at shutdown */
+	/* Set while the control thread stops and restarts the port (a net_memif peer that went
+	 * away): workers park outside every burst until it is clear. dp: ro (seq_cst load per
+	 * loop), ctl: rw (seq_cst store). */
+	bool pause;
 };
 
 /* One per worker, allocated on its NUMA node; the worker is the only writer of all of it. */
@@ -80,6 +84,7 @@ struct dp_lcore {
 	/* DNS over TCP (dp_tcp.h): the tun queue, rings and neighbour table, or NULL when TCP is
 	 * off (TCP segments are then dropped, drop_l4_proto). Built by the control thread. */
 	struct dp_tcp_lcore *tcp;
+	bool parked; /* in dp_loop_run's pause wait, off RCU. dp: rw, ctl: ro (seq_cst: dp_loop.c) */
 } __rte_cache_aligned;
 
 /* Verdict of the per-packet handlers. */
@@ -152,7 +157,8 @@ uint16_t dp_rx_burst_handle(struct dp_lcore *lc, struct rte_mbuf **rx, uint16_t 
 /*
  * The worker main loop (rte_eal_remote_launch entry; arg is a struct dp_lcore *): RX a burst,
  * handle it, TX, report a quiescent state; backs off (RCU offline, sleep) after
- * idle_polls_before_sleep empty polls when idle_sleep_us is set. Returns when ctx->stop is set.
+ * idle_polls_before_sleep empty polls when idle_sleep_us is set; parks (RCU offline, sets
+ * lc->parked, touches no queue) while ctx->pause is set. Returns when ctx->stop is set.
  */
 int dp_loop_run(void *arg);
 

@@ -57,6 +57,26 @@ idle_backoff(struct dp_lcore *lc, uint32_t *empty)
 	rte_rcu_qsbr_thread_online(ctx->qsbr, lc->lcore_id);
 }
 
+/* The control thread is stopping and restarting the port: stay out of every queue (the rings
+ * of a stopped port may be unmapped) and out of the RCU reader set until it is done. */
+static void
+park(struct dp_lcore *lc)
+{
+	const struct dp_ctx *ctx = lc->ctx;
+
+	rte_rcu_qsbr_thread_offline(ctx->qsbr, lc->lcore_id);
+	__atomic_store_n(&lc->parked, true, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&ctx->pause, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&ctx->stop, __ATOMIC_RELAXED))
+		rte_delay_us_sleep(1000);
+	/* Store parked, then load pause at the loop's top, while the control thread stores pause,
+	 * then loads parked: only sequentially consistent accesses on both sides keep the two
+	 * from both reading the old value (a worker polling a port the control thread thinks
+	 * parked). On x86 the load costs what an acquire load does. */
+	__atomic_store_n(&lc->parked, false, __ATOMIC_SEQ_CST);
+	rte_rcu_qsbr_thread_online(ctx->qsbr, lc->lcore_id);
+}
+
 int
 dp_loop_run(void *arg)
 {
@@ -71,6 +91,10 @@ dp_loop_run(void *arg)
 	rte_rcu_qsbr_thread_online(ctx->qsbr, lc->lcore_id);
 
 	while (likely(!__atomic_load_n(&ctx->stop, __ATOMIC_RELAXED))) {
+		if (unlikely(__atomic_load_n(&ctx->pause, __ATOMIC_SEQ_CST))) {
+			park(lc);
+			continue;
+		}
 		uint64_t t0 = rte_rdtsc();
 		uint16_t n = rte_eth_rx_burst(ctx->port.port_id, lc->queue_id, rx, DP_BURST);
 
