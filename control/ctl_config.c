@@ -68,8 +68,8 @@ static const struct opt_desc opt_table[] = {
 	{ "control", OPT_CONTROL, "PATH", "Unix socket for polluxctl" },
 	{ "config", OPT_CONFIG, "FILE",
 	  "read options from FILE first; the command line overrides" },
-	{ "idle-sleep-us", OPT_IDLE_SLEEP_US, "N", "idle back-off: sleep after 64 empty polls, "
-	  "0-1000000 (0: pure polling)" },
+	{ "idle-sleep-us", OPT_IDLE_SLEEP_US, "N", "1 ms idle, then sleep N us a poll, 0-1000000 "
+	  "(0: pure polling)" },
 	{ "cache-size", OPT_CACHE_SIZE, "N", "answer cache entries, 1-1073741824" },
 	{ "port", OPT_PORT, "N", "DPDK ethdev port id, 0-65535" },
 	{ "mbufs", OPT_MBUFS, "N", "mbuf pool size, 1023-16777215" },

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
@@ -109,6 +110,23 @@ print_resolver(const struct ctl_state *st, FILE *out)
 	}
 }
 
+/*
+ * The ethdev's own counters: what the port (NIC or PMD) received and sent, and what it dropped
+ * before a worker saw it (imissed: RX queue or ring full; rx_nombuf: no mbuf to receive into).
+ * The workers' counters start where these end. Not while the port is stopped for a restart.
+ */
+static void
+print_port(const struct ctl_state *st, FILE *out)
+{
+	struct rte_eth_stats es;
+
+	if (st->port_stopped || rte_eth_stats_get(st->ctx->port.port_id, &es) != 0)
+		return;
+	fprintf(out, "port.ipackets %" PRIu64 "\nport.opackets %" PRIu64 "\nport.imissed %" PRIu64
+		"\nport.ierrors %" PRIu64 "\nport.oerrors %" PRIu64 "\nport.rx_nombuf %" PRIu64 "\n",
+		es.ipackets, es.opackets, es.imissed, es.ierrors, es.oerrors, es.rx_nombuf);
+}
+
 void
 ctl_stats_print(const struct ctl_state *st, FILE *out)
 {
@@ -124,6 +142,7 @@ ctl_stats_print(const struct ctl_state *st, FILE *out)
 		snprintf(prefix, sizeof(prefix), "worker%u.", i);
 		print_counters(out, prefix, &one);
 	}
+	print_port(st, out);
 	fprintf(out, "tsc.hz %" PRIu64 "\n", rte_get_tsc_hz());
 	fprintf(out, "mbufs.in_use %u\n", rte_mempool_in_use_count(st->pool));
 	fprintf(out, "mbufs.total %u\n", st->pool->size);

@@ -55,7 +55,7 @@ RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 #define FEED_REQUESTS 4096 /* 4.5 KiB each: ~18 MiB */
 #define FEED_DRAIN_PER_TICK 8192
 #define SWEEP_BUCKETS_PER_TICK 4096
-#define IDLE_POLLS_BEFORE_SLEEP 64
+#define IDLE_GRACE_US 1000 /* quiet this long before a worker starts to sleep */
 #define HANDOFF_RING_SIZE 1024 /* replies waiting for their worker, per worker */
 #define MBUF_CACHE 256
 /* A net_memif link down this long is a peer that went away: the port is restarted, and a start
@@ -599,7 +599,6 @@ main(int argc, char **argv)
 	memcpy(ctx.port.ip6, cfg.ip6, 16);
 	ctx.port.ip6_prefix = cfg.ip6_prefix;
 	ctx.idle_sleep_us = cfg.idle_sleep_us;
-	ctx.idle_polls_before_sleep = IDLE_POLLS_BEFORE_SLEEP;
 
 	sfd = signals_block();
 	if (sfd < 0) {
@@ -610,6 +609,7 @@ main(int argc, char **argv)
 	if (ret < 0)
 		rte_exit(EXIT_FAILURE, "EAL initialisation failed: %s\n", rte_strerror(rte_errno));
 	dp_clock_init();
+	ctx.idle_grace_tsc = rte_get_tsc_hz() / 1000000 * IDLE_GRACE_US;
 	if (rte_lcore_count() < 2)
 		rte_exit(EXIT_FAILURE, "pollux needs at least two lcores: the main lcore runs the "
 			 "control thread, every other one a worker (e.g. -l 0,1)\n");

@@ -56,8 +56,8 @@ struct dp_ctx {
 	/* Bit L set: a local zone's apex has L labels. A miss probes only the ancestors of
 	 * those depths for a zone apex, so a 127-label name costs what a 3-label one does. */
 	uint64_t zone_depths[2];
-	uint32_t idle_sleep_us;
-	uint32_t idle_polls_before_sleep;
+	uint32_t idle_sleep_us;    /* 0: poll without pause */
+	uint64_t idle_grace_tsc;   /* TSC cycles without a packet before the first sleep */
 	/* Iterative resolution's shared state (NULL when recursion is off). With one resolving
 	 * worker, port_owner and handoff are NULL: every reply is its own. */
 	struct dp_nbr_table *nbr;  /* next hops' MACs (dp_nbr.h): any worker writes, lock-free */
@@ -156,8 +156,8 @@ uint16_t dp_rx_burst_handle(struct dp_lcore *lc, struct rte_mbuf **rx, uint16_t 
 
 /*
  * The worker main loop (rte_eal_remote_launch entry; arg is a struct dp_lcore *): RX a burst,
- * handle it, TX, report a quiescent state; backs off (RCU offline, sleep) after
- * idle_polls_before_sleep empty polls when idle_sleep_us is set; parks (RCU offline, sets
+ * handle it, TX, report a quiescent state; backs off (RCU offline, sleep idle_sleep_us) on
+ * each empty poll once nothing has arrived for idle_grace_tsc, when idle_sleep_us is set; parks (RCU offline, sets
  * lc->parked, touches no queue) while ctx->pause is set. Returns when ctx->stop is set.
  */
 int dp_loop_run(void *arg);

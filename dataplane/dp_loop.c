@@ -42,15 +42,20 @@ dp_port_conf_derive(struct dp_port_conf *pc)
 	memcpy(pc->ip6_ll_snm + 13, pc->ip6_ll + 13, 3);
 }
 
-/* Idle back-off: after a run of empty polls, leave the RCU reader set (so the control thread's
- * grace periods never wait on a sleeping worker) and give the core away for a while. */
+/* Idle back-off: once the port has been quiet for the grace period, leave the RCU reader set
+ * (so the control thread's grace periods never wait on a sleeping worker) and give the core
+ * away for a while on each empty poll. The grace is time, not a count of empty polls: under
+ * steady traffic the gaps between packets are far shorter, so a loaded worker never sleeps
+ * (a sleep is never shorter than asked, often much longer on a VM, and the RX ring fills
+ * meanwhile: the lab measured 0.8 % loss at 60k q/s sleeping after 64 empty polls, none with
+ * the grace). */
 static inline void
-idle_backoff(struct dp_lcore *lc, uint32_t *empty)
+idle_backoff(struct dp_lcore *lc, uint64_t now_tsc, uint64_t last_rx_tsc)
 {
 	const struct dp_ctx *ctx = lc->ctx;
 
 	lc->stats.idle_polls++;
-	if (ctx->idle_sleep_us == 0 || ++*empty < ctx->idle_polls_before_sleep)
+	if (ctx->idle_sleep_us == 0 || now_tsc - last_rx_tsc < ctx->idle_grace_tsc)
 		return;
 	rte_rcu_qsbr_thread_offline(ctx->qsbr, lc->lcore_id);
 	rte_delay_us_sleep(ctx->idle_sleep_us);
@@ -83,7 +88,7 @@ dp_loop_run(void *arg)
 	struct dp_lcore *lc = arg;
 	const struct dp_ctx *ctx = lc->ctx;
 	struct rte_mbuf *rx[DP_BURST], *tx[DP_BURST];
-	uint32_t empty = 0;
+	uint64_t last_rx_tsc = rte_rdtsc();
 
 	rte_log(RTE_LOG_INFO, dp_loop_logtype, "worker on lcore %u polls port %u queue %u\n",
 		lc->lcore_id, ctx->port.port_id, lc->queue_id);
@@ -99,9 +104,9 @@ dp_loop_run(void *arg)
 		uint16_t n = rte_eth_rx_burst(ctx->port.port_id, lc->queue_id, rx, DP_BURST);
 
 		if (n == 0) {
-			idle_backoff(lc, &empty);
+			idle_backoff(lc, t0, last_rx_tsc);
 		} else {
-			empty = 0;
+			last_rx_tsc = t0;
 			lc->stats.rx_pkts += n;
 			lc->now_ms = dp_clock_ms();
 			uint16_t ntx = dp_rx_burst_handle(lc, rx, n, tx);
