@@ -198,6 +198,14 @@ bench_open() { # LABEL ADDR RATE SECS
 	echo "$line" >>"$BENCH_RUN/$label.ladder"
 	bench_step "offered $rate/s: sent $(awk '{print $1}' <<<"$line")/s, answered" \
 		"$(awk '{print $2}' <<<"$line")/s, loss $(awk '{print $3}' <<<"$line") %"
+	# A step the client could not send at (under 95 % of the rate) did not test that rate: it
+	# counts as failed, and the figure is marked client-bound.
+	if awk -v r="$rate" '{exit !($1 < r * 0.95)}' <<<"$line"; then
+		: >"$BENCH_RUN/$label.clientbound"
+		bench_step "  (dnsperf could not send $rate/s: the client is the limit here)"
+		echo 100
+		return
+	fi
 	awk '{print $3}' <<<"$line"
 }
 
@@ -212,6 +220,7 @@ bench_ladder() { # LABEL ADDR
 	base=$(bench_get "$label" closed_qps)
 	[ "${base:-0}" -gt 0 ] || base=1000
 	: >"$BENCH_RUN/$label.ladder"
+	rm -f "$BENCH_RUN/$label.clientbound"
 	for f in $BENCH_LADDER; do
 		rate=$(awk -v b="$base" -v f="$f" 'BEGIN {printf "%.0f", b * f}')
 		[ "$rate" -ge 100 ] || rate=100
@@ -242,9 +251,12 @@ bench_ladder() { # LABEL ADDR
 	fi
 	bench_kv "$label" max_rate_ok "$good"
 	# Whether the ceiling was found (a failed step above it) or the ladder ran out first.
-	bench_kv "$label" max_rate_bounded "$([ "$bad" -gt 0 ] && echo yes || echo no)"
+	# "no": the client was the ceiling (it could not send faster, or no step lost more).
+	bench_kv "$label" max_rate_bounded \
+		"$([ "$bad" -gt 0 ] && [ ! -e "$BENCH_RUN/$label.clientbound" ] && echo yes || echo no)"
 	bench_step "highest offered rate with loss <= $BENCH_MAX_LOSS %: $good/s" \
-		"$([ "$bad" -gt 0 ] || echo '(no step lost more: the client is the ceiling)')"
+		"$([ "$bad" -gt 0 ] && [ ! -e "$BENCH_RUN/$label.clientbound" ] ||
+			echo '(client-bound: dnsperf could not offer more, or no step lost more)')"
 }
 
 # Latency percentiles from dnsperf -v at a fixed rate.

@@ -163,8 +163,10 @@ bench_write_md() { # FILE
   pollux: control thread on core 0, one worker on core 1, --idle-sleep-us $POLLUX_LAB_IDLE_US.
 - Closed loop: dnsperf -q $BENCH_OUTSTANDING -c 4 for ${BENCH_SECS}s over the warmed hit set.
   Max rate: open-loop dnsperf -Q steps at $(echo "$BENCH_LADDER" | tr ' ' '/') x the closed-loop
-  figure, then $BENCH_BISECT bisection steps; "client-bound" means no step lost more than
-  $BENCH_MAX_LOSS %: the figure is then dnsperf's ceiling on one core, not the resolver's.
+  figure, then $BENCH_BISECT bisection steps; a step dnsperf could not send at (under 95 % of
+  the rate) counts as failed. "client-bound" means no step lost more than $BENCH_MAX_LOSS %, or
+  dnsperf could not send faster: the figure is then dnsperf's ceiling on one core, not the
+  resolver's.
 - Latency: dnsperf -v (one line per answer) at a fixed rate (BENCH_LAT_QPS, or half the max rate
   when that is lower); percentiles over the answers, timeouts counted apart.
 - CPU per million answers: over the closed-loop run. Stock resolvers: utime+stime of the
