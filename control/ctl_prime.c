@@ -140,9 +140,23 @@ ctl_prime_validate(const uint8_t *msg, size_t len, const char *source,
 		goto out;
 	const ldns_rr_list *an = ldns_pkt_answer(p), *ad = ldns_pkt_additional(p);
 
-	for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++)
-		if (text_add(&text, &tlen, &tcap, ldns_rr_list_rr(an, i)) != 0)
+	/* Only NS records are turned back into text: the hints rules would refuse any other type
+	 * anyway, and reading arbitrary types from text trips ldns 1.8.3 leaks (a CERT record with
+	 * a zero field loses 2 bytes in ldns_rr_new_frm_fp_l), which a forged reply could repeat. */
+	for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS) {
+			char *t = ldns_rr_type2str(ldns_rr_get_type(rr));
+
+			reason(rep, source, "type %s in the answer: only the root's NS records belong "
+			       "there", t != NULL ? t : "?");
+			free(t);
+			goto out;
+		}
+		if (text_add(&text, &tlen, &tcap, rr) != 0)
 			goto nomem;
+	}
 	for (size_t i = 0; ad != NULL && i < ldns_rr_list_rr_count(ad); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(ad, i);
 		ldns_rr_type t = ldns_rr_get_type(rr);

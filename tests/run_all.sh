@@ -45,7 +45,7 @@ fuzz() {
 		-Dbuildtype=debugoptimized || return 1
 	python3 tests/fuzz/make_seeds.py "$dir/seeds" || return 1
 	local f ok=0
-	for f in fuzz_wire fuzz_reply fuzz_frame fuzz_hints; do
+	for f in fuzz_wire fuzz_reply fuzz_frame fuzz_hints fuzz_prime; do
 		mkdir -p "$dir/corpus/$f"
 		"$dir/tests/fuzz/$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
 			"$dir/corpus/$f" "$dir/seeds/$f" >"$dir/$f.log" 2>&1 ||

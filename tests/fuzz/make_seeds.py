@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes a seed corpus for the fuzz harnesses: valid and broken DNS queries (fuzz_wire) and
 the same inside Ethernet/IPv4/IPv6/UDP frames, plus ARP, ICMP echo and neighbour solicitation
-(fuzz_frame), and root hints files good and bad (fuzz_hints), so the fuzzers start deep in the
-parser instead of at random bytes."""
+(fuzz_frame), root hints files good and bad (fuzz_hints), upstream replies (fuzz_reply) and
+priming replies (fuzz_prime), so the fuzzers start deep in the parser instead of at random
+bytes."""
 import os
 import struct
 import sys
@@ -145,6 +146,28 @@ def replies():
     }
 
 
+def priming():
+    """Priming replies for fuzz_prime: the root's NS set with its addresses (good), one with an
+    invalid address, one without AA, one truncated."""
+    def rr(owner, rtype, rdata, ttl=518400):
+        return name(owner) + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+    def reply(flags, ns, glue):
+        an = [rr(".", 2, name(n)) for n in ns]
+        ar = [rr(n, 1, bytes(int(x) for x in a.split("."))) for n, a in glue]
+        hdr = struct.pack("!HHHHHH", 0x4242, flags, 1, len(an), 0, len(ar))
+        return hdr + name(".") + struct.pack("!HH", 2, 1) + b"".join(an + ar)
+
+    ns = ["a.root.test", "b.root.test"]
+    good = [("a.root.test", "198.18.1.1"), ("b.root.test", "198.18.1.2")]
+    return {
+        "good": reply(0x8400, ns, good),
+        "zero": reply(0x8400, ns, [("a.root.test", "0.0.0.0"), ("b.root.test", "198.18.1.2")]),
+        "not_aa": reply(0x8000, ns, good),
+        "tc": reply(0x8600, ns, good),
+    }
+
+
 def main(out):
     msgs = {
         "a": query("www.example.test"),
@@ -176,7 +199,7 @@ def main(out):
     frames["ns"] = ip6(58, ns, dst=snm, dst_mac=b"\x33\x33\xff" + SERVER6[13:], hops=255)
     frames["echo6"] = ip6(58, struct.pack("!BBHHH", 128, 0, 0, 1, 1) + b"ping")
     for sub, items in (("fuzz_wire", msgs), ("fuzz_frame", frames), ("fuzz_hints", hints()),
-                       ("fuzz_reply", replies())):
+                       ("fuzz_reply", replies()), ("fuzz_prime", priming())):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for k, v in items.items():

@@ -398,6 +398,14 @@ START_TEST(test_prime_validate_header_and_records)
 	px_test_msg_addr(&m, 2, "a.root.test", "198.18.1.1");
 	ck_assert_ptr_null(validate(&m, 1, &rep));
 	ck_assert_ptr_nonnull(strstr(rep.reasons, "has no address record"));
+	/* Anything but NS in the answer is refused before it is turned into text (where ldns
+	 * 1.8.3 would leak on some types): here an address record for the root itself. */
+	px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_AA, ".", PX_DNS_TYPE_NS);
+	px_test_msg_target(&m, 0, ".", PX_DNS_TYPE_NS, 60, "a.root.test");
+	px_test_msg_addr(&m, 0, ".", "198.18.1.9");
+	px_test_msg_addr(&m, 2, "a.root.test", "198.18.1.1");
+	ck_assert_ptr_null(validate(&m, 1, &rep));
+	ck_assert_ptr_nonnull(strstr(rep.reasons, "type A in the answer"));
 	px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_AA, ".", PX_DNS_TYPE_NS);
 	ck_assert_ptr_null(validate(&m, 1, &rep));
 	ck_assert_ptr_nonnull(strstr(rep.reasons, "no root NS records"));
