@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What every published hints table promises, checked by the harnesses that build one
+ * (fuzz_hints from a file, fuzz_prime from a priming reply): at least one server and no more
+ * than the table holds, every server named and with an address, no address the policy rejects,
+ * and the checksum readers verify. abort() on a broken promise, so libFuzzer reports it.
+ */
+#pragma once
+
+#include <stdlib.h>
+
+#include <pollux/addr_policy.h>
+
+#include "dp_hints.h"
+
+static inline void
+fuzz_check_hints_table(const struct dp_hints *h, const struct px_addr_policy *pol)
+{
+	if (h->ns_count == 0 || h->ns_count > DP_HINTS_MAX_NS ||
+	    h->checksum != dp_hints_checksum(h))
+		abort();
+	for (uint32_t i = 0; i < h->ns_count; i++) {
+		const struct dp_hints_ns *ns = &h->ns[i];
+
+		if (ns->v4_count + ns->v6_count == 0 || ns->v4_count > DP_HINTS_MAX_ADDRS ||
+		    ns->v6_count > DP_HINTS_MAX_ADDRS || ns->name_len == 0)
+			abort();
+		for (unsigned k = 0; k < ns->v4_count; k++)
+			if (px_addr_check4(pol, ns->v4[k]) != PX_ADDR_OK)
+				abort();
+		for (unsigned k = 0; k < ns->v6_count; k++)
+			if (px_addr_check6(pol, ns->v6[k]) != PX_ADDR_OK)
+				abort();
+	}
+}
