@@ -35,6 +35,8 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 
+#include <pollux/addr_policy.h>
+
 #define DP_NBR_SLOTS 256 /* a power of two */
 #define DP_NBR_WAYS 4
 #define DP_NBR_PROBE_MS 500
@@ -98,21 +100,11 @@ bool dp_nbr_want(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr, bo
 bool dp_nbr_learn(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr,
 		  const struct rte_ether_addr *mac, uint64_t now_ms);
 
-/* True if addr lies in the subnet net/plen (family 4: IPv4 in network order; 6: 16 bytes). */
+/* True if addr lies in the subnet net/plen (family 4: IPv4 in network order; 6: 16 bytes). A
+ * prefix of 0 (none configured) makes nothing on-link. */
 static inline bool
 dp_nbr_on_link(uint8_t family, const uint8_t *addr, const uint8_t *net, uint8_t plen)
 {
-	unsigned bytes = plen / 8, bits = plen % 8, max = family == 4 ? 4 : 16;
-
-	if (plen == 0 || bytes > max || (bytes == max && bits != 0))
-		return false;
-	for (unsigned i = 0; i < bytes; i++)
-		if (addr[i] != net[i])
-			return false;
-	if (bits != 0) {
-		uint8_t mask = (uint8_t)(0xff << (8 - bits));
-
-		return (addr[bytes] & mask) == (net[bytes] & mask);
-	}
-	return true;
+	return plen != 0 && plen <= (family == 4 ? 32 : 128) &&
+	       px_addr_prefix_match(addr, net, plen);
 }

@@ -44,8 +44,8 @@ px_addr_policy_init(struct px_addr_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static bool
-prefix6_match(const uint8_t *a, const uint8_t *net, unsigned plen)
+bool
+px_addr_prefix_match(const uint8_t *a, const uint8_t *net, unsigned plen)
 {
 	unsigned bytes = plen / 8, bits = plen % 8;
 
@@ -97,7 +97,7 @@ px_addr_check6(const struct px_addr_policy *p, const uint8_t addr[16])
 	if (addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80)
 		return PX_ADDR_LINK_LOCAL;
 	for (unsigned i = 0; i < p->net6_count; i++)
-		if (prefix6_match(addr, p->net6[i].net, p->net6[i].plen))
+		if (px_addr_prefix_match(addr, p->net6[i].net, p->net6[i].plen))
 			return PX_ADDR_DO_NOT_QUERY;
 	return PX_ADDR_OK;
 }

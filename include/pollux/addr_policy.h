@@ -76,6 +76,10 @@ enum px_addr_reason px_addr_check4(const struct px_addr_policy *p, uint32_t addr
 /* Checks an IPv6 address. */
 enum px_addr_reason px_addr_check6(const struct px_addr_policy *p, const uint8_t addr[16]);
 
+/* True if the first plen bits of a and net (network order, plen bits' worth of bytes each) are
+ * equal: an address in a prefix, for either family. */
+bool px_addr_prefix_match(const uint8_t *a, const uint8_t *net, unsigned plen);
+
 /* Stable names for logs and counters ("unspecified", "loopback", ...; "hints", "glue", ...). */
 const char *px_addr_reason_name(enum px_addr_reason r);
 const char *px_addr_entry_name(enum px_addr_entry e);
