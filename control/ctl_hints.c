@@ -177,7 +177,21 @@ rdata_ok(const struct ctl_rr *r)
 	return off + 1 == r->rdlen && r->rdata[off] == 0 && r->rdlen <= PX_DNS_MAX_NAME;
 }
 
-/* Only what a root hints file holds; names in NS rdata are lower-cased here, in place. */
+/* A record of any type but these is refused from its type token: ldns never reads its rdata. */
+static int
+hints_type_check(struct ctl_rrfile *f, uint16_t type, unsigned line, void *arg)
+{
+	char buf[CTL_RRFILE_NAME_STR_LEN];
+
+	(void)arg;
+	if (type == PX_DNS_TYPE_NS || type == PX_DNS_TYPE_A || type == PX_DNS_TYPE_AAAA)
+		return 0;
+	return ctl_rrfile_err(f, line, -EINVAL, "type %s is not allowed in hints (only NS, A and AAAA)",
+			      ctl_rrfile_type_str(buf, sizeof(buf), type));
+}
+
+/* Only what a root hints file holds (the types were checked as the file was read); names in NS
+ * rdata are lower-cased here, in place. */
 static int
 hints_check_records(struct hints *h)
 {
@@ -190,11 +204,6 @@ hints_check_records(struct hints *h)
 		if (r->rclass != LDNS_RR_CLASS_IN) {
 			rc = hints_reason(h, r->line, "class %s is not allowed in hints (only IN)",
 					  ctl_rrfile_class_str(buf, sizeof(buf), r->rclass));
-		} else if (r->type != PX_DNS_TYPE_NS && r->type != PX_DNS_TYPE_A &&
-			   r->type != PX_DNS_TYPE_AAAA) {
-			rc = hints_reason(h, r->line,
-					  "type %s is not allowed in hints (only NS, A and AAAA)",
-					  ctl_rrfile_type_str(buf, sizeof(buf), r->type));
 		} else if (r->type == PX_DNS_TYPE_NS && r->owner_len != 1) {
 			rc = hints_reason(h, r->line, "NS owned by %s, not by the root",
 					  ctl_rrfile_name_str(buf, sizeof(buf), r->owner_lc, r->owner_len));
@@ -449,6 +458,7 @@ hints_run(struct hints *h, const uint8_t *buf, size_t len, unsigned min_usable)
 		rc = hints_check_text(h, buf, len);
 	if (rc == 0) {
 		ctl_rrfile_init(&h->file, h->name, CTL_RRFILE_ORIGIN_ROOT);
+		h->file.type_check = hints_type_check;
 		rc = ctl_rrfile_read_mem(&h->file, buf, len);
 		if (rc < 0) {
 			/* f.err already names the file and the line. */

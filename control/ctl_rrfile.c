@@ -28,6 +28,7 @@ struct rrfile_read {
 	ldns_rdf *prev;
 	int line;      /* ldns's count: the newlines read so far */
 	bool nl_at_end; /* whether the file's last byte is a newline */
+	char *text;    /* LDNS_MAX_LINELEN + 1: a record's text read ahead, with a type_check */
 };
 
 int
@@ -275,14 +276,91 @@ rrfile_record(struct ctl_rrfile *f, struct rrfile_read *st, const ldns_rr *rr, u
 	return rc;
 }
 
+/* Splits the next blank-separated token off *p, honouring backslash escapes; NULL at the end. */
+static char *
+rrfile_token(char **p)
+{
+	char *s = *p, *tok;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0')
+		return NULL;
+	tok = s;
+	while (*s != '\0' && *s != ' ' && *s != '\t')
+		s += (*s == '\\' && s[1] != '\0') ? 2 : 1;
+	if (*s != '\0')
+		*s++ = '\0';
+	*p = s;
+	return tok;
+}
+
+/*
+ * The type of the record text (RFC 1035 5.1: [owner] [TTL] [class] type rdata, TTL and class
+ * in either order; a line that starts with a blank has no owner), or -1 when the text is not a
+ * record (a directive, a blank line) or has no type token. 0: a token ldns knows no type by.
+ */
+static int
+rrfile_text_type(char *text)
+{
+	bool owner = text[0] != ' ' && text[0] != '\t', ttl = false, rclass = false;
+	char *p = text, *tok;
+
+	if (text[0] == '$')
+		return -1;
+	if (owner && rrfile_token(&p) == NULL)
+		return -1;
+	while ((tok = rrfile_token(&p)) != NULL) {
+		if (!ttl && tok[0] >= '0' && tok[0] <= '9')
+			ttl = true;
+		else if (!rclass && ldns_get_rr_class_by_name(tok) != 0)
+			rclass = true;
+		else
+			return ldns_get_rr_type_by_name(tok);
+	}
+	return -1;
+}
+
+/*
+ * Reads the next record's text ahead, as ldns is about to read it, and asks f->type_check about
+ * its type; then puts fp back where it was. Returns 0 to let ldns read the record.
+ */
+static int
+rrfile_check_type_ahead(struct ctl_rrfile *f, FILE *fp, struct rrfile_read *st)
+{
+	long pos = ftell(fp);
+	int line = st->line, type;
+	ssize_t n;
+
+	if (f->type_check == NULL)
+		return 0;
+	if (pos < 0)
+		return ctl_rrfile_err(f, 0, -EINVAL, "cannot seek in the file: %s", strerror(errno));
+	n = ldns_fget_token_l(fp, st->text, LDNS_PARSE_SKIP_SPACE, LDNS_MAX_LINELEN, &line);
+	/* ldns counts a line when it reads its newline: a last line without one is one more. */
+	line += feof(fp) && !st->nl_at_end;
+	if (fseek(fp, pos, SEEK_SET) != 0)
+		return ctl_rrfile_err(f, 0, -EINVAL, "cannot seek in the file: %s", strerror(errno));
+	if (n <= 0)
+		return 0;
+	type = rrfile_text_type(st->text);
+	if (type == 0)
+		return ctl_rrfile_err(f, (unsigned)line, -EINVAL, "unknown record type");
+	return type < 0 ? 0 : f->type_check(f, (uint16_t)type, (unsigned)line, f->check_arg);
+}
+
 static int
 rrfile_read_one(struct ctl_rrfile *f, FILE *fp, struct rrfile_read *st)
 {
 	ldns_rr *rr = NULL;
-	ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &st->ttl, &st->origin, &st->prev, &st->line);
+	ldns_status s;
+	int rc = rrfile_check_type_ahead(f, fp, st);
+
+	if (rc != 0)
+		return rc;
+	s = ldns_rr_new_frm_fp_l(&rr, fp, &st->ttl, &st->origin, &st->prev, &st->line);
 	/* ldns counts a line when it reads its newline: a last line without one is one more. */
 	unsigned line = (unsigned)st->line + (feof(fp) && !st->nl_at_end);
-	int rc = 0;
 
 	switch (s) {
 	case LDNS_STATUS_OK:
@@ -341,6 +419,8 @@ ctl_rrfile_read_fp(struct ctl_rrfile *f, FILE *fp)
 	st.prev = ldns_dname_new_frm_data(sizeof(no_origin), no_origin);
 	if (st.origin == NULL || st.prev == NULL)
 		rc = rrfile_nomem(f);
+	if (f->type_check != NULL && (st.text = malloc(LDNS_MAX_LINELEN + 1)) == NULL)
+		rc = rrfile_nomem(f);
 	st.nl_at_end = rrfile_nl_at_end(fp);
 	while (rc == 0 && !feof(fp) && !ferror(fp))
 		rc = rrfile_read_one(f, fp, &st);
@@ -348,6 +428,7 @@ ctl_rrfile_read_fp(struct ctl_rrfile *f, FILE *fp)
 		rc = ctl_rrfile_err(f, 0, -ENOENT, "read error");
 	ldns_rdf_deep_free(st.origin);
 	ldns_rdf_deep_free(st.prev);
+	free(st.text);
 	return rc;
 }
 
