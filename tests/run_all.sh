@@ -3,7 +3,9 @@
 # as root), then builds and runs every test:
 #   1. the Check unit tests and the data-plane symbol check, in a -Werror build;
 #   2. the same tests again under AddressSanitizer and UndefinedBehaviorSanitizer;
-#   3. the libFuzzer harnesses, briefly, from a generated seed corpus (clang);
+#   3. the libFuzzer harnesses (clang), deterministically: each replays its regression inputs
+#      and the committed corpus, then fuzzes a fixed number of runs from a fixed seed
+#      (tests/fuzz/run.sh; long campaigns run outside CI: tests/fuzz/README.md);
 #   4. the lab integration tests: the real daemon on a veth pair in network namespaces (DNS over
 #      TCP included: tests/lab/test_tcp_lab.sh);
 #   5. a one-second smoke run of the cache-hit benchmark (it checks itself; no timing asserted),
@@ -15,7 +17,6 @@ cd "$(dirname "$0")/.."
 . tests/deps.sh
 px_install_deps || exit 1
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 passed=0
 failed=0
 failures=()
@@ -43,16 +44,7 @@ fuzz() {
 	local dir=build-fuzz
 	CC=clang px_build "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dbuildtype=debugoptimized || return 1
-	python3 tests/fuzz/make_seeds.py "$dir/seeds" || return 1
-	local f ok=0
-	for f in fuzz_wire fuzz_reply fuzz_frame fuzz_hints fuzz_prime; do
-		mkdir -p "$dir/corpus/$f"
-		"$dir/tests/fuzz/$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
-			"$dir/corpus/$f" "$dir/seeds/$f" >"$dir/$f.log" 2>&1 ||
-			{ tail -40 "$dir/$f.log"; ok=1; }
-		grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' "$dir/$f.log" | tail -1
-	done
-	return $ok
+	tests/fuzz/run.sh ci "$dir"
 }
 
 bench_smoke() {
@@ -63,7 +55,7 @@ bench_smoke() {
 step "unit tests (-Werror)" unit build -Dwerror=true
 step "unit tests (ASan+UBSan)" unit build-asan -Dwerror=true -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dbuildtype=debug
-step "fuzz (${FUZZ_SECONDS}s per harness)" fuzz
+step "fuzz (regression inputs, committed corpus, fixed seed and runs)" fuzz
 step "lab integration" tests/lab/test_lab.sh
 step "lab root hints" tests/lab/test_hints_lab.sh
 step "lab simulated internet (Unbound)" tests/lab/internet/test_internet.sh

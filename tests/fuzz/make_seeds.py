@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Writes a seed corpus for the fuzz harnesses: valid and broken DNS queries (fuzz_wire) and
+"""Writes the seeds of the committed fuzz corpus (tests/fuzz/corpus/HARNESS, or the directory
+given) for the fuzz harnesses: valid and broken DNS queries (fuzz_wire) and
 the same inside Ethernet/IPv4/IPv6/UDP frames, plus ARP, ICMP echo and neighbour solicitation
 (fuzz_frame), root hints files good and bad (fuzz_hints), upstream replies (fuzz_reply) and
 priming replies (fuzz_prime), so the fuzzers start deep in the parser instead of at random
-bytes."""
+bytes. CI replays and fuzzes from the committed files (tests/fuzz/run.sh ci); rerun this after
+changing a seed and commit the result."""
 import os
 import struct
 import sys
@@ -209,4 +211,5 @@ def main(out):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "seeds"))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1
+                  else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")))

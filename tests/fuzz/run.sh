@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Runs the libFuzzer harnesses of a -Dfuzz=true build (CC=clang, ASan+UBSan).
+#
+#   tests/fuzz/run.sh ci BUILD_DIR
+#       What CI runs, deterministic by construction: every harness first replays its regression
+#       inputs (tests/fuzz/regress/HARNESS: every crash or leak a fuzzer ever found) and the
+#       committed corpus (tests/fuzz/corpus/HARNESS), then fuzzes a fixed number of runs from a
+#       fixed seed, starting from that corpus. Nothing depends on the clock or on a corpus left
+#       by an earlier run, so a red run means a real finding, found again on every run.
+#
+#   tests/fuzz/run.sh campaign BUILD_DIR HARNESS SECONDS [JOBS]
+#       A long campaign, outside CI: fuzzes from the committed corpus with a random seed for
+#       SECONDS (JOBS processes), keeps what it finds in BUILD_DIR/campaign/HARNESS, and prints
+#       one line for tests/fuzz/README.md: date, harness, seconds, executions, result.
+#       Merge what a campaign learned back into the committed corpus with
+#       `HARNESS -merge=1 tests/fuzz/corpus/HARNESS BUILD_DIR/campaign/HARNESS`; put a crash or
+#       leak input in tests/fuzz/regress/HARNESS with the fix.
+#
+# Environment: FUZZ_SEED [1], FUZZ_RUNS_SCALE [1]: the CI run counts are multiplied by it.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HARNESSES=(fuzz_wire fuzz_reply fuzz_frame fuzz_hints fuzz_prime)
+
+# Fixed runs per harness in CI: about 15-25 s each on the 2-core CI machine. fuzz_hints and
+# fuzz_prime go through ldns per input and are ~20x slower than the wire parsers.
+ci_runs() {
+	case $1 in
+	fuzz_wire | fuzz_frame) echo 2000000 ;;
+	fuzz_reply) echo 1500000 ;;
+	fuzz_hints) echo 120000 ;;
+	fuzz_prime) echo 250000 ;;
+	esac
+}
+
+# The inputs a harness replays: its regression inputs and its committed corpus.
+inputs() {
+	local d
+	for d in "$here/regress/$1" "$here/corpus/$1"; do
+		[ -d "$d" ] && echo "$d"
+	done
+}
+
+ci() {
+	local build=$1 f rc=0 work runs
+	for f in "${HARNESSES[@]}"; do
+		local exe=$build/tests/fuzz/$f log=$build/$f.log
+		[ -x "$exe" ] || { echo "$f: not built in $build"; return 1; }
+		mapfile -t dirs < <(inputs "$f")
+		# Replay first: a regression that comes back fails here, named by its file.
+		if ! "$exe" -runs=0 "${dirs[@]}" >"$log.replay" 2>&1; then
+			echo "$f: a regression or corpus input fails:"
+			tail -40 "$log.replay"
+			rc=1
+			continue
+		fi
+		# Then fuzz: new inputs go to a fresh directory (the first one named), so that the
+		# committed corpus is read, never written, and no earlier run changes this one.
+		work=$(mktemp -d "${TMPDIR:-/tmp}/pollux-$f.XXXXXX")
+		runs=$(($(ci_runs "$f") * ${FUZZ_RUNS_SCALE:-1}))
+		if "$exe" -seed="${FUZZ_SEED:-1}" -runs="$runs" -print_final_stats=1 \
+			"$work" "${dirs[@]}" >"$log" 2>&1; then
+			echo "$f: $(find "${dirs[@]}" -type f | wc -l) inputs replayed," \
+				"$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" |
+					grep -oE '[0-9]+$') runs from seed ${FUZZ_SEED:-1}: clean"
+		else
+			echo "$f: FAILED (seed ${FUZZ_SEED:-1}; the input is in $build or the log):"
+			tail -40 "$log"
+			rc=1
+		fi
+		rm -rf "$work"
+	done
+	return $rc
+}
+
+campaign() {
+	local build=$1 f=$2 seconds=$3 jobs=${4:-1} exe out log execs result
+	exe=$build/tests/fuzz/$f
+	[ -x "$exe" ] || { echo "$f: not built in $build" >&2; return 1; }
+	out=$build/campaign/$f
+	log=$build/campaign/$f.log
+	mkdir -p "$out"
+	mapfile -t dirs < <(inputs "$f")
+	if [ "$jobs" -gt 1 ]; then
+		(cd "$build/campaign" && "$exe" -max_total_time="$seconds" -print_final_stats=1 \
+			-jobs="$jobs" -workers="$jobs" "$out" "${dirs[@]}" >"$log" 2>&1)
+	else
+		"$exe" -max_total_time="$seconds" -print_final_stats=1 "$out" "${dirs[@]}" \
+			>"$log" 2>&1
+	fi
+	result=$?
+	# With -jobs each worker logs to fuzz-N.log; sum their final counts.
+	execs=$(cat "$log" "$build"/campaign/fuzz-*.log 2>/dev/null |
+		grep -oE 'stat::number_of_executed_units: [0-9]+' | grep -oE '[0-9]+$' |
+		awk '{s += $1} END {print s + 0}')
+	[ "$result" -eq 0 ] && result=clean || result="FOUND (exit $result, see $log)"
+	echo "| $(date -u +%Y-%m-%d) | $f | $seconds s x $jobs | $execs | $result |"
+}
+
+case ${1:-} in
+ci) [ $# -eq 2 ] || { echo "usage: $0 ci BUILD_DIR" >&2; exit 2; }
+	ci "$2" ;;
+campaign) [ $# -ge 4 ] || { echo "usage: $0 campaign BUILD_DIR HARNESS SECONDS [JOBS]" >&2; exit 2; }
+	campaign "$2" "$3" "$4" "${5:-1}" ;;
+*) echo "usage: $0 ci BUILD_DIR | campaign BUILD_DIR HARNESS SECONDS [JOBS]" >&2; exit 2 ;;
+esac
