@@ -38,6 +38,9 @@ enum opt_id {
 	OPT_CHECK_HINTS,
 	OPT_RECURSION,
 	OPT_RESOLVER_SLOTS,
+	OPT_SLOTS_PER_CLIENT,
+	OPT_CLIENT_PREFIX6,
+	OPT_JOSTLE_MS,
 	OPT_QNAME_MIN,
 	OPT_MAX_TTL,
 	OPT_MAX_NEG_TTL,
@@ -88,6 +91,12 @@ static const struct opt_desc opt_table[] = {
 	{ "recursion", OPT_RECURSION, "yes|no", "resolve misses via --gateway/--gateway6 (no: "
 	  "SERVFAIL)" },
 	{ "resolver-slots", OPT_RESOLVER_SLOTS, "N", "pending resolutions per worker, 1-1048576" },
+	{ "resolver-slots-per-client", OPT_SLOTS_PER_CLIENT, "N", "pending misses per client "
+	  "and worker, 0-1048576 (0: no cap)" },
+	{ "resolver-client-prefix6", OPT_CLIENT_PREFIX6, "LEN", "IPv6 clients are capped per "
+	  "/LEN, 1-128" },
+	{ "resolver-jostle-ms", OPT_JOSTLE_MS, "MS", "all slots busy: take over one this old "
+	  "waiting on a dead server (0: off)" },
 	{ "qname-minimisation", OPT_QNAME_MIN, "yes|no", "RFC 9156 QNAME minimisation (relaxed)" },
 	{ "max-ttl", OPT_MAX_TTL, "SECONDS", "cache answers and delegations at most this long, "
 	  "1-" STR(CTL_MAX_TTL_LIMIT) " (default " STR(CTL_DEFAULT_MAX_TTL) ")" },
@@ -128,6 +137,9 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->min_root_servers = CTL_DEFAULT_MIN_ROOT_SERVERS;
 	cfg->recursion = true;
 	cfg->resolver_slots = CTL_DEFAULT_RESOLVER_SLOTS;
+	cfg->slots_per_client = CTL_SLOTS_PER_CLIENT_AUTO;
+	cfg->client_prefix6 = CTL_DEFAULT_CLIENT_PREFIX6;
+	cfg->jostle_ms = CTL_DEFAULT_JOSTLE_MS;
 	cfg->qname_min = true;
 	cfg->max_ttl = CTL_DEFAULT_MAX_TTL;
 	cfg->max_neg_ttl = CTL_DEFAULT_MAX_NEG_TTL;
@@ -361,6 +373,16 @@ apply_option(struct ctl_config *cfg, int id, const char *val, char *why, size_t 
 		return parse_yes_no(val, &cfg->recursion, why, why_len);
 	case OPT_RESOLVER_SLOTS:
 		return parse_u32(val, 1, CTL_MAX_RESOLVER_SLOTS, &cfg->resolver_slots, why, why_len);
+	case OPT_SLOTS_PER_CLIENT:
+		return parse_u32(val, 0, CTL_MAX_RESOLVER_SLOTS, &cfg->slots_per_client, why,
+				 why_len);
+	case OPT_CLIENT_PREFIX6:
+		rc = parse_u32(val, 1, 128, &v, why, why_len);
+		if (rc == 0)
+			cfg->client_prefix6 = (uint8_t)v;
+		return rc;
+	case OPT_JOSTLE_MS:
+		return parse_u32(val, 0, 60000, &cfg->jostle_ms, why, why_len);
 	case OPT_QNAME_MIN:
 		return parse_yes_no(val, &cfg->qname_min, why, why_len);
 	case OPT_MAX_TTL:
@@ -773,6 +795,15 @@ opt_default(int id, char *buf, size_t len)
 		break;
 	case OPT_RESOLVER_SLOTS:
 		snprintf(buf, len, "%u", CTL_DEFAULT_RESOLVER_SLOTS);
+		break;
+	case OPT_SLOTS_PER_CLIENT:
+		snprintf(buf, len, "resolver-slots / 8");
+		break;
+	case OPT_CLIENT_PREFIX6:
+		snprintf(buf, len, "%u", CTL_DEFAULT_CLIENT_PREFIX6);
+		break;
+	case OPT_JOSTLE_MS:
+		snprintf(buf, len, "%u", CTL_DEFAULT_JOSTLE_MS);
 		break;
 	case OPT_TCP:
 		snprintf(buf, len, "on");

@@ -44,6 +44,9 @@ struct ctl_config {
 	char *check_hints;      /* owned; --check-hints FILE: validate offline and exit */
 	bool recursion;         /* resolve misses iteratively (needs --gateway or --gateway6) */
 	uint32_t resolver_slots; /* pending resolutions (and client slots) per worker */
+	uint32_t slots_per_client; /* client slots per client; 0: no cap; AUTO: slots / 8 */
+	uint8_t client_prefix6;    /* IPv6 clients are capped per prefix of this length */
+	uint32_t jostle_ms;        /* 0: never jostle */
 	bool qname_min;         /* RFC 9156 QNAME minimisation */
 	uint32_t max_ttl;       /* seconds: answers and delegations are cached at most this long */
 	uint32_t max_neg_ttl;   /* seconds: negative answers (RFC 2308) at most this long */
@@ -62,6 +65,19 @@ struct ctl_config {
 #define CTL_DEFAULT_MIN_ROOT_SERVERS 1
 #define CTL_DEFAULT_RESOLVER_SLOTS 4096
 #define CTL_MAX_RESOLVER_SLOTS (1u << 20)
+/* The per-client cap when none is given: an eighth of the resolver slots (at least 1). */
+#define CTL_SLOTS_PER_CLIENT_AUTO UINT32_MAX
+#define CTL_DEFAULT_CLIENT_PREFIX6 56
+#define CTL_DEFAULT_JOSTLE_MS 200
+
+/* The per-client cap in force for cfg: 0 (none), the configured one, or the default share. */
+static inline uint32_t
+ctl_config_slots_per_client(const struct ctl_config *cfg)
+{
+	if (cfg->slots_per_client != CTL_SLOTS_PER_CLIENT_AUTO)
+		return cfg->slots_per_client;
+	return cfg->resolver_slots / 8 > 0 ? cfg->resolver_slots / 8 : 1;
+}
 /* Unbound's defaults (cache-max-ttl, cache-max-negative-ttl); RFC 2181 8 bounds TTLs at 2^31-1,
  * and a week is far beyond any sensible cache lifetime for a resolver anyway. */
 #define CTL_DEFAULT_MAX_TTL 86400

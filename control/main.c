@@ -257,9 +257,19 @@ recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc)
 	rc->resolve.use_ipv4 = rc->has_gw4;
 	rc->resolve.use_ipv6 = rc->has_gw6;
 	rc->policy = &cfg->addr_policy;
+	rc->per_client = ctl_config_slots_per_client(cfg);
+	rc->client_prefix6 = cfg->client_prefix6;
+	rc->jostle_ms = cfg->jostle_ms;
 	LOG(INFO, "recursion on: %u resolver slots per worker, upstream over%s%s, QNAME "
 	    "minimisation %s\n", rc->slots, rc->has_gw4 ? " IPv4" : "", rc->has_gw6 ? " IPv6" : "",
 	    cfg->qname_min ? "on" : "off");
+	if (rc->per_client != 0)
+		LOG(INFO, "fair share: at most %u pending misses per client (IPv4 address, IPv6 "
+		    "/%u, TCP connection) per worker; jostle %s\n", rc->per_client,
+		    rc->client_prefix6, rc->jostle_ms != 0 ? "on" : "off");
+	else
+		LOG(NOTICE, "fair share off (--resolver-slots-per-client 0): one client can take "
+		    "every resolver slot\n");
 	return true;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The worker side of iterative resolution; see dp_recurse.h for what it does and what it does
- * not do yet, and dp_recurse_int.h for how it is split over three files. This one: the state,
+ * not do yet, and dp_recurse_int.h for how it is split over four files. This one: the state,
  * client slots and answers, sending queries, matching replies, timeouts and the loop tick.
  */
 #include <errno.h>
@@ -38,6 +38,18 @@ dp_recurse_resolver(const struct dp_recurse *rc)
 	return rc->res;
 }
 
+const struct dp_share *
+dp_recurse_share(const struct dp_recurse *rc)
+{
+	return rc->share;
+}
+
+uint32_t
+dp_recurse_clients_used(const struct dp_recurse *rc)
+{
+	return rc->conf.slots - rc->client_free_count;
+}
+
 struct dp_recurse *
 dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mempool *pool,
 		  uint64_t now_ms)
@@ -49,7 +61,8 @@ dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mem
 	int ret;
 
 	if (n == 0 || n > DP_REC_MAX_SLOTS || rsz == 0 || usz == 0 || pool == NULL ||
-	    conf->policy == NULL) {
+	    conf->policy == NULL ||
+	    (conf->per_client != 0 && (conf->client_prefix6 == 0 || conf->client_prefix6 > 128))) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -75,6 +88,24 @@ dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mem
 		return NULL;
 	}
 	seed = (uint64_t)dp_rand_u32(&rc->rand) << 32 | dp_rand_u32(&rc->rand);
+	if (conf->per_client != 0) {
+		uint8_t key[PX_SIPHASH_KEY_LEN];
+
+		rc->share_mem = rte_zmalloc_socket("pollux_rec_share", dp_share_memsize(n),
+						   RTE_CACHE_LINE_SIZE, socket);
+		if (rc->share_mem == NULL)
+			goto nomem;
+		/* Its own secret: client addresses must not be aimable at one run of buckets. */
+		dp_rand_bytes(&rc->rand, key, sizeof(key));
+		rc->share = dp_share_init(rc->share_mem, n, conf->per_client,
+					  conf->client_prefix6, key);
+		memset(key, 0, sizeof(key));
+		if (rc->share == NULL) {
+			dp_recurse_free(rc);
+			errno = EINVAL;
+			return NULL;
+		}
+	}
 	rc->upq = dp_upq_init(rc->upq_mem, n, now_ms, seed);
 	rc->res = dp_resolve_init(rc->res_mem, n, &conf->resolve, conf->policy, rc->upq,
 				  &rc->rand);
@@ -104,6 +135,7 @@ dp_recurse_free(struct dp_recurse *rc)
 	rte_free(rc->sends);
 	rte_free(rc->res_mem);
 	rte_free(rc->upq_mem);
+	rte_free(rc->share_mem);
 	rte_free(rc->port_refs);
 	rte_free(rc);
 }
@@ -278,8 +310,12 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 static void
 client_release(struct dp_recurse *rc, uint32_t i)
 {
-	rc->clients[i].used = false;
-	rc->clients[i].gen++;
+	struct rec_client *c = &rc->clients[i];
+
+	if (c->shared)
+		rec_share_put(rc, c);
+	c->used = false;
+	c->gen++;
 	rc->client_free[rc->client_free_count++] = i;
 }
 
@@ -330,7 +366,6 @@ out:
 static void
 answer_clients(struct dp_lcore *lc, const struct dp_resolve_action *act)
 {
-	struct dp_recurse *rc = lc->rec;
 	struct dp_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL};
 
 	if (act->kind == DP_RES_ACT_ANSWER) {
@@ -351,14 +386,23 @@ answer_clients(struct dp_lcore *lc, const struct dp_resolve_action *act)
 		default: DP_STAT_INC(lc, rec_servfail_limit); break;
 		}
 	}
-	for (unsigned k = 0; k < act->client_count; k++) {
-		uint64_t cookie = act->clients[k];
+	rec_clients_answer(lc, act->clients, act->client_count, &ans);
+}
+
+void
+rec_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsigned count,
+		   const struct dp_wire_answer *ans)
+{
+	struct dp_recurse *rc = lc->rec;
+
+	for (unsigned k = 0; k < count; k++) {
+		uint64_t cookie = clients[k];
 		uint32_t i = (uint32_t)cookie;
 
 		if (i >= rc->conf.slots || !rc->clients[i].used ||
 		    rc->clients[i].gen != (uint32_t)(cookie >> 32))
 			continue;
-		client_answer(lc, i, &ans);
+		client_answer(lc, i, ans);
 	}
 }
 
@@ -413,16 +457,27 @@ dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *
 	struct dp_resolve_start_buf scut;
 	struct rec_client *c;
 	uint64_t cookie, res;
+	bool shared = false;
 	uint32_t i;
+	int ret;
 
-	if (unlikely(rc->client_free_count == 0 || q->question_end == 0 ||
-		     q->question_end > REC_QMSG_MAX)) {
+	if (unlikely(q->question_end == 0 || q->question_end > REC_QMSG_MAX)) {
+		DP_STAT_INC(lc, rec_no_client_slot);
+		return false;
+	}
+	/* The share first: a client past it must not push anybody else out (no jostle). */
+	if (rc->share != NULL && !rec_share_take(lc, from, &shared))
+		return false;
+	if (unlikely(rc->client_free_count == 0) && !rec_jostle(lc)) {
+		if (shared)
+			dp_share_put(rc->share, from->family, from->addr);
 		DP_STAT_INC(lc, rec_no_client_slot);
 		return false;
 	}
 	i = rc->client_free[--rc->client_free_count];
 	c = &rc->clients[i];
 	c->used = true;
+	c->shared = shared;
 	c->from = *from;
 	c->flags = q->flags;
 	c->question_end = q->question_end;
@@ -437,8 +492,13 @@ dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *
 		DP_STAT_INC(lc, rec_attached);
 		return true;
 	}
-	if (dp_resolve_start(rc->res, &rq, dp_hints_get(lc->ctx), rec_start_cut(lc, &rq, &scut),
-			     lc->now_ms, cookie, &act) != 0) {
+	ret = dp_resolve_start(rc->res, &rq, dp_hints_get(lc->ctx), rec_start_cut(lc, &rq, &scut),
+			       lc->now_ms, cookie, &act);
+	/* A full pool (sub-resolutions take slots too): make room as for a client slot. */
+	if (ret == -ENOSPC && rec_jostle(lc))
+		ret = dp_resolve_start(rc->res, &rq, dp_hints_get(lc->ctx),
+				       rec_start_cut(lc, &rq, &scut), lc->now_ms, cookie, &act);
+	if (ret != 0) {
 		client_release(rc, i);
 		DP_STAT_INC(lc, rec_no_res_slot);
 		return false;

@@ -100,6 +100,13 @@ struct dp_recurse_conf {
 	struct dp_resolve_config resolve;
 	const struct px_addr_policy *policy; /* must outlive the worker */
 	bool prime; /* this worker primes the root set (RFC 8109; with ctx->prime): one worker */
+	/* Fair share (dp_share.h): client slots one client (an IPv4 address, an IPv6 prefix of
+	 * client_prefix6 bits, a TCP connection) may hold, 0 for no cap; and the age past which a
+	 * resolution only waiting for an unresponsive server may be jostled out by a new miss
+	 * when every slot is taken, 0 for never. */
+	uint32_t per_client;
+	uint8_t client_prefix6;
+	uint32_t jostle_ms;
 };
 
 struct dp_recurse;
@@ -131,12 +138,26 @@ void dp_recurse_free(struct dp_recurse *rc);
 /* The resolver inside, for tests and telemetry (read-only). */
 const struct dp_resolver *dp_recurse_resolver(const struct dp_recurse *rc);
 
+/* The fair-share table inside (NULL without a cap), and the client slots in use, for tests
+ * and telemetry (read-only). */
+const struct dp_share *dp_recurse_share(const struct dp_recurse *rc);
+uint32_t dp_recurse_clients_used(const struct dp_recurse *rc);
+
 /*
  * A cache miss outside the local zones: q (parsed from msg, whose first q->question_end bytes
  * are the header and question as asked) from client `from`. Takes a client slot and starts or
  * joins a resolution. Returns true if the query was taken in (its answer will be sent later,
  * or was just queued; the caller frees the mbuf, DP_CONSUMED), false if the caller must answer
- * SERVFAIL now (counted: no client slot, no resolution). Worker only, as an online RCU reader.
+ * SERVFAIL now (counted: the client holds its share already, no client slot, no resolution).
+ *
+ * Fair share: a client holding conf.per_client slots is refused (rec_client_capped), whether
+ * its question would start a resolution or join one in flight, since either takes a client
+ * slot from the same pool. When no client slot or no resolution is free, the oldest
+ * resolution that is only waiting for an unresponsive server is ended to make room
+ * (rec_jostled; its clients get SERVFAIL): one at least conf.jostle_ms old, not the priming
+ * one, whose query in flight went over UDP to a server the RTT table holds in backoff (it
+ * timed out and has not answered since). Its upstream query is cancelled, so a late reply
+ * finds no query and is dropped. Worker only, as an online RCU reader.
  */
 bool dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
 		     const struct dp_client_addr *from);

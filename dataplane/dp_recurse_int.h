@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dp_recurse's insides, shared by its three files (nothing else includes this):
+ * dp_recurse's insides, shared by its four files (nothing else includes this):
  *  - dp_recurse.c: the resolution state (create/free), client slots and answers, sending a
  *    query (the address policy once more), matching replies, timeouts, the loop tick;
  *  - dp_recurse_link.c: the link: frames and the TX batch, next hops and neighbour probes over
  *    the shared neighbour table, learning from ARP/ND, the reply hand-off between workers;
  *  - dp_recurse_cache.c: what resolution leaves in the cache and takes from it: answers, cuts
- *    (referrals), the closest cached cut to start from, and priming (RFC 8109).
+ *    (referrals), the closest cached cut to start from, and priming (RFC 8109);
+ *  - dp_recurse_share.c: every client's fair share of the slots (dp_share.h) and the jostle
+ *    that makes room when every slot is taken.
  * Worker only, like dp_recurse.h.
  */
 #pragma once
@@ -23,6 +25,7 @@
 #include "dp_recurse.h"
 #include "dp_reply.h"
 #include "dp_resolve.h"
+#include "dp_share.h"
 #include "dp_upstream.h"
 
 #define L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
@@ -36,6 +39,7 @@
 struct rec_client {
 	uint32_t gen;     /* bumped at each release: a stale cookie finds a different gen */
 	bool used;
+	bool shared;      /* counted in the fair-share table: given back at release */
 	struct dp_client_addr from;
 	uint16_t flags;   /* the query's header flags */
 	uint16_t question_end;
@@ -77,6 +81,7 @@ struct dp_recurse {
 	struct rec_send *sends;
 	struct dp_reply reply; /* scratch for one classification (about 7 KiB) */
 	struct dp_rand rand;
+	struct dp_share *share; /* the fair-share table; NULL without a cap */
 
 	uint64_t gw_check_ms; /* next look at the gateways' neighbour entries */
 	uint8_t *owners;      /* the shared port owner map, NULL with one worker */
@@ -92,11 +97,15 @@ struct dp_recurse {
 	uint16_t tx_count;
 	struct rte_mbuf *tx[DP_REC_TX_BATCH];
 
-	void *res_mem, *upq_mem;
+	void *res_mem, *upq_mem, *share_mem;
 };
 
 /* dp_recurse.c */
 void rec_run(struct dp_lcore *lc, struct dp_resolve_action *act);
+struct dp_wire_answer;
+/* Sends ans to each live client among the cookies and releases its slot. */
+void rec_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsigned count,
+			const struct dp_wire_answer *ans);
 enum dp_verdict rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be,
 	  uint16_t dport_be, const uint8_t *dns, uint16_t dns_len);
 
@@ -110,6 +119,11 @@ bool rec_nexthop_mac(struct dp_lcore *lc, const struct dp_upq_addr *srv, struct 
 void rec_handoff_drain(struct dp_lcore *lc);
 void rec_gateway_check(struct dp_lcore *lc, uint8_t family, const uint8_t *gw);
 bool rec_gateway_known(struct dp_lcore *lc);
+
+/* dp_recurse_share.c */
+bool rec_share_take(struct dp_lcore *lc, const struct dp_client_addr *from, bool *counted);
+void rec_share_put(struct dp_recurse *rc, const struct rec_client *c);
+bool rec_jostle(struct dp_lcore *lc);
 
 /* dp_recurse_cache.c */
 void rec_cache_offer(struct dp_lcore *lc, const struct dp_resolve_action *act);

@@ -152,14 +152,38 @@ question_hash(const uint8_t *qname, unsigned len, uint16_t qtype, uint16_t qclas
 	return (h ^ qclass) * 16777619u;
 }
 
+/* A top enters the question index and the tail of the age list (the youngest); both hold
+ * exactly the live tops, so one pair of functions keeps them together. */
 static void
 index_add(struct dp_resolver *r, struct dp_res *s)
 {
 	uint32_t b = question_hash(s->qname, s->qname_len, s->qtype, s->qclass) & r->bucket_mask;
+	uint32_t me = (uint32_t)(s - r->pool) + 1;
 
 	s->hnext = r->bucket[b];
-	r->bucket[b] = (uint32_t)(s - r->pool) + 1;
+	r->bucket[b] = me;
 	s->in_index = true;
+	s->anext = 0;
+	s->aprev = r->age_tail;
+	if (r->age_tail != 0)
+		r->pool[r->age_tail - 1].anext = me;
+	else
+		r->age_head = me;
+	r->age_tail = me;
+}
+
+static void
+age_del(struct dp_resolver *r, struct dp_res *s)
+{
+	if (s->aprev != 0)
+		r->pool[s->aprev - 1].anext = s->anext;
+	else
+		r->age_head = s->anext;
+	if (s->anext != 0)
+		r->pool[s->anext - 1].aprev = s->aprev;
+	else
+		r->age_tail = s->aprev;
+	s->anext = s->aprev = 0;
 }
 
 static void
@@ -175,6 +199,7 @@ index_del(struct dp_resolver *r, struct dp_res *s)
 	if (*link == me)
 		*link = s->hnext;
 	s->in_index = false;
+	age_del(r, s);
 }
 
 uint64_t
@@ -227,6 +252,41 @@ dp_resolve_cancel(struct dp_resolver *r, uint64_t res)
 		s = child;
 	}
 	r->stats.servfail_reason[DP_RES_FAIL_CANCELLED]++;
+	return 0;
+}
+
+unsigned
+dp_resolve_tree(const struct dp_resolver *r, uint64_t top, uint64_t *handles, unsigned max)
+{
+	const struct dp_res *s = dp_resolve_get(r, top);
+	unsigned n = 0;
+
+	if (s == NULL || s->parent != 0)
+		return 0;
+	while (s != NULL && n < max) {
+		handles[n++] = s->handle;
+		s = s->child != 0 ? &r->pool[s->child - 1] : NULL;
+	}
+	return n;
+}
+
+uint64_t
+dp_resolve_jostle_find(const struct dp_resolver *r, uint64_t now_ms, uint32_t min_age_ms,
+		       dp_resolve_stuck_fn stuck, void *arg)
+{
+	uint32_t i = r->age_head;
+
+	for (unsigned seen = 0; i != 0 && seen < DP_RES_JOSTLE_SCAN; seen++) {
+		const struct dp_res *top = &r->pool[i - 1], *leaf = top;
+
+		if (top->start_ms + min_age_ms > now_ms)
+			return 0; /* every later one is younger still */
+		while (leaf->child != 0)
+			leaf = &r->pool[leaf->child - 1];
+		if (leaf->inflight && stuck(arg, top->handle, leaf->handle, &leaf->inflight_server))
+			return top->handle;
+		i = top->anext;
+	}
 	return 0;
 }
 

@@ -245,6 +245,7 @@ struct dp_res {
 	uint32_t top;        /* index of the top resolution of the tree */
 	uint32_t child;      /* index + 1 of the sub-resolution this one waits on, or 0 */
 	uint32_t hnext;      /* question index chain (tops only): index + 1, 0 ends */
+	uint32_t anext, aprev; /* age list of the tops, oldest first: index + 1, 0 ends */
 	uint8_t depth;       /* 0 for a top */
 	uint8_t parent_ns;   /* the parent's NS entry this sub-resolution resolves */
 	bool in_index;
@@ -352,6 +353,7 @@ struct dp_resolver {
 	uint32_t capacity, free_count, bucket_mask;
 	uint32_t *free_stack;
 	uint32_t *bucket; /* question index: index + 1 of the first top, 0 for none */
+	uint32_t age_head, age_tail; /* the tops in the order they started: index + 1, 0: none */
 	struct dp_res *pool;
 	struct dp_resolve_stats stats;
 };
@@ -425,6 +427,29 @@ int dp_resolve_attach(struct dp_resolver *r, uint64_t res, uint64_t client_cooki
 /* Ends a resolution tree (its top and every sub-resolution) without an action: shutdown, or
  * the caller's own reasons. Returns 0 or -ENOENT. */
 int dp_resolve_cancel(struct dp_resolver *r, uint64_t res);
+
+/*
+ * Jostle (Unbound's word): when every slot is taken, which resolution may a new question take
+ * the place of? The oldest top resolution that started at least min_age_ms before now_ms and
+ * whose tree is, by the caller's judgement, only waiting for an unresponsive server: stuck()
+ * is asked about the one query the tree has in flight (leaf: the resolution that sent it, the
+ * top itself or its deepest sub-resolution; server: where it went) and says whether that
+ * server is known not to answer. The tops are looked at oldest first, at most
+ * DP_RES_JOSTLE_SCAN of them, and the walk stops at the first one too young (the list is in
+ * start order). Returns the top's handle, or 0 when none qualifies. Nothing is changed: the
+ * caller ends the tree (dp_resolve_cancel, after reading its clients) and answers them.
+ */
+#define DP_RES_JOSTLE_SCAN 32
+typedef bool (*dp_resolve_stuck_fn)(void *arg, uint64_t top, uint64_t leaf,
+				    const struct dp_upq_addr *server);
+uint64_t dp_resolve_jostle_find(const struct dp_resolver *r, uint64_t now_ms,
+				uint32_t min_age_ms, dp_resolve_stuck_fn stuck, void *arg);
+
+/* Fills handles (room for max) with the resolutions of the tree whose top is `top`, the top
+ * first and then each sub-resolution it waits on, deepest last. Returns how many (0 for a
+ * stale handle). */
+unsigned dp_resolve_tree(const struct dp_resolver *r, uint64_t top, uint64_t *handles,
+			 unsigned max);
 
 /* The resolution behind a handle, or NULL if it is stale. */
 const struct dp_res *dp_resolve_get(const struct dp_resolver *r, uint64_t res);

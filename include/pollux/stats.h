@@ -79,6 +79,9 @@
 	X(rec_servfail_limit, "SERVFAIL: a work limit (queries, referrals, glueless, CNAMEs, size)") \
 	X(rec_no_client_slot, "cache misses answered SERVFAIL: every client slot in use") \
 	X(rec_no_res_slot, "cache misses answered SERVFAIL: the resolver could not start") \
+	X(rec_client_capped, "cache misses answered SERVFAIL: the client held its share of slots") \
+	X(rec_share_uncounted, "cache misses let in uncounted: the fair-share table's probe was full") \
+	X(rec_jostled, "resolutions stuck on an unresponsive server ended to make room (SERVFAIL)") \
 	X(rec_client_answers, "client answers sent for resolutions") \
 	X(rec_client_no_mbuf, "client answers lost: no mbuf") \
 	X(rec_queries_sent, "upstream queries sent") \

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker side of fairness between clients (dp_recurse.h, dp_recurse_miss): each client's
+ * share of the client slots, counted in the fair-share table (dp_share.h), and the jostle that
+ * ends the oldest resolution stuck on an unresponsive server when a new miss finds every slot
+ * taken.
+ */
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "dp_recurse.h"
+#include "dp_recurse_int.h"
+#include "dp_share.h"
+#include "dp_upstream.h"
+#include "dp_wire.h"
+
+bool
+rec_share_take(struct dp_lcore *lc, const struct dp_client_addr *from, bool *counted)
+{
+	switch (dp_share_take(lc->rec->share, from->family, from->addr)) {
+	case DP_SHARE_TAKEN:
+		*counted = true;
+		return true;
+	case DP_SHARE_UNCOUNTED:
+		DP_STAT_INC(lc, rec_share_uncounted);
+		*counted = false;
+		return true;
+	default:
+		DP_STAT_INC(lc, rec_client_capped);
+		return false;
+	}
+}
+
+void
+rec_share_put(struct dp_recurse *rc, const struct rec_client *c)
+{
+	dp_share_put(rc->share, c->from.family, c->from.addr);
+}
+
+/*
+ * Whether the tree of `top` is only waiting for an unresponsive server: its query in flight
+ * (sent by `leaf`) went out over UDP and is still outstanding, and the RTT table holds its
+ * server in backoff at this moment, which means the server timed out and has not answered
+ * anything since (a reply clears the backoff; quiet time forgives it step by step). A query
+ * waiting for its TCP retry is not: that server answered, with TC. Nor is one that never left
+ * (no neighbour yet): that is not the server's fault. The priming resolution is never jostled.
+ */
+static bool
+rec_stuck(void *arg, uint64_t top, uint64_t leaf, const struct dp_upq_addr *server)
+{
+	struct dp_lcore *lc = arg;
+	struct dp_recurse *rc = lc->rec;
+	const struct rec_send *snd;
+	struct dp_upq_server_info info;
+
+	if (rc->prime_res != 0 && top == rc->prime_res)
+		return false;
+	if ((uint32_t)leaf >= rc->conf.slots)
+		return false;
+	snd = &rc->sends[(uint32_t)leaf];
+	if (snd->res != leaf || snd->upq_handle == REC_UPQ_TCP || snd->unsent)
+		return false;
+	return dp_upq_server_info(rc->upq, server, lc->now_ms, &info) && info.backoff > 0;
+}
+
+/* Ends the tree of `top`: its outstanding upstream query leaves the table (a late reply finds
+ * nothing and is dropped as for any query that is gone), a TCP retry under way is disowned
+ * (its outcome is counted tcp_up_stale), and its clients get SERVFAIL. */
+static void
+rec_evict(struct dp_lcore *lc, uint64_t top)
+{
+	struct dp_recurse *rc = lc->rec;
+	const struct dp_res *s = dp_resolve_get(rc->res, top);
+	struct dp_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL};
+	uint64_t clients[DP_RES_MAX_CLIENTS], tree[8];
+	unsigned count, n;
+
+	if (s == NULL)
+		return;
+	count = s->client_count;
+	memcpy(clients, s->clients, count * sizeof(clients[0]));
+	n = dp_resolve_tree(rc->res, top, tree, RTE_DIM(tree));
+	for (unsigned k = 0; k < n; k++) {
+		struct rec_send *snd = &rc->sends[(uint32_t)tree[k]];
+
+		if (snd->res != tree[k])
+			continue;
+		if (snd->upq_handle != REC_UPQ_TCP)
+			dp_upq_cancel(rc->upq, snd->upq_handle);
+		snd->res = 0;
+	}
+	dp_resolve_cancel(rc->res, top);
+	rec_clients_answer(lc, clients, count, &ans);
+}
+
+bool
+rec_jostle(struct dp_lcore *lc)
+{
+	struct dp_recurse *rc = lc->rec;
+	uint64_t top;
+
+	if (rc->conf.jostle_ms == 0)
+		return false;
+	top = dp_resolve_jostle_find(rc->res, lc->now_ms, rc->conf.jostle_ms, rec_stuck, lc);
+	if (top == 0)
+		return false;
+	rec_evict(lc, top);
+	DP_STAT_INC(lc, rec_jostled);
+	return true;
+}
