@@ -144,7 +144,8 @@ remove_at(struct dp_share *t, uint32_t b)
 {
 	uint32_t hole = b, i = b;
 
-	for (;;) {
+	/* Bounded by the table, though the load (at most one half) always leaves a free bucket. */
+	for (uint32_t n = 0; n < t->mask; n++) {
 		struct dp_share_entry *e;
 
 		i = (i + 1) & t->mask;

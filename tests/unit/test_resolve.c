@@ -873,6 +873,148 @@ START_TEST(test_resolve_init_invalid)
 }
 END_TEST
 
+/* The jostle's view of the resolver: which trees are asked about, oldest first. */
+static uint64_t stuck_leaves[CAP];
+static unsigned stuck_count, stuck_calls;
+static bool stuck_all;
+static uint64_t seen_top, seen_leaf;
+static struct dp_upq_addr seen_server;
+
+static bool
+stuck_fn(void *arg, uint64_t top, uint64_t leaf, const struct dp_upq_addr *server)
+{
+	ck_assert_ptr_eq(arg, &stuck_calls);
+	stuck_calls++;
+	seen_top = top;
+	seen_leaf = leaf;
+	seen_server = *server;
+	for (unsigned i = 0; i < stuck_count; i++)
+		if (stuck_leaves[i] == leaf)
+			return true;
+	return stuck_all;
+}
+
+static uint64_t
+jostle(uint64_t at, uint32_t min_age)
+{
+	stuck_calls = 0;
+	return dp_resolve_jostle_find(res, at, min_age, stuck_fn, &stuck_calls);
+}
+
+/* Starts name at `at` (its first SEND pending) and returns its handle. */
+static uint64_t
+start_at(const char *name, uint64_t at)
+{
+	uint8_t w[PX_DNS_NAME_BUF];
+	struct dp_resolve_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
+
+	q.qname_len = (uint8_t)px_test_name(w, name);
+	ck_assert_int_eq(dp_resolve_start(res, &q, hints, NULL, at, 7, &act), 0);
+	ck_assert_int_eq(act.kind, DP_RES_ACT_SEND);
+	return act.res;
+}
+
+/* The oldest tree old enough whose query in flight the caller calls stuck; younger ones are
+ * not even looked at, and cancelled or finished trees leave the age list. */
+START_TEST(test_resolve_jostle_oldest_stuck)
+{
+	uint64_t h[CAP];
+
+	for (unsigned i = 0; i < CAP; i++) {
+		char n[32];
+
+		snprintf(n, sizeof(n), "j%u.example.test", i);
+		h[i] = start_at(n, now + 10 * i);
+	}
+	/* All younger than 100 ms: nobody is asked. */
+	ck_assert_uint_eq(jostle(now + 30, 100), 0);
+	ck_assert_uint_eq(stuck_calls, 0);
+	/* At +125 the first three are old enough; the second is stuck. */
+	stuck_leaves[0] = h[1];
+	stuck_count = 1;
+	ck_assert_uint_eq(jostle(now + 125, 100), h[1]);
+	ck_assert_uint_eq(stuck_calls, 2);
+	ck_assert_uint_eq(seen_top, h[1]);
+	ck_assert_uint_eq(seen_leaf, h[1]);
+	ck_assert_uint_eq(seen_server.family, 4); /* a root hint */
+	/* Old enough but nobody stuck: every tree is asked, none chosen. */
+	stuck_count = 0;
+	ck_assert_uint_eq(jostle(now + 1000, 100), 0);
+	ck_assert_uint_eq(stuck_calls, CAP);
+	/* Nothing is changed by looking. */
+	ck_assert_uint_eq(dp_resolve_active(res), CAP);
+	/* A cancelled tree leaves the list from the middle, head and tail. */
+	stuck_all = true;
+	ck_assert_int_eq(dp_resolve_cancel(res, h[1]), 0);
+	ck_assert_uint_eq(jostle(now + 1000, 100), h[0]);
+	ck_assert_int_eq(dp_resolve_cancel(res, h[0]), 0);
+	ck_assert_uint_eq(jostle(now + 1000, 100), h[2]);
+	ck_assert_int_eq(dp_resolve_cancel(res, h[3]), 0);
+	ck_assert_uint_eq(jostle(now + 1000, 100), h[2]);
+	ck_assert_uint_eq(stuck_calls, 1);
+	ck_assert_int_eq(dp_resolve_cancel(res, h[2]), 0);
+	ck_assert_uint_eq(jostle(now + 1000, 0), 0);
+	ck_assert_uint_eq(stuck_calls, 0);
+	/* A new tree after the list emptied is the head again. */
+	h[0] = start_at("again.example.test", now + 2000);
+	ck_assert_uint_eq(jostle(now + 2000, 0), h[0]);
+	stuck_all = false;
+}
+END_TEST
+
+/* A tree that ended with an answer or a SERVFAIL is off the list: the slot it had may be
+ * taken by a new tree, which is the only one seen. */
+START_TEST(test_resolve_jostle_ended_trees_leave)
+{
+	uint64_t h;
+
+	ck_assert_int_eq(resolve("www.example.test", PX_DNS_TYPE_A, 1), 0);
+	ck_assert_int_eq(act.kind, DP_RES_ACT_ANSWER);
+	ck_assert_int_eq(resolve("www.bad.test", PX_DNS_TYPE_A, 1), 0);
+	ck_assert_int_eq(act.kind, DP_RES_ACT_SERVFAIL);
+	stuck_all = true;
+	ck_assert_uint_eq(jostle(now + 10000, 0), 0);
+	ck_assert_uint_eq(stuck_calls, 0);
+	h = start_at("www.example.test", now);
+	ck_assert_uint_eq(jostle(now + 10000, 0), h);
+	ck_assert_uint_eq(stuck_calls, 1);
+	stuck_all = false;
+}
+END_TEST
+
+/* A tree waiting on a glueless sub-resolution is judged by the sub-resolution's query (the one
+ * in flight), and dp_resolve_tree() names both, top first. */
+START_TEST(test_resolve_jostle_sub_resolution)
+{
+	uint64_t top, tree[4];
+	char a[64];
+
+	top = start_at("www.glueless.test", now);
+	while (act.kind == DP_RES_ACT_SEND && act.res == top)
+		drive(1);
+	ck_assert_int_eq(act.kind, DP_RES_ACT_SEND);
+	ck_assert_uint_ne(act.res, top);
+	ck_assert_uint_eq(dp_resolve_tree(res, top, tree, 4), 2);
+	ck_assert_uint_eq(tree[0], top);
+	ck_assert_uint_eq(tree[1], act.res);
+	/* Only a top names a tree. */
+	ck_assert_uint_eq(dp_resolve_tree(res, act.res, tree, 4), 0);
+	stuck_leaves[0] = act.res;
+	stuck_count = 1;
+	ck_assert_uint_eq(jostle(now + 1000, 100), top);
+	ck_assert_uint_eq(seen_top, top);
+	ck_assert_uint_eq(seen_leaf, act.res);
+	addr_str(a, &seen_server);
+	addr_str(a + 32, &act.server);
+	ck_assert_str_eq(a, a + 32);
+	stuck_count = 0;
+	/* Cancelling the top frees the whole tree. */
+	ck_assert_int_eq(dp_resolve_cancel(res, top), 0);
+	ck_assert_uint_eq(dp_resolve_active(res), 0);
+	ck_assert_uint_eq(jostle(now + 1000, 0), 0);
+}
+END_TEST
+
 static Suite *
 resolve_suite(void)
 {
@@ -910,6 +1052,9 @@ resolve_suite(void)
 	   tcase_add_test(tc, test_resolve_coalesce); tcase_add_test(tc, test_resolve_init_invalid);
 	   tcase_add_test(tc, test_resolve_done_names_its_resolution));
 	TC("poisoning", tcase_add_test(tc, test_resolve_poisoning));
+	TC("jostle", tcase_add_test(tc, test_resolve_jostle_oldest_stuck);
+	   tcase_add_test(tc, test_resolve_jostle_ended_trees_leave);
+	   tcase_add_test(tc, test_resolve_jostle_sub_resolution));
 	TC("cached_cuts", tcase_add_test(tc, test_resolve_start_cut_named);
 	   tcase_add_test(tc, test_resolve_cname_restart_from_cut_source);
 	   tcase_add_test(tc, test_resolve_glueless_from_cut_source));
