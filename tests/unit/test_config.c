@@ -804,6 +804,50 @@ START_TEST(test_ctl_config_parse_file_recursion_keys)
 }
 END_TEST
 
+/* The fair share: an eighth of the slots unless given, 0 for no cap, and its neighbours. */
+START_TEST(test_ctl_config_fair_share_options)
+{
+	ck_assert_uint_eq(ctl_config_slots_per_client(&cfg), CTL_DEFAULT_RESOLVER_SLOTS / 8);
+	ck_assert_uint_eq(cfg.client_prefix6, 56);
+	ck_assert_uint_eq(cfg.jostle_ms, 200);
+	ck_assert_int_eq(PARSE("--resolver-slots", "100"), 0);
+	ck_assert_uint_eq(ctl_config_slots_per_client(&cfg), 12);
+	ck_assert_int_eq(PARSE("--resolver-slots", "7"), 0);
+	ck_assert_uint_eq(ctl_config_slots_per_client(&cfg), 1);
+	ck_assert_int_eq(PARSE("--resolver-slots-per-client", "0", "--resolver-client-prefix6", "64",
+			       "--resolver-jostle-ms", "0"), 0);
+	ck_assert_uint_eq(ctl_config_slots_per_client(&cfg), 0);
+	ck_assert_uint_eq(cfg.client_prefix6, 64);
+	ck_assert_uint_eq(cfg.jostle_ms, 0);
+	ck_assert_int_eq(PARSE("--resolver-slots-per-client", "300"), 0);
+	ck_assert_uint_eq(ctl_config_slots_per_client(&cfg), 300);
+	ck_assert_int_eq(PARSE("--resolver-slots-per-client", "1048577"), -EINVAL);
+	ck_assert_str_eq(err, "--resolver-slots-per-client: '1048577': must be 0-1048576");
+	ck_assert_int_eq(PARSE("--resolver-client-prefix6", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--resolver-client-prefix6: '0': must be 1-128");
+	ck_assert_int_eq(PARSE("--resolver-client-prefix6", "129"), -EINVAL);
+	ck_assert_int_eq(PARSE("--resolver-jostle-ms", "60001"), -EINVAL);
+	ck_assert_str_eq(err, "--resolver-jostle-ms: '60001': must be 0-60000");
+	ck_assert_int_eq(PARSE("--resolver-jostle-ms", "1s"), -EINVAL);
+	ck_assert_str_eq(err, "--resolver-jostle-ms: '1s': not a decimal number");
+}
+END_TEST
+
+START_TEST(test_ctl_config_parse_file_fair_share_keys)
+{
+	const char *path = WRITE_TMP("resolver-slots-per-client: 16\nresolver-client-prefix6: 48\n"
+				     "resolver-jostle-ms: 500\n");
+
+	ck_assert_int_eq(parse_file(path), 0);
+	ck_assert_uint_eq(ctl_config_slots_per_client(&cfg), 16);
+	ck_assert_uint_eq(cfg.client_prefix6, 48);
+	ck_assert_uint_eq(cfg.jostle_ms, 500);
+	path = WRITE_TMP("resolver-slots: 64\nresolver-client-prefix6: 200\n");
+	ck_assert_int_eq(parse_file(path), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":2: resolver-client-prefix6: '200': must be 1-128"));
+}
+END_TEST
+
 START_TEST(test_ctl_config_validate_check_hints_needs_no_address)
 {
 	ck_assert_int_eq(PARSE("--check-hints", "/tmp/x.root"), 0);
@@ -882,7 +926,9 @@ config_suite(void)
 	tcase_add_test(tc, test_ctl_config_parse_file_hints_keys);
 	tcase_add_test(tc, test_ctl_config_validate_check_hints_needs_no_address);
 	tcase_add_test(tc, test_ctl_config_parse_args_recursion_options);
+	tcase_add_test(tc, test_ctl_config_fair_share_options);
 	tcase_add_test(tc, test_ctl_config_parse_file_recursion_keys);
+	tcase_add_test(tc, test_ctl_config_parse_file_fair_share_keys);
 	tcase_add_test(tc, test_ctl_config_parse_args_ttl_caps_and_priming);
 	tcase_add_test(tc, test_ctl_config_parse_file_ttl_keys);
 	suite_add_tcase(s, tc);
