@@ -455,6 +455,7 @@ dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *
 	};
 	struct dp_resolve_action act;
 	struct dp_resolve_start_buf scut;
+	const struct dp_resolve_start_cut *sc;
 	struct rec_client *c;
 	uint64_t cookie, res;
 	bool shared = false;
@@ -492,12 +493,12 @@ dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *
 		DP_STAT_INC(lc, rec_attached);
 		return true;
 	}
-	ret = dp_resolve_start(rc->res, &rq, dp_hints_get(lc->ctx), rec_start_cut(lc, &rq, &scut),
-			       lc->now_ms, cookie, &act);
+	sc = rec_start_cut(lc, &rq, &scut);
+	ret = dp_resolve_start(rc->res, &rq, dp_hints_get(lc->ctx), sc, lc->now_ms, cookie, &act);
 	/* A full pool (sub-resolutions take slots too): make room as for a client slot. */
 	if (ret == -ENOSPC && rec_jostle(lc))
-		ret = dp_resolve_start(rc->res, &rq, dp_hints_get(lc->ctx),
-				       rec_start_cut(lc, &rq, &scut), lc->now_ms, cookie, &act);
+		ret = dp_resolve_start(rc->res, &rq, dp_hints_get(lc->ctx), sc, lc->now_ms, cookie,
+				       &act);
 	if (ret != 0) {
 		client_release(rc, i);
 		DP_STAT_INC(lc, rec_no_res_slot);

@@ -1858,6 +1858,10 @@ setup(void)
 	rconf.resolve.use_ipv6 = false;
 	rconf.policy = &policy;
 	rconf.prime = true;
+	/* The fair share as recurse_conf() sets it by default: every case runs under the cap. */
+	rconf.per_client = REC_SLOTS / 8;
+	rconf.client_prefix6 = 56;
+	rconf.jostle_ms = 200;
 
 	/* What control/main.c's recurse_shared() builds for two workers. */
 	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
