@@ -121,8 +121,14 @@ void rec_gateway_check(struct dp_lcore *lc, uint8_t family, const uint8_t *gw);
 bool rec_gateway_known(struct dp_lcore *lc);
 
 /* dp_recurse_share.c */
+/* One more client slot for `from` in the fair-share table: false when it holds its share
+ * already (counted rec_client_capped); else true, with *counted saying whether it must be given
+ * back (false when its probe run was full: counted rec_share_uncounted). */
 bool rec_share_take(struct dp_lcore *lc, const struct dp_client_addr *from, bool *counted);
+/* Gives back the slot client c was counted for. */
 void rec_share_put(struct dp_recurse *rc, const struct rec_client *c);
+/* Every slot is taken: ends the oldest resolution only waiting for an unresponsive server, if
+ * there is one (counted rec_jostled; its clients get SERVFAIL). Returns true if it did. */
 bool rec_jostle(struct dp_lcore *lc);
 
 /* dp_recurse_cache.c */
