@@ -115,6 +115,8 @@ dp_share_take(struct dp_share *t, uint8_t family, const uint8_t *addr)
 	bool found;
 	int64_t b;
 
+	if (family == 0)
+		return DP_SHARE_UNCOUNTED; /* 0 marks a free bucket: such a key cannot be stored */
 	make_key(t, &k, family, addr);
 	home = home_of(t, &k);
 	b = probe(t, &k, home, &found);

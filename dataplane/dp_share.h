@@ -77,7 +77,7 @@ struct dp_share *dp_share_init(void *mem, uint32_t slots, uint32_t cap, uint8_t 
  * One more client slot for the client (family 4: addr holds 4 bytes; 6: 16 bytes, masked here
  * to the prefix; any other family: 16 bytes taken as they are, e.g. a TCP connection's tag).
  * Returns DP_SHARE_TAKEN (count it back with dp_share_put with the same family and addr),
- * DP_SHARE_CAPPED, or DP_SHARE_UNCOUNTED.
+ * DP_SHARE_CAPPED, or DP_SHARE_UNCOUNTED (also for family 0, which marks a free bucket).
  */
 enum dp_share_verdict dp_share_take(struct dp_share *t, uint8_t family, const uint8_t *addr);
 

@@ -97,6 +97,7 @@ pstat() {
 run() {
 	local name=$1 out
 	shift
+	diag "$name: starting pollux at $(date +%T)"
 	lab_stop >/dev/null 2>&1
 	if ! lab_start --gateway "$LAB_CLI_IP4" --gateway6 "$LAB_CLI_IP6" \
 		--hints "$TEST_DIR/internet/lab.root" "$@"; then
@@ -106,6 +107,7 @@ run() {
 	# One question first: the root is primed and silent.test's delegation cached, as on a
 	# resolver that has been up for a while.
 	lab_cli dig +tries=1 +time=4 "@$LAB_PX_IP4" warm.silent.test A >/dev/null 2>&1
+	diag "$name: clients start at $(date +%T)"
 	out=$(lab_cli python3 "$TEST_DIR/fairshare.py" --server "$LAB_PX_IP4" \
 		--flood-src "$FLOOD_IP4" --victim-src "$VICTIM_IP4" --rate "$FAIRSHARE_RATE" \
 		--duration "$FAIRSHARE_S" 2>&1)

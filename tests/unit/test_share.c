@@ -89,6 +89,9 @@ START_TEST(test_share_families_apart)
 	ck_assert_int_eq(dp_share_take(t, 't', a), DP_SHARE_TAKEN);
 	ck_assert_int_eq(dp_share_take(t, 't', junk), DP_SHARE_TAKEN);
 	ck_assert_uint_eq(t->clients, 4);
+	/* Family 0 would look like a free bucket: never stored. */
+	ck_assert_int_eq(dp_share_take(t, 0, a), DP_SHARE_UNCOUNTED);
+	ck_assert_uint_eq(t->clients, 4);
 }
 END_TEST
 
