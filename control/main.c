@@ -268,8 +268,8 @@ recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc)
 		    "/%u, TCP connection) per worker; jostle %s\n", rc->per_client,
 		    rc->client_prefix6, rc->jostle_ms != 0 ? "on" : "off");
 	else
-		LOG(NOTICE, "fair share off (--resolver-slots-per-client 0): one client can take "
-		    "every resolver slot\n");
+		LOG(NOTICE, "no per-client cap (--resolver-slots-per-client 0): one client can take "
+		    "every resolver slot; jostle %s\n", rc->jostle_ms != 0 ? "on" : "off");
 	return true;
 }
 
