@@ -2,10 +2,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_hash_crc.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
@@ -27,6 +27,7 @@ struct bucket {
 struct dp_cache {
 	struct bucket *buckets;
 	uint32_t mask;
+	struct px_siphash_key key; /* dp: ro, ctl: written once at creation */
 	int socket;
 	struct rte_rcu_qsbr *qsbr;
 	struct rte_rcu_qsbr_dq *dq;
@@ -41,48 +42,37 @@ struct dp_cache {
 	struct dp_cache_info info;
 };
 
-uint32_t
-dp_cache_hash(const uint8_t *name, uint8_t name_len, uint16_t qtype, uint16_t qclass, uint8_t kind)
+uint64_t
+dp_cache_hash(const struct dp_cache *c, const uint8_t *name, uint8_t name_len, uint16_t qtype,
+	      uint16_t qclass, uint8_t kind)
 {
-	uint64_t tail = (uint64_t)qtype | (uint64_t)qclass << 16 | (uint64_t)kind << 32;
-	uint32_t h = 0x9e3779b9u;
-	unsigned len = name_len;
+	/* The name is hashed where it lies, the small fields as the tail word: no copy. */
+	return px_siphash13_tail(&c->key, name, name_len,
+				 (uint64_t)qtype | (uint64_t)qclass << 16 | (uint64_t)kind << 32);
+}
 
-	/* CRC32-C, 8 bytes at a time. Names sit at any alignment, so load through memcpy rather
-	 * than rte_hash_crc(), whose casts make unaligned loads undefined behaviour. */
-	for (; len >= 8; len -= 8, name += 8) {
-		uint64_t v;
-
-		memcpy(&v, name, 8);
-		h = rte_hash_crc_8byte(v, h);
-	}
-	if (len >= 4) {
-		uint32_t v;
-
-		memcpy(&v, name, 4);
-		h = rte_hash_crc_4byte(v, h);
-		len -= 4;
-		name += 4;
-	}
-	while (len-- != 0)
-		h = rte_hash_crc_1byte(*name++, h);
-	h = rte_hash_crc_8byte(tail, h);
-	/* CRC is linear: names that differ in a few digits land in a few buckets. A
-	 * multiply-xorshift finaliser (MurmurHash3's) spreads them for a handful of cycles. */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+/* The signature kept in a slot: the hash's high half, independent of the low bits that choose
+ * the primary bucket, so keys that share a bucket still differ in all 32 bits of it. */
+static inline uint32_t
+sig_of(uint64_t h)
+{
+	return (uint32_t)(h >> 32);
 }
 
 static inline uint32_t
-alt_bucket(const struct dp_cache *c, uint32_t idx, uint32_t h)
+alt_bucket(const struct dp_cache *c, uint32_t idx, uint32_t sig)
 {
-	/* The secondary bucket depends on the whole hash, not on the primary index alone, so two
-	 * keys that collide in one bucket rarely collide in the other. */
-	return (idx ^ ((h >> 16 | 1) * 0x5bd1e995u)) & c->mask;
+	/* XOR with a value of the signature alone is an involution: from either bucket and the
+	 * signature a move finds the other. The value is odd, so with two buckets or more the
+	 * two always differ. */
+	return (idx ^ ((sig | 1) * 0x5bd1e995u)) & c->mask;
+}
+
+void
+dp_cache_buckets(const struct dp_cache *c, uint64_t hash, uint32_t idx[2])
+{
+	idx[0] = (uint32_t)hash & c->mask;
+	idx[1] = alt_bucket(c, idx[0], sig_of(hash));
 }
 
 static inline bool
@@ -96,11 +86,11 @@ key_eq(const struct dp_cache_entry *e, const uint8_t *name, uint8_t name_len, ui
 /* Returns the matching entry in b, or NULL. The pointer returned is the one compared: never
  * reload a slot after matching it, a replacement may have landed there meanwhile. */
 static inline const struct dp_cache_entry *
-bucket_find(const struct bucket *b, uint32_t h, const uint8_t *name, uint8_t name_len,
+bucket_find(const struct bucket *b, uint32_t sig, const uint8_t *name, uint8_t name_len,
 	    uint16_t qtype, uint16_t qclass, uint8_t kind)
 {
 	for (int i = 0; i < WAYS; i++) {
-		if (__atomic_load_n(&b->sig[i], __ATOMIC_RELAXED) != h)
+		if (__atomic_load_n(&b->sig[i], __ATOMIC_RELAXED) != sig)
 			continue;
 		const struct dp_cache_entry *e = __atomic_load_n(&b->e[i], __ATOMIC_ACQUIRE);
 
@@ -112,13 +102,13 @@ bucket_find(const struct bucket *b, uint32_t h, const uint8_t *name, uint8_t nam
 
 /* The slot of a key in b, for the writer (which alone changes slots, so no race). */
 static inline int
-bucket_slot(const struct bucket *b, uint32_t h, const uint8_t *name, uint8_t name_len,
+bucket_slot(const struct bucket *b, uint32_t sig, const uint8_t *name, uint8_t name_len,
 	    uint16_t qtype, uint16_t qclass, uint8_t kind)
 {
 	for (int i = 0; i < WAYS; i++) {
 		const struct dp_cache_entry *e = b->e[i];
 
-		if (e != NULL && b->sig[i] == h && key_eq(e, name, name_len, qtype, qclass, kind))
+		if (e != NULL && b->sig[i] == sig && key_eq(e, name, name_len, qtype, qclass, kind))
 			return i;
 	}
 	return -1;
@@ -128,19 +118,19 @@ const struct dp_cache_entry *
 dp_cache_lookup(const struct dp_cache *c, const uint8_t *name, uint8_t name_len, uint16_t qtype,
 		uint16_t qclass, uint8_t kind)
 {
-	uint32_t h = dp_cache_hash(name, name_len, qtype, qclass, kind);
-	uint32_t idx = h & c->mask;
+	uint64_t h = dp_cache_hash(c, name, name_len, qtype, qclass, kind);
+	uint32_t sig = sig_of(h), idx = (uint32_t)h & c->mask;
 	const struct bucket *b1 = &c->buckets[idx];
-	const struct bucket *b2 = &c->buckets[alt_bucket(c, idx, h)];
+	const struct bucket *b2 = &c->buckets[alt_bucket(c, idx, sig)];
 	const struct dp_cache_entry *e;
 	uint32_t moves;
 
 	do {
 		moves = __atomic_load_n(&c->moves, __ATOMIC_ACQUIRE);
-		e = bucket_find(b1, h, name, name_len, qtype, qclass, kind);
+		e = bucket_find(b1, sig, name, name_len, qtype, qclass, kind);
 		if (likely(e != NULL))
 			return e;
-		e = bucket_find(b2, h, name, name_len, qtype, qclass, kind);
+		e = bucket_find(b2, sig, name, name_len, qtype, qclass, kind);
 		if (e != NULL)
 			return e;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -161,11 +151,28 @@ entry_free_cb(void *p, void *elem, unsigned int n)
 struct dp_cache *
 dp_cache_create(const char *name, uint32_t entries, struct rte_rcu_qsbr *v, int socket)
 {
+	uint8_t raw[PX_SIPHASH_KEY_LEN];
+	struct px_siphash_key key;
+	ssize_t n = getrandom(raw, sizeof(raw), 0);
+
+	if (n != (ssize_t)sizeof(raw)) {
+		errno = n < 0 ? errno : EIO;
+		return NULL;
+	}
+	key = px_siphash_key_from(raw);
+	memset(raw, 0, sizeof(raw));
+	return dp_cache_create_keyed(name, entries, v, socket, &key);
+}
+
+struct dp_cache *
+dp_cache_create_keyed(const char *name, uint32_t entries, struct rte_rcu_qsbr *v, int socket,
+		      const struct px_siphash_key *key)
+{
 	struct dp_cache *c;
 	uint32_t nb;
 	char dqname[RTE_RCU_QSBR_DQ_NAMESIZE];
 
-	if (name == NULL || v == NULL || entries == 0 || entries > (1u << 30)) {
+	if (name == NULL || v == NULL || key == NULL || entries == 0 || entries > (1u << 30)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -178,6 +185,7 @@ dp_cache_create(const char *name, uint32_t entries, struct rte_rcu_qsbr *v, int 
 	if (c->buckets == NULL)
 		goto nomem;
 	c->mask = nb - 1;
+	c->key = *key;
 	c->socket = socket;
 	c->qsbr = v;
 	c->info.slots = nb * WAYS;
@@ -253,7 +261,7 @@ dp_cache_entry_new(const struct dp_cache *c, const struct dp_cache_key *key,
 		errno = ENOMEM;
 		return NULL;
 	}
-	e->hash = dp_cache_hash(key->name, key->name_len, key->qtype, key->qclass, key->kind);
+	e->hash = dp_cache_hash(c, key->name, key->name_len, key->qtype, key->qclass, key->kind);
 	e->ttl = ans->ttl;
 	e->insert_ms = now_ms;
 	e->expire_ms = now_ms + (uint64_t)ans->ttl * 1000;
@@ -337,14 +345,13 @@ displace(struct dp_cache *c, struct bucket *b, uint32_t idx)
 {
 	for (int i = 0; i < WAYS; i++) {
 		struct dp_cache_entry *o = b->e[i];
-		uint32_t home = o->hash & c->mask;
-		uint32_t other = home == idx ? alt_bucket(c, home, o->hash) : home;
+		uint32_t other = alt_bucket(c, idx, sig_of(o->hash));
 		struct bucket *ob = &c->buckets[other];
 		int j;
 
 		if (other == idx || (j = free_slot(ob)) < 0)
 			continue;
-		slot_set(ob, j, o, o->hash);
+		slot_set(ob, j, o, sig_of(o->hash));
 		__atomic_store_n(&c->moves, c->moves + 1, __ATOMIC_RELEASE);
 		slot_set(b, i, NULL, 0);
 		c->info.moves++;
@@ -402,7 +409,8 @@ int
 dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
 {
 	const uint8_t *name = dp_cache_entry_name(e);
-	uint32_t idx1 = e->hash & c->mask, idx2 = alt_bucket(c, idx1, e->hash);
+	uint32_t sig = sig_of(e->hash);
+	uint32_t idx1 = (uint32_t)e->hash & c->mask, idx2 = alt_bucket(c, idx1, sig);
 	struct bucket *b1 = &c->buckets[idx1], *b2 = &c->buckets[idx2];
 	struct bucket *b;
 	int i;
@@ -414,11 +422,11 @@ dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
 	/* The same key: replace in place, atomically for readers. */
 	for (int k = 0; k < 2; k++) {
 		b = k == 0 ? b1 : b2;
-		i = bucket_slot(b, e->hash, name, e->name_len, e->qtype, e->qclass, e->kind);
+		i = bucket_slot(b, sig, name, e->name_len, e->qtype, e->qclass, e->kind);
 		if (i >= 0) {
 			struct dp_cache_entry *o = b->e[i];
 
-			slot_set(b, i, e, e->hash);
+			slot_set(b, i, e, sig);
 			if (e->flags & DP_CACHE_F_PINNED)
 				c->info.pinned++;
 			c->info.entries++;
@@ -446,11 +454,11 @@ dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
 		}
 		struct dp_cache_entry *victim = b->e[i];
 
-		slot_set(b, i, e, e->hash);
+		slot_set(b, i, e, sig);
 		c->info.evictions++;
 		retire(c, victim);
 	} else {
-		slot_set(b, i, e, e->hash);
+		slot_set(b, i, e, sig);
 	}
 	if (e->flags & DP_CACHE_F_PINNED)
 		c->info.pinned++;
@@ -462,12 +470,12 @@ dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
 int
 dp_cache_delete(struct dp_cache *c, const struct dp_cache_key *key)
 {
-	uint32_t h = dp_cache_hash(key->name, key->name_len, key->qtype, key->qclass, key->kind);
-	uint32_t idx = h & c->mask;
+	uint64_t h = dp_cache_hash(c, key->name, key->name_len, key->qtype, key->qclass, key->kind);
+	uint32_t sig = sig_of(h), idx = (uint32_t)h & c->mask;
 
 	for (int k = 0; k < 2; k++) {
 		struct bucket *b = &c->buckets[idx];
-		int i = bucket_slot(b, h, key->name, key->name_len, key->qtype, key->qclass,
+		int i = bucket_slot(b, sig, key->name, key->name_len, key->qtype, key->qclass,
 				    key->kind);
 
 		if (i >= 0) {
@@ -477,7 +485,7 @@ dp_cache_delete(struct dp_cache *c, const struct dp_cache_key *key)
 			retire(c, o);
 			return 0;
 		}
-		idx = alt_bucket(c, idx, h);
+		idx = alt_bucket(c, idx, sig);
 	}
 	return -ENOENT;
 }

@@ -12,6 +12,11 @@
  * name, and eviction falls out of the bucket layout: when both candidate buckets are full the
  * writer replaces the expired or soonest-to-expire entry among the eight.
  *
+ * Keys are names a client or an authoritative server chose, so the index is keyed: one
+ * SipHash-1-3 of the key under a secret drawn from the kernel when the cache is created gives
+ * both bucket indexes and the signature. Nobody outside can compute which names share a bucket,
+ * so nobody can aim queries at one to evict a chosen delegation or to fill it with their own.
+ *
  * An entry holds a whole rendered answer (answer, authority and additional RRs) for one key, so
  * a hit is answered with one memcpy plus TTL patches.
  *
@@ -26,6 +31,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
 
+#include <pollux/siphash.h>
 #include <pollux/wire.h>
 
 struct rte_rcu_qsbr;
@@ -55,10 +61,10 @@ struct dp_cache_key {
 
 /* Immutable once inserted. dp: ro, ctl: rw before insertion, then ro until freed by RCU. */
 struct dp_cache_entry {
-	uint32_t hash;
-	uint32_t ttl;       /* seconds, at insertion; the cycle length for pinned entries */
+	uint64_t hash;      /* dp_cache_hash() of the key, under the cache's secret */
 	uint64_t insert_ms; /* dp_clock_ms() at insertion */
 	uint64_t expire_ms; /* served only while dp_clock_ms() < expire_ms (unpinned) */
+	uint32_t ttl;       /* seconds, at insertion; the cycle length for pinned entries */
 	uint16_t qtype;
 	uint16_t qclass;
 	uint8_t kind;
@@ -127,18 +133,29 @@ struct dp_cache;
 
 /*
  * Creates a cache with room for at least `entries` entries (rounded up to a power of two),
- * reclaiming through the RCU variable v, on NUMA socket `socket`. Returns NULL and sets errno
- * (rte_errno's value) on failure. Control thread only.
+ * reclaiming through the RCU variable v, on NUMA socket `socket`, keyed by a secret drawn with
+ * getrandom(2). Returns NULL and sets errno (rte_errno's value, or getrandom's) on failure.
+ * Control thread only.
  */
 struct dp_cache *dp_cache_create(const char *name, uint32_t entries, struct rte_rcu_qsbr *v,
 				 int socket);
 
+/* As dp_cache_create(), keyed by the caller's key: for benchmarks and tests that need the same
+ * layout every run. A resolver must use dp_cache_create(). Control thread only. */
+struct dp_cache *dp_cache_create_keyed(const char *name, uint32_t entries, struct rte_rcu_qsbr *v,
+				       int socket, const struct px_siphash_key *key);
+
 /* Frees the cache and every entry. Control thread only, after every reader has stopped. */
 void dp_cache_free(struct dp_cache *c);
 
-/* Hash of a key; readers compute it once per lookup. Any thread. */
-uint32_t dp_cache_hash(const uint8_t *name, uint8_t name_len, uint16_t qtype, uint16_t qclass,
-		       uint8_t kind);
+/* Hash of a key (name lower-cased) under c's secret; readers compute it once per lookup and
+ * take both buckets and the signature from it. Any thread. */
+uint64_t dp_cache_hash(const struct dp_cache *c, const uint8_t *name, uint8_t name_len,
+		       uint16_t qtype, uint16_t qclass, uint8_t kind);
+
+/* The two buckets (idx[0] the primary) a key of this hash may live in. Any thread: for tests and
+ * diagnostics. */
+void dp_cache_buckets(const struct dp_cache *c, uint64_t hash, uint32_t idx[2]);
 
 /*
  * Looks up a key, returning the entry or NULL. The entry stays valid until the caller's next

@@ -4,6 +4,8 @@
  * other lcores looking up while the control thread inserts, replaces and deletes under RCU.
  */
 #include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -344,6 +346,165 @@ START_TEST(test_dp_cache_concurrent_readers)
 }
 END_TEST
 
+static struct dp_cache *
+new_keyed(uint32_t n, uint64_t k0, uint64_t k1)
+{
+	static unsigned seq;
+	const struct px_siphash_key key = {k0, k1};
+	char name[32];
+
+	/* The defer queue's ring takes the name: each live cache needs its own. */
+	snprintf(name, sizeof(name), "test_keyed%u", seq++);
+	struct dp_cache *c = dp_cache_create_keyed(name, n, qsbr, 0, &key);
+
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+static void
+buckets_of(const struct dp_cache *c, const struct dp_cache_key *k, uint32_t idx[2])
+{
+	dp_cache_buckets(c, dp_cache_hash(c, k->name, k->name_len, k->qtype, k->qclass, k->kind),
+			 idx);
+}
+
+/* The same key gives the same layout; another key a different one for nearly every name. */
+START_TEST(test_dp_cache_bucket_follows_key)
+{
+	/* 2^14 buckets: two independent keys agree on a name's bucket 1 time in 16384. */
+	struct dp_cache *a = new_keyed(1 << 16, 1, 2), *a2 = new_keyed(1 << 16, 1, 2);
+	struct dp_cache *b = new_keyed(1 << 16, 3, 4);
+	struct dp_cache *r1 = dp_cache_create("test_cache_r1", 1 << 16, qsbr, 0);
+	struct dp_cache *r2 = dp_cache_create("test_cache_r2", 1 << 16, qsbr, 0);
+	unsigned same_ab = 0, same_r = 0;
+	char name[32];
+
+	ck_assert(r1 != NULL && r2 != NULL);
+	for (unsigned i = 0; i < 1000; i++) {
+		uint32_t ia[2], ia2[2], ib[2], ir1[2], ir2[2];
+
+		snprintf(name, sizeof(name), "host%u.example.test", i);
+		struct dp_cache_key k = key_of(name, 1);
+
+		buckets_of(a, &k, ia);
+		buckets_of(a2, &k, ia2);
+		buckets_of(b, &k, ib);
+		buckets_of(r1, &k, ir1);
+		buckets_of(r2, &k, ir2);
+		ck_assert_uint_eq(ia[0], ia2[0]);
+		ck_assert_uint_eq(ia[1], ia2[1]);
+		ck_assert_uint_ne(ia[0], ia[1]);
+		same_ab += ia[0] == ib[0];
+		/* dp_cache_create draws its own key: two caches differ too. */
+		same_r += ir1[0] == ir2[0];
+	}
+	ck_assert_uint_le(same_ab, 5);
+	ck_assert_uint_le(same_r, 5);
+	/* The type, class and kind are part of the key as well. */
+	struct dp_cache_key k = key_of("www.example.test", 1), k28 = key_of("www.example.test", 28);
+
+	ck_assert_uint_ne(dp_cache_hash(a, k.name, k.name_len, 1, 1, DP_CACHE_RRSET),
+			  dp_cache_hash(a, k28.name, k28.name_len, 28, 1, DP_CACHE_RRSET));
+	ck_assert_uint_ne(dp_cache_hash(a, k.name, k.name_len, 1, 1, DP_CACHE_RRSET),
+			  dp_cache_hash(a, k.name, k.name_len, 1, 1, DP_CACHE_CUT));
+	dp_cache_free(a);
+	dp_cache_free(a2);
+	dp_cache_free(b);
+	dp_cache_free(r1);
+	dp_cache_free(r2);
+}
+END_TEST
+
+/*
+ * What an attacker who knew the hash would do: nine names that share both buckets push one
+ * another out of an eight-slot pair, so a few queries evict a chosen entry. Found under one key,
+ * they are an ordinary spread of names under another, and nothing is evicted.
+ */
+START_TEST(test_dp_cache_collisions_do_not_carry_over)
+{
+	/* 16 buckets, so that a brute-force search finds a full pair in a few hundred names. */
+	struct dp_cache *a = new_keyed(64, 0x0123456789abcdefull, 0xfedcba9876543210ull);
+	struct dp_cache *b = new_keyed(64, 0x1111111111111111ull, 0x2222222222222222ull);
+	struct dp_cache_key keys[9];
+	struct dp_cache_info info;
+	uint32_t pair[2], idx[2];
+	unsigned n = 0, found = 0, first_b = 0, distinct_b = 0;
+	char name[32];
+
+	for (unsigned i = 0; n < 9 && i < 100000; i++) {
+		snprintf(name, sizeof(name), "victim%u.example.test", i);
+		struct dp_cache_key k = key_of(name, 1);
+
+		buckets_of(a, &k, idx);
+		if (n == 0) {
+			pair[0] = idx[0];
+			pair[1] = idx[1];
+		} else if (!((idx[0] == pair[0] && idx[1] == pair[1]) ||
+			     (idx[0] == pair[1] && idx[1] == pair[0]))) {
+			continue;
+		}
+		keys[n++] = k;
+	}
+	ck_assert_uint_eq(n, 9);
+	for (unsigned i = 0; i < 9; i++)
+		ck_assert_int_eq(dp_cache_insert(a, entry_of(a, &keys[i], 100 + i, 0, 0, 0)), 0);
+	dp_cache_info(a, &info);
+	ck_assert_uint_eq(info.evictions, 1);
+	for (unsigned i = 0; i < 9; i++)
+		found += lookup(a, &keys[i]) != NULL;
+	ck_assert_uint_eq(found, 8);
+
+	for (unsigned i = 0; i < 9; i++) {
+		buckets_of(b, &keys[i], idx);
+		if (i == 0)
+			first_b = idx[0];
+		distinct_b += i > 0 && idx[0] != first_b && idx[1] != first_b;
+		ck_assert_int_eq(dp_cache_insert(b, entry_of(b, &keys[i], 100 + i, 0, 0, 0)), 0);
+	}
+	ck_assert_uint_ge(distinct_b, 4);
+	dp_cache_info(b, &info);
+	ck_assert_uint_eq(info.evictions, 0);
+	for (unsigned i = 0; i < 9; i++)
+		ck_assert_ptr_nonnull(lookup(b, &keys[i]));
+	dp_cache_free(a);
+	dp_cache_free(b);
+}
+END_TEST
+
+/* Names sharing a primary bucket under one key are spread over the table under another. */
+START_TEST(test_dp_cache_bucket_chain_spreads)
+{
+	struct dp_cache *a = new_keyed(1 << 16, 5, 6), *b = new_keyed(1 << 16, 7, 8);
+	uint32_t target = 0, idx[2], seen[8];
+	unsigned n = 0, distinct = 0;
+	char name[40];
+
+	for (unsigned i = 0; n < 8 && i < 2000000; i++) {
+		snprintf(name, sizeof(name), "chain%u.example.test", i);
+		struct dp_cache_key k = key_of(name, 1);
+
+		buckets_of(a, &k, idx);
+		if (n == 0)
+			target = idx[0];
+		else if (idx[0] != target)
+			continue;
+		buckets_of(b, &k, idx);
+		seen[n++] = idx[0];
+	}
+	ck_assert_uint_eq(n, 8);
+	for (unsigned i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (unsigned j = 0; j < i; j++)
+			dup |= seen[j] == seen[i];
+		distinct += !dup;
+	}
+	ck_assert_uint_ge(distinct, 7);
+	dp_cache_free(a);
+	dp_cache_free(b);
+}
+END_TEST
+
 static Suite *
 cache_suite(void)
 {
@@ -366,6 +527,13 @@ cache_suite(void)
 	tcase_add_test(tc, test_dp_cache_insert_evicts_when_full);
 	tcase_add_test(tc, test_dp_cache_insert_evicts_soonest_expiry);
 	tcase_add_test(tc, test_dp_cache_pinned_never_evicted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("keyed");
+	tcase_add_test(tc, test_dp_cache_bucket_follows_key);
+	tcase_add_test(tc, test_dp_cache_collisions_do_not_carry_over);
+	tcase_add_test(tc, test_dp_cache_bucket_chain_spreads);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("concurrency");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* SipHash against published vectors: key bytes 00..0f, message n = bytes 0, 1, ..., n-1. Pure. */
 #include <stdint.h>
+#include <string.h>
 
 #include <check.h>
 
@@ -65,6 +66,25 @@ START_TEST(test_px_siphash13_key_matters)
 }
 END_TEST
 
+/* The tail form equals the plain hash of the name and the tail concatenated, at every alignment
+ * of the seam, on big-endian and little-endian hosts alike (tail is read little-endian). */
+START_TEST(test_px_siphash13_tail_is_concatenation)
+{
+	struct px_siphash_key k = ref_key();
+	const uint64_t tail = 0x8877665544332211ull;
+	uint8_t cat[64 + 8];
+
+	for (size_t len = 0; len <= 56; len++) {
+		memcpy(cat, msg, len);
+		for (unsigned i = 0; i < 8; i++)
+			cat[len + i] = (uint8_t)(tail >> (8 * i));
+		ck_assert_msg(px_siphash13_tail(&k, msg, len, tail) == px_siphash13(&k, cat, len + 8),
+			      "length %zu", len);
+	}
+	ck_assert_uint_ne(px_siphash13_tail(&k, msg, 5, 1), px_siphash13_tail(&k, msg, 5, 2));
+}
+END_TEST
+
 static Suite *
 siphash_suite(void)
 {
@@ -74,6 +94,7 @@ siphash_suite(void)
 	tcase_add_test(tc, test_px_siphash24_reference);
 	tcase_add_test(tc, test_px_siphash13_reference);
 	tcase_add_test(tc, test_px_siphash13_key_matters);
+	tcase_add_test(tc, test_px_siphash13_tail_is_concatenation);
 	suite_add_tcase(s, tc);
 	return s;
 }
