@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "dp_resolve.h"
 #include "dp_wire.h"
@@ -60,6 +61,7 @@ dp_resolve_init(void *mem, uint32_t capacity, const struct dp_resolve_config *cf
 		struct dp_rand *rand)
 {
 	struct dp_resolver *r = mem;
+	uint8_t raw[PX_SIPHASH_KEY_LEN];
 	uint8_t *p = mem;
 
 	if (mem == NULL || ((uintptr_t)mem & 7) != 0 || dp_resolve_memsize(capacity) == 0 ||
@@ -91,6 +93,14 @@ dp_resolve_init(void *mem, uint32_t capacity, const struct dp_resolve_config *cf
 		r->free_stack[i] = capacity - 1 - i;
 	}
 	r->free_count = capacity;
+	if (rand != NULL) {
+		dp_rand_bytes(rand, raw, sizeof(raw));
+	} else if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		errno = errno != 0 ? errno : EIO;
+		return NULL;
+	}
+	r->qkey = px_siphash_key_from(raw);
+	memset(raw, 0, sizeof(raw));
 	return r;
 }
 
@@ -141,15 +151,34 @@ dp_resolve_get(const struct dp_resolver *r, uint64_t res)
 	return &r->pool[i];
 }
 
+/*
+ * The question index's hash: SipHash-1-3 under the resolver's secret of the lower-cased qname,
+ * with the type and class as the tail word. Questions come from clients and their names from
+ * servers, so an unkeyed hash would let anyone build names that chain in one bucket.
+ */
 static uint32_t
-question_hash(const uint8_t *qname, unsigned len, uint16_t qtype, uint16_t qclass)
+question_hash(const struct dp_resolver *r, const uint8_t *qname, unsigned len, uint16_t qtype,
+	      uint16_t qclass)
 {
-	uint32_t h = 2166136261u;
+	uint8_t lc[PX_DNS_NAME_BUF];
 
-	for (unsigned i = 0; i < len; i++)
-		h = (h ^ px_lower(qname[i])) * 16777619u;
-	h = (h ^ qtype) * 16777619u;
-	return (h ^ qclass) * 16777619u;
+	/* Lower-cased 8 bytes at a time; a name is at most 255 bytes, the buffer has room for
+	 * the last word's overrun. */
+	for (unsigned i = 0; i < len; i += 8) {
+		uint64_t v = 0;
+
+		memcpy(&v, qname + i, len - i < 8 ? len - i : 8);
+		v = px_lower8(v);
+		memcpy(lc + i, &v, 8);
+	}
+	return (uint32_t)px_siphash13_tail(&r->qkey, lc, len,
+					   (uint64_t)qtype | (uint64_t)qclass << 16);
+}
+
+uint32_t
+dp_resolve_question_bucket(const struct dp_resolver *r, const struct dp_resolve_question *q)
+{
+	return question_hash(r, q->qname, q->qname_len, q->qtype, q->qclass) & r->bucket_mask;
 }
 
 /* A top enters the question index and the tail of the age list (the youngest); both hold
@@ -157,7 +186,7 @@ question_hash(const uint8_t *qname, unsigned len, uint16_t qtype, uint16_t qclas
 static void
 index_add(struct dp_resolver *r, struct dp_res *s)
 {
-	uint32_t b = question_hash(s->qname, s->qname_len, s->qtype, s->qclass) & r->bucket_mask;
+	uint32_t b = question_hash(r, s->qname, s->qname_len, s->qtype, s->qclass) & r->bucket_mask;
 	uint32_t me = (uint32_t)(s - r->pool) + 1;
 
 	s->hnext = r->bucket[b];
@@ -189,7 +218,7 @@ age_del(struct dp_resolver *r, struct dp_res *s)
 static void
 index_del(struct dp_resolver *r, struct dp_res *s)
 {
-	uint32_t b = question_hash(s->qname, s->qname_len, s->qtype, s->qclass) & r->bucket_mask;
+	uint32_t b = question_hash(r, s->qname, s->qname_len, s->qtype, s->qclass) & r->bucket_mask;
 	uint32_t *link = &r->bucket[b], me = (uint32_t)(s - r->pool) + 1;
 
 	if (!s->in_index)
@@ -205,7 +234,7 @@ index_del(struct dp_resolver *r, struct dp_res *s)
 uint64_t
 dp_resolve_find(const struct dp_resolver *r, const struct dp_resolve_question *q)
 {
-	uint32_t b = question_hash(q->qname, q->qname_len, q->qtype, q->qclass) & r->bucket_mask;
+	uint32_t b = question_hash(r, q->qname, q->qname_len, q->qtype, q->qclass) & r->bucket_mask;
 
 	for (uint32_t i = r->bucket[b]; i != 0; i = r->pool[i - 1].hnext) {
 		const struct dp_res *s = &r->pool[i - 1];

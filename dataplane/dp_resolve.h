@@ -87,6 +87,7 @@
 #include <stdint.h>
 
 #include <pollux/addr_policy.h>
+#include <pollux/siphash.h>
 #include <pollux/wire.h>
 
 #include "dp_hints.h"
@@ -354,6 +355,7 @@ struct dp_resolver {
 	uint32_t *free_stack;
 	uint32_t *bucket; /* question index: index + 1 of the first top, 0 for none */
 	uint32_t age_head, age_tail; /* the tops in the order they started: index + 1, 0: none */
+	struct px_siphash_key qkey; /* keys the question index; drawn at init */
 	struct dp_res *pool;
 	struct dp_resolve_stats stats;
 };
@@ -365,8 +367,9 @@ size_t dp_resolve_memsize(uint32_t capacity);
 /*
  * Builds a resolver in mem (dp_resolve_memsize(capacity) bytes, 8-byte aligned, owned by the
  * caller). cfg NULL means the defaults; policy must outlive the resolver. upq and rand are
- * optional (both or neither): with them, servers are chosen by RTT. Returns the resolver (at
- * mem) or NULL with errno EINVAL. Any thread; afterwards it belongs to one worker.
+ * optional (both or neither): with them, servers are chosen by RTT. The question index is keyed
+ * by a secret drawn from rand, or from getrandom(2) without it. Returns the resolver (at mem) or
+ * NULL with errno EINVAL (or getrandom's). Any thread; afterwards it belongs to one worker.
  */
 struct dp_resolver *dp_resolve_init(void *mem, uint32_t capacity,
 				    const struct dp_resolve_config *cfg,
@@ -419,6 +422,10 @@ void dp_resolve_on_timeout(struct dp_resolver *r, uint64_t res, const struct dp_
 /* The top resolution in flight for the same question (name compared case-insensitively), or 0.
  * O(1) on average. */
 uint64_t dp_resolve_find(const struct dp_resolver *r, const struct dp_resolve_question *q);
+
+/* The question index bucket q falls in: it depends on the resolver's secret. For tests. */
+uint32_t dp_resolve_question_bucket(const struct dp_resolver *r,
+				    const struct dp_resolve_question *q);
 
 /* Adds a client to a top resolution. Returns 0, -ENOENT for a stale handle, or -ENOSPC past
  * DP_RES_MAX_CLIENTS clients (counted; the caller resolves separately or answers SERVFAIL). */

@@ -865,6 +865,62 @@ START_TEST(test_resolve_poisoning)
 }
 END_TEST
 
+/*
+ * The question index is keyed: two resolvers (each drawing its own secret) put nearly every name
+ * in different buckets, names that share a bucket in one are spread in the other, and the
+ * bucket ignores case as the index's comparisons do.
+ */
+START_TEST(test_resolve_question_index_keyed)
+{
+	const uint32_t cap = 1024;
+	size_t sz = (dp_resolve_memsize(cap) + 7) & ~(size_t)7;
+	void *m1 = aligned_alloc(8, sz), *m2 = aligned_alloc(8, sz);
+	struct dp_resolver *r1, *r2;
+	uint8_t w[PX_DNS_NAME_BUF], up[PX_DNS_NAME_BUF];
+	struct dp_resolve_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
+	struct dp_resolve_question qu = {up, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
+	uint32_t target = 0, seen[8];
+	unsigned same = 0, n = 0, distinct = 0;
+	char name[48];
+
+	ck_assert(m1 != NULL && m2 != NULL);
+	r1 = dp_resolve_init(m1, cap, NULL, &policy, NULL, NULL);
+	r2 = dp_resolve_init(m2, cap, NULL, &policy, NULL, NULL);
+	ck_assert(r1 != NULL && r2 != NULL);
+	for (unsigned i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "host%u.example.test", i);
+		q.qname_len = (uint8_t)px_test_name(w, name);
+		snprintf(name, sizeof(name), "HOST%u.Example.TEST", i);
+		qu.qname_len = (uint8_t)px_test_name(up, name);
+		ck_assert_uint_eq(dp_resolve_question_bucket(r1, &q),
+				  dp_resolve_question_bucket(r1, &qu));
+		same += dp_resolve_question_bucket(r1, &q) == dp_resolve_question_bucket(r2, &q);
+	}
+	/* One name in 1024 agrees by chance. */
+	ck_assert_uint_le(same, 10);
+	for (unsigned i = 0; n < 8 && i < 1000000; i++) {
+		snprintf(name, sizeof(name), "chain%u.example.test", i);
+		q.qname_len = (uint8_t)px_test_name(w, name);
+		if (n == 0)
+			target = dp_resolve_question_bucket(r1, &q);
+		else if (dp_resolve_question_bucket(r1, &q) != target)
+			continue;
+		seen[n++] = dp_resolve_question_bucket(r2, &q);
+	}
+	ck_assert_uint_eq(n, 8);
+	for (unsigned i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (unsigned j = 0; j < i; j++)
+			dup |= seen[j] == seen[i];
+		distinct += !dup;
+	}
+	ck_assert_uint_ge(distinct, 6);
+	free(m1);
+	free(m2);
+}
+END_TEST
+
 START_TEST(test_resolve_init_invalid)
 {
 	ck_assert_ptr_null(dp_resolve_init(mem, 0, NULL, &policy, NULL, NULL));
@@ -1050,6 +1106,7 @@ resolve_suite(void)
 	   tcase_add_test(tc, test_resolve_limit_deadline));
 	TC("pool", tcase_add_test(tc, test_resolve_pool_exhausted);
 	   tcase_add_test(tc, test_resolve_coalesce); tcase_add_test(tc, test_resolve_init_invalid);
+	   tcase_add_test(tc, test_resolve_question_index_keyed);
 	   tcase_add_test(tc, test_resolve_done_names_its_resolution));
 	TC("poisoning", tcase_add_test(tc, test_resolve_poisoning));
 	TC("jostle", tcase_add_test(tc, test_resolve_jostle_oldest_stuck);
