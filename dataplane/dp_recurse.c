@@ -106,6 +106,15 @@ dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mem
 			return NULL;
 		}
 	}
+	{
+		/* The reply index's names are the servers' choice: key its hash. */
+		uint8_t raw[PX_SIPHASH_KEY_LEN];
+		struct px_siphash_key key;
+
+		dp_rand_bytes(&rc->rand, raw, sizeof(raw));
+		key = px_siphash_key_from(raw);
+		dp_reply_set_key(&rc->reply, &key);
+	}
 	rc->upq = dp_upq_init(rc->upq_mem, n, now_ms, seed);
 	rc->res = dp_resolve_init(rc->res_mem, n, &conf->resolve, conf->policy, rc->upq,
 				  &rc->rand);

@@ -79,7 +79,7 @@ struct dp_recurse {
 	uint32_t *client_free;
 	uint32_t client_free_count;
 	struct rec_send *sends;
-	struct dp_reply reply; /* scratch for one classification (about 7 KiB) */
+	struct dp_reply reply; /* scratch for one classification (about 80 KiB) */
 	struct dp_rand rand;
 	struct dp_share *share; /* the fair-share table; NULL without a cap */
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "dp_reply.h"
+#include "dp_reply_int.h"
 #include "dp_wire.h"
 
 static const char *const class_names[DP_REPLY_CLASS_COUNT] = {
@@ -24,6 +25,7 @@ static const char *const bad_names[DP_REPLY_BAD_COUNT] = {
 	[DP_REPLY_BAD_COUNTS] = "counts",
 	[DP_REPLY_BAD_RDATA] = "rdata",
 	[DP_REPLY_BAD_OPT] = "opt",
+	[DP_REPLY_BAD_TOO_MANY_RRS] = "too_many_rrs",
 };
 
 static const char *const lame_names[DP_REPLY_LAME_COUNT] = {
@@ -77,11 +79,14 @@ name_eq(const uint8_t *a, unsigned a_len, const uint8_t *b, unsigned b_len)
 /* One parse: the message, the question, and the result being filled. */
 struct ctx {
 	struct dp_reply *r;
+	struct dp_reply_index *ix;
 	const uint8_t *msg;
 	uint16_t len;
 	const struct dp_reply_query *q;
 	const struct px_addr_policy *policy;
-	bool has_data; /* the final sname has records of the asked type */
+	bool has_data;     /* the final sname has records of the asked type */
+	uint16_t sname_id; /* the owner name equal to r->sname, or DP_REPLY_NO_NAME */
+	uint16_t zone_id;  /* REFERRAL: the owner name equal to r->zone */
 };
 
 static inline bool
@@ -90,27 +95,24 @@ in_zone(const struct ctx *c, const uint8_t *name, unsigned name_len)
 	return dp_reply_name_in(name, name_len, c->q->zone, c->q->zone_len);
 }
 
-/* Points rd at the first record of section s. */
-static void
-sec_begin(const struct ctx *c, struct dp_wire_rd *rd, enum dp_reply_section s)
-{
-	dp_wire_rd_init(rd, c->msg, c->len);
-	rd->pos = c->r->sec_off[s];
-}
-
 /*
  * Reads the record at the cursor into rr, its owner (lower-cased) into owner, which must hold
- * PX_DNS_NAME_BUF bytes, and moves past it. Returns the owner's wire length, or 0 on an error
- * (which the validation walk has ruled out by the time the later passes call this).
+ * PX_DNS_NAME_BUF bytes, and its label count into *labels, and moves past it. An owner already
+ * known (known_len, not 0: a compression pointer that dp_reply_ix_known_owner() recognised) is
+ * skipped instead. Returns the owner's wire length, or 0 on an error.
  */
 static unsigned
-read_rr(struct dp_wire_rd *rd, struct dp_reply_rr *rr, uint8_t *owner)
+read_rr(struct dp_wire_rd *rd, struct dp_reply_rr *rr, uint8_t *owner, uint8_t *labels,
+	unsigned known_len)
 {
 	uint32_t ttl;
-	unsigned n;
+	unsigned n = known_len;
 
 	rr->off = rd->pos;
-	n = dp_wire_read_name(rd, owner, NULL);
+	if (known_len != 0)
+		dp_wire_skip(rd, 2);
+	else
+		n = dp_wire_read_name(rd, owner, labels);
 	rr->type = dp_wire_read_u16(rd);
 	rr->rclass = dp_wire_read_u16(rd);
 	ttl = dp_wire_read_u32(rd);
@@ -184,18 +186,29 @@ check_rr(struct ctx *c, enum dp_reply_section s, const struct dp_reply_rr *rr, u
 	}
 }
 
-/* Walks every record of the three sections from the cursor (just past the question), recording
- * where each section starts; the message must end exactly after the last record. */
+/*
+ * Walks every record of the three sections from the cursor (just past the question), recording
+ * where each section starts; the message must end exactly after the last record. This is the
+ * one pass that reads the records: each goes into the index with its owner name, which is read
+ * (and hashed) here and never again.
+ */
 static enum dp_reply_bad
 walk_records(struct ctx *c, struct dp_wire_rd *rd)
 {
+	struct dp_reply_index *ix = c->ix;
+	uint8_t owner[PX_DNS_NAME_BUF];
+
 	for (unsigned s = 0; s < DP_REPLY_SEC_COUNT; s++) {
 		c->r->sec_off[s] = rd->pos;
+		ix->sec_first[s] = ix->rr_count;
 		for (unsigned i = 0; i < c->r->sec_count[s]; i++) {
-			struct dp_reply_rr rr;
+			struct dp_reply_ixrr *e = &ix->rr[ix->rr_count];
 			enum dp_reply_bad bad;
 			uint16_t start = rd->pos;
-			unsigned n = read_rr(rd, &rr, NULL);
+			uint16_t known = dp_reply_ix_known_owner(ix, start);
+			uint8_t labels;
+			unsigned n = read_rr(rd, &e->rr, owner, &labels,
+					     known != DP_REPLY_NO_NAME ? ix->name[known].len : 0);
 
 			/* A bad name leaves the cursor where it was; a name or fields cut off by
 			 * the end of the data are a count that lies. */
@@ -204,12 +217,18 @@ walk_records(struct ctx *c, struct dp_wire_rd *rd)
 									  : DP_REPLY_BAD_COUNTS;
 			/* The raw TTL (the OPT's carries the extended rcode) sits 6 bytes before
 			 * the rdata. */
-			bad = check_rr(c, (enum dp_reply_section)s, &rr, n,
-				       px_get32(c->msg + rr.rdata_off - 6));
+			bad = check_rr(c, (enum dp_reply_section)s, &e->rr, n,
+				       px_get32(c->msg + e->rr.rdata_off - 6));
 			if (bad != DP_REPLY_BAD_NONE)
 				return bad;
+			e->name = known != DP_REPLY_NO_NAME
+					  ? known
+					  : dp_reply_ix_add_name(ix, owner, n, labels, start,
+								 c->q->zone, c->q->zone_len);
+			ix->rr_count++;
 		}
 	}
+	ix->sec_first[DP_REPLY_SEC_COUNT] = ix->rr_count;
 	return rd->pos == c->len ? DP_REPLY_BAD_NONE : DP_REPLY_BAD_COUNTS;
 }
 
@@ -219,84 +238,96 @@ type_matches(const struct ctx *c, uint16_t type)
 	return type == c->q->qtype || (c->q->qtype == PX_DNS_TYPE_ANY && type != PX_DNS_TYPE_OPT);
 }
 
+static inline bool
+owner_in_zone(const struct ctx *c, const struct dp_reply_ixrr *e)
+{
+	return c->ix->name[e->name].in_bailiwick;
+}
+
+/* Sets r->sname to name (len bytes) and finds its owner name in the index. */
+static void
+set_sname(struct ctx *c, const uint8_t *name, unsigned len)
+{
+	if (name != c->r->sname)
+		memcpy(c->r->sname, name, len);
+	c->r->sname_len = (uint8_t)len;
+	c->sname_id = dp_reply_ix_find(c->ix, name, len);
+}
+
 /*
  * Rule 5: follows the answer section from the qname. Leaves r->sname at the last name reached,
- * the links in r->cname, and, when collect is set, the final RRset in r->answer.
+ * the links in r->cname, and, when collect is set, the final RRset in r->answer. Each link
+ * reads its target once and scans the index, not the message.
  */
 static void
 follow_chain(struct ctx *c, bool collect)
 {
+	const struct dp_reply_index *ix = c->ix;
 	struct dp_reply *r = c->r;
-	uint8_t owner[PX_DNS_NAME_BUF];
 
-	memcpy(r->sname, c->q->qname, c->q->qname_len);
-	r->sname_len = c->q->qname_len;
+	set_sname(c, c->q->qname, c->q->qname_len);
 	while (in_zone(c, r->sname, r->sname_len)) {
-		struct dp_reply_rr rr, link = {0};
-		struct dp_wire_rd rd;
-		bool have_link = false;
+		const struct dp_reply_ixrr *link = NULL;
 		uint16_t end;
 		unsigned n;
 
-		sec_begin(c, &rd, DP_REPLY_SEC_ANSWER);
-		for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_ANSWER]; i++) {
-			n = read_rr(&rd, &rr, owner);
-			if (n == 0)
-				break;
-			if (!name_eq(owner, n, r->sname, r->sname_len) || rr.rclass != c->q->qclass)
+		for (unsigned i = ix->sec_first[DP_REPLY_SEC_ANSWER];
+		     c->sname_id != DP_REPLY_NO_NAME && i < ix->sec_first[DP_REPLY_SEC_ANSWER + 1];
+		     i++) {
+			const struct dp_reply_ixrr *e = &ix->rr[i];
+
+			if (e->name != c->sname_id || e->rr.rclass != c->q->qclass)
 				continue;
-			if (type_matches(c, rr.type)) {
+			if (type_matches(c, e->rr.type)) {
 				c->has_data = true;
 				if (!collect)
 					continue;
 				if (r->answer_count < DP_REPLY_MAX_ANSWER)
-					r->answer[r->answer_count++] = rr;
+					r->answer[r->answer_count++] = e->rr;
 				else
 					r->counts.answer_dropped++;
-			} else if (rr.type == PX_DNS_TYPE_CNAME && !have_link) {
-				link = rr;
-				have_link = true;
+			} else if (e->rr.type == PX_DNS_TYPE_CNAME && link == NULL) {
+				link = e;
 			}
 		}
-		if (c->has_data || !have_link)
+		if (c->has_data || link == NULL)
 			return;
 		if (r->cname_count == DP_REPLY_MAX_CNAME) {
 			r->cname_limit = true;
 			return;
 		}
-		r->cname[r->cname_count++] = link;
-		n = read_name_at(c, link.rdata_off, r->sname, &end);
-		r->sname_len = (uint8_t)n;
-		if (n == 0) /* ruled out by the validation walk */
+		r->cname[r->cname_count++] = link->rr;
+		n = read_name_at(c, link->rr.rdata_off, r->sname, &end);
+		if (n == 0) { /* ruled out by the validation walk */
+			r->sname_len = 0;
+			c->sname_id = DP_REPLY_NO_NAME;
 			return;
+		}
+		set_sname(c, r->sname, n);
 	}
 }
 
 /* The first SOA in the authority section whose owner is in the bailiwick and at or above
  * sname. */
 static void
-find_soa(struct ctx *c)
+find_soa(struct ctx *c, struct dp_reply_above *above_sname)
 {
+	const struct dp_reply_index *ix = c->ix;
 	struct dp_reply *r = c->r;
-	uint8_t owner[PX_DNS_NAME_BUF];
-	struct dp_reply_rr rr;
-	struct dp_wire_rd rd;
-	unsigned n;
+	uint16_t end;
 
-	sec_begin(c, &rd, DP_REPLY_SEC_AUTHORITY);
-	for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_AUTHORITY]; i++) {
-		n = read_rr(&rd, &rr, owner);
-		if (n == 0)
-			return;
-		if (rr.type != PX_DNS_TYPE_SOA || rr.rclass != c->q->qclass ||
-		    !in_zone(c, owner, n) || !dp_reply_name_in(r->sname, r->sname_len, owner, n))
+	for (unsigned i = ix->sec_first[DP_REPLY_SEC_AUTHORITY];
+	     i < ix->sec_first[DP_REPLY_SEC_AUTHORITY + 1]; i++) {
+		const struct dp_reply_ixrr *e = &ix->rr[i];
+
+		if (e->rr.type != PX_DNS_TYPE_SOA || e->rr.rclass != c->q->qclass ||
+		    !owner_in_zone(c, e) || !dp_reply_above(ix, above_sname, e->name))
 			continue;
 		r->has_soa = true;
-		r->soa = rr;
-		r->soa_owner_len = (uint8_t)n;
-		memcpy(r->soa_owner, owner, n);
+		r->soa = e->rr;
+		r->soa_owner_len = (uint8_t)read_name_at(c, e->rr.off, r->soa_owner, &end);
 		/* The walk checked that the rdata is two names and 20 bytes: MINIMUM is last. */
-		r->soa_minimum = px_get32(c->msg + rr.rdata_off + rr.rdlen - 4);
+		r->soa_minimum = px_get32(c->msg + e->rr.rdata_off + e->rr.rdlen - 4);
 		return;
 	}
 }
@@ -306,29 +337,29 @@ find_soa(struct ctx *c)
  * and at or above sname) into r->zone, and returns the lame reason the other NS records give.
  */
 static enum dp_reply_lame
-find_delegation(struct ctx *c)
+find_delegation(struct ctx *c, struct dp_reply_above *above_sname)
 {
+	const struct dp_reply_index *ix = c->ix;
 	struct dp_reply *r = c->r;
 	enum dp_reply_lame lame = DP_REPLY_LAME_NONE;
-	uint8_t owner[PX_DNS_NAME_BUF];
-	struct dp_reply_rr rr;
-	struct dp_wire_rd rd;
-	unsigned n;
+	struct dp_reply_above above_zone;
+	uint16_t end;
 
-	sec_begin(c, &rd, DP_REPLY_SEC_AUTHORITY);
-	for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_AUTHORITY]; i++) {
-		n = read_rr(&rd, &rr, owner);
-		if (n == 0)
-			break;
-		if (rr.type != PX_DNS_TYPE_NS || rr.rclass != c->q->qclass)
+	dp_reply_above_init(&above_zone, c->q->zone, c->q->zone_len);
+	for (unsigned i = ix->sec_first[DP_REPLY_SEC_AUTHORITY];
+	     i < ix->sec_first[DP_REPLY_SEC_AUTHORITY + 1]; i++) {
+		const struct dp_reply_ixrr *e = &ix->rr[i];
+		unsigned n = ix->name[e->name].len;
+
+		if (e->rr.type != PX_DNS_TYPE_NS || e->rr.rclass != c->q->qclass)
 			continue;
-		if (n != c->q->zone_len && in_zone(c, owner, n) &&
-		    dp_reply_name_in(r->sname, r->sname_len, owner, n)) {
+		if (n != c->q->zone_len && owner_in_zone(c, e) &&
+		    dp_reply_above(ix, above_sname, e->name)) {
 			if (r->zone_len == 0) {
-				memcpy(r->zone, owner, n);
-				r->zone_len = (uint8_t)n;
+				r->zone_len = (uint8_t)read_name_at(c, e->rr.off, r->zone, &end);
+				c->zone_id = e->name;
 			}
-		} else if (dp_reply_name_in(c->q->zone, c->q->zone_len, owner, n)) {
+		} else if (dp_reply_above(ix, &above_zone, e->name)) {
 			/* The apex NS set of an authoritative reply is not a referral at all. */
 			if (!(n == c->q->zone_len && r->aa))
 				lame = DP_REPLY_LAME_UPWARD;
@@ -351,42 +382,41 @@ is_link(const struct dp_reply *r, uint16_t off)
 static void
 scrub_answer(struct ctx *c)
 {
+	const struct dp_reply_index *ix = c->ix;
 	struct dp_reply *r = c->r;
-	uint8_t owner[PX_DNS_NAME_BUF];
-	struct dp_reply_rr rr;
-	struct dp_wire_rd rd;
-	unsigned n;
 
-	sec_begin(c, &rd, DP_REPLY_SEC_ANSWER);
-	for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_ANSWER]; i++) {
-		n = read_rr(&rd, &rr, owner);
-		if (n == 0)
-			return;
-		if (!in_zone(c, owner, n))
+	for (unsigned i = ix->sec_first[DP_REPLY_SEC_ANSWER];
+	     i < ix->sec_first[DP_REPLY_SEC_ANSWER + 1]; i++) {
+		const struct dp_reply_ixrr *e = &ix->rr[i];
+
+		if (!owner_in_zone(c, e))
 			r->counts.out_of_bailiwick[DP_REPLY_SEC_ANSWER]++;
-		else if (is_link(r, rr.off))
+		else if (is_link(r, e->rr.off))
 			continue;
-		else if (r->cls == DP_REPLY_ANSWER && rr.rclass == c->q->qclass &&
-			 type_matches(c, rr.type) && name_eq(owner, n, r->sname, r->sname_len))
+		else if (r->cls == DP_REPLY_ANSWER && e->rr.rclass == c->q->qclass &&
+			 type_matches(c, e->rr.type) && e->name == c->sname_id)
 			continue; /* reported, or counted in answer_dropped */
 		else
 			r->counts.ignored[DP_REPLY_SEC_ANSWER]++;
 	}
 }
 
-/* Adds the target of the delegation's NS record rr to r->ns, once per name. */
+/* Adds the target of the delegation's NS record rr to r->ns, once per name: its one read. */
 static void
 add_ns(struct ctx *c, const struct dp_reply_rr *rr)
 {
+	struct dp_reply_index *ix = c->ix;
 	struct dp_reply *r = c->r;
 	uint8_t name[PX_DNS_NAME_BUF];
 	uint16_t end;
 	unsigned n = read_name_at(c, rr->rdata_off, name, &end);
+	uint64_t h;
 
 	if (n == 0)
 		return;
+	h = dp_reply_ix_hash(ix, name, n);
 	for (unsigned i = 0; i < r->ns_count; i++) {
-		if (name_eq(r->ns[i].name, r->ns[i].name_len, name, n)) {
+		if (ix->ns_hash[i] == h && name_eq(r->ns[i].name, r->ns[i].name_len, name, n)) {
 			r->counts.ns_ignored++; /* a duplicate record */
 			return;
 		}
@@ -395,37 +425,36 @@ add_ns(struct ctx *c, const struct dp_reply_rr *rr)
 		r->counts.ns_dropped++;
 		return;
 	}
+	ix->ns_hash[r->ns_count] = h;
+	ix->ns_owner[r->ns_count] = dp_reply_ix_find_hashed(ix, name, n, h);
 	struct dp_reply_ns *ns = &r->ns[r->ns_count++];
 
 	ns->rr = *rr;
 	ns->name_len = (uint8_t)n;
 	ns->addr_count = 0;
+	ns->glue_seen = false;
 	memcpy(ns->name, name, n);
 }
 
 static void
 scrub_authority(struct ctx *c)
 {
+	const struct dp_reply_index *ix = c->ix;
 	struct dp_reply *r = c->r;
-	uint8_t owner[PX_DNS_NAME_BUF];
-	struct dp_reply_rr rr;
-	struct dp_wire_rd rd;
-	unsigned n;
 
-	sec_begin(c, &rd, DP_REPLY_SEC_AUTHORITY);
-	for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_AUTHORITY]; i++) {
-		n = read_rr(&rd, &rr, owner);
-		if (n == 0)
-			return;
-		if (!in_zone(c, owner, n))
+	for (unsigned i = ix->sec_first[DP_REPLY_SEC_AUTHORITY];
+	     i < ix->sec_first[DP_REPLY_SEC_AUTHORITY + 1]; i++) {
+		const struct dp_reply_ixrr *e = &ix->rr[i];
+
+		if (!owner_in_zone(c, e))
 			r->counts.out_of_bailiwick[DP_REPLY_SEC_AUTHORITY]++;
-		else if (r->has_soa && rr.off == r->soa.off)
+		else if (r->has_soa && e->rr.off == r->soa.off)
 			continue;
-		else if (rr.type != PX_DNS_TYPE_NS)
+		else if (e->rr.type != PX_DNS_TYPE_NS)
 			r->counts.ignored[DP_REPLY_SEC_AUTHORITY]++;
-		else if (r->cls == DP_REPLY_REFERRAL && rr.rclass == c->q->qclass &&
-			 name_eq(owner, n, r->zone, r->zone_len))
-			add_ns(c, &rr);
+		else if (r->cls == DP_REPLY_REFERRAL && e->rr.rclass == c->q->qclass &&
+			 e->name == c->zone_id)
+			add_ns(c, &e->rr);
 		else
 			r->counts.ns_ignored++;
 	}
@@ -468,38 +497,39 @@ add_glue(struct ctx *c, struct dp_reply_ns *ns, const struct dp_reply_rr *rr)
 	ns->addr[ns->addr_count++] = a;
 }
 
+/* The delegation's NS name that owner name `name` (an index) is, or NULL. */
 static struct dp_reply_ns *
-find_ns(struct dp_reply *r, const uint8_t *name, unsigned name_len)
+find_ns(const struct ctx *c, uint16_t name)
 {
-	for (unsigned i = 0; i < r->ns_count; i++)
-		if (name_eq(r->ns[i].name, r->ns[i].name_len, name, name_len))
-			return &r->ns[i];
+	for (unsigned i = 0; i < c->r->ns_count; i++)
+		if (c->ix->ns_owner[i] == name)
+			return &c->r->ns[i];
 	return NULL;
 }
 
 static void
 scrub_additional(struct ctx *c)
 {
+	const struct dp_reply_index *ix = c->ix;
 	struct dp_reply *r = c->r;
-	uint8_t owner[PX_DNS_NAME_BUF];
-	struct dp_reply_rr rr;
-	struct dp_wire_rd rd;
-	struct dp_reply_ns *ns;
-	unsigned n;
 
-	sec_begin(c, &rd, DP_REPLY_SEC_ADDITIONAL);
-	for (unsigned i = 0; i < r->sec_count[DP_REPLY_SEC_ADDITIONAL]; i++) {
-		n = read_rr(&rd, &rr, owner);
-		if (n == 0)
-			return;
-		if (rr.type == PX_DNS_TYPE_OPT)
+	for (unsigned i = ix->sec_first[DP_REPLY_SEC_ADDITIONAL];
+	     i < ix->sec_first[DP_REPLY_SEC_ADDITIONAL + 1]; i++) {
+		const struct dp_reply_ixrr *e = &ix->rr[i];
+		struct dp_reply_ns *ns = NULL;
+
+		if (e->rr.type == PX_DNS_TYPE_OPT)
 			continue; /* the message's, not data: read by the walk */
-		if (!in_zone(c, owner, n))
+		if (r->cls == DP_REPLY_REFERRAL && e->rr.rclass == PX_DNS_CLASS_IN &&
+		    (e->rr.type == PX_DNS_TYPE_A || e->rr.type == PX_DNS_TYPE_AAAA)) {
+			ns = find_ns(c, e->name);
+			if (ns != NULL)
+				ns->glue_seen = true;
+		}
+		if (!owner_in_zone(c, e))
 			r->counts.out_of_bailiwick[DP_REPLY_SEC_ADDITIONAL]++;
-		else if (r->cls == DP_REPLY_REFERRAL && rr.rclass == PX_DNS_CLASS_IN &&
-			 (rr.type == PX_DNS_TYPE_A || rr.type == PX_DNS_TYPE_AAAA) &&
-			 (ns = find_ns(r, owner, n)) != NULL)
-			add_glue(c, ns, &rr);
+		else if (ns != NULL)
+			add_glue(c, ns, &e->rr);
 		else
 			r->counts.ignored[DP_REPLY_SEC_ADDITIONAL]++;
 	}
@@ -510,6 +540,7 @@ static enum dp_reply_class
 classify_records(struct ctx *c)
 {
 	struct dp_reply *r = c->r;
+	struct dp_reply_above above_sname;
 	enum dp_reply_lame lame;
 
 	switch (r->rcode) {
@@ -528,12 +559,13 @@ classify_records(struct ctx *c)
 		return DP_REPLY_ANSWER;
 	if (r->cname_limit || !in_zone(c, r->sname, r->sname_len))
 		return DP_REPLY_CNAME;
-	find_soa(c);
+	dp_reply_above_init(&above_sname, r->sname, r->sname_len);
+	find_soa(c, &above_sname);
 	if (r->rcode == PX_DNS_RCODE_NXDOMAIN)
 		return DP_REPLY_NXDOMAIN;
 	if (r->has_soa)
 		return DP_REPLY_NODATA;
-	lame = find_delegation(c);
+	lame = find_delegation(c, &above_sname);
 	if (r->zone_len != 0)
 		return DP_REPLY_REFERRAL;
 	if (r->cname_count != 0)
@@ -611,10 +643,12 @@ dp_reply_classify(struct dp_reply *r, const uint8_t *msg, uint16_t len,
 {
 	static const struct px_addr_policy default_policy; /* what px_addr_policy_init() gives */
 	struct ctx c = {
-		.r = r, .msg = msg, .len = len, .q = q,
+		.r = r, .ix = &r->ix, .msg = msg, .len = len, .q = q,
 		.policy = q->policy != NULL ? q->policy : &default_policy,
+		.sname_id = DP_REPLY_NO_NAME, .zone_id = DP_REPLY_NO_NAME,
 	};
 	struct dp_wire_rd rd;
+	unsigned total;
 
 	reply_reset(r);
 	dp_wire_rd_init(&rd, msg, len);
@@ -623,6 +657,14 @@ dp_reply_classify(struct dp_reply *r, const uint8_t *msg, uint16_t len,
 		return r->cls = DP_REPLY_MALFORMED;
 	if (r->flags & PX_DNS_TC)
 		return r->cls = DP_REPLY_TRUNCATED;
+	/* Refused before any record is read: a reply that would not fit the index is not used
+	 * in part, and costs nothing to turn away. */
+	total = (unsigned)r->sec_count[0] + r->sec_count[1] + r->sec_count[2];
+	if (total > DP_REPLY_MAX_RRS) {
+		r->bad = DP_REPLY_BAD_TOO_MANY_RRS;
+		return r->cls = DP_REPLY_MALFORMED;
+	}
+	dp_reply_ix_reset(&r->ix, msg, len, total);
 	r->bad = walk_records(&c, &rd);
 	if (r->bad != DP_REPLY_BAD_NONE)
 		return r->cls = DP_REPLY_MALFORMED;

@@ -23,7 +23,9 @@
  *     cannot be matched to a query, whatever its rcode. (Exact 0x20 case matching, if wanted,
  *     is the caller's: the question's offset is reported.)
  *  2. TC set: DP_REPLY_TRUNCATED; the rest of the message is not read (retry over TCP).
- *  3. Every record of every section is walked: a count that lies (too many or too few records,
+ *  3. Every record of every section is walked, once: more records than DP_REPLY_MAX_RRS (by the
+ *     header's counts, before anything is read: DP_REPLY_BAD_TOO_MANY_RRS), a count that lies
+ *     (too many or too few records,
  *     trailing bytes), a bad name (compression loop, forward pointer, long label), an rdata whose
  *     names or fixed fields do not fill its length exactly (NS, CNAME, SOA; A and AAAA of class
  *     IN), or an OPT that is misplaced, repeated or not owned by the root: DP_REPLY_MALFORMED.
@@ -70,6 +72,14 @@
  * section that is not the delegation's, else ignored[section] (for the additional section that
  * is "not glue"). Records reported but dropped for want of room are counted in the *_dropped
  * fields instead. TTLs above 2^31 - 1 are read as 0 (RFC 2181 8).
+ *
+ * Bounded work: a server chooses how many records a reply has and how costly each name is to
+ * read (up to PX_DNS_PTR_HOPS pointers and 255 bytes). So the walk of rule 3 is the only pass
+ * that reads the message's records: it files each record, and each distinct owner name once,
+ * in an index (struct dp_reply_index, keyed by a secret so that names cannot be made to pile up
+ * in one slot), and every later rule looks records and names up there. Beyond the walk, a
+ * reply costs at most one read of each CNAME target, of each NS target of the delegation, and
+ * of each suffix of sname and of the bailiwick, whatever the records say.
  */
 #pragma once
 
@@ -77,12 +87,20 @@
 #include <stdint.h>
 
 #include <pollux/addr_policy.h>
+#include <pollux/siphash.h>
 #include <pollux/wire.h>
 
 #define DP_REPLY_MAX_CNAME 8   /* CNAME links followed in one reply */
 #define DP_REPLY_MAX_ANSWER 32 /* records of the final RRset kept */
 #define DP_REPLY_MAX_NS 13     /* NS names of a delegation kept (as many as the root has) */
 #define DP_REPLY_MAX_ADDRS 8   /* glue addresses kept per NS name */
+/* Bytes kept of the distinct owner names of a reply, so that telling an owner spelt anew from
+ * a name already seen is a memcmp rather than another read through its pointers. */
+#define DP_REPLY_NAME_ARENA 32768
+/* Records of all sections indexed per reply; a reply with more is refused whole. 16 KiB, the
+ * most the TCP path takes from a server, holds at most 1,023 A records with compressed owners:
+ * only replies padded with records of less than four bytes of rdata go past this. */
+#define DP_REPLY_MAX_RRS 1024
 
 enum dp_reply_class {
 	DP_REPLY_ANSWER = 0,
@@ -111,6 +129,7 @@ enum dp_reply_bad {
 	DP_REPLY_BAD_COUNTS,       /* section counts that do not match the data */
 	DP_REPLY_BAD_RDATA,        /* an rdata that does not fit its length */
 	DP_REPLY_BAD_OPT,          /* OPT misplaced, repeated or not owned by the root */
+	DP_REPLY_BAD_TOO_MANY_RRS, /* more records than DP_REPLY_MAX_RRS */
 	DP_REPLY_BAD_COUNT,
 };
 
@@ -153,6 +172,9 @@ struct dp_reply_ns {
 	struct dp_reply_rr rr; /* the (first) NS record naming it */
 	uint8_t name_len;
 	uint8_t addr_count;
+	bool glue_seen; /* the additional section has an A or AAAA record (class IN) owned by
+			 * this name, kept or not: with addr_count 0, the policy or the
+			 * bailiwick refused every address the referral gave for it */
 	uint8_t name[PX_DNS_NAME_BUF]; /* lower-cased, uncompressed wire form */
 	struct dp_reply_addr addr[DP_REPLY_MAX_ADDRS];
 };
@@ -179,9 +201,48 @@ struct dp_reply_counts {
 	uint16_t addr_dropped;                /* glue past DP_REPLY_MAX_ADDRS for a name */
 };
 
+/* One record, as the walk found it: where it is and which owner name it has. */
+struct dp_reply_ixrr {
+	struct dp_reply_rr rr;
+	uint16_t name; /* index in dp_reply_index.name of its owner */
+};
+
+/* One distinct owner name (lower-cased names compare equal). */
+struct dp_reply_ixname {
+	uint64_t hash;     /* SipHash-1-3 of the lower-cased wire form under the index's key */
+	uint16_t off;      /* an owner that spells it: read it again from there */
+	uint16_t copy;     /* where its bytes are in dp_reply_index.arena, or UINT16_MAX */
+	uint8_t len;       /* wire length */
+	uint8_t labels;    /* root excluded */
+	bool in_bailiwick; /* the queried zone or below it */
+};
+
+/* The walk's index of one reply: its records in message order, its distinct owner names and an
+ * open-addressing table of them. dp_reply.c's scratch; nothing outside reads it. */
+struct dp_reply_index {
+	struct px_siphash_key key; /* dp_reply_set_key(); all zero (a public key) until then */
+	const uint8_t *msg;
+	uint16_t len;
+	uint16_t rr_count, name_count;
+	uint16_t slot_mask;
+	uint16_t sec_first[DP_REPLY_SEC_COUNT + 1]; /* first record of each section, then the end */
+	struct dp_reply_ixrr rr[DP_REPLY_MAX_RRS];
+	struct dp_reply_ixname name[DP_REPLY_MAX_RRS];
+	uint16_t slot[2 * DP_REPLY_MAX_RRS]; /* name index + 1; 0 for an empty slot */
+	/* Owners that are one compression pointer, by target (direct-mapped): the name a bare
+	 * pointer to there was found to be, so that a repeated owner is neither read nor hashed
+	 * again. A target is never 0, so 0 marks an empty entry. */
+	uint16_t ptr_target[64];
+	uint16_t ptr_name[64];
+	uint16_t arena_len;
+	uint8_t arena[DP_REPLY_NAME_ARENA];
+	uint64_t ns_hash[DP_REPLY_MAX_NS];    /* of dp_reply.ns[i].name */
+	uint16_t ns_owner[DP_REPLY_MAX_NS];   /* the name index of dp_reply.ns[i].name, if any */
+};
+
 /* The classification and everything the resolver needs from it. Only the fields that the class
- * gives meaning to are set; counts and lengths are always set. About 7 KiB: keep one per query
- * state or per worker, not on a small stack. */
+ * gives meaning to are set; counts and lengths are always set. About 80 KiB with the index:
+ * keep one per worker (its scratch), not on a stack. */
 struct dp_reply {
 	enum dp_reply_class cls;
 	enum dp_reply_bad bad;   /* DP_REPLY_MALFORMED only */
@@ -224,13 +285,24 @@ struct dp_reply {
 	struct dp_reply_ns ns[DP_REPLY_MAX_NS];
 
 	struct dp_reply_counts counts;
+
+	struct dp_reply_index ix; /* scratch of dp_reply_classify() */
 };
+
+/*
+ * Keys the index's name hash with a secret (drawn at start from the worker's generator), so
+ * that nobody who sends a reply can choose names that share a slot of the index and make each
+ * lookup walk all of them. Without it the key is all zero: fine for tests, not for a resolver.
+ * The owner of r.
+ */
+void dp_reply_set_key(struct dp_reply *r, const struct px_siphash_key *key);
 
 /*
  * Parses and classifies the reply msg[0, len) to the question q->qname/qtype/qclass sent to a
  * server for zone q->zone, scrubbing it by that bailiwick as described at the top of this file.
  * q's names must be valid lower-cased wire names. Fills r and returns r->cls. Reads nothing
- * outside msg[0, len), writes nothing outside r, allocates nothing. Any thread.
+ * outside msg[0, len), writes nothing outside r, allocates nothing, and reads each record of
+ * msg once (see "Bounded work" above). Any thread.
  */
 enum dp_reply_class dp_reply_classify(struct dp_reply *r, const uint8_t *msg, uint16_t len,
 				      const struct dp_reply_query *q);

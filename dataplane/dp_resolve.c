@@ -671,9 +671,9 @@ dp_resolve_on_timeout(struct dp_resolver *r, uint64_t res, const struct dp_upq_a
 }
 
 static enum dp_resolve_srv
-srv_of(enum dp_reply_class c)
+srv_of(const struct dp_reply *rep)
 {
-	switch (c) {
+	switch (rep->cls) {
 	case DP_REPLY_LAME:
 		return DP_RES_SRV_LAME;
 	case DP_REPLY_REFUSED:
@@ -685,7 +685,8 @@ srv_of(enum dp_reply_class c)
 	case DP_REPLY_TRUNCATED:
 		return DP_RES_SRV_TRUNCATED;
 	default:
-		return DP_RES_SRV_MALFORMED;
+		return rep->bad == DP_REPLY_BAD_TOO_MANY_RRS ? DP_RES_SRV_TOO_MANY_RRS
+							     : DP_RES_SRV_MALFORMED;
 	}
 }
 
@@ -716,7 +717,7 @@ on_minimised(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep
 	case DP_REPLY_FORMERR:
 		/* Relaxed mode: some servers mishandle minimised names; try a longer one. The
 		 * server is not failed for it, but it is counted. */
-		r->stats.server_fail[srv_of(rep->cls)]++;
+		r->stats.server_fail[srv_of(rep)]++;
 		break;
 	default:
 		return false;
@@ -753,7 +754,7 @@ dp_resolve_on_reply(struct dp_resolver *r, uint64_t res, const struct dp_reply *
 	case DP_REPLY_REFERRAL:
 		break;
 	default:
-		server_failed(r, s, srv_of(rep->cls), now_ms, act);
+		server_failed(r, s, srv_of(rep), now_ms, act);
 		return;
 	}
 	s->cut.ns[s->inflight_ns].addr_state[s->inflight_addr] = DP_RES_ADDR_OK;
@@ -806,7 +807,7 @@ dp_resolve_on_reply(struct dp_resolver *r, uint64_t res, const struct dp_reply *
 		}
 		if (rep->cname_count > 0)
 			dp_res_set_sname(s, rep->sname, rep->sname_len);
-		if (dp_res_cut_referral(r, s, rep, msg, len) != 0) {
+		if (dp_res_cut_referral(r, s, rep) != 0) {
 			server_failed(r, s, DP_RES_SRV_LAME, now_ms, act);
 			return;
 		}
@@ -835,6 +836,7 @@ dp_resolve_srv_name(enum dp_resolve_srv s)
 {
 	static const char *const names[DP_RES_SRV_COUNT] = {
 		"lame", "refused", "servfail", "formerr", "truncated", "malformed", "timeout",
+		"too_many_rrs",
 	};
 
 	return (unsigned)s < DP_RES_SRV_COUNT ? names[s] : "?";

@@ -148,6 +148,7 @@ enum dp_resolve_srv {
 	DP_RES_SRV_TRUNCATED,
 	DP_RES_SRV_MALFORMED,
 	DP_RES_SRV_TIMEOUT,
+	DP_RES_SRV_TOO_MANY_RRS, /* a reply with more records than dp_reply indexes */
 	DP_RES_SRV_COUNT,
 };
 
@@ -489,7 +490,6 @@ void dp_res_cut_hints(struct dp_resolver *r, struct dp_res *s);
 bool dp_res_cut_start(struct dp_resolver *r, struct dp_res *s,
 		      const struct dp_resolve_start_cut *sc);
 void dp_res_cut_closest(struct dp_resolver *r, struct dp_res *s);
-int dp_res_cut_referral(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep,
-			const uint8_t *msg, uint16_t len);
+int dp_res_cut_referral(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep);
 bool dp_res_add_addr(struct dp_resolver *r, struct dp_resolve_ns *ns,
 		     const struct dp_upq_addr *a, enum px_addr_entry at);

@@ -197,38 +197,10 @@ dp_res_cut_closest(struct dp_resolver *r, struct dp_res *s)
 	dp_res_cut_hints(r, s);
 }
 
-/* True if the additional section holds an A or AAAA record (class IN) owned by name: the
- * referral had glue for it, so if none is left the policy rejected all of it. */
-static bool
-had_glue(const struct dp_reply *rep, const uint8_t *msg, uint16_t len, const uint8_t *name,
-	 unsigned name_len)
-{
-	uint8_t owner[PX_DNS_NAME_BUF];
-	struct dp_wire_rd rd;
-
-	dp_wire_rd_init(&rd, msg, len);
-	rd.pos = rep->sec_off[DP_REPLY_SEC_ADDITIONAL];
-	for (unsigned i = 0; i < rep->sec_count[DP_REPLY_SEC_ADDITIONAL] && !rd.err; i++) {
-		unsigned n = dp_wire_read_name(&rd, owner, NULL);
-		uint16_t type = dp_wire_read_u16(&rd);
-		uint16_t rclass = dp_wire_read_u16(&rd);
-
-		dp_wire_read_u32(&rd);
-		dp_wire_skip(&rd, dp_wire_read_u16(&rd));
-		if (rd.err)
-			break;
-		if ((type == PX_DNS_TYPE_A || type == PX_DNS_TYPE_AAAA) &&
-		    rclass == PX_DNS_CLASS_IN && n == name_len && memcmp(owner, name, n) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* Replaces s's cut with the referral's delegation. Returns 0, or -EINVAL if the delegation is
  * not strictly below the cut (dp_reply rules it out; a server failure if it ever happens). */
 int
-dp_res_cut_referral(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep,
-		    const uint8_t *msg, uint16_t len)
+dp_res_cut_referral(struct dp_resolver *r, struct dp_res *s, const struct dp_reply *rep)
 {
 	struct dp_upq_addr a;
 
@@ -260,7 +232,7 @@ dp_res_cut_referral(struct dp_resolver *r, struct dp_res *s, const struct dp_rep
 		if (ns->addr_count > 0)
 			ns->state = DP_RES_NS_GLUE;
 		else if (dp_reply_name_in(ns->name, ns->name_len, s->cut.zone, s->cut.zone_len) ||
-			 had_glue(rep, msg, len, ns->name, ns->name_len))
+			 rn->glue_seen)
 			/* Inside the zone it serves without glue: only the zone could say where
 			 * it is. With glue that the policy rejected: the delegation points at an
 			 * address pollux never queries, and looking the name up elsewhere would

@@ -23,7 +23,9 @@
 #define AD 2
 #define CAP 4
 
-enum rule_kind { R_REFER, R_A, R_CNAME, R_NX, R_NODATA, R_LAME, R_REFUSED, R_POISON, R_CHAIN };
+enum rule_kind {
+	R_REFER, R_A, R_CNAME, R_NX, R_NODATA, R_LAME, R_REFUSED, R_POISON, R_CHAIN, R_FLOOD
+};
 
 struct rule {
 	const char *server;
@@ -60,6 +62,8 @@ static const struct rule internet[] = {
 	{"198.18.1.1", "slow.test", true, 0, R_REFER, "slow.test", {"ns1.slow.test", "ns2.slow.test"},
 	 {"198.18.6.1", "198.18.6.2"}},
 	{"198.18.1.1", "glueless.test", true, 0, R_REFER, "glueless.test", {"ns.example.other"}},
+	{"198.18.1.1", "flood.test", true, 0, R_REFER, "flood.test", {"ns1.flood.test", "ns2.flood.test"},
+	 {"198.18.9.1", "198.18.9.2"}},
 	/* example.test, on two servers. */
 	{"198.18.2.1", "www.example.test", false, PX_DNS_TYPE_A, R_A, .addr = "192.0.2.1"},
 	{"198.18.2.1", "www.example.test", false, PX_DNS_TYPE_AAAA, R_NODATA, "example.test",
@@ -90,6 +94,8 @@ static const struct rule internet[] = {
 	{"198.18.4.2", "www.lame.test", false, PX_DNS_TYPE_A, R_A, .addr = "192.0.2.4"},
 	{"198.18.6.2", "www.slow.test", false, PX_DNS_TYPE_A, R_A, .addr = "192.0.2.6"},
 	/* 198.18.6.1 never answers: no rule. */
+	{"198.18.9.1", "www.flood.test", false, PX_DNS_TYPE_A, R_FLOOD, .addr = "6.6.6.6"},
+	{"198.18.9.2", "www.flood.test", false, PX_DNS_TYPE_A, R_A, .addr = "192.0.2.9"},
 };
 
 static struct px_addr_policy policy;
@@ -198,6 +204,12 @@ build(const struct rule *ru, const char *q, uint16_t qtype)
 		px_test_msg_target(&m, AU, "example.other", PX_DNS_TYPE_NS, 100, "ns.evil.test");
 		px_test_msg_addr(&m, AD, "ns.evil.test", "6.6.6.6");
 		px_test_msg_addr(&m, AD, "ns1.example.test", "6.6.6.6");
+		break;
+	case R_FLOOD: /* an answer, then more records than the classifier indexes */
+		px_test_msg_start(&m, 1, aa, q, qtype);
+		px_test_msg_addr(&m, AN, NULL, ru->addr);
+		for (k = 0; k < DP_REPLY_MAX_RRS; k++)
+			px_test_msg_rr(&m, AN, NULL, 10, 300, "", 0);
 		break;
 	case R_CHAIN: /* cK.example.test CNAME c(K+1).example.test up to c20, which has an A */
 		ck_assert_int_eq(sscanf(q, "c%d.", &k), 1);
@@ -617,6 +629,24 @@ START_TEST(test_resolve_lame_then_good)
 	assert_sends(want, 4);
 	assert_answer(PX_DNS_RCODE_NOERROR, "www.lame.test. 192.0.2.4; ", "");
 	ck_assert_uint_eq(res->stats.server_fail[DP_RES_SRV_LAME], 1);
+}
+END_TEST
+
+/* A reply with more records than the classifier indexes fails its server (counted apart from
+ * other malformed replies) and nothing in it is used: the next server's answer is the one. */
+START_TEST(test_resolve_too_many_rrs_then_second)
+{
+	static const char *const want[] = {"198.18.0.1 test. A", "198.18.1.1 flood.test. A",
+					   "198.18.9.1 www.flood.test. A",
+					   "198.18.9.2 www.flood.test. A"};
+
+	ck_assert_int_eq(resolve("www.flood.test", PX_DNS_TYPE_A, 1), 0);
+	assert_sends(want, 4);
+	assert_answer(PX_DNS_RCODE_NOERROR, "www.flood.test. 192.0.2.9; ", "");
+	ck_assert_uint_eq(res->stats.server_fail[DP_RES_SRV_TOO_MANY_RRS], 1);
+	ck_assert_uint_eq(res->stats.server_fail[DP_RES_SRV_MALFORMED], 0);
+	ck_assert_str_eq(dp_resolve_srv_name(DP_RES_SRV_TOO_MANY_RRS), "too_many_rrs");
+	ck_assert_ptr_null(strstr(cached, "6.6.6.6"));
 }
 END_TEST
 
@@ -1091,6 +1121,7 @@ resolve_suite(void)
 	   tcase_add_test(tc, test_resolve_policy_rejects_start_cut);
 	   tcase_add_test(tc, test_resolve_glueless));
 	TC("failover", tcase_add_test(tc, test_resolve_lame_then_good);
+	   tcase_add_test(tc, test_resolve_too_many_rrs_then_second);
 	   tcase_add_test(tc, test_resolve_timeout_then_second);
 	   tcase_add_test(tc, test_resolve_stale_events));
 	TC("cname", tcase_add_test(tc, test_resolve_cname_in_zone);

@@ -32,7 +32,7 @@ void px_test_eal_init(const char *prog, const char *lcores, const char *const *e
  * answer, 1 authority, 2 additional), each bumping its section's count. An owner or target of
  * NULL is written as a compression pointer to the question's name. Bad arguments abort(). */
 struct px_test_msg {
-	uint8_t buf[8192];
+	uint8_t buf[16384]; /* the most the TCP path takes from a server */
 	uint16_t len;
 	int sec; /* the section being filled */
 };
