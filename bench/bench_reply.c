@@ -7,19 +7,21 @@
  * Cases (each message is built once, then classified over and over):
  *  - answer:   www.example.test A from its zone's server, two addresses, NS and glue, EDNS;
  *  - referral: www.example.com A from a .com server, four NS names with A and AAAA glue, EDNS;
- *  - worst:    a 16 KiB reply that stays under the classifier's record limit, built to make
- *              every pass expensive: a question name of about 180 bytes, every other name a
- *              compression pointer into two 27-rung ladders of one-letter labels over it (so
- *              reading one follows about 30 pointers and copies about 235 bytes), names of the
- *              same length as the chain's that differ only in their last bytes, a chain of
- *              eight CNAME links, 13 NS names without glue, and hundreds of records in every
- *              section that match nothing;
+ *    both with names compressed as servers compress them;
+ *  - worst:    a 16 KiB reply under the classifier's record limit, built to make every pass
+ *              expensive: a question name of 189 bytes, every other name a compression pointer
+ *              into two 27-rung ladders of one-letter labels over it (so reading one follows up
+ *              to 28 pointers and copies up to 243 bytes), noise owners of the same length as
+ *              the chain's names that differ only in their last bytes and that each spell a
+ *              name seen before in new bytes, a chain of eight CNAME links, 13 NS names without
+ *              glue, and hundreds of records in every section that match nothing;
  *  - too_many: 16 KiB of 1,300 empty records: more records than the classifier indexes.
  *
  * Fixed messages, no randomness; a warm-up before each measurement. Pure code: no EAL, no
  * hugepages (the TSC rate is calibrated against CLOCK_MONOTONIC_RAW).
  *
- * Usage: bench_reply [--seconds N] (per case and mode, default 1)
+ * Usage: bench_reply [--seconds N] [--case answer|referral|worst|too_many]
+ * (N seconds per case and mode, default 1; every case by default)
  * Prints "key: value" lines: the machine, then <case>.<mode>.cycles_per_reply and .mreplies_s.
  */
 #include <arpa/inet.h>
@@ -42,13 +44,18 @@
 
 #define MSG_MAX 65535
 #define WORST_LEN 16384 /* what the TCP path takes from a server (DP_TCP_MSG_ROOM) */
-#define LADDER 27       /* rungs: with the pointer to the top, 29 hops per name */
+#define LADDER 27	/* rungs: with the pointer to the top, 28 hops per name */
+
+/* Where each suffix of each name written so far starts, for compression as servers do it. */
+#define SUFFIXES 256
 
 struct msg {
 	uint8_t buf[MSG_MAX];
 	uint16_t len;
 	uint16_t qname_off;
 	uint16_t ancount, nscount, arcount;
+	unsigned suffix_count;
+	uint16_t suffix_off[SUFFIXES];
 };
 
 struct bench_case {
@@ -112,8 +119,45 @@ put_ptr(struct msg *m, uint16_t off)
 	put16(m, (uint16_t)(0xc000 | off));
 }
 
+/* The offset of an earlier uncompressed copy of the wire name w, or 0. */
+static uint16_t
+find_suffix(const struct msg *m, const uint8_t *w, unsigned n)
+{
+	for (unsigned i = 0; i < m->suffix_count; i++) {
+		const uint8_t *p = m->buf + m->suffix_off[i];
+
+		if (memcmp(p, w, n) == 0)
+			return m->suffix_off[i];
+	}
+	return 0;
+}
+
+/* Writes a name compressed as a server would: the longest suffix already in the message
+ * becomes a pointer to it (RFC 1035 4.1.4). The suffixes of what is written are remembered. */
 static void
 put_text(struct msg *m, const char *text)
+{
+	uint8_t w[PX_DNS_NAME_BUF];
+	unsigned n = text_name(w, text), i = 0;
+
+	while (w[i] != 0) {
+		uint16_t at = find_suffix(m, w + i, n - i);
+
+		if (at != 0) {
+			put_ptr(m, at);
+			return;
+		}
+		if (m->suffix_count < SUFFIXES)
+			m->suffix_off[m->suffix_count++] = m->len;
+		put(m, w + i, 1u + w[i]);
+		i += 1u + w[i];
+	}
+	put(m, "", 1);
+}
+
+/* Writes a name in full, as the worst cases do where they want it. */
+static void
+put_text_plain(struct msg *m, const char *text)
 {
 	uint8_t w[PX_DNS_NAME_BUF];
 
@@ -126,6 +170,7 @@ start(struct msg *m, uint16_t flags, const char *qname)
 	memset(m->buf, 0, PX_DNS_HDR_LEN);
 	m->len = PX_DNS_HDR_LEN;
 	m->ancount = m->nscount = m->arcount = 0;
+	m->suffix_count = 0;
 	m->buf[0] = 0x12;
 	m->buf[1] = 0x34;
 	m->buf[2] = (uint8_t)((PX_DNS_QR | flags) >> 8);
@@ -181,12 +226,13 @@ rr_addr(struct msg *m, int sec, const char *owner, const char *addr)
 static void
 rr_target(struct msg *m, int sec, const char *owner, uint16_t type, const char *target)
 {
-	uint8_t w[PX_DNS_NAME_BUF];
-	unsigned n = text_name(w, target);
+	uint16_t rdlen_at;
 
 	put_text(m, owner);
-	rr_fixed(m, sec, type, (uint16_t)n);
-	put(m, w, n);
+	rr_fixed(m, sec, type, 0);
+	rdlen_at = (uint16_t)(m->len - 2);
+	put_text(m, target);
+	px_put16(m->buf + rdlen_at, (uint16_t)(m->len - rdlen_at - 2));
 }
 
 static void
@@ -247,6 +293,18 @@ build_referral(struct bench_case *c)
 	set_query(c, "www.example.com", "com");
 }
 
+/* An owner that is decoy rung k + 1 spelled as a label and a pointer to rung k: the same name
+ * as the rung, in bytes no earlier owner used, so that nothing short of reading it and comparing
+ * it with the rung tells what it is. */
+static void
+put_decoy(struct msg *m, const uint16_t *decoy, unsigned k)
+{
+	static const uint8_t lab[2] = {1, 'a'};
+
+	put(m, lab, 2);
+	put_ptr(m, decoy[k % (LADDER - 1)]);
+}
+
 /* A ladder of one-letter labels over the name at base: rung k is letter + pointer to rung k-1
  * (rung 0 to base). Written as raw bytes wherever the caller puts them (an rdata). */
 static void
@@ -265,8 +323,8 @@ ladder(struct msg *m, uint16_t base, char letter, uint16_t *rung)
  * name ending in evil.tesu: as long, and different only at its end. */
 #define LONG_LABEL "abcdefghijklmnopqrstuvwxyz01"
 #define LONG_NAME(tld)                                                                             \
-	"www." LONG_LABEL "." LONG_LABEL "." LONG_LABEL "." LONG_LABEL "." LONG_LABEL "." LONG_LABEL \
-	".evil." tld
+	"www." LONG_LABEL "." LONG_LABEL "." LONG_LABEL "." LONG_LABEL "." LONG_LABEL              \
+	"." LONG_LABEL ".evil." tld
 
 static void
 build_worst(struct bench_case *c, unsigned max_rrs)
@@ -282,7 +340,7 @@ build_worst(struct bench_case *c, unsigned max_rrs)
 	rr_fixed(m, 0, 10 /* NULL */, 0);
 	ladder_len = m->len;
 	base2 = m->len;
-	put_text(m, LONG_NAME("tesu"));
+	put_text_plain(m, LONG_NAME("tesu"));
 	ladder(m, m->qname_off, 'a', real);
 	ladder(m, base2, 'a', decoy);
 	px_put16(m->buf + ladder_len - 2, (uint16_t)(m->len - ladder_len));
@@ -293,8 +351,8 @@ build_worst(struct bench_case *c, unsigned max_rrs)
 		put_ptr(m, real[i]);
 	}
 	/* Answer-section noise: owners as long as the chain's names, different at their end. */
-	for (int i = 0; i < 300; i++) {
-		put_ptr(m, decoy[i % 9]);
+	for (unsigned i = 0; i < 300; i++) {
+		put_decoy(m, decoy, i % 9);
 		rr_fixed(m, 0, 10, 0);
 	}
 	/* The delegation: test. (a suffix of every chain name), 13 NS names outside it with no
@@ -310,8 +368,8 @@ build_worst(struct bench_case *c, unsigned max_rrs)
 	}
 	/* Authority noise: NS records for zones beside the delegation, and records of a type
 	 * nothing looks at. */
-	for (int i = 0; i < 200; i++) {
-		put_ptr(m, decoy[i % LADDER]);
+	for (unsigned i = 0; i < 200; i++) {
+		put_decoy(m, decoy, i);
 		if (i % 2 == 0) {
 			rr_fixed(m, 1, PX_DNS_TYPE_NS, 2);
 			put_ptr(m, real[LADDER - 1]);
@@ -322,10 +380,10 @@ build_worst(struct bench_case *c, unsigned max_rrs)
 	/* Additional noise up to the size or the record budget: addresses no NS name owns. */
 	rr_opt(m);
 	total = m->ancount + m->nscount + m->arcount;
-	while (total < max_rrs && m->len + 16 <= WORST_LEN) {
+	while (total < max_rrs && m->len + 18 <= WORST_LEN) {
 		static const uint8_t a[4] = {192, 0, 2, 99};
 
-		put_ptr(m, decoy[total % LADDER]);
+		put_decoy(m, decoy, total);
 		rr_fixed(m, 2, PX_DNS_TYPE_A, 4);
 		put(m, a, 4);
 		total++;
@@ -391,9 +449,13 @@ static enum dp_reply_class
 classify(const struct bench_case *c, const struct px_addr_policy *policy)
 {
 	const struct dp_reply_query q = {
-		.qname = c->qname, .zone = c->zone, .qname_len = c->qname_len,
-		.zone_len = c->zone_len, .qtype = PX_DNS_TYPE_A, .qclass = PX_DNS_CLASS_IN,
-		.policy = policy,
+	    .qname = c->qname,
+	    .zone = c->zone,
+	    .qname_len = c->qname_len,
+	    .zone_len = c->zone_len,
+	    .qtype = PX_DNS_TYPE_A,
+	    .qclass = PX_DNS_CLASS_IN,
+	    .policy = policy,
 	};
 
 	return dp_reply_classify(&reply, c->m.buf, c->m.len, &q);
@@ -447,7 +509,7 @@ bench_resolve(const struct bench_case *c, const struct px_addr_policy *policy)
 {
 	static uint8_t mem[1 << 20] __attribute__((aligned(8)));
 	static uint8_t hints_mem[sizeof(struct dp_hints) + sizeof(struct dp_hints_ns)]
-		__attribute__((aligned(8)));
+	    __attribute__((aligned(8)));
 	struct dp_hints *hints = (struct dp_hints *)hints_mem;
 	struct dp_resolve_config cfg;
 	struct dp_resolve_question qq = {c->qname, c->qname_len, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
@@ -478,9 +540,13 @@ bench_resolve(const struct bench_case *c, const struct px_addr_policy *policy)
 			abort();
 		top = act.res;
 		const struct dp_reply_query q = {
-			.qname = act.qname, .zone = act.zone, .qname_len = act.qname_len,
-			.zone_len = act.zone_len, .qtype = act.qtype, .qclass = act.qclass,
-			.policy = policy,
+		    .qname = act.qname,
+		    .zone = act.zone,
+		    .qname_len = act.qname_len,
+		    .zone_len = act.zone_len,
+		    .qtype = act.qtype,
+		    .qclass = act.qclass,
+		    .policy = policy,
 		};
 		const struct dp_upq_addr server = act.server;
 		uint64_t res_id = act.res;
@@ -506,13 +572,17 @@ int
 main(int argc, char **argv)
 {
 	static struct bench_case cases[4];
-	static const struct option opts[] = {{"seconds", required_argument, NULL, 's'}, {0}};
+	static const struct option opts[] = {
+	    {"seconds", required_argument, NULL, 's'}, {"case", required_argument, NULL, 'c'}, {0}};
 	struct px_addr_policy policy;
+	const char *only = NULL;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o != 's' || (seconds = atof(optarg)) <= 0) {
-			fprintf(stderr, "usage: %s [--seconds N]\n", argv[0]);
+		if (o == 'c') {
+			only = optarg;
+		} else if (o != 's' || (seconds = atof(optarg)) <= 0) {
+			fprintf(stderr, "usage: %s [--seconds N] [--case NAME]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -528,6 +598,8 @@ main(int argc, char **argv)
 	cases[3].name = "too_many";
 	build_too_many(&cases[3]);
 	for (unsigned i = 0; i < 4; i++) {
+		if (only != NULL && strcmp(only, cases[i].name) != 0)
+			continue;
 		bench_classify(&cases[i], &policy);
 		bench_resolve(&cases[i], &policy);
 	}
