@@ -50,6 +50,20 @@ dp_recurse_clients_used(const struct dp_recurse *rc)
 	return rc->conf.slots - rc->client_free_count;
 }
 
+/* The reply index's names are the servers' choice: its hash is keyed by a secret of this
+ * worker's. */
+static void
+reply_key_init(struct dp_recurse *rc)
+{
+	uint8_t raw[PX_SIPHASH_KEY_LEN];
+	struct px_siphash_key key;
+
+	dp_rand_bytes(&rc->rand, raw, sizeof(raw));
+	key = px_siphash_key_from(raw);
+	memset(raw, 0, sizeof(raw));
+	dp_reply_set_key(&rc->reply, &key);
+}
+
 struct dp_recurse *
 dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mempool *pool,
 		  uint64_t now_ms)
@@ -106,15 +120,7 @@ dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mem
 			return NULL;
 		}
 	}
-	{
-		/* The reply index's names are the servers' choice: key its hash. */
-		uint8_t raw[PX_SIPHASH_KEY_LEN];
-		struct px_siphash_key key;
-
-		dp_rand_bytes(&rc->rand, raw, sizeof(raw));
-		key = px_siphash_key_from(raw);
-		dp_reply_set_key(&rc->reply, &key);
-	}
+	reply_key_init(rc);
 	rc->upq = dp_upq_init(rc->upq_mem, n, now_ms, seed);
 	rc->res = dp_resolve_init(rc->res_mem, n, &conf->resolve, conf->policy, rc->upq,
 				  &rc->rand);
