@@ -42,13 +42,22 @@ struct dp_cache {
 	struct dp_cache_info info;
 };
 
-uint64_t
-dp_cache_hash(const struct dp_cache *c, const uint8_t *name, uint8_t name_len, uint16_t qtype,
-	      uint16_t qclass, uint8_t kind)
+/* Inlined into the lookup: the hash is the hit path's longest dependency chain, and the
+ * bucket loads wait for it. */
+static inline uint64_t
+key_hash(const struct dp_cache *c, const uint8_t *name, uint8_t name_len, uint16_t qtype,
+	 uint16_t qclass, uint8_t kind)
 {
 	/* The name is hashed where it lies, the small fields as the tail word: no copy. */
 	return px_siphash13_tail(&c->key, name, name_len,
 				 (uint64_t)qtype | (uint64_t)qclass << 16 | (uint64_t)kind << 32);
+}
+
+uint64_t
+dp_cache_hash(const struct dp_cache *c, const uint8_t *name, uint8_t name_len, uint16_t qtype,
+	      uint16_t qclass, uint8_t kind)
+{
+	return key_hash(c, name, name_len, qtype, qclass, kind);
 }
 
 /* The signature kept in a slot: the hash's high half, independent of the low bits that choose
@@ -80,7 +89,7 @@ key_eq(const struct dp_cache_entry *e, const uint8_t *name, uint8_t name_len, ui
        uint16_t qclass, uint8_t kind)
 {
 	return e->name_len == name_len && e->qtype == qtype && e->qclass == qclass &&
-	       e->kind == kind && memcmp(dp_cache_entry_name(e), name, name_len) == 0;
+	       e->kind == kind && dp_cache_name_eq(dp_cache_entry_name(e), name, name_len);
 }
 
 /* Returns the matching entry in b, or NULL. The pointer returned is the one compared: never
@@ -118,7 +127,7 @@ const struct dp_cache_entry *
 dp_cache_lookup(const struct dp_cache *c, const uint8_t *name, uint8_t name_len, uint16_t qtype,
 		uint16_t qclass, uint8_t kind)
 {
-	uint64_t h = dp_cache_hash(c, name, name_len, qtype, qclass, kind);
+	uint64_t h = key_hash(c, name, name_len, qtype, qclass, kind);
 	uint32_t sig = sig_of(h), idx = (uint32_t)h & c->mask;
 	const struct bucket *b1 = &c->buckets[idx];
 	const struct bucket *b2 = &c->buckets[alt_bucket(c, idx, sig)];

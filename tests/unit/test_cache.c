@@ -346,6 +346,28 @@ START_TEST(test_dp_cache_concurrent_readers)
 }
 END_TEST
 
+/* The name compare of the lookup: every length, a difference at every position. */
+START_TEST(test_dp_cache_name_eq)
+{
+	uint8_t a[64], b[64];
+
+	for (unsigned i = 0; i < sizeof(a); i++)
+		a[i] = b[i] = (uint8_t)(i * 7 + 1);
+	for (unsigned len = 0; len <= 48; len++) {
+		ck_assert(dp_cache_name_eq(a, b, len));
+		for (unsigned pos = 0; pos < len; pos++) {
+			b[pos] ^= 0x20;
+			ck_assert_msg(!dp_cache_name_eq(a, b, len), "len %u pos %u", len, pos);
+			b[pos] ^= 0x20;
+		}
+		/* A difference past the end is not looked at. */
+		b[len] ^= 1;
+		ck_assert(dp_cache_name_eq(a, b, len));
+		b[len] ^= 1;
+	}
+}
+END_TEST
+
 static struct dp_cache *
 new_keyed(uint32_t n, uint64_t k0, uint64_t k1)
 {
@@ -515,6 +537,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_dp_cache_lookup_hit_and_miss);
 	tcase_add_test(tc, test_dp_cache_insert_replaces);
 	tcase_add_test(tc, test_dp_cache_entry_new_rejects_bad_offsets);
+	tcase_add_test(tc, test_dp_cache_name_eq);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ttl");
