@@ -190,8 +190,7 @@ hints_type_check(struct ctl_rrfile *f, uint16_t type, unsigned line, void *arg)
 			      ctl_rrfile_type_str(buf, sizeof(buf), type));
 }
 
-/* Only what a root hints file holds (the types were checked as the file was read); names in NS
- * rdata are lower-cased here, in place. */
+/* Only what a root hints file holds; names in NS rdata are lower-cased here, in place. */
 static int
 hints_check_records(struct hints *h)
 {
@@ -204,6 +203,13 @@ hints_check_records(struct hints *h)
 		if (r->rclass != LDNS_RR_CLASS_IN) {
 			rc = hints_reason(h, r->line, "class %s is not allowed in hints (only IN)",
 					  ctl_rrfile_class_str(buf, sizeof(buf), r->rclass));
+		} else if (r->type != PX_DNS_TYPE_NS && r->type != PX_DNS_TYPE_A &&
+			   r->type != PX_DNS_TYPE_AAAA) {
+			/* hints_type_check() refused these from their type token; this is the same
+			 * rule once more, on the type ldns actually read. */
+			rc = hints_reason(h, r->line,
+					  "type %s is not allowed in hints (only NS, A and AAAA)",
+					  ctl_rrfile_type_str(buf, sizeof(buf), r->type));
 		} else if (r->type == PX_DNS_TYPE_NS && r->owner_len != 1) {
 			rc = hints_reason(h, r->line, "NS owned by %s, not by the root",
 					  ctl_rrfile_name_str(buf, sizeof(buf), r->owner_lc, r->owner_len));

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -298,7 +299,8 @@ rrfile_token(char **p)
 /*
  * The type of the record text (RFC 1035 5.1: [owner] [TTL] [class] type rdata, TTL and class
  * in either order; a line that starts with a blank has no owner), or -1 when the text is not a
- * record (a directive, a blank line) or has no type token. 0: a token ldns knows no type by.
+ * record (a directive, a blank line) or has no type token. 0: a token ldns knows no type by;
+ * -2: a quote or parenthesis before the type, where ldns's tokens and ours could differ.
  */
 static int
 rrfile_text_type(char *text)
@@ -306,11 +308,19 @@ rrfile_text_type(char *text)
 	bool owner = text[0] != ' ' && text[0] != '\t', ttl = false, rclass = false;
 	char *p = text, *tok;
 
-	if (text[0] == '$')
+	/* The directives exactly as ldns tells them (ldns_rr_new_frm_fp_l): any other line that
+	 * starts with '$' is a record owned by that name. */
+	if ((strncmp(text, "$ORIGIN", 7) == 0 && isspace((unsigned char)text[7])) ||
+	    (strncmp(text, "$TTL", 4) == 0 && isspace((unsigned char)text[4])) ||
+	    strncmp(text, "$INCLUDE", 8) == 0)
 		return -1;
 	if (owner && rrfile_token(&p) == NULL)
 		return -1;
 	while ((tok = rrfile_token(&p)) != NULL) {
+		/* ldns's tokens may group quoted or parenthesised text where ours split: rather
+		 * than guess which token ldns will take for the type, call it unknowable. */
+		if (strpbrk(tok, "\"()") != NULL)
+			return -2;
 		if (!ttl && tok[0] >= '0' && tok[0] <= '9')
 			ttl = true;
 		else if (!rclass && ldns_get_rr_class_by_name(tok) != 0)
@@ -346,6 +356,9 @@ rrfile_check_type_ahead(struct ctl_rrfile *f, FILE *fp, struct rrfile_read *st)
 	type = rrfile_text_type(st->text);
 	if (type == 0)
 		return ctl_rrfile_err(f, (unsigned)line, -EINVAL, "unknown record type");
+	if (type == -2)
+		return ctl_rrfile_err(f, (unsigned)line, -EINVAL,
+				      "quote or parenthesis before the record's type");
 	return type < 0 ? 0 : f->type_check(f, (uint16_t)type, (unsigned)line, f->check_arg);
 }
 

@@ -352,6 +352,12 @@ START_TEST(test_ctl_hints_parse_type_before_rdata)
 		 "mem:2: type TXT is not allowed in hints (only NS, A and AAAA)"},
 		{"$TTL 3600\n; comment\n. NS a.root-servers.net.\nx. CH 5 CERT (\n 0 0 0\n )\n",
 		 "mem:6: type CERT is not allowed in hints (only NS, A and AAAA)"},
+		{". 3600000 NS a.root-servers.net.\n$OR 3600 IN CERT 0 0 0 AA==\n",
+		 "mem:2: type CERT is not allowed in hints (only NS, A and AAAA)"},
+		{". 3600000 NS a.root-servers.net.\n\"x CERT\" A 1.2.3.4\n",
+		 "mem:2: quote or parenthesis before the record's type"},
+		{". 3600000 NS a.root-servers.net.\n$TTLX CERT 0 0 0 AA==\n",
+		 "mem:2: type CERT is not allowed in hints (only NS, A and AAAA)"},
 		{". 3600000 NS a.root-servers.net.\na\\ b. 7 TYPE65280 \\# 0",
 		 "mem:2: type TYPE65280 is not allowed in hints (only NS, A and AAAA)"},
 	};
