@@ -47,6 +47,13 @@ enum opt_id {
 	OPT_PRIMING,
 	OPT_TCP,
 	OPT_TCP_IFACE,
+	OPT_ACCESS_CONTROL,
+	OPT_RATELIMIT,
+	OPT_RATELIMIT_BURST,
+	OPT_RATELIMIT_SLIP,
+	OPT_RATELIMIT_V4_PREFIX,
+	OPT_RATELIMIT_V6_PREFIX,
+	OPT_RATELIMIT_SIZE,
 };
 
 #define STR_(x) #x
@@ -105,12 +112,27 @@ static const struct opt_desc opt_table[] = {
 	{ "priming", OPT_PRIMING, "yes|no", "RFC 8109 priming of the root NS set (default yes)" },
 	{ "tcp", OPT_TCP, "on|off", "DNS over TCP through the kernel (a net_tun exception path)" },
 	{ "tcp-iface", OPT_TCP_IFACE, "NAME", "the kernel interface of the TCP exception path" },
+	{ "access-control", OPT_ACCESS_CONTROL, "'NET ACTION'", "ACTION allow|refuse|drop; "
+	  "repeatable, longest prefix wins" },
+	{ "ratelimit", OPT_RATELIMIT, "N", "queries a second per client address (prefix), "
+	  "0-" STR(PX_RL_MAX_RATE) "; 0: off" },
+	{ "ratelimit-burst", OPT_RATELIMIT_BURST, "N", "bucket depth in queries, "
+	  "0-" STR(PX_RL_MAX_RATE) " (0: as ratelimit)" },
+	{ "ratelimit-slip", OPT_RATELIMIT_SLIP, "K", "every K-th limited query gets a TC answer, "
+	  "0-1000 (0: none)" },
+	{ "ratelimit-ipv4-prefix", OPT_RATELIMIT_V4_PREFIX, "LEN", "IPv4 clients share a bucket "
+	  "per /LEN, 1-32" },
+	{ "ratelimit-ipv6-prefix", OPT_RATELIMIT_V6_PREFIX, "LEN", "IPv6 clients share a bucket "
+	  "per /LEN, 1-128" },
+	{ "ratelimit-size", OPT_RATELIMIT_SIZE, "N", "token buckets per worker, 1024-"
+	  STR(PX_RL_MAX_SIZE) },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
 };
 
 #define OPT_COUNT (sizeof(opt_table) / sizeof(opt_table[0]))
+_Static_assert(OPT_COUNT <= CTL_CONFIG_MAX_KEYS, "raise CTL_CONFIG_MAX_KEYS");
 
 static void __attribute__((format(printf, 3, 4)))
 set_err(char *err, size_t err_len, const char *fmt, ...)
@@ -146,6 +168,10 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->priming = true;
 	cfg->tcp = true;
 	snprintf(cfg->tcp_iface, sizeof(cfg->tcp_iface), "%s", CTL_DEFAULT_TCP_IFACE);
+	cfg->ratelimit_slip = CTL_DEFAULT_RATELIMIT_SLIP;
+	cfg->ratelimit_v4_prefix = CTL_DEFAULT_RATELIMIT_V4_PREFIX;
+	cfg->ratelimit_v6_prefix = CTL_DEFAULT_RATELIMIT_V6_PREFIX;
+	cfg->ratelimit_size = CTL_DEFAULT_RATELIMIT_SIZE;
 	px_addr_policy_init(&cfg->addr_policy);
 	/* init cannot report a failed strdup; parse_args fills the default in again if needed. */
 	cfg->control_path = strdup(PX_CTL_DEFAULT_PATH);
@@ -167,6 +193,13 @@ ctl_config_free(struct ctl_config *cfg)
 	cfg->hints_file = NULL;
 	free(cfg->check_hints);
 	cfg->check_hints = NULL;
+	free(cfg->acl_rules);
+	cfg->acl_rules = NULL;
+	cfg->acl_rule_count = cfg->acl_rule_cap = 0;
+	for (unsigned i = 0; i < CTL_CONFIG_MAX_KEYS; i++) {
+		free(cfg->values[i]);
+		cfg->values[i] = NULL;
+	}
 }
 
 /* Decimal only, no sign, no spaces, no trailing junk: strtoul alone accepts " -1" and "12abc". */
@@ -284,9 +317,11 @@ parse_yes_no(const char *val, bool *out, char *why, size_t why_len)
 	return 0;
 }
 
-/* Applies one option; on failure writes only the reason to why, and the caller says where. */
+/* Applies one option; on failure writes only the reason to why, and the caller says where.
+ * origin names where the value came from ("FILE:LINE" or "command line"). */
 static int
-apply_option(struct ctl_config *cfg, int id, const char *val, char *why, size_t why_len)
+apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin, char *why,
+	     size_t why_len)
 {
 	uint32_t v;
 	int rc;
@@ -407,9 +442,86 @@ apply_option(struct ctl_config *cfg, int id, const char *val, char *why, size_t 
 		}
 		snprintf(cfg->tcp_iface, sizeof(cfg->tcp_iface), "%s", val);
 		return 0;
+	case OPT_ACCESS_CONTROL:
+		return ctl_config_add_acl(cfg, val, origin, why, why_len);
+	case OPT_RATELIMIT:
+		return parse_u32(val, 0, PX_RL_MAX_RATE, &cfg->ratelimit, why, why_len);
+	case OPT_RATELIMIT_BURST:
+		return parse_u32(val, 0, PX_RL_MAX_RATE, &cfg->ratelimit_burst, why, why_len);
+	case OPT_RATELIMIT_SLIP:
+		return parse_u32(val, 0, 1000, &cfg->ratelimit_slip, why, why_len);
+	case OPT_RATELIMIT_V4_PREFIX:
+		return parse_u32(val, 1, 32, &cfg->ratelimit_v4_prefix, why, why_len);
+	case OPT_RATELIMIT_V6_PREFIX:
+		return parse_u32(val, 1, 128, &cfg->ratelimit_v6_prefix, why, why_len);
+	case OPT_RATELIMIT_SIZE:
+		return parse_u32(val, 1024, PX_RL_MAX_SIZE, &cfg->ratelimit_size, why, why_len);
 	}
 	set_err(why, why_len, "unknown option");
 	return -EINVAL;
+}
+
+/* Appends val to the option's recorded values (ctl_config_changed). */
+static int
+record_value(struct ctl_config *cfg, int id, const char *val)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++) {
+		if (opt_table[i].id != id)
+			continue;
+		size_t old = cfg->values[i] != NULL ? strlen(cfg->values[i]) : 0;
+		char *v = realloc(cfg->values[i], old + strlen(val) + 2);
+
+		if (v == NULL)
+			return -ENOMEM;
+		v[old] = '\0';
+		strcat(strcat(v, val), "\n");
+		cfg->values[i] = v;
+	}
+	return 0;
+}
+
+static int
+apply_recorded(struct ctl_config *cfg, int id, const char *val, const char *origin, char *why,
+	       size_t why_len)
+{
+	int rc = apply_option(cfg, id, val, origin, why, why_len);
+
+	if (rc == 0 && record_value(cfg, id, val) != 0) {
+		set_err(why, why_len, "out of memory");
+		rc = -ENOMEM;
+	}
+	return rc;
+}
+
+int
+ctl_config_changed(const struct ctl_config *a, const struct ctl_config *b,
+		   void (*fn)(const char *name, void *arg), void *arg)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < OPT_COUNT; i++) {
+		const char *va = a->values[i] != NULL ? a->values[i] : "";
+		const char *vb = b->values[i] != NULL ? b->values[i] : "";
+
+		if (strcmp(va, vb) != 0) {
+			n++;
+			if (fn != NULL)
+				fn(opt_table[i].name, arg);
+		}
+	}
+	return n;
+}
+
+void
+ctl_config_adopt_values(struct ctl_config *dst, struct ctl_config *src, const char *name)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++)
+		if (strcmp(opt_table[i].name, name) == 0) {
+			char *v = dst->values[i];
+
+			dst->values[i] = src->values[i];
+			src->values[i] = v;
+		}
 }
 
 static const struct opt_desc *
@@ -517,7 +629,7 @@ ctl_config_parse_file(struct ctl_config *cfg, const char *path, char *err, size_
 		return rc;
 	}
 	while ((n = getline(&line, &cap, f)) >= 0) {
-		char *text = line, *val = NULL;
+		char *text = line, *val = NULL, origin[PX_ACL_ORIGIN_LEN];
 
 		lineno++;
 		if (lineno == 1 && strncmp(text, "\xef\xbb\xbf", 3) == 0)
@@ -536,7 +648,8 @@ ctl_config_parse_file(struct ctl_config *cfg, const char *path, char *err, size_
 			rc = 0;
 			continue;
 		}
-		rc = apply_option(cfg, opt->id, val, why, sizeof(why));
+		snprintf(origin, sizeof(origin), "%s:%u", path, lineno);
+		rc = apply_recorded(cfg, opt->id, val, origin, why, sizeof(why));
 		if (rc < 0) {
 			set_err(err, err_len, "%s:%u: %s: '%s': %s", path, lineno, opt->name, val,
 				why);
@@ -613,7 +726,7 @@ getopt_pass(struct ctl_config *cfg, int argc, char **argv, bool apply, char *err
 		}
 		if (apply == (c == OPT_CONFIG))
 			continue;
-		rc = apply_option(cfg, c, optarg, why, sizeof(why));
+		rc = apply_recorded(cfg, c, optarg, "command line", why, sizeof(why));
 		if (rc < 0) {
 			set_err(err, err_len, "--%s: '%s': %s", opt_name(c), optarg, why);
 			return rc;
@@ -811,6 +924,21 @@ opt_default(int id, char *buf, size_t len)
 	case OPT_TCP_IFACE:
 		snprintf(buf, len, "%s", CTL_DEFAULT_TCP_IFACE);
 		break;
+	case OPT_RATELIMIT:
+		snprintf(buf, len, "0");
+		break;
+	case OPT_RATELIMIT_SLIP:
+		snprintf(buf, len, "%u", CTL_DEFAULT_RATELIMIT_SLIP);
+		break;
+	case OPT_RATELIMIT_V4_PREFIX:
+		snprintf(buf, len, "%u", CTL_DEFAULT_RATELIMIT_V4_PREFIX);
+		break;
+	case OPT_RATELIMIT_V6_PREFIX:
+		snprintf(buf, len, "%u", CTL_DEFAULT_RATELIMIT_V6_PREFIX);
+		break;
+	case OPT_RATELIMIT_SIZE:
+		snprintf(buf, len, "%u", CTL_DEFAULT_RATELIMIT_SIZE);
+		break;
 	default:
 		buf[0] = '\0';
 	}
@@ -843,5 +971,12 @@ ctl_config_usage(FILE *out, const char *prog)
 		"\nConfig file (--config): one 'key: value' per line, keys named as the long\n"
 		"options without '--' (e.g. 'ip: 192.0.2.53/24'); '#' starts a comment, blank\n"
 		"lines are ignored, values may be wrapped in double quotes. 'config' and 'help'\n"
-		"are not keys. The command line overrides the file; local-zone accumulates.\n");
+		"are not keys. The command line overrides the file; local-zone and\n"
+		"access-control accumulate. polluxctl reload (and SIGHUP) re-read the file:\n"
+		"access-control and ratelimit* apply at once, other changed keys need a restart.\n"
+		"\nAccess control is closed by default: the --ip and --ip6 subnets and fe80::/10\n"
+		"are allowed, every other source is refused. access-control rules (at most "
+		STR(PX_ACL_MAX_CONFIGURED) ")\n"
+		"are added on top, e.g. 'access-control: 203.0.113.0/24 allow'; a rule for the\n"
+		"same prefix as a default replaces it. TCP peers refused or dropped are closed.\n");
 }

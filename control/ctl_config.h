@@ -10,9 +10,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <pollux/acl.h>
 #include <pollux/addr_policy.h>
+#include <pollux/ratelimit.h>
 
 #define CTL_MAX_LOCAL_ZONES 64
+/* Slots for the raw values of each option (ctl_config_changed); above the option count. */
+#define CTL_CONFIG_MAX_KEYS 64
 
 struct ctl_config {
 	bool has_ip4;
@@ -53,6 +57,19 @@ struct ctl_config {
 	bool priming;           /* RFC 8109 priming of the root NS set */
 	bool tcp;               /* DNS over TCP through the kernel (ctl_tun.h, ctl_tcp.h) */
 	char tcp_iface[16];     /* the tun's kernel interface name */
+	/* Access control (ctl_access.h): the configured rules, in the order given; the
+	 * defaults (--ip and --ip6 subnets, link-local, refuse the rest) are added at build. */
+	struct px_acl_rule *acl_rules; /* owned */
+	uint32_t acl_rule_count, acl_rule_cap;
+	/* Rate limiting per client (pollux/ratelimit.h). */
+	uint32_t ratelimit;        /* queries a second; 0: off */
+	uint32_t ratelimit_burst;  /* 0: as ratelimit */
+	uint32_t ratelimit_slip;
+	uint32_t ratelimit_v4_prefix, ratelimit_v6_prefix;
+	uint32_t ratelimit_size;   /* buckets per worker */
+	/* Every value each option was given, "v1\nv2\n", indexed like the option table: what a
+	 * reload compares to tell which options changed (owned). */
+	char *values[CTL_CONFIG_MAX_KEYS];
 	bool help;
 };
 
@@ -84,6 +101,10 @@ ctl_config_slots_per_client(const struct ctl_config *cfg)
 #define CTL_DEFAULT_MAX_NEG_TTL 3600
 #define CTL_MAX_TTL_LIMIT 604800
 #define CTL_DEFAULT_TCP_IFACE "pxtcp0"
+#define CTL_DEFAULT_RATELIMIT_SLIP 2
+#define CTL_DEFAULT_RATELIMIT_V4_PREFIX 32
+#define CTL_DEFAULT_RATELIMIT_V6_PREFIX 56
+#define CTL_DEFAULT_RATELIMIT_SIZE 65536
 
 /* Fills cfg with the defaults. */
 void ctl_config_init(struct ctl_config *cfg);
@@ -109,6 +130,28 @@ int ctl_config_parse_file(struct ctl_config *cfg, const char *path, char *err, s
 /* Checks what only the whole configuration can tell (an address to serve on is required,
  * except with --check-hints). Returns 0 or -EINVAL with a message in err. */
 int ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len);
+
+/*
+ * Adds one access-control rule, "NET ACTION", from origin (e.g. "pollux.conf:12", "command
+ * line"). A prefix already configured with another action is an error; with the same action
+ * it is accepted once. Returns 0 or -EINVAL with the reason in why. (ctl_config_acl.c)
+ */
+int ctl_config_add_acl(struct ctl_config *cfg, const char *text, const char *origin, char *why,
+		       size_t why_len);
+
+/* The rate-limit parameters cfg says, burst defaulted. (ctl_config_acl.c) */
+struct px_rl_params ctl_config_rl_params(const struct ctl_config *cfg);
+
+/*
+ * Calls fn(name, arg) for each option whose values differ between a and b (e.g. a running
+ * configuration and a file re-read). Returns how many differ.
+ */
+int ctl_config_changed(const struct ctl_config *a, const struct ctl_config *b,
+		       void (*fn)(const char *name, void *arg), void *arg);
+
+/* Swaps the recorded values of option `name` between dst and src: after a reload applied the
+ * option, the running configuration records what is now in force. */
+void ctl_config_adopt_values(struct ctl_config *dst, struct ctl_config *src, const char *name);
 
 /* Prints the usage text for pollux's own options. */
 void ctl_config_usage(FILE *out, const char *prog);

@@ -34,6 +34,8 @@ struct ctl_state {
 	struct ctl_hints_state *hints;
 	struct ctl_prime_state *prime; /* NULL in tests that do not prime */
 	struct ctl_tcp *tcp;       /* NULL with --tcp off */
+	struct ctl_access *access; /* access control (ctl_access.h) */
+	struct ctl_reload *reload; /* polluxctl reload, SIGHUP (ctl_reload.h) */
 	/* The port's link as the control thread's watch last saw it (main.c, port_watch): ctl
 	 * only. A net_memif client whose peer went away is stopped and started again, which is
 	 * the only way its PMD connects to the peer again. */

@@ -22,8 +22,10 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <pollux/acl.h>
 #include <pollux/wire.h>
 
+#include "ctl_access.h"
 #include "ctl_tcp.h"
 #include "dp_tcp.h"
 
@@ -245,11 +247,20 @@ static void
 accept_all(struct ctl_tcp *t, int lfd)
 {
 	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC),
+		    one = 1;
 		struct tcp_conn *c = NULL;
 
 		if (fd < 0)
 			return;
+		/* Refused and dropped peers alike are closed before a byte is read (counted in
+		 * ctl_access): no query of theirs reaches a worker. */
+		if (ctl_access_check_peer(t->conf.access, (struct sockaddr *)&peer) != PX_ACL_ALLOW) {
+			close(fd);
+			continue;
+		}
 		for (uint32_t i = 0; i < CTL_TCP_MAX_CONNS; i++)
 			if (!t->conns[i].used) {
 				c = &t->conns[i];

@@ -29,10 +29,12 @@
 #include <pollux/ctl_proto.h>
 #include <pollux/wire.h>
 
+#include "ctl_access.h"
 #include "ctl_api.h"
 #include "ctl_config.h"
 #include "ctl_hints_reload.h"
 #include "ctl_prime.h"
+#include "ctl_reload.h"
 #include "ctl_stats.h"
 #include "ctl_tcp.h"
 #include "ctl_tun.h"
@@ -40,6 +42,7 @@
 #include "dp_cache.h"
 #include "dp_cache_feed.h"
 #include "dp_prime.h"
+#include "dp_rand.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
 #include "dp_nbr.h"
@@ -82,13 +85,15 @@ wants_help(int argc, char **argv)
 	return false;
 }
 
+/* pollux's own arguments, kept for polluxctl reload, which parses them again. */
+static char *own_argv[256];
+static int own_argc;
+
 static void
 parse_own_options(struct ctl_config *cfg, int argc, char **argv)
 {
 	int dd = find_dashdash(argc, argv);
 	char err[512];
-	char *own_argv[256];
-	int own_argc = 0;
 
 	own_argv[own_argc++] = argv[0];
 	/* `pollux --check-hints FILE [options]` runs offline: no EAL part, no "--" needed. */
@@ -144,8 +149,16 @@ port_setup(struct ctl_state *st, struct dp_ctx *ctx, uint16_t nb_q)
 
 	memset(&conf, 0, sizeof(conf));
 	if (nb_q > 1) {
-		uint64_t hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+		/* Addresses only, where the port can: every query of one client then reaches one
+		 * worker, whose token bucket alone holds it to --ratelimit (README). */
+		uint64_t hf = info.flow_type_rss_offloads & RTE_ETH_RSS_IP;
 
+		if (hf == 0) {
+			hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+			LOG(NOTICE, "port %u (%s) cannot hash on addresses alone: one client may be "
+			    "spread over the workers, each limiting it to --ratelimit\n", port,
+			    info.driver_name);
+		}
 		if (hf == 0)
 			rte_exit(EXIT_FAILURE, "port %u (%s) has no RSS to spread %u queues: run "
 				 "one worker lcore\n", port, info.driver_name, nb_q);
@@ -310,6 +323,28 @@ recurse_shared(struct ctl_state *st, unsigned workers)
 	    workers);
 }
 
+/* One worker's token buckets, keyed with a secret of its own. */
+static struct px_rl_table *
+rl_table(const struct ctl_config *cfg, unsigned lcore)
+{
+	size_t sz = px_rl_table_size(cfg->ratelimit_size, NULL);
+	struct px_rl_table *t = rte_zmalloc_socket("pollux_ratelimit", sz, RTE_CACHE_LINE_SIZE,
+						    (int)rte_lcore_to_socket_id(lcore));
+	struct dp_rand r;
+	uint8_t key[16];
+
+	if (t == NULL)
+		rte_exit(EXIT_FAILURE, "out of memory for %u rate-limit buckets (--ratelimit-size)\n",
+			 cfg->ratelimit_size);
+	if (dp_rand_init(&r) != 0)
+		rte_exit(EXIT_FAILURE, "getrandom: %s\n", strerror(errno));
+	dp_rand_bytes(&r, key, sizeof(key));
+	px_rl_table_init(t, cfg->ratelimit_size, key);
+	memset(key, 0, sizeof(key));
+	memset(&r, 0, sizeof(r));
+	return t;
+}
+
 static void
 launch_workers(struct ctl_state *st)
 {
@@ -339,6 +374,7 @@ launch_workers(struct ctl_state *st)
 		lc->lcore_id = lcore;
 		lc->queue_id = (uint16_t)n;
 		lc->tcp = ctl_tcp_worker(st->tcp, n);
+		lc->rl = rl_table(st->cfg, lcore);
 		if (recurse) {
 			int socket = (int)rte_lcore_to_socket_id(lcore);
 
@@ -373,6 +409,7 @@ tcp_setup(struct ctl_state *st, struct ctl_tun *tun)
 		.port = PX_DNS_PORT,
 		.workers = nb_q,
 		.policy = &cfg->addr_policy,
+		.access = st->access,
 	};
 	char err[256];
 
@@ -412,7 +449,14 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 		ctl_tcp_print(st->tcp, out);
 		return 0;
 	}
-	fprintf(out, "unknown command '%s'; known: status, stats, hints, reload-hints, tcp\n",
+	if (argc == 1 && strcmp(argv[0], "acl") == 0) {
+		ctl_access_print(st->access, out);
+		return 0;
+	}
+	if (argc == 1 && strcmp(argv[0], "reload") == 0)
+		return ctl_reload_run(st->reload, "control", out);
+	fprintf(out, "unknown command '%s'; known: status, stats, hints, reload-hints, tcp, acl, "
+		"reload\n",
 		argc > 0 ? argv[0] : "");
 	return -1;
 }
@@ -547,6 +591,8 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
+					/* The configuration and the hints file both. */
+					ctl_reload_run(st->reload, "sighup", NULL);
 					ctl_hints_reload(st->hints, "sighup", NULL);
 				} else {
 					LOG(NOTICE, "signal %u: shutting down\n", si.ssi_signo);
@@ -577,6 +623,8 @@ main(int argc, char **argv)
 	static struct ctl_hints_state hints;
 	static struct ctl_prime_state prime;
 	static struct ctl_tun tun;
+	static struct ctl_access access;
+	static struct ctl_reload reload;
 	struct ctl_api *api;
 	char err[CTL_HINTS_REASONS_LEN + 256];
 	int ret, sfd;
@@ -644,6 +692,14 @@ main(int argc, char **argv)
 	load_zones(&st);
 	if (ctl_hints_start(&hints, &cfg, &ctx, err, sizeof(err)) != 0)
 		rte_exit(EXIT_FAILURE, "%s", err);
+	st.access = &access;
+	st.reload = &reload;
+	if (ctl_access_start(&access, &cfg, &ctx, (uint16_t)(rte_lcore_count() - 1), err,
+			     sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "%s\n", err);
+	if (ctl_reload_init(&reload, &cfg, own_argc, own_argv, &access,
+			    (uint16_t)(rte_lcore_count() - 1)) != 0)
+		rte_exit(EXIT_FAILURE, "out of memory\n");
 
 	api = ctl_api_open(cfg.control_path, api_handler, &st);
 	if (api == NULL)
@@ -674,6 +730,8 @@ main(int argc, char **argv)
 	ctl_stats_telemetry_withdraw();
 	ctl_api_close(api);
 	ctl_hints_stop(&hints);
+	ctl_access_stop(&access);
+	ctl_reload_free(&reload);
 	rte_eth_dev_stop(ctx.port.port_id);
 	rte_eth_dev_close(ctx.port.port_id);
 	dp_cache_feed_free(ctx.cache_feed);
@@ -681,6 +739,7 @@ main(int argc, char **argv)
 	dp_cache_free(ctx.cache);
 	for (unsigned i = 0; i < st.worker_count; i++) {
 		dp_recurse_free(st.workers[i]->rec);
+		rte_free(st.workers[i]->rl);
 		rte_free(st.workers[i]);
 	}
 	rte_free(st.workers);

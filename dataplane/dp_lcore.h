@@ -16,12 +16,14 @@
 
 #include <pollux/stats.h>
 
+struct dp_access;
 struct dp_cache;
 struct dp_cache_feed;
 struct dp_hints;
 struct dp_nbr_table;
 struct dp_prime_feed;
 struct dp_tcp_lcore;
+struct px_rl_table;
 struct rte_rcu_qsbr;
 struct rte_ring;
 
@@ -49,6 +51,10 @@ struct dp_ctx {
 	struct dp_cache *cache;
 	struct dp_cache_feed *cache_feed; /* dp: producers of cache inserts, ctl: the consumer */
 	struct dp_hints *hints; /* dp: ro (dp_hints_get), ctl: rw (release store, then RCU) */
+	/* Access control and rate-limit parameters (dp_access.h), or NULL: every source served.
+	 * dp: ro (dp_access_get) but for its own slice of hit counters, ctl: rw (release
+	 * store, then RCU). */
+	struct dp_access *access;
 	/* Priming replies and failures to the control thread (dp_prime.h), or NULL: no priming.
 	 * dp: producers, ctl: the consumer. */
 	struct dp_prime_feed *prime;
@@ -84,6 +90,9 @@ struct dp_lcore {
 	/* DNS over TCP (dp_tcp.h): the tun queue, rings and neighbour table, or NULL when TCP is
 	 * off (TCP segments are then dropped, drop_l4_proto). Built by the control thread. */
 	struct dp_tcp_lcore *tcp;
+	/* Token buckets of the clients this worker saw (pollux/ratelimit.h), or NULL: no rate
+	 * limiting. Sized at start; the worker is its only writer. */
+	struct px_rl_table *rl;
 	bool parked; /* in dp_loop_run's pause wait, off RCU. dp: rw, ctl: ro (seq_cst: dp_loop.c) */
 } __rte_cache_aligned;
 

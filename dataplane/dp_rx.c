@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include "dp_access.h"
 #include "dp_answer.h"
 #include "dp_cksum.h"
 #include "dp_lcore.h"
@@ -109,7 +110,7 @@ handle_udp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, ui
 {
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	bool upstream;
-	int dns_len = udp_check(lc, udp, l4_len, &upstream);
+	int dns_len = udp_check(lc, udp, l4_len, &upstream), screen;
 	uint16_t rlen, dns_off = L2_LEN + IP4_LEN + UDP_LEN;
 
 	if (dns_len < 0)
@@ -125,7 +126,17 @@ handle_udp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, ui
 	if (unlikely(upstream))
 		return dp_recurse_reply(lc, m, 4, ip, udp->src_port, udp->dst_port,
 					(const uint8_t *)(udp + 1), (uint16_t)dns_len);
-	rlen = dp_answer_query(lc, (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_room(m, dns_off), m);
+	/* Access control and the rate limit come before any DNS work. */
+	screen = dp_access_screen(lc, (const uint8_t *)&ip->src_addr, false,
+				  (uint8_t *)(udp + 1), (uint16_t)dns_len);
+	if (unlikely(screen != 0)) {
+		if (screen < 0)
+			return DP_DROP;
+		rlen = (uint16_t)screen;
+	} else {
+		rlen = dp_answer_query(lc, (uint8_t *)(udp + 1), (uint16_t)dns_len,
+				       dns_room(m, dns_off), m);
+	}
 	if (rlen == 0)
 		return DP_DROP;
 	if (rlen == DP_ANSWER_CONSUMED)
@@ -208,7 +219,7 @@ handle_udp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, ui
 {
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	bool upstream;
-	int dns_len = udp_check(lc, udp, l4_len, &upstream);
+	int dns_len = udp_check(lc, udp, l4_len, &upstream), screen;
 	uint16_t rlen, dns_off = L2_LEN + IP6_LEN + UDP_LEN;
 	uint8_t tmp[16];
 
@@ -223,7 +234,15 @@ handle_udp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, ui
 	if (unlikely(upstream))
 		return dp_recurse_reply(lc, m, 6, ip, udp->src_port, udp->dst_port,
 					(const uint8_t *)(udp + 1), (uint16_t)dns_len);
-	rlen = dp_answer_query(lc, (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_room(m, dns_off), m);
+	screen = dp_access_screen(lc, ip->src_addr, true, (uint8_t *)(udp + 1), (uint16_t)dns_len);
+	if (unlikely(screen != 0)) {
+		if (screen < 0)
+			return DP_DROP;
+		rlen = (uint16_t)screen;
+	} else {
+		rlen = dp_answer_query(lc, (uint8_t *)(udp + 1), (uint16_t)dns_len,
+				       dns_room(m, dns_off), m);
+	}
 	if (rlen == 0)
 		return DP_DROP;
 	if (rlen == DP_ANSWER_CONSUMED)

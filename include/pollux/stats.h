@@ -14,6 +14,11 @@
 	X(tx_pkts, "packets sent") \
 	X(idle_polls, "polls that received nothing") \
 	X(busy_cycles, "TSC cycles of loop iterations that received packets (rx to tx)") \
+	X(acl_allowed, "UDP queries from a source access control allows") \
+	X(acl_refused, "UDP queries answered REFUSED by access control") \
+	X(acl_dropped, "UDP queries dropped by access control") \
+	X(ratelimited, "UDP queries over their client's rate (dropped or slipped)") \
+	X(ratelimit_slipped, "rate-limited queries answered with TC set (the slip)") \
 	X(queries, "DNS queries with a valid header") \
 	X(hits, "queries answered from the cache") \
 	X(misses, "queries not in the cache (handed to the resolver path)") \

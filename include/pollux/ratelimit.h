@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Per-client query rate limiting: a token bucket per client address (IPv4 per /32 by default,
+ * IPv6 per /56), in a fixed-size table each worker owns.
+ *
+ * The table is set-associative: a keyed SipHash-1-3 of the client's prefix picks a set of
+ * PX_RL_WAYS buckets (one cache line) and a 31-bit tag inside it. The key is drawn at start,
+ * so an attacker cannot aim many addresses at one set. When a new client finds its set full,
+ * the bucket evicted is the one holding the most tokens once refilled: a full bucket carries
+ * no memory a fresh one would not, so an idle client is forgotten first and a client being
+ * limited (an empty bucket) is forgotten last. Two clients whose keyed hashes agree on set and
+ * tag share a bucket; with a random key that is chance, about 2^-31 per pair within a set.
+ *
+ * Tokens are counted in thousandths of a query, so a rate of N queries a second refills N
+ * thousandths a millisecond exactly. Pure code: no DPDK, no allocation; one writer per table.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <pollux/siphash.h>
+
+#define PX_RL_WAYS 4
+#define PX_RL_MAX_RATE 1000000
+#define PX_RL_MAX_SIZE 16777216
+
+/* What the control thread decides; published with the access table (dp_access.h). */
+struct px_rl_params {
+	uint32_t rate;      /* queries a second per client; 0: off */
+	uint32_t burst;     /* bucket depth in queries (>= 1 when rate is set) */
+	uint32_t slip;      /* every slip-th limited query gets a TC answer; 0: never */
+	uint8_t v4_prefix;  /* IPv4 clients are aggregated per this prefix, 1-32 */
+	uint8_t v6_prefix;  /* IPv6 clients per this prefix, 1-128 */
+};
+
+struct px_rl_bucket {
+	uint32_t tag;     /* 0: free */
+	uint32_t last_ms; /* when tokens were last refilled (wraps after 49 days: harmless) */
+	uint32_t tokens;  /* thousandths of a query */
+	uint32_t limited; /* limited queries so far, for the slip */
+};
+
+struct px_rl_table {
+	struct px_siphash_key key;
+	uint32_t set_mask;   /* sets - 1; sets is a power of two */
+	uint32_t evictions;  /* buckets taken from another client (single writer) */
+	struct px_rl_bucket b[]; /* [sets * PX_RL_WAYS] */
+};
+
+enum px_rl_verdict {
+	PX_RL_PASS = 0, /* within its rate: serve */
+	PX_RL_DROP,     /* limited: no answer */
+	PX_RL_SLIP,     /* limited, but this one gets a truncated answer */
+};
+
+/* Bytes a table of at least `buckets` buckets takes (rounded up to a power-of-two count of
+ * sets), and the bucket count it will have. buckets must be 1-PX_RL_MAX_SIZE. */
+size_t px_rl_table_size(uint32_t buckets, uint32_t *actual);
+
+/* Initialises t (px_rl_table_size() bytes, any alignment of 64 bytes or more) with key. */
+void px_rl_table_init(struct px_rl_table *t, uint32_t buckets, const uint8_t key[16]);
+
+static inline uint32_t
+px_rl_refill(const struct px_rl_bucket *b, const struct px_rl_params *p, uint32_t now_ms)
+{
+	uint64_t cap = (uint64_t)p->burst * 1000;
+	uint64_t t = b->tokens + (uint64_t)(uint32_t)(now_ms - b->last_ms) * p->rate;
+
+	return (uint32_t)(t < cap ? t : cap);
+}
+
+/* Takes a bucket for a client the set does not know: a free one, else the fullest. */
+static inline struct px_rl_bucket *
+px_rl_claim(struct px_rl_table *t, struct px_rl_bucket *set, const struct px_rl_params *p,
+	    uint32_t tag, uint32_t now_ms)
+{
+	struct px_rl_bucket *v = &set[0];
+	uint32_t most = 0;
+
+	for (unsigned i = 0; i < PX_RL_WAYS; i++) {
+		if (set[i].tag == 0) {
+			v = &set[i];
+			goto take;
+		}
+		uint32_t tk = px_rl_refill(&set[i], p, now_ms);
+
+		if (tk > most) {
+			most = tk;
+			v = &set[i];
+		}
+	}
+	t->evictions++;
+take:
+	v->tag = tag;
+	v->last_ms = now_ms;
+	v->tokens = p->burst * 1000;
+	v->limited = 0;
+	return v;
+}
+
+/*
+ * Charges one query from the client addr (4 bytes when !v6, else 16, network order) at now_ms.
+ * p->rate must not be 0. The owning thread only.
+ */
+static inline enum px_rl_verdict
+px_rl_check(struct px_rl_table *t, const struct px_rl_params *p, const uint8_t *addr, bool v6,
+	    uint32_t now_ms)
+{
+	uint8_t k[16];
+	unsigned plen = v6 ? p->v6_prefix : p->v4_prefix, n = (plen + 7) / 8;
+	uint64_t h;
+
+	memcpy(k, addr, v6 ? 16 : 4);
+	if (plen % 8)
+		k[n - 1] &= (uint8_t)(0xff00u >> (plen % 8));
+	/* An IPv6 prefix is hashed as 16 bytes, an IPv4 one as at most 4: the length hashed
+	 * tells the families apart. */
+	if (v6)
+		memset(k + n, 0, 16 - n);
+	h = px_siphash13(&t->key, k, v6 ? 16 : n);
+
+	struct px_rl_bucket *set = &t->b[((uint32_t)h & t->set_mask) * PX_RL_WAYS], *b = NULL;
+	uint32_t tag = (uint32_t)(h >> 32) | 1;
+
+	for (unsigned i = 0; i < PX_RL_WAYS; i++)
+		if (set[i].tag == tag) {
+			b = &set[i];
+			break;
+		}
+	if (b == NULL)
+		b = px_rl_claim(t, set, p, tag, now_ms);
+	b->tokens = px_rl_refill(b, p, now_ms);
+	b->last_ms = now_ms;
+	if (b->tokens >= 1000) {
+		b->tokens -= 1000;
+		return PX_RL_PASS;
+	}
+	b->limited++;
+	return p->slip != 0 && b->limited % p->slip == 0 ? PX_RL_SLIP : PX_RL_DROP;
+}
