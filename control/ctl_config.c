@@ -517,10 +517,11 @@ ctl_config_adopt_values(struct ctl_config *dst, struct ctl_config *src, const ch
 {
 	for (size_t i = 0; i < OPT_COUNT; i++)
 		if (strcmp(opt_table[i].name, name) == 0) {
-			char *v = dst->values[i];
-
+			/* Moved, not copied: it cannot fail, and src is a parse about to be freed.
+			 * src keeps nothing, so adopting twice is harmless. */
+			free(dst->values[i]);
 			dst->values[i] = src->values[i];
-			src->values[i] = v;
+			src->values[i] = NULL;
 		}
 }
 

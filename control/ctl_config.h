@@ -149,8 +149,8 @@ struct px_rl_params ctl_config_rl_params(const struct ctl_config *cfg);
 int ctl_config_changed(const struct ctl_config *a, const struct ctl_config *b,
 		       void (*fn)(const char *name, void *arg), void *arg);
 
-/* Swaps the recorded values of option `name` between dst and src: after a reload applied the
- * option, the running configuration records what is now in force. */
+/* Moves the recorded values of option `name` from src to dst: after a reload applied the
+ * option, the running configuration records what is now in force. src records none after. */
 void ctl_config_adopt_values(struct ctl_config *dst, struct ctl_config *src, const char *name);
 
 /* Prints the usage text for pollux's own options. */

@@ -46,6 +46,9 @@ usage(FILE *out)
 		"  stats              counters summed over all workers, one 'name value' a line\n"
 		"  hints              the root hints in use\n"
 		"  reload-hints       re-read the root hints file and publish it\n"
+		"  reload             re-read the config file: access-control and ratelimit*\n"
+		"                     apply at once (all or nothing), other changes need a restart\n"
+		"  acl                access-control rules in force: origin, action, hits\n"
 		"\n"
 		"Exit status: 0 when pollux replied OK, 1 when it replied ERR (the reason goes to\n"
 		"stderr), 2 on a usage error or when no reply could be had.\n",
