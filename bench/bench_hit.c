@@ -11,7 +11,13 @@
  *    main lcore acts as the load generator on the port's rings: PMD RX/TX, bursts, RCU
  *    quiescent reports, everything a deployed worker does.
  *
+ * With --access compare, the inline measurement runs in rounds alternating without and with
+ * access control (ACL_PREFIXES prefixes) and rate limiting (on, at a rate no client reaches),
+ * and reports the cycles per query each adds. The queries come from CLIENTS source addresses
+ * either way, so the buckets see many clients, as a deployed worker's would.
+ *
  * Usage: bench_hit [EAL options] -- [--seconds N] [--names N] [--mode inline|ring|both]
+ *                                   [--access off|on|compare]
  * Prints "key: value" lines: answers per second, cycles per query, the machine.
  */
 #include <errno.h>
@@ -33,6 +39,9 @@
 
 #include <pollux/wire.h>
 
+#include "ctl_access.h"
+#include "ctl_config.h"
+#include "dp_access.h"
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
@@ -41,6 +50,9 @@
 
 #define INFLIGHT 2048
 #define SEED 1
+#define ACL_PREFIXES 1000
+#define CLIENTS 1024
+#define COMPARE_ROUNDS 3
 
 static struct dp_ctx ctx;
 static struct rte_mempool *pool;
@@ -48,6 +60,7 @@ static unsigned nb_names = 1000;
 static double seconds = 5;
 static uint8_t (*frames)[128];
 static uint16_t *frame_len;
+static struct px_rl_table *ring_rl; /* the ring worker's buckets with --access on */
 
 static void
 fill_cache(void)
@@ -76,8 +89,13 @@ fill_cache(void)
 		ret = dp_cache_insert(ctx.cache, e);
 		if (ret != 0)
 			rte_exit(1, "cannot insert cache entry %u: %s\n", i, strerror(-ret));
-		frame_len[i] = px_test_frame_udp4(frames[i], &px_test_hosts, (uint16_t)(1024 + i),
-						  53, dns, px_test_query(dns, &q));
+		/* Clients 198.18.C.10-13: inside the /24 allow rules of access_table(). */
+		struct px_test_hosts h = px_test_hosts;
+
+		h.client_ip4 = rte_cpu_to_be_32(RTE_IPV4(198, 18, (i % CLIENTS) & 0xff,
+						       10 + (i % CLIENTS) / 256));
+		frame_len[i] = px_test_frame_udp4(frames[i], &h, (uint16_t)(1024 + i), 53, dns,
+						  px_test_query(dns, &q));
 	}
 }
 
@@ -111,8 +129,54 @@ machine(void)
 	printf("names: %u\n", nb_names);
 }
 
-static void
-bench_inline(void)
+/* ACL_PREFIXES rules as a deployment might have them: 256 IPv4 /24s (the clients' subnets),
+ * the rest refused /16s and IPv6 /48s, beside the defaults of --ip 198.18.0.2/24; and rate
+ * limiting on at a rate no bench client reaches, so every query pays for its bucket. */
+static struct dp_access *
+access_table(void)
+{
+	struct ctl_config cfg;
+	char rule[64], why[256];
+	struct dp_access *a;
+
+	ctl_config_init(&cfg);
+	cfg.has_ip4 = true;
+	cfg.ip4 = px_test_hosts.server_ip4;
+	cfg.ip4_prefix = 24;
+	cfg.ratelimit = getenv("BENCH_RL0") ? 0 : PX_RL_MAX_RATE;
+	for (unsigned i = 0; i < ACL_PREFIXES; i++) {
+		if (i < 256)
+			snprintf(rule, sizeof(rule), "198.18.%u.0/24 allow", i);
+		else if (i < 628)
+			snprintf(rule, sizeof(rule), "10.%u.%u.0/24 refuse", i >> 8, i & 0xff);
+		else
+			snprintf(rule, sizeof(rule), "2001:db8:%x::/48 drop", i);
+		if (ctl_config_add_acl(&cfg, rule, "bench", why, sizeof(why)) != 0)
+			rte_exit(1, "bench rule '%s': %s\n", rule, why);
+	}
+	a = ctl_access_build(&cfg, 1, why, sizeof(why));
+	if (a == NULL)
+		rte_exit(1, "%s\n", why);
+	ctl_config_free(&cfg);
+	return a;
+}
+
+static struct px_rl_table *
+rl_table(void)
+{
+	static const uint8_t key[16] = {SEED};
+	struct px_rl_table *t = rte_zmalloc(NULL, px_rl_table_size(65536, NULL),
+					     RTE_CACHE_LINE_SIZE);
+
+	if (t == NULL)
+		rte_exit(1, "out of memory\n");
+	px_rl_table_init(t, 65536, key);
+	return t;
+}
+
+/* Runs the inline measurement for secs; returns the cycles per query, prints under prefix. */
+static double
+bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 {
 	struct dp_lcore *lc = rte_zmalloc(NULL, sizeof(*lc), RTE_CACHE_LINE_SIZE);
 	struct rte_mbuf *rx[DP_BURST], *tx[DP_BURST];
@@ -120,6 +184,7 @@ bench_inline(void)
 	unsigned next = 0;
 
 	lc->ctx = &ctx;
+	lc->rl = rl;
 	if (rte_pktmbuf_alloc_bulk(pool, rx, DP_BURST) != 0)
 		rte_exit(1, "no mbufs\n");
 	/* Warm-up: one pass over every name. */
@@ -133,7 +198,7 @@ bench_inline(void)
 			rte_exit(1, "a warm-up query was not answered\n");
 	}
 	start = rte_rdtsc();
-	end = start + (uint64_t)(seconds * (double)hz);
+	end = start + (uint64_t)(secs_run * (double)hz);
 	while (rte_rdtsc() < end) {
 		for (int b = 0; b < 64; b++) {
 			uint64_t c0 = rte_rdtsc();
@@ -153,17 +218,55 @@ bench_inline(void)
 	double secs = (double)total / (double)hz;
 	double cyc = (double)(total - copy_cycles) / (double)answers;
 
-	printf("inline.answers: %" PRIu64 "\n", answers);
-	printf("inline.hits: %" PRIu64 "\n", lc->stats.hits);
-	printf("inline.cycles_per_query: %.1f\n", cyc);
-	printf("inline.mqps_per_core: %.2f\n", (double)hz / cyc / 1e6);
-	printf("inline.copy_cycles_per_query: %.1f\n", (double)copy_cycles / (double)answers);
-	printf("inline.seconds: %.2f\n", secs);
+	printf("%s.answers: %" PRIu64 "\n", prefix, answers);
+	printf("%s.hits: %" PRIu64 "\n", prefix, lc->stats.hits);
+	printf("%s.cycles_per_query: %.1f\n", prefix, cyc);
+	printf("%s.mqps_per_core: %.2f\n", prefix, (double)hz / cyc / 1e6);
+	printf("%s.copy_cycles_per_query: %.1f\n", prefix, (double)copy_cycles / (double)answers);
+	printf("%s.seconds: %.2f\n", prefix, secs);
 	if (lc->stats.hits != answers + (uint64_t)(nb_names * 2 / DP_BURST + 1) * DP_BURST)
 		rte_exit(1, "answers that were not cache hits: the benchmark is measuring the wrong "
 			 "path\n");
+	if (ctx.access != NULL && (lc->stats.acl_allowed != lc->stats.hits ||
+				   lc->stats.ratelimited != 0))
+		rte_exit(1, "queries the access check did not pass: the benchmark is measuring the "
+			 "wrong path\n");
 	rte_pktmbuf_free_bulk(rx, DP_BURST);
 	rte_free(lc);
+	return cyc;
+}
+
+/* Rounds of off/on, the best of each: the added cost is their difference. */
+static void
+bench_compare(void)
+{
+	struct dp_access *a = access_table();
+	struct px_rl_table *rl = rl_table();
+	double off = 0, on = 0, per = seconds / (2 * COMPARE_ROUNDS);
+	char name[32];
+
+	for (int r = 0; r < COMPARE_ROUNDS; r++) {
+		double c;
+
+		ctx.access = NULL;
+		snprintf(name, sizeof(name), "inline_off%d", r);
+		c = bench_inline(name, per, NULL);
+		off = r == 0 || c < off ? c : off;
+		ctx.access = a;
+		snprintf(name, sizeof(name), "inline_acl%d", r);
+		c = bench_inline(name, per, rl);
+		on = r == 0 || c < on ? c : on;
+	}
+	ctx.access = NULL;
+	printf("acl.prefixes: %u (+ %u defaults)\n", ACL_PREFIXES,
+	       a->acl->rule_count - ACL_PREFIXES);
+	printf("acl.clients: %u\n", CLIENTS);
+	printf("acl.ratelimit: %u q/s per client\n", a->rl.rate);
+	printf("acl.off_cycles_per_query: %.1f\n", off);
+	printf("acl.on_cycles_per_query: %.1f\n", on);
+	printf("acl.added_cycles_per_query: %.1f\n", on - off);
+	ctl_access_free(a);
+	rte_free(rl);
 }
 
 static void
@@ -194,6 +297,7 @@ bench_ring(void)
 				(int)rte_lcore_to_socket_id(worker));
 	lc->ctx = &ctx;
 	lc->lcore_id = worker;
+	lc->rl = ring_rl;
 	rte_eal_remote_launch(dp_loop_run, lc, worker);
 
 	if (rte_pktmbuf_alloc_bulk(pool, bufs, INFLIGHT) != 0)
@@ -258,9 +362,10 @@ main(int argc, char **argv)
 		{"seconds", required_argument, NULL, 's'},
 		{"names", required_argument, NULL, 'n'},
 		{"mode", required_argument, NULL, 'm'},
+		{"access", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *mode = "both";
+	const char *mode = "both", *access = "off";
 	int ret = rte_eal_init(argc, argv), c;
 
 	if (ret < 0)
@@ -272,8 +377,9 @@ main(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'n': nb_names = (unsigned)atoi(optarg); break;
 		case 'm': mode = optarg; break;
+		case 'a': access = optarg; break;
 		default: rte_exit(2, "usage: bench_hit [EAL] -- [--seconds N] [--names N] "
-				  "[--mode inline|ring|both]\n");
+				  "[--mode inline|ring|both] [--access off|on|compare]\n");
 		}
 	}
 	if (seconds <= 0 || nb_names == 0 || nb_names > 65535)
@@ -298,8 +404,22 @@ main(int argc, char **argv)
 	fill_cache();
 
 	machine();
+	if (strcmp(access, "compare") == 0) {
+		bench_compare();
+		rte_eal_cleanup();
+		return 0;
+	}
+	struct px_rl_table *rl = NULL;
+
+	if (strcmp(access, "on") == 0) {
+		ctx.access = access_table();
+		rl = rl_table();
+		ring_rl = rl_table();
+	} else if (strcmp(access, "off") != 0) {
+		rte_exit(2, "--access must be off, on or compare\n");
+	}
 	if (strcmp(mode, "inline") == 0 || strcmp(mode, "both") == 0)
-		bench_inline();
+		bench_inline("inline", seconds, rl);
 	if (strcmp(mode, "ring") == 0 || strcmp(mode, "both") == 0)
 		bench_ring();
 	rte_eal_cleanup();

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libFuzzer harness for the whole receive path: each input is one Ethernet frame, handed to
- * dp_rx_burst_handle() in an mbuf exactly as a PMD would, with a cache holding a local zone.
+ * dp_rx_burst_handle() in an mbuf exactly as a PMD would, with a cache holding a local zone,
+ * an access-control table (allow, refuse and drop prefixes of both families around the test
+ * addresses) and rate limiting on, so refusals, drops and TC slips are all on the path.
  * Every mbuf must come back (reply or drop), and nothing may be read or written out of bounds.
  */
 #include <stdint.h>
@@ -14,6 +16,9 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "ctl_access.h"
+#include "ctl_config.h"
+#include "dp_access.h"
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
@@ -44,6 +49,41 @@ put(const char *name, uint16_t qtype, uint8_t kind, uint8_t rcode)
 		abort();
 }
 
+/* The table a daemon with --ip 198.18.0.2/24 --ip6 2001:2::2/64 and these rules would run. */
+static void
+access_setup(void)
+{
+	static const char *const rules[] = {
+		"198.18.0.128/25 refuse", "198.18.0.64/26 drop", "198.18.0.1 allow",
+		"10.0.0.0/8 allow", "10.1.0.0/16 drop", "10.1.2.0/24 refuse", "192.0.2.7 allow",
+		"2001:2::/120 refuse", "2001:2::1 allow", "2001:2::80/121 drop", "::/1 drop",
+		"2001:db8::/32 allow", "2001:db8:1::/48 refuse",
+	};
+	static const uint8_t key[16] = {0x5a};
+	struct ctl_config cfg;
+	char why[256];
+
+	ctl_config_init(&cfg);
+	cfg.has_ip4 = true;
+	cfg.ip4 = px_test_hosts.server_ip4;
+	cfg.ip4_prefix = 24;
+	cfg.has_ip6 = true;
+	memcpy(cfg.ip6, px_test_hosts.server_ip6, 16);
+	cfg.ip6_prefix = 64;
+	cfg.ratelimit = 5;
+	cfg.ratelimit_burst = 3;
+	cfg.ratelimit_slip = 2;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (ctl_config_add_acl(&cfg, rules[i], "fuzz", why, sizeof(why)) != 0)
+			abort();
+	ctx.access = ctl_access_build(&cfg, 1, why, sizeof(why));
+	lc.rl = rte_zmalloc(NULL, px_rl_table_size(64, NULL), RTE_CACHE_LINE_SIZE);
+	if (ctx.access == NULL || lc.rl == NULL)
+		abort();
+	px_rl_table_init(lc.rl, 64, key);
+	ctl_config_free(&cfg);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -69,6 +109,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	put("example.test", 0, DP_CACHE_ZONE, 3);
 	dp_ctx_add_zone_depth(&ctx, 2);
 	lc.ctx = &ctx;
+	access_setup();
 	return 0;
 }
 
@@ -84,6 +125,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m == NULL)
 		abort();
 	memcpy(rte_pktmbuf_append(m, (uint16_t)size), data, size);
+	/* Time moves between inputs, so buckets refill and run dry in turn. */
+	lc.now_ms += 37;
 	if (dp_rx_burst_handle(&lc, &m, 1, tx) == 1)
 		rte_pktmbuf_free(tx[0]);
 	if (rte_mempool_in_use_count(pool) != before)

@@ -418,6 +418,35 @@ START_TEST(test_px_rl_clock_wrap)
 }
 END_TEST
 
+/* The hot path's written-out SipHash-1-3 is the reference one over the masked prefix. */
+START_TEST(test_px_rl_hash_is_siphash13)
+{
+	const uint8_t kb[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+	struct px_siphash_key key = px_siphash_key_from(kb);
+	uint32_t seed = 99;
+
+	for (int i = 0; i < 2000; i++) {
+		uint8_t a[16], m[16] = {0};
+		unsigned plen4 = 1 + rnd(&seed) % 32, plen6 = 1 + rnd(&seed) % 128;
+
+		for (int b = 0; b < 16; b++)
+			a[b] = (uint8_t)rnd(&seed);
+		for (unsigned b = 0; b < 16; b++) {
+			unsigned keep = plen4 >= 8 * (b + 1) ? 8 : plen4 > 8 * b ? plen4 - 8 * b : 0;
+
+			m[b] = b < 4 ? a[b] & (uint8_t)(0xff00u >> keep) : 0;
+		}
+		ck_assert_uint_eq(px_rl_hash(&key, a, false, plen4), px_siphash13(&key, m, 4));
+		for (unsigned b = 0; b < 16; b++) {
+			unsigned keep = plen6 >= 8 * (b + 1) ? 8 : plen6 > 8 * b ? plen6 - 8 * b : 0;
+
+			m[b] = a[b] & (uint8_t)(0xff00u >> keep);
+		}
+		ck_assert_uint_eq(px_rl_hash(&key, a, true, plen6), px_siphash13(&key, m, 16));
+	}
+}
+END_TEST
+
 static Suite *
 acl_suite(void)
 {
@@ -442,6 +471,7 @@ acl_suite(void)
 	tcase_add_test(tc, test_px_rl_prefix_aggregation);
 	tcase_add_test(tc, test_px_rl_table_full_evicts_fullest);
 	tcase_add_test(tc, test_px_rl_clock_wrap);
+	tcase_add_test(tc, test_px_rl_hash_is_siphash13);
 	suite_add_tcase(s, tc);
 	return s;
 }
