@@ -49,7 +49,10 @@ fuzz() {
 
 bench_smoke() {
 	./build/bench/bench_hit -l 0,1 --no-huge -m 512 --no-pci --no-telemetry \
-		--file-prefix pxbench-smoke -- --seconds 1 --names 1000 2>/dev/null
+		--file-prefix pxbench-smoke -- --seconds 1 --names 1000 2>/dev/null &&
+		./build/bench/bench_hit -l 0,1 --no-huge -m 512 --no-pci --no-telemetry \
+			--file-prefix pxbench-smoke -- --seconds 1 --names 1000 --mode inline \
+			--access compare 2>/dev/null
 }
 
 step "unit tests (-Werror)" unit build -Dwerror=true
@@ -63,6 +66,7 @@ step "lab simulated internet (pollux resolves)" tests/lab/internet/test_pollux_i
 step "lab DNS over TCP (client TCP, TC retry upstream)" tests/lab/test_tcp_lab.sh
 step "lab fair share (a silent-zone flood starves nobody)" tests/lab/test_fairshare_lab.sh
 step "lab PMDs (pcap, tap, af_packet)" tests/lab/test_pmds.sh
+step "lab access control and rate limiting" tests/lab/test_acl_lab.sh
 step "benchmark smoke run" bench_smoke
 PX_BENCH_OUT=${PX_BENCH_OUT:-${TMPDIR:-/tmp}/pollux-bench-quick}
 step "benchmark harness, quick mode (bench/run.sh --quick)" bench/run.sh --quick --out "$PX_BENCH_OUT"

@@ -284,8 +284,11 @@ bench_stock_start() { # SYS
 
 bench_pollux_start() {
 	lab_stop >/dev/null 2>&1
+	# The client networks every stock resolver allows too (their access-control lines):
+	# pollux pays for the same access check they do.
 	lab_start --gateway "$LAB_CLI_IP4" --gateway6 "$LAB_CLI_IP6" --hints "$INET_HINTS" \
-		--cache-size "$BENCH_POLLUX_CACHE" --resolver-slots "$BENCH_RES_SLOTS"
+		--cache-size "$BENCH_POLLUX_CACHE" --resolver-slots "$BENCH_RES_SLOTS" \
+		--access-control "198.18.0.0/15 allow" --access-control "2001:2::/48 allow"
 }
 
 bench_sys_start() { # SYS

@@ -37,6 +37,10 @@
 #   POLLUX_LAB_TIMEOUT    seconds `start` waits for pollux to answer [15]
 #   POLLUX_LAB_HUGEPAGES  2 MB hugepages to reserve for af_xdp if fewer are configured [512]
 #
+# Access control: pollux serves the subnets of its --ip and --ip6 by default and refuses every
+# other source; the client above sits in both, so the lab needs no access-control rule. A client
+# given another address (test_acl_lab.sh) must be allowed with --access-control 'NET allow'.
+#
 # Addresses come from the benchmarking ranges 198.18.0.0/15 and 2001:2::/48 and the namespaces
 # have no default route: nothing in the lab can reach a real network.
 #

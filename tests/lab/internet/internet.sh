@@ -69,7 +69,9 @@
 # stderr and return non-zero; they never exit.
 #
 # pollux in this lab: lab_start --gateway 198.18.0.1 --gateway6 2001:2::1 --hints
-# tests/lab/internet/lab.root. Its upstream packets all cross pxl-c, so the capture that proves
+# tests/lab/internet/lab.root. Its clients are in pxlab-cli's LAN, inside its --ip/--ip6
+# subnets, which its access control allows by default; the servers in pxlab-net only answer it
+# (replies to its own queries are never subject to access control). Its upstream packets all cross pxl-c, so the capture that proves
 # it never sends to an invalid address is: inet_capture_start px "$POLLUX_LAB_NS_CLI"
 # "$POLLUX_LAB_IF_CLI"; (queries); inet_capture_stop px; inet_capture_invalid px. (A kernel
 # resolver such as Unbound never puts such packets on a wire: the kernel delivers 0.0.0.0 and
