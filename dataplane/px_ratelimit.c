@@ -12,7 +12,8 @@ px_rl_table_size(uint32_t buckets, uint32_t *actual)
 		sets <<= 1;
 	if (actual != NULL)
 		*actual = sets * PX_RL_WAYS;
-	return sizeof(struct px_rl_table) + (size_t)sets * PX_RL_WAYS * sizeof(struct px_rl_bucket);
+	return sizeof(struct px_rl_table) + (size_t)sets * PX_RL_WAYS * sizeof(struct px_rl_bucket) +
+	       (sizeof(struct px_rl_memo) << PX_RL_MEMO_BITS);
 }
 
 void
@@ -24,4 +25,5 @@ px_rl_table_init(struct px_rl_table *t, uint32_t buckets, const uint8_t key[16])
 	memset(t, 0, sz);
 	t->key = px_siphash_key_from(key);
 	t->set_mask = actual / PX_RL_WAYS - 1;
+	t->memo = (struct px_rl_memo *)&t->b[actual];
 }

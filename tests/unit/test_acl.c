@@ -418,6 +418,65 @@ START_TEST(test_px_rl_clock_wrap)
 }
 END_TEST
 
+/* A client whose bucket was given to another meanwhile is not charged to the other's bucket
+ * through its memo entry. */
+START_TEST(test_px_rl_memo_follows_evictions)
+{
+	struct px_rl_table *t = rl_new(PX_RL_WAYS);
+	struct px_rl_params p = P;
+	char addr[32];
+
+	p.burst = 2;
+	ck_assert_int_eq(rl(t, &p, "192.0.2.1", 0), PX_RL_PASS); /* A: 1 token left */
+	/* A goes idle (its bucket refills to full) while others fill the one set: A, the
+	 * fullest, is evicted first. */
+	for (int i = 0; i < PX_RL_WAYS; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%d", i);
+		ck_assert_int_eq(rl(t, &p, addr, 1000), PX_RL_PASS);
+	}
+	/* The last newcomer drains the bucket it took. */
+	ck_assert_int_eq(rl(t, &p, addr, 1000), PX_RL_PASS);
+	ck_assert_int_ne(rl(t, &p, addr, 1000), PX_RL_PASS);
+	/* A again: a fresh bucket, not the drained one its memo entry names. */
+	ck_assert_int_eq(rl(t, &p, "192.0.2.1", 1000), PX_RL_PASS);
+	ck_assert_int_eq(rl(t, &p, "192.0.2.1", 1000), PX_RL_PASS);
+	ck_assert_int_ne(rl(t, &p, "192.0.2.1", 1000), PX_RL_PASS);
+	free(t);
+}
+END_TEST
+
+/* Two clients sharing a memo entry (they take turns in it) keep their own buckets. */
+START_TEST(test_px_rl_memo_collisions_harmless)
+{
+	struct px_rl_table *t = rl_new(1024);
+	struct px_rl_params p = P;
+	char a[32] = "10.0.0.1", b[32] = "";
+	uint8_t x[4];
+
+	inet_pton(AF_INET, a, x);
+	uint32_t ka = (uint32_t)x[0] | (uint32_t)x[1] << 8 | (uint32_t)x[2] << 16 | (uint32_t)x[3] << 24;
+
+	for (uint32_t i = 2; i < 100000 && b[0] == '\0'; i++) {
+		uint8_t y[4] = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+		uint32_t kb = (uint32_t)y[0] | (uint32_t)y[1] << 8 | (uint32_t)y[2] << 16 |
+			      (uint32_t)y[3] << 24;
+
+		if (kb != ka && (kb * 0x9e3779b1u) >> (32 - PX_RL_MEMO_BITS) ==
+				(ka * 0x9e3779b1u) >> (32 - PX_RL_MEMO_BITS))
+			inet_ntop(AF_INET, y, b, sizeof(b));
+	}
+	ck_assert_str_ne(b, "");
+	p.burst = 3;
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(rl(t, &p, a, 0), PX_RL_PASS);
+		ck_assert_int_eq(rl(t, &p, b, 0), PX_RL_PASS);
+	}
+	ck_assert_int_ne(rl(t, &p, a, 0), PX_RL_PASS);
+	ck_assert_int_ne(rl(t, &p, b, 0), PX_RL_PASS);
+	free(t);
+}
+END_TEST
+
 /* The hot path's written-out SipHash-1-3 is the reference one over the masked prefix. */
 START_TEST(test_px_rl_hash_is_siphash13)
 {
@@ -472,6 +531,8 @@ acl_suite(void)
 	tcase_add_test(tc, test_px_rl_table_full_evicts_fullest);
 	tcase_add_test(tc, test_px_rl_clock_wrap);
 	tcase_add_test(tc, test_px_rl_hash_is_siphash13);
+	tcase_add_test(tc, test_px_rl_memo_follows_evictions);
+	tcase_add_test(tc, test_px_rl_memo_collisions_harmless);
 	suite_add_tcase(s, tc);
 	return s;
 }
