@@ -169,6 +169,34 @@ printf 'access-control: %s/32 allow\n' "$OUT1" >"$CONF"
 kill -HUP "$(lab_pid)"
 out=$(wait_status "$OUT1" NOERROR)
 check "SIGHUP reloads the rules too" "$(oneline "$out")" test "$(status_of "$out")" = NOERROR
+# Reloads while a client asks: the swap drops no query.
+lab_cli python3 - "$LAB_PX_IP4" >"$TMP/during.out" <<'EOF' &
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], 53))
+s.settimeout(1.0)
+ok = 0
+for i in range(300):
+    s.send(struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) +
+           b"\x03www\x07example\x04test\x00\x00\x01\x00\x01")
+    try:
+        r = s.recv(4096)
+        ok += r[:2] == struct.pack(">H", i) and (r[3] & 0x0f) == 0
+    except socket.timeout:
+        pass
+    time.sleep(0.005)
+print(ok)
+EOF
+asker=$!
+for i in 1 2 3 4 5 6; do
+	printf 'access-control: %s/32 allow\naccess-control: 198.19.%u.0/24 refuse\n' "$OUT1" "$((i + 10))" >"$CONF"
+	lab_ctl reload >/dev/null 2>&1
+	sleep 0.2
+done
+wait "$asker"
+during=$(cat "$TMP/during.out")
+check "six reloads while a client asks 300 queries: all answered" "answered: '$during'" \
+	test "$during" = 300
 cat >"$CONF" <<EOF
 access-control: $OUT1/32 drop
 ratelimit: 5
@@ -233,7 +261,7 @@ while time.monotonic() - start < 3.0:
         calm_sent += 1
         try:
             r = calm.recv(4096)
-            if r[3] & 0x0f == 0 and struct.unpack(">H", r[6:8])[0] == 1:
+            if (r[3] & 0x0f) == 0 and struct.unpack(">H", r[6:8])[0] == 1:
                 calm_ok += 1
         except socket.timeout:
             pass
