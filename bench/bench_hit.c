@@ -52,7 +52,7 @@
 #define SEED 1
 #define ACL_PREFIXES 1000
 #define CLIENTS 1024
-#define COMPARE_ROUNDS 3
+#define COMPARE_ROUNDS 10
 
 static struct dp_ctx ctx;
 static struct rte_mempool *pool;
@@ -236,7 +236,7 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 	return cyc;
 }
 
-/* Rounds of off/on, the best of each: the added cost is their difference. */
+/* Rounds of off/on, the best of each (the minimum filters out a shared machine's noise): the added cost is their difference. */
 static void
 bench_compare(void)
 {

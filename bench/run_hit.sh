@@ -52,7 +52,7 @@ val() { printf '%s\n' "$bh" | awk -F': ' -v k="$1" '$1 == k {print $2}'; }
 	echo "| pollux worker loop over net_ring: answers per second | $(val ring.mqps) M |"
 	echo "| pollux worker loop: worker cycles per answer | $(val ring.worker_cycles_per_query) |"
 	echo "| pollux worker loop: idle polls (generator-bound when high) | $(val ring.worker_idle_polls) |"
-	echo "| inline, no access control: cycles per query (best of 3 rounds) | $(val acl.off_cycles_per_query) |"
+	echo "| inline, no access control: cycles per query (best of 10 rounds) | $(val acl.off_cycles_per_query) |"
 	echo "| inline, $(val acl.prefixes) access-control prefixes + rate limiting ($(val acl.clients) clients): cycles per query | $(val acl.on_cycles_per_query) |"
 	echo "| cycles per query added by access control and rate limiting (budget 25) | $(val acl.added_cycles_per_query) |"
 	echo

@@ -222,7 +222,7 @@ ratelimit: 50
 ratelimit-slip: 2
 EOF
 rl=$(lab_ctl reload 2>&1)
-check "reload applies ratelimit" "$(oneline "$rl")" grep -q "changed: ratelimit" <<<"$rl"
+check "reload applies ratelimit" "$(oneline "$rl")" grep -q "changed:.* ratelimit, ratelimit-slip" <<<"$rl"
 limited0=$(stat_of ratelimited)
 slipped0=$(stat_of ratelimit_slipped)
 res=$(lab_cli python3 - "$LAB_PX_IP4" "$OUT1" "$LAB_CLI_IP4" <<'EOF'
