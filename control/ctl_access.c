@@ -183,8 +183,8 @@ ctl_access_start(struct ctl_access *ca, const struct ctl_config *cfg, struct dp_
 			break;
 		}
 	if (!ca->tcp_reader_ok)
-		LOG(WARNING, "access control: no RCU reader id left for the TCP thread: TCP "
-		    "clients are not checked\n");
+		LOG(WARNING, "access control: no RCU reader id left for the TCP thread: every TCP "
+		    "client is refused\n");
 	return 0;
 }
 
@@ -232,8 +232,11 @@ ctl_access_check_peer(struct ctl_access *ca, const struct sockaddr *sa)
 	unsigned action = PX_ACL_ALLOW;
 	uint32_t leaf, rule;
 
-	if (ca == NULL || !ca->tcp_reader_ok)
+	if (ca == NULL)
 		return PX_ACL_ALLOW;
+	/* Closed when the table cannot be read safely, as everywhere else. */
+	if (!ca->tcp_reader_ok)
+		return PX_ACL_REFUSE;
 	if (sa->sa_family == AF_INET) {
 		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	} else if (sa->sa_family == AF_INET6) {

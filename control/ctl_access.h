@@ -64,7 +64,7 @@ void ctl_access_print(const struct ctl_access *ca, FILE *out);
 /*
  * The action for a TCP connection from sa (AF_INET or AF_INET6), counted (the rule's hits and
  * tcp_conns). The TCP thread only: it goes RCU-online for the lookup and offline again. Allows
- * when no table is published or no reader id could be had.
+ * when ca is NULL or no table is published; refuses when no reader id could be had.
  */
 unsigned ctl_access_check_peer(struct ctl_access *ca, const struct sockaddr *sa);
 
