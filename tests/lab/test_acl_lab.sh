@@ -82,6 +82,16 @@ lab_require_root || { not_ok "prerequisites" "not root"; exit 1; }
 for t in dig python3; do
 	command -v "$t" >/dev/null 2>&1 || { not_ok "prerequisites" "$t is not installed"; exit 1; }
 done
+# Bad rules stop pollux at start, naming the option or the line (before the EAL: no lab needed).
+err=$("$POLLUX_BIN" -- --ip 198.18.0.2/24 --access-control "198.19.0.1/16 allow" 2>&1)
+rc=$?
+check "a bad --access-control exits non-zero at start, saying why" "exit $rc: $(oneline "$err")" \
+	test "$rc" -ne 0 -a -n "$(grep -F "pollux: --access-control: '198.19.0.1/16 allow': '198.19.0.1/16' has host bits set beyond /16" <<<"$err")"
+printf 'ip: 198.18.0.2/24\naccess-control: 198.19.0.0/16 allow\naccess-control: 198.19.0.0/16 refuse\n' >"$CONF"
+err=$("$POLLUX_BIN" -- --config "$CONF" 2>&1)
+rc=$?
+check "the same prefix twice with different actions exits non-zero, naming $CONF:3" "exit $rc: $(oneline "$err")" \
+	test "$rc" -ne 0 -a -n "$(grep -F "$CONF:3: access-control: '198.19.0.0/16 refuse': the same prefix is 'allow' at $CONF:2" <<<"$err")"
 if ! lab_up >/dev/null; then
 	not_ok "lab comes up" "see the lab's errors above"
 	exit 1
