@@ -5,13 +5,15 @@
 # The client namespace gets extra addresses outside pollux's subnets on its veth (198.19.0.1,
 # 198.19.1.1, 198.19.2.1, 2001:2:1::1); pollux answers to a query's source MAC, so replies to
 # them come back on the same link. dig -b picks the source.
+#   0. a bad rule on the command line or in the file stops pollux at start, saying where and why;
 #   1. no rule configured: the start-up log lists the defaults; the --ip subnet is served, a
 #      source outside it is REFUSED over UDP (IPv4 and IPv6) with an answer no larger than the
 #      query, and its TCP connection is closed unanswered; all counted;
 #   2. a config file with allow and drop rules: allowed served (UDP, TCP), dropped gets nothing,
 #      the rest still refused; polluxctl acl shows FILE:LINE origins and hit counters;
-#   3. polluxctl reload applies an edited file at once; SIGHUP too; a file with one bad line
-#      changes nothing and names the line (polluxctl output and log);
+#   3. polluxctl reload applies an edited file at once; SIGHUP too; six reloads while a client
+#      asks lose none of its queries; a file with one bad line changes nothing and names the
+#      line (polluxctl output and log);
 #   4. ratelimit (applied by reload): a client flooding at ~1000 q/s is held to its rate, every
 #      second limited query gets a TC answer, and another client meanwhile loses nothing.
 #
