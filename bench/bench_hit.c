@@ -143,7 +143,7 @@ access_table(void)
 	cfg.has_ip4 = true;
 	cfg.ip4 = px_test_hosts.server_ip4;
 	cfg.ip4_prefix = 24;
-	cfg.ratelimit = getenv("BENCH_RL0") ? 0 : PX_RL_MAX_RATE;
+	cfg.ratelimit = PX_RL_MAX_RATE;
 	for (unsigned i = 0; i < ACL_PREFIXES; i++) {
 		if (i < 256)
 			snprintf(rule, sizeof(rule), "198.18.%u.0/24 allow", i);
