@@ -737,8 +737,9 @@ dp_recurse_tick(struct dp_lcore *lc)
 	struct dp_upq_done done;
 	uint64_t now = lc->now_ms;
 
-	/* The hints pointer is good until this iteration's quiescent state report. */
-	dp_resolve_set_hints(rc->res, dp_hints_get(lc->ctx));
+	/* Where the hints are published, not the table itself: the resolver loads the table at
+	 * each use, so nothing loaded here outlives this iteration's quiescent state report. */
+	dp_resolve_set_hints_source(rc->res, &lc->ctx->hints);
 	dp_resolve_set_cut_source(rc->res, rec_cut_source, lc);
 	for (unsigned k = 0; k < DP_REC_EXPIRE_BUDGET && dp_upq_expire(rc->upq, now, &done); k++) {
 		struct rec_send *snd;

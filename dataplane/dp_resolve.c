@@ -606,8 +606,8 @@ dp_resolve_start(struct dp_resolver *r, const struct dp_resolve_question *q,
 		r->stats.start_no_slot++;
 		return -ENOSPC;
 	}
-	if (hints != NULL)
-		r->hints = hints;
+	if (hints == NULL)
+		hints = dp_resolve_hints(r);
 	r->stats.started++;
 	for (unsigned i = 0; i < q->qname_len; i++)
 		s->qname[i] = px_lower(q->qname[i]);
@@ -621,10 +621,10 @@ dp_resolve_start(struct dp_resolver *r, const struct dp_resolve_question *q,
 	s->client_count = 1;
 	dp_res_set_sname(s, s->qname, s->qname_len);
 	if (start_cut == NULL) {
-		dp_res_cut_hints(r, s);
+		dp_res_cut_hints(r, s, hints);
 	} else if (!dp_res_cut_start(r, s, start_cut)) {
 		r->stats.start_cut_unusable++;
-		dp_res_cut_hints(r, s);
+		dp_res_cut_hints(r, s, hints);
 	}
 	dp_res_qmin_step(r, s, s->ask_labels);
 	index_add(r, s);

@@ -321,6 +321,8 @@ setup_with(const struct dp_resolve_config *c)
 		hints->ns[i].v4_count = 1;
 		inet_pton(AF_INET, roots[i][1], &hints->ns[i].v4[0]);
 	}
+	/* Restarts load the table from here, as a worker's resolver does from ctx->hints. */
+	dp_resolve_set_hints_source(res, &hints);
 	memset(&act, 0, sizeof(act));
 	now = 1000000;
 	timeout_ms = 400;
