@@ -205,6 +205,11 @@ count_rejected(struct dp_lcore *lc, enum px_addr_reason why)
 	case PX_ADDR_V4MAPPED: DP_STAT_INC(lc, rec_send_rejected_v4mapped); break;
 	case PX_ADDR_V4COMPAT: DP_STAT_INC(lc, rec_send_rejected_v4compat); break;
 	case PX_ADDR_LINK_LOCAL: DP_STAT_INC(lc, rec_send_rejected_link_local); break;
+	case PX_ADDR_SELF: DP_STAT_INC(lc, rec_send_rejected_self); break;
+	case PX_ADDR_SUBNET_BROADCAST: DP_STAT_INC(lc, rec_send_rejected_subnet_broadcast); break;
+	case PX_ADDR_NAT64: DP_STAT_INC(lc, rec_send_rejected_nat64); break;
+	case PX_ADDR_6TO4: DP_STAT_INC(lc, rec_send_rejected_6to4); break;
+	case PX_ADDR_TEREDO: DP_STAT_INC(lc, rec_send_rejected_teredo); break;
 	case PX_ADDR_DO_NOT_QUERY: DP_STAT_INC(lc, rec_send_rejected_do_not_query); break;
 	default: break;
 	}

@@ -103,6 +103,11 @@
 	X(rec_send_rejected_v4mapped, "address policy at send: IPv4-mapped") \
 	X(rec_send_rejected_v4compat, "address policy at send: IPv4-compatible") \
 	X(rec_send_rejected_link_local, "address policy at send: link-local") \
+	X(rec_send_rejected_self, "address policy at send: pollux's own address") \
+	X(rec_send_rejected_subnet_broadcast, "address policy at send: subnet broadcast") \
+	X(rec_send_rejected_nat64, "address policy at send: NAT64 embedding a rejected IPv4") \
+	X(rec_send_rejected_6to4, "address policy at send: 6to4 embedding a rejected IPv4") \
+	X(rec_send_rejected_teredo, "address policy at send: Teredo embedding a rejected IPv4") \
 	X(rec_send_rejected_do_not_query, "address policy at send: do-not-query") \
 	X(rec_neigh_probes, "ARP requests and neighbour solicitations sent for next hops") \
 	X(rec_neigh_learned, "ARP/ND packets from a wanted next hop (gateway, on-link server)") \
