@@ -39,6 +39,12 @@
 	X(drop_runt, "dropped: frame shorter than an Ethernet header") \
 	X(drop_multiseg, "dropped: multi-segment mbuf") \
 	X(drop_l2_dst, "dropped: Ethernet destination not ours") \
+	X(drop_l2_src, "dropped: Ethernet source multicast or broadcast") \
+	X(drop_ip6_src_unspecified, "dropped: IPv6 query from ::") \
+	X(drop_ip6_src_loopback, "dropped: IPv6 query from ::1") \
+	X(drop_ip6_src_v4mapped, "dropped: IPv6 query from ::ffff:0:0/96") \
+	X(drop_ip6_src_multicast, "dropped: IPv6 query from a multicast source") \
+	X(drop_ip6_src_self, "dropped: IPv6 query from pollux's own address") \
 	X(drop_ethertype, "dropped: EtherType not ARP, IPv4 or IPv6 (VLAN included)") \
 	X(drop_arp, "dropped: ARP that is not a request for our address") \
 	X(drop_ip_hdr, "dropped: bad IPv4/IPv6 header (version, length fields)") \
