@@ -339,6 +339,7 @@ struct dp_resolve_stats {
 	uint64_t glue_rejected[PX_ADDR_REASON_COUNT];    /* counted by dp_reply, summed here */
 	uint64_t ns_addr_rejected[PX_ADDR_REASON_COUNT]; /* hints, start cut, sub-resolutions */
 	uint64_t server_fail[DP_RES_SRV_COUNT];
+	uint64_t malformed[DP_REPLY_BAD_COUNT]; /* server_fail.malformed by what was wrong */
 	uint64_t stale_events;    /* replies and timeouts that concerned nothing in flight */
 	uint64_t start_cut_unusable; /* a start cut with nothing usable: hints used instead */
 	uint64_t cut_source_used;    /* sub-resolutions and CNAME restarts from the cut source */
