@@ -62,6 +62,7 @@ print_resolver(const struct ctl_state *st, FILE *out)
 {
 	uint64_t glue[PX_ADDR_REASON_COUNT] = {0}, nsaddr[PX_ADDR_REASON_COUNT] = {0};
 	uint64_t srv[DP_RES_SRV_COUNT] = {0}, fail[DP_RES_FAIL_COUNT] = {0};
+	uint64_t malformed[DP_REPLY_BAD_COUNT] = {0};
 	uint64_t qmin = 0, referrals = 0, glueless = 0, cnames = 0;
 	bool any = false;
 
@@ -79,6 +80,8 @@ print_resolver(const struct ctl_state *st, FILE *out)
 		}
 		for (unsigned r = 0; r < DP_RES_SRV_COUNT; r++)
 			srv[r] += rd(&rs->server_fail[r]);
+		for (unsigned r = 0; r < DP_REPLY_BAD_COUNT; r++)
+			malformed[r] += rd(&rs->malformed[r]);
 		for (unsigned r = 0; r < DP_RES_FAIL_COUNT; r++)
 			fail[r] += rd(&rs->servfail_reason[r]);
 		qmin += rd(&rs->qmin_queries);
@@ -98,6 +101,9 @@ print_resolver(const struct ctl_state *st, FILE *out)
 	}
 	for (unsigned r = 0; r < DP_RES_SRV_COUNT; r++)
 		fprintf(out, "resolver.server_fail.%s %" PRIu64 "\n", dp_resolve_srv_name(r), srv[r]);
+	for (unsigned r = 1; r < DP_REPLY_BAD_COUNT; r++)
+		fprintf(out, "resolver.malformed.%s %" PRIu64 "\n", dp_reply_bad_name(r),
+			malformed[r]);
 	for (unsigned r = 1; r < DP_RES_FAIL_COUNT; r++)
 		fprintf(out, "resolver.servfail.%s %" PRIu64 "\n", dp_resolve_fail_name(r), fail[r]);
 	if (st->ctx->nbr != NULL) {

@@ -26,6 +26,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include <pollux/addr_policy.h>
 #include <pollux/ctl_proto.h>
 #include <pollux/wire.h>
 
@@ -641,6 +642,12 @@ main(int argc, char **argv)
 	/* Our options are checked before the EAL takes hugepages and devices, so a typo fails
 	 * fast and says what is wrong. */
 	parse_own_options(&cfg, argc, argv);
+	/* pollux never queries itself or its subnet's broadcast, whatever a referral says (the
+	 * link-local address is added once the port's MAC is known). */
+	if (cfg.has_ip4)
+		px_addr_policy_set_self4(&cfg.addr_policy, cfg.ip4, cfg.ip4_prefix);
+	if (cfg.has_ip6)
+		px_addr_policy_set_self6(&cfg.addr_policy, cfg.ip6);
 	if (cfg.check_hints != NULL) {
 		ret = ctl_hints_check(&cfg, cfg.check_hints, stdout);
 		ctl_config_free(&cfg);
@@ -674,6 +681,7 @@ main(int argc, char **argv)
 
 	st.pool = port_setup(&st, &ctx, (uint16_t)(rte_lcore_count() - 1));
 	dp_port_conf_derive(&ctx.port);
+	px_addr_policy_set_self6(&cfg.addr_policy, ctx.port.ip6_ll);
 	ctx.qsbr = rcu_create();
 	ctx.cache = dp_cache_create("pollux_cache", cfg.cache_size, ctx.qsbr, (int)rte_socket_id());
 	if (ctx.cache == NULL)

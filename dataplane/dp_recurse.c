@@ -205,6 +205,11 @@ count_rejected(struct dp_lcore *lc, enum px_addr_reason why)
 	case PX_ADDR_V4MAPPED: DP_STAT_INC(lc, rec_send_rejected_v4mapped); break;
 	case PX_ADDR_V4COMPAT: DP_STAT_INC(lc, rec_send_rejected_v4compat); break;
 	case PX_ADDR_LINK_LOCAL: DP_STAT_INC(lc, rec_send_rejected_link_local); break;
+	case PX_ADDR_SELF: DP_STAT_INC(lc, rec_send_rejected_self); break;
+	case PX_ADDR_SUBNET_BROADCAST: DP_STAT_INC(lc, rec_send_rejected_subnet_broadcast); break;
+	case PX_ADDR_NAT64: DP_STAT_INC(lc, rec_send_rejected_nat64); break;
+	case PX_ADDR_6TO4: DP_STAT_INC(lc, rec_send_rejected_6to4); break;
+	case PX_ADDR_TEREDO: DP_STAT_INC(lc, rec_send_rejected_teredo); break;
 	case PX_ADDR_DO_NOT_QUERY: DP_STAT_INC(lc, rec_send_rejected_do_not_query); break;
 	default: break;
 	}
@@ -737,8 +742,9 @@ dp_recurse_tick(struct dp_lcore *lc)
 	struct dp_upq_done done;
 	uint64_t now = lc->now_ms;
 
-	/* The hints pointer is good until this iteration's quiescent state report. */
-	dp_resolve_set_hints(rc->res, dp_hints_get(lc->ctx));
+	/* Where the hints are published, not the table itself: the resolver loads the table at
+	 * each use, so nothing loaded here outlives this iteration's quiescent state report. */
+	dp_resolve_set_hints_source(rc->res, &lc->ctx->hints);
 	dp_resolve_set_cut_source(rc->res, rec_cut_source, lc);
 	for (unsigned k = 0; k < DP_REC_EXPIRE_BUDGET && dp_upq_expire(rc->upq, now, &done); k++) {
 		struct rec_send *snd;

@@ -205,8 +205,9 @@ bool dp_recurse_learn4(struct dp_lcore *lc, uint32_t sip_be, const struct rte_et
 bool dp_recurse_learn6(struct dp_lcore *lc, const uint8_t *ip6, const struct rte_ether_addr *lla);
 
 /*
- * Once per loop iteration, after the burst and before the quiescent state report: sets the
- * resolver's hints for this iteration, handles up to DP_REC_EXPIRE_BUDGET timeouts, probes for
+ * Once per loop iteration, after the burst and before the quiescent state report: points the
+ * resolver at the published hints (it loads the table at each use: nothing RCU-protected is
+ * kept across the report), handles up to DP_REC_EXPIRE_BUDGET timeouts, probes for
  * an unknown gateway (rate-limited), re-seeds the generator when due and sends everything
  * queued. lc->now_ms must be current. Worker only, as an online RCU reader.
  */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <string.h>
 
+#include "dp_rdata.h"
 #include "dp_reply.h"
 #include "dp_reply_int.h"
 #include "dp_wire.h"
@@ -139,35 +140,13 @@ read_name_at(const struct ctx *c, uint16_t off, uint8_t *dst, uint16_t *end)
 	return n;
 }
 
-/* Checks that the rdata of rr holds exactly `names` names then `fixed` bytes. */
-static enum dp_reply_bad
-check_rdata_names(const struct ctx *c, const struct dp_reply_rr *rr, unsigned names,
-		  unsigned fixed)
-{
-	uint32_t end = (uint32_t)rr->rdata_off + rr->rdlen;
-	uint16_t pos = rr->rdata_off;
-
-	for (unsigned i = 0; i < names; i++) {
-		/* A name cut off by the end of the message overran its rdata. */
-		if (read_name_at(c, pos, NULL, &pos) == 0)
-			return pos >= c->len ? DP_REPLY_BAD_RDATA : DP_REPLY_BAD_NAME;
-		if (pos > end)
-			return DP_REPLY_BAD_RDATA;
-	}
-	return pos + fixed == end ? DP_REPLY_BAD_NONE : DP_REPLY_BAD_RDATA;
-}
-
-/* Validates the rdata of the types this module reads, and takes in the OPT. */
+/* Validates the rdata of every type with a known layout (dp_rdata.h) and of A and AAAA, and
+ * takes in the OPT. */
 static enum dp_reply_bad
 check_rr(struct ctx *c, enum dp_reply_section s, const struct dp_reply_rr *rr, unsigned owner_len,
 	 uint32_t raw_ttl)
 {
 	switch (rr->type) {
-	case PX_DNS_TYPE_NS:
-	case PX_DNS_TYPE_CNAME:
-		return check_rdata_names(c, rr, 1, 0);
-	case PX_DNS_TYPE_SOA:
-		return check_rdata_names(c, rr, 2, 20);
 	case PX_DNS_TYPE_A:
 		return rr->rclass != PX_DNS_CLASS_IN || rr->rdlen == 4 ? DP_REPLY_BAD_NONE
 								       : DP_REPLY_BAD_RDATA;
@@ -182,7 +161,14 @@ check_rr(struct ctx *c, enum dp_reply_section s, const struct dp_reply_rr *rr, u
 		c->r->rcode = (uint16_t)(c->r->rcode | (raw_ttl >> 24) << 4); /* RFC 6891 6.1.3 */
 		return DP_REPLY_BAD_NONE;
 	default:
-		return DP_REPLY_BAD_NONE;
+		switch (dp_rdata_check(c->msg, c->len, rr->type, rr->rdata_off, rr->rdlen)) {
+		case DP_RDATA_OK:
+			return DP_REPLY_BAD_NONE;
+		case DP_RDATA_BAD_NAME:
+			return DP_REPLY_BAD_NAME;
+		default:
+			return DP_REPLY_BAD_RDATA;
+		}
 	}
 }
 

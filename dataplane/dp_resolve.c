@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "dp_rdata.h"
 #include "dp_resolve.h"
 #include "dp_wire.h"
 
@@ -394,17 +395,16 @@ put_name(struct dp_res *s, const uint8_t *msg, uint16_t len, uint16_t off)
 }
 
 /*
- * Renders the record rr of msg into s->rr, uncompressed: the names inside the rdata of the
- * types RFC 3597 4 allows to be compressed (NS, CNAME, PTR, MX, SOA) are expanded, every
- * other rdata is copied as is. Returns false if it does not fit.
+ * Renders the record rr of msg into s->rr, uncompressed: its owner, and every name inside its
+ * rdata for the types whose layout holds names (dp_rdata.h; the reply was checked against it),
+ * letters as sent; other rdata is copied as is. Returns false if it does not fit.
  */
 static bool
 render_rr(struct dp_res *s, const uint8_t *msg, uint16_t len, const struct dp_reply_rr *rr,
 	  uint32_t ttl)
 {
 	uint8_t fixed[10];
-	uint16_t rdlen_at, start;
-	const uint8_t *rd = msg + rr->rdata_off;
+	int n;
 
 	if (s->rr_count == DP_RES_MAX_RR || !put_name(s, msg, len, rr->off))
 		return false;
@@ -415,37 +415,12 @@ render_rr(struct dp_res *s, const uint8_t *msg, uint16_t len, const struct dp_re
 	s->ttl_off[s->rr_count++] = (uint16_t)(s->rr_len + 4);
 	if (!put(s, fixed, 10))
 		return false;
-	rdlen_at = (uint16_t)(s->rr_len - 2);
-	start = s->rr_len;
-	switch (rr->type) {
-	case PX_DNS_TYPE_NS:
-	case PX_DNS_TYPE_CNAME:
-	case PX_DNS_TYPE_PTR:
-		if (!put_name(s, msg, len, rr->rdata_off))
-			return false;
-		break;
-	case PX_DNS_TYPE_MX:
-		if (rr->rdlen < 3 || !put(s, rd, 2) ||
-		    !put_name(s, msg, len, (uint16_t)(rr->rdata_off + 2)))
-			return false;
-		break;
-	case PX_DNS_TYPE_SOA: {
-		struct dp_wire_rd r;
-
-		dp_wire_rd_init(&r, msg, len);
-		r.pos = rr->rdata_off;
-		if (!put_name(s, msg, len, r.pos) || dp_wire_read_name(&r, NULL, NULL) == 0 ||
-		    !put_name(s, msg, len, r.pos) || dp_wire_read_name(&r, NULL, NULL) == 0 ||
-		    !dp_wire_rd_need(&r, 20) || !put(s, msg + r.pos, 20))
-			return false;
-		break;
-	}
-	default:
-		if (!put(s, rd, rr->rdlen))
-			return false;
-		break;
-	}
-	px_put16(s->rr + rdlen_at, (uint16_t)(s->rr_len - start));
+	n = dp_rdata_copy(s->rr + s->rr_len, DP_RES_RR_BUF - s->rr_len, msg, len, rr->type,
+			  rr->rdata_off, rr->rdlen);
+	if (n < 0)
+		return false;
+	px_put16(s->rr + s->rr_len - 2, (uint16_t)n);
+	s->rr_len = (uint16_t)(s->rr_len + n);
 	return true;
 }
 
@@ -606,8 +581,8 @@ dp_resolve_start(struct dp_resolver *r, const struct dp_resolve_question *q,
 		r->stats.start_no_slot++;
 		return -ENOSPC;
 	}
-	if (hints != NULL)
-		r->hints = hints;
+	if (hints == NULL)
+		hints = dp_resolve_hints(r);
 	r->stats.started++;
 	for (unsigned i = 0; i < q->qname_len; i++)
 		s->qname[i] = px_lower(q->qname[i]);
@@ -621,10 +596,10 @@ dp_resolve_start(struct dp_resolver *r, const struct dp_resolve_question *q,
 	s->client_count = 1;
 	dp_res_set_sname(s, s->qname, s->qname_len);
 	if (start_cut == NULL) {
-		dp_res_cut_hints(r, s);
+		dp_res_cut_hints(r, s, hints);
 	} else if (!dp_res_cut_start(r, s, start_cut)) {
 		r->stats.start_cut_unusable++;
-		dp_res_cut_hints(r, s);
+		dp_res_cut_hints(r, s, hints);
 	}
 	dp_res_qmin_step(r, s, s->ask_labels);
 	index_add(r, s);
@@ -754,6 +729,8 @@ dp_resolve_on_reply(struct dp_resolver *r, uint64_t res, const struct dp_reply *
 	case DP_REPLY_REFERRAL:
 		break;
 	default:
+		if (rep->cls == DP_REPLY_MALFORMED)
+			r->stats.malformed[(unsigned)rep->bad < DP_REPLY_BAD_COUNT ? rep->bad : 0]++;
 		server_failed(r, s, srv_of(rep), now_ms, act);
 		return;
 	}

@@ -339,6 +339,7 @@ struct dp_resolve_stats {
 	uint64_t glue_rejected[PX_ADDR_REASON_COUNT];    /* counted by dp_reply, summed here */
 	uint64_t ns_addr_rejected[PX_ADDR_REASON_COUNT]; /* hints, start cut, sub-resolutions */
 	uint64_t server_fail[DP_RES_SRV_COUNT];
+	uint64_t malformed[DP_REPLY_BAD_COUNT]; /* server_fail.malformed by what was wrong */
 	uint64_t stale_events;    /* replies and timeouts that concerned nothing in flight */
 	uint64_t start_cut_unusable; /* a start cut with nothing usable: hints used instead */
 	uint64_t cut_source_used;    /* sub-resolutions and CNAME restarts from the cut source */
@@ -347,7 +348,10 @@ struct dp_resolve_stats {
 struct dp_resolver {
 	struct dp_resolve_config cfg;
 	const struct px_addr_policy *policy;
-	const struct dp_hints *hints;   /* valid for the current loop iteration only */
+	/* Where the root hints table is published (the dp_ctx slot the control thread swaps),
+	 * not the table: the table is RCU-protected, so it is loaded at each use and never kept
+	 * here across a quiescent state report. NULL: restarts find no hints. */
+	struct dp_hints *const *hints_src;
 	const struct dp_upq_table *upq; /* optional: server selection by RTT */
 	struct dp_rand *rand;           /* with upq */
 	dp_resolve_cut_fn cut_fn;       /* optional cut source (dp_resolve_set_cut_source) */
@@ -377,12 +381,23 @@ struct dp_resolver *dp_resolve_init(void *mem, uint32_t capacity,
 				    const struct px_addr_policy *policy,
 				    const struct dp_upq_table *upq, struct dp_rand *rand);
 
-/* Sets the root hints for the events of this loop iteration: a worker calls it after each
- * quiescent state report (the hints are RCU-protected). Resolutions copy what they use. */
+/* Tells the resolver where the root hints are published (&ctx->hints): restarts (CNAME targets,
+ * sub-resolutions with no cut source answer) load the table from there with an acquire load
+ * when they need it, so they read the table in force during the caller's iteration and never
+ * one that a quiescent report since may have let the control thread free. The caller of
+ * every resolver entry point must be an online RCU reader. */
 static inline void
-dp_resolve_set_hints(struct dp_resolver *r, const struct dp_hints *hints)
+dp_resolve_set_hints_source(struct dp_resolver *r, struct dp_hints *const *src)
 {
-	r->hints = hints;
+	r->hints_src = src;
+}
+
+/* The root hints table in force (NULL without a source): good until the caller's next
+ * quiescent state report, so used at once and never stored. */
+static inline const struct dp_hints *
+dp_resolve_hints(const struct dp_resolver *r)
+{
+	return r->hints_src == NULL ? NULL : __atomic_load_n(r->hints_src, __ATOMIC_ACQUIRE);
 }
 
 /* Sets (or clears, with fn NULL) the cut source used for sub-resolutions and for CNAME
@@ -396,7 +411,8 @@ dp_resolve_set_cut_source(struct dp_resolver *r, dp_resolve_cut_fn fn, void *arg
 
 /*
  * Starts resolving q for a client (client_cookie) at now_ms, from start_cut if given (a
- * delegation from the cache) else from hints (which also becomes the resolver's current hints),
+ * delegation from the cache) else from hints (a table the caller loaded in this iteration; NULL:
+ * the resolver's hints source; it is read here and not kept),
  * and fills act with the first action (SEND, or SERVFAIL at once when no usable address).
  * Returns 0; -ENOSPC when the pool is full, -EINVAL for a malformed question (both counted;
  * act is untouched, the caller answers SERVFAIL).
@@ -486,7 +502,7 @@ void dp_res_qmin_step(const struct dp_resolver *r, struct dp_res *s, unsigned fr
 void dp_res_qmin_step_reset(struct dp_res *s);
 unsigned dp_res_labels(const uint8_t *name, unsigned len);
 void dp_res_set_sname(struct dp_res *s, const uint8_t *name, unsigned len);
-void dp_res_cut_hints(struct dp_resolver *r, struct dp_res *s);
+void dp_res_cut_hints(struct dp_resolver *r, struct dp_res *s, const struct dp_hints *h);
 bool dp_res_cut_start(struct dp_resolver *r, struct dp_res *s,
 		      const struct dp_resolve_start_cut *sc);
 void dp_res_cut_closest(struct dp_resolver *r, struct dp_res *s);

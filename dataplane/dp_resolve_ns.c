@@ -82,13 +82,13 @@ cut_reset(struct dp_res *s, const uint8_t *zone, unsigned zone_len)
 	dp_res_qmin_step_reset(s);
 }
 
-/* The root hints: the first DP_RES_MAX_NS servers, IPv4 then IPv6 addresses, each checked once
- * more (the table was checked when it was built; this costs little and keeps one rule). */
+/* The root hints h (NULL: none, an empty cut): the first DP_RES_MAX_NS servers, IPv4 then IPv6
+ * addresses, each checked once more (the table was checked when it was built; this costs
+ * little and keeps one rule). Everything used is copied into s: h is not kept. */
 void
-dp_res_cut_hints(struct dp_resolver *r, struct dp_res *s)
+dp_res_cut_hints(struct dp_resolver *r, struct dp_res *s, const struct dp_hints *h)
 {
 	static const uint8_t root = 0;
-	const struct dp_hints *h = r->hints;
 	struct dp_upq_addr a;
 
 	cut_reset(s, &root, 1);
@@ -194,7 +194,8 @@ dp_res_cut_closest(struct dp_resolver *r, struct dp_res *s)
 		}
 		r->stats.start_cut_unusable++;
 	}
-	dp_res_cut_hints(r, s);
+	/* Loaded here, at use: the caller is inside the loop iteration that runs this. */
+	dp_res_cut_hints(r, s, dp_resolve_hints(r));
 }
 
 /* Replaces s's cut with the referral's delegation. Returns 0, or -EINVAL if the delegation is

@@ -268,6 +268,44 @@ ip6_eq(const uint8_t *a, const uint8_t *b)
 	return memcmp(a, b, 16) == 0;
 }
 
+/*
+ * An IPv6 source no client can have, counted by kind: the unspecified address, loopback and
+ * IPv4-mapped addresses never appear on a link (RFC 4291 2.5.2, 2.5.3, 2.5.5.2), a multicast
+ * address is never a source, and one of ours is a forgery that would make pollux answer
+ * itself. The common case costs the first byte's test and two 16-byte compares.
+ */
+static inline bool
+ip6_src_bogus(struct dp_lcore *lc, const struct dp_port_conf *pc, const uint8_t *s)
+{
+	static const uint8_t zero[10];
+
+	if (unlikely(s[0] == 0xff)) {
+		DP_STAT_INC(lc, drop_ip6_src_multicast);
+		return true;
+	}
+	if (unlikely(s[0] == 0 && memcmp(s, zero, 10) == 0)) {
+		static const uint8_t unspec[16], loop[16] = {[15] = 1};
+
+		if (s[10] == 0xff && s[11] == 0xff) {
+			DP_STAT_INC(lc, drop_ip6_src_v4mapped);
+			return true;
+		}
+		if (ip6_eq(s, unspec)) {
+			DP_STAT_INC(lc, drop_ip6_src_unspecified);
+			return true;
+		}
+		if (ip6_eq(s, loop)) {
+			DP_STAT_INC(lc, drop_ip6_src_loopback);
+			return true;
+		}
+	}
+	if (unlikely(ip6_eq(s, pc->ip6) || ip6_eq(s, pc->ip6_ll))) {
+		DP_STAT_INC(lc, drop_ip6_src_self);
+		return true;
+	}
+	return false;
+}
+
 static inline bool
 ip6_ext_header(uint8_t nh)
 {
@@ -326,10 +364,12 @@ handle_ip6(struct dp_lcore *lc, struct rte_mbuf *m, uint16_t len)
 		}
 		return dp_neigh_icmp6(lc, m, ip, pl);
 	}
-	if (unlikely(mcast || ip->src_addr[0] == 0xff)) {
+	if (unlikely(mcast)) {
 		DP_STAT_INC(lc, drop_ip_src);
 		return DP_DROP;
 	}
+	if (unlikely(ip6_src_bogus(lc, pc, ip->src_addr)))
+		return DP_DROP;
 	if (likely(ip->proto == IPPROTO_UDP))
 		return handle_udp6(lc, m, ip, pl);
 	if (ip->proto == IPPROTO_TCP)
@@ -359,6 +399,12 @@ handle_pkt(struct dp_lcore *lc, struct rte_mbuf *m)
 	if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, &pc->mac) &&
 		     !rte_is_multicast_ether_addr(&eth->dst_addr))) {
 		DP_STAT_INC(lc, drop_l2_dst);
+		return DP_DROP;
+	}
+	/* A group address is never a frame's source (IEEE 802): a reply, which goes back to the
+	 * source MAC, would reach every host on the link. */
+	if (unlikely(rte_is_multicast_ether_addr(&eth->src_addr))) {
+		DP_STAT_INC(lc, drop_l2_src);
 		return DP_DROP;
 	}
 	switch (eth->ether_type) {

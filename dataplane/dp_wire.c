@@ -25,8 +25,10 @@ copy_label_lower(uint8_t *dst, const uint8_t *src, unsigned c, unsigned avail)
 		dst[1 + i] = px_lower(src[1 + i]);
 }
 
-unsigned
-dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels)
+/* dp_wire_read_name() and dp_wire_copy_name(): one walk, with or without lower-casing (a
+ * constant in each caller, so each gets its own straight code). */
+static inline __attribute__((always_inline)) unsigned
+read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels, bool lower)
 {
 	const uint8_t *msg = rd->msg;
 	uint16_t pos = rd->pos;
@@ -68,8 +70,10 @@ dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels)
 			goto err;
 		if ((unsigned)pos + 1 + c > rd->len)
 			goto truncated;
-		if (dst != NULL)
+		if (dst != NULL && lower)
 			copy_label_lower(dst + total, msg + pos, c, rd->len - pos);
+		else if (dst != NULL)
+			memcpy(dst + total, msg + pos, 1u + c);
 		total += 1u + c;
 		pos = (uint16_t)(pos + 1 + c);
 		nlab++;
@@ -84,6 +88,18 @@ truncated:
 err:
 	rd->err = true;
 	return 0;
+}
+
+unsigned
+dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels)
+{
+	return read_name(rd, dst, labels, true);
+}
+
+unsigned
+dp_wire_copy_name(struct dp_wire_rd *rd, uint8_t *dst)
+{
+	return read_name(rd, dst, NULL, false);
 }
 
 /* Checks that an OPT rdata is a well-formed sequence of {code, length, data} options. */

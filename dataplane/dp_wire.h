@@ -110,6 +110,10 @@ dp_wire_skip(struct dp_wire_rd *rd, uint16_t n)
  */
 unsigned dp_wire_read_name(struct dp_wire_rd *rd, uint8_t *dst, uint8_t *labels);
 
+/* As dp_wire_read_name(), but the uncompressed name is written to dst (PX_DNS_NAME_BUF bytes,
+ * never written past the name's end) with its letters as sent: names kept in record data. */
+unsigned dp_wire_copy_name(struct dp_wire_rd *rd, uint8_t *dst);
+
 /*
  * Parses a query in place: header, exactly one question, and every RR of the other sections,
  * checking that the counts match the data exactly. Only an OPT in the additional section is

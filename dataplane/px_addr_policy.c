@@ -16,6 +16,11 @@ static const char *const reason_names[PX_ADDR_REASON_COUNT] = {
 	[PX_ADDR_V4MAPPED] = "v4mapped",
 	[PX_ADDR_V4COMPAT] = "v4compat",
 	[PX_ADDR_LINK_LOCAL] = "link_local",
+	[PX_ADDR_SELF] = "self",
+	[PX_ADDR_SUBNET_BROADCAST] = "subnet_broadcast",
+	[PX_ADDR_NAT64] = "nat64",
+	[PX_ADDR_6TO4] = "6to4",
+	[PX_ADDR_TEREDO] = "teredo",
 	[PX_ADDR_DO_NOT_QUERY] = "do_not_query",
 };
 
@@ -44,6 +49,28 @@ px_addr_policy_init(struct px_addr_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+void
+px_addr_policy_set_self4(struct px_addr_policy *p, uint32_t addr_be, unsigned prefix)
+{
+	uint32_t a = ntohl(addr_be);
+	uint32_t mask = prefix == 0 ? 0 : prefix >= 32 ? 0xffffffffu : 0xffffffffu << (32 - prefix);
+
+	p->has_self4 = true;
+	p->self4 = a;
+	p->has_bcast4 = prefix <= 30;
+	p->subnet4 = a & mask;
+	p->bcast4 = a | ~mask;
+}
+
+int
+px_addr_policy_set_self6(struct px_addr_policy *p, const uint8_t addr[16])
+{
+	if (p->self6_count >= 2)
+		return -ENOSPC;
+	memcpy(p->self6[p->self6_count++], addr, 16);
+	return 0;
+}
+
 bool
 px_addr_prefix_match(const uint8_t *a, const uint8_t *net, unsigned plen)
 {
@@ -70,9 +97,48 @@ px_addr_check4(const struct px_addr_policy *p, uint32_t addr_be)
 		return PX_ADDR_MULTICAST;
 	if ((top & 0xf0) == 0xf0)
 		return PX_ADDR_RESERVED;
+	if (a >> 16 == 0xa9fe)
+		return PX_ADDR_LINK_LOCAL;
+	if (p->has_self4 && a == p->self4)
+		return PX_ADDR_SELF;
+	if (p->has_bcast4 && (a == p->bcast4 || a == p->subnet4))
+		return PX_ADDR_SUBNET_BROADCAST;
 	for (unsigned i = 0; i < p->net4_count; i++)
 		if ((a & p->net4[i].mask) == p->net4[i].net)
 			return PX_ADDR_DO_NOT_QUERY;
+	return PX_ADDR_OK;
+}
+
+/* The IPv4 address at byte off of addr (network byte order), inverted when flip is set. */
+static uint32_t
+embedded4(const uint8_t *addr, unsigned off, bool flip)
+{
+	uint32_t v;
+
+	memcpy(&v, addr + off, 4);
+	return flip ? ~v : v;
+}
+
+/* An IPv6 address whose packets reach an IPv4 host: judged by that host (see the header). */
+static enum px_addr_reason
+check_embedded(const struct px_addr_policy *p, const uint8_t addr[16])
+{
+	static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
+	static const uint8_t nat64_local[6] = {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01};
+	static const uint8_t teredo[4] = {0x20, 0x01, 0x00, 0x00};
+
+	if (memcmp(addr, nat64, 12) == 0)
+		return px_addr_check4(p, embedded4(addr, 12, false)) == PX_ADDR_OK ? PX_ADDR_OK :
+			PX_ADDR_NAT64;
+	if (memcmp(addr, nat64_local, 6) == 0)
+		return PX_ADDR_NAT64;
+	if (addr[0] == 0x20 && addr[1] == 0x02)
+		return px_addr_check4(p, embedded4(addr, 2, false)) == PX_ADDR_OK ? PX_ADDR_OK :
+			PX_ADDR_6TO4;
+	if (memcmp(addr, teredo, 4) == 0 &&
+	    (px_addr_check4(p, embedded4(addr, 4, false)) != PX_ADDR_OK ||
+	     px_addr_check4(p, embedded4(addr, 12, true)) != PX_ADDR_OK))
+		return PX_ADDR_TEREDO;
 	return PX_ADDR_OK;
 }
 
@@ -81,6 +147,7 @@ px_addr_check6(const struct px_addr_policy *p, const uint8_t addr[16])
 {
 	static const uint8_t zero[16];
 	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	enum px_addr_reason why;
 
 	if (memcmp(addr, zero, 16) == 0)
 		return PX_ADDR_UNSPECIFIED;
@@ -94,8 +161,14 @@ px_addr_check6(const struct px_addr_policy *p, const uint8_t addr[16])
 		return PX_ADDR_V4MAPPED;
 	if (addr[0] == 0xff)
 		return PX_ADDR_MULTICAST;
+	for (unsigned i = 0; i < p->self6_count; i++)
+		if (memcmp(addr, p->self6[i], 16) == 0)
+			return PX_ADDR_SELF;
 	if (addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80)
 		return PX_ADDR_LINK_LOCAL;
+	why = check_embedded(p, addr);
+	if (why != PX_ADDR_OK)
+		return why;
 	for (unsigned i = 0; i < p->net6_count; i++)
 		if (px_addr_prefix_match(addr, p->net6[i].net, p->net6[i].plen))
 			return PX_ADDR_DO_NOT_QUERY;

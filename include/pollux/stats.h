@@ -44,6 +44,12 @@
 	X(drop_runt, "dropped: frame shorter than an Ethernet header") \
 	X(drop_multiseg, "dropped: multi-segment mbuf") \
 	X(drop_l2_dst, "dropped: Ethernet destination not ours") \
+	X(drop_l2_src, "dropped: Ethernet source multicast or broadcast") \
+	X(drop_ip6_src_unspecified, "dropped: IPv6 query from ::") \
+	X(drop_ip6_src_loopback, "dropped: IPv6 query from ::1") \
+	X(drop_ip6_src_v4mapped, "dropped: IPv6 query from ::ffff:0:0/96") \
+	X(drop_ip6_src_multicast, "dropped: IPv6 query from a multicast source") \
+	X(drop_ip6_src_self, "dropped: IPv6 query from pollux's own address") \
 	X(drop_ethertype, "dropped: EtherType not ARP, IPv4 or IPv6 (VLAN included)") \
 	X(drop_arp, "dropped: ARP that is not a request for our address") \
 	X(drop_ip_hdr, "dropped: bad IPv4/IPv6 header (version, length fields)") \
@@ -108,6 +114,11 @@
 	X(rec_send_rejected_v4mapped, "address policy at send: IPv4-mapped") \
 	X(rec_send_rejected_v4compat, "address policy at send: IPv4-compatible") \
 	X(rec_send_rejected_link_local, "address policy at send: link-local") \
+	X(rec_send_rejected_self, "address policy at send: pollux's own address") \
+	X(rec_send_rejected_subnet_broadcast, "address policy at send: subnet broadcast") \
+	X(rec_send_rejected_nat64, "address policy at send: NAT64 embedding a rejected IPv4") \
+	X(rec_send_rejected_6to4, "address policy at send: 6to4 embedding a rejected IPv4") \
+	X(rec_send_rejected_teredo, "address policy at send: Teredo embedding a rejected IPv4") \
 	X(rec_send_rejected_do_not_query, "address policy at send: do-not-query") \
 	X(rec_neigh_probes, "ARP requests and neighbour solicitations sent for next hops") \
 	X(rec_neigh_learned, "ARP/ND packets from a wanted next hop (gateway, on-link server)") \

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_rdata.h"
 #include "dp_reply.h"
 #include "dp_wire.h"
 
@@ -83,13 +84,23 @@ check_result(const uint8_t *msg, uint16_t len)
 			    (r.ns[i].addr[k].family != 4 && r.ns[i].addr[k].family != 6))
 				abort();
 	}
-	/* The reported answer records can be read again where they are. */
+	/* The reported answer records can be read again where they are, and their rdata, which
+	 * the classifier checked against its layout, can be kept with its names expanded: at
+	 * most three names per layout, each at most 255 bytes where its pointer took two. */
 	for (unsigned i = 0; i < r.answer_count; i++) {
+		static uint8_t out[UINT16_MAX + 3 * PX_DNS_MAX_NAME];
+		const struct dp_reply_rr *rr = &r.answer[i];
 		struct dp_wire_rd rd;
+		int n;
 
 		dp_wire_rd_init(&rd, msg, len);
-		rd.pos = r.answer[i].off;
+		rd.pos = rr->off;
 		if (dp_wire_read_name(&rd, NULL, NULL) == 0)
+			abort();
+		if (dp_rdata_check(msg, len, rr->type, rr->rdata_off, rr->rdlen) != DP_RDATA_OK)
+			abort();
+		n = dp_rdata_copy(out, sizeof(out), msg, len, rr->type, rr->rdata_off, rr->rdlen);
+		if (n < 0 || (dp_rdata_shape(rr->type) == NULL && n != rr->rdlen))
 			abort();
 	}
 	(void)dp_reply_answer_ttl(&r);

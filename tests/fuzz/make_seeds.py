@@ -145,6 +145,13 @@ def replies():
         "refused": b"\x02" + reply(q, flags=0x8005),
         "tc": b"\x02" + reply(q, flags=0x8600),
         "fixed_question": b"\x10" + reply(q, an=[a(q, "192.0.2.1")]),
+        # Names inside rdata compressed against the question (www.example.test at 12,
+        # example.test at 16): SRV, NAPTR, MX, RP answers, kept with the names expanded.
+        "srv": b"\x02" + reply(q, qtype=33, an=[rr(ptr, 33, b"\0\x0a\0\5\x13\xc4\3sip\xc0\x10")]),
+        "naptr": b"\x02" + reply(q, qtype=35, an=[rr(ptr, 35, b"\0\x64\0\x0a\1U\7E2U+sip\0"
+                                                    b"\4_sip\4_udp\xc0\x10")]),
+        "mx": b"\x02" + reply(q, qtype=15, an=[rr(ptr, 15, b"\0\x0a\4mail\xc0\x10")]),
+        "rp": b"\x02" + reply(q, qtype=17, an=[rr(ptr, 17, b"\5admin\xc0\x10\3txt\xc0\x0c")]),
     }
 
 

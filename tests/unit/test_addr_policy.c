@@ -121,6 +121,176 @@ START_TEST(test_px_addr_check_allow_loopback)
 }
 END_TEST
 
+/* 169.254.0.0/16: link-local, the cloud metadata service's home. */
+START_TEST(test_px_addr_check4_link_local)
+{
+	ASSERT4("169.253.255.255", PX_ADDR_OK);
+	ASSERT4("169.254.0.0", PX_ADDR_LINK_LOCAL);
+	ASSERT4("169.254.169.254", PX_ADDR_LINK_LOCAL);
+	ASSERT4("169.254.255.255", PX_ADDR_LINK_LOCAL);
+	ASSERT4("169.255.0.0", PX_ADDR_OK);
+}
+END_TEST
+
+static void
+set_self4(const char *addr, unsigned prefix)
+{
+	uint32_t a;
+
+	ck_assert_int_eq(inet_pton(AF_INET, addr, &a), 1);
+	px_addr_policy_set_self4(&pol, a, prefix);
+}
+
+static int
+set_self6(const char *addr)
+{
+	uint8_t a[16];
+
+	ck_assert_int_eq(inet_pton(AF_INET6, addr, a), 1);
+	return px_addr_policy_set_self6(&pol, a);
+}
+
+/* pollux's own IPv4 address and its subnet's broadcast (all-ones) and all-zeros hosts. */
+START_TEST(test_px_addr_check4_self)
+{
+	ASSERT4("198.18.0.2", PX_ADDR_OK); /* nothing is known before it is told */
+	set_self4("198.18.0.2", 24);
+	ASSERT4("198.18.0.2", PX_ADDR_SELF);
+	ASSERT4("198.18.0.1", PX_ADDR_OK);
+	ASSERT4("198.18.0.3", PX_ADDR_OK);
+	ASSERT4("198.18.0.0", PX_ADDR_SUBNET_BROADCAST);
+	ASSERT4("198.18.0.255", PX_ADDR_SUBNET_BROADCAST);
+	ASSERT4("198.18.0.254", PX_ADDR_OK);
+	ASSERT4("198.17.255.255", PX_ADDR_OK);
+	ASSERT4("198.18.1.0", PX_ADDR_OK);
+	ASSERT4("198.18.1.255", PX_ADDR_OK);
+	/* A /30 has both; a /31 (RFC 3021) and a /32 have neither. */
+	set_self4("198.18.0.1", 30);
+	ASSERT4("198.18.0.0", PX_ADDR_SUBNET_BROADCAST);
+	ASSERT4("198.18.0.3", PX_ADDR_SUBNET_BROADCAST);
+	ASSERT4("198.18.0.2", PX_ADDR_OK);
+	ASSERT4("198.18.0.1", PX_ADDR_SELF);
+	set_self4("198.18.0.2", 31);
+	ASSERT4("198.18.0.3", PX_ADDR_OK);
+	ASSERT4("198.18.0.2", PX_ADDR_SELF);
+	set_self4("198.18.0.2", 32);
+	ASSERT4("198.18.0.3", PX_ADDR_OK);
+	ASSERT4("198.18.0.1", PX_ADDR_OK);
+	ASSERT4("198.18.0.2", PX_ADDR_SELF);
+	/* A /8: the edges are far apart. */
+	set_self4("10.1.2.3", 8);
+	ASSERT4("10.0.0.0", PX_ADDR_SUBNET_BROADCAST);
+	ASSERT4("10.255.255.255", PX_ADDR_SUBNET_BROADCAST);
+	ASSERT4("10.0.0.1", PX_ADDR_OK);
+	ASSERT4("10.255.255.254", PX_ADDR_OK);
+}
+END_TEST
+
+START_TEST(test_px_addr_check6_self)
+{
+	ASSERT6("2001:2::2", PX_ADDR_OK);
+	ck_assert_int_eq(set_self6("2001:2::2"), 0);
+	ck_assert_int_eq(set_self6("fe80::ff:fe00:2"), 0);
+	ck_assert_int_eq(set_self6("2001:2::5"), -ENOSPC);
+	ASSERT6("2001:2::2", PX_ADDR_SELF);
+	ASSERT6("fe80::ff:fe00:2", PX_ADDR_SELF);
+	ASSERT6("2001:2::1", PX_ADDR_OK);
+	ASSERT6("2001:2::3", PX_ADDR_OK);
+	ASSERT6("2001:2::5", PX_ADDR_OK);
+	ASSERT6("fe80::ff:fe00:3", PX_ADDR_LINK_LOCAL);
+}
+END_TEST
+
+/* NAT64 (RFC 6052, RFC 8215): 64:ff9b::/96 by its last 32 bits; 64:ff9b:1::/48 whole. */
+START_TEST(test_px_addr_check6_nat64)
+{
+	ASSERT6("64:ff9b::7f00:1", PX_ADDR_NAT64);      /* 127.0.0.1 */
+	ASSERT6("64:ff9b::", PX_ADDR_NAT64);            /* 0.0.0.0 */
+	ASSERT6("64:ff9b::ff:ffff", PX_ADDR_NAT64);     /* 0.255.255.255 */
+	ASSERT6("64:ff9b::100:0", PX_ADDR_OK);          /* 1.0.0.0 */
+	ASSERT6("64:ff9b::7eff:ffff", PX_ADDR_OK);      /* 126.255.255.255 */
+	ASSERT6("64:ff9b::7fff:ffff", PX_ADDR_NAT64);   /* 127.255.255.255 */
+	ASSERT6("64:ff9b::8000:0", PX_ADDR_OK);         /* 128.0.0.0 */
+	ASSERT6("64:ff9b::a9fe:a9fe", PX_ADDR_NAT64);   /* 169.254.169.254 */
+	ASSERT6("64:ff9b::a9fd:ffff", PX_ADDR_OK);      /* 169.253.255.255 */
+	ASSERT6("64:ff9b::e000:1", PX_ADDR_NAT64);      /* 224.0.0.1 */
+	ASSERT6("64:ff9b::dfff:ffff", PX_ADDR_OK);      /* 223.255.255.255 */
+	ASSERT6("64:ff9b::ffff:ffff", PX_ADDR_NAT64);   /* 255.255.255.255 */
+	ASSERT6("64:ff9b::c612:301", PX_ADDR_OK);       /* 198.18.3.1 */
+	/* Just outside the /96: no embedding, judged as any other address. */
+	ASSERT6("64:ff9a:ffff:ffff:ffff:ffff:7f00:1", PX_ADDR_OK);
+	ASSERT6("64:ff9b::1:7f00:1", PX_ADDR_OK);
+	ASSERT6("64:ff9b:0:ffff:ffff:ffff:7f00:1", PX_ADDR_OK);
+	/* The local-use /48: where the IPv4 sits is the site's choice, so all of it goes. */
+	ASSERT6("64:ff9b:1::", PX_ADDR_NAT64);
+	ASSERT6("64:ff9b:1::c612:301", PX_ADDR_NAT64);
+	ASSERT6("64:ff9b:1:ffff:ffff:ffff:ffff:ffff", PX_ADDR_NAT64);
+	ASSERT6("64:ff9b:2::", PX_ADDR_OK);
+}
+END_TEST
+
+/* 6to4 (RFC 3056): 2002::/16, the IPv4 address in bits 16-47. */
+START_TEST(test_px_addr_check6_6to4)
+{
+	ASSERT6("2002:7f00:1::", PX_ADDR_6TO4);
+	ASSERT6("2002::", PX_ADDR_6TO4);
+	ASSERT6("2002:ff:ffff:ffff:ffff:ffff:ffff:ffff", PX_ADDR_6TO4);
+	ASSERT6("2002:100::", PX_ADDR_OK);
+	ASSERT6("2002:7eff:ffff:ffff:ffff:ffff:ffff:ffff", PX_ADDR_OK);
+	ASSERT6("2002:7fff:ffff::", PX_ADDR_6TO4);
+	ASSERT6("2002:8000::", PX_ADDR_OK);
+	ASSERT6("2002:a9fe:a9fe::1", PX_ADDR_6TO4);
+	ASSERT6("2002:c612:301::1", PX_ADDR_OK);
+	ASSERT6("2002:ffff:ffff::", PX_ADDR_6TO4);
+	ASSERT6("2002:e000::", PX_ADDR_6TO4);
+	/* Neighbouring /16s carry nothing. */
+	ASSERT6("2001:ffff:7f00:1::", PX_ADDR_OK);
+	ASSERT6("2003:7f00:1::", PX_ADDR_OK);
+}
+END_TEST
+
+/* Teredo (RFC 4380): 2001:0::/32, the server in bits 32-63, the client's public address
+ * inverted in bits 96-127 (198.18.3.1 inverted is 39ed:fcfe, 127.0.0.1 is 80ff:fffe). */
+START_TEST(test_px_addr_check6_teredo)
+{
+	ASSERT6("2001:0:c612:301::39ed:fcfe", PX_ADDR_OK);
+	ASSERT6("2001:0:7f00:1::39ed:fcfe", PX_ADDR_TEREDO);     /* server 127.0.0.1 */
+	ASSERT6("2001:0:a9fe:a9fe::39ed:fcfe", PX_ADDR_TEREDO);  /* server 169.254.169.254 */
+	ASSERT6("2001::39ed:fcfe", PX_ADDR_TEREDO);              /* server 0.0.0.0 */
+	ASSERT6("2001:0:ffff:ffff::39ed:fcfe", PX_ADDR_TEREDO);  /* server broadcast */
+	ASSERT6("2001:0:100:0::39ed:fcfe", PX_ADDR_OK);          /* server 1.0.0.0 */
+	ASSERT6("2001:0:c612:301::80ff:fffe", PX_ADDR_TEREDO);   /* client 127.0.0.1 */
+	ASSERT6("2001:0:c612:301::ffff:ffff", PX_ADDR_TEREDO);   /* client 0.0.0.0 */
+	ASSERT6("2001:0:c612:301::", PX_ADDR_TEREDO);            /* client 255.255.255.255 */
+	ASSERT6("2001:0:c612:301::feff:ffff", PX_ADDR_OK);       /* client 1.0.0.0 */
+	ASSERT6("2001:0:c612:301::56:0", PX_ADDR_TEREDO);        /* client 169.254.255.255 */
+	/* Outside 2001::/32: 2001:1:: and 2000:ffff:: carry nothing. */
+	ASSERT6("2001:1:7f00:1::", PX_ADDR_OK);
+	ASSERT6("2000:ffff:7f00:1::", PX_ADDR_OK);
+	ASSERT6("2001:2::1", PX_ADDR_OK);
+}
+END_TEST
+
+/* The embedded IPv4 address goes through the whole IPv4 policy: pollux's own address, its
+ * subnet's broadcast, the operator's netblocks. */
+START_TEST(test_px_addr_check6_embedded_policy)
+{
+	set_self4("198.18.0.2", 24);
+	ck_assert_int_eq(px_addr_policy_add(&pol, "10.0.0.0/8"), 0);
+	ASSERT6("64:ff9b::c612:2", PX_ADDR_NAT64);
+	ASSERT6("64:ff9b::c612:ff", PX_ADDR_NAT64);
+	ASSERT6("64:ff9b::a00:1", PX_ADDR_NAT64);
+	ASSERT6("64:ff9b::b00:1", PX_ADDR_OK);
+	ASSERT6("2002:c612:2::", PX_ADDR_6TO4);
+	ASSERT6("2002:aff:ffff::", PX_ADDR_6TO4);
+	ASSERT6("2001:0:a00:1::39ed:fcfe", PX_ADDR_TEREDO);
+	ASSERT6("2001:0:c612:301::39ed:fffd", PX_ADDR_TEREDO); /* client 198.18.0.2 */
+	/* Loopback allowed (a lab): an embedded loopback passes with it. */
+	pol.allow_loopback = true;
+	ASSERT6("64:ff9b::7f00:1", PX_ADDR_OK);
+}
+END_TEST
+
 START_TEST(test_px_addr_policy_add_v4)
 {
 	ck_assert_int_eq(px_addr_policy_add(&pol, "192.0.2.0/24"), 0);
@@ -277,7 +447,8 @@ START_TEST(test_px_addr_reason_names)
 {
 	static const char *const want[PX_ADDR_REASON_COUNT] = {
 		"ok",        "unspecified", "loopback",   "broadcast",   "multicast",
-		"reserved",  "v4mapped",    "v4compat",   "link_local",  "do_not_query",
+		"reserved",  "v4mapped",    "v4compat",   "link_local",  "self",
+		"subnet_broadcast", "nat64", "6to4",      "teredo",      "do_not_query",
 	};
 	static const char *const entries[PX_ADDR_ENTRY_COUNT] = {"hints", "glue", "ns_addr",
 								  "send"};
@@ -311,6 +482,13 @@ addr_policy_suite(void)
 	ADD_CASE(s, "defaults_v4", test_px_addr_check4_defaults);
 	ADD_CASE(s, "defaults_v6", test_px_addr_check6_defaults);
 	ADD_CASE(s, "allow_loopback", test_px_addr_check_allow_loopback);
+	ADD_CASE(s, "link_local_v4", test_px_addr_check4_link_local);
+	ADD_CASE(s, "self_v4", test_px_addr_check4_self);
+	ADD_CASE(s, "self_v6", test_px_addr_check6_self);
+	ADD_CASE(s, "nat64", test_px_addr_check6_nat64);
+	ADD_CASE(s, "6to4", test_px_addr_check6_6to4);
+	ADD_CASE(s, "teredo", test_px_addr_check6_teredo);
+	ADD_CASE(s, "embedded_policy", test_px_addr_check6_embedded_policy);
 	ADD_CASE(s, "add_v4", test_px_addr_policy_add_v4);
 	ADD_CASE(s, "add_v4_whole", test_px_addr_policy_add_v4_whole);
 	ADD_CASE(s, "add_v6", test_px_addr_policy_add_v6);

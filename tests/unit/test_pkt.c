@@ -475,6 +475,74 @@ START_TEST(test_malformed_frames_dropped)
 }
 END_TEST
 
+/* An IPv6 query to us from src, as any client would send it (checksum over src). */
+static uint16_t
+query6_from(uint8_t *f, const uint8_t *src)
+{
+	uint8_t dns[512];
+	const struct px_test_query q = {.id = 11, .name = "www.example.test", .qtype = 1,
+					.qclass = 1};
+	struct px_test_hosts h = *H;
+
+	memcpy(h.client_ip6, src, 16);
+	return px_test_frame_udp6(f, &h, 40000, 53, dns, px_test_query(dns, &q));
+}
+
+/* Sources no client can have are dropped, each kind counted apart; the addresses beside them
+ * are answered. */
+START_TEST(test_bogus_sources_dropped)
+{
+	static const uint8_t unspec[16], loop[16] = {[15] = 1};
+	static const uint8_t mapped[16] = {[10] = 0xff, [11] = 0xff, 198, 18, 0, 1};
+	static const uint8_t mcast[16] = {0xff, 0x02, [15] = 1};
+	static const uint8_t mcast_global[16] = {0xff, 0x0e, [15] = 1};
+	static const uint8_t near_mapped[16] = {[10] = 0xff, [11] = 0xfe, 198, 18, 0, 1};
+	static const uint8_t near_self[16] = {0x20, 0x01, 0x00, 0x02, [15] = 0x03};
+	static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t mcast4_mac[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+	static const uint8_t mcast6_mac[6] = {0x33, 0x33, 0x00, 0x00, 0x00, 0x01};
+	uint8_t f[600];
+	uint16_t len;
+	struct rte_mbuf *m;
+
+	EXPECT_DROP(f, query6_from(f, unspec), drop_ip6_src_unspecified);
+	EXPECT_DROP(f, query6_from(f, loop), drop_ip6_src_loopback);
+	EXPECT_DROP(f, query6_from(f, mapped), drop_ip6_src_v4mapped);
+	EXPECT_DROP(f, query6_from(f, mcast), drop_ip6_src_multicast);
+	EXPECT_DROP(f, query6_from(f, mcast_global), drop_ip6_src_multicast);
+	EXPECT_DROP(f, query6_from(f, ctx.port.ip6), drop_ip6_src_self);
+	EXPECT_DROP(f, query6_from(f, ctx.port.ip6_ll), drop_ip6_src_self);
+	/* Just beside them: ordinary clients. */
+	send_frame(f, query6_from(f, near_mapped));
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	rte_pktmbuf_free(m);
+	send_frame(f, query6_from(f, near_self));
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	rte_pktmbuf_free(m);
+	/* A group source MAC: the answer would go to the whole link. Over IPv4, IPv6 and ARP. */
+	len = query4(f, "www.example.test", PX_DNS_TYPE_A);
+	memcpy(f + 6, bcast_mac, 6);
+	EXPECT_DROP(f, len, drop_l2_src);
+	memcpy(f + 6, mcast4_mac, 6);
+	EXPECT_DROP(f, len, drop_l2_src);
+	len = query6_from(f, near_self);
+	memcpy(f + 6, mcast6_mac, 6);
+	EXPECT_DROP(f, len, drop_l2_src);
+	len = px_test_frame_arp_request(f, H, H->server_ip4);
+	memcpy(f + 6, bcast_mac, 6);
+	EXPECT_DROP(f, len, drop_l2_src);
+	/* The client's unicast MAC gets its answer there. */
+	len = query4(f, "www.example.test", PX_DNS_TYPE_A);
+	send_frame(f, len);
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	ck_assert_mem_eq(rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr.addr_bytes, f + 6, 6);
+	rte_pktmbuf_free(m);
+}
+END_TEST
+
 /* A million frames, good and bad, mutated at random; afterwards every mbuf is back. */
 START_TEST(test_million_mixed_no_mbuf_leak)
 {
@@ -632,6 +700,7 @@ pkt_suite(void)
 
 	tc = tcase_create("bad_input");
 	tcase_add_test(tc, test_malformed_frames_dropped);
+	tcase_add_test(tc, test_bogus_sources_dropped);
 	tcase_add_test(tc, test_million_mixed_no_mbuf_leak);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);

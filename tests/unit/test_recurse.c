@@ -14,6 +14,9 @@
  *   forged.test   ns.forged.test 198.18.6.1           the same, for the forged-reply case
  *   bad.test      ns.bad.test 0.0.0.0                 invalid glue only
  *   allbad.test   ns1-5.allbad.test, each invalid     0/8, broadcast, multicast, loopback, 240/4
+ *   self.test     ns1-5.self.test, each invalid       pollux's own address, its /24's broadcast
+ *                                                     and network address, 169.254.169.254,
+ *                                                     64:ff9b::7f00:1 (127.0.0.1 via NAT64)
  *   slow.test     ns1/ns2.slow.test 198.18.4.1/.2     the first one asked never answers
  *   dead.test     ns.dead.test 198.18.5.1             never answers
  *   onlink.test   ns.onlink.test 198.18.0.53          on pollux's own /24: reached by its own
@@ -132,6 +135,9 @@ static const struct deleg delegs[] = {
 	 {"ns1.allbad.test", "ns2.allbad.test", "ns3.allbad.test", "ns4.allbad.test",
 	  "ns5.allbad.test"},
 	 {"0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", "240.0.0.1"}},
+	{"self.test", 5,
+	 {"ns1.self.test", "ns2.self.test", "ns3.self.test", "ns4.self.test", "ns5.self.test"},
+	 {"198.18.0.2", "198.18.0.255", "198.18.0.0", "169.254.169.254", "64:ff9b::7f00:1"}},
 	{"slow.test", 2, {"ns1.slow.test", "ns2.slow.test"}, {"198.18.4.1", "198.18.4.2"}},
 	{"dead.test", 1, {"ns.dead.test"}, {"198.18.5.1"}},
 	{"onlink.test", 1, {"ns.onlink.test"}, {"198.18.0.53"}},
@@ -445,6 +451,8 @@ deleg_of_server(uint32_t addr_be)
 		for (unsigned k = 0; k < delegs[i].ns_count; k++) {
 			uint32_t a;
 
+			if (strchr(delegs[i].glue[k], ':') != NULL)
+				continue; /* an IPv6 glue address: never queried by this worker */
 			ck_assert_int_eq(inet_pton(AF_INET, delegs[i].glue[k], &a), 1);
 			if (a == addr_be)
 				return &delegs[i];
@@ -852,6 +860,29 @@ START_TEST(test_recurse_invalid_glue_servfail)
 	ck_assert_uint_eq(STAT(rec_send_rejected_broadcast), 0);
 	ck_assert_uint_eq(STAT(rec_send_rejected_multicast), 0);
 	ck_assert_uint_eq(STAT(rec_send_rejected_reserved), 0);
+}
+END_TEST
+
+/* A referral whose only servers are pollux itself, its subnet's broadcast or network address,
+ * the link-local metadata address or loopback behind NAT64: SERVFAIL at once, the glue counted
+ * by reason, nothing sent to them and no ARP for them (audit() allows ARP for the gateway and
+ * the on-link server only). */
+START_TEST(test_recurse_self_glue_servfail)
+{
+	const struct dp_resolve_stats *rs = &dp_recurse_resolver(worker->rec)->stats;
+	uint64_t self = rs->glue_rejected[PX_ADDR_SELF];
+	uint64_t bcast = rs->glue_rejected[PX_ADDR_SUBNET_BROADCAST];
+	uint64_t ll = rs->glue_rejected[PX_ADDR_LINK_LOCAL];
+	uint64_t nat64 = rs->glue_rejected[PX_ADDR_NAT64];
+
+	gateway_ready();
+	expect_no_ns(40013, "www.self.test");
+	ck_assert_uint_eq(rs->glue_rejected[PX_ADDR_SELF], self + 1);
+	ck_assert_uint_eq(rs->glue_rejected[PX_ADDR_SUBNET_BROADCAST], bcast + 2);
+	ck_assert_uint_eq(rs->glue_rejected[PX_ADDR_LINK_LOCAL], ll + 1);
+	ck_assert_uint_eq(rs->glue_rejected[PX_ADDR_NAT64], nat64 + 1);
+	ck_assert_uint_eq(STAT(rec_send_rejected_self), 0);
+	ck_assert_uint_eq(STAT(rec_send_rejected_subnet_broadcast), 0);
 }
 END_TEST
 
@@ -1695,6 +1726,7 @@ recurse_suite(void)
 	tcase_add_test(tc, test_recurse_referral_then_answer);
 	tcase_add_test(tc, test_recurse_forged_replies_dropped);
 	tcase_add_test(tc, test_recurse_invalid_glue_servfail);
+	tcase_add_test(tc, test_recurse_self_glue_servfail);
 	tcase_add_test(tc, test_recurse_coalesced);
 	tcase_add_test(tc, test_recurse_reply_handoff);
 	tcase_add_test(tc, test_recurse_cut_cached);
@@ -1848,6 +1880,8 @@ setup(void)
 
 	/* As recurse_conf() does for --gateway 198.18.0.1 with IPv4 only. */
 	px_addr_policy_init(&policy);
+	/* As control/main.c does for --ip 198.18.0.2/24. */
+	px_addr_policy_set_self4(&policy, hosts.server_ip4, 24);
 	memset(&rconf, 0, sizeof(rconf));
 	rconf.has_gw4 = true;
 	rconf.gw4 = GW_IP4;

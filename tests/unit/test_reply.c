@@ -8,6 +8,7 @@
 #include <pollux/addr_policy.h>
 #include <pollux/wire.h>
 
+#include "dp_rdata.h"
 #include "dp_reply.h"
 #include "testlib.h"
 
@@ -855,6 +856,154 @@ START_TEST(test_classify_compressed_names)
 }
 END_TEST
 
+/*
+ * Record data with names, compressed against the question "Example.test" (at offset 12, so
+ * \xc0\x0c is "Example.test" and \xc0\x14 is "test"), as a server that compresses them writes
+ * it, and as it must be kept: names whole, letters as sent.
+ */
+#define E "\x07" "Example" "\x04" "test" "\0"
+#define P "\xc0\x0c"
+#define T "\xc0\x14"
+#define SIG18 "\x00\x01\x08\x02\x00\x00\x0e\x10\x5f\x00\x00\x00\x5e\x00\x00\x00\x12\x34"
+
+struct rdata_case {
+	const char *what;
+	uint16_t type;
+	const char *in;
+	uint16_t in_len;
+	const char *out;
+	uint16_t out_len;
+};
+
+#define RD(what, type, in, out) {what, type, in, sizeof(in) - 1, out, sizeof(out) - 1}
+
+static const struct rdata_case rdata_cases[] = {
+	RD("NS", PX_DNS_TYPE_NS, "\x02ns" P, "\x02ns" E),
+	RD("CNAME", PX_DNS_TYPE_CNAME, "\x03WWW" P, "\x03WWW" E),
+	RD("PTR", PX_DNS_TYPE_PTR, P, E),
+	RD("MD", 3, "\x02md" P, "\x02md" E),
+	RD("MF", 4, "\x02mf" P, "\x02mf" E),
+	RD("MB", 7, "\x02mb" P, "\x02mb" E),
+	RD("MG", 8, "\x02mg" P, "\x02mg" E),
+	RD("MR", 9, "\x02mr" P, "\x02mr" E),
+	RD("DNAME", 39, "\x05Other" T, "\x05Other\x04test\0"),
+	RD("SOA", PX_DNS_TYPE_SOA, "\x02ns" P "\x05" "Admin" P "\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4\0\0\0\5",
+	   "\x02ns" E "\x05" "Admin" E "\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4\0\0\0\5"),
+	RD("MINFO", 14, "\x04rmbx" P "\x04" "embx" T, "\x04rmbx" E "\x04" "embx\x04test\0"),
+	RD("MX", PX_DNS_TYPE_MX, "\x00\x0a\x04Mail" P, "\x00\x0a\x04Mail" E),
+	RD("RP", 17, "\x05" "admin" P "\x03txt" P, "\x05" "admin" E "\x03txt" E),
+	RD("AFSDB", 18, "\x00\x01\x03" "afs" P, "\x00\x01\x03" "afs" E),
+	RD("RT", 21, "\x00\x0a\x05relay" P, "\x00\x0a\x05relay" E),
+	RD("PX", 26, "\x00\x0a" P "\x04x400" T, "\x00\x0a" E "\x04x400\x04test\0"),
+	RD("KX", 36, "\x00\x0a\x02kx" P, "\x00\x0a\x02kx" E),
+	RD("SRV", 33, "\x00\x0a\x00\x05\x13\xc4\x03SIP" P, "\x00\x0a\x00\x05\x13\xc4\x03SIP" E),
+	RD("NAPTR", 35, "\x00\x64\x00\x0a\x01U\x07" "E2U+sip" "\x00\x04_sip\x04_udp" P,
+	   "\x00\x64\x00\x0a\x01U\x07" "E2U+sip" "\x00\x04_sip\x04_udp" E),
+	RD("SIG", 24, SIG18 P "\x01\x02\x03", SIG18 E "\x01\x02\x03"),
+	RD("RRSIG", 46, SIG18 P "\x01\x02\x03", SIG18 E "\x01\x02\x03"),
+	RD("NXT", 30, "\x03www" P "\x40\x01", "\x03www" E "\x40\x01"),
+	RD("NSEC", 47, "\x03www" P "\x00\x01\x40", "\x03www" E "\x00\x01\x40"),
+	RD("SVCB", 64, "\x00\x01\x03svc" P "\x00\x01\x00\x02h2", "\x00\x01\x03svc" E "\x00\x01\x00\x02h2"),
+	RD("HTTPS", 65, "\x00\x01" P, "\x00\x01" E),
+	/* Names already whole stay byte for byte, letters included. */
+	RD("MX whole", PX_DNS_TYPE_MX, "\x00\x0a\x04MAIL" E, "\x00\x0a\x04MAIL" E),
+	/* Types without a layout are opaque: bytes that look like a pointer stay bytes. */
+	RD("TXT", PX_DNS_TYPE_TXT, "\x02" P, "\x02" P),
+	RD("unknown", 65280, P "\x01\x02", P "\x01\x02"),
+	RD("empty unknown", 65281, "", ""),
+};
+
+/* The question "Example.test" of type `type` and one answer with rdata `in`. */
+static void
+rdata_msg(uint16_t type, const void *in, uint16_t in_len)
+{
+	mb_start(PX_DNS_AA, 0, "Example.test", type);
+	mb_rr(AN, NULL, type, 300, in, in_len);
+}
+
+/* Every type with names in its rdata is read whole by the classifier and copied with its names
+ * expanded, case kept; opaque types are copied as they came. */
+START_TEST(test_rdata_decompressed)
+{
+	for (unsigned i = 0; i < sizeof(rdata_cases) / sizeof(rdata_cases[0]); i++) {
+		const struct rdata_case *t = &rdata_cases[i];
+		uint8_t out[1024];
+		int n;
+
+		rdata_msg(t->type, t->in, t->in_len);
+		ck_assert_msg(classify("example.test", t->type, "example.test") == DP_REPLY_ANSWER,
+			      "%s: %s", t->what, dp_reply_bad_name(r.bad));
+		ck_assert_uint_eq(r.answer_count, 1);
+		ck_assert_int_eq(dp_rdata_check(m.buf, m.len, t->type, r.answer[0].rdata_off,
+						r.answer[0].rdlen), DP_RDATA_OK);
+		n = dp_rdata_copy(out, sizeof(out), m.buf, m.len, t->type, r.answer[0].rdata_off,
+				  r.answer[0].rdlen);
+		ck_assert_msg(n == t->out_len, "%s: %d bytes, want %u", t->what, n, t->out_len);
+		ck_assert_msg(memcmp(out, t->out, t->out_len) == 0, "%s: other bytes", t->what);
+		/* One byte short of room is refused, not overrun. */
+		if (t->out_len > 0)
+			ck_assert_int_eq(dp_rdata_copy(out, t->out_len - 1u, m.buf, m.len, t->type,
+						       r.answer[0].rdata_off, r.answer[0].rdlen), -1);
+	}
+}
+END_TEST
+
+/* A record that does not fill its type's layout exactly makes the reply malformed. */
+START_TEST(test_rdata_shape_checked)
+{
+	static const struct {
+		const char *what;
+		uint16_t type;
+		const char *rd;
+		uint16_t len;
+		enum dp_reply_bad bad;
+	} bad[] = {
+		{"MX without a name", PX_DNS_TYPE_MX, "\x00\x0a", 2, DP_REPLY_BAD_RDATA},
+		{"MX one byte", PX_DNS_TYPE_MX, "\x00", 1, DP_REPLY_BAD_RDATA},
+		{"MX a byte over", PX_DNS_TYPE_MX, "\x00\x0a" P "\x00", 5, DP_REPLY_BAD_RDATA},
+		{"SRV short", 33, "\x00\x0a\x00\x05\x13", 5, DP_REPLY_BAD_RDATA},
+		{"SRV forward pointer", 33, "\x00\x0a\x00\x05\x13\xc4\xc0\x40", 8,
+		 DP_REPLY_BAD_NAME},
+		{"SRV label type 0x40", 33, "\x00\x0a\x00\x05\x13\xc4\x41\x00", 8, DP_REPLY_BAD_NAME},
+		{"NAPTR string past the end", 35, "\x00\x64\x00\x0a\x01U\x09" "E2U", 10,
+		 DP_REPLY_BAD_RDATA},
+		{"NAPTR without a replacement", 35, "\x00\x64\x00\x0a\x01U\x00\x00", 8,
+		 DP_REPLY_BAD_RDATA},
+		{"SOA 19 bytes of numbers", PX_DNS_TYPE_SOA, P P "\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4\0\0\0",
+		 23, DP_REPLY_BAD_RDATA},
+		{"RP one name", 17, P, 2, DP_REPLY_BAD_RDATA},
+		{"PX one name", 26, "\x00\x0a" P, 4, DP_REPLY_BAD_RDATA},
+		{"RRSIG short", 46, "\x00\x01\x08\x02\x00", 5, DP_REPLY_BAD_RDATA},
+		{"AFSDB empty", 18, "", 0, DP_REPLY_BAD_RDATA},
+		{"DNAME two names", 39, P P, 4, DP_REPLY_BAD_RDATA},
+	};
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rdata_msg(bad[i].type, bad[i].rd, bad[i].len);
+		ck_assert_msg(classify("example.test", bad[i].type, "example.test") ==
+			      DP_REPLY_MALFORMED, "%s: accepted", bad[i].what);
+		ck_assert_msg(r.bad == bad[i].bad, "%s: %s", bad[i].what, dp_reply_bad_name(r.bad));
+	}
+	/* A name that runs past its rdata into the next record. */
+	mb_start(PX_DNS_AA, 0, "Example.test", 33);
+	mb_rr(AN, NULL, 33, 300, "\x00\x0a\x00\x05\x13\xc4\x03sip", 10);
+	mb_rr(AN, NULL, PX_DNS_TYPE_TXT, 300, "\0", 1);
+	ck_assert_int_eq(classify("example.test", 33, "example.test"), DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+	/* The layout holds in every section, not only where the answer is read. */
+	mb_start(PX_DNS_AA, 0, "Example.test", PX_DNS_TYPE_A);
+	mb_a(AN, NULL, "192.0.2.1");
+	mb_rr(AR, NULL, PX_DNS_TYPE_MX, 300, "\x00\x0a", 2);
+	ck_assert_int_eq(classify("example.test", PX_DNS_TYPE_A, "example.test"),
+			 DP_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+}
+END_TEST
+#undef E
+#undef P
+#undef T
+#undef SIG18
+
 START_TEST(test_classify_any_and_root_bailiwick)
 {
 	/* The root servers as bailiwick: everything is inside it. */
@@ -937,6 +1086,7 @@ reply_suite(void)
 	tcase_add_test(tc, test_classify_answer_limit);
 	tcase_add_test(tc, test_classify_any_and_root_bailiwick);
 	tcase_add_test(tc, test_classify_ttl_high_bit);
+	tcase_add_test(tc, test_rdata_decompressed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("referral");
@@ -980,6 +1130,7 @@ reply_suite(void)
 	tcase_add_test(tc, test_classify_compression_loop);
 	tcase_add_test(tc, test_classify_counts_lie);
 	tcase_add_test(tc, test_classify_bad_rdata_and_opt);
+	tcase_add_test(tc, test_rdata_shape_checked);
 	tcase_add_test(tc, test_classify_mutations);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -24,7 +24,7 @@
 #define CAP 4
 
 enum rule_kind {
-	R_REFER, R_A, R_CNAME, R_NX, R_NODATA, R_LAME, R_REFUSED, R_POISON, R_CHAIN, R_FLOOD
+	R_REFER, R_A, R_CNAME, R_NX, R_NODATA, R_LAME, R_REFUSED, R_POISON, R_CHAIN, R_FLOOD, R_RAW
 };
 
 struct rule {
@@ -39,7 +39,12 @@ struct rule {
 	const char *addr;  /* R_A; R_CNAME: the target's address in the same reply, if any */
 	const char *target;
 	uint32_t soa_ttl, soa_min;
+	const char *raw;   /* R_RAW: one answer of the qtype with this rdata, as written */
+	uint16_t raw_len;
 };
+
+/* Records whose rdata names are compressed against the question (at offset 12). */
+#define RAW(s) .raw = s, .raw_len = sizeof(s) - 1
 
 static const struct rule internet[] = {
 	/* The root servers. */
@@ -77,6 +82,12 @@ static const struct rule internet[] = {
 	{"198.18.2.1", "big.example.test", false, 0, R_NX, "example.test", .soa_ttl = 90000,
 	 .soa_min = 80000},
 	{"198.18.2.1", "dangle.example.test", false, 0, R_CNAME, .target = "nx.example.other"},
+	{"198.18.2.1", "_sip._udp.example.test", false, 33, R_RAW,
+	 RAW("\x00\x0a\x00\x05\x13\xc4\x03SIP\xc0\x16")},
+	{"198.18.2.1", "naptr.example.test", false, 35, R_RAW,
+	 RAW("\x00\x64\x00\x0a\x01U\x07" "E2U+sip" "\x00\x04_sip\x04_udp\xc0\x12")},
+	{"198.18.2.1", "mx.example.test", false, PX_DNS_TYPE_MX, R_RAW,
+	 RAW("\x00\x0a\x04Mail\xc0\x0f")},
 	{"198.18.2.1", "example.test", true, 0, R_CHAIN},
 	/* other. and example.other. */
 	{"198.18.5.1", "example.other", true, 0, R_REFER, "example.other", {"ns.example.other"},
@@ -211,6 +222,10 @@ build(const struct rule *ru, const char *q, uint16_t qtype)
 		for (k = 0; k < DP_REPLY_MAX_RRS; k++)
 			px_test_msg_rr(&m, AN, NULL, 10, 300, "", 0);
 		break;
+	case R_RAW:
+		px_test_msg_start(&m, 1, aa, q, qtype);
+		px_test_msg_rr(&m, AN, NULL, qtype, 300, ru->raw, ru->raw_len);
+		break;
 	case R_CHAIN: /* cK.example.test CNAME c(K+1).example.test up to c20, which has an A */
 		ck_assert_int_eq(sscanf(q, "c%d.", &k), 1);
 		px_test_msg_start(&m, 1, aa, q, qtype);
@@ -321,6 +336,8 @@ setup_with(const struct dp_resolve_config *c)
 		hints->ns[i].v4_count = 1;
 		inet_pton(AF_INET, roots[i][1], &hints->ns[i].v4[0]);
 	}
+	/* Restarts load the table from here, as a worker's resolver does from ctx->hints. */
+	dp_resolve_set_hints_source(res, &hints);
 	memset(&act, 0, sizeof(act));
 	now = 1000000;
 	timeout_ms = 400;
@@ -415,6 +432,46 @@ assert_servfail(enum dp_resolve_fail why)
 	ck_assert_uint_eq(res->stats.servfail_reason[why], 1);
 	ck_assert_uint_eq(dp_resolve_active(res), 0);
 }
+
+/* Resolves name/qtype (QNAME minimisation off: the servers here answer only the full name) and
+ * checks that the one answer's rdata is want (want_len bytes). */
+static void
+assert_rdata(const char *name, uint16_t qtype, const char *want, uint16_t want_len)
+{
+	const uint8_t *p;
+	unsigned k = 0;
+
+	dp_resolve_config_default(&cfg);
+	cfg.qname_min = false;
+	setup_with(&cfg);
+	ck_assert_int_eq(resolve(name, qtype, 1), 0);
+	ck_assert_int_eq(act.kind, DP_RES_ACT_ANSWER);
+	ck_assert_uint_eq(act.an_count, 1);
+	p = act.rr;
+	while (p[k] != 0)
+		k += 1u + p[k];
+	k++;
+	ck_assert_uint_eq(px_get16(p + k), qtype);
+	ck_assert_uint_eq(px_get16(p + k + 8), want_len);
+	ck_assert_mem_eq(p + k + 10, want, want_len);
+	ck_assert_uint_eq(act.rr_len, k + 10u + want_len);
+}
+
+/* Names compressed in SRV, NAPTR and MX rdata reach the answer whole, letters as sent: a
+ * pointer copied as is would point into a message the client never sees. */
+START_TEST(test_resolve_rdata_names_expanded)
+{
+	static const char srv[] = "\x00\x0a\x00\x05\x13\xc4\x03SIP\x07" "example\x04test";
+	static const char naptr[] = "\x00\x64\x00\x0a\x01U\x07" "E2U+sip" "\x00\x04_sip\x04_udp"
+				    "\x07" "example\x04test";
+	static const char mx[] = "\x00\x0a\x04Mail\x07" "example\x04test";
+
+	/* sizeof counts the terminating NUL: the root label. */
+	assert_rdata("_sip._udp.example.test", 33, srv, sizeof(srv));
+	assert_rdata("naptr.example.test", 35, naptr, sizeof(naptr));
+	assert_rdata("mx.example.test", PX_DNS_TYPE_MX, mx, sizeof(mx));
+}
+END_TEST
 
 START_TEST(test_resolve_plain_qmin)
 {
@@ -1115,7 +1172,8 @@ resolve_suite(void)
 	TC("referrals", tcase_add_test(tc, test_resolve_plain_qmin);
 	   tcase_add_test(tc, test_resolve_plain_no_qmin);
 	   tcase_add_test(tc, test_resolve_qmin_nxdomain_rfc8020);
-	   tcase_add_test(tc, test_resolve_start_cut_from_cache));
+	   tcase_add_test(tc, test_resolve_start_cut_from_cache);
+	   tcase_add_test(tc, test_resolve_rdata_names_expanded));
 	TC("glue_policy", tcase_add_test(tc, test_resolve_glue_zero_skipped);
 	   tcase_add_test(tc, test_resolve_all_glue_invalid);
 	   tcase_add_test(tc, test_resolve_policy_rejects_start_cut);

@@ -26,6 +26,11 @@ Behaviour, in detail:
     (512 without EDNS, at most 1232) by sending the header and question alone with TC set.
   * In the zone: SOA and NS at the apex, A and AAAA at every name (wildcard-like), NODATA with
     the SOA for other types. All TTLs are --ttl.
+  * Also at every name: MX, RP, AFSDB, SRV and NAPTR records whose rdata names are compressed
+    against the question (pointers to offset 12), as RFC 1035 servers compressed them and
+    RFC 3597 4 tells receivers to expect: a resolver that caches such rdata as it came, pointers
+    and all, hands its clients corrupt records. For NAME: MX 10 mail.NAME, RP admin.NAME NAME,
+    AFSDB 1 afs.NAME, SRV 10 5 5060 sip.NAME, NAPTR 100 10 "U" "E2U+sip" "" _sip._udp.NAME.
   * SIGTERM and SIGINT end it cleanly (exit status 0); its pid file is removed on the way out.
 
 Usage: evil_responder.py --listen ADDR [--listen ADDR ...] [--port 53] [--zone evil.test]
@@ -43,6 +48,17 @@ import sys
 import time
 
 TYPE_A, TYPE_NS, TYPE_CNAME, TYPE_SOA, TYPE_AAAA, TYPE_OPT = 1, 2, 5, 6, 28, 41
+TYPE_MX, TYPE_RP, TYPE_AFSDB, TYPE_SRV, TYPE_NAPTR = 15, 17, 18, 33, 35
+# The question's name: every reply this server builds starts it at offset 12.
+QNAME_PTR = b"\xc0\x0c"
+COMPRESSED = {
+    TYPE_MX: struct.pack("!H", 10) + b"\x04mail" + QNAME_PTR,
+    TYPE_RP: b"\x05admin" + QNAME_PTR + QNAME_PTR,
+    TYPE_AFSDB: struct.pack("!H", 1) + b"\x03afs" + QNAME_PTR,
+    TYPE_SRV: struct.pack("!HHH", 10, 5, 5060) + b"\x03sip" + QNAME_PTR,
+    TYPE_NAPTR: (struct.pack("!HH", 100, 10) + b"\x01U" + b"\x07E2U+sip" + b"\x00" +
+                 b"\x04_sip\x04_udp" + QNAME_PTR),
+}
 CLASS_IN = 1
 RCODE_NOERROR, RCODE_FORMERR, RCODE_NOTIMP, RCODE_REFUSED = 0, 1, 4, 5
 EXT_RCODE_BADVERS = 16
@@ -135,6 +151,8 @@ class Responder:
             ans = [rr(qname_wire, TYPE_A, self.ttl, self.addr4)]
         elif qtype == TYPE_AAAA:
             ans = [rr(qname_wire, TYPE_AAAA, self.ttl, self.addr6)]
+        elif qtype in COMPRESSED:
+            ans = [rr(qname_wire, qtype, self.ttl, COMPRESSED[qtype])]
         elif qtype == TYPE_NS and apex:
             ans = [rr(qname_wire, TYPE_NS, self.ttl, name_wire(self.ns_name))]
         elif qtype == TYPE_SOA and apex:

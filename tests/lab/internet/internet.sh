@@ -33,6 +33,7 @@
 #   tld-b   b.tld.lab                    198.18.2.2   2001:2:0:2::2   test. lab. example.
 #   sld-a   ns1.zN.test, ns1.chain.test  198.18.3.1   2001:2:0:3::1   z1..zN.test chain.test
 #           ns2.badglue/halflame.test                                 badglue.test halflame.test
+#           ns6.mixed.test                                            mixed.test
 #   sld-b   ns2.zN.test, ns2.chain.test  198.18.3.2   2001:2:0:3::2   z1..zN.test chain.test
 #   sld-c   ns1.victim.test, ns.z1.test  198.18.3.3   2001:2:0:3::3   victim.test glueless.test
 #           ns.z2.test, ns1.site.example                              glueless.example
@@ -48,7 +49,9 @@
 # allbad.test (ns1..ns6 at 0.0.0.0, 255.255.255.255, 224.0.0.1, 127.0.0.1, ::, 240.0.0.1),
 # lame.test (to the lame server), halflame.test (lame first, good second), glueless.test
 # (NS ns.z1.test, no glue), glueless.example (NS ns.z2.test, across TLDs), v6only.test (AAAA glue
-# only), evil.test and victim.test (poisoning), silent.test. Data addresses (www records) come
+# only), evil.test and victim.test (poisoning), silent.test, selfish.test (ns1..ns5 at
+# 169.254.169.254, pollux's 198.18.0.2 and 2001:2::2, 198.18.0.255, 64:ff9b::7f00:1) and
+# mixed.test (the same five, then ns6 on sld-a). Data addresses (www records) come
 # from 198.18.10.0-198.18.20.255 and 198.19.0.0/16: nothing listens there. Every zN.test also
 # has a wildcard *.w.zN.test A/AAAA: unlimited distinct names for cache-miss benchmarks.
 # tests/lab/internet/questions.txt lists the questions and their right answers.
@@ -131,7 +134,7 @@ INET_ROLES=(
 	"root-b 198.18.1.2 2001:2:0:1::2 ."
 	"tld-a 198.18.2.1 2001:2:0:2::1 test. lab. example."
 	"tld-b 198.18.2.2 2001:2:0:2::2 test. lab. example."
-	"sld-a 198.18.3.1 2001:2:0:3::1 @SLD chain.test. badglue.test. halflame.test."
+	"sld-a 198.18.3.1 2001:2:0:3::1 @SLD chain.test. badglue.test. halflame.test. mixed.test."
 	"sld-b 198.18.3.2 2001:2:0:3::2 @SLD chain.test."
 	"sld-c 198.18.3.3 2001:2:0:3::3 victim.test. glueless.test. glueless.example. site.example. v6only.test."
 	"lame 198.18.4.1 2001:2:0:4::1 -"

@@ -24,6 +24,10 @@
 #      the same order and differ.py compares both resolvers' rcodes and answers side by side;
 #      every disagreement must be one questions.txt documents.
 #  11. big.z7.test (TC over UDP upstream) was asked again over TCP and answered.
+#  12. selfish.test (every glue address one pollux must not query: 169.254.169.254, its own
+#      addresses, its subnet's broadcast, 64:ff9b::7f00:1) gets SERVFAIL at once; mixed.test
+#      (the same, then one good server) is answered at once; a capture holds no packet, ARP or
+#      neighbour solicitation from pollux for any of those addresses; each reason is counted.
 #
 # Differences from Unbound 1.17.1 that are deliberate (questions.txt's 'unbound' column):
 #   - www.allbad.test A/AAAA: pollux answers SERVFAIL at once (every glue address fails the
@@ -194,6 +198,43 @@ stats=$(lab_ctl stats 2>&1)
 g0=$(awk '$1 == "addr_rejected.glue.unspecified" {print $2}' <<<"$stats")
 check "glue 0.0.0.0 was rejected by the policy and counted (addr_rejected.glue.unspecified $g0)" \
 	"'$g0'" test "${g0:-0}" -gt 0
+
+# 12. Addresses that look usable but must never be queried (selfish.test, mixed.test): the
+# metadata address 169.254.169.254, pollux's own addresses, its subnet's broadcast, 127.0.0.1
+# behind NAT64. selfish.test has nothing else: SERVFAIL at once. mixed.test has one good server
+# besides: answered at once, without the ARP for pollux's own address or the broadcast that
+# nobody answers (about 1.1 s). A capture of everything pollux's MAC sends meanwhile holds no
+# packet to any of them and no ARP or neighbour solicitation for them.
+bcast4=${LAB_PX_IP4%.*}.255
+pxmac=$(ip netns exec "$POLLUX_LAB_NS_PX" cat "/sys/class/net/$POLLUX_LAB_IF_PX/address" 2>/dev/null)
+inet_capture_start pxself "$POLLUX_LAB_NS_CLI" "$POLLUX_LAB_IF_CLI" "arp or icmp6 or udp or tcp" ||
+	not_ok "capture of ARP/ND and DNS on $POLLUX_LAB_NS_CLI/$POLLUX_LAB_IF_CLI starts" "tcpdump failed"
+for qt in A AAAA; do
+	out=$(lab_cli dig +tries=1 +time=3 "@$LAB_PX_IP4" "www.selfish.test" $qt 2>&1)
+	st=$(awk '/->>HEADER<<-/ {for (i = 1; i <= NF; i++) if ($i == "status:") {s = $(i + 1); sub(",", "", s); print s}}' <<<"$out")
+	qms=$(sed -n 's/^;; Query time: \([0-9]*\) msec.*/\1/p' <<<"$out")
+	check "www.selfish.test $qt: SERVFAIL in ${qms:-?} ms (< $FAST_MS ms): no server it may query" \
+		"status '$st', time '${qms:-none}'" test "$st" = SERVFAIL -a "${qms:-99999}" -lt "$FAST_MS"
+done
+out=$(lab_cli dig +tries=1 +time=3 "@$LAB_PX_IP4" www.mixed.test A 2>&1)
+qms=$(sed -n 's/^;; Query time: \([0-9]*\) msec.*/\1/p' <<<"$out")
+ans=$(awk '$4 == "A" {print $5}' <<<"$out")
+check "www.mixed.test A: $ans in ${qms:-?} ms (< 300 ms): the good server at once, no ARP wait" \
+	"answer '$ans', time '${qms:-none}'" test "$ans" = 198.18.12.16 -a "${qms:-99999}" -lt 300
+sleep 1
+inet_capture_stop pxself
+sent_bad=$(tcpdump -n -r "$INET_CAPS/pxself.pcap" "ether src $pxmac and (dst host 169.254.169.254 or dst host $LAB_PX_IP4 or dst host $bcast4 or dst host $LAB_PX_IP6 or dst host 64:ff9b::7f00:1)" 2>/dev/null)
+check "not one packet from pollux to 169.254.169.254, itself, $bcast4 or 64:ff9b::7f00:1" \
+	"$(oneline "$(head -3 <<<"$sent_bad")")" test -n "$pxmac" -a -z "$sent_bad"
+asked=$(tcpdump -n -r "$INET_CAPS/pxself.pcap" "ether src $pxmac and (arp or icmp6)" 2>/dev/null |
+	grep -E "who-has ($LAB_PX_IP4|$bcast4|169\.254\.169\.254) |who has ($LAB_PX_IP6|64:ff9b::7f00:1)," || true)
+check "no ARP or neighbour solicitation from pollux for any of them" "$(oneline "$(head -3 <<<"$asked")")" \
+	test -n "$pxmac" -a -z "$asked"
+stats=$(lab_ctl stats 2>&1)
+for r in link_local self subnet_broadcast nat64; do
+	v=$(awk -v k="addr_rejected.glue.$r" '$1 == k {print $2}' <<<"$stats")
+	check "glue rejected and counted: addr_rejected.glue.$r ${v:-?}" "'$v'" test "${v:-0}" -gt 0
+done
 
 # 3. The capture.
 inet_capture_stop px

@@ -186,6 +186,23 @@ silent IN NS ns.silent
 ns.silent IN A 198.18.4.3
 ns.silent IN AAAA 2001:2:0:4::3
 EOF
+	inet_gen_selfish
+}
+
+# selfish.test: every nameserver address is one a resolver must never query though it looks
+# usable: the cloud metadata address (169.254.0.0/16), pollux's own addresses (tests/lab/lab.sh),
+# the broadcast address of its subnet, and 127.0.0.1 behind the NAT64 prefix. mixed.test: the
+# same five, then one good server (sld-a), which must be used at once: querying pollux's own
+# address or the broadcast means an ARP nobody answers and about a second's wait.
+inet_gen_selfish() {
+	local z bcast=${LAB_PX_IP4%.*}.255 # the lab's /24
+	for z in selfish mixed; do
+		printf '%s IN NS ns%d.%s\n' "$z" 1 "$z" "$z" 2 "$z" "$z" 3 "$z" "$z" 4 "$z" "$z" 5 "$z"
+		printf 'ns1.%s IN A 169.254.169.254\nns2.%s IN A %s\nns3.%s IN AAAA %s\n' \
+			"$z" "$z" "$LAB_PX_IP4" "$z" "$LAB_PX_IP6"
+		printf 'ns4.%s IN A %s\nns5.%s IN AAAA 64:ff9b::7f00:1\n' "$z" "$bcast" "$z"
+	done
+	printf 'mixed IN NS ns6.mixed\nns6.mixed IN A 198.18.3.1\nns6.mixed IN AAAA 2001:2:0:3::1\n'
 }
 
 inet_gen_sld() { # N
@@ -298,6 +315,9 @@ inet_gen_zones() {
 			>"$INET_ZONES/site.example.zone" &&
 		inet_gen_simple v6only.test. ns.v6only.test. -- "ns IN AAAA 2001:2:0:3::3" \
 			"www IN A 198.18.12.15" >"$INET_ZONES/v6only.test.zone" &&
+		inet_gen_simple mixed.test. ns6.mixed.test. -- "ns6 IN A 198.18.3.1" \
+			"ns6 IN AAAA 2001:2:0:3::1" "www IN A 198.18.12.16" \
+			>"$INET_ZONES/mixed.test.zone" &&
 		inet_gen_simple victim.test. ns1.victim.test. -- "ns1 IN A 198.18.3.3" \
 			"ns1 IN AAAA 2001:2:0:3::3" "www IN A $INET_VICTIM_WWW4" \
 			"www IN AAAA 2001:2:0:20::1" >"$INET_ZONES/victim.test.zone"
