@@ -90,10 +90,14 @@ dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mem
 	rc->client_free = rte_zmalloc_socket("pollux_rec_cfree", sizeof(uint32_t) * n, 0, socket);
 	rc->sends = rte_zmalloc_socket("pollux_rec_sends", sizeof(*rc->sends) * n,
 				       RTE_CACHE_LINE_SIZE, socket);
+	rc->queries = rte_zmalloc_socket("pollux_rec_queries", sizeof(*rc->queries) * n,
+					 RTE_CACHE_LINE_SIZE, socket);
+	rc->query_free = rte_zmalloc_socket("pollux_rec_qfree", sizeof(uint32_t) * n, 0, socket);
 	rc->res_mem = rte_zmalloc_socket("pollux_rec_res", rsz, RTE_CACHE_LINE_SIZE, socket);
 	rc->upq_mem = rte_zmalloc_socket("pollux_rec_upq", usz, RTE_CACHE_LINE_SIZE, socket);
 	if (rc->clients == NULL || rc->client_free == NULL || rc->sends == NULL ||
-	    rc->res_mem == NULL || rc->upq_mem == NULL)
+	    rc->queries == NULL || rc->query_free == NULL || rc->res_mem == NULL ||
+	    rc->upq_mem == NULL)
 		goto nomem;
 	ret = dp_rand_init(&rc->rand);
 	if (ret != 0) {
@@ -129,9 +133,13 @@ dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mem
 		errno = EINVAL;
 		return NULL;
 	}
-	for (uint32_t i = 0; i < n; i++)
+	dp_resolve_set_release_hook(rc->res, rec_query_release, rc);
+	for (uint32_t i = 0; i < n; i++) {
 		rc->client_free[i] = n - 1 - i;
+		rc->query_free[i] = n - 1 - i;
+	}
 	rc->client_free_count = n;
+	rc->query_free_count = n;
 	rc->prime_backoff_ms = DP_REC_PRIME_BACKOFF_MS;
 	return rc;
 nomem:
@@ -148,6 +156,8 @@ dp_recurse_free(struct dp_recurse *rc)
 	rte_free(rc->clients);
 	rte_free(rc->client_free);
 	rte_free(rc->sends);
+	rte_free(rc->queries);
+	rte_free(rc->query_free);
 	rte_free(rc->res_mem);
 	rte_free(rc->upq_mem);
 	rte_free(rc->share_mem);
@@ -216,7 +226,8 @@ count_rejected(struct dp_lcore *lc, enum px_addr_reason why)
 }
 
 /*
- * Carries out a SEND action. Returns 0 when the query is outstanding (sent, or dropped for want
+ * Carries out a SEND action: joins the identical query outstanding if there is one, else starts
+ * one (rec_query_send). Returns 0 when the resolution waits on a query (sent, or dropped for want
  * of a neighbour or an mbuf: counted, and its deadline will report it to the resolver), or -1
  * when it could not even be started (the address policy refused the server, no route for its
  * family, no free slot): the caller reports that to the resolver as a failed server at once.
@@ -226,16 +237,7 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 {
 	struct dp_recurse *rc = lc->rec;
 	const struct dp_upq_addr *srv = &act->server;
-	uint32_t idx = (uint32_t)act->res;
-	struct rec_send *snd;
-	struct dp_upq_query uq;
-	struct dp_upq_sent sent;
-	const struct rte_ether_addr *mac;
-	struct rte_ether_addr hop_mac;
 	enum px_addr_reason why;
-	struct rte_mbuf *m;
-	uint8_t *dns;
-	uint16_t len;
 	bool on_link;
 
 	if (srv->family == DP_UPQ_AF_INET) {
@@ -250,81 +252,72 @@ rec_send(struct dp_lcore *lc, const struct dp_resolve_action *act)
 		count_rejected(lc, why);
 		return -1;
 	}
-	if (unlikely(rec_nexthop(lc, srv, &on_link) == NULL || idx >= rc->conf.slots)) {
+	if (unlikely(rec_nexthop(lc, srv, &on_link) == NULL ||
+		     (uint32_t)act->res >= rc->conf.slots)) {
 		DP_STAT_INC(lc, rec_drop_family);
 		return -1;
 	}
-	snd = &rc->sends[idx];
-	/* A query of an earlier resolution that used this index and ended is of no use now. */
-	if (snd->res != 0)
-		dp_upq_cancel(rc->upq, snd->upq_handle);
-	snd->res = 0;
-	snd->unsent_retries = 0; /* rec_resend() puts its count back after this */
-	uq = (struct dp_upq_query){
-		.server = *srv,
-		.server_port = PX_DNS_PORT,
-		.qtype = act->qtype,
-		.qclass = act->qclass,
-		.qname_len = act->qname_len,
-		.qname = act->qname,
-		.cookie = idx,
-	};
-	if (dp_upq_start(rc->upq, &rc->rand, &uq, lc->now_ms,
-			 dp_upq_server_rto(rc->upq, srv, lc->now_ms), &sent) != 0) {
-		DP_STAT_INC(lc, rec_drop_no_slot);
-		return -1;
-	}
-	snd->res = act->res;
-	snd->upq_handle = sent.handle;
-	snd->unsent = true;
-	snd->zone_len = act->zone_len;
-	memcpy(snd->zone, act->zone, act->zone_len);
+	return rec_query_send(lc, act);
+}
 
-	if (unlikely(!rec_nexthop_mac(lc, srv, &hop_mac))) {
+/*
+ * Builds and queues the frame of a query dp_upq_start() just started (sent: port, ID and the
+ * qname in its 0x20 case). Returns true if it left, false if it could not (no neighbour MAC
+ * yet, no mbuf: counted; the query's deadline brings it back).
+ */
+bool
+rec_wire(struct dp_lcore *lc, const struct dp_upq_addr *srv, const struct dp_upq_sent *sent,
+	 uint8_t qname_len, uint16_t qtype, uint16_t qclass)
+{
+	struct dp_recurse *rc = lc->rec;
+	uint8_t fam = srv->family == DP_UPQ_AF_INET ? 4 : 6;
+	struct rte_ether_addr mac;
+	struct rte_mbuf *m;
+	bool on_link = false;
+	uint16_t len;
+	uint8_t *dns, *p;
+
+	if (unlikely(!rec_nexthop_mac(lc, srv, &mac))) {
 		DP_STAT_INC(lc, rec_drop_no_neigh);
-		return 0;
+		return false;
 	}
-	mac = &hop_mac;
 	m = rte_pktmbuf_alloc(rc->pool);
 	if (unlikely(m == NULL)) {
 		DP_STAT_INC(lc, rec_drop_no_mbuf);
-		return 0;
+		return false;
 	}
-	uint8_t fam = srv->family == DP_UPQ_AF_INET ? 4 : 6;
-
-	len = (uint16_t)(PX_DNS_HDR_LEN + act->qname_len + 4 + PX_DNS_OPT_LEN);
+	len = (uint16_t)(PX_DNS_HDR_LEN + qname_len + 4 + PX_DNS_OPT_LEN);
 	if (unlikely(dns_cap(m, fam) < len)) {
 		rte_pktmbuf_free(m);
 		DP_STAT_INC(lc, rec_drop_no_mbuf);
-		return 0;
+		return false;
 	}
 	dns = rte_pktmbuf_mtod_offset(m, uint8_t *, dns_off(fam));
 	/* RD clear: an authoritative server is asked, not a resolver. */
-	px_put16(dns, sent.id);
+	px_put16(dns, sent->id);
 	px_put16(dns + 2, 0);
 	px_put16(dns + 4, 1);
 	px_put16(dns + 6, 0);
 	px_put16(dns + 8, 0);
 	px_put16(dns + 10, 1);
-	memcpy(dns + PX_DNS_HDR_LEN, act->qname, act->qname_len);
-	uint8_t *p = dns + PX_DNS_HDR_LEN + act->qname_len;
-
-	px_put16(p, act->qtype);
-	px_put16(p + 2, act->qclass);
+	memcpy(dns + PX_DNS_HDR_LEN, sent->qname, qname_len);
+	p = dns + PX_DNS_HDR_LEN + qname_len;
+	px_put16(p, qtype);
+	px_put16(p + 2, qclass);
 	p += 4;
 	p[0] = 0; /* OPT: the root, our buffer size, version 0, DO clear, no options */
 	px_put16(p + 1, PX_DNS_TYPE_OPT);
 	px_put16(p + 3, PX_DNS_EDNS_BUFSIZE);
 	px_put32(p + 5, 0);
 	px_put16(p + 9, 0);
-	rec_frame(lc, m, fam, mac, srv->a, rte_cpu_to_be_16(sent.sport), RTE_BE16(PX_DNS_PORT),
+	rec_frame(lc, m, fam, &mac, srv->a, rte_cpu_to_be_16(sent->sport), RTE_BE16(PX_DNS_PORT),
 		  len);
 	rec_queue(lc, m);
-	snd->unsent = false;
 	DP_STAT_INC(lc, rec_queries_sent);
+	rec_nexthop(lc, srv, &on_link);
 	if (on_link)
 		DP_STAT_INC(lc, rec_onlink_sent);
-	return 0;
+	return true;
 }
 
 static void
@@ -426,6 +419,37 @@ rec_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsigned count,
 	}
 }
 
+/* While one reply is fed to its waiters (rec_dedupe.active): true if this cut, by zone, was
+ * offered already from that reply, else remembers it and returns false. The waiters of one
+ * query that get a referral from it all get the same one. */
+static bool
+rec_dedupe_cut(struct rec_dedupe *d, const struct dp_resolve_cut *cut)
+{
+	if (!d->active)
+		return false;
+	if (d->zone_len == cut->zone_len && memcmp(d->zone, cut->zone, cut->zone_len) == 0)
+		return true;
+	d->zone_len = cut->zone_len;
+	memcpy(d->zone, cut->zone, cut->zone_len);
+	return false;
+}
+
+/* The same for an answer, by question: resolutions of one question share their last query. */
+static bool
+rec_dedupe_answer(struct rec_dedupe *d, const struct dp_res *done)
+{
+	if (!d->active || done == NULL)
+		return false;
+	if (d->name_len == done->qname_len && d->qtype == done->qtype &&
+	    d->qclass == done->qclass && memcmp(d->name, done->qname, done->qname_len) == 0)
+		return true;
+	d->name_len = done->qname_len;
+	d->qtype = done->qtype;
+	d->qclass = done->qclass;
+	memcpy(d->name, done->qname, done->qname_len);
+	return false;
+}
+
 /* Carries out act and whatever follows from it at once (a server refused at send). */
 void
 rec_run(struct dp_lcore *lc, struct dp_resolve_action *act)
@@ -436,9 +460,9 @@ rec_run(struct dp_lcore *lc, struct dp_resolve_action *act)
 
 	/* Each step marks one more address failed, so this ends; the bound is a backstop. */
 	for (unsigned step = 0; step < 4096; step++) {
-		if (act->cache_cut != NULL)
+		if (act->cache_cut != NULL && !rec_dedupe_cut(&rc->dedupe, act->cache_cut))
 			rec_cut_offer(lc, act->cache_cut);
-		if (act->kind == DP_RES_ACT_ANSWER)
+		if (act->kind == DP_RES_ACT_ANSWER && !rec_dedupe_answer(&rc->dedupe, act->done))
 			rec_cache_offer(lc, act);
 		switch (act->kind) {
 		case DP_RES_ACT_WAIT:
@@ -553,9 +577,11 @@ dp_client_addr_read(struct dp_client_addr *from, const struct rte_mbuf *m)
 	from->port_be = udp->src_port;
 }
 
-/* Reads the reply's question into rep (qname_len 0 when it has none that can be read). */
+/* Reads the reply's question into rep (qname_len 0 when it has none that can be read). The
+ * name is taken as it stands in the message, case and all (0x20), and must not be compressed:
+ * a question that starts the message has nothing before it to point to. */
 static void
-reply_question(struct dp_upq_reply *rep, const uint8_t *dns, uint16_t len, uint8_t *name)
+reply_question(struct dp_upq_reply *rep, const uint8_t *dns, uint16_t len)
 {
 	struct dp_wire_rd rd;
 	unsigned nlen;
@@ -565,16 +591,19 @@ reply_question(struct dp_upq_reply *rep, const uint8_t *dns, uint16_t len, uint8
 		return;
 	dp_wire_rd_init(&rd, dns, len);
 	rd.pos = PX_DNS_HDR_LEN;
-	nlen = dp_wire_read_name(&rd, name, NULL);
+	nlen = dp_wire_read_name(&rd, NULL, NULL);
+	if (rd.err || nlen == 0 || rd.pos != PX_DNS_HDR_LEN + nlen)
+		return;
 	rep->qtype = dp_wire_read_u16(&rd);
 	rep->qclass = dp_wire_read_u16(&rd);
-	if (rd.err || nlen == 0)
+	if (rd.err)
 		return;
 	rep->qname_len = (uint8_t)nlen;
-	rep->qname = name;
+	rep->qname = dns + PX_DNS_HDR_LEN;
 }
 
-/* Matches, scrubs and feeds to the resolver a reply this worker owns. */
+/* Matches a reply this worker owns, and hands it to the query it answers (rec_query_reply),
+ * which scrubs it and feeds it to every resolution waiting. */
 enum dp_verdict
 rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be,
 	  uint16_t dport_be, const uint8_t *dns, uint16_t dns_len)
@@ -585,9 +614,6 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 		.dport = rte_be_to_cpu_16(dport_be),
 	};
 	struct dp_upq_done done;
-	struct dp_resolve_action act;
-	struct rec_send *snd;
-	uint8_t name[PX_DNS_NAME_BUF];
 
 	if (family == 4)
 		dp_upq_addr_set4(&rep.src, ((const struct rte_ipv4_hdr *)ip)->src_addr);
@@ -598,7 +624,7 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 		return DP_DROP;
 	}
 	rep.id = px_get16(dns);
-	reply_question(&rep, dns, dns_len, name);
+	reply_question(&rep, dns, dns_len);
 	switch (dp_upq_match(rc->upq, &rep, &done)) {
 	case DP_UPQ_MATCH:
 		break;
@@ -611,6 +637,9 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 	case DP_UPQ_WRONG_PORT:
 		DP_STAT_INC(lc, rec_forged_port);
 		return DP_DROP;
+	case DP_UPQ_WRONG_CASE:
+		DP_STAT_INC(lc, rec_forged_case);
+		return DP_DROP;
 	default:
 		DP_STAT_INC(lc, rec_forged_question);
 		return DP_DROP;
@@ -618,119 +647,8 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 	DP_STAT_INC(lc, rec_replies_matched);
 	dp_upq_server_update(rc->upq, &done.server, (uint32_t)(lc->now_ms - done.sent_ms),
 			     lc->now_ms);
-	if (done.cookie >= rc->conf.slots)
-		return DP_CONSUMED;
-	snd = &rc->sends[done.cookie];
-	if (snd->res == 0 || snd->upq_handle != done.handle)
-		return DP_CONSUMED; /* a query of a resolution that ended: nothing waits for it */
-	uint64_t res = snd->res;
-
-	snd->res = 0;
-	{
-		const struct dp_reply_query rq = {
-			.qname = done.qname,
-			.zone = snd->zone,
-			.qname_len = done.qname_len,
-			.zone_len = snd->zone_len,
-			.qtype = done.qtype,
-			.qclass = done.qclass,
-			.policy = rc->conf.policy,
-		};
-
-		dp_reply_classify(&rc->reply, dns, dns_len, &rq);
-	}
-	/* TC: the same question to the same server over TCP; the resolver hears of this server
-	 * again when the TCP thread answers (dp_recurse_tcp_reply). */
-	if (unlikely(rc->reply.cls == DP_REPLY_TRUNCATED) &&
-	    dp_tcp_upstream_ask(lc, res, done.cookie, &done.server, rep.id, done.qname,
-				done.qname_len, done.qtype, done.qclass, snd->zone,
-				snd->zone_len) == 0) {
-		snd->res = res;
-		snd->upq_handle = REC_UPQ_TCP;
-		return DP_CONSUMED;
-	}
-	/* After the TC check: a truncated priming reply asked again over TCP is not one the
-	 * control thread could accept; the TCP reply is handed over instead. */
-	rec_prime_reply(lc, res, dns, dns_len, &done.server);
-	dp_resolve_on_reply(rc->res, res, &rc->reply, dns, dns_len, &done.server, lc->now_ms, &act);
-	rec_run(lc, &act);
+	rec_query_reply(lc, &done, rep.id, dns, dns_len);
 	return DP_CONSUMED;
-}
-
-void
-dp_recurse_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8_t *dns,
-		     uint16_t dns_len)
-{
-	struct dp_recurse *rc = lc->rec;
-	struct dp_resolve_action act;
-	struct dp_upq_addr server;
-	struct rec_send *snd;
-
-	if (rc == NULL)
-		return;
-	snd = mt->send_idx < rc->conf.slots ? &rc->sends[mt->send_idx] : NULL;
-	if (snd == NULL || snd->res == 0 || snd->res != mt->res || snd->upq_handle != REC_UPQ_TCP) {
-		DP_STAT_INC(lc, tcp_up_stale);
-		return;
-	}
-	snd->res = 0;
-	if (mt->family == 4) {
-		uint32_t a;
-
-		memcpy(&a, mt->addr, 4);
-		dp_upq_addr_set4(&server, a);
-	} else {
-		dp_upq_addr_set6(&server, mt->addr);
-	}
-	if (dns == NULL) {
-		dp_resolve_on_timeout(rc->res, mt->res, &server, lc->now_ms, &act);
-	} else {
-		const struct dp_reply_query rq = {
-			.qname = mt->qname,
-			.zone = mt->zone,
-			.qname_len = mt->qname_len,
-			.zone_len = mt->zone_len,
-			.qtype = mt->qtype,
-			.qclass = mt->qclass,
-			.policy = rc->conf.policy,
-		};
-
-		rec_prime_reply(lc, mt->res, dns, dns_len, &server);
-		dp_reply_classify(&rc->reply, dns, dns_len, &rq);
-		dp_resolve_on_reply(rc->res, mt->res, &rc->reply, dns, dns_len, &server,
-				    lc->now_ms, &act);
-	}
-	rec_run(lc, &act);
-}
-
-/* Sends again a query whose first attempt never left the worker, with a fresh port and ID. */
-static void
-rec_resend(struct dp_lcore *lc, struct rec_send *snd, const struct dp_upq_done *done)
-{
-	uint8_t retries = snd->unsent_retries;
-	uint8_t zone[PX_DNS_NAME_BUF];
-	struct dp_resolve_action act = {
-		.kind = DP_RES_ACT_SEND,
-		.res = snd->res,
-		.server = done->server,
-		.qname = done->qname,
-		.qname_len = done->qname_len,
-		.qtype = done->qtype,
-		.qclass = done->qclass,
-		.zone = zone,
-		.zone_len = snd->zone_len,
-	};
-
-	memcpy(zone, snd->zone, snd->zone_len);
-	snd->res = 0; /* the old table entry is already gone: nothing to cancel */
-	if (rec_send(lc, &act) == 0) {
-		snd->unsent_retries = (uint8_t)(retries + 1);
-	} else {
-		struct dp_resolve_action next;
-
-		dp_resolve_on_timeout(lc->rec->res, act.res, &act.server, lc->now_ms, &next);
-		rec_run(lc, &next);
-	}
 }
 
 void
@@ -738,7 +656,6 @@ dp_recurse_tick(struct dp_lcore *lc)
 {
 	struct dp_recurse *rc = lc->rec;
 	const struct dp_port_conf *pc = &lc->ctx->port;
-	struct dp_resolve_action act;
 	struct dp_upq_done done;
 	uint64_t now = lc->now_ms;
 
@@ -746,28 +663,8 @@ dp_recurse_tick(struct dp_lcore *lc)
 	 * each use, so nothing loaded here outlives this iteration's quiescent state report. */
 	dp_resolve_set_hints_source(rc->res, &lc->ctx->hints);
 	dp_resolve_set_cut_source(rc->res, rec_cut_source, lc);
-	for (unsigned k = 0; k < DP_REC_EXPIRE_BUDGET && dp_upq_expire(rc->upq, now, &done); k++) {
-		struct rec_send *snd;
-
-		if (done.cookie >= rc->conf.slots)
-			continue;
-		snd = &rc->sends[done.cookie];
-		if (snd->res != 0 && snd->upq_handle == done.handle && snd->unsent &&
-		    snd->unsent_retries < DP_REC_UNSENT_RETRIES) {
-			rec_resend(lc, snd, &done);
-			continue;
-		}
-		DP_STAT_INC(lc, rec_timeouts);
-		if (!snd->unsent)
-			dp_upq_server_timeout(rc->upq, &done.server, now);
-		if (snd->res == 0 || snd->upq_handle != done.handle)
-			continue;
-		uint64_t res = snd->res;
-
-		snd->res = 0;
-		dp_resolve_on_timeout(rc->res, res, &done.server, now, &act);
-		rec_run(lc, &act);
-	}
+	for (unsigned k = 0; k < DP_REC_EXPIRE_BUDGET && dp_upq_expire(rc->upq, now, &done); k++)
+		rec_query_expired(lc, &done);
 	/* The gateways are wanted from the start, before any query needs them, and refreshed
 	 * before they go stale; the neighbour table decides whether a probe is due. */
 	if (now >= rc->gw_check_ms) {

@@ -3,6 +3,9 @@
  * dp_recurse's insides, shared by its four files (nothing else includes this):
  *  - dp_recurse.c: the resolution state (create/free), client slots and answers, sending a
  *    query (the address policy once more), matching replies, timeouts, the loop tick;
+ *  - dp_recurse_query.c: the queries on the wire and the resolutions waiting on each (one
+ *    query per identical question, its reply or timeout fed to every waiter), and their
+ *    retries (no neighbour yet, 0x20 case mismatches, TC over TCP);
  *  - dp_recurse_link.c: the link: frames and the TX batch, next hops and neighbour probes over
  *    the shared neighbour table, learning from ARP/ND, the reply hand-off between workers;
  *  - dp_recurse_cache.c: what resolution leaves in the cache and takes from it: answers, cuts
@@ -48,14 +51,42 @@ struct rec_client {
 	uint8_t msg[REC_QMSG_MAX]; /* header and question, byte for byte as asked */
 };
 
-/* The query in flight for resolution index i (a resolution has at most one). */
-struct rec_send {
-	uint64_t res;        /* the resolution handle it serves, 0 when none */
-	uint64_t upq_handle; /* its entry in the outstanding-query table */
-	bool unsent;           /* no frame left: no neighbour MAC or no mbuf yet */
+/*
+ * A query on the wire and the resolutions waiting on it: the first that asked and every one that
+ * would have asked the same server the same question while it was outstanding (dp_upq_find).
+ * Its reply or timeout is fed to each in turn. Its index is the upstream table entry's cookie
+ * and the TCP retry's send slot; it lives as long as somebody waits on it.
+ */
+struct rec_query {
+	uint32_t gen;           /* bumped at each allocation: its handle is gen << 32 | index */
+	bool used;
+	uint64_t upq_handle;    /* its entry in the outstanding-query table, REC_UPQ_TCP while
+				 * asked over TCP, 0 while its reply is being fed */
+	uint32_t head, tail;    /* waiters, oldest first: resolution index + 1, 0 ends */
+	uint32_t waiters;
+	bool unsent;            /* no frame left: no neighbour MAC or no mbuf yet */
 	uint8_t unsent_retries; /* times the tick sent it again for that reason */
+	uint8_t case_retries;   /* times it was asked again after a 0x20 case mismatch */
+};
+
+/* What resolution index i waits on (a resolution has at most one query in flight). */
+struct rec_send {
+	uint64_t res;        /* the resolution handle waiting, 0 when none */
+	uint32_t query;      /* the rec_query index it waits on */
+	uint32_t prev, next; /* that query's waiters: resolution index + 1, 0 ends */
 	uint8_t zone_len;
-	uint8_t zone[PX_DNS_NAME_BUF]; /* the bailiwick the reply is scrubbed with */
+	uint8_t zone[PX_DNS_NAME_BUF]; /* its bailiwick: the reply is scrubbed with it */
+};
+
+/* What rec_run() offered to the cache while one reply is fed to many waiters: the same cut or
+ * answer once, not once per waiter. */
+struct rec_dedupe {
+	bool active;
+	uint8_t zone_len; /* the last cut offered; 0: none */
+	uint8_t name_len; /* the last answer offered; 0: none */
+	uint16_t qtype, qclass;
+	uint8_t zone[PX_DNS_NAME_BUF];
+	uint8_t name[PX_DNS_NAME_BUF];
 };
 
 /* The client cookie of the priming resolution: no client slot has that index, so nobody is
@@ -70,6 +101,11 @@ struct rec_send {
  * times before the resolver hears of it: the server did nothing wrong. */
 #define DP_REC_UNSENT_RETRIES 2
 
+/* A query that ended with a reply failing only the 0x20 check is asked again this many times
+ * (the second after the server's fallback, dp_upstream.h) before its waiters hear of a
+ * timeout. */
+#define DP_REC_CASE_RETRIES DP_UPQ_CASE_STRIKES
+
 struct dp_recurse {
 	struct dp_recurse_conf conf;
 	struct rte_mempool *pool;
@@ -78,7 +114,11 @@ struct dp_recurse {
 	struct rec_client *clients;
 	uint32_t *client_free;
 	uint32_t client_free_count;
-	struct rec_send *sends;
+	struct rec_send *sends;      /* [slots], by resolution index */
+	struct rec_query *queries;   /* [slots]: never more than the resolutions waiting */
+	uint32_t *query_free;
+	uint32_t query_free_count;
+	struct rec_dedupe dedupe;
 	struct dp_reply reply; /* scratch for one classification (about 80 KiB) */
 	struct dp_rand rand;
 	struct dp_share *share; /* the fair-share table; NULL without a cap */
@@ -108,6 +148,16 @@ void rec_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsigned c
 			const struct dp_wire_answer *ans);
 enum dp_verdict rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be,
 	  uint16_t dport_be, const uint8_t *dns, uint16_t dns_len);
+bool rec_wire(struct dp_lcore *lc, const struct dp_upq_addr *srv, const struct dp_upq_sent *sent,
+	      uint8_t qname_len, uint16_t qtype, uint16_t qclass);
+
+/* dp_recurse_query.c */
+int rec_query_send(struct dp_lcore *lc, const struct dp_resolve_action *act);
+void rec_query_leave(struct dp_recurse *rc, uint32_t idx);
+void rec_query_release(void *arg, uint64_t res);
+void rec_query_reply(struct dp_lcore *lc, const struct dp_upq_done *done, uint16_t id,
+		     const uint8_t *dns, uint16_t dns_len);
+void rec_query_expired(struct dp_lcore *lc, const struct dp_upq_done *done);
 
 /* dp_recurse_link.c */
 void rec_flush(struct dp_lcore *lc);

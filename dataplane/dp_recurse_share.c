@@ -52,6 +52,7 @@ rec_stuck(void *arg, uint64_t top, uint64_t leaf, const struct dp_upq_addr *serv
 	struct dp_lcore *lc = arg;
 	struct dp_recurse *rc = lc->rec;
 	const struct rec_send *snd;
+	const struct rec_query *q;
 	struct dp_upq_server_info info;
 
 	if (rc->prime_res != 0 && top == rc->prime_res)
@@ -59,14 +60,18 @@ rec_stuck(void *arg, uint64_t top, uint64_t leaf, const struct dp_upq_addr *serv
 	if ((uint32_t)leaf >= rc->conf.slots)
 		return false;
 	snd = &rc->sends[(uint32_t)leaf];
-	if (snd->res != leaf || snd->upq_handle == REC_UPQ_TCP || snd->unsent)
+	if (snd->res != leaf)
+		return false;
+	q = &rc->queries[snd->query];
+	if (q->upq_handle == REC_UPQ_TCP || q->unsent)
 		return false;
 	return dp_upq_server_info(rc->upq, server, lc->now_ms, &info) && info.backoff > 0;
 }
 
-/* Ends the tree of `top`: its outstanding upstream query leaves the table (a late reply finds
- * nothing and is dropped as for any query that is gone), a TCP retry under way is disowned
- * (its outcome is counted tcp_up_stale), and its clients get SERVFAIL. */
+/* Ends the tree of `top`: it stops waiting on its query in flight, which leaves the table with
+ * its last waiter (a late reply finds nothing and is dropped as for any query that is gone; a
+ * TCP retry under way is disowned, its outcome counted tcp_up_stale) and goes on for the
+ * others sharing it; its clients get SERVFAIL. */
 static void
 rec_evict(struct dp_lcore *lc, uint64_t top)
 {
@@ -81,15 +86,9 @@ rec_evict(struct dp_lcore *lc, uint64_t top)
 	count = s->client_count;
 	memcpy(clients, s->clients, count * sizeof(clients[0]));
 	n = dp_resolve_tree(rc->res, top, tree, RTE_DIM(tree));
-	for (unsigned k = 0; k < n; k++) {
-		struct rec_send *snd = &rc->sends[(uint32_t)tree[k]];
-
-		if (snd->res != tree[k])
-			continue;
-		if (snd->upq_handle != REC_UPQ_TCP)
-			dp_upq_cancel(rc->upq, snd->upq_handle);
-		snd->res = 0;
-	}
+	for (unsigned k = 0; k < n; k++)
+		if (rc->sends[(uint32_t)tree[k]].res == tree[k])
+			rec_query_leave(rc, (uint32_t)tree[k]);
 	dp_resolve_cancel(rc->res, top);
 	rec_clients_answer(lc, clients, count, &ans);
 }

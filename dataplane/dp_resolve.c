@@ -129,6 +129,9 @@ dp_res_alloc(struct dp_resolver *r)
 void
 dp_res_free(struct dp_resolver *r, struct dp_res *s)
 {
+	/* Ended with its query in flight (cancelled): whoever keeps that query must let go. */
+	if (s->inflight && r->release_fn != NULL)
+		r->release_fn(r->release_arg, s->handle);
 	/* Keep the generation so the next owner of the slot gets a new handle. */
 	s->handle &= ~(uint64_t)UINT32_MAX;
 	s->handle |= UINT32_MAX;

@@ -18,8 +18,10 @@
  *    answers an event that no longer concerns anybody (a reply or timeout for a resolution that
  *    ended, or that is waiting on a sub-resolution).
  *  - Server selection: the resolver picks the server itself among the untried usable addresses
- *    of the current cut. With a dp_upq table and a generator given at init it uses
- *    dp_upq_server_select() (smoothed RTT, exploring unknown servers first); without them it
+ *    of the current cut. With a dp_upq table and a generator given at init it first takes an
+ *    address the same question is outstanding to already (dp_upq_find_server(): the worker
+ *    then shares that query, so resolutions asking one thing of a zone wait for one reply),
+ *    else uses dp_upq_server_select() (smoothed RTT, exploring unknown servers first); without them it
  *    takes the first untried address in delegation order (deterministic: tests). The timeout of
  *    each SEND is the caller's: dp_upq_server_rto() for that server, and retries of the same
  *    server with backoff are the caller's too (dp_upstream.h). A timeout reported here means the
@@ -232,6 +234,14 @@ struct dp_resolve_start_buf {
 typedef bool (*dp_resolve_cut_fn)(void *arg, const uint8_t *name, uint8_t name_len,
 				  uint16_t qtype, struct dp_resolve_start_buf *out);
 
+/*
+ * A release hook: told the handle of a resolution that ends while its query is in flight
+ * (dp_resolve_cancel(), or any other way a tree is cut short), so that the caller stops
+ * waiting on that query for it; the reply or timeout would only be a stale event. Called
+ * before the handle is retired; it must not call back into the resolver.
+ */
+typedef void (*dp_resolve_release_fn)(void *arg, uint64_t res);
+
 /* The question; qname in wire form (any case: it is stored lower-cased). */
 struct dp_resolve_question {
 	const uint8_t *qname;
@@ -356,6 +366,8 @@ struct dp_resolver {
 	struct dp_rand *rand;           /* with upq */
 	dp_resolve_cut_fn cut_fn;       /* optional cut source (dp_resolve_set_cut_source) */
 	void *cut_arg;
+	dp_resolve_release_fn release_fn; /* optional (dp_resolve_set_release_hook) */
+	void *release_arg;
 	uint32_t capacity, free_count, bucket_mask;
 	uint32_t *free_stack;
 	uint32_t *bucket; /* question index: index + 1 of the first top, 0 for none */
@@ -407,6 +419,14 @@ dp_resolve_set_cut_source(struct dp_resolver *r, dp_resolve_cut_fn fn, void *arg
 {
 	r->cut_fn = fn;
 	r->cut_arg = arg;
+}
+
+/* Sets (or clears, with fn NULL) the release hook. */
+static inline void
+dp_resolve_set_release_hook(struct dp_resolver *r, dp_resolve_release_fn fn, void *arg)
+{
+	r->release_fn = fn;
+	r->release_arg = arg;
 }
 
 /*

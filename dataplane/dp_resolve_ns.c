@@ -289,7 +289,13 @@ ask_set(struct dp_res *s)
 	s->ask_type = skip == 0 ? s->qtype : PX_DNS_TYPE_A;
 }
 
-/* Picks a usable address of s's cut; returns false when none is left. */
+/*
+ * Picks a usable address of s's cut (s's next question already set by ask_set()); returns
+ * false when none is left. A candidate the worker has the very same question outstanding to
+ * comes first: the resolution then shares that query (dp_recurse.c) instead of putting the
+ * question to another server too, which is what lets a crowd of resolutions below one zone
+ * share one referral.
+ */
 static bool
 pick_server(struct dp_resolver *r, struct dp_res *s, uint64_t now_ms, unsigned *ni, unsigned *ai)
 {
@@ -318,7 +324,11 @@ pick_server(struct dp_resolver *r, struct dp_res *s, uint64_t now_ms, unsigned *
 	}
 	if (n == 0)
 		return false;
-	pick = dp_upq_server_select(r->upq, r->rand, cand, n, now_ms);
+	pick = dp_upq_find_server(r->upq, s->sname + s->ask_off,
+				  (uint8_t)(s->sname_len - s->ask_off), s->ask_type, s->qclass,
+				  PX_DNS_PORT, cand, n);
+	if (pick < 0)
+		pick = dp_upq_server_select(r->upq, r->rand, cand, n, now_ms);
 	if (pick < 0)
 		pick = 0;
 	*ni = cn[pick];
@@ -390,6 +400,7 @@ dp_res_advance(struct dp_resolver *r, struct dp_res *s, uint64_t now_ms,
 		return;
 	}
 	for (;;) {
+		ask_set(s);
 		if (pick_server(r, s, now_ms, &ni, &ai)) {
 			if (top->queries >= r->cfg.max_queries) {
 				dp_res_fail(r, s, DP_RES_FAIL_QUERIES, now_ms, act);
@@ -397,7 +408,6 @@ dp_res_advance(struct dp_resolver *r, struct dp_res *s, uint64_t now_ms,
 			}
 			top->queries++;
 			r->stats.queries_sent++;
-			ask_set(s);
 			if (s->ask_off != 0)
 				r->stats.qmin_queries++;
 			s->inflight = true;

@@ -1,74 +1,23 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The outstanding upstream queries of dp_upstream.h: slots, the (port, ID) and question
+ * indexes, the timer wheel, RFC 5452 matching and 0x20. The per-server table is in
+ * dp_upstream_srv.c.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "dp_upstream.h"
+#include "dp_upstream_int.h"
 
-#define NONE UINT32_MAX
 #define WHEEL_MASK (DP_UPQ_WHEEL_SLOTS - 1)
 #define PORT_COUNT (DP_UPQ_PORT_MAX - DP_UPQ_PORT_MIN + 1)
 /* Random (port, ID) draws before giving up. With at most 2^22 of 2^32 pairs in use, a draw
  * collides with probability under 1/1000, so eight in a row never happen in practice. */
 #define DRAW_TRIES 8
-#define SERVER_SETS (DP_UPQ_SERVERS / DP_UPQ_SERVER_WAYS)
 
 _Static_assert((DP_UPQ_WHEEL_SLOTS & WHEEL_MASK) == 0, "wheel size is a power of two");
-_Static_assert((SERVER_SETS & (SERVER_SETS - 1)) == 0, "server sets are a power of two");
-
-enum slot_state {
-	SLOT_FREE = 0,
-	SLOT_PENDING,
-};
-
-/* One outstanding query. The fields a lookup compares come first, in the first cache line. */
-struct slot {
-	uint16_t sport;
-	uint16_t id;
-	uint32_t next; /* hash chain while pending; free list while free */
-	uint32_t wheel_prev;
-	uint32_t wheel_next;
-	uint32_t gen; /* bumped at each allocation; the handle's upper half */
-	uint8_t state;
-	uint8_t qname_len;
-	uint16_t server_port;
-	uint16_t qtype;
-	uint16_t qclass;
-	uint32_t cookie;
-	struct dp_upq_addr server;
-	uint64_t sent_ms;
-	uint64_t deadline_ms;
-	uint8_t qname[PX_DNS_MAX_NAME];
-};
-
-struct server {
-	struct dp_upq_addr addr;
-	uint8_t used;
-	uint8_t has_sample;
-	uint8_t backoff;  /* steps as of last_timeout_ms; decays from there */
-	uint32_t srtt_us; /* microseconds: fine enough that rounding never sticks */
-	uint32_t rttvar_us;
-	uint32_t timeouts;
-	uint64_t last_used_ms; /* LRU within the set */
-	uint64_t last_timeout_ms;
-};
-
-struct dp_upq_table {
-	uint32_t capacity;
-	uint32_t outstanding;
-	uint32_t free_head;
-	uint32_t index_shift; /* 32 - log2(index buckets) */
-	uint64_t wheel_ms;    /* every deadline at or before it has been returned */
-	uint64_t hash_seed;
-	struct slot *slots; /* [capacity], after this struct in the same block */
-	uint32_t *index;    /* [2^(32 - index_shift)] chain heads, after the slots */
-	struct dp_upq_stats stats;
-	uint8_t *owners; /* shared port owner map, or NULL with one worker */
-	uint16_t *refs;  /* [65536] our queries per port, with owners */
-	uint8_t self;
-	uint32_t wheel[DP_UPQ_WHEEL_SLOTS]; /* heads of doubly linked lists of slots */
-	struct server servers[DP_UPQ_SERVERS];
-};
 
 static uint32_t
 index_buckets(uint32_t capacity)
@@ -87,7 +36,7 @@ dp_upq_memsize(uint32_t capacity)
 	if (capacity == 0 || capacity > DP_UPQ_MAX_CAPACITY)
 		return 0;
 	return sizeof(struct dp_upq_table) + (size_t)capacity * sizeof(struct slot) +
-	       (size_t)index_buckets(capacity) * sizeof(uint32_t);
+	       2 * (size_t)index_buckets(capacity) * sizeof(uint32_t);
 }
 
 struct dp_upq_table *
@@ -109,12 +58,15 @@ dp_upq_init(void *mem, uint32_t capacity, uint64_t now_ms, uint64_t hash_seed)
 	t->hash_seed = hash_seed;
 	t->slots = (struct slot *)(t + 1);
 	t->index = (uint32_t *)(t->slots + capacity);
+	t->qindex = t->index + buckets;
 	memset(t->slots, 0, (size_t)capacity * sizeof(struct slot));
 	for (uint32_t i = 0; i < capacity; i++)
 		t->slots[i].next = i + 1 < capacity ? i + 1 : NONE;
 	t->free_head = 0;
-	for (uint32_t i = 0; i < buckets; i++)
+	for (uint32_t i = 0; i < buckets; i++) {
 		t->index[i] = NONE;
+		t->qindex[i] = NONE;
+	}
 	for (uint32_t i = 0; i < DP_UPQ_WHEEL_SLOTS; i++)
 		t->wheel[i] = NONE;
 	return t;
@@ -156,6 +108,76 @@ index_remove(struct dp_upq_table *t, uint32_t idx)
 	*link = s->next;
 }
 
+static inline uint8_t
+lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
+/*
+ * The question index's hash: FNV-1a over the name without case, the type and the class, as the
+ * resolver's own question index hashes; this is the one place the table computes it. The
+ * server is left out so that every server's query for one question shares a chain, which
+ * dp_upq_find_server() reads once for all its candidates.
+ */
+static uint32_t
+question_hash(const uint8_t *qname, unsigned len, uint16_t qtype, uint16_t qclass)
+{
+	uint32_t h = 2166136261u;
+
+	for (unsigned i = 0; i < len; i++)
+		h = (h ^ lower(qname[i])) * 16777619u;
+	h = (h ^ qtype) * 16777619u;
+	return (h ^ qclass) * 16777619u;
+}
+
+static inline uint32_t
+qindex_bucket(const struct dp_upq_table *t, const uint8_t *qname, unsigned len, uint16_t qtype,
+	      uint16_t qclass)
+{
+	return question_hash(qname, len, qtype, qclass) >> t->index_shift;
+}
+
+static void
+qindex_insert(struct dp_upq_table *t, uint32_t idx)
+{
+	struct slot *s = &t->slots[idx];
+	uint32_t *head = &t->qindex[qindex_bucket(t, s->qname, s->qname_len, s->qtype, s->qclass)];
+
+	s->qprev = NONE;
+	s->qnext = *head;
+	if (*head != NONE)
+		t->slots[*head].qprev = idx;
+	*head = idx;
+}
+
+static void
+qindex_remove(struct dp_upq_table *t, uint32_t idx)
+{
+	struct slot *s = &t->slots[idx];
+
+	if (s->qprev != NONE)
+		t->slots[s->qprev].qnext = s->qnext;
+	else
+		t->qindex[qindex_bucket(t, s->qname, s->qname_len, s->qtype, s->qclass)] = s->qnext;
+	if (s->qnext != NONE)
+		t->slots[s->qnext].qprev = s->qprev;
+}
+
+/* True if s asks qname (any case), qtype, qclass on server_port. */
+static bool
+slot_asks(const struct slot *s, const uint8_t *qname, unsigned len, uint16_t qtype,
+	  uint16_t qclass, uint16_t server_port)
+{
+	if (s->qname_len != len || s->qtype != qtype || s->qclass != qclass ||
+	    s->server_port != server_port)
+		return false;
+	for (unsigned i = 0; i < len; i++)
+		if (lower(s->qname[i]) != lower(qname[i]))
+			return false;
+	return true;
+}
+
 static void
 wheel_insert(struct dp_upq_table *t, uint32_t idx)
 {
@@ -195,6 +217,7 @@ slot_release(struct dp_upq_table *t, uint32_t idx)
 	struct slot *s = &t->slots[idx];
 
 	index_remove(t, idx);
+	qindex_remove(t, idx);
 	wheel_remove(t, idx);
 	s->state = SLOT_FREE;
 	if (t->owners != NULL && --t->refs[s->sport] == 0)
@@ -217,14 +240,44 @@ slot_copy_out(const struct slot *s, uint32_t idx, struct dp_upq_done *out)
 	out->qtype = s->qtype;
 	out->qclass = s->qclass;
 	out->qname_len = s->qname_len;
+	out->case_on = s->case_on != 0;
+	out->case_seen = s->case_seen != 0;
 	out->cookie = s->cookie;
-	memcpy(out->qname, s->qname, s->qname_len);
+	for (unsigned i = 0; i < s->qname_len; i++)
+		out->qname[i] = lower(s->qname[i]);
 }
 
-static inline uint8_t
-lower(uint8_t c)
+/*
+ * Writes the valid wire name src (len bytes) to dst with every letter in a random case: one
+ * bit of the generator per letter, lower or upper with equal odds. Length bytes (at most 63)
+ * and other bytes are copied as they are.
+ */
+static void
+case_randomise(uint8_t *dst, const uint8_t *src, unsigned len, struct dp_rand *r)
 {
-	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
+	uint32_t bits = 0;
+	unsigned left = 0, pos = 0;
+
+	while (pos < len) {
+		unsigned l = src[pos];
+
+		dst[pos++] = (uint8_t)l;
+		for (unsigned i = 0; i < l; i++, pos++) {
+			uint8_t c = lower(src[pos]);
+
+			if (c >= 'a' && c <= 'z') {
+				if (left == 0) {
+					bits = dp_rand_u32(r);
+					left = 32;
+				}
+				if (bits & 1)
+					c = (uint8_t)(c - ('a' - 'A'));
+				bits >>= 1;
+				left--;
+			}
+			dst[pos] = c;
+		}
+	}
 }
 
 /* True if name is exactly len bytes of well-formed uncompressed wire labels ending at the root. */
@@ -316,8 +369,14 @@ dp_upq_start(struct dp_upq_table *t, struct dp_rand *r, const struct dp_upq_quer
 	s->qclass = q->qclass;
 	s->cookie = q->cookie;
 	s->qname_len = q->qname_len;
-	for (unsigned i = 0; i < q->qname_len; i++)
-		s->qname[i] = lower(q->qname[i]);
+	s->case_seen = 0;
+	s->case_on = !upq_server_case_off(upq_server_find(t, &q->server), now_ms);
+	if (s->case_on) {
+		case_randomise(s->qname, q->qname, q->qname_len, r);
+	} else {
+		for (unsigned i = 0; i < q->qname_len; i++)
+			s->qname[i] = lower(q->qname[i]);
+	}
 	if (timeout_ms == 0)
 		timeout_ms = 1;
 	else if (timeout_ms > DP_UPQ_MAX_TIMEOUT_MS)
@@ -331,6 +390,7 @@ dp_upq_start(struct dp_upq_table *t, struct dp_rand *r, const struct dp_upq_quer
 
 	s->next = t->index[index_bucket(t, port, id)];
 	t->index[index_bucket(t, port, id)] = idx;
+	qindex_insert(t, idx);
 	wheel_insert(t, idx);
 	t->outstanding++;
 	t->stats.started++;
@@ -339,27 +399,39 @@ dp_upq_start(struct dp_upq_table *t, struct dp_rand *r, const struct dp_upq_quer
 	out->deadline_ms = s->deadline_ms;
 	out->sport = port;
 	out->id = id;
+	out->case_on = s->case_on != 0;
+	out->qname = s->qname;
 	return 0;
 }
 
-static bool
-question_eq(const struct slot *s, const struct dp_upq_reply *rep)
+/* The reply's question against the query's: DP_UPQ_MATCH, DP_UPQ_WRONG_QUESTION, or
+ * DP_UPQ_WRONG_CASE when only the case of a name sent with 0x20 differs. Label length bytes
+ * (at most 63) are never letters, so comparing without case cannot blur the label structure. */
+static enum dp_upq_verdict
+question_cmp(const struct slot *s, const struct dp_upq_reply *rep)
 {
-	if (rep->qname_len != s->qname_len || rep->qtype != s->qtype || rep->qclass != s->qclass ||
-	    rep->qname == NULL)
-		return false;
-	/* The stored name is lower-cased; label length bytes (at most 63) are never letters. */
-	for (unsigned i = 0; i < s->qname_len; i++)
-		if (lower(rep->qname[i]) != s->qname[i])
-			return false;
-	return true;
+	bool case_diff = false;
+
+	if (rep->qname_len == 0 || rep->qname == NULL || rep->qname_len != s->qname_len ||
+	    rep->qtype != s->qtype || rep->qclass != s->qclass)
+		return DP_UPQ_WRONG_QUESTION;
+	for (unsigned i = 0; i < s->qname_len; i++) {
+		if (rep->qname[i] == s->qname[i])
+			continue;
+		if (lower(rep->qname[i]) != lower(s->qname[i]))
+			return DP_UPQ_WRONG_QUESTION;
+		case_diff = true;
+	}
+	return case_diff && s->case_on ? DP_UPQ_WRONG_CASE : DP_UPQ_MATCH;
 }
 
 enum dp_upq_verdict
 dp_upq_match(struct dp_upq_table *t, const struct dp_upq_reply *rep, struct dp_upq_done *out)
 {
 	uint32_t idx = index_find(t, rep->dport, rep->id);
-	const struct slot *s;
+	enum dp_upq_verdict v;
+	struct server *sv;
+	struct slot *s;
 
 	if (idx == NONE) {
 		t->stats.drop_no_such_query++;
@@ -374,10 +446,21 @@ dp_upq_match(struct dp_upq_table *t, const struct dp_upq_reply *rep, struct dp_u
 		t->stats.drop_wrong_port++;
 		return DP_UPQ_WRONG_PORT;
 	}
-	if (rep->qname_len == 0 || !question_eq(s, rep)) {
+	v = question_cmp(s, rep);
+	if (v == DP_UPQ_WRONG_QUESTION) {
 		t->stats.drop_wrong_question++;
-		return DP_UPQ_WRONG_QUESTION;
+		return v;
 	}
+	if (v == DP_UPQ_WRONG_CASE) {
+		/* Kept: the server's own reply, with the right case, may still come. */
+		s->case_seen = 1;
+		t->stats.drop_wrong_case++;
+		return v;
+	}
+	/* The server echoed the case: whatever failed the check before was not its doing. */
+	sv = s->case_on ? (struct server *)upq_server_find(t, &s->server) : NULL;
+	if (sv != NULL)
+		sv->case_strikes = 0;
 	slot_copy_out(s, idx, out);
 	slot_release(t, idx);
 	t->stats.matched++;
@@ -425,6 +508,48 @@ dp_upq_cancel(struct dp_upq_table *t, uint64_t handle)
 	return 0;
 }
 
+uint64_t
+dp_upq_find(const struct dp_upq_table *t, const struct dp_upq_query *q, uint32_t *cookie)
+{
+	if (!name_valid(q->qname, q->qname_len))
+		return 0;
+	for (uint32_t i = t->qindex[qindex_bucket(t, q->qname, q->qname_len, q->qtype, q->qclass)];
+	     i != NONE; i = t->slots[i].qnext) {
+		const struct slot *s = &t->slots[i];
+
+		if (slot_asks(s, q->qname, q->qname_len, q->qtype, q->qclass, q->server_port) &&
+		    dp_upq_addr_eq(&s->server, &q->server)) {
+			*cookie = s->cookie;
+			return slot_handle(s, i);
+		}
+	}
+	return 0;
+}
+
+int
+dp_upq_find_server(const struct dp_upq_table *t, const uint8_t *qname, uint8_t qname_len,
+		   uint16_t qtype, uint16_t qclass, uint16_t server_port,
+		   const struct dp_upq_addr *cand, unsigned n)
+{
+	unsigned best = n;
+
+	if (n == 0 || !name_valid(qname, qname_len))
+		return -1;
+	/* One chain for the question whatever the server: when callers share, it holds one query
+	 * per server at most, so reading it whole costs about as much as one lookup. */
+	for (uint32_t i = t->qindex[qindex_bucket(t, qname, qname_len, qtype, qclass)]; i != NONE;
+	     i = t->slots[i].qnext) {
+		const struct slot *s = &t->slots[i];
+
+		if (!slot_asks(s, qname, qname_len, qtype, qclass, server_port))
+			continue;
+		for (unsigned k = 0; k < best; k++)
+			if (dp_upq_addr_eq(&s->server, &cand[k]))
+				best = k;
+	}
+	return best < n ? (int)best : -1;
+}
+
 uint32_t
 dp_upq_outstanding(const struct dp_upq_table *t)
 {
@@ -437,223 +562,3 @@ dp_upq_stats(const struct dp_upq_table *t)
 	return &t->stats;
 }
 
-/* Server RTT table. */
-
-static inline uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-/* A seeded mix of the address: not a cryptographic MAC, but without the seed an attacker cannot
- * choose nameserver addresses that all land in one set. */
-static uint32_t
-server_set(const struct dp_upq_table *t, const struct dp_upq_addr *a)
-{
-	uint64_t w0 = 0, w1 = 0;
-
-	if (a->family == DP_UPQ_AF_INET) {
-		uint32_t v4;
-
-		memcpy(&v4, a->a, 4);
-		w0 = v4;
-	} else {
-		memcpy(&w0, a->a, 8);
-		memcpy(&w1, a->a + 8, 8);
-	}
-	return (uint32_t)(mix64(mix64(t->hash_seed ^ a->family ^ w0) ^ w1) >> 32) &
-	       (SERVER_SETS - 1);
-}
-
-static const struct server *
-server_find(const struct dp_upq_table *t, const struct dp_upq_addr *a)
-{
-	const struct server *set = &t->servers[server_set(t, a) * DP_UPQ_SERVER_WAYS];
-
-	for (unsigned w = 0; w < DP_UPQ_SERVER_WAYS; w++)
-		if (set[w].used && dp_upq_addr_eq(&set[w].addr, a))
-			return &set[w];
-	return NULL;
-}
-
-/* The entry for a, created (in a free way, else over the least recently used) if missing. */
-static struct server *
-server_get(struct dp_upq_table *t, const struct dp_upq_addr *a, uint64_t now_ms)
-{
-	struct server *set = &t->servers[server_set(t, a) * DP_UPQ_SERVER_WAYS];
-	struct server *victim = &set[0];
-
-	for (unsigned w = 0; w < DP_UPQ_SERVER_WAYS; w++) {
-		if (set[w].used && dp_upq_addr_eq(&set[w].addr, a)) {
-			set[w].last_used_ms = now_ms;
-			return &set[w];
-		}
-		if (!set[w].used) {
-			if (victim->used)
-				victim = &set[w];
-		} else if (victim->used && set[w].last_used_ms < victim->last_used_ms) {
-			victim = &set[w];
-		}
-	}
-	if (victim->used)
-		t->stats.server_evictions++;
-	memset(victim, 0, sizeof(*victim));
-	victim->addr = *a;
-	if (a->family == DP_UPQ_AF_INET)
-		memset(victim->addr.a + 4, 0, 12);
-	victim->used = 1;
-	victim->last_used_ms = now_ms;
-	return victim;
-}
-
-/* The backoff steps still in force at now_ms: one is forgiven per DP_UPQ_BACKOFF_DECAY_MS since
- * the last timeout, so a server that failed once is tried again at its old speed later. */
-static unsigned
-server_backoff(const struct server *s, uint64_t now_ms)
-{
-	uint64_t quiet;
-
-	if (s->backoff == 0)
-		return 0;
-	quiet = now_ms > s->last_timeout_ms ? now_ms - s->last_timeout_ms : 0;
-	quiet /= DP_UPQ_BACKOFF_DECAY_MS;
-	return quiet >= s->backoff ? 0 : s->backoff - (unsigned)quiet;
-}
-
-static uint32_t
-clamp_rto(uint64_t ms)
-{
-	if (ms < DP_UPQ_RTO_MIN_MS)
-		return DP_UPQ_RTO_MIN_MS;
-	return ms > DP_UPQ_RTO_MAX_MS ? DP_UPQ_RTO_MAX_MS : (uint32_t)ms;
-}
-
-static uint32_t
-server_rto(const struct server *s, uint64_t now_ms)
-{
-	uint64_t base;
-
-	if (s == NULL)
-		return clamp_rto(DP_UPQ_RTT_UNKNOWN_MS);
-	if (s->has_sample) {
-		/* RFC 6298 2.3: SRTT + max(G, 4 * RTTVAR), G being the 1 ms clock tick. */
-		uint64_t var = 4ull * s->rttvar_us;
-
-		base = ((uint64_t)s->srtt_us + (var < 1000 ? 1000 : var) + 999) / 1000;
-	} else {
-		base = DP_UPQ_RTT_UNKNOWN_MS;
-	}
-	return clamp_rto(clamp_rto(base) << server_backoff(s, now_ms));
-}
-
-uint32_t
-dp_upq_server_rto(const struct dp_upq_table *t, const struct dp_upq_addr *a, uint64_t now_ms)
-{
-	return server_rto(server_find(t, a), now_ms);
-}
-
-void
-dp_upq_server_update(struct dp_upq_table *t, const struct dp_upq_addr *a, uint32_t rtt_ms,
-		     uint64_t now_ms)
-{
-	struct server *s = server_get(t, a, now_ms);
-	uint32_t r_us;
-
-	/* Keeps 7 * SRTT within 32 bits; no real RTT is a minute. */
-	if (rtt_ms > 60000)
-		rtt_ms = 60000;
-	r_us = rtt_ms * 1000;
-	if (!s->has_sample) {
-		s->srtt_us = r_us;
-		s->rttvar_us = r_us / 2;
-		s->has_sample = 1;
-	} else {
-		uint32_t err = s->srtt_us > r_us ? s->srtt_us - r_us : r_us - s->srtt_us;
-
-		s->rttvar_us = (3 * s->rttvar_us + err + 2) / 4;
-		s->srtt_us = (7 * s->srtt_us + r_us + 4) / 8;
-	}
-	s->backoff = 0;
-}
-
-void
-dp_upq_server_timeout(struct dp_upq_table *t, const struct dp_upq_addr *a, uint64_t now_ms)
-{
-	struct server *s = server_get(t, a, now_ms);
-	unsigned b = server_backoff(s, now_ms);
-
-	s->backoff = (uint8_t)(b < DP_UPQ_MAX_BACKOFF ? b + 1 : DP_UPQ_MAX_BACKOFF);
-	s->last_timeout_ms = now_ms;
-	s->timeouts++;
-}
-
-/* Selection score in ms: lower is better. */
-static uint64_t
-server_score(const struct server *s, uint64_t now_ms)
-{
-	uint64_t base;
-
-	if (s == NULL)
-		return DP_UPQ_RTT_UNKNOWN_MS;
-	base = s->has_sample ? (s->srtt_us + 500) / 1000 : DP_UPQ_RTT_UNKNOWN_MS;
-	return base << server_backoff(s, now_ms);
-}
-
-int
-dp_upq_server_select(const struct dp_upq_table *t, struct dp_rand *r,
-		     const struct dp_upq_addr *cand, unsigned n, uint64_t now_ms)
-{
-	unsigned unknown = 0, in_band = 0, pick;
-	uint64_t best = UINT64_MAX;
-
-	if (n == 0)
-		return -1;
-	for (unsigned i = 0; i < n; i++) {
-		const struct server *s = server_find(t, &cand[i]);
-
-		if (s == NULL)
-			unknown++;
-		else if (server_score(s, now_ms) < best)
-			best = server_score(s, now_ms);
-	}
-	if (unknown > 0) {
-		pick = dp_rand_uniform(r, unknown);
-		for (unsigned i = 0; i < n; i++)
-			if (server_find(t, &cand[i]) == NULL && pick-- == 0)
-				return (int)i;
-	}
-	for (unsigned i = 0; i < n; i++)
-		if (server_score(server_find(t, &cand[i]), now_ms) <= best + DP_UPQ_SELECT_BAND_MS)
-			in_band++;
-	pick = dp_rand_uniform(r, in_band);
-	for (unsigned i = 0; i < n; i++)
-		if (server_score(server_find(t, &cand[i]), now_ms) <=
-			best + DP_UPQ_SELECT_BAND_MS &&
-		    pick-- == 0)
-			return (int)i;
-	return 0; /* not reached: the best candidate is always in its own band */
-}
-
-bool
-dp_upq_server_info(const struct dp_upq_table *t, const struct dp_upq_addr *a, uint64_t now_ms,
-		   struct dp_upq_server_info *info)
-{
-	const struct server *s = server_find(t, a);
-
-	memset(info, 0, sizeof(*info));
-	if (s == NULL)
-		return false;
-	info->known = true;
-	info->has_sample = s->has_sample != 0;
-	info->backoff = (uint8_t)server_backoff(s, now_ms);
-	info->srtt_ms = (s->srtt_us + 500) / 1000;
-	info->rttvar_ms = (s->rttvar_us + 500) / 1000;
-	info->rto_ms = server_rto(s, now_ms);
-	info->timeouts = s->timeouts;
-	return true;
-}

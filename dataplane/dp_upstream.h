@@ -18,6 +18,25 @@
  *   source address, source port and question all match that query; it is found in O(1) through
  *   a hash index on (port, ID). A forged or late reply is counted by reason and leaves the
  *   outstanding query untouched (a forgery must not be able to cancel the real answer).
+ * - 0x20 (draft-vixie-dnsext-dns0x20): the letters of every qname are sent in a random case
+ *   drawn from the same generator, one bit per letter, and a reply's question must repeat that
+ *   case exactly. A reply that matches in everything but the case is dropped
+ *   (DP_UPQ_WRONG_CASE) and the query stays outstanding, so the server's own reply can still
+ *   be accepted.
+ * - Servers that do not preserve case: the rule that turns 0x20 off for one. A query whose
+ *   deadline passed after a reply that matched its port, ID, source address, source port and
+ *   question in everything but the case (dp_upq_done.case_seen) is evidence, and the caller
+ *   reports it with dp_upq_server_case_failed() and asks again. DP_UPQ_CASE_STRIKES such
+ *   queries to one server in a row (any reply with the exact case from it in between starts
+ *   the count again) put the server in fallback: its queries go without 0x20 (all lower case,
+ *   the name compared without case) for DP_UPQ_CASE_FALLBACK_MS. Each piece of evidence costs
+ *   an off-path attacker a correct guess of the 32 bits of port and ID, the very guess 0x20
+ *   adds to, and the server's own reply with the right case wipes it out; so turning 0x20 off
+ *   for a server is no cheaper than spoofing it outright, twice.
+ * - Identical questions are asked once: an index on (server, server port, qname without case,
+ *   qtype, qclass) finds an outstanding query for the same question (dp_upq_find), so that
+ *   the caller can share it rather than send a duplicate, each of which would be one more
+ *   chance for a forged reply.
  * - Deadlines sit in a timer wheel with one-millisecond slots, so dp_upq_expire() costs the
  *   slots the clock moved over plus the queries it returns.
  * - Per server address: SRTT and RTTVAR as in RFC 6298, an RTO with exponential backoff on
@@ -73,6 +92,11 @@
  * which makes nearly every server a candidate; pollux prefers the fastest and only spreads over
  * servers that RTT noise cannot tell apart. */
 #define DP_UPQ_SELECT_BAND_MS 25
+/* 0x20 fallback: after this many queries in a row to a server ended with a reply that failed
+ * only the case check, its queries go without 0x20 for DP_UPQ_CASE_FALLBACK_MS (Unbound keeps
+ * what it learns of a server as long: infra-host-ttl). */
+#define DP_UPQ_CASE_STRIKES 2
+#define DP_UPQ_CASE_FALLBACK_MS (900u * 1000u)
 
 enum dp_upq_family {
 	DP_UPQ_AF_INET = 4,
@@ -126,6 +150,8 @@ dp_upq_addr_eq(const struct dp_upq_addr *x, const struct dp_upq_addr *y)
 	X(drop_wrong_addr, "replies dropped: source address is not the queried server")            \
 	X(drop_wrong_port, "replies dropped: source port is not the queried server port")          \
 	X(drop_wrong_question, "replies dropped: question differs from the query's")               \
+	X(drop_wrong_case, "replies dropped: question matched except for the 0x20 letter case")    \
+	X(case_fallbacks, "servers put in 0x20 fallback after repeated case mismatches")           \
 	X(timeouts, "queries that reached their deadline unanswered")                              \
 	X(cancelled, "queries cancelled by the resolver")                                          \
 	X(table_full, "queries not started: every slot in use")                                    \
@@ -146,16 +172,19 @@ struct dp_upq_query {
 	uint16_t qtype;
 	uint16_t qclass;
 	uint8_t qname_len;    /* wire length, root label included */
-	const uint8_t *qname; /* uncompressed wire form, any case; stored lower-cased */
-	uint32_t cookie;      /* the caller's: which resolution this query serves */
+	const uint8_t *qname; /* uncompressed wire form, any case (the case sent is drawn anew) */
+	uint32_t cookie;      /* the caller's: which query of its own this is */
 };
 
-/* What dp_upq_start() chose: the packet goes from sport to the server with this ID. */
+/* What dp_upq_start() chose: the packet goes from sport to the server with this ID, asking
+ * qname spelled exactly so. */
 struct dp_upq_sent {
 	uint64_t handle; /* for dp_upq_cancel(); never 0 */
 	uint64_t deadline_ms;
 	uint16_t sport;
 	uint16_t id;
+	bool case_on;         /* qname's case is random (0x20); false in fallback */
+	const uint8_t *qname; /* in the table: good until the next call that changes it */
 };
 
 /* A query that left the table: matched by a reply, or past its deadline. */
@@ -170,6 +199,8 @@ struct dp_upq_done {
 	uint16_t qtype;
 	uint16_t qclass;
 	uint8_t qname_len;
+	bool case_on;   /* it was sent with 0x20 */
+	bool case_seen; /* a reply matched it in everything but the case */
 	uint32_t cookie;
 	uint8_t qname[PX_DNS_MAX_NAME]; /* lower-cased */
 };
@@ -183,7 +214,7 @@ struct dp_upq_reply {
 	uint16_t qtype;
 	uint16_t qclass;
 	uint8_t qname_len;    /* 0 when the reply has no question, which never matches */
-	const uint8_t *qname; /* uncompressed wire form, any case */
+	const uint8_t *qname; /* uncompressed wire form as received: its case is checked */
 };
 
 /* Why a reply was or was not accepted; every verdict but DP_UPQ_MATCH is a counted drop. */
@@ -194,6 +225,7 @@ enum dp_upq_verdict {
 	DP_UPQ_WRONG_ADDR,     /* right port and ID, but not from the queried server */
 	DP_UPQ_WRONG_PORT,     /* ... from the server, but not from the port queried */
 	DP_UPQ_WRONG_QUESTION, /* ... but the question (name, type or class) differs or is absent */
+	DP_UPQ_WRONG_CASE,     /* ... the same question, but not in the case it was sent in */
 };
 
 struct dp_upq_table;
@@ -232,9 +264,11 @@ dp_upq_port_owner(const uint8_t *owners, uint16_t port)
 
 /*
  * Starts an upstream query: takes a free slot, draws a source port and ID (unique among the
- * outstanding queries), stores the server and the lower-cased question, and arms a deadline of
- * now_ms + timeout_ms (timeout clamped to [1, DP_UPQ_MAX_TIMEOUT_MS]; use
- * dp_upq_server_rto()). Fills out with what the packet must carry. Returns 0, -ENOSPC when
+ * outstanding queries), spells the qname in a random case (0x20) unless the server is in
+ * fallback (then all lower case), stores the server and the question as sent, and arms a
+ * deadline of now_ms + timeout_ms (timeout clamped to [1, DP_UPQ_MAX_TIMEOUT_MS]; use
+ * dp_upq_server_rto()). It does not refuse a question already outstanding (dp_upq_find() is
+ * the caller's, which decides to share). Fills out with what the packet must carry. Returns 0, -ENOSPC when
  * every slot is in use (counted as table_full), -EINVAL for a malformed qname or family, or
  * -EAGAIN if no free (port, ID) pair was drawn in a few tries (never expected; counted).
  */
@@ -243,13 +277,12 @@ int dp_upq_start(struct dp_upq_table *t, struct dp_rand *r, const struct dp_upq_
 
 /*
  * Matches a reply against the outstanding queries (RFC 5452 9.1: destination port and ID, then
- * source address, source port and question, the name compared case-insensitively). On
- * DP_UPQ_MATCH the query leaves the table, so a second reply to it is DP_UPQ_NO_SUCH_QUERY, and
- * its copy is written to out; the RTT sample is now - out->sent_ms. Any other verdict is
- * counted and changes nothing else. O(1).
- *
- * Case is not compared: 0x20 encoding (draft-vixie-dnsext-dns0x20) would need the sent case
- * stored and is not done here.
+ * source address, source port and question; the name byte for byte in the case it was sent in,
+ * or without case for a query sent in fallback). On DP_UPQ_MATCH the query leaves the table, so
+ * a second reply to it is DP_UPQ_NO_SUCH_QUERY, and its copy is written to out; the RTT sample
+ * is now - out->sent_ms; a match with 0x20 clears the server's case strikes. Any other verdict
+ * is counted and changes nothing else, except that DP_UPQ_WRONG_CASE marks the query
+ * (out->case_seen when it expires). O(1).
  */
 enum dp_upq_verdict dp_upq_match(struct dp_upq_table *t, const struct dp_upq_reply *rep,
 				 struct dp_upq_done *out);
@@ -268,6 +301,23 @@ bool dp_upq_expire(struct dp_upq_table *t, uint64_t now_ms, struct dp_upq_done *
 /* Removes an outstanding query (its resolution ended first). Returns 0, or -ENOENT if the
  * handle is stale: the query was matched, expired or cancelled already. */
 int dp_upq_cancel(struct dp_upq_table *t, uint64_t handle);
+
+/*
+ * The outstanding query asking q->server on q->server_port q's question (name compared without
+ * case): returns its handle and writes its cookie to *cookie, or returns 0 when there is none
+ * (q->cookie is ignored). O(1) on average: one hash of the question, one short chain.
+ */
+uint64_t dp_upq_find(const struct dp_upq_table *t, const struct dp_upq_query *q,
+		     uint32_t *cookie);
+
+/*
+ * Which of n candidate servers (on server_port) has a query for the question outstanding:
+ * the index of the first in cand order, or -1. What a resolver asks before choosing a
+ * server, so that it joins a query in flight rather than asks the same of another server.
+ */
+int dp_upq_find_server(const struct dp_upq_table *t, const uint8_t *qname, uint8_t qname_len,
+		       uint16_t qtype, uint16_t qclass, uint16_t server_port,
+		       const struct dp_upq_addr *cand, unsigned n);
 
 /* Queries outstanding now. */
 uint32_t dp_upq_outstanding(const struct dp_upq_table *t);
@@ -299,6 +349,19 @@ void dp_upq_server_update(struct dp_upq_table *t, const struct dp_upq_addr *a, u
 void dp_upq_server_timeout(struct dp_upq_table *t, const struct dp_upq_addr *a, uint64_t now_ms);
 
 /*
+ * A query to server a sent with 0x20 expired after a reply that failed only the case check
+ * (dp_upq_done.case_seen): one strike. The DP_UPQ_CASE_STRIKES-th in a row puts the server in
+ * fallback until now_ms + DP_UPQ_CASE_FALLBACK_MS (counted case_fallbacks) and returns true.
+ * Adds the server to the table like dp_upq_server_update().
+ */
+bool dp_upq_server_case_failed(struct dp_upq_table *t, const struct dp_upq_addr *a,
+			       uint64_t now_ms);
+
+/* True if queries to server a go without 0x20 at now_ms (fallback in force). */
+bool dp_upq_server_case_off(const struct dp_upq_table *t, const struct dp_upq_addr *a,
+			    uint64_t now_ms);
+
+/*
  * Picks which of n candidate addresses to query next and returns its index, or -1 if n is 0.
  * A candidate the table does not know is explored first (one of them at random). Otherwise
  * every candidate's score is its SRTT (DP_UPQ_RTT_UNKNOWN_MS if it only ever timed out) doubled
@@ -318,6 +381,8 @@ struct dp_upq_server_info {
 	uint32_t rttvar_ms; /* rounded */
 	uint32_t rto_ms;    /* as dp_upq_server_rto() */
 	uint32_t timeouts;  /* total */
+	uint8_t case_strikes; /* 0x20 strikes in a row (dp_upq_server_case_failed) */
+	bool case_off;        /* in 0x20 fallback at now_ms */
 };
 
 /* Fills info for server a at now_ms; returns info->known. */

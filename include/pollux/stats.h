@@ -138,7 +138,13 @@
 	X(rec_prime_sent, "priming resolutions started (. NS to a root server from the hints)") \
 	X(rec_prime_replies, "priming replies handed to the control thread") \
 	X(rec_prime_failed, "priming resolutions that ended without an answer") \
-	X(rec_prime_feed_full, "priming messages lost: the hand-off was full or the reply too big")
+	X(rec_prime_feed_full, "priming messages lost: the hand-off was full or the reply too big") \
+	X(rec_up_coalesced, "upstream queries not sent: the same question to the same server was " \
+	  "outstanding, and its reply is shared") \
+	X(rec_forged_case, "upstream replies dropped: question matched but not in its 0x20 case") \
+	X(rec_0x20_retries, "upstream queries asked again after a reply failed only the 0x20 check") \
+	X(rec_0x20_fallback, "servers queried without 0x20 for a while: their replies failed the " \
+	  "case check twice in a row")
 
 struct px_stats {
 #define PX_STATS_MEMBER(name, help) uint64_t name;

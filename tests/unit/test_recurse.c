@@ -51,6 +51,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -125,6 +126,10 @@ struct deleg {
 	const char *ns[5];
 	const char *glue[5];
 	bool tc; /* its servers answer over UDP with TC and no records: the answer is TCP only */
+	/* Its servers delegate child (at or below it) to child_ns at child_glue; a zone with
+	 * `below` set is such a child, which the root does not know. */
+	const char *child, *child_ns, *child_glue;
+	bool below;
 };
 
 static const struct deleg delegs[] = {
@@ -143,6 +148,14 @@ static const struct deleg delegs[] = {
 	{"onlink.test", 1, {"ns.onlink.test"}, {"198.18.0.53"}},
 	{"tc.test", 1, {"ns.tc.test"}, {"198.18.7.1"}, true},
 	{"tc2.test", 2, {"ns1.tc2.test", "ns2.tc2.test"}, {"198.18.8.1", "198.18.8.2"}, true},
+	/* The sharing cases (the crowd worker). */
+	{"crowd.test", 1, {"ns.crowd.test"}, {"198.18.9.1"}},
+	{"tld.test", 3, {"a.tld.test", "b.tld.test", "c.tld.test"},
+	 {"198.18.10.1", "198.18.10.2", "198.18.10.3"}, .child = "zone.tld.test",
+	 .child_ns = "ns.zone.tld.test", .child_glue = "198.18.11.1"},
+	{"zone.tld.test", 1, {"ns.zone.tld.test"}, {"198.18.11.1"}, .below = true},
+	{"pair.test", 2, {"ns1.pair.test", "ns2.pair.test"}, {"198.18.12.1", "198.18.12.2"}},
+	{"lower.test", 1, {"ns.lower.test"}, {"198.18.13.1"}},
 };
 
 static struct rte_mempool *pool;
@@ -177,6 +190,13 @@ static struct rte_ring *prx_ring, *ptx_ring, *ptun_rx_ring, *ptun_tx_ring;
 static struct ctl_prime_state pstate;
 static uint64_t pnow;
 static bool primer_known;
+/* The crowd worker of the sharing cases, stepped by the test like the primer; its clock. */
+static struct dp_ctx cctx;
+static struct dp_lcore *crowd;
+static struct dp_tcp_lcore *ctcp;
+static struct rte_ring *crx_ring, *ctx_ring, *ctun_rx_ring, *ctun_tx_ring;
+static uint64_t cnow;
+static bool crowd_known;
 
 static uint64_t
 stat(size_t off)
@@ -388,9 +408,8 @@ struct frame {
 };
 
 static void
-frame_next(struct frame *f, uint64_t wait_ms)
+frame_parse(struct rte_mbuf *m, struct frame *f)
 {
-	struct rte_mbuf *m = tx_next(wait_ms);
 	const struct rte_ipv4_hdr *ip;
 	const struct rte_udp_hdr *udp;
 
@@ -416,6 +435,12 @@ frame_next(struct frame *f, uint64_t wait_ms)
 	f->dns = (const uint8_t *)(udp + 1);
 	f->dns_len = (uint16_t)(rte_be_to_cpu_16(udp->dgram_len) - sizeof(*udp));
 	ck_assert_uint_ge(f->dns_len, PX_DNS_HDR_LEN);
+}
+
+static void
+frame_next(struct frame *f, uint64_t wait_ms)
+{
+	frame_parse(tx_next(wait_ms), f);
 }
 
 /* A query from the client (RD, EDNS 1232). */
@@ -470,6 +495,8 @@ auth_reply(struct px_test_msg *r, const struct upq *q)
 		for (unsigned i = 0; i < RTE_DIM(delegs); i++) {
 			const struct deleg *d = &delegs[i];
 
+			if (d->below)
+				continue;
 			if (name_below(q->qname, d->zone)) {
 				px_test_msg_start(r, q->id, PX_DNS_QR, q->qname, q->qtype);
 				for (unsigned k = 0; k < d->ns_count; k++)
@@ -491,6 +518,12 @@ auth_reply(struct px_test_msg *r, const struct upq *q)
 	const struct deleg *d = deleg_of_server(q->dst);
 
 	ck_assert_ptr_nonnull(d);
+	if (d->child != NULL && name_below(q->qname, d->child)) {
+		px_test_msg_start(r, q->id, PX_DNS_QR, q->qname, q->qtype);
+		px_test_msg_target(r, 1, d->child, PX_DNS_TYPE_NS, 172800, d->child_ns);
+		px_test_msg_addr(r, 2, d->child_ns, d->child_glue);
+		return;
+	}
 	px_test_msg_start(r, q->id, PX_DNS_QR | PX_DNS_AA, q->qname, q->qtype);
 	if (q->qtype == PX_DNS_TYPE_A && name_below(q->qname, d->zone) &&
 	    strcasecmp(q->qname, d->zone) != 0)
@@ -807,6 +840,12 @@ START_TEST(test_recurse_forged_replies_dropped)
 	FORGE(&q, RTE_BE32(0xc6120909), PX_DNS_PORT, q.id, q.qname, rec_forged_addr);
 	FORGE(&q, q.dst, 5353, q.id, q.qname, rec_forged_port);
 	FORGE(&q, q.dst, PX_DNS_PORT, q.id, "evil.forged.test", rec_forged_question);
+	/* The question as sent but one letter in the other case: 0x20 says forged. */
+	char flipped[PX_DNS_NAME_BUF];
+
+	snprintf(flipped, sizeof(flipped), "%s", q.qname);
+	flipped[0] = (char)(flipped[0] ^ 0x20); /* 'w' or 'W' */
+	FORGE(&q, q.dst, PX_DNS_PORT, q.id, flipped, rec_forged_case);
 
 	/* The real reply still completes the resolution. */
 	answer_upq(&q);
@@ -916,7 +955,8 @@ START_TEST(test_recurse_timeout_failover)
 	ck_assert(f.upstream);
 	ck_assert_uint_ne(f.q.dst, first);
 	ck_assert(f.q.dst == SLOW1_IP4 || f.q.dst == SLOW2_IP4);
-	ck_assert_str_eq(f.q.qname, qname);
+	/* The same name, in a case of its own (0x20: every try draws one). */
+	ck_assert_int_eq(strcasecmp(f.q.qname, qname), 0);
 	/* An unmeasured server's RTO (DP_UPQ_RTT_UNKNOWN_MS) passed first. */
 	ck_assert_uint_ge(dp_clock_ms() - t0, DP_UPQ_RTT_UNKNOWN_MS);
 	ck_assert_uint_eq(STAT(rec_timeouts), timeouts + 1);
@@ -1059,6 +1099,10 @@ START_TEST(test_recurse_mbufs_back)
 	/* The primer, whose frames come from the same pool, ended every resolution. */
 	r = dp_recurse_resolver(primer->rec);
 	ck_assert_uint_eq(__atomic_load_n(&r->free_count, __ATOMIC_RELAXED), r->capacity);
+	/* The crowd worker too, cancelled resolutions included. */
+	r = dp_recurse_resolver(crowd->rec);
+	ck_assert_uint_eq(r->free_count, r->capacity);
+	ck_assert_uint_eq(crowd->stats.rec_drop_no_mbuf, 0);
 	ck_assert_uint_eq(rte_ring_count(ptcp->in), 0);
 	ck_assert_uint_eq(rte_ring_count(ptcp->out), 0);
 }
@@ -1226,6 +1270,8 @@ check_up_query(struct rte_mbuf *m, const struct upq *q, const char *zone)
 	ck_assert_uint_eq(mt->qtype, q->qtype);
 	ck_assert_uint_eq(mt->qclass, PX_DNS_CLASS_IN);
 	wl = px_test_name(w, q->qname);
+	for (unsigned i = 0; i < wl; i++)
+		w[i] = (uint8_t)tolower(w[i]);
 	ck_assert_uint_eq(mt->qname_len, wl);
 	ck_assert_mem_eq(mt->qname, w, wl);
 	wl = px_test_name(w, zone);
@@ -1235,7 +1281,10 @@ check_up_query(struct rte_mbuf *m, const struct upq *q, const char *zone)
 	parse_upq_dns(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, &tq);
 	ck_assert_uint_eq(tq.id, q->id);
 	ck_assert_uint_eq(tq.qtype, q->qtype);
-	ck_assert_str_eq(tq.qname, q->qname);
+	/* Over TCP the name goes in lower case: 0x20 guards UDP only. */
+	ck_assert_int_eq(strcasecmp(tq.qname, q->qname), 0);
+	for (const char *c = tq.qname; *c != '\0'; c++)
+		ck_assert(!(*c >= 'A' && *c <= 'Z'));
 	return mt;
 }
 
@@ -1390,7 +1439,7 @@ START_TEST(test_recurse_tc_retry_failed)
 	frame_next(&f, WAIT_FRAME_MS);
 	ck_assert(f.upstream);
 	ck_assert_uint_eq(f.q.dst, first == TC2A_IP4 ? TC2B_IP4 : TC2A_IP4);
-	ck_assert_str_eq(f.q.qname, "www.tc2.test");
+	ck_assert_int_eq(strcasecmp(f.q.qname, "www.tc2.test"), 0);
 	answer_upq(&f.q); /* TC */
 	m = thread_take(tcp, WAIT_FRAME_MS);
 	ck_assert_ptr_nonnull(m);
@@ -1715,6 +1764,424 @@ START_TEST(test_recurse_prime_over_tcp)
 }
 END_TEST
 
+/*
+ * Sharing one upstream query among resolutions, and 0x20, on the "crowd" worker: a worker state
+ * of its own (no priming, its own port, cache, cache feed, neighbour table and TCP rings), which
+ * the test steps itself on the main lcore as it does the primer, so that every frame it sends
+ * is seen in order and its clock moves only when a case says so. Nothing it sends can be
+ * missed: after each step the case reads everything queued.
+ */
+
+#define CSTAT(name) (crowd->stats.name)
+
+static void
+crowd_step(uint64_t now)
+{
+	ck_assert_uint_ge(now, cnow);
+	cnow = now;
+	crowd->now_ms = now;
+	dp_tcp_poll(crowd);
+	dp_recurse_tick(crowd);
+}
+
+static void
+crowd_rx(const uint8_t *frame, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *tx[DP_BURST];
+
+	ck_assert_ptr_nonnull(m);
+	memcpy(rte_pktmbuf_append(m, len), frame, len);
+	crowd->now_ms = cnow;
+	ck_assert_uint_eq(dp_rx_burst_handle(crowd, &m, 1, tx), 0);
+	crowd_step(cnow);
+}
+
+/* The next frame the crowd worker sent, skipping its ARP requests for the gateway; false when
+ * it sent nothing more. */
+static bool
+crowd_frame(struct frame *f)
+{
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(ctx_ring, (void **)&m) == 0) {
+		const struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+		audit(m);
+		if (e->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		frame_parse(m, f);
+		return true;
+	}
+	return false;
+}
+
+/* The only frame the crowd worker sent: an upstream query, returned in q. */
+static void
+crowd_one_query(struct upq *q)
+{
+	struct frame f;
+
+	ck_assert_msg(crowd_frame(&f), "no query sent");
+	ck_assert(f.upstream);
+	*q = f.q;
+	ck_assert_msg(!crowd_frame(&f), "a second frame, to %08x", f.upstream ? f.q.dst : 0);
+}
+
+static void
+crowd_ask(uint16_t port, uint16_t id, const char *name)
+{
+	uint8_t dns[512], f[600] __rte_aligned(8);
+	const struct px_test_query q = {.id = id, .flags = PX_DNS_RD, .name = name,
+					.qtype = PX_DNS_TYPE_A, .qclass = PX_DNS_CLASS_IN,
+					.edns = true, .edns_bufsize = 1232};
+	uint16_t dlen = px_test_query(dns, &q);
+
+	crowd_rx(f, px_test_frame_udp4(f, &hosts, port, PX_DNS_PORT, dns, dlen));
+}
+
+/* Server q->dst's reply r to q, to the crowd worker. */
+static void
+crowd_server_send(const struct upq *q, const struct px_test_msg *r)
+{
+	uint8_t f[1600] __rte_aligned(8);
+	struct px_test_hosts h = {.client_ip4 = q->dst, .server_ip4 = hosts.server_ip4};
+
+	memcpy(h.client_mac, gw_mac, 6);
+	memcpy(h.server_mac, hosts.server_mac, 6);
+	crowd_rx(f, px_test_frame_udp4(f, &h, PX_DNS_PORT, q->sport, r->buf, r->len));
+}
+
+static void
+crowd_answer(const struct upq *q)
+{
+	struct px_test_msg r;
+
+	auth_reply(&r, q);
+	crowd_server_send(q, &r);
+}
+
+/* The crowd worker ARPs for the gateway at its first step; the test answers. */
+static void
+crowd_ready(void)
+{
+	uint8_t f[60] __rte_aligned(8) = {0};
+	struct frame fr;
+
+	if (crowd_known)
+		return;
+	cnow = dp_clock_ms();
+	crowd_step(cnow);
+	crowd_rx(f, arp_reply_frame(f, GW_IP4, gw_mac));
+	ck_assert(!crowd_frame(&fr));
+	crowd_known = true;
+}
+
+/* Reads the n client answers the crowd worker sent (and nothing else; the first already read
+ * into *f): each to one of the ports base..base+n-1, with id port ^ 0x5555, NOERROR with
+ * ANSWER_ADDR, the question as that client spelled it (names[port - base]); each port once. */
+static void
+crowd_answers(struct frame *f0, uint16_t base, unsigned n, const char *const *names)
+{
+	uint8_t seen[64] = {0};
+	struct frame f = *f0;
+
+	ck_assert_uint_le(n, sizeof(seen));
+	for (unsigned i = 0; i < n; i++) {
+		ck_assert_msg(i == 0 || crowd_frame(&f), "%u of %u answers", i, n);
+		ck_assert(!f.upstream);
+		ck_assert_uint_ge(f.dport, base);
+		ck_assert_uint_lt(f.dport, base + n);
+		ck_assert_uint_eq(seen[f.dport - base], 0);
+		seen[f.dport - base] = 1;
+		check_client_answer(&f, f.dport, f.dport ^ 0x5555, names[f.dport - base],
+				    PX_DNS_RCODE_NOERROR);
+		rte_pktmbuf_free(f.m);
+	}
+	ck_assert(!crowd_frame(&f));
+}
+
+/*
+ * 20 clients ask one uncached name: three resolutions (8 clients each at most), and on the
+ * wire exactly one query per step, which the two later resolutions join; every client gets
+ * its answer, with the question as it spelled it.
+ */
+START_TEST(test_recurse_share_same_name)
+{
+	enum { N = 20, BASE = 41000 };
+	static const char *const spell[3] = {"same.crowd.test", "SAME.Crowd.TEST",
+					     "sAmE.cRoWd.TeSt"};
+	const char *names[N];
+	uint64_t started = CSTAT(rec_started), attached = CSTAT(rec_attached);
+	uint64_t coalesced = CSTAT(rec_up_coalesced), sent = CSTAT(rec_queries_sent);
+	struct upq q;
+	unsigned steps = 0;
+	struct frame f, extra;
+
+	crowd_ready();
+	for (unsigned i = 0; i < N; i++) {
+		names[i] = spell[i % 3];
+		crowd_ask((uint16_t)(BASE + i), (uint16_t)((BASE + i) ^ 0x5555), names[i]);
+	}
+	ck_assert_uint_eq(CSTAT(rec_started), started + 3);
+	ck_assert_uint_eq(CSTAT(rec_attached), attached + N - 3);
+	crowd_one_query(&q);
+	for (;;) {
+		steps++;
+		ck_assert_uint_le(steps, 8);
+		crowd_answer(&q);
+		/* The next step's one query, or the answers. */
+		ck_assert(crowd_frame(&f));
+		if (!f.upstream)
+			break;
+		q = f.q;
+		ck_assert(!crowd_frame(&extra));
+	}
+	/* root "test", root "crowd.test", then ns.crowd.test for the name. */
+	ck_assert_uint_eq(steps, 3);
+	ck_assert_uint_eq(CSTAT(rec_queries_sent), sent + 3);
+	ck_assert_uint_eq(CSTAT(rec_up_coalesced), coalesced + 2 * 3);
+	crowd_answers(&f, BASE, N, names);
+}
+END_TEST
+
+/* Answers every upstream query the crowd worker has queued, counting them by destination,
+ * until it sends a client answer (left in *f); at most `rounds` rounds. */
+static void
+crowd_serve(struct frame *f, unsigned rounds, unsigned *to_root, unsigned *to_tld,
+	    unsigned *to_zone)
+{
+	struct upq qs[64];
+	unsigned nq;
+
+	for (unsigned round = 0; round < rounds; round++) {
+		nq = 0;
+		while (crowd_frame(f)) {
+			if (!f->upstream)
+				return;
+			ck_assert_uint_lt(nq, RTE_DIM(qs));
+			qs[nq++] = f->q;
+		}
+		ck_assert_uint_gt(nq, 0);
+		for (unsigned k = 0; k < nq; k++) {
+			const struct deleg *d = deleg_of_server(qs[k].dst);
+
+			if (qs[k].dst == ROOT_IP4)
+				(*to_root)++;
+			else if (d != NULL && strcmp(d->zone, "tld.test") == 0)
+				(*to_tld)++;
+			else
+				(*to_zone)++;
+			crowd_answer(&qs[k]);
+		}
+	}
+	ck_abort_msg("no client answer after %u rounds", rounds);
+}
+
+/*
+ * 12 clients ask 12 names below zone.tld.test, a zone nobody visited, whose parent tld.test has
+ * three servers nobody measured: each resolution would pick one at random. The resolutions
+ * share the root's referral, and then exactly one query reaches the tld.test servers: the
+ * first resolution picks a server, the others pick the one that question is outstanding to and
+ * join it. The referral it brings is offered to the cache once, not once per resolution.
+ */
+START_TEST(test_recurse_share_referral)
+{
+	enum { N = 12, BASE = 41100 };
+	char buf[N][32];
+	const char *names[N];
+	uint64_t coalesced = CSTAT(rec_up_coalesced), offered = CSTAT(rec_cut_offered);
+	unsigned to_root = 0, to_tld = 0, to_zone = 0;
+	struct frame f;
+
+	crowd_ready();
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "h%u.Zone.tld.test", i);
+		names[i] = buf[i];
+		crowd_ask((uint16_t)(BASE + i), (uint16_t)((BASE + i) ^ 0x5555), names[i]);
+	}
+	crowd_serve(&f, 8, &to_root, &to_tld, &to_zone);
+	/* root "test", root "tld.test", one tld server "zone.tld.test", then each name. */
+	ck_assert_uint_eq(to_root, 2);
+	ck_assert_uint_eq(to_tld, 1);
+	ck_assert_uint_eq(to_zone, N);
+	ck_assert_uint_eq(CSTAT(rec_up_coalesced), coalesced + 3 * (N - 1));
+	ck_assert_uint_eq(CSTAT(rec_cut_offered), offered + 2);
+	crowd_answers(&f, BASE, N, names);
+}
+END_TEST
+
+/* Sends every client's question, then takes the one query per step until it reaches a
+ * server of zone (returned in q), answering the root's. */
+static void
+crowd_to_zone(struct upq *q, const char *zone)
+{
+	for (unsigned step = 0; step < 4; step++) {
+		crowd_one_query(q);
+		if (q->dst != ROOT_IP4) {
+			const struct deleg *d = deleg_of_server(q->dst);
+
+			ck_assert_ptr_nonnull(d);
+			ck_assert_str_eq(d->zone, zone);
+			return;
+		}
+		crowd_answer(q);
+	}
+	ck_abort_msg("never reached %s", zone);
+}
+
+/*
+ * The shared query's server never answers: its timeout is one for the server, and every
+ * resolution waiting fails over together, to the same other server, with one query.
+ */
+START_TEST(test_recurse_share_timeout)
+{
+	enum { N = 20, BASE = 41200 };
+	const char *names[N];
+	uint64_t timeouts = CSTAT(rec_timeouts), coalesced, sent;
+	struct upq q, q2;
+	struct frame f;
+
+	crowd_ready();
+	for (unsigned i = 0; i < N; i++) {
+		names[i] = "x.pair.test";
+		crowd_ask((uint16_t)(BASE + i), (uint16_t)((BASE + i) ^ 0x5555), names[i]);
+	}
+	crowd_to_zone(&q, "pair.test");
+	coalesced = CSTAT(rec_up_coalesced);
+	sent = CSTAT(rec_queries_sent);
+	crowd_step(cnow + DP_UPQ_RTT_UNKNOWN_MS - 1);
+	ck_assert(!crowd_frame(&f));
+	crowd_step(cnow + 1);
+	crowd_one_query(&q2);
+	ck_assert_uint_ne(q2.dst, q.dst);
+	ck_assert_ptr_eq(deleg_of_server(q2.dst), deleg_of_server(q.dst));
+	ck_assert_int_eq(strcasecmp(q2.qname, q.qname), 0);
+	ck_assert_uint_eq(CSTAT(rec_timeouts), timeouts + 1);
+	ck_assert_uint_eq(CSTAT(rec_queries_sent), sent + 1);
+	ck_assert_uint_eq(CSTAT(rec_up_coalesced), coalesced + 2);
+	crowd_answer(&q2);
+	ck_assert(crowd_frame(&f));
+	crowd_answers(&f, BASE, N, names);
+}
+END_TEST
+
+/* The resolution asking name (as the worker keys it: lower case). */
+static uint64_t
+crowd_res(const char *name)
+{
+	uint8_t w[PX_DNS_NAME_BUF];
+	const struct dp_resolve_question rq = {
+		.qname = w, .qname_len = (uint8_t)px_test_name(w, name),
+		.qtype = PX_DNS_TYPE_A, .qclass = PX_DNS_CLASS_IN,
+	};
+	uint64_t h = dp_resolve_find(dp_recurse_resolver(crowd->rec), &rq);
+
+	ck_assert_uint_ne(h, 0);
+	return h;
+}
+
+/*
+ * Waiters leave early, as a resolution cut short does (cancelled, evicted): the first one,
+ * whose SEND put the query on the wire, leaves and the others still get the reply; when the
+ * last leaves, the query is withdrawn, so its reply is a stray and no resolution hears of it.
+ */
+START_TEST(test_recurse_share_waiter_leaves)
+{
+	struct dp_resolver *r = (struct dp_resolver *)dp_recurse_resolver(crowd->rec);
+	uint64_t active = dp_resolve_active(r), stale = r->stats.stale_events;
+	uint64_t coalesced = CSTAT(rec_up_coalesced), strays;
+	struct upq q;
+	struct frame f;
+
+	crowd_ready();
+	crowd_ask(41300, 41300 ^ 0x5555, "l1.crowd.test");
+	crowd_ask(41301, 41301 ^ 0x5555, "l2.crowd.test");
+	crowd_ask(41302, 41302 ^ 0x5555, "l3.crowd.test");
+	crowd_one_query(&q); /* root "test", shared by three */
+	ck_assert_uint_eq(CSTAT(rec_up_coalesced), coalesced + 2);
+	ck_assert_int_eq(dp_resolve_cancel(r, crowd_res("l1.crowd.test")), 0);
+	crowd_answer(&q);
+	crowd_one_query(&q); /* root "crowd.test", for the two left */
+	ck_assert_uint_eq(CSTAT(rec_up_coalesced), coalesced + 3);
+	ck_assert_uint_eq(dp_resolve_active(r), active + 2);
+
+	ck_assert_int_eq(dp_resolve_cancel(r, crowd_res("l3.crowd.test")), 0);
+	ck_assert_int_eq(dp_resolve_cancel(r, crowd_res("l2.crowd.test")), 0);
+	ck_assert_uint_eq(dp_resolve_active(r), active);
+	strays = CSTAT(rec_forged_no_query);
+	crowd_answer(&q);
+	ck_assert_uint_eq(CSTAT(rec_forged_no_query), strays + 1);
+	ck_assert(!crowd_frame(&f));
+	ck_assert_uint_eq(r->stats.stale_events, stale);
+}
+END_TEST
+
+/* A server that answers with the question in lower case whatever it was asked. */
+static void
+crowd_answer_lower(const struct upq *q)
+{
+	struct upq lq = *q;
+	struct px_test_msg r;
+
+	for (char *c = lq.qname; *c != '\0'; c++)
+		*c = (char)tolower(*c);
+	auth_reply(&r, &lq);
+	crowd_server_send(q, &r);
+}
+
+/*
+ * 0x20 against a server that does not preserve case: its replies are dropped (rec_forged_case)
+ * and the query is asked again at its deadline, not failed; after the second such query the
+ * server is in fallback: asked in lower case, its reply is accepted, and so is the next name's
+ * at once. No timeout is counted against it.
+ */
+START_TEST(test_recurse_0x20_fallback)
+{
+	static const char name[] = "thequickbrownfoxjumpsoverthelazydog.lower.test";
+	uint64_t forged = CSTAT(rec_forged_case), retries = CSTAT(rec_0x20_retries);
+	uint64_t fallback = CSTAT(rec_0x20_fallback), timeouts = CSTAT(rec_timeouts);
+	struct upq q, q2;
+	struct frame f;
+
+	crowd_ready();
+	crowd_ask(41400, 41400 ^ 0x5555, name);
+	crowd_to_zone(&q, "lower.test");
+	/* 40 letters: all drawn lower case once in 2^40. */
+	ck_assert_int_ne(strcmp(q.qname, name), 0);
+	for (unsigned strike = 0; strike < 2; strike++) {
+		crowd_answer_lower(&q);
+		ck_assert_uint_eq(CSTAT(rec_forged_case), forged + strike + 1);
+		ck_assert(!crowd_frame(&f));
+		crowd_step(cnow + DP_UPQ_RTT_UNKNOWN_MS);
+		crowd_one_query(&q2);
+		ck_assert_uint_eq(q2.dst, q.dst);
+		ck_assert_int_eq(strcasecmp(q2.qname, name), 0);
+		ck_assert_uint_eq(CSTAT(rec_0x20_retries), retries + strike + 1);
+		q = q2;
+	}
+	ck_assert_uint_eq(CSTAT(rec_0x20_fallback), fallback + 1);
+	ck_assert_str_eq(q.qname, name); /* fallback: lower case */
+	crowd_answer_lower(&q);
+	ck_assert(crowd_frame(&f));
+	check_client_answer(&f, 41400, 41400 ^ 0x5555, name, PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+
+	crowd_ask(41401, 41401 ^ 0x5555, "Next.Lower.Test");
+	crowd_to_zone(&q, "lower.test");
+	ck_assert_str_eq(q.qname, "next.lower.test");
+	crowd_answer_lower(&q);
+	ck_assert(crowd_frame(&f));
+	check_client_answer(&f, 41401, 41401 ^ 0x5555, "Next.Lower.Test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	ck_assert_uint_eq(CSTAT(rec_forged_case), forged + 2);
+	ck_assert_uint_eq(CSTAT(rec_timeouts), timeouts);
+	ck_assert(!crowd_frame(&f));
+}
+END_TEST
+
+
 static Suite *
 recurse_suite(void)
 {
@@ -1747,6 +2214,15 @@ recurse_suite(void)
 	tcase_add_test(tc, test_recurse_prime_refresh);
 	tcase_add_test(tc, test_recurse_prime_root_cut_gone);
 	tcase_add_test(tc, test_recurse_prime_over_tcp);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sharing");
+	tcase_add_test(tc, test_recurse_share_same_name);
+	tcase_add_test(tc, test_recurse_share_referral);
+	tcase_add_test(tc, test_recurse_share_timeout);
+	tcase_add_test(tc, test_recurse_share_waiter_leaves);
+	tcase_add_test(tc, test_recurse_0x20_fallback);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
@@ -1830,6 +2306,36 @@ primer_setup(const struct dp_recurse_conf *rconf)
 		rte_exit(2, "test_recurse: dp_recurse_create: %s\n", strerror(errno));
 	ptcp = tcp_lcore("net_ring_ptun", &ptun_rx_ring, &ptun_tx_ring);
 	primer->tcp = ptcp;
+}
+
+/* The crowd worker (see the sharing cases): like the primer, without priming, with a cache
+ * feed that nobody drains (the cases count what is offered to it). */
+static void
+crowd_setup(const struct dp_recurse_conf *rconf)
+{
+	struct dp_recurse_conf conf = *rconf;
+
+	conf.prime = false;
+	cctx.port = ctx.port;
+	cctx.port.port_id = ring_port("net_ring_crowd", &crx_ring, &ctx_ring);
+	cctx.qsbr = ctx.qsbr;
+	cctx.hints = hints;
+	cctx.cache = dp_cache_create("test_rec_ccache", 64, ctx.qsbr, 0);
+	cctx.cache_feed = dp_cache_feed_create("test_rec_cfeed", 256, 0);
+	cctx.nbr = rte_zmalloc(NULL, sizeof(*cctx.nbr), RTE_CACHE_LINE_SIZE);
+	cctx.worker_count = 1;
+	crowd = rte_zmalloc(NULL, sizeof(*crowd), RTE_CACHE_LINE_SIZE);
+	if (cctx.cache == NULL || cctx.cache_feed == NULL || cctx.nbr == NULL || crowd == NULL)
+		rte_exit(2, "test_recurse: cannot set up the crowd worker\n");
+	dp_nbr_init(cctx.nbr);
+	crowd->ctx = &cctx;
+	crowd->lcore_id = rte_get_main_lcore();
+	crowd->queue_id = 0;
+	crowd->rec = dp_recurse_create(&conf, 0, pool, dp_clock_ms());
+	if (crowd->rec == NULL)
+		rte_exit(2, "test_recurse: dp_recurse_create: %s\n", strerror(errno));
+	ctcp = tcp_lcore("net_ring_ctun", &ctun_rx_ring, &ctun_tx_ring);
+	crowd->tcp = ctcp;
 }
 
 /* The daemon's set-up (control/main.c: port_setup, recurse_conf, tcp_setup, launch_workers)
@@ -1927,6 +2433,7 @@ setup(void)
 	tcp = tcp_lcore("net_ring_tun", &tun_rx_ring, &tun_tx_ring);
 	worker->tcp = tcp;
 	primer_setup(&rconf);
+	crowd_setup(&rconf);
 	mbuf_baseline = rte_mempool_in_use_count(pool);
 	msg_baseline = rte_mempool_in_use_count(msg_pool);
 	rte_eal_remote_launch(dp_loop_run, worker, worker->lcore_id);
@@ -1950,6 +2457,12 @@ main(void)
 	dp_recurse_free(worker->rec);
 	dp_recurse_free(other->rec);
 	dp_recurse_free(primer->rec);
+	dp_recurse_free(crowd->rec);
+	dp_cache_free(cctx.cache);
+	dp_cache_feed_free(cctx.cache_feed);
+	rte_free(cctx.nbr);
+	rte_free(crowd);
+	rte_free(ctcp);
 	dp_cache_free(pctx.cache);
 	dp_prime_feed_free(pctx.prime);
 	rte_free(pctx.nbr);

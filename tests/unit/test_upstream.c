@@ -69,7 +69,8 @@ query_set(const char *server, const char *name, uint32_t cookie)
 	q.cookie = cookie;
 }
 
-/* The reply the queried server would send for `sent`, with its question spelled `name`. */
+/* The reply the queried server would send for `sent`, with its question spelled `name`, or
+ * (name NULL) spelled exactly as sent, 0x20 case and all. */
 static struct dp_upq_reply
 reply_for(const struct dp_upq_sent *s, const char *server, const char *name, uint8_t *buf)
 {
@@ -83,7 +84,12 @@ reply_for(const struct dp_upq_sent *s, const char *server, const char *name, uin
 	    .qname = buf,
 	};
 
-	rep.qname_len = (uint8_t)px_test_name(buf, name);
+	if (name != NULL) {
+		rep.qname_len = (uint8_t)px_test_name(buf, name);
+	} else {
+		rep.qname_len = q.qname_len;
+		memcpy(buf, s->qname, q.qname_len);
+	}
 	return rep;
 }
 
@@ -199,7 +205,7 @@ START_TEST(test_dp_upq_start_full_port_range)
 
 	table_new(4, 0);
 	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 0, 1000, &sent), 0);
-	rep = reply_for(&sent, "192.0.2.1", "www.example.test", rbuf);
+	rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
 	ck_assert_int_eq(dp_upq_cancel(t, sent.handle), 0);
 	/* Plain checks in the loop: in fork mode every passing ck_assert is a write to Check's
 	 * pipe, which would make this test about system calls. */
@@ -210,6 +216,7 @@ START_TEST(test_dp_upq_start_full_port_range)
 		id_hist[sent.id >> 8]++;
 		rep.dport = sent.sport;
 		rep.id = sent.id;
+		rep.qname = sent.qname;
 		if (dp_upq_match(t, &rep, &done) != DP_UPQ_MATCH)
 			ck_abort_msg("reply %u not matched", i);
 	}
@@ -232,8 +239,8 @@ START_TEST(test_dp_upq_match_accepts)
 
 	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &sent), 0);
 	ck_assert_uint_eq(sent.deadline_ms, 1300);
-	/* Case differs from the query's: names compare case-insensitively. */
-	rep = reply_for(&sent, "192.0.2.1", "WWW.example.Test", rbuf);
+	/* The question as sent, in its 0x20 case; the copy out is lower-cased. */
+	rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
 	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
 	ck_assert_uint_eq(done.handle, sent.handle);
 	ck_assert_uint_eq(done.cookie, 42);
@@ -262,7 +269,7 @@ START_TEST(test_dp_upq_match_ipv6)
 	query_set("2001:db8::53", "example.test", 7);
 	q.qtype = PX_DNS_TYPE_AAAA;
 	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &sent), 0);
-	rep = reply_for(&sent, "2001:db8::53", "example.test", rbuf);
+	rep = reply_for(&sent, "2001:db8::53", NULL, rbuf);
 	rep.qtype = PX_DNS_TYPE_AAAA;
 	rep.src = addr("2001:db8::54");
 	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_ADDR);
@@ -285,7 +292,7 @@ START_TEST(test_dp_upq_match_forged)
 	const struct dp_upq_stats *st = dp_upq_stats(t);
 
 	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &sent), 0);
-	good = reply_for(&sent, "192.0.2.1", "www.example.test", rbuf);
+	good = reply_for(&sent, "192.0.2.1", NULL, rbuf);
 
 	rep = good;
 	rep.id = (uint16_t)(sent.id + 1);
@@ -329,8 +336,7 @@ START_TEST(test_dp_upq_match_forged)
 	ck_assert_uint_eq(st->drop_wrong_question, 6);
 
 	ck_assert_uint_eq(dp_upq_outstanding(t), 1);
-	rep = good;
-	rep.qname_len = (uint8_t)px_test_name(rbuf, "www.example.test");
+	rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
 	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
 	ck_assert_uint_eq(done.cookie, 42);
 	/* A second copy of the reply (a duplicate, or a forgery racing the real one) finds
@@ -366,7 +372,7 @@ START_TEST(test_dp_upq_match_many)
 	}
 	for (uint32_t k = 0; k < N; k++) {
 		uint32_t i = (k * 37) % N;
-		struct dp_upq_reply rep = reply_for(&all[i], "192.0.2.1", "www.example.test", rbuf);
+		struct dp_upq_reply rep = reply_for(&all[i], "192.0.2.1", NULL, rbuf);
 
 		ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
 		ck_assert_uint_eq(done.cookie, i);
@@ -752,7 +758,7 @@ START_TEST(test_dp_upq_shared_ports)
 
 	/* A matched reply and an expiry give A's ports back, once the last query on each ends. */
 	uint8_t rbuf[PX_DNS_NAME_BUF];
-	struct dp_upq_reply rep = reply_for(&held[0], "192.0.2.1", "www.example.test", rbuf);
+	struct dp_upq_reply rep = reply_for(&held[0], "192.0.2.1", NULL, rbuf);
 
 	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
 	if (refs_a[held[0].sport] == 0)
@@ -767,6 +773,239 @@ START_TEST(test_dp_upq_shared_ports)
 		if (owners[p] != 0 || refs_a[p] != 0)
 			ck_abort_msg("port %u still held (owner %u, refs %u)", p, owners[p], refs_a[p]);
 	free(mem_b);
+}
+END_TEST
+
+
+/* A name with letters of both cases, digits, a hyphen and an underscore: what 0x20 may touch
+ * and what it must not. */
+#define MIXED_NAME "Ab-1.c_D2.xn--z9.TEST"
+
+/* Every letter of every upstream qname gets a random case, each of the two with about even
+ * odds and each letter on its own; nothing else in the name changes. */
+START_TEST(test_dp_upq_case_random)
+{
+	enum { N = 4000 };
+	uint8_t want[PX_DNS_NAME_BUF];
+	unsigned upper[PX_DNS_NAME_BUF] = {0}, len, letters = 0;
+	unsigned same_as_first = 0;
+	uint8_t first[PX_DNS_NAME_BUF];
+
+	table_new(8, 0);
+	query_set("192.0.2.1", MIXED_NAME, 1);
+	len = q.qname_len;
+	memcpy(want, qname, len);
+	for (unsigned i = 0; i < N; i++) {
+		ck_assert_int_eq(dp_upq_start(t, &rng, &q, 0, 100, &sent), 0);
+		if (!sent.case_on)
+			ck_abort_msg("draw %u sent without 0x20", i);
+		for (unsigned k = 0; k < len; k++) {
+			uint8_t c = sent.qname[k], w = want[k];
+			bool letter = (w | 0x20) >= 'a' && (w | 0x20) <= 'z';
+
+			if (letter ? (c | 0x20) != (w | 0x20) : c != w)
+				ck_abort_msg("byte %u changed: %02x for %02x", k, c, w);
+			upper[k] += letter && c < 'a';
+		}
+		if (i == 0)
+			memcpy(first, sent.qname, len);
+		else
+			same_as_first += memcmp(first, sent.qname, len) == 0;
+		ck_assert_int_eq(dp_upq_cancel(t, sent.handle), 0);
+	}
+	for (unsigned k = 0; k < len; k++) {
+		bool letter = (want[k] | 0x20) >= 'a' && (want[k] | 0x20) <= 'z';
+
+		if (!letter) {
+			ck_assert_uint_eq(upper[k], 0);
+			continue;
+		}
+		letters++;
+		/* Binomial(4000, 1/2): 2000 +- 32 at one sigma; 300 is over nine. */
+		ck_assert_uint_gt(upper[k], N / 2 - 300);
+		ck_assert_uint_lt(upper[k], N / 2 + 300);
+	}
+	ck_assert_uint_eq(letters, 11);
+	/* 11 letters: a spelling comes back once in 2048 draws. */
+	ck_assert_uint_lt(same_as_first, 10);
+}
+END_TEST
+
+/* A reply's question must repeat the case sent: the exact spelling matches, and any one letter
+ * flipped is WRONG_CASE, dropped and counted without disturbing the query, which the exact
+ * reply then completes. A non-letter with its 0x20 bit flipped is another name altogether. */
+START_TEST(test_dp_upq_match_case)
+{
+	uint8_t rbuf[PX_DNS_NAME_BUF], sent_name[PX_DNS_NAME_BUF];
+	const struct dp_upq_stats *st = dp_upq_stats(t);
+	struct dp_upq_reply rep;
+	unsigned flipped = 0, others = 0;
+
+	query_set("192.0.2.1", MIXED_NAME, 5);
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &sent), 0);
+	memcpy(sent_name, sent.qname, q.qname_len);
+	for (unsigned k = 0; k < q.qname_len; k++) {
+		uint8_t c = sent_name[k];
+		bool letter = (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+
+		rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
+		rbuf[k] ^= 0x20;
+		if (letter) {
+			ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_CASE);
+			flipped++;
+		} else {
+			ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_QUESTION);
+			others++;
+		}
+	}
+	ck_assert_uint_eq(flipped, 11);
+	ck_assert_uint_eq(st->drop_wrong_case, 11);
+	ck_assert_uint_eq(st->drop_wrong_question, others);
+	/* The whole name in lower case, as a server that does not preserve case answers. */
+	rep = reply_for(&sent, "192.0.2.1", "ab-1.c_d2.xn--z9.test", rbuf);
+	if (memcmp(rbuf, sent_name, q.qname_len) != 0)
+		ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_CASE);
+	ck_assert_uint_eq(dp_upq_outstanding(t), 1);
+	rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
+	ck_assert_uint_eq(done.cookie, 5);
+	ck_assert(done.case_on);
+	ck_assert(done.case_seen); /* the mismatches before it */
+	ck_assert_mem_eq(done.qname, "\4ab-1\4c_d2\6xn--z9\4test", q.qname_len);
+
+	/* A mismatch stays on the query: it comes back with the expiry. */
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 2000, 300, &sent), 0);
+	ck_assert(dp_upq_expire(t, 2300, &done));
+	ck_assert_uint_eq(done.handle, sent.handle);
+	ck_assert(done.case_on && !done.case_seen);
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 3000, 300, &sent), 0);
+	rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
+	rbuf[1] ^= 0x20; /* 'a' or 'A' */
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_WRONG_CASE);
+	ck_assert(dp_upq_expire(t, 3300, &done));
+	ck_assert_uint_eq(done.handle, sent.handle);
+	ck_assert(done.case_on && done.case_seen);
+}
+END_TEST
+
+/*
+ * The fallback rule: strikes (queries that ended on a case mismatch) count in a row per
+ * server, an exact-case reply from it starts over, the second strike puts it in fallback for
+ * DP_UPQ_CASE_FALLBACK_MS, during which its queries go in lower case and match without case;
+ * other servers keep 0x20; afterwards it gets 0x20 again.
+ */
+START_TEST(test_dp_upq_case_fallback)
+{
+	const struct dp_upq_addr a = addr("192.0.2.1"), b = addr("192.0.2.2");
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+	struct dp_upq_server_info info;
+	struct dp_upq_reply rep;
+	uint64_t now = 10000;
+
+	ck_assert(!dp_upq_server_case_failed(t, &a, now));
+	ck_assert(dp_upq_server_info(t, &a, now, &info));
+	ck_assert_uint_eq(info.case_strikes, 1);
+	ck_assert(!info.case_off);
+	/* An exact-case reply from the server: the strike was not its doing. */
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, now, 300, &sent), 0);
+	ck_assert(sent.case_on);
+	rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
+	dp_upq_server_info(t, &a, now, &info);
+	ck_assert_uint_eq(info.case_strikes, 0);
+
+	ck_assert(!dp_upq_server_case_failed(t, &a, now));
+	ck_assert(dp_upq_server_case_failed(t, &a, now + 1));
+	ck_assert_uint_eq(dp_upq_stats(t)->case_fallbacks, 1);
+	dp_upq_server_info(t, &a, now + 1, &info);
+	ck_assert(info.case_off);
+	ck_assert_uint_eq(info.case_strikes, 0);
+	ck_assert(dp_upq_server_case_off(t, &a, now + 1));
+	ck_assert(!dp_upq_server_case_off(t, &b, now + 1));
+
+	/* In fallback: lower case on the wire, any case accepted back. */
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, now + 2, 300, &sent), 0);
+	ck_assert(!sent.case_on);
+	ck_assert_mem_eq(sent.qname, "\3www\7example\4test", q.qname_len);
+	rep = reply_for(&sent, "192.0.2.1", "WWW.EXAMPLE.TEST", rbuf);
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
+	ck_assert(!done.case_on);
+	/* Another server still gets 0x20. */
+	query_set("192.0.2.2", "www.example.test", 1);
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, now + 2, 300, &sent), 0);
+	ck_assert(sent.case_on);
+	ck_assert_int_eq(dp_upq_cancel(t, sent.handle), 0);
+
+	/* The fallback ends: 0x20 again. */
+	query_set("192.0.2.1", "www.example.test", 1);
+	ck_assert(dp_upq_server_case_off(t, &a, now + 1 + DP_UPQ_CASE_FALLBACK_MS - 1));
+	ck_assert(!dp_upq_server_case_off(t, &a, now + 1 + DP_UPQ_CASE_FALLBACK_MS));
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, now + 1 + DP_UPQ_CASE_FALLBACK_MS, 300, &sent),
+			 0);
+	ck_assert(sent.case_on);
+}
+END_TEST
+
+/* The question index: an outstanding query is found by server and question, the name without
+ * case; entries leave it when they leave the table, in any order, duplicates included. */
+START_TEST(test_dp_upq_find)
+{
+	const struct dp_upq_addr cand[3] = {addr("192.0.2.9"), addr("192.0.2.2"),
+					    addr("192.0.2.1")};
+	uint8_t other[PX_DNS_NAME_BUF], rbuf[PX_DNS_NAME_BUF];
+	struct dp_upq_sent s1, s2, s3;
+	struct dp_upq_query probe;
+	struct dp_upq_reply rep;
+	uint32_t cookie = 0;
+
+	ck_assert_uint_eq(dp_upq_find(t, &q, &cookie), 0);
+	ck_assert_int_eq(dp_upq_find_server(t, qname, q.qname_len, q.qtype, q.qclass, PX_DNS_PORT,
+					    cand, 3), -1);
+	q.cookie = 11;
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &s1), 0);
+	probe = q;
+	probe.qname_len = (uint8_t)px_test_name(other, "WWW.EXAMPLE.test");
+	probe.qname = other;
+	ck_assert_uint_eq(dp_upq_find(t, &probe, &cookie), s1.handle);
+	ck_assert_uint_eq(cookie, 11);
+	ck_assert_int_eq(dp_upq_find_server(t, other, probe.qname_len, q.qtype, q.qclass,
+					    PX_DNS_PORT, cand, 3), 2);
+	ck_assert_int_eq(dp_upq_find_server(t, other, probe.qname_len, q.qtype, q.qclass,
+					    PX_DNS_PORT, cand, 2), -1);
+	/* Each part of the key counts. */
+	probe.server = addr("192.0.2.2");
+	ck_assert_uint_eq(dp_upq_find(t, &probe, &cookie), 0);
+	probe.server = q.server;
+	probe.server_port = 5353;
+	ck_assert_uint_eq(dp_upq_find(t, &probe, &cookie), 0);
+	probe.server_port = PX_DNS_PORT;
+	probe.qtype = PX_DNS_TYPE_AAAA;
+	ck_assert_uint_eq(dp_upq_find(t, &probe, &cookie), 0);
+	probe.qtype = PX_DNS_TYPE_A;
+	probe.qclass = PX_DNS_CLASS_CH;
+	ck_assert_uint_eq(dp_upq_find(t, &probe, &cookie), 0);
+	probe.qclass = PX_DNS_CLASS_IN;
+	probe.qname_len = (uint8_t)px_test_name(other, "ww.example.test");
+	ck_assert_uint_eq(dp_upq_find(t, &probe, &cookie), 0);
+
+	/* The same question to another server, and a duplicate to the first. */
+	query_set("192.0.2.2", "www.example.test", 12);
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 300, &s2), 0);
+	ck_assert_int_eq(dp_upq_find_server(t, qname, q.qname_len, q.qtype, q.qclass, PX_DNS_PORT,
+					    cand, 3), 1);
+	query_set("192.0.2.1", "www.example.test", 13);
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 400, &s3), 0);
+	ck_assert_int_eq(dp_upq_cancel(t, s1.handle), 0);
+	ck_assert_uint_eq(dp_upq_find(t, &q, &cookie), s3.handle);
+	ck_assert_uint_eq(cookie, 13);
+	rep = reply_for(&s2, "192.0.2.2", NULL, rbuf);
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_MATCH);
+	ck_assert_int_eq(dp_upq_find_server(t, qname, q.qname_len, q.qtype, q.qclass, PX_DNS_PORT,
+					    cand, 2), -1);
+	ck_assert(dp_upq_expire(t, 1400, &done));
+	ck_assert_uint_eq(dp_upq_find(t, &q, &cookie), 0);
+	ck_assert_int_eq(dp_upq_find_server(t, qname, q.qname_len, q.qtype, q.qclass, PX_DNS_PORT,
+					    cand, 3), -1);
 }
 END_TEST
 
@@ -796,6 +1035,10 @@ upstream_suite(void)
 	ADD_CASE(s, "match_forged", test_dp_upq_match_forged);
 	ADD_CASE(s, "match_unknown", test_dp_upq_match_unknown);
 	ADD_CASE(s, "match_many", test_dp_upq_match_many);
+	ADD_CASE(s, "case_random", test_dp_upq_case_random);
+	ADD_CASE(s, "match_case", test_dp_upq_match_case);
+	ADD_CASE(s, "case_fallback", test_dp_upq_case_fallback);
+	ADD_CASE(s, "find", test_dp_upq_find);
 	ADD_CASE(s, "cancel", test_dp_upq_cancel);
 	ADD_CASE(s, "expire_order", test_dp_upq_expire_order);
 	ADD_CASE(s, "expire_batch_sorted", test_dp_upq_expire_batch_sorted);
