@@ -33,6 +33,11 @@
  *    worker receives it. A query whose next hop is not resolved yet is kept and sent again
  *    (DP_REC_UNSENT_RETRIES) once the probe has had time to be answered.
  *  - A timed-out query is not retried to the same server: the resolver moves to the next one.
+ *  - Identical upstream questions are asked once (dp_recurse_query.c): a resolution that would
+ *    send a server the question already outstanding to it waits on that query instead, and
+ *    its reply or timeout is fed to every resolution waiting (rec_up_coalesced).
+ *  - 0x20: every upstream qname goes in a random case, which the reply must repeat
+ *    (dp_upstream.h; rec_forged_case, rec_0x20_retries, rec_0x20_fallback).
  *  - Several workers: each draws its source ports over the whole range, claiming each port in
  *    a map shared by the workers while it has queries on it (dp_upstream.h). RSS may deliver a
  *    reply to any queue; the worker that receives it reads the port's owner and, if it is

@@ -21,11 +21,12 @@
  *    of the current cut. With a dp_upq table and a generator given at init it first takes an
  *    address the same question is outstanding to already (dp_upq_find_server(): the worker
  *    then shares that query, so resolutions asking one thing of a zone wait for one reply),
- *    else uses dp_upq_server_select() (smoothed RTT, exploring unknown servers first); without them it
- *    takes the first untried address in delegation order (deterministic: tests). The timeout of
- *    each SEND is the caller's: dp_upq_server_rto() for that server, and retries of the same
- *    server with backoff are the caller's too (dp_upstream.h). A timeout reported here means the
- *    caller gave up on that server: the address is marked failed for this resolution.
+ *    else uses dp_upq_server_select() (smoothed RTT, exploring unknown servers first);
+ *    without them it takes the first untried address in delegation order (deterministic:
+ *    tests). The timeout of each SEND is the caller's: dp_upq_server_rto() for that server,
+ *    and retries of the same server with backoff are the caller's too (dp_upstream.h). A
+ *    timeout reported here means the caller gave up on that server: the address is marked
+ *    failed for this resolution.
  *  - Every address that enters a nameserver set passes the address policy once more
  *    (PX_ADDR_AT_HINTS for the hints, PX_ADDR_AT_GLUE is dp_reply's, PX_ADDR_AT_NS_ADDR for a
  *    start cut from the cache and for addresses learned by sub-resolutions); a rejected one is

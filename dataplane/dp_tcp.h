@@ -80,8 +80,8 @@ struct dp_tcp_meta {
 	uint16_t worker;     /* the worker (index) that handles or asked */
 	uint32_t conn;       /* QUERY/ANSWER: the thread's connection slot */
 	uint32_t conn_gen;   /* QUERY/ANSWER: its generation (a closed connection's is stale) */
-	uint32_t send_idx;   /* UP_*: the resolver's send slot */
-	uint64_t res;        /* UP_*: the resolution handle */
+	uint32_t send_idx;   /* UP_*: the worker's slot of the query (dp_recurse_query.c) */
+	uint64_t res;        /* UP_*: that query's handle */
 	uint32_t timeout_ms; /* UP_QUERY: for the whole exchange */
 	uint16_t qtype, qclass;
 	uint8_t qname_len, zone_len;
@@ -148,7 +148,7 @@ void dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from
 			  const struct dp_wire_answer *ans);
 
 /*
- * A UDP reply from server to the query of resolution res (send slot send_idx) had TC: asks the
+ * A UDP reply from server to the worker's query res (slot send_idx) had TC: asks the
  * thread to send the question (qname/qtype/qclass with ID id, RD clear, EDNS) over TCP. zone is
  * the bailiwick for the reply. Returns 0 when asked (the reply or failure comes back through
  * dp_tcp_poll), -1 when TCP is off or the ring or pool is exhausted (counted): the caller then

@@ -268,9 +268,10 @@ dp_upq_port_owner(const uint8_t *owners, uint16_t port)
  * fallback (then all lower case), stores the server and the question as sent, and arms a
  * deadline of now_ms + timeout_ms (timeout clamped to [1, DP_UPQ_MAX_TIMEOUT_MS]; use
  * dp_upq_server_rto()). It does not refuse a question already outstanding (dp_upq_find() is
- * the caller's, which decides to share). Fills out with what the packet must carry. Returns 0, -ENOSPC when
- * every slot is in use (counted as table_full), -EINVAL for a malformed qname or family, or
- * -EAGAIN if no free (port, ID) pair was drawn in a few tries (never expected; counted).
+ * the caller's, which decides to share). Fills out with what the packet must carry. Returns
+ * 0, -ENOSPC when every slot is in use (counted as table_full), -EINVAL for a malformed qname
+ * or family, or -EAGAIN if no free (port, ID) pair was drawn in a few tries (never expected;
+ * counted).
  */
 int dp_upq_start(struct dp_upq_table *t, struct dp_rand *r, const struct dp_upq_query *q,
 		 uint64_t now_ms, uint32_t timeout_ms, struct dp_upq_sent *out);

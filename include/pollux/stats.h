@@ -142,7 +142,8 @@
 	X(rec_up_coalesced, "upstream queries not sent: the same question to the same server was " \
 	  "outstanding, and its reply is shared") \
 	X(rec_forged_case, "upstream replies dropped: question matched but not in its 0x20 case") \
-	X(rec_0x20_retries, "upstream queries asked again after a reply failed only the 0x20 check") \
+	X(rec_0x20_retries, "upstream queries asked again after a reply failed only the 0x20 " \
+	  "check") \
 	X(rec_0x20_fallback, "servers queried without 0x20 for a while: their replies failed the " \
 	  "case check twice in a row")
 

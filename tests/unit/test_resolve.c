@@ -1008,6 +1008,95 @@ START_TEST(test_resolve_question_index_keyed)
 }
 END_TEST
 
+/* The release hook's record: the handles it was told of. */
+static uint64_t released[8];
+static unsigned released_count;
+
+static void
+on_release(void *arg, uint64_t h)
+{
+	ck_assert_ptr_eq(arg, &released_count);
+	ck_assert_uint_lt(released_count, 8);
+	released[released_count++] = h;
+}
+
+/* A resolution cut short with its query in flight is reported to the release hook (the worker
+ * stops waiting on that query for it), the in-flight one of a tree only: here a glueless
+ * sub-resolution; one that ends normally is not. */
+START_TEST(test_resolve_release_hook)
+{
+	uint8_t w[PX_DNS_NAME_BUF];
+	struct dp_resolve_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
+	uint64_t top;
+
+	released_count = 0;
+	dp_resolve_set_release_hook(res, on_release, &released_count);
+	ck_assert_int_eq(resolve("www.example.test", PX_DNS_TYPE_A, 1), 0);
+	ck_assert_int_eq(act.kind, DP_RES_ACT_ANSWER);
+	ck_assert_uint_eq(released_count, 0);
+
+	q.qname_len = (uint8_t)px_test_name(w, "www.glueless.test");
+	ck_assert_int_eq(dp_resolve_start(res, &q, hints, NULL, now, 2, &act), 0);
+	top = act.res;
+	/* Through the root and test. to the glueless referral: the next SEND is the
+	 * sub-resolution's, for ns.example.other. */
+	drive(2);
+	ck_assert_int_eq(act.kind, DP_RES_ACT_SEND);
+	ck_assert_uint_ne(act.res, top);
+	ck_assert_uint_eq(dp_resolve_active(res), 2);
+	ck_assert_int_eq(dp_resolve_cancel(res, top), 0);
+	ck_assert_uint_eq(released_count, 1);
+	ck_assert_uint_eq(released[0], act.res);
+	ck_assert_uint_eq(dp_resolve_active(res), 0);
+}
+END_TEST
+
+/*
+ * With an outstanding-query table, a resolution asks the server its question is outstanding
+ * to already, if that server is one of its candidates: both root servers are unmeasured, so
+ * without that rule the choice between them would be a coin toss each time.
+ */
+START_TEST(test_resolve_prefers_outstanding)
+{
+	static uint8_t upq_mem[1 << 20] __attribute__((aligned(8)));
+	static const char *const roots[2] = {"198.18.0.1", "198.18.0.2"};
+	uint8_t seed[DP_RAND_KEY_LEN] = {7};
+	uint8_t w[PX_DNS_NAME_BUF], tw[PX_DNS_NAME_BUF];
+	struct dp_resolve_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
+	struct dp_upq_table *t;
+	struct dp_rand rng;
+	char server[64];
+
+	ck_assert_uint_le(dp_upq_memsize(16), sizeof(upq_mem));
+	t = dp_upq_init(upq_mem, 16, now, 1);
+	ck_assert_ptr_nonnull(t);
+	dp_rand_init_seed(&rng, seed);
+	res = dp_resolve_init(mem, CAP, &cfg, &policy, t, &rng);
+	ck_assert_ptr_nonnull(res);
+	q.qname_len = (uint8_t)px_test_name(w, "www.example.test");
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned pick = dp_rand_uniform(&rng, 2);
+		struct dp_upq_query uq = {.server_port = PX_DNS_PORT, .qtype = PX_DNS_TYPE_A,
+					  .qclass = PX_DNS_CLASS_IN, .qname = tw};
+		struct dp_upq_sent sent;
+		uint32_t v4;
+
+		/* "tEsT." A, as the worker sent it for another resolution. */
+		uq.qname_len = (uint8_t)px_test_name(tw, "tEsT");
+		inet_pton(AF_INET, roots[pick], &v4);
+		dp_upq_addr_set4(&uq.server, v4);
+		ck_assert_int_eq(dp_upq_start(t, &rng, &uq, now, 400, &sent), 0);
+		ck_assert_int_eq(dp_resolve_start(res, &q, hints, NULL, now, 1, &act), 0);
+		ck_assert_int_eq(act.kind, DP_RES_ACT_SEND);
+		addr_str(server, &act.server);
+		ck_assert_str_eq(server, roots[pick]);
+		ck_assert_uint_eq(act.qname_len, 6);
+		ck_assert_int_eq(dp_resolve_cancel(res, act.res), 0);
+		ck_assert_int_eq(dp_upq_cancel(t, sent.handle), 0);
+	}
+}
+END_TEST
+
 START_TEST(test_resolve_init_invalid)
 {
 	ck_assert_ptr_null(dp_resolve_init(mem, 0, NULL, &policy, NULL, NULL));
@@ -1196,7 +1285,9 @@ resolve_suite(void)
 	TC("pool", tcase_add_test(tc, test_resolve_pool_exhausted);
 	   tcase_add_test(tc, test_resolve_coalesce); tcase_add_test(tc, test_resolve_init_invalid);
 	   tcase_add_test(tc, test_resolve_question_index_keyed);
-	   tcase_add_test(tc, test_resolve_done_names_its_resolution));
+	   tcase_add_test(tc, test_resolve_done_names_its_resolution);
+	   tcase_add_test(tc, test_resolve_release_hook);
+	   tcase_add_test(tc, test_resolve_prefers_outstanding));
 	TC("poisoning", tcase_add_test(tc, test_resolve_poisoning));
 	TC("jostle", tcase_add_test(tc, test_resolve_jostle_oldest_stuck);
 	   tcase_add_test(tc, test_resolve_jostle_ended_trees_leave);
