@@ -283,8 +283,12 @@ rec_query_reply(struct dp_lcore *lc, const struct dp_upq_done *done, uint16_t id
 	if (done->cookie >= rc->conf.slots)
 		return;
 	q = &rc->queries[done->cookie];
-	if (!q->used || q->upq_handle != done->handle || q->head == 0)
+	if (!q->used || q->upq_handle != done->handle)
 		return; /* nothing waits for it any more */
+	if (unlikely(q->head == 0)) {
+		query_free(rc, q);
+		return;
+	}
 	first = &rc->sends[q->head - 1];
 	classify(rc, &qq, first->zone, first->zone_len, dns, dns_len);
 	/* TC: the same question to the same server over TCP, for every waiter; they hear of this
