@@ -2315,7 +2315,11 @@ crowd_setup(const struct dp_recurse_conf *rconf)
 {
 	struct dp_recurse_conf conf = *rconf;
 
+	/* Its crowds come from one client address: no fair share (test_recurse_share.c has it
+	 * with coalescing past the cap). */
 	conf.prime = false;
+	conf.per_client = 0;
+	conf.jostle_ms = 0;
 	cctx.port = ctx.port;
 	cctx.port.port_id = ring_port("net_ring_crowd", &crx_ring, &ctx_ring);
 	cctx.qsbr = ctx.qsbr;

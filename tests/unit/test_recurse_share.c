@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <rte_arp.h>
 #include <rte_byteorder.h>
@@ -204,7 +205,8 @@ below(const char *name, const char *zone)
 {
 	size_t n = strlen(name), z = strlen(zone);
 
-	return n > z && name[n - z - 1] == '.' && strcmp(name + n - z, zone) == 0;
+	/* Without case: the worker spells every upstream qname in a 0x20 case of its own. */
+	return n > z && name[n - z - 1] == '.' && strcasecmp(name + n - z, zone) == 0;
 }
 
 /* A server's reply to q (dst's script), to the worker. */
