@@ -75,11 +75,16 @@ ctl_nft_script(char *buf, size_t len, const struct ctl_nft_conf *conf)
 		inet_ntop(AF_INET6, conf->ip6, a6, sizeof(a6));
 		rc |= put(buf, len, &off, "\t\tip6 daddr %s tcp dport 53 accept\n", a6);
 	}
+	/* Nothing from the tun is ever routed on, should the namespace forward. */
 	rc |= put(buf, len, &off,
 		  "\t\tct state established,related accept\n"
 		  "\t\tcounter drop\n"
 		  "\t}\n"
-		  "}\n");
+		  "\tchain forward {\n"
+		  "\t\ttype filter hook forward priority filter - 10; policy accept;\n"
+		  "\t\tiifname \"%s\" counter drop\n"
+		  "\t}\n"
+		  "}\n", conf->ifname);
 	return rc != 0 ? -ENOSPC : (int)off;
 }
 

@@ -150,7 +150,7 @@ struct dp_tcp_lcore {
 	struct rte_ring *in;  /* thread -> worker */
 	struct rte_ring *out; /* worker -> thread */
 	struct rte_mempool *msg_pool;
-	const struct dp_tcp_ports *up_ports; /* the TCP thread's upstream ports, shared */
+	const struct dp_tcp_ports *up_ports; /* dp: ro, ctl tcp thread: rw (one for all) */
 	uint16_t to_kernel_count;
 	struct rte_mbuf *to_kernel[DP_TCP_BURST];
 	struct dp_tcp_neigh neigh[DP_TCP_NEIGH_SIZE];

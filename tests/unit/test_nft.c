@@ -54,9 +54,11 @@ START_TEST(test_ctl_nft_script_rules)
 	ck_assert_ptr_nonnull(strstr(buf, "ip daddr 198.18.0.2 tcp dport 53 accept"));
 	ck_assert_ptr_nonnull(strstr(buf, "ip6 daddr 2001:2::2 tcp dport 53 accept"));
 	ck_assert_ptr_nonnull(strstr(buf, "ct state established,related accept"));
-	/* The drop comes last, after every accept. */
-	ck_assert_ptr_nonnull(strstr(buf, "counter drop\n\t}\n}\n"));
-	ck_assert_ptr_null(strstr(strstr(buf, "counter drop"), "accept"));
+	/* The input chain's drop comes after every accept. */
+	ck_assert_ptr_nonnull(strstr(buf, " accept\n\t\tcounter drop\n\t}\n\tchain forward {\n"));
+	/* Nothing from the tun is forwarded. */
+	ck_assert_ptr_nonnull(strstr(buf, "hook forward"));
+	ck_assert_ptr_nonnull(strstr(buf, "iifname \"pxtcp0\" counter drop\n\t}\n}\n"));
 
 	c.has_ip6 = false;
 	ck_assert_int_gt(ctl_nft_script(buf, sizeof(buf), &c), 0);
