@@ -204,9 +204,9 @@ try:
 except OSError:
     print("blocked")' "$1" "$2" 2>&1
 }
-nft_drops() { # the packets the table's drop rule counted
+nft_drops() { # the packets the input chain's drop rule counted
 	px_ns nft list table inet "$NFT_TABLE" 2>/dev/null |
-		awk '/counter packets .* drop/ {for (i = 1; i <= NF; i++) if ($i == "packets") print $(i + 1)}'
+		awk '/counter packets .* drop/ && !/iifname/ {for (i = 1; i <= NF; i++) if ($i == "packets") print $(i + 1)}'
 }
 syn_recv() { # half-open connections on the listener's port
 	px_ns ss -Htn state syn-recv "( sport = :$HTTP_PORT )" 2>/dev/null | wc -l
@@ -219,7 +219,8 @@ table=$(px_ns nft list table inet "$NFT_TABLE" 2>&1)
 check "pollux's nftables table inet $NFT_TABLE filters $TUN's input" "$(oneline "$table")" \
 	test "$(grep -c -e "iifname != \"$TUN\" accept" -e "ip daddr $LAB_PX_IP4 tcp dport 53 accept" \
 		-e "ip6 daddr $LAB_PX_IP6 tcp dport 53 accept" -e "ct state established,related accept" \
-		-e "counter packets [0-9]* bytes [0-9]* drop" <<<"$table")" = 5
+		-e "^[[:space:]]*counter packets [0-9]* bytes [0-9]* drop" \
+		-e "iifname \"$TUN\" counter packets [0-9]* bytes [0-9]* drop" <<<"$table")" = 6
 px_ns python3 -m http.server "$HTTP_PORT" --bind :: >/dev/null 2>&1 &
 HTTP_PID=$!
 for _ in $(seq 50); do
