@@ -221,7 +221,8 @@ check "pollux's nftables table inet $NFT_TABLE filters $TUN's input" "$(oneline 
 		-e "ip6 daddr $LAB_PX_IP6 tcp dport 53 accept" -e "ct state established,related accept" \
 		-e "^[[:space:]]*counter packets [0-9]* bytes [0-9]* drop" \
 		-e "iifname \"$TUN\" counter packets [0-9]* bytes [0-9]* drop" <<<"$table")" = 6
-px_ns python3 -m http.server "$HTTP_PORT" --bind :: >/dev/null 2>&1 &
+# Not through a function: $! is then the server itself (ip netns exec execs it).
+ip netns exec "$POLLUX_LAB_NS_PX" python3 -m http.server "$HTTP_PORT" --bind :: >/dev/null 2>&1 &
 HTTP_PID=$!
 for _ in $(seq 50); do
 	[ "$(px_ns ss -Htln "( sport = :$HTTP_PORT )" | wc -l)" -gt 0 ] && break
@@ -273,10 +274,8 @@ if ! start_px >/dev/null 2>&1; then
 fi
 px_ns nft add rule inet "$NFT_TABLE" input tcp dport "$HTTP_PORT" accept 2>/dev/null
 pid=$(cat "$LAB_PIDFILE" 2>/dev/null)
-# Never `wait` without a pid: that would wait for every child, the web server included.
 if [ -n "$pid" ]; then
 	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
 	for _ in $(seq 50); do lab_pid_alive "$pid" || break; sleep 0.1; done
 fi
 check "a killed pollux (pid '$pid') leaves its table behind" "no table" \
