@@ -62,19 +62,27 @@ ctl_nft_script(char *buf, size_t len, const struct ctl_nft_conf *conf)
 	/* Declaring the table first makes the delete succeed whether or not a killed run left
 	 * one, and the whole script is one transaction: there is never a moment without it. */
 	rc |= put(buf, len, &off, "table inet %s\ndelete table inet %s\n", table, table);
+	inet_ntop(AF_INET, &conf->ip4, a4, sizeof(a4));
+	inet_ntop(AF_INET6, conf->ip6, a6, sizeof(a6));
 	rc |= put(buf, len, &off,
 		  "table inet %s {\n"
 		  "\tchain input {\n"
-		  "\t\ttype filter hook input priority filter - 10; policy accept;\n"
-		  "\t\tiifname != \"%s\" accept\n", table, conf->ifname);
-	if (conf->has_ip4) {
-		inet_ntop(AF_INET, &conf->ip4, a4, sizeof(a4));
+		  "\t\ttype filter hook input priority filter - 10; policy accept;\n",
+		  table);
+	/* pollux's addresses are the kernel's only through the tun. A PMD that leaves the
+	 * kernel a copy of every frame (af_packet) would otherwise let the DPDK port's own
+	 * kernel interface deliver anything to them, past the workers. */
+	if (conf->has_ip4)
+		rc |= put(buf, len, &off, "\t\tiifname != \"%s\" ip daddr %s counter drop\n",
+			  conf->ifname, a4);
+	if (conf->has_ip6)
+		rc |= put(buf, len, &off, "\t\tiifname != \"%s\" ip6 daddr %s counter drop\n",
+			  conf->ifname, a6);
+	rc |= put(buf, len, &off, "\t\tiifname != \"%s\" accept\n", conf->ifname);
+	if (conf->has_ip4)
 		rc |= put(buf, len, &off, "\t\tip daddr %s tcp dport 53 accept\n", a4);
-	}
-	if (conf->has_ip6) {
-		inet_ntop(AF_INET6, conf->ip6, a6, sizeof(a6));
+	if (conf->has_ip6)
 		rc |= put(buf, len, &off, "\t\tip6 daddr %s tcp dport 53 accept\n", a6);
-	}
 	/* Nothing from the tun is ever routed on, should the namespace forward. */
 	rc |= put(buf, len, &off,
 		  "\t\tct state established,related accept\n"

@@ -8,7 +8,9 @@
  *   - packets of connections the kernel already tracks (ct state established,related: the
  *     connections the TCP thread opened upstream, and the client connections above),
  *
- * and drops (and counts) everything else that comes in on it; its forward chain drops
+ * and drops (and counts) everything else that comes in on it. It also drops whatever reaches
+ * those addresses through any other interface (with net_af_packet the kernel sees every frame
+ * of the DPDK port's interface too, and would deliver it locally); its forward chain drops
  * whatever comes in on the tun, should the namespace route. Nothing else of the host's
  * filtering is touched. The workers filter the same way first, so a bug in either filter
  * alone opens nothing.

@@ -51,6 +51,10 @@ START_TEST(test_ctl_nft_script_rules)
 			 buf);
 	ck_assert_ptr_nonnull(strstr(buf, "hook input"));
 	ck_assert_ptr_nonnull(strstr(buf, "iifname != \"pxtcp0\" accept"));
+	/* pollux's addresses through any other interface: dropped, before that accept. */
+	ck_assert_ptr_nonnull(strstr(buf, "iifname != \"pxtcp0\" ip daddr 198.18.0.2 counter drop\n"
+					  "\t\tiifname != \"pxtcp0\" ip6 daddr 2001:2::2 counter drop\n"
+					  "\t\tiifname != \"pxtcp0\" accept\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "ip daddr 198.18.0.2 tcp dport 53 accept"));
 	ck_assert_ptr_nonnull(strstr(buf, "ip6 daddr 2001:2::2 tcp dport 53 accept"));
 	ck_assert_ptr_nonnull(strstr(buf, "ct state established,related accept"));
@@ -63,6 +67,7 @@ START_TEST(test_ctl_nft_script_rules)
 	c.has_ip6 = false;
 	ck_assert_int_gt(ctl_nft_script(buf, sizeof(buf), &c), 0);
 	ck_assert_ptr_null(strstr(buf, "ip6 daddr"));
+	ck_assert_ptr_null(strstr(buf, "2001:2::2"));
 	ck_assert_int_eq(ctl_nft_script(buf, 100, &c), -ENOSPC);
 }
 END_TEST
