@@ -54,6 +54,7 @@ enum opt_id {
 	OPT_RATELIMIT_V4_PREFIX,
 	OPT_RATELIMIT_V6_PREFIX,
 	OPT_RATELIMIT_SIZE,
+	OPT_TCP_CONN_PER_CLIENT,
 };
 
 #define STR_(x) #x
@@ -126,6 +127,9 @@ static const struct opt_desc opt_table[] = {
 	  "per /LEN, 1-128" },
 	{ "ratelimit-size", OPT_RATELIMIT_SIZE, "N", "token buckets per worker, 1024-"
 	  STR(PX_RL_MAX_SIZE) },
+	{ "tcp-conn-per-client", OPT_TCP_CONN_PER_CLIENT, "N", "TCP connections from one IPv4 address or "
+	  "IPv6 /64, 1-" STR(CTL_MAX_TCP_CONN_PER_CLIENT) " (default "
+	  STR(CTL_DEFAULT_TCP_CONN_PER_CLIENT) ")" },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
@@ -172,6 +176,7 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->ratelimit_v4_prefix = CTL_DEFAULT_RATELIMIT_V4_PREFIX;
 	cfg->ratelimit_v6_prefix = CTL_DEFAULT_RATELIMIT_V6_PREFIX;
 	cfg->ratelimit_size = CTL_DEFAULT_RATELIMIT_SIZE;
+	cfg->tcp_conn_per_client = CTL_DEFAULT_TCP_CONN_PER_CLIENT;
 	px_addr_policy_init(&cfg->addr_policy);
 	/* init cannot report a failed strdup; parse_args fills the default in again if needed. */
 	cfg->control_path = strdup(PX_CTL_DEFAULT_PATH);
@@ -456,6 +461,9 @@ apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin
 		return parse_u32(val, 1, 128, &cfg->ratelimit_v6_prefix, why, why_len);
 	case OPT_RATELIMIT_SIZE:
 		return parse_u32(val, 1024, PX_RL_MAX_SIZE, &cfg->ratelimit_size, why, why_len);
+	case OPT_TCP_CONN_PER_CLIENT:
+		return parse_u32(val, 1, CTL_MAX_TCP_CONN_PER_CLIENT, &cfg->tcp_conn_per_client,
+				 why, why_len);
 	}
 	set_err(why, why_len, "unknown option");
 	return -EINVAL;

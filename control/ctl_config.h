@@ -70,6 +70,7 @@ struct ctl_config {
 	/* Every value each option was given, "v1\nv2\n", indexed like the option table: what a
 	 * reload compares to tell which options changed (owned). */
 	char *values[CTL_CONFIG_MAX_KEYS];
+	uint32_t tcp_conn_per_client; /* TCP connections from one IPv4 address or IPv6 /64 */
 	bool help;
 };
 
@@ -105,6 +106,11 @@ ctl_config_slots_per_client(const struct ctl_config *cfg)
 #define CTL_DEFAULT_RATELIMIT_V4_PREFIX 32
 #define CTL_DEFAULT_RATELIMIT_V6_PREFIX 56
 #define CTL_DEFAULT_RATELIMIT_SIZE 65536
+/* RFC 7766 section 10 asks a server to bound what one client can hold. 16 leaves room for the
+ * resolvers and browsers of a small NATed network; the maximum is the TCP thread's connection
+ * slots (CTL_TCP_MAX_CONNS). */
+#define CTL_DEFAULT_TCP_CONN_PER_CLIENT 16
+#define CTL_MAX_TCP_CONN_PER_CLIENT 256
 
 /* Fills cfg with the defaults. */
 void ctl_config_init(struct ctl_config *cfg);

@@ -26,89 +26,19 @@
 #include <pollux/wire.h>
 
 #include "ctl_access.h"
-#include "ctl_tcp.h"
-#include "dp_tcp.h"
+#include "ctl_config.h"
+#include "ctl_tcp_int.h"
+
+_Static_assert(CTL_MAX_TCP_CONN_PER_CLIENT == CTL_TCP_MAX_CONNS,
+	       "tcp-conn-per-client is bounded by the connection slots");
 
 RTE_LOG_REGISTER(ctl_tcp_logtype, pollux.ctl.tcp, INFO);
 #define LOG(level, ...) rte_log(RTE_LOG_##level, ctl_tcp_logtype, "pollux: " __VA_ARGS__)
 
 #define MAX_EVENTS 64
-#define WBUF_LEN (4 * (DP_TCP_MSG_ROOM + 2))
-#define TAG_LISTEN 1u
-#define TAG_CONN 2u
-#define TAG_UP 3u
 
-#define CTL_TCP_STATS(X) \
-	X(conns_accepted, "connections accepted") \
-	X(conns_refused, "connections closed at once: every slot in use") \
-	X(conns_idle, "connections closed after the idle timeout") \
-	X(conns_closed, "connections closed (any reason)") \
-	X(queries, "queries read and handed to a worker") \
-	X(query_too_big, "connections closed: a message longer than the message room") \
-	X(query_ring_full, "queries dropped: the worker's ring was full") \
-	X(query_no_mbuf, "queries dropped: no message mbuf") \
-	X(answers, "answers written to a connection") \
-	X(answers_stale, "answers for a connection that was closed meanwhile") \
-	X(answers_no_room, "connections closed: answers piled up unread") \
-	X(up_started, "upstream TCP exchanges started") \
-	X(up_ok, "upstream TCP replies returned to the worker") \
-	X(up_fail_policy, "upstream TCP refused by the address policy") \
-	X(up_fail_connect, "upstream TCP failed: socket, connect or I/O error") \
-	X(up_fail_timeout, "upstream TCP failed: no reply in time") \
-	X(up_fail_reply, "upstream TCP failed: reply too big, empty or with another ID") \
-	X(up_waits, "upstream outcomes held back: the worker's ring was full")
-
-struct ctl_tcp_stats {
-#define X_MEMBER(n, h) uint64_t n;
-	CTL_TCP_STATS(X_MEMBER)
-#undef X_MEMBER
-};
-
-struct tcp_conn {
-	bool used, eof, paused;
-	int fd;
-	uint32_t gen;
-	uint32_t inflight;
-	uint32_t events; /* what epoll watches now */
-	uint64_t last_ms;
-	uint32_t rlen, woff, wlen;
-	uint8_t rbuf[2 + DP_TCP_MSG_ROOM];
-	uint8_t wbuf[WBUF_LEN];
-};
-
-enum up_state { UP_FREE = 0, UP_CONNECTING, UP_WRITING, UP_READING, UP_DELIVER };
-
-struct tcp_up {
-	enum up_state st;
-	int fd;
-	uint16_t id;
-	uint16_t need;    /* the reply's length, once read */
-	uint8_t pfx[2];   /* the reply's length prefix as read */
-	uint32_t off;     /* bytes written (WRITING) or read, prefix included (READING) */
-	uint64_t deadline_ms;
-	struct rte_mbuf *m;
-	uint8_t out[2 + PX_DNS_HDR_LEN + PX_DNS_MAX_NAME + 4 + PX_DNS_OPT_LEN];
-	uint16_t out_len;
-};
-
-struct ctl_tcp {
-	struct ctl_tcp_conf conf;
-	struct rte_mempool *pool;
-	struct dp_tcp_lcore **workers;
-	int ep, lfd4, lfd6;
-	pthread_t thread;
-	bool started;
-	bool stop; /* ctl: set once, thread: relaxed load per loop */
-	struct tcp_conn *conns;
-	struct tcp_up ups[CTL_TCP_MAX_UP];
-	uint32_t up_busy;
-	struct ctl_tcp_stats stats; /* thread: rw, ctl: ro (relaxed loads) */
-};
-
-#define STAT(t, n) __atomic_store_n(&(t)->stats.n, (t)->stats.n + 1, __ATOMIC_RELAXED)
-
-static uint64_t
-now_ms(void)
+uint64_t
+ctl_tcp_now_ms(void)
 {
 	struct timespec ts;
 
@@ -116,8 +46,8 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void
-ep_set(struct ctl_tcp *t, int fd, uint32_t tag, uint32_t idx, uint32_t events, bool add)
+void
+ctl_tcp_ep_set(struct ctl_tcp *t, int fd, uint32_t tag, uint32_t idx, uint32_t events, bool add)
 {
 	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)tag << 32 | idx};
 
@@ -147,7 +77,6 @@ conn_write(struct ctl_tcp *t, struct tcp_conn *c)
 			return false;
 		}
 		c->woff += (uint32_t)n;
-		c->last_ms = now_ms();
 	}
 	c->woff = c->wlen = 0;
 	return true;
@@ -202,6 +131,8 @@ conn_pump(struct ctl_tcp *t, struct tcp_conn *c)
 		if (c->rlen - pos < 2u + len)
 			break;
 		conn_query(t, c, c->rbuf + pos + 2, len);
+		/* Only a complete query restarts the idle clock: bytes alone keep nothing open. */
+		c->last_ms = ctl_tcp_now_ms();
 		pos += 2u + len;
 	}
 	if (pos != 0) {
@@ -217,7 +148,7 @@ conn_pump(struct ctl_tcp *t, struct tcp_conn *c)
 			? EPOLLIN : 0);
 	if (want != c->events) {
 		c->events = want;
-		ep_set(t, c->fd, TAG_CONN, (uint32_t)(c - t->conns), want, false);
+		ctl_tcp_ep_set(t, c->fd, TAG_CONN, (uint32_t)(c - t->conns), want, false);
 	}
 }
 
@@ -238,26 +169,65 @@ conn_read(struct ctl_tcp *t, struct tcp_conn *c)
 			break;
 		}
 		c->rlen += (uint32_t)n;
-		c->last_ms = now_ms();
 	}
 	conn_pump(t, c);
+}
+
+/* The address a client is counted by: IPv4 whole, IPv6 by its /64 (one subscriber's
+ * prefix, which holds as many addresses as it likes). Returns its family, 0 if unknown. */
+static uint8_t
+peer_key(const struct sockaddr_storage *sa, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (sa->ss_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->ss_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
+		return 6;
+	}
+	return 0;
+}
+
+/* Whether the client already holds its share of the connection slots. */
+static bool
+peer_over_limit(const struct ctl_tcp *t, uint8_t family, const uint8_t key[16])
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < CTL_TCP_MAX_CONNS; i++) {
+		const struct tcp_conn *c = &t->conns[i];
+
+		if (c->used && c->peer_family == family && memcmp(c->peer, key, 16) == 0 &&
+		    ++n >= t->conf.conn_per_client)
+			return true;
+	}
+	return false;
 }
 
 static void
 accept_all(struct ctl_tcp *t, int lfd)
 {
 	for (;;) {
-		struct sockaddr_storage peer;
-		socklen_t plen = sizeof(peer);
-		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC),
-		    one = 1;
+		struct sockaddr_storage sa;
+		socklen_t slen = sizeof(sa);
+		int fd = accept4(lfd, (struct sockaddr *)&sa, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct tcp_conn *c = NULL;
+		uint8_t key[16], fam;
+		int one = 1;
 
 		if (fd < 0)
 			return;
 		/* Refused and dropped peers alike are closed before a byte is read (counted in
 		 * ctl_access): no query of theirs reaches a worker. */
-		if (ctl_access_check_peer(t->conf.access, (struct sockaddr *)&peer) != PX_ACL_ALLOW) {
+		if (ctl_access_check_peer(t->conf.access, (struct sockaddr *)&sa) != PX_ACL_ALLOW) {
+			close(fd);
+			continue;
+		}
+		fam = peer_key(&sa, key);
+		if (fam == 0 || peer_over_limit(t, fam, key)) {
+			STAT(t, conns_per_client);
 			close(fd);
 			continue;
 		}
@@ -273,13 +243,15 @@ accept_all(struct ctl_tcp *t, int lfd)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->used = true;
-		c->eof = c->paused = false;
+		c->eof = false;
 		c->fd = fd;
 		c->inflight = 0;
 		c->rlen = c->woff = c->wlen = 0;
-		c->last_ms = now_ms();
+		c->last_ms = ctl_tcp_now_ms();
+		c->peer_family = fam;
+		memcpy(c->peer, key, 16);
 		c->events = EPOLLIN;
-		ep_set(t, fd, TAG_CONN, (uint32_t)(c - t->conns), EPOLLIN, true);
+		ctl_tcp_ep_set(t, fd, TAG_CONN, (uint32_t)(c - t->conns), EPOLLIN, true);
 		STAT(t, conns_accepted);
 	}
 }
@@ -308,6 +280,7 @@ conn_answer(struct ctl_tcp *t, struct rte_mbuf *m)
 		c->wbuf[c->wlen + 1] = (uint8_t)len;
 		memcpy(c->wbuf + c->wlen + 2, rte_pktmbuf_mtod(m, uint8_t *), len);
 		c->wlen += 2u + len;
+		c->last_ms = ctl_tcp_now_ms();
 		STAT(t, answers);
 		if (!conn_write(t, c))
 			goto out;
@@ -317,189 +290,10 @@ out:
 	rte_pktmbuf_free(m);
 }
 
-/* Ends an upstream exchange: the reply (kind UP_REPLY, m's data) or a failure (UP_FAIL). The
- * outcome waits in the slot until the worker's ring takes it. */
-static void
-up_finish(struct ctl_tcp *t, struct tcp_up *u, bool ok)
-{
-	struct dp_tcp_meta *mt = dp_tcp_meta(u->m);
-
-	if (u->fd >= 0)
-		close(u->fd);
-	u->fd = -1;
-	mt->kind = ok ? DP_TCP_MSG_UP_REPLY : DP_TCP_MSG_UP_FAIL;
-	if (!ok) {
-		u->m->data_len = 0;
-		u->m->pkt_len = 0;
-	} else {
-		STAT(t, up_ok);
-	}
-	u->st = UP_DELIVER;
-}
-
-static void
-up_deliver(struct ctl_tcp *t, struct tcp_up *u)
-{
-	const struct dp_tcp_meta *mt = dp_tcp_meta(u->m);
-
-	if (rte_ring_enqueue(t->workers[mt->worker]->in, u->m) != 0) {
-		STAT(t, up_waits);
-		return;
-	}
-	u->m = NULL;
-	u->st = UP_FREE;
-	t->up_busy--;
-}
-
-static void
-up_start(struct ctl_tcp *t, struct tcp_up *u, struct rte_mbuf *m)
-{
-	const struct dp_tcp_meta *mt = dp_tcp_meta(m);
-	struct sockaddr_storage src, dst;
-	socklen_t slen;
-	uint16_t qlen = m->data_len;
-	enum px_addr_reason why;
-
-	t->up_busy++;
-	u->m = m;
-	u->fd = -1;
-	u->off = 0;
-	u->need = 0;
-	u->deadline_ms = now_ms() + RTE_MIN(mt->timeout_ms, (uint32_t)DP_TCP_UP_TIMEOUT_MS);
-	STAT(t, up_started);
-	if (mt->family == 4) {
-		uint32_t a;
-
-		memcpy(&a, mt->addr, 4);
-		why = px_addr_check4(t->conf.policy, a);
-	} else {
-		why = px_addr_check6(t->conf.policy, mt->addr);
-	}
-	/* The worker checked too; this is the last point before a packet leaves. */
-	if (why != PX_ADDR_OK || (mt->family == 4 ? !t->conf.has_ip4 : !t->conf.has_ip6)) {
-		STAT(t, up_fail_policy);
-		up_finish(t, u, false);
-		return;
-	}
-	if (qlen < PX_DNS_HDR_LEN || qlen + 2u > sizeof(u->out)) {
-		STAT(t, up_fail_reply);
-		up_finish(t, u, false);
-		return;
-	}
-	u->out[0] = (uint8_t)(qlen >> 8);
-	u->out[1] = (uint8_t)qlen;
-	memcpy(u->out + 2, rte_pktmbuf_mtod(m, uint8_t *), qlen);
-	u->out_len = (uint16_t)(qlen + 2);
-	u->id = px_get16(u->out + 2);
-
-	memset(&src, 0, sizeof(src));
-	memset(&dst, 0, sizeof(dst));
-	if (mt->family == 4) {
-		struct sockaddr_in *s = (struct sockaddr_in *)&src, *d = (struct sockaddr_in *)&dst;
-
-		s->sin_family = d->sin_family = AF_INET;
-		s->sin_addr.s_addr = t->conf.ip4;
-		memcpy(&d->sin_addr.s_addr, mt->addr, 4);
-		d->sin_port = htons(PX_DNS_PORT);
-		slen = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&src,
-				    *d = (struct sockaddr_in6 *)&dst;
-
-		s->sin6_family = d->sin6_family = AF_INET6;
-		memcpy(&s->sin6_addr, t->conf.ip6, 16);
-		memcpy(&d->sin6_addr, mt->addr, 16);
-		d->sin6_port = htons(PX_DNS_PORT);
-		slen = sizeof(*s);
-	}
-	/* From pollux's own address: the policy rule then routes it into the tun (ctl_tun.h). */
-	u->fd = socket(mt->family == 4 ? AF_INET : AF_INET6,
-		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (u->fd < 0 || bind(u->fd, (struct sockaddr *)&src, slen) != 0 ||
-	    (connect(u->fd, (struct sockaddr *)&dst, slen) != 0 && errno != EINPROGRESS)) {
-		STAT(t, up_fail_connect);
-		up_finish(t, u, false);
-		return;
-	}
-	u->st = UP_CONNECTING;
-	ep_set(t, u->fd, TAG_UP, (uint32_t)(u - t->ups), EPOLLOUT, true);
-}
-
-static void
-up_event(struct ctl_tcp *t, struct tcp_up *u, uint32_t events)
-{
-	uint32_t room = rte_pktmbuf_tailroom(u->m) + u->m->data_len;
-
-	if (u->st == UP_CONNECTING) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-
-		if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0)
-			goto io_fail;
-		u->st = UP_WRITING;
-	}
-	if (u->st == UP_WRITING) {
-		while (u->off < u->out_len) {
-			ssize_t n = send(u->fd, u->out + u->off, u->out_len - u->off, MSG_NOSIGNAL);
-
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return;
-			if (n <= 0)
-				goto io_fail;
-			u->off += (uint32_t)n;
-		}
-		u->st = UP_READING;
-		u->off = 0;
-		ep_set(t, u->fd, TAG_UP, (uint32_t)(u - t->ups), EPOLLIN, false);
-		return;
-	}
-	if (u->st != UP_READING || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return;
-	for (;;) {
-		uint8_t *data = rte_pktmbuf_mtod(u->m, uint8_t *);
-		ssize_t n;
-
-		if (u->off < 2) {
-			n = recv(u->fd, u->pfx + u->off, 2 - u->off, 0);
-			if (n > 0) {
-				u->off += (uint32_t)n;
-				if (u->off < 2)
-					continue;
-				u->need = (uint16_t)(u->pfx[0] << 8 | u->pfx[1]);
-				if (u->need < PX_DNS_HDR_LEN || u->need > room) {
-					STAT(t, up_fail_reply);
-					up_finish(t, u, false);
-					return;
-				}
-				continue;
-			}
-		} else {
-			n = recv(u->fd, data + (u->off - 2), u->need - (u->off - 2), 0);
-			if (n > 0) {
-				u->off += (uint32_t)n;
-				if (u->off - 2 < u->need)
-					continue;
-				if (px_get16(data) != u->id || !(px_get16(data + 2) & PX_DNS_QR)) {
-					STAT(t, up_fail_reply);
-					up_finish(t, u, false);
-					return;
-				}
-				u->m->data_len = u->need;
-				u->m->pkt_len = u->need;
-				up_finish(t, u, true);
-				return;
-			}
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		goto io_fail;
-	}
-io_fail:
-	STAT(t, up_fail_connect);
-	up_finish(t, u, false);
-}
-
-/* What the workers sent: answers, and upstream requests as long as a slot is free. */
+/* What the workers sent: answers and upstream requests, all of it whatever the state of the
+ * upstream slots (a request finding none fails at once), so that slow servers never hold
+ * back the answers queued behind a request. At most a ring's worth per worker per call, so
+ * one busy worker cannot keep the thread from its sockets. */
 static void
 drain_workers(struct ctl_tcp *t)
 {
@@ -507,21 +301,16 @@ drain_workers(struct ctl_tcp *t)
 		struct rte_ring *r = t->workers[w]->out;
 		void *obj;
 
-		while (t->up_busy < CTL_TCP_MAX_UP && rte_ring_dequeue(r, &obj) == 0) {
+		for (unsigned n = 0; n < CTL_TCP_RING_SIZE && rte_ring_dequeue(r, &obj) == 0; n++) {
 			struct rte_mbuf *m = obj;
 			const struct dp_tcp_meta *mt = dp_tcp_meta(m);
 
-			if (mt->kind == DP_TCP_MSG_ANSWER) {
+			if (mt->kind == DP_TCP_MSG_ANSWER)
 				conn_answer(t, m);
-			} else if (mt->kind == DP_TCP_MSG_UP_QUERY && mt->worker < t->conf.workers) {
-				for (unsigned i = 0; i < CTL_TCP_MAX_UP; i++)
-					if (t->ups[i].st == UP_FREE) {
-						up_start(t, &t->ups[i], m);
-						break;
-					}
-			} else {
+			else if (mt->kind == DP_TCP_MSG_UP_QUERY && mt->worker < t->conf.workers)
+				ctl_tcp_up_request(t, m);
+			else
 				rte_pktmbuf_free(m);
-			}
 		}
 	}
 }
@@ -532,28 +321,18 @@ timers(struct ctl_tcp *t, uint64_t now)
 	for (unsigned i = 0; i < CTL_TCP_MAX_CONNS; i++) {
 		struct tcp_conn *c = &t->conns[i];
 
-		if (c->used && now - c->last_ms > CTL_TCP_IDLE_MS) {
+		if (c->used && now - c->last_ms > t->conf.idle_ms) {
 			STAT(t, conns_idle);
 			conn_close(t, c);
 		}
 	}
-	for (unsigned i = 0; i < CTL_TCP_MAX_UP; i++) {
-		struct tcp_up *u = &t->ups[i];
-
-		if (u->st == UP_DELIVER)
-			up_deliver(t, u);
-		else if (u->st != UP_FREE && now >= u->deadline_ms) {
-			STAT(t, up_fail_timeout);
-			up_finish(t, u, false);
-			up_deliver(t, u);
-		}
-	}
+	ctl_tcp_up_timers(t, now);
 }
 
 static bool
 busy(const struct ctl_tcp *t)
 {
-	if (t->up_busy != 0)
+	if (t->up_busy != 0 || ctl_tcp_up_waiting(t))
 		return true;
 	for (uint16_t w = 0; w < t->conf.workers; w++)
 		if (!rte_ring_empty(t->workers[w]->out))
@@ -592,18 +371,12 @@ tcp_thread(void *arg)
 					conn_read(t, c);
 				else
 					conn_pump(t, c);
-			} else if (tag == TAG_UP && idx < CTL_TCP_MAX_UP &&
-				   t->ups[idx].st != UP_FREE && t->ups[idx].st != UP_DELIVER) {
-				up_event(t, &t->ups[idx], evs[i].events);
-				if (t->ups[idx].st == UP_DELIVER)
-					up_deliver(t, &t->ups[idx]);
+			} else if (tag == TAG_UP) {
+				ctl_tcp_up_event(t, idx, evs[i].events);
 			}
 		}
 		drain_workers(t);
-		for (unsigned i = 0; i < CTL_TCP_MAX_UP; i++)
-			if (t->ups[i].st == UP_DELIVER)
-				up_deliver(t, &t->ups[i]);
-		timers(t, now_ms());
+		timers(t, ctl_tcp_now_ms());
 	}
 	return NULL;
 }
@@ -620,12 +393,18 @@ ctl_tcp_create(const struct ctl_tcp_conf *conf, char *err, size_t err_len)
 		return NULL;
 	}
 	t->conf = *conf;
+	if (t->conf.conn_per_client == 0)
+		t->conf.conn_per_client = CTL_TCP_DEFAULT_CONN_PER_CLIENT;
+	if (t->conf.idle_ms == 0)
+		t->conf.idle_ms = CTL_TCP_IDLE_MS;
+	if (t->conf.up_port == 0)
+		t->conf.up_port = PX_DNS_PORT;
+	if (t->conf.port_linger_ms == 0)
+		t->conf.port_linger_ms = CTL_TCP_PORT_LINGER_MS;
 	t->ep = t->lfd4 = t->lfd6 = -1;
-	for (unsigned i = 0; i < CTL_TCP_MAX_UP; i++)
-		t->ups[i].fd = -1;
 	t->conns = calloc(CTL_TCP_MAX_CONNS, sizeof(*t->conns));
 	t->workers = calloc(conf->workers, sizeof(*t->workers));
-	if (t->conns == NULL || t->workers == NULL)
+	if (t->conns == NULL || t->workers == NULL || ctl_tcp_up_init(t) != 0)
 		goto nomem;
 	t->pool = rte_pktmbuf_pool_create("pollux_tcp_msgs", CTL_TCP_MSG_MBUFS, 32,
 					  (uint16_t)DP_TCP_META_SIZE,
@@ -647,6 +426,7 @@ ctl_tcp_create(const struct ctl_tcp_conf *conf, char *err, size_t err_len)
 		l->tun_queue = w;
 		l->worker = w;
 		l->msg_pool = t->pool;
+		l->up_ports = t->ports;
 		snprintf(name, sizeof(name), "pollux_tcp_in%u", w);
 		l->in = rte_ring_create(name, CTL_TCP_RING_SIZE, (int)rte_socket_id(),
 					RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -707,7 +487,7 @@ listen_on(struct ctl_tcp *t, int family, char *err, size_t err_len)
 			close(fd);
 		return ret;
 	}
-	ep_set(t, fd, TAG_LISTEN, (uint32_t)fd, EPOLLIN, true);
+	ctl_tcp_ep_set(t, fd, TAG_LISTEN, (uint32_t)fd, EPOLLIN, true);
 	return fd;
 }
 
@@ -762,11 +542,7 @@ ctl_tcp_free(struct ctl_tcp *t)
 	for (unsigned i = 0; t->conns != NULL && i < CTL_TCP_MAX_CONNS; i++)
 		if (t->conns[i].used)
 			close(t->conns[i].fd);
-	for (unsigned i = 0; i < CTL_TCP_MAX_UP; i++) {
-		if (t->ups[i].fd >= 0)
-			close(t->ups[i].fd);
-		rte_pktmbuf_free(t->ups[i].m);
-	}
+	ctl_tcp_up_fini(t);
 	if (t->lfd4 >= 0)
 		close(t->lfd4);
 	if (t->lfd6 >= 0)

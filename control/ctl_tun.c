@@ -24,6 +24,7 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
+#include "ctl_nft.h"
 #include "ctl_tun.h"
 #include "dp_lcore.h"
 
@@ -229,10 +230,33 @@ port_start(struct ctl_tun *tun, uint16_t nb_q, char *err, size_t err_len)
 	return 0;
 }
 
+static int
+nft_install(struct ctl_tun *tun, char *err, size_t err_len)
+{
+	struct ctl_nft_conf nc = {
+		.ifname = tun->ifname,
+		.has_ip4 = tun->has_ip4,
+		.ip4 = tun->ip4,
+		.has_ip6 = tun->has_ip6,
+	};
+	char why[384];
+	int ret;
+
+	memcpy(nc.ip6, tun->ip6, 16);
+	ret = ctl_nft_install(&nc, why, sizeof(why));
+	if (ret != 0) {
+		snprintf(err, err_len, "%s: the nftables filter: %s", tun->ifname, why);
+		return ret;
+	}
+	tun->nft = true;
+	return 0;
+}
+
 int
 ctl_tun_open(struct ctl_tun *tun, const char *ifname, uint16_t nb_q, bool has_ip4,
 	     uint32_t ip4, bool has_ip6, const uint8_t *ip6, char *err, size_t err_len)
 {
+	char nft[CTL_NFT_TABLE_LEN];
 	const char *step;
 	int ret;
 
@@ -281,8 +305,13 @@ ctl_tun_open(struct ctl_tun *tun, const char *ifname, uint16_t nb_q, bool has_ip
 		if (ret != 0)
 			goto nl_fail;
 	}
-	LOG(INFO, "TCP exception path: %s (port %u, %u queues), table %u, rule priority %u\n",
-	    tun->ifname, tun->port_id, nb_q, CTL_TUN_TABLE, CTL_TUN_RULE_PRIO);
+	ret = nft_install(tun, err, err_len);
+	if (ret != 0)
+		goto fail;
+	ctl_nft_table_name(nft, sizeof(nft), tun->ifname);
+	LOG(INFO, "TCP exception path: %s (port %u, %u queues), table %u, rule priority %u, "
+	    "nftables table inet %s\n", tun->ifname, tun->port_id, nb_q, CTL_TUN_TABLE,
+	    CTL_TUN_RULE_PRIO, nft);
 	return 0;
 nl_fail:
 	snprintf(err, err_len, "%s: %s: %s", tun->ifname, step, strerror(-ret));
@@ -299,6 +328,10 @@ ctl_tun_close(struct ctl_tun *tun)
 	if (tun->rule6)
 		rule(AF_INET6, tun->ip6, false);
 	tun->rule4 = tun->rule6 = false;
+	if (tun->nft && ctl_nft_remove(tun->ifname) != 0)
+		LOG(WARNING, "nft_remove_failed: the nftables table of %s is left behind (the "
+		    "next start replaces it)\n", tun->ifname);
+	tun->nft = false;
 	if (tun->open) {
 		rte_eth_dev_stop(tun->port_id);
 		rte_eth_dev_close(tun->port_id);

@@ -10,11 +10,14 @@
  *    the interface, and a policy rule (priority CTL_TUN_RULE_PRIO) sends everything *from*
  *    pollux's addresses to that table. The host's own routes are never touched, so a
  *    management interface in the same namespace keeps working; only packets with pollux's
- *    source address go into the tun, and from there out of the DPDK port.
+ *    source address go into the tun, and from there out of the DPDK port;
+ *  - an nftables table (ctl_nft.h) lets in from the interface only TCP to port 53 on those
+ *    addresses and the connections the kernel already tracks: the kernel's half of the filter
+ *    the workers apply first (dataplane/dp_tcp.h). If it cannot be installed, the open fails.
  *
  * Everything is undone at close: the interface (and with it its addresses and routes) goes
- * with the port, and the rules are deleted. Rules a killed run left behind are replaced at the
- * next start (deleted, then added). Control thread only.
+ * with the port, and the rules and the nftables table are deleted. Rules and a table a killed
+ * run left behind are replaced at the next start. Control thread only.
  */
 #pragma once
 
@@ -41,6 +44,7 @@ struct ctl_tun {
 	uint32_t ip4;   /* network order */
 	uint8_t ip6[16];
 	bool rule4, rule6; /* our policy rules are installed */
+	bool nft;          /* our nftables table is installed (ctl_nft.h) */
 };
 
 /*

@@ -411,6 +411,7 @@ tcp_setup(struct ctl_state *st, struct ctl_tun *tun)
 		.workers = nb_q,
 		.policy = &cfg->addr_policy,
 		.access = st->access,
+		.conn_per_client = cfg->tcp_conn_per_client,
 	};
 	char err[256];
 

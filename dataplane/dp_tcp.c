@@ -13,6 +13,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_tcp.h>
 
 #include "dp_answer.h"
 #include "dp_recurse.h"
@@ -23,6 +24,7 @@
 #define L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
 #define IP4_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
 #define IP6_LEN ((uint16_t)sizeof(struct rte_ipv6_hdr))
+#define TCP_LEN ((uint16_t)sizeof(struct rte_tcp_hdr))
 
 static inline unsigned
 addr_len(uint8_t family)
@@ -80,16 +82,52 @@ flush_to_kernel(struct dp_lcore *lc)
 	t->to_kernel_count = 0;
 }
 
+/* Whether a segment may reach the kernel: DNS to us, or a server's segment of a connection
+ * the TCP thread opened (from port 53 to a port it holds). Counts the reason of a refusal. */
+static inline bool
+segment_wanted(struct dp_lcore *lc, const struct rte_tcp_hdr *th, unsigned l4_len)
+{
+	uint16_t dport, sport;
+
+	if (unlikely(l4_len < TCP_LEN || (th->data_off >> 4) * 4u < TCP_LEN ||
+		     (th->data_off >> 4) * 4u > l4_len)) {
+		DP_STAT_INC(lc, drop_tcp_hdr);
+		return false;
+	}
+	dport = rte_be_to_cpu_16(th->dst_port);
+	if (dport == PX_DNS_PORT)
+		return true;
+	sport = rte_be_to_cpu_16(th->src_port);
+	if (sport == PX_DNS_PORT && lc->tcp->up_ports != NULL &&
+	    dp_tcp_port_marked(lc->tcp->up_ports, dport))
+		return true;
+	DP_STAT_INC(lc, drop_tcp_port);
+	return false;
+}
+
 enum dp_verdict
 dp_tcp_to_kernel(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family)
 {
 	struct dp_tcp_lcore *t = lc->tcp;
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	uint16_t l3_len = family == 4 ? IP4_LEN : IP6_LEN;
 
 	if (t == NULL) {
 		DP_STAT_INC(lc, drop_l4_proto);
 		return DP_DROP;
 	}
+	/* dp_rx.c lets IPv6 through to the link-local address too (for ND); the kernel holds
+	 * only --ip6, and TCP is served there only. */
+	if (family == 6 && memcmp(((const struct rte_ipv6_hdr *)(eth + 1))->dst_addr,
+				  lc->ctx->port.ip6, 16) != 0) {
+		DP_STAT_INC(lc, drop_ip_dst);
+		return DP_DROP;
+	}
+	/* dp_rx.c trimmed data_len to the IP packet, which holds at least its own header. */
+	if (!segment_wanted(lc, rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *,
+							L2_LEN + l3_len),
+			    m->data_len > L2_LEN + l3_len ? m->data_len - L2_LEN - l3_len : 0))
+		return DP_DROP;
 	/* Whoever sent us this segment is where the kernel's segments of the flow go back to:
 	 * the client itself on the link, or the router in front of it. */
 	if (family == 4) {

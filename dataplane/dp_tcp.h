@@ -38,6 +38,13 @@
  * comes back as UP_REPLY or UP_FAIL: the thread never drops one (it waits for ring room), so a
  * resolution always hears of its TCP query.
  *
+ * What reaches the kernel: only TCP to port 53 on pollux's own --ip/--ip6, and segments from
+ * port 53 to a local port the TCP thread holds for a connection it opened upstream (struct
+ * dp_tcp_ports). Everything else is dropped by the worker and counted (drop_tcp_port; a segment
+ * too short for its TCP header, drop_tcp_hdr), so a service listening on another port of the
+ * namespace stays out of reach. An nftables table on the tun (control/ctl_nft.c) filters the
+ * same way on the kernel's side: either filter alone keeps the host closed.
+ *
  * Memory: the pool, the rings and the tables are allocated by the control thread at start;
  * the worker allocates nothing but mbufs and counts their exhaustion.
  */
@@ -99,6 +106,35 @@ dp_tcp_meta(struct rte_mbuf *m)
 	return (struct dp_tcp_meta *)rte_mbuf_to_priv(m);
 }
 
+/*
+ * The local ports of the connections the TCP thread opened upstream, one bit per port (8 KiB,
+ * IPv4 and IPv6 alike). Written only by the TCP thread (release stores of whole words, one
+ * writer), read by every worker (acquire loads): a bit is set before connect() sends the SYN,
+ * so the server's SYN-ACK finds it, and cleared a TIME_WAIT after the socket closed (ctl_tcp.h).
+ */
+#define DP_TCP_PORT_WORDS (65536 / 64)
+struct dp_tcp_ports {
+	uint64_t bits[DP_TCP_PORT_WORDS]; /* dp: ro, ctl tcp thread: rw */
+};
+
+/* Whether port (host order) is held by an upstream connection. Any thread. */
+static inline bool
+dp_tcp_port_marked(const struct dp_tcp_ports *p, uint16_t port)
+{
+	return (__atomic_load_n(&p->bits[port >> 6], __ATOMIC_ACQUIRE) >> (port & 63)) & 1;
+}
+
+/* Sets or clears port's bit. The TCP thread only: a plain read-modify-write is safe because it
+ * is the only writer; the store is atomic so a worker never reads a torn word. */
+static inline void
+dp_tcp_port_mark(struct dp_tcp_ports *p, uint16_t port, bool on)
+{
+	uint64_t w = __atomic_load_n(&p->bits[port >> 6], __ATOMIC_RELAXED);
+	uint64_t b = UINT64_C(1) << (port & 63);
+
+	__atomic_store_n(&p->bits[port >> 6], on ? w | b : w & ~b, __ATOMIC_RELEASE);
+}
+
 struct dp_tcp_neigh {
 	uint8_t family; /* 0: empty */
 	uint8_t addr[16];
@@ -114,6 +150,7 @@ struct dp_tcp_lcore {
 	struct rte_ring *in;  /* thread -> worker */
 	struct rte_ring *out; /* worker -> thread */
 	struct rte_mempool *msg_pool;
+	const struct dp_tcp_ports *up_ports; /* dp: ro, ctl tcp thread: rw (one for all) */
 	uint16_t to_kernel_count;
 	struct rte_mbuf *to_kernel[DP_TCP_BURST];
 	struct dp_tcp_neigh neigh[DP_TCP_NEIGH_SIZE];
@@ -121,9 +158,11 @@ struct dp_tcp_lcore {
 
 /*
  * A TCP segment to our address, as dp_rx.c accepted it (Ethernet + IPv4 without options or
- * IPv6 without extension headers; data_len trimmed to the IP packet). Learns the sender's MAC,
- * strips the Ethernet header and queues the packet for the kernel. Returns DP_KEPT (the mbuf
- * is now the tun's), or DP_DROP when TCP is off (counted drop_l4_proto). Worker only.
+ * IPv6 without extension headers; data_len trimmed to the IP packet). If it is DNS (to port 53
+ * on --ip/--ip6, or from port 53 to a port in up_ports), learns the sender's MAC, strips the
+ * Ethernet header and queues the packet for the kernel. Returns DP_KEPT (the mbuf is now the
+ * tun's), or DP_DROP: TCP off (drop_l4_proto), an IPv6 destination other than --ip6
+ * (drop_ip_dst), a short header (drop_tcp_hdr), any other port (drop_tcp_port). Worker only.
  */
 enum dp_verdict dp_tcp_to_kernel(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family);
 

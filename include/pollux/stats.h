@@ -69,6 +69,8 @@
 	X(drop_tx_full, "dropped: the TX queue was full") \
 	X(tcp_to_kernel, "TCP segments to our address handed to the kernel (tun)") \
 	X(tcp_to_kernel_full, "TCP segments to the kernel dropped: tun queue full") \
+	X(drop_tcp_hdr, "dropped: TCP segment shorter than its header (or a bad data offset)") \
+	X(drop_tcp_port, "dropped: TCP neither to port 53 nor from port 53 to a connection of ours") \
 	X(tcp_from_kernel, "TCP segments from the kernel sent out of the port") \
 	X(tcp_from_kernel_bad, "kernel packets dropped: not TCP from our address") \
 	X(tcp_from_kernel_no_neigh, "kernel TCP segments dropped: no MAC known for the destination") \

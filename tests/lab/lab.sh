@@ -172,6 +172,16 @@ lab_pid_in_ns() {
 	[ "$a" = "$b" ]
 }
 
+# True if pid is a live (not zombie) process, in whatever namespace: right after the fork,
+# `ip netns exec` has not entered the namespace yet, so lab_pid_alive would call a starting
+# pollux dead (and the caller would then wait for it forever).
+lab_proc_live() {
+	local state
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+	state=$(awk '{sub(/^.*\) /, ""); print $1}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
 lab_pid() {
 	local pid
 	[ -r "$LAB_PIDFILE" ] || return 1
@@ -366,7 +376,7 @@ lab_try_pmd() {
 	echo "$pid" >"$LAB_PIDFILE"
 	echo "$pmd" >"$LAB_PMDFILE"
 	while [ "$i" -lt $((secs * 5)) ]; do
-		if ! lab_pid_alive "$pid"; then
+		if ! lab_proc_live "$pid"; then
 			st=0
 			wait "$pid" 2>/dev/null || st=$?
 			lab_log "pollux with $pmd exited during start-up (status $st)"

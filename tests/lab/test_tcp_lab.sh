@@ -15,8 +15,14 @@
 #      answers asked behind it (out of order, RFC 7766 6.2.1.1);
 #   5. a length prefix over the message room closes the connection (counted), and pollux still
 #      serves;
-#   6. stopping pollux removes the interface and the rules; with --tcp off there is no tun, a
-#      TCP query gets no answer and the segment is counted as drop_l4_proto.
+#   6. only DNS reaches the kernel: a web server listening on port 8080 in pollux's namespace
+#      cannot be reached from the client (IPv4, IPv6), counted drop_tcp_port, and each of the
+#      two filters alone keeps it out: with pollux's nftables table deleted by hand the
+#      workers still drop the segments; a SYN written straight into the tun (the workers'
+#      filter out of the way) is dropped by the table, and reaches the listener once the table
+#      is gone. A killed run's table is replaced at the next start;
+#   7. stopping pollux removes the interface, the rules and the table; with --tcp off there is
+#      no tun, a TCP query gets no answer and the segment is counted as drop_l4_proto.
 #
 # Runs as root, unattended, in about 30 seconds. Every name (namespaces, interfaces, run
 # directories) comes from the lab.sh / internet.sh environment variables. Prints 'ok - ...' /
@@ -34,10 +40,14 @@ TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 TUN=${POLLUX_TCP_IFACE:-pxtcp0}
 TABLE=5353
+NFT_TABLE=pollux_$(tr -c 'A-Za-z0-9\n' _ <<<"$TUN")
+HTTP_PORT=8080
+HTTP_PID=
 
 finish() {
 	local rc=$?
 	trap - EXIT INT TERM
+	[ -z "$HTTP_PID" ] || kill "$HTTP_PID" 2>/dev/null
 	if [ "${POLLUX_INET_KEEP:-0}" = 1 ]; then
 		diag "POLLUX_INET_KEEP=1: the lab, the internet and pollux stay up"
 	else
@@ -53,7 +63,7 @@ finish() {
 trap finish EXIT
 trap 'echo "# interrupted"; FAILED=$((FAILED + 1)); exit 1' INT TERM
 
-for t in nsd dig python3; do
+for t in nsd dig python3 nft; do
 	if ! command -v "$t" >/dev/null 2>&1; then
 		not_ok "prerequisites" "$t is not installed (source tests/deps.sh; px_install_deps)"
 		exit 1
@@ -183,13 +193,131 @@ stats=$(lab_ctl stats 2>&1)
 diag "pollux counters (tcp_*):" "$(grep -E '^total\.tcp_' <<<"$stats" | grep -v ' 0$' | sed 's/^total\.//' | tr '\n' ' ')"
 diag "TCP thread:" "$(lab_ctl tcp 2>&1 | grep -v ' 0$' | tr '\n' ' ')"
 
-# 6. Stop, then --tcp off.
+# 6. Only DNS reaches the kernel.
+px_ns() { ip netns exec "$POLLUX_LAB_NS_PX" "$@"; }
+reach() { # reach ADDR PORT: "connected" or "blocked", from the client
+	lab_cli python3 -c '
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()
+    print("connected")
+except OSError:
+    print("blocked")' "$1" "$2" 2>&1
+}
+nft_drops() { # the packets the input chain's drop rule counted
+	px_ns nft list table inet "$NFT_TABLE" 2>/dev/null |
+		awk '/counter packets .* drop/ && !/iifname/ {for (i = 1; i <= NF; i++) if ($i == "packets") print $(i + 1)}'
+}
+syn_recv() { # half-open connections on the listener's port
+	px_ns ss -Htn state syn-recv "( sport = :$HTTP_PORT )" 2>/dev/null | wc -l
+}
+inject_syn() {
+	px_ns python3 "$TEST_DIR/tun_inject.py" "$TUN" 198.18.0.77 "$LAB_PX_IP4" "$HTTP_PORT"
+}
+
+table=$(px_ns nft list table inet "$NFT_TABLE" 2>&1)
+check "pollux's nftables table inet $NFT_TABLE filters $TUN's input" "$(oneline "$table")" \
+	test "$(grep -c -e "iifname != \"$TUN\" accept" -e "ip daddr $LAB_PX_IP4 tcp dport 53 accept" \
+		-e "ip6 daddr $LAB_PX_IP6 tcp dport 53 accept" -e "ct state established,related accept" \
+		-e "^[[:space:]]*counter packets [0-9]* bytes [0-9]* drop" \
+		-e "iifname \"$TUN\" counter packets [0-9]* bytes [0-9]* drop" \
+		-e "iifname != \"$TUN\" ip daddr $LAB_PX_IP4 counter packets [0-9]* bytes [0-9]* drop" \
+		-e "iifname != \"$TUN\" ip6 daddr $LAB_PX_IP6 counter packets [0-9]* bytes [0-9]* drop" \
+		<<<"$table")" = 8
+# Not through a function: $! is then the server itself (ip netns exec execs it).
+ip netns exec "$POLLUX_LAB_NS_PX" python3 -m http.server "$HTTP_PORT" --bind :: >/dev/null 2>&1 &
+HTTP_PID=$!
+for _ in $(seq 50); do
+	[ "$(px_ns ss -Htln "( sport = :$HTTP_PORT )" | wc -l)" -gt 0 ] && break
+	sleep 0.1
+done
+check "a web server listens on port $HTTP_PORT in pollux's namespace" "not listening" \
+	test "$(px_ns ss -Htln "( sport = :$HTTP_PORT )" | wc -l)" -gt 0
+p0=$(stat_of drop_tcp_port)
+out4=$(reach "$LAB_PX_IP4" "$HTTP_PORT")
+out6=$(reach "$LAB_PX_IP6" "$HTTP_PORT")
+p1=$(stat_of drop_tcp_port)
+check "a client cannot reach it over IPv4 or IPv6 (drop_tcp_port $p0 -> $p1)" "IPv4 $out4, IPv6 $out6" \
+	test "$out4" = blocked -a "$out6" = blocked -a "${p1:-0}" -gt "${p0:-0}"
+out=$(reach "$LAB_PX_IP4" 22)
+check "nor any other port (22)" "$out" test "$out" = blocked
+out=$(tq "$LAB_PX_IP4" www.example.test A +short)
+check "DNS over TCP still works beside it" "'$out'" test "$out" = 198.18.1.10
+
+# The table alone: a SYN written straight into the tun never reaches the listener.
+n0=$(nft_drops)
+inj=$(inject_syn 2>&1)
+rc=$?
+sleep 0.3
+n1=$(nft_drops)
+sr=$(syn_recv)
+check "the nftables table alone drops a SYN to port $HTTP_PORT that got past the workers (drops $n0 -> $n1)" \
+	"inject rc $rc $(oneline "$inj"), half-open: $sr" test "$rc" = 0 -a "${n1:-0}" -gt "${n0:-0}" -a "$sr" = 0
+
+# The workers alone: the table deleted by hand.
+px_ns nft delete table inet "$NFT_TABLE"
+p0=$(stat_of drop_tcp_port)
+out=$(reach "$LAB_PX_IP4" "$HTTP_PORT")
+p1=$(stat_of drop_tcp_port)
+check "with the table deleted the workers alone keep port $HTTP_PORT out of reach ($p0 -> $p1)" "$out" \
+	test "$out" = blocked -a "${p1:-0}" -gt "${p0:-0}"
+inject_syn
+sleep 0.3
+sr=$(syn_recv)
+check "without the table the same injected SYN reaches the listener (so the table is what stopped it)" \
+	"half-open: $sr" test "$sr" -gt 0
+out=$(tq "$LAB_PX_IP4" www.example.test A +short)
+check "DNS over TCP still works with the workers' filter alone" "'$out'" test "$out" = 198.18.1.10
+
+# A killed run leaves its table (and rules) behind; the next start replaces them. That start
+# uses net_af_packet, which leaves the kernel a copy of every frame on the DPDK port's
+# interface: the table must also keep pollux's addresses from being reached that way.
+lab_stop >/dev/null 2>&1
+if ! start_px >/dev/null 2>&1; then
+	not_ok "pollux restarts" "$(oneline "$(tail -5 "$LAB_LOG")")"
+	exit 1
+fi
+px_ns nft add rule inet "$NFT_TABLE" input tcp dport "$HTTP_PORT" accept 2>/dev/null
+pid=$(cat "$LAB_PIDFILE" 2>/dev/null)
+if [ -n "$pid" ]; then
+	kill -KILL "$pid" 2>/dev/null
+	for _ in $(seq 50); do lab_pid_alive "$pid" || break; sleep 0.1; done
+fi
+check "a killed pollux (pid '$pid') leaves its table behind" "no table" \
+	test -n "$pid" -a -n "$(px_ns nft list table inet "$NFT_TABLE" 2>/dev/null)"
+rm -f "$LAB_PIDFILE"
+if ! POLLUX_LAB_PMD=af_packet start_px; then
+	not_ok "pollux starts after a killed run" "$(oneline "$(tail -5 "$LAB_LOG")")"
+	exit 1
+fi
+table=$(px_ns nft list table inet "$NFT_TABLE" 2>&1)
+check "the next start replaced the stale table (one table, no stray accept for $HTTP_PORT)" \
+	"$(oneline "$table")" test "$(px_ns nft list tables | grep -c "inet $NFT_TABLE")" = 1 -a \
+	"$(grep -c "dport $HTTP_PORT" <<<"$table")" = 0
+other() { # packets to pollux's addresses the table dropped on other interfaces
+	px_ns nft list table inet "$NFT_TABLE" 2>/dev/null |
+		awk '/iifname != .* daddr .* drop/ {for (i = 1; i <= NF; i++) if ($i == "packets") s += $(i + 1)} END {print s + 0}'
+}
+o0=$(other)
+out4=$(reach "$LAB_PX_IP4" "$HTTP_PORT")
+out6=$(reach "$LAB_PX_IP6" "$HTTP_PORT")
+o1=$(other)
+check "with af_packet (the kernel sees every frame) port $HTTP_PORT is still out of reach ($o0 -> $o1 dropped off the tun)" \
+	"IPv4 $out4, IPv6 $out6" test "$out4" = blocked -a "$out6" = blocked -a "$o1" -gt "$o0"
+out=$(tq "$LAB_PX_IP4" www.example.test A +short)
+check "DNS over TCP works after the restart" "'$out'" test "$out" = 198.18.1.10
+kill "$HTTP_PID" 2>/dev/null
+HTTP_PID=
+
+# 7. Stop, then --tcp off.
 lab_stop >/dev/null 2>&1
 check "stopping pollux removes $TUN" "$(ip -n "$POLLUX_LAB_NS_PX" link show "$TUN" 2>&1)" \
 	test -z "$(ip -n "$POLLUX_LAB_NS_PX" link show "$TUN" 2>/dev/null)"
 rules=$(ip -n "$POLLUX_LAB_NS_PX" rule; ip -n "$POLLUX_LAB_NS_PX" -6 rule)
 check "stopping pollux removes its rules" "$(oneline "$rules")" \
 	test -z "$(grep "lookup $TABLE" <<<"$rules")"
+check "stopping pollux removes its nftables table" "$(px_ns nft list tables 2>&1 | tr '\n' ' ')" \
+	test -z "$(px_ns nft list tables 2>/dev/null | grep "$NFT_TABLE")"
 if ! start_px --tcp off; then
 	not_ok "pollux starts with --tcp off" "$(oneline "$(tail -5 "$LAB_LOG")")"
 	exit 1

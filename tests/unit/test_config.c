@@ -848,6 +848,23 @@ START_TEST(test_ctl_config_parse_file_fair_share_keys)
 }
 END_TEST
 
+START_TEST(test_ctl_config_tcp_conn_per_client)
+{
+	const char *path = WRITE_TMP("tcp-conn-per-client: 3\n");
+
+	ck_assert_uint_eq(cfg.tcp_conn_per_client, CTL_DEFAULT_TCP_CONN_PER_CLIENT);
+	ck_assert_uint_eq(cfg.tcp_conn_per_client, 16);
+	ck_assert_int_eq(PARSE("--tcp-conn-per-client", "256"), 0);
+	ck_assert_uint_eq(cfg.tcp_conn_per_client, 256);
+	ck_assert_int_eq(PARSE("--tcp-conn-per-client", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--tcp-conn-per-client: '0': must be 1-256");
+	ck_assert_int_eq(PARSE("--tcp-conn-per-client", "257"), -EINVAL);
+	ck_assert_str_eq(err, "--tcp-conn-per-client: '257': must be 1-256");
+	ck_assert_int_eq(parse_file(path), 0);
+	ck_assert_uint_eq(cfg.tcp_conn_per_client, 3);
+}
+END_TEST
+
 START_TEST(test_ctl_config_validate_check_hints_needs_no_address)
 {
 	ck_assert_int_eq(PARSE("--check-hints", "/tmp/x.root"), 0);
@@ -931,6 +948,7 @@ config_suite(void)
 	tcase_add_test(tc, test_ctl_config_parse_file_fair_share_keys);
 	tcase_add_test(tc, test_ctl_config_parse_args_ttl_caps_and_priming);
 	tcase_add_test(tc, test_ctl_config_parse_file_ttl_keys);
+	tcase_add_test(tc, test_ctl_config_tcp_conn_per_client);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("usage");

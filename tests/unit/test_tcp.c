@@ -38,6 +38,7 @@ static struct rte_ring *rx_ring, *tx_ring, *tun_rx_ring, *tun_tx_ring;
 static struct dp_ctx ctx;
 static struct dp_lcore *worker;
 static struct dp_tcp_lcore *tcp;
+static struct dp_tcp_ports up_ports;
 static unsigned pool_base, msg_base;
 static const struct px_test_hosts *H = &px_test_hosts;
 
@@ -132,12 +133,15 @@ port_rx(const uint8_t *frame, uint16_t len)
 	worker_iteration();
 }
 
-/* An Ethernet + IPv4 or IPv6 + TCP (SYN to port 53) frame from the client to pollux. */
+/* An Ethernet + IPv4 or IPv6 + TCP frame from the client to pollux, sport -> dport, whose
+ * TCP part is tcp_len bytes (a header of 20 bytes when it fits). */
 static uint16_t
-frame_tcp(uint8_t *buf, int family, const uint8_t *src_mac)
+frame_tcp_ports(uint8_t *buf, int family, const uint8_t *src_mac, uint16_t sport,
+		uint16_t dport, uint16_t tcp_len)
 {
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)buf;
 	struct rte_tcp_hdr *th;
+	uint8_t full[sizeof(*th)];
 	uint16_t l3;
 
 	memcpy(eth->dst_addr.addr_bytes, H->server_mac, 6);
@@ -148,7 +152,7 @@ frame_tcp(uint8_t *buf, int family, const uint8_t *src_mac)
 		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 		memset(ip, 0, sizeof(*ip));
 		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->total_length = RTE_BE16(sizeof(*ip) + sizeof(*th));
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + tcp_len));
 		ip->time_to_live = 64;
 		ip->next_proto_id = IPPROTO_TCP;
 		ip->src_addr = H->client_ip4;
@@ -162,7 +166,7 @@ frame_tcp(uint8_t *buf, int family, const uint8_t *src_mac)
 		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
 		memset(ip, 0, sizeof(*ip));
 		ip->vtc_flow = RTE_BE32(6u << 28);
-		ip->payload_len = RTE_BE16(sizeof(*th));
+		ip->payload_len = rte_cpu_to_be_16(tcp_len);
 		ip->proto = IPPROTO_TCP;
 		ip->hop_limits = 64;
 		memcpy(ip->src_addr, H->client_ip6, 16);
@@ -170,12 +174,21 @@ frame_tcp(uint8_t *buf, int family, const uint8_t *src_mac)
 		th = (struct rte_tcp_hdr *)(ip + 1);
 		l3 = sizeof(*ip);
 	}
-	memset(th, 0, sizeof(*th));
-	th->src_port = RTE_BE16(40000);
-	th->dst_port = RTE_BE16(53);
-	th->data_off = 5 << 4;
-	th->tcp_flags = RTE_TCP_SYN_FLAG;
-	return (uint16_t)(sizeof(*eth) + l3 + sizeof(*th));
+	memset(full, 0, sizeof(full));
+	((struct rte_tcp_hdr *)full)->src_port = rte_cpu_to_be_16(sport);
+	((struct rte_tcp_hdr *)full)->dst_port = rte_cpu_to_be_16(dport);
+	((struct rte_tcp_hdr *)full)->data_off = 5 << 4;
+	((struct rte_tcp_hdr *)full)->tcp_flags = RTE_TCP_SYN_FLAG;
+	memset(th, 0, tcp_len);
+	memcpy(th, full, RTE_MIN(tcp_len, (uint16_t)sizeof(full)));
+	return (uint16_t)(sizeof(*eth) + l3 + tcp_len);
+}
+
+/* A SYN from the client's port 40000 to pollux's port 53. */
+static uint16_t
+frame_tcp(uint8_t *buf, int family, const uint8_t *src_mac)
+{
+	return frame_tcp_ports(buf, family, src_mac, 40000, 53, sizeof(struct rte_tcp_hdr));
 }
 
 /* An IP packet as the kernel writes it to the tun: TCP (or proto) from src to dst. */
@@ -460,6 +473,73 @@ START_TEST(test_tcp_off_drops_segments)
 }
 END_TEST
 
+/* Feeds one frame and says whether it reached the kernel's side (the tun's TX ring). */
+static bool
+reaches_kernel(const uint8_t *f, uint16_t len)
+{
+	struct rte_mbuf *m = NULL;
+
+	port_rx(f, len);
+	if (rte_ring_dequeue(tun_tx_ring, (void **)&m) != 0)
+		return false;
+	rte_pktmbuf_free(m);
+	return true;
+}
+
+/* Only DNS reaches the kernel: to port 53, or from port 53 to a port the TCP thread holds for
+ * an upstream connection. Each refusal is counted by its reason. */
+START_TEST(test_tcp_port_filter)
+{
+	uint8_t f[256];
+	uint64_t port = STAT(drop_tcp_port), hdr = STAT(drop_tcp_hdr), dst = STAT(drop_ip_dst);
+	uint64_t in = STAT(tcp_to_kernel);
+	uint8_t *tcp_hdr = f + sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr);
+	uint16_t len;
+
+	for (int fam = 4; fam <= 6; fam += 2) {
+		ck_assert(reaches_kernel(f, frame_tcp_ports(f, fam, H->client_mac, 40000, 53, 20)));
+		/* A web server beside pollux, on any other port. */
+		ck_assert(!reaches_kernel(f, frame_tcp_ports(f, fam, H->client_mac, 40000, 8080, 20)));
+		ck_assert(!reaches_kernel(f, frame_tcp_ports(f, fam, H->client_mac, 40000, 22, 20)));
+		/* From port 53, to a port no upstream connection holds. */
+		ck_assert(!reaches_kernel(f, frame_tcp_ports(f, fam, H->client_mac, 53, 41000, 20)));
+		/* The same once the thread holds 41000 for a connection it opened... */
+		dp_tcp_port_mark(&up_ports, 41000, true);
+		ck_assert(reaches_kernel(f, frame_tcp_ports(f, fam, H->client_mac, 53, 41000, 20)));
+		/* ...but only from port 53. */
+		ck_assert(!reaches_kernel(f, frame_tcp_ports(f, fam, H->client_mac, 5353, 41000, 20)));
+		dp_tcp_port_mark(&up_ports, 41000, false);
+		ck_assert(!reaches_kernel(f, frame_tcp_ports(f, fam, H->client_mac, 53, 41000, 20)));
+	}
+	ck_assert_uint_eq(STAT(tcp_to_kernel), in + 4);
+	ck_assert_uint_eq(STAT(drop_tcp_port), port + 10);
+
+	/* Runts: 19 bytes of TCP, and a data offset under 5 words or past the segment. */
+	ck_assert(!reaches_kernel(f, frame_tcp_ports(f, 4, H->client_mac, 40000, 53, 19)));
+	ck_assert(!reaches_kernel(f, frame_tcp_ports(f, 6, H->client_mac, 40000, 53, 4)));
+	ck_assert(!reaches_kernel(f, frame_tcp_ports(f, 4, H->client_mac, 40000, 53, 0)));
+	len = frame_tcp_ports(f, 4, H->client_mac, 40000, 53, 20);
+	((struct rte_tcp_hdr *)tcp_hdr)->data_off = 4 << 4;
+	ck_assert(!reaches_kernel(f, len));
+	len = frame_tcp_ports(f, 4, H->client_mac, 40000, 53, 24);
+	((struct rte_tcp_hdr *)tcp_hdr)->data_off = 7 << 4;
+	ck_assert(!reaches_kernel(f, len));
+	ck_assert_uint_eq(STAT(drop_tcp_hdr), hdr + 5);
+	/* A data offset that fits, with options, is fine. */
+	len = frame_tcp_ports(f, 4, H->client_mac, 40000, 53, 24);
+	((struct rte_tcp_hdr *)tcp_hdr)->data_off = 6 << 4;
+	ck_assert(reaches_kernel(f, len));
+
+	/* IPv6 TCP to the link-local address (which dp_rx.c lets in for ND): not the kernel's. */
+	len = frame_tcp_ports(f, 6, H->client_mac, 40000, 53, 20);
+	memcpy(((struct rte_ipv6_hdr *)(f + sizeof(struct rte_ether_hdr)))->dst_addr,
+	       ctx.port.ip6_ll, 16);
+	ck_assert(!reaches_kernel(f, len));
+	ck_assert_uint_eq(STAT(drop_ip_dst), dst + 1);
+	ck_assert_uint_eq(rte_ring_count(tun_tx_ring), 0);
+}
+END_TEST
+
 /* Runs last: every mbuf of both pools came back. */
 START_TEST(test_tcp_mbufs_back)
 {
@@ -487,6 +567,7 @@ tcp_suite(void)
 	tcase_add_test(tc, test_tcp_kernel_to_port);
 	tcase_add_test(tc, test_tcp_kernel_packets_screened);
 	tcase_add_test(tc, test_tcp_off_drops_segments);
+	tcase_add_test(tc, test_tcp_port_filter);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("accounting");
 	tcase_add_test(tc, test_tcp_mbufs_back);
@@ -549,6 +630,7 @@ setup(void)
 	tcp->tun_port = (uint16_t)tun;
 	tcp->tun_queue = 0;
 	tcp->msg_pool = msg_pool;
+	tcp->up_ports = &up_ports;
 	tcp->in = rte_ring_create("tcp_in", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	tcp->out = rte_ring_create("tcp_out", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
