@@ -88,7 +88,9 @@ dp_cache_feed_put(struct dp_cache_feed *f, const struct dp_cache_key *key,
 	r->ar_count = ans->ar_count;
 	r->rr_len = ans->rr_len;
 	r->ttl_off_count = ans->ttl_off_count;
-	memcpy(r->ttl_off, ans->ttl_off, ans->ttl_off_count * sizeof(uint16_t));
+	/* A record set with no TTL to rewrite may come with no array at all. */
+	if (ans->ttl_off_count != 0)
+		memcpy(r->ttl_off, ans->ttl_off, ans->ttl_off_count * sizeof(uint16_t));
 	memcpy(r->rr, ans->rr, ans->rr_len);
 	return dp_msgq_post(&f->q, r);
 }

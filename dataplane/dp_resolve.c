@@ -155,28 +155,12 @@ dp_resolve_get(const struct dp_resolver *r, uint64_t res)
 	return &r->pool[i];
 }
 
-/*
- * The question index's hash: SipHash-1-3 under the resolver's secret of the lower-cased qname,
- * with the type and class as the tail word. Questions come from clients and their names from
- * servers, so an unkeyed hash would let anyone build names that chain in one bucket.
- */
+/* The question index's hash, under the resolver's secret (px_siphash13_question). */
 static uint32_t
 question_hash(const struct dp_resolver *r, const uint8_t *qname, unsigned len, uint16_t qtype,
 	      uint16_t qclass)
 {
-	uint8_t lc[PX_DNS_NAME_BUF];
-
-	/* Lower-cased 8 bytes at a time; a name is at most 255 bytes, the buffer has room for
-	 * the last word's overrun. */
-	for (unsigned i = 0; i < len; i += 8) {
-		uint64_t v = 0;
-
-		memcpy(&v, qname + i, len - i < 8 ? len - i : 8);
-		v = px_lower8(v);
-		memcpy(lc + i, &v, 8);
-	}
-	return (uint32_t)px_siphash13_tail(&r->qkey, lc, len,
-					   (uint64_t)qtype | (uint64_t)qclass << 16);
+	return (uint32_t)px_siphash13_question(&r->qkey, qname, len, qtype, qclass);
 }
 
 uint32_t

@@ -56,6 +56,10 @@ dp_upq_init(void *mem, uint32_t capacity, uint64_t now_ms, uint64_t hash_seed)
 	t->index_shift = 32 - (uint32_t)__builtin_ctz(buckets);
 	t->wheel_ms = now_ms;
 	t->hash_seed = hash_seed;
+	/* Both halves from the one secret: splitmix64's finaliser makes the second. */
+	t->qkey.k0 = hash_seed;
+	t->qkey.k1 = (hash_seed ^ 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
+	t->qkey.k1 = (t->qkey.k1 ^ (t->qkey.k1 >> 31)) * 0x94d049bb133111ebull;
 	t->slots = (struct slot *)(t + 1);
 	t->index = (uint32_t *)(t->slots + capacity);
 	t->qindex = t->index + buckets;
@@ -115,27 +119,30 @@ lower(uint8_t c)
 }
 
 /*
- * The question index's hash: FNV-1a over the name without case, the type and the class, as the
- * resolver's own question index hashes; this is the one place the table computes it. The
- * server is left out so that every server's query for one question shares a chain, which
- * dp_upq_find_server() reads once for all its candidates.
+ * The question index's hash: SipHash-1-3 of the question under the table's secret
+ * (px_siphash13_question), as the resolver's own question index hashes; this is the one place
+ * the table computes it. The server is left out so that every server's query for one question
+ * shares a chain, which dp_upq_find_server() reads once for all its candidates.
  */
 static uint32_t
-question_hash(const uint8_t *qname, unsigned len, uint16_t qtype, uint16_t qclass)
+question_hash(const struct dp_upq_table *t, const uint8_t *qname, unsigned len, uint16_t qtype,
+	      uint16_t qclass)
 {
-	uint32_t h = 2166136261u;
-
-	for (unsigned i = 0; i < len; i++)
-		h = (h ^ lower(qname[i])) * 16777619u;
-	h = (h ^ qtype) * 16777619u;
-	return (h ^ qclass) * 16777619u;
+	return (uint32_t)px_siphash13_question(&t->qkey, qname, len, qtype, qclass);
 }
 
 static inline uint32_t
 qindex_bucket(const struct dp_upq_table *t, const uint8_t *qname, unsigned len, uint16_t qtype,
 	      uint16_t qclass)
 {
-	return question_hash(qname, len, qtype, qclass) >> t->index_shift;
+	return question_hash(t, qname, len, qtype, qclass) >> t->index_shift;
+}
+
+uint32_t
+dp_upq_question_bucket(const struct dp_upq_table *t, const uint8_t *qname, unsigned len,
+		       uint16_t qtype, uint16_t qclass)
+{
+	return qindex_bucket(t, qname, len, qtype, qclass);
 }
 
 static void

@@ -244,6 +244,11 @@ size_t dp_upq_memsize(uint32_t capacity);
  */
 struct dp_upq_table *dp_upq_init(void *mem, uint32_t capacity, uint64_t now_ms, uint64_t hash_seed);
 
+/* The question index bucket of a question (qname in any case): it depends on the table's
+ * hash_seed. For tests. */
+uint32_t dp_upq_question_bucket(const struct dp_upq_table *t, const uint8_t *qname, unsigned len,
+				uint16_t qtype, uint16_t qclass);
+
 /* Bytes dp_upq_share_ports() needs for its per-port reference counts. Any thread. */
 #define DP_UPQ_PORT_REFS_SIZE ((size_t)(DP_UPQ_PORT_MAX + 1) * sizeof(uint16_t))
 

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <pollux/siphash.h>
+
 #include "dp_upstream.h"
 
 #define NONE UINT32_MAX
@@ -67,6 +69,7 @@ struct dp_upq_table {
 	uint32_t index_shift; /* 32 - log2(index buckets) */
 	uint64_t wheel_ms;    /* every deadline at or before it has been returned */
 	uint64_t hash_seed;
+	struct px_siphash_key qkey; /* keys the question index: from hash_seed */
 	struct slot *slots; /* [capacity], after this struct in the same block */
 	uint32_t *index;    /* [2^(32 - index_shift)] chain heads, after the slots */
 	uint32_t *qindex;   /* as many question chain heads, after the index */

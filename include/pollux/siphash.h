@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <pollux/wire.h>
+
 #define PX_SIPHASH_KEY_LEN 16
 
 struct px_siphash_key {
@@ -164,4 +166,27 @@ px_siphash_key_from(const uint8_t bytes[PX_SIPHASH_KEY_LEN])
 	struct px_siphash_key k = {px_sip_le64(bytes), px_sip_le64(bytes + 8)};
 
 	return k;
+}
+
+/*
+ * The keyed hash of a DNS question: SipHash-1-3 of the qname without case (its bytes, lower-cased
+ * 8 at a time), with the type and class as the tail word. The resolver's and the upstream table's
+ * question indexes both use it: questions come from clients and names from servers, so an unkeyed
+ * hash would let anyone build names that chain in one bucket. Any thread.
+ */
+static inline uint64_t
+px_siphash13_question(const struct px_siphash_key *key, const uint8_t *qname, unsigned len,
+		      uint16_t qtype, uint16_t qclass)
+{
+	uint8_t lc[PX_DNS_NAME_BUF];
+
+	/* A name is at most 255 bytes; the buffer has room for the last word's overrun. */
+	for (unsigned i = 0; i < len; i += 8) {
+		uint64_t v = 0;
+
+		memcpy(&v, qname + i, len - i < 8 ? len - i : 8);
+		v = px_lower8(v);
+		memcpy(lc + i, &v, 8);
+	}
+	return px_siphash13_tail(key, lc, len, (uint64_t)qtype | (uint64_t)qclass << 16);
 }

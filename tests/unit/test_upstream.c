@@ -4,6 +4,7 @@
  * number the tests move by hand. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1009,6 +1010,40 @@ START_TEST(test_dp_upq_find)
 }
 END_TEST
 
+/* The question index is keyed: two tables with different secrets put names in unrelated
+ * buckets, so nobody can compute offline which names chain together. Case never matters. */
+START_TEST(test_dp_upq_question_index_keyed)
+{
+	void *mem_b = malloc(dp_upq_memsize(4096));
+	struct dp_upq_table *b;
+	unsigned same = 0;
+
+	table_new(4096, 0);
+	ck_assert_ptr_nonnull(mem_b);
+	b = dp_upq_init(mem_b, 4096, 0, 0x0123456789abcdeeull);
+	ck_assert_ptr_nonnull(b);
+	for (unsigned i = 0; i < 1000; i++) {
+		uint8_t name[32], upper[32];
+		int n = snprintf((char *)name + 1, sizeof(name) - 1, "n%u", i);
+
+		name[0] = (uint8_t)n;
+		memcpy(name + 1 + n, "\7example\0", 9);
+		memcpy(upper, name, sizeof(name));
+		for (unsigned j = 0; j < (unsigned)n + 10; j++)
+			if (upper[j] >= 'a' && upper[j] <= 'z')
+				upper[j] = (uint8_t)(upper[j] - 32);
+		ck_assert_uint_eq(dp_upq_question_bucket(t, name, (unsigned)n + 10, 1, 1),
+				  dp_upq_question_bucket(t, upper, (unsigned)n + 10, 1, 1));
+		same += dp_upq_question_bucket(t, name, (unsigned)n + 10, 1, 1) ==
+			dp_upq_question_bucket(b, name, (unsigned)n + 10, 1, 1);
+	}
+	/* With thousands of buckets, unrelated hashes agree on a handful of 1000 names at most;
+	 * an unkeyed hash agrees on all of them. */
+	ck_assert_uint_lt(same, 20);
+	free(mem_b);
+}
+END_TEST
+
 #define ADD_CASE(s, name, test)                                                                    \
 	do {                                                                                       \
 		TCase *tc = tcase_create(name);                                                    \
@@ -1039,6 +1074,7 @@ upstream_suite(void)
 	ADD_CASE(s, "match_case", test_dp_upq_match_case);
 	ADD_CASE(s, "case_fallback", test_dp_upq_case_fallback);
 	ADD_CASE(s, "find", test_dp_upq_find);
+	ADD_CASE(s, "question_index_keyed", test_dp_upq_question_index_keyed);
 	ADD_CASE(s, "cancel", test_dp_upq_cancel);
 	ADD_CASE(s, "expire_order", test_dp_upq_expire_order);
 	ADD_CASE(s, "expire_batch_sorted", test_dp_upq_expire_batch_sorted);
