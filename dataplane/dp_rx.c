@@ -82,6 +82,20 @@ udp_check(struct dp_lcore *lc, const struct rte_udp_hdr *udp, uint16_t l4_len, b
 	return ulen - UDP_LEN;
 }
 
+/* A client's query: access control and the rate limit before any DNS work, then the answer.
+ * Returns the response length written over the query, 0 to drop (counted), or
+ * DP_ANSWER_CONSUMED when the resolver took the query in. */
+static inline uint16_t
+screen_and_answer(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *src, bool v6,
+		  uint8_t *dns, uint16_t dns_len, uint16_t dns_off)
+{
+	int screen = dp_access_screen(lc, src, v6, dns, dns_len);
+
+	if (unlikely(screen != 0))
+		return screen < 0 ? 0 : (uint16_t)screen;
+	return dp_answer_query(lc, dns, dns_len, dns_room(m, dns_off), m);
+}
+
 static inline bool
 l4_cksum_flags_bad(const struct rte_mbuf *m)
 {
@@ -110,7 +124,7 @@ handle_udp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, ui
 {
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	bool upstream;
-	int dns_len = udp_check(lc, udp, l4_len, &upstream), screen;
+	int dns_len = udp_check(lc, udp, l4_len, &upstream);
 	uint16_t rlen, dns_off = L2_LEN + IP4_LEN + UDP_LEN;
 
 	if (dns_len < 0)
@@ -126,17 +140,8 @@ handle_udp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, ui
 	if (unlikely(upstream))
 		return dp_recurse_reply(lc, m, 4, ip, udp->src_port, udp->dst_port,
 					(const uint8_t *)(udp + 1), (uint16_t)dns_len);
-	/* Access control and the rate limit come before any DNS work. */
-	screen = dp_access_screen(lc, (const uint8_t *)&ip->src_addr, false,
-				  (uint8_t *)(udp + 1), (uint16_t)dns_len);
-	if (unlikely(screen != 0)) {
-		if (screen < 0)
-			return DP_DROP;
-		rlen = (uint16_t)screen;
-	} else {
-		rlen = dp_answer_query(lc, (uint8_t *)(udp + 1), (uint16_t)dns_len,
-				       dns_room(m, dns_off), m);
-	}
+	rlen = screen_and_answer(lc, m, (const uint8_t *)&ip->src_addr, false,
+				 (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_off);
 	if (rlen == 0)
 		return DP_DROP;
 	if (rlen == DP_ANSWER_CONSUMED)
@@ -219,7 +224,7 @@ handle_udp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, ui
 {
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	bool upstream;
-	int dns_len = udp_check(lc, udp, l4_len, &upstream), screen;
+	int dns_len = udp_check(lc, udp, l4_len, &upstream);
 	uint16_t rlen, dns_off = L2_LEN + IP6_LEN + UDP_LEN;
 	uint8_t tmp[16];
 
@@ -234,15 +239,8 @@ handle_udp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, ui
 	if (unlikely(upstream))
 		return dp_recurse_reply(lc, m, 6, ip, udp->src_port, udp->dst_port,
 					(const uint8_t *)(udp + 1), (uint16_t)dns_len);
-	screen = dp_access_screen(lc, ip->src_addr, true, (uint8_t *)(udp + 1), (uint16_t)dns_len);
-	if (unlikely(screen != 0)) {
-		if (screen < 0)
-			return DP_DROP;
-		rlen = (uint16_t)screen;
-	} else {
-		rlen = dp_answer_query(lc, (uint8_t *)(udp + 1), (uint16_t)dns_len,
-				       dns_room(m, dns_off), m);
-	}
+	rlen = screen_and_answer(lc, m, ip->src_addr, true, (uint8_t *)(udp + 1),
+				 (uint16_t)dns_len, dns_off);
 	if (rlen == 0)
 		return DP_DROP;
 	if (rlen == DP_ANSWER_CONSUMED)

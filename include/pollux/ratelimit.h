@@ -118,23 +118,6 @@ take:
 	return v;
 }
 
-/* SipHash-1-3 of one final block: a message of at most 7 bytes whose little-endian value,
- * length byte included, is m. Equal to px_siphash13() of those bytes (tested). */
-static inline uint64_t
-px_rl_sip_tail(const struct px_siphash_key *key, uint64_t v0, uint64_t v1, uint64_t v2,
-	       uint64_t v3, uint64_t m)
-{
-	v3 ^= m;
-	PX_SIPROUND(v0, v1, v2, v3);
-	v0 ^= m;
-	v2 ^= 0xff;
-	PX_SIPROUND(v0, v1, v2, v3);
-	PX_SIPROUND(v0, v1, v2, v3);
-	PX_SIPROUND(v0, v1, v2, v3);
-	(void)key;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 /*
  * The keyed hash of a client's prefix: SipHash-1-3 of the 4 bytes of an IPv4 prefix, or of the
  * 16 of an IPv6 one (the bytes past the prefix zeroed), so the lengths tell the families apart.
@@ -155,7 +138,7 @@ px_rl_hash(const struct px_siphash_key *key, const uint8_t *addr, bool v6, unsig
 			     (uint32_t)addr[3] << 24;
 		uint32_t m = plen >= 32 ? ~0u : plen == 0 ? 0 : __builtin_bswap32(~0u << (32 - plen));
 
-		return px_rl_sip_tail(key, v0, v1, v2, v3, (uint64_t)(a & m) | (uint64_t)4 << 56);
+		return px_siphash13_final(v0, v1, v2, v3, (uint64_t)(a & m) | (uint64_t)4 << 56);
 	}
 	uint8_t k[16];
 	unsigned n = (plen + 7) / 8;
@@ -175,7 +158,7 @@ px_rl_hash(const struct px_siphash_key *key, const uint8_t *addr, bool v6, unsig
 	v3 ^= m;
 	PX_SIPROUND(v0, v1, v2, v3);
 	v0 ^= m;
-	return px_rl_sip_tail(key, v0, v1, v2, v3, (uint64_t)16 << 56);
+	return px_siphash13_final(v0, v1, v2, v3, (uint64_t)16 << 56);
 }
 
 /* The bucket for hash h: the one its set holds for the tag, else a claimed one. */

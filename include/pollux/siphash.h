@@ -99,6 +99,22 @@ px_siphash_cd(const struct px_siphash_key *key, const void *data, size_t len, un
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* SipHash-1-3's end: the final block m (the message's last bytes with its length in the top
+ * byte) through one compression round, then the three finalisation rounds. For hashes written
+ * out for a fixed message shape; any thread. */
+static inline uint64_t
+px_siphash13_final(uint64_t v0, uint64_t v1, uint64_t v2, uint64_t v3, uint64_t m)
+{
+	v3 ^= m;
+	PX_SIPROUND(v0, v1, v2, v3);
+	v0 ^= m;
+	v2 ^= 0xff;
+	PX_SIPROUND(v0, v1, v2, v3);
+	PX_SIPROUND(v0, v1, v2, v3);
+	PX_SIPROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
 /* SipHash-1-3 of len bytes at data under key. Any thread. */
 static inline uint64_t
 px_siphash13(const struct px_siphash_key *key, const void *data, size_t len)
@@ -148,14 +164,7 @@ px_siphash13_tail(const struct px_siphash_key *key, const void *data, size_t len
 	v3 ^= m;
 	PX_SIPROUND(v0, v1, v2, v3);
 	v0 ^= m;
-	v3 ^= b;
-	PX_SIPROUND(v0, v1, v2, v3);
-	v0 ^= b;
-	v2 ^= 0xff;
-	PX_SIPROUND(v0, v1, v2, v3);
-	PX_SIPROUND(v0, v1, v2, v3);
-	PX_SIPROUND(v0, v1, v2, v3);
-	return v0 ^ v1 ^ v2 ^ v3;
+	return px_siphash13_final(v0, v1, v2, v3, b);
 }
 
 /* Builds a key from 16 bytes (little-endian halves, as the reference implementation reads
