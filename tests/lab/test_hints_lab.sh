@@ -446,6 +446,15 @@ check "good2.root written in place: loaded by inotify ($WAITED_MS ms), generatio
 		[ "$(hints_field "$h" sha256)" = "$(sha "$S/good2.root")" ]'
 untouched "inotify, good2 in place" "$before" "$LIVE"
 
+# The verdict below needs the dig loop to have run through the swaps, and on a busy machine a
+# dig can take 100 ms or more: before the last swap, let it log at least 20 queries since the
+# swaps began (bounded), rather than hope the swaps took long enough.
+digs_since_swaps_at_least() {
+	[ $(($(wc -l <"$TMP/dig.log") - SWAPS_FROM)) -ge "$1" ]
+}
+wait_for 30000 digs_since_swaps_at_least 20 ||
+	diag "the dig loop logged only $(($(wc -l <"$TMP/dig.log") - SWAPS_FROM)) queries in 30 s"
+
 # polluxctl reload-hints with a good file.
 before=$(file_id "$LIVE")
 out=$(lab_ctl reload-hints 2>&1)
