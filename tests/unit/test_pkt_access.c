@@ -312,7 +312,6 @@ setup(void)
 {
 	static const uint8_t a_rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 198, 51, 100, 10};
 	static const uint8_t key[16] = {7};
-	struct rte_eth_conf conf = {0};
 	uint16_t off = 6;
 	struct dp_cache_key k = {.qtype = 1, .qclass = 1, .kind = DP_CACHE_RRSET};
 	struct dp_cache_answer a = {.flags = DP_CACHE_F_PINNED, .ttl = 300, .an_count = 1,
@@ -323,16 +322,7 @@ setup(void)
 	px_test_eal_init("test_pkt_access", "0,1", NULL);
 	dp_clock_init();
 	pool = rte_pktmbuf_pool_create("test_pa_pool", 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	rx_ring = rte_ring_create("test_pa_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	tx_ring = rte_ring_create("test_pa_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (pool == NULL || rx_ring == NULL || tx_ring == NULL)
-		rte_exit(2, "test_pkt_access: cannot create pool or rings\n");
-	port = rte_eth_from_rings("net_ring_pa", &rx_ring, 1, &tx_ring, 1, 0);
-	if (port < 0 || rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup((uint16_t)port, 0, 512, 0, NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup((uint16_t)port, 0, 512, 0, NULL) != 0 ||
-	    rte_eth_dev_start((uint16_t)port) != 0)
-		rte_exit(2, "test_pkt_access: cannot set up the net_ring port\n");
+	port = px_test_ring_port("net_ring_pa", pool, &rx_ring, &tx_ring);
 	ctx.port.port_id = (uint16_t)port;
 	memcpy(ctx.port.mac.addr_bytes, H->server_mac, 6);
 	ctx.port.has_ip4 = true;

@@ -2232,30 +2232,6 @@ recurse_suite(void)
 	return s;
 }
 
-/* A started net_ring port named name over two new rings (RX: what the test sends in, TX: what
- * the port sends out), with one queue pair. Exits on failure. */
-static uint16_t
-ring_port(const char *name, struct rte_ring **rx, struct rte_ring **tx)
-{
-	struct rte_eth_conf conf = {0};
-	char rn[RTE_RING_NAMESIZE];
-	int port;
-
-	snprintf(rn, sizeof(rn), "%s_rx", name);
-	*rx = rte_ring_create(rn, 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	snprintf(rn, sizeof(rn), "%s_tx", name);
-	*tx = rte_ring_create(rn, 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (*rx == NULL || *tx == NULL)
-		rte_exit(2, "test_recurse: cannot create the rings of %s\n", name);
-	port = rte_eth_from_rings(name, rx, 1, tx, 1, 0);
-	if (port < 0 || rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup((uint16_t)port, 0, 512, 0, NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup((uint16_t)port, 0, 512, 0, NULL) != 0 ||
-	    rte_eth_dev_start((uint16_t)port) != 0)
-		rte_exit(2, "test_recurse: cannot set up the net_ring port %s\n", name);
-	return (uint16_t)port;
-}
-
 /* What control/main.c's tcp_setup() and ctl_tcp_create() give worker 0: a tun port (a
  * net_ring here) and the rings to the TCP thread, with messages from msg_pool. */
 static struct dp_tcp_lcore *
@@ -2266,7 +2242,7 @@ tcp_lcore(const char *name, struct rte_ring **tun_rx, struct rte_ring **tun_tx)
 
 	if (t == NULL)
 		rte_exit(2, "test_recurse: out of memory\n");
-	t->tun_port = ring_port(name, tun_rx, tun_tx);
+	t->tun_port = px_test_ring_port(name, pool, tun_rx, tun_tx);
 	t->tun_queue = 0;
 	t->worker = 0;
 	t->msg_pool = msg_pool;
@@ -2286,7 +2262,7 @@ static void
 primer_setup(const struct dp_recurse_conf *rconf)
 {
 	pctx.port = ctx.port;
-	pctx.port.port_id = ring_port("net_ring_prime", &prx_ring, &ptx_ring);
+	pctx.port.port_id = px_test_ring_port("net_ring_prime", pool, &prx_ring, &ptx_ring);
 	pctx.qsbr = ctx.qsbr;
 	pctx.hints = hints;
 	pctx.cache = dp_cache_create("test_rec_pcache", 64, ctx.qsbr, 0);
@@ -2321,7 +2297,7 @@ crowd_setup(const struct dp_recurse_conf *rconf)
 	conf.per_client = 0;
 	conf.jostle_ms = 0;
 	cctx.port = ctx.port;
-	cctx.port.port_id = ring_port("net_ring_crowd", &crx_ring, &ctx_ring);
+	cctx.port.port_id = px_test_ring_port("net_ring_crowd", pool, &crx_ring, &ctx_ring);
 	cctx.qsbr = ctx.qsbr;
 	cctx.hints = hints;
 	cctx.cache = dp_cache_create("test_rec_ccache", 64, ctx.qsbr, 0);
@@ -2357,7 +2333,7 @@ setup(void)
 					   RTE_PKTMBUF_HEADROOM + DP_TCP_MSG_ROOM, 0);
 	if (pool == NULL || msg_pool == NULL)
 		rte_exit(2, "test_recurse: cannot create the pools\n");
-	port = ring_port("net_ring_rec", &rx_ring, &tx_ring);
+	port = px_test_ring_port("net_ring_rec", pool, &rx_ring, &tx_ring);
 
 	ctx.port.port_id = (uint16_t)port;
 	memcpy(ctx.port.mac.addr_bytes, hosts.server_mac, 6);

@@ -379,23 +379,13 @@ recurse_rcu_suite(void)
 static void
 setup(void)
 {
-	struct rte_eth_conf conf = {0};
 	struct dp_recurse_conf rconf;
 	int port;
 
 	px_test_eal_init("test_recurse_rcu", "0@0,1@1", NULL);
 	dp_clock_init();
 	pool = rte_pktmbuf_pool_create("test_rcu_pool", 2047, 128, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	rx_ring = rte_ring_create("rcu_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	tx_ring = rte_ring_create("rcu_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (pool == NULL || rx_ring == NULL || tx_ring == NULL)
-		rte_exit(2, "test_recurse_rcu: cannot create the pool or rings\n");
-	port = rte_eth_from_rings("net_ring_rcu", &rx_ring, 1, &tx_ring, 1, 0);
-	if (port < 0 || rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup((uint16_t)port, 0, 512, 0, NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup((uint16_t)port, 0, 512, 0, NULL) != 0 ||
-	    rte_eth_dev_start((uint16_t)port) != 0)
-		rte_exit(2, "test_recurse_rcu: cannot set up the net_ring port\n");
+	port = px_test_ring_port("net_ring_rcu", pool, &rx_ring, &tx_ring);
 
 	ctx.port.port_id = (uint16_t)port;
 	memcpy(ctx.port.mac.addr_bytes, hosts.server_mac, 6);

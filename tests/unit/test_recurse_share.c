@@ -508,23 +508,13 @@ share_suite(void)
 static void
 setup(void)
 {
-	struct rte_eth_conf conf = {0};
 	struct dp_recurse_conf rconf;
 	int port;
 
 	px_test_eal_init("test_recurse_share", "0", NULL);
 	dp_clock_init();
 	pool = rte_pktmbuf_pool_create("test_rs_pool", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	rx_ring = rte_ring_create("test_rs_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	tx_ring = rte_ring_create("test_rs_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (pool == NULL || rx_ring == NULL || tx_ring == NULL)
-		rte_exit(2, "test_recurse_share: cannot create the pool or rings\n");
-	port = rte_eth_from_rings("net_ring_rs", &rx_ring, 1, &tx_ring, 1, 0);
-	if (port < 0 || rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup((uint16_t)port, 0, 512, 0, NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup((uint16_t)port, 0, 512, 0, NULL) != 0 ||
-	    rte_eth_dev_start((uint16_t)port) != 0)
-		rte_exit(2, "test_recurse_share: cannot set up the net_ring port\n");
+	port = px_test_ring_port("net_ring_rs", pool, &rx_ring, &tx_ring);
 	ctx.port.port_id = (uint16_t)port;
 	memcpy(ctx.port.mac.addr_bytes, base.server_mac, 6);
 	ctx.port.has_ip4 = true;

@@ -575,26 +575,6 @@ tcp_suite(void)
 	return s;
 }
 
-static int
-ring_port(const char *name, struct rte_ring **rx, struct rte_ring **tx, const char *rxn,
-	  const char *txn)
-{
-	struct rte_eth_conf conf = {0};
-	int port;
-
-	*rx = rte_ring_create(rxn, 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	*tx = rte_ring_create(txn, 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (*rx == NULL || *tx == NULL)
-		return -1;
-	port = rte_eth_from_rings(name, rx, 1, tx, 1, 0);
-	if (port < 0 || rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup((uint16_t)port, 0, 512, 0, NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup((uint16_t)port, 0, 512, 0, NULL) != 0 ||
-	    rte_eth_dev_start((uint16_t)port) != 0)
-		return -1;
-	return port;
-}
-
 static void
 setup(void)
 {
@@ -607,10 +587,8 @@ setup(void)
 					   RTE_PKTMBUF_HEADROOM + DP_TCP_MSG_ROOM, 0);
 	if (pool == NULL || msg_pool == NULL)
 		rte_exit(2, "test_tcp: cannot create pools\n");
-	port = ring_port("net_ring_tcp_port", &rx_ring, &tx_ring, "tcp_rx", "tcp_tx");
-	tun = ring_port("net_ring_tcp_tun", &tun_rx_ring, &tun_tx_ring, "tun_rx", "tun_tx");
-	if (port < 0 || tun < 0)
-		rte_exit(2, "test_tcp: cannot set up the net_ring ports\n");
+	port = px_test_ring_port("net_ring_tcp_port", pool, &rx_ring, &tx_ring);
+	tun = px_test_ring_port("net_ring_tcp_tun", pool, &tun_rx_ring, &tun_tx_ring);
 
 	ctx.port.port_id = (uint16_t)port;
 	memcpy(ctx.port.mac.addr_bytes, H->server_mac, 6);

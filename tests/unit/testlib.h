@@ -27,6 +27,15 @@ uint16_t px_test_query(uint8_t *buf, const struct px_test_query *q);
  * the process if it fails. */
 void px_test_eal_init(const char *prog, const char *lcores, const char *const *extra);
 
+struct rte_mempool;
+struct rte_ring;
+
+/* A started net_ring port named name over two new rings, name_rx (what the test sends in) and
+ * name_tx (what the port sends out), one queue pair with mbufs from pool. Exits the process if
+ * it fails. In testlib_ring.c: tests that call it link net_ring. */
+uint16_t px_test_ring_port(const char *name, struct rte_mempool *pool, struct rte_ring **rx,
+			   struct rte_ring **tx);
+
 /* A DNS message under construction, for scripted upstream replies: px_test_msg_start() writes
  * the header and the question, then records are appended section by section, in order (0
  * answer, 1 authority, 2 additional), each bumping its section's count. An owner or target of
