@@ -125,6 +125,10 @@ nft_run(const char *script, char *err, size_t err_len)
 	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDERR_FILENO);
+	/* nft gets its three pipes and nothing else of pollux's: not the control socket, the tap
+	 * or the packet sockets, nor DPDK's runtime files, whose locks would outlive a killed
+	 * pollux for as long as nft runs and keep the next start from initialising. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);

@@ -158,28 +158,40 @@ lab_pid_alive() {
 	lab_pid_in_ns "$1" "$POLLUX_LAB_NS_PX"
 }
 
-# True if pid is a live (not zombie) process in network namespace ns. The namespace is compared
-# by inode: `ip netns identify` walks every entry of /run/netns and fails when another lab
-# creates or deletes a namespace meanwhile, which made a live pollux look dead (and the caller
-# wait on it forever). The state is the field after the command name, which may hold spaces.
+# Prints /proc/PID/task/TID of one live thread of pid, if it has one. A process is live while
+# any of its threads is not a zombie: SIGKILL can leave the leader thread a zombie while the
+# others still exit, holding the process's files (DPDK's locks on its runtime files among
+# them, so a pollux started then with the same --file-prefix fails with "Cannot allocate
+# memzone list"). The state is the field after the command name, which may hold spaces.
+lab_live_task() {
+	local t state
+	[ -n "$1" ] && [ -d "/proc/$1/task" ] || return 1
+	for t in /proc/"$1"/task/*; do
+		state=$(awk '{sub(/^.*\) /, ""); print $1}' "$t/stat" 2>/dev/null) || continue
+		case $state in '' | Z | X) continue ;; esac
+		echo "$t"
+		return 0
+	done
+	return 1
+}
+
+# True if pid is a live process in network namespace ns. The namespace is compared by inode:
+# `ip netns identify` walks every entry of /run/netns and fails when another lab creates or
+# deletes a namespace meanwhile, which made a live pollux look dead (and the caller wait on it
+# forever).
 lab_pid_in_ns() {
-	local pid=$1 ns=$2 state a b
-	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-	state=$(awk '{sub(/^.*\) /, ""); print $1}' "/proc/$pid/stat" 2>/dev/null) || return 1
-	[ -n "$state" ] && [ "$state" != Z ] || return 1
-	a=$(stat -L -c %d:%i "/proc/$pid/ns/net" 2>/dev/null) || return 1
-	b=$(stat -L -c %d:%i "/run/netns/$ns" 2>/dev/null) || return 1
+	local t a b
+	t=$(lab_live_task "$1") || return 1
+	a=$(stat -L -c %d:%i "$t/ns/net" 2>/dev/null) || return 1
+	b=$(stat -L -c %d:%i "/run/netns/$2" 2>/dev/null) || return 1
 	[ "$a" = "$b" ]
 }
 
-# True if pid is a live (not zombie) process, in whatever namespace: right after the fork,
+# True if pid is a live process, in whatever namespace: right after the fork,
 # `ip netns exec` has not entered the namespace yet, so lab_pid_alive would call a starting
 # pollux dead (and the caller would then wait for it forever).
 lab_proc_live() {
-	local state
-	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
-	state=$(awk '{sub(/^.*\) /, ""); print $1}' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$state" ] && [ "$state" != Z ]
+	lab_live_task "$1" >/dev/null
 }
 
 lab_pid() {
