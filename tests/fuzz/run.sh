@@ -19,6 +19,8 @@
 #       leak input in tests/fuzz/regress/HARNESS with the fix.
 #
 # Environment: FUZZ_SEED [1], FUZZ_RUNS_SCALE [1]: the CI run counts are multiplied by it.
+# FUZZ_MAX_RUNS: a campaign also stops after this many executions (per job), so one can be
+# run to a count, and paused (SIGSTOP) while the machine benchmarks, with SECONDS set high.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -83,12 +85,14 @@ campaign() {
 	log=$build/campaign/$f.log
 	mkdir -p "$out"
 	mapfile -t dirs < <(inputs "$f")
+	local -a opts=(-max_total_time="$seconds" -print_final_stats=1)
+	local t0=$SECONDS
+	[ -n "${FUZZ_MAX_RUNS:-}" ] && opts+=(-runs="$FUZZ_MAX_RUNS")
 	if [ "$jobs" -gt 1 ]; then
-		(cd "$build/campaign" && "$exe" -max_total_time="$seconds" -print_final_stats=1 \
-			-jobs="$jobs" -workers="$jobs" "$out" "${dirs[@]}" >"$log" 2>&1)
+		(cd "$build/campaign" && "$exe" "${opts[@]}" -jobs="$jobs" -workers="$jobs" \
+			"$out" "${dirs[@]}" >"$log" 2>&1)
 	else
-		"$exe" -max_total_time="$seconds" -print_final_stats=1 "$out" "${dirs[@]}" \
-			>"$log" 2>&1
+		"$exe" "${opts[@]}" "$out" "${dirs[@]}" >"$log" 2>&1
 	fi
 	result=$?
 	# With -jobs each worker logs to fuzz-N.log; sum their final counts.
@@ -96,7 +100,7 @@ campaign() {
 		grep -oE 'stat::number_of_executed_units: [0-9]+' | grep -oE '[0-9]+$' |
 		awk '{s += $1} END {print s + 0}')
 	[ "$result" -eq 0 ] && result=clean || result="FOUND (exit $result, see $log)"
-	echo "| $(date -u +%Y-%m-%d) | $f | $seconds s x $jobs | $execs | $result |"
+	echo "| $(date -u +%Y-%m-%d) | $f (code at $(git -C "$here" rev-parse --short HEAD 2>/dev/null)) | $((SECONDS - t0)) s x $jobs | $execs | $result |"
 }
 
 case ${1:-} in
