@@ -11,9 +11,9 @@
  *    main lcore acts as the load generator on the port's rings: PMD RX/TX, bursts, RCU
  *    quiescent reports, everything a deployed worker does.
  *
- * With --access compare, the inline measurement runs in rounds alternating without and with
- * access control (ACL_PREFIXES prefixes) and rate limiting (on, at a rate no client reaches),
- * and reports the cycles per query each adds. The queries come from CLIENTS source addresses
+ * With --access compare, the inline measurement runs in rounds alternating without access
+ * control, with it alone (ACL_PREFIXES prefixes), and with it and rate limiting (on, at a rate
+ * no client reaches), and reports the cycles per query each adds. The queries come from CLIENTS source addresses
  * either way, so the buckets see many clients, as a deployed worker's would.
  *
  * Usage: bench_hit [EAL options] -- [--seconds N] [--names N] [--mode inline|ring|both]
@@ -52,7 +52,7 @@
 #define SEED 1
 #define ACL_PREFIXES 1000
 #define CLIENTS 1024
-#define COMPARE_ROUNDS 10
+#define COMPARE_ROUNDS 31
 
 static struct dp_ctx ctx;
 static struct rte_mempool *pool;
@@ -236,35 +236,54 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 	return cyc;
 }
 
-/* Rounds of off/on, the best of each (the minimum filters out a shared machine's noise): the added cost is their difference. */
+static int
+cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+static double
+median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Rounds of off, access control alone, and access control with rate limiting, back to back.
+ * A shared machine's noise drifts slower than a round: each round's differences are paired
+ * measurements, and their median is the added cost. */
 static void
 bench_compare(void)
 {
 	struct dp_access *a = access_table();
 	struct px_rl_table *rl = rl_table();
-	double off = 0, on = 0, per = seconds / (2 * COMPARE_ROUNDS);
+	double off[COMPARE_ROUNDS], on[COMPARE_ROUNDS], d_acl[COMPARE_ROUNDS], d_on[COMPARE_ROUNDS];
+	double per = seconds / (3 * COMPARE_ROUNDS);
 	char name[32];
 
 	for (int r = 0; r < COMPARE_ROUNDS; r++) {
-		double c;
-
 		ctx.access = NULL;
 		snprintf(name, sizeof(name), "inline_off%d", r);
-		c = bench_inline(name, per, NULL);
-		off = r == 0 || c < off ? c : off;
+		off[r] = bench_inline(name, per, NULL);
 		ctx.access = a;
+		snprintf(name, sizeof(name), "inline_aclonly%d", r);
+		d_acl[r] = bench_inline(name, per, NULL) - off[r];
 		snprintf(name, sizeof(name), "inline_acl%d", r);
-		c = bench_inline(name, per, rl);
-		on = r == 0 || c < on ? c : on;
+		on[r] = bench_inline(name, per, rl);
+		d_on[r] = on[r] - off[r];
 	}
 	ctx.access = NULL;
 	printf("acl.prefixes: %u (+ %u defaults)\n", ACL_PREFIXES,
 	       a->acl->rule_count - ACL_PREFIXES);
 	printf("acl.clients: %u\n", CLIENTS);
 	printf("acl.ratelimit: %u q/s per client\n", a->rl.rate);
-	printf("acl.off_cycles_per_query: %.1f\n", off);
-	printf("acl.on_cycles_per_query: %.1f\n", on);
-	printf("acl.added_cycles_per_query: %.1f\n", on - off);
+	printf("acl.rounds: %u\n", COMPARE_ROUNDS);
+	printf("acl.off_cycles_per_query: %.1f\n", median(off, COMPARE_ROUNDS));
+	printf("acl.on_cycles_per_query: %.1f\n", median(on, COMPARE_ROUNDS));
+	printf("acl.acl_only_added_cycles_per_query: %.1f\n", median(d_acl, COMPARE_ROUNDS));
+	printf("acl.added_cycles_per_query: %.1f\n", median(d_on, COMPARE_ROUNDS));
 	ctl_access_free(a);
 	rte_free(rl);
 }

@@ -10,6 +10,8 @@
  * no memory a fresh one would not, so an idle client is forgotten first and a client being
  * limited (an empty bucket) is forgotten last. Two clients whose keyed hashes agree on set and
  * tag share a bucket; with a random key that is chance, about 2^-31 per pair within a set.
+ * A memo in front of the table (struct px_rl_memo) keeps IPv4 clients that keep asking off
+ * the hash and off their bucket's line.
  *
  * Tokens are counted in thousandths of a query, so a rate of N queries a second refills N
  * thousandths a millisecond exactly. Pure code: no DPDK, no allocation; one writer per table.
@@ -41,22 +43,29 @@ struct px_rl_bucket {
 	uint32_t tag;     /* 0: free */
 	uint32_t last_ms; /* when tokens were last refilled (wraps after 49 days: harmless) */
 	uint32_t tokens;  /* thousandths of a query */
-	uint32_t limited; /* limited queries so far, for the slip */
+	uint16_t limited; /* limited queries since the last slip, < slip */
+	uint16_t memo;    /* 1 + the memo entry holding this bucket's live state; 0: none */
 };
 
-/* A recently seen IPv4 client and its bucket: lets a client that keeps asking skip the hash
- * (about 20 cycles of the ~25 the limiter costs). Indexed by an unkeyed hash of the address, so
- * an attacker can make entries collide; that costs only the hash again, since an entry is used
- * only while its bucket still carries the tag it had (a bucket given to another client since
- * fails that check). */
+/*
+ * A recently seen IPv4 client and the live state of its bucket, so that a client that keeps
+ * asking is served from this one line: no hash (about 20 cycles), and no read of its bucket's
+ * line. While an entry holds a bucket (bucket.memo names the entry), the entry's tokens and
+ * last_ms are the truth and the bucket's are stale; the state goes back to the bucket when
+ * the entry is reused for another client, or when the bucket is read any other way (an IPv6
+ * client, or a second IPv4 prefix, whose keyed hashes agree on set and tag). When a bucket is
+ * given to another client, the entry holding it is emptied. The memo is indexed by an unkeyed
+ * hash of the prefix: an attacker can make entries collide, which costs only the hash again.
+ */
 struct px_rl_memo {
-	uint32_t addr;  /* the masked prefix, as SipHash reads it */
-	uint32_t tag;   /* 0: empty */
-	uint32_t idx;   /* the bucket */
-	uint32_t pad;
+	uint32_t addr;    /* the masked prefix, as SipHash reads it */
+	uint32_t idx;     /* 1 + the bucket; 0: empty */
+	uint32_t last_ms; /* the bucket's live state */
+	uint32_t tokens;
 };
 
 #define PX_RL_MEMO_BITS 11
+_Static_assert(PX_RL_MEMO_BITS < 16, "px_rl_bucket.memo holds 1 + a memo index in 16 bits");
 
 struct px_rl_table {
 	struct px_siphash_key key;
@@ -80,16 +89,31 @@ size_t px_rl_table_size(uint32_t buckets, uint32_t *actual);
 /* Initialises t (px_rl_table_size() bytes, any alignment of 64 bytes or more) with key. */
 void px_rl_table_init(struct px_rl_table *t, uint32_t buckets, const uint8_t key[16]);
 
+/* tokens (as of last_ms) refilled to now_ms, capped at the burst. */
 static inline uint32_t
-px_rl_refill(const struct px_rl_bucket *b, const struct px_rl_params *p, uint32_t now_ms)
+px_rl_refill(uint32_t tokens, uint32_t last_ms, const struct px_rl_params *p, uint32_t now_ms)
 {
 	uint64_t cap = (uint64_t)p->burst * 1000;
-	uint64_t t = b->tokens + (uint64_t)(uint32_t)(now_ms - b->last_ms) * p->rate;
+	uint64_t t = tokens + (uint64_t)(uint32_t)(now_ms - last_ms) * p->rate;
 
 	return (uint32_t)(t < cap ? t : cap);
 }
 
-/* Takes a bucket for a client the set does not know: a free one, else the fullest. */
+/* Hands memo entry e's live state back to its bucket and empties e. */
+static inline void
+px_rl_memo_flush(struct px_rl_table *t, struct px_rl_memo *e)
+{
+	struct px_rl_bucket *b = &t->b[e->idx - 1];
+
+	b->tokens = e->tokens;
+	b->last_ms = e->last_ms;
+	b->memo = 0;
+	e->idx = 0;
+}
+
+/* Takes a bucket for a client the set does not know: a free one, else the one holding the most
+ * tokens once refilled (its live state, wherever that is). A memo entry holding the bucket
+ * taken is emptied: its state belonged to the client evicted. */
 static inline struct px_rl_bucket *
 px_rl_claim(struct px_rl_table *t, struct px_rl_bucket *set, const struct px_rl_params *p,
 	    uint32_t tag, uint32_t now_ms)
@@ -102,7 +126,9 @@ px_rl_claim(struct px_rl_table *t, struct px_rl_bucket *set, const struct px_rl_
 			v = &set[i];
 			goto take;
 		}
-		uint32_t tk = px_rl_refill(&set[i], p, now_ms);
+		const struct px_rl_memo *e = set[i].memo != 0 ? &t->memo[set[i].memo - 1] : NULL;
+		uint32_t tk = e != NULL ? px_rl_refill(e->tokens, e->last_ms, p, now_ms)
+					: px_rl_refill(set[i].tokens, set[i].last_ms, p, now_ms);
 
 		if (tk > most) {
 			most = tk;
@@ -110,11 +136,14 @@ px_rl_claim(struct px_rl_table *t, struct px_rl_bucket *set, const struct px_rl_
 		}
 	}
 	t->evictions++;
+	if (v->memo != 0)
+		t->memo[v->memo - 1].idx = 0;
 take:
 	v->tag = tag;
 	v->last_ms = now_ms;
 	v->tokens = p->burst * 1000;
 	v->limited = 0;
+	v->memo = 0;
 	return v;
 }
 
@@ -161,7 +190,8 @@ px_rl_hash(const struct px_siphash_key *key, const uint8_t *addr, bool v6, unsig
 	return px_siphash13_final(v0, v1, v2, v3, (uint64_t)16 << 56);
 }
 
-/* The bucket for hash h: the one its set holds for the tag, else a claimed one. */
+/* The bucket for hash h: the one its set holds for the tag, else a claimed one. Its state
+ * may be held by a memo entry (b->memo). */
 static inline struct px_rl_bucket *
 px_rl_find(struct px_rl_table *t, const struct px_rl_params *p, uint64_t h, uint32_t now_ms)
 {
@@ -176,6 +206,35 @@ px_rl_find(struct px_rl_table *t, const struct px_rl_params *p, uint64_t h, uint
 	if (unlikely_rl(way < 0))
 		return px_rl_claim(t, set, p, tag, now_ms);
 	return &set[way];
+}
+
+/* Charges one query to the state (tokens, last_ms) of bucket b; a limited query counts
+ * towards b's slip. */
+static inline enum px_rl_verdict
+px_rl_charge(struct px_rl_bucket *b, uint32_t *tokens, uint32_t *last_ms,
+	     const struct px_rl_params *p, uint32_t now_ms)
+{
+	uint32_t tk = px_rl_refill(*tokens, *last_ms, p, now_ms);
+
+	*last_ms = now_ms;
+	if (tk >= 1000) {
+		*tokens = tk - 1000;
+		return PX_RL_PASS;
+	}
+	*tokens = tk;
+	if (p->slip == 0)
+		return PX_RL_DROP;
+	if (++b->limited < p->slip)
+		return PX_RL_DROP;
+	b->limited = 0;
+	return PX_RL_SLIP;
+}
+
+/* The memo entry for the IPv4 prefix a (as SipHash reads it). */
+static inline struct px_rl_memo *
+px_rl_memo_of(struct px_rl_table *t, uint32_t a)
+{
+	return &t->memo[(a * 0x9e3779b1u) >> (32 - PX_RL_MEMO_BITS)];
 }
 
 /*
@@ -196,24 +255,23 @@ px_rl_check(struct px_rl_table *t, const struct px_rl_params *p, const uint8_t *
 		struct px_rl_memo *e;
 
 		a &= m;
-		e = &t->memo[(a * 0x9e3779b1u) >> (32 - PX_RL_MEMO_BITS)];
-		if (e->addr == a && e->tag != 0 && t->b[e->idx].tag == e->tag) {
-			b = &t->b[e->idx];
-		} else {
+		e = px_rl_memo_of(t, a);
+		if (unlikely_rl(e->idx == 0 || e->addr != a)) {
+			if (e->idx != 0)
+				px_rl_memo_flush(t, e);
 			b = px_rl_find(t, p, px_rl_hash(&t->key, addr, false, plen), now_ms);
+			if (b->memo != 0)
+				px_rl_memo_flush(t, &t->memo[b->memo - 1]);
 			e->addr = a;
-			e->tag = b->tag;
-			e->idx = (uint32_t)(b - t->b);
+			e->idx = (uint32_t)(b - t->b) + 1;
+			e->tokens = b->tokens;
+			e->last_ms = b->last_ms;
+			b->memo = (uint16_t)(e - t->memo + 1);
 		}
-	} else {
-		b = px_rl_find(t, p, px_rl_hash(&t->key, addr, true, p->v6_prefix), now_ms);
+		return px_rl_charge(&t->b[e->idx - 1], &e->tokens, &e->last_ms, p, now_ms);
 	}
-	b->tokens = px_rl_refill(b, p, now_ms);
-	b->last_ms = now_ms;
-	if (b->tokens >= 1000) {
-		b->tokens -= 1000;
-		return PX_RL_PASS;
-	}
-	b->limited++;
-	return p->slip != 0 && b->limited % p->slip == 0 ? PX_RL_SLIP : PX_RL_DROP;
+	b = px_rl_find(t, p, px_rl_hash(&t->key, addr, true, p->v6_prefix), now_ms);
+	if (b->memo != 0)
+		px_rl_memo_flush(t, &t->memo[b->memo - 1]);
+	return px_rl_charge(b, &b->tokens, &b->last_ms, p, now_ms);
 }

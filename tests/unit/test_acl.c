@@ -477,6 +477,199 @@ START_TEST(test_px_rl_memo_collisions_harmless)
 }
 END_TEST
 
+/* A limiter without a memo, written plainly: what px_rl_check() must decide, query for query. */
+struct ref_bucket {
+	uint32_t tag, last, tokens, limited;
+};
+
+struct ref_rl {
+	uint32_t sets;
+	uint32_t evictions;
+	struct ref_bucket *b;
+};
+
+static uint32_t
+ref_refill(const struct ref_bucket *b, const struct px_rl_params *p, uint32_t now)
+{
+	uint64_t t = b->tokens + (uint64_t)(uint32_t)(now - b->last) * p->rate;
+
+	return t < (uint64_t)p->burst * 1000 ? (uint32_t)t : p->burst * 1000;
+}
+
+static enum px_rl_verdict
+ref_check(struct ref_rl *r, const struct px_siphash_key *key, const struct px_rl_params *p,
+	  const uint8_t *addr, bool v6, uint32_t now)
+{
+	uint64_t h = px_rl_hash(key, addr, v6, v6 ? p->v6_prefix : p->v4_prefix);
+	struct ref_bucket *set = &r->b[((uint32_t)h & (r->sets - 1)) * PX_RL_WAYS], *b = NULL;
+	uint32_t tag = (uint32_t)(h >> 32) | 1;
+
+	for (int i = 0; i < PX_RL_WAYS; i++)
+		if (set[i].tag == tag)
+			b = &set[i];
+	if (b == NULL) {
+		uint32_t most = 0;
+
+		for (int i = 0; i < PX_RL_WAYS && b == NULL; i++)
+			if (set[i].tag == 0)
+				b = &set[i];
+		if (b == NULL) {
+			b = &set[0];
+			for (int i = 0; i < PX_RL_WAYS; i++) {
+				if (ref_refill(&set[i], p, now) > most) {
+					most = ref_refill(&set[i], p, now);
+					b = &set[i];
+				}
+			}
+			r->evictions++;
+		}
+		*b = (struct ref_bucket){.tag = tag, .last = now, .tokens = p->burst * 1000};
+	}
+	b->tokens = ref_refill(b, p, now);
+	b->last = now;
+	if (b->tokens >= 1000) {
+		b->tokens -= 1000;
+		return PX_RL_PASS;
+	}
+	b->limited++;
+	return p->slip != 0 && b->limited % p->slip == 0 ? PX_RL_SLIP : PX_RL_DROP;
+}
+
+static uint32_t
+memo_slot(const uint8_t *a4)
+{
+	uint32_t k = (uint32_t)a4[0] | (uint32_t)a4[1] << 8 | (uint32_t)a4[2] << 16 |
+		     (uint32_t)a4[3] << 24;
+
+	return (k * 0x9e3779b1u) >> (32 - PX_RL_MEMO_BITS);
+}
+
+/* Candidate i of the birthday search below: IPv4 172.16.0.0/13 for i < 2^19, else IPv6. */
+static void
+rl_addr(uint8_t a[16], uint32_t i)
+{
+	memset(a, 0, 16);
+	if (i >> 19 == 0) {
+		a[0] = 172;
+		a[1] = (uint8_t)(16 + (i >> 16));
+		a[2] = (uint8_t)(i >> 8);
+		a[3] = (uint8_t)i;
+		return;
+	}
+	a[0] = 0x20;
+	a[1] = 0x01;
+	a[2] = 0x0d;
+	a[3] = 0xb8;
+	a[4] = (uint8_t)(i >> 16); /* inside the /56 */
+	a[5] = (uint8_t)(i >> 8);
+	a[6] = (uint8_t)i;
+}
+
+static int
+cmp_tag(const void *x, const void *y)
+{
+	const uint64_t *a = x, *b = y;
+
+	return (*a >> 20 > *b >> 20) - (*a >> 20 < *b >> 20);
+}
+
+/*
+ * The memo changes where a bucket's state lives, never a verdict: clients that share memo
+ * entries, prefixes that share a bucket (their keyed hashes agree on set and tag: two IPv4
+ * ones, and an IPv4 with an IPv6 one), idle and flooding clients, in a table of one set (so
+ * buckets are taken from clients all the time) and in a larger one, decide exactly what a
+ * limiter without a memo decides, and evict as often.
+ */
+START_TEST(test_px_rl_memo_matches_reference)
+{
+	struct px_rl_table *t = rl_new(_i == 0 ? PX_RL_WAYS : 64);
+	struct px_rl_params p = {.rate = 20, .burst = 3, .slip = 3, .v4_prefix = 32,
+				 .v6_prefix = 56};
+	struct ref_rl r = {.sets = t->set_mask + 1};
+	uint8_t pool[24][16];
+	bool v6[24] = {false};
+	unsigned n = 0, share4 = 0, share6 = 0;
+	uint32_t seed = 7, now = 5000;
+	uint64_t *tags;
+
+	r.b = calloc(r.sets * PX_RL_WAYS, sizeof(*r.b));
+	ck_assert_ptr_nonnull(r.b);
+	/* Three IPv4 clients in one memo entry, and three more in another. */
+	for (uint32_t i = 1; n < 6; i++) {
+		uint8_t a[4] = {10, 1, (uint8_t)(i >> 8), (uint8_t)i};
+		unsigned want = n < 3 ? 77 : 1500;
+
+		if (memo_slot(a) == want) {
+			memcpy(pool[n], a, 4);
+			n++;
+		}
+	}
+	/* Prefixes whose keyed hashes agree on set and tag share a bucket: two IPv4 /32s in
+	 * separate memo entries, and an IPv4 /32 with an IPv6 /56. A birthday search over 2^19
+	 * of each finds several of both kinds (the key is fixed, so the same ones every run). */
+	tags = malloc(sizeof(*tags) << 20);
+	ck_assert_ptr_nonnull(tags);
+	for (uint32_t i = 0; i < 1u << 20; i++) {
+		uint8_t a[16];
+		uint64_t h;
+
+		rl_addr(a, i);
+		h = px_rl_hash(&t->key, a, i >> 19, i >> 19 ? 56 : 32);
+		tags[i] = ((h >> 32) | 1) << 32 | ((uint32_t)h & t->set_mask) << 20 | i;
+	}
+	qsort(tags, 1u << 20, sizeof(*tags), cmp_tag);
+	for (uint32_t i = 1; i < 1u << 20; i++) {
+		uint32_t x = (uint32_t)tags[i - 1] & 0xfffff, y = (uint32_t)tags[i] & 0xfffff;
+		uint8_t ax[16], ay[16];
+		bool mixed = (x >> 19) != (y >> 19);
+
+		if (tags[i] >> 20 != tags[i - 1] >> 20 || (mixed ? share6 : share4) != 0)
+			continue;
+		rl_addr(ax, x);
+		rl_addr(ay, y);
+		if (!mixed && memo_slot(ax) == memo_slot(ay))
+			continue;
+		memcpy(pool[n], ax, 16);
+		memcpy(pool[n + 1], ay, 16);
+		v6[n] = x >> 19;
+		v6[n + 1] = y >> 19;
+		*(mixed ? &share6 : &share4) = n;
+		n += 2;
+	}
+	free(tags);
+	ck_assert_uint_ne(share4, 0);
+	ck_assert_uint_ne(share6, 0);
+	/* IPv4 clients spread over the memo, and IPv6 ones. */
+	while (n < 20) {
+		for (int b = 0; b < 4; b++)
+			pool[n][b] = (uint8_t)RND();
+		n++;
+	}
+	while (n < 24) {
+		for (int b = 0; b < 16; b++)
+			pool[n][b] = (uint8_t)RND();
+		v6[n++] = true;
+	}
+	for (int step = 0; step < 200000; step++) {
+		/* Three clients at a time flood (several queries a millisecond): those in one
+		 * memo entry, then in the other, then each pair sharing a bucket and a client
+		 * beside it. The rest come and go. */
+		const unsigned flood[4] = {0, 3, share4, share6};
+		unsigned c = RND() % 4 != 0 ? flood[(step / 20000) % 4] + RND() % 3 : RND() % n;
+
+		now += RND() % 8 == 0 ? RND() % 400 : 0;
+		ck_assert_msg(px_rl_check(t, &p, pool[c], v6[c], now) ==
+				      ref_check(&r, &t->key, &p, pool[c], v6[c], now),
+			      "step %d, client %u: the memo changed a verdict", step, c);
+	}
+	ck_assert_uint_eq(t->evictions, r.evictions);
+	if (_i == 0)
+		ck_assert_uint_gt(t->evictions, 1000);
+	free(r.b);
+	free(t);
+}
+END_TEST
+
 /* The hot path's written-out SipHash-1-3 is the reference one over the masked prefix. */
 START_TEST(test_px_rl_hash_is_siphash13)
 {
@@ -533,6 +726,7 @@ acl_suite(void)
 	tcase_add_test(tc, test_px_rl_hash_is_siphash13);
 	tcase_add_test(tc, test_px_rl_memo_follows_evictions);
 	tcase_add_test(tc, test_px_rl_memo_collisions_harmless);
+	tcase_add_loop_test(tc, test_px_rl_memo_matches_reference, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
