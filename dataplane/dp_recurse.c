@@ -38,6 +38,12 @@ dp_recurse_resolver(const struct dp_recurse *rc)
 	return rc->res;
 }
 
+const struct dp_upq_table *
+dp_recurse_upstream(const struct dp_recurse *rc)
+{
+	return rc->upq;
+}
+
 const struct dp_share *
 dp_recurse_share(const struct dp_recurse *rc)
 {
@@ -639,6 +645,13 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 		return DP_DROP;
 	case DP_UPQ_WRONG_CASE:
 		DP_STAT_INC(lc, rec_forged_case);
+		return DP_DROP;
+	case DP_UPQ_LATE:
+		/* Its resolution moved on when it timed out; what it still tells is how slow the
+		 * server is, so the next RTO covers it. */
+		DP_STAT_INC(lc, rec_late_replies);
+		dp_upq_server_update(rc->upq, &done.server, (uint32_t)(lc->now_ms - done.sent_ms),
+				     lc->now_ms);
 		return DP_DROP;
 	default:
 		DP_STAT_INC(lc, rec_forged_question);

@@ -143,6 +143,10 @@ void dp_recurse_free(struct dp_recurse *rc);
 /* The resolver inside, for tests and telemetry (read-only). */
 const struct dp_resolver *dp_recurse_resolver(const struct dp_recurse *rc);
 
+/* The upstream query table inside (servers' RTT and backoff), for tests and telemetry
+ * (read-only). */
+const struct dp_upq_table *dp_recurse_upstream(const struct dp_recurse *rc);
+
 /* The fair-share table inside (NULL without a cap), and the client slots in use, for tests
  * and telemetry (read-only). */
 const struct dp_share *dp_recurse_share(const struct dp_recurse *rc);

@@ -217,6 +217,14 @@ slot_handle(const struct slot *s, uint32_t idx)
 	return (uint64_t)s->gen << 32 | idx;
 }
 
+/* Gives back one reference on port (a query or a remembered one ended on it). */
+static void
+port_unref(struct dp_upq_table *t, uint16_t port)
+{
+	if (t->owners != NULL && --t->refs[port] == 0)
+		__atomic_store_n(&t->owners[port], 0, __ATOMIC_RELEASE);
+}
+
 /* Takes a pending slot out of the index and the wheel and puts it on the free list. */
 static void
 slot_release(struct dp_upq_table *t, uint32_t idx)
@@ -227,8 +235,7 @@ slot_release(struct dp_upq_table *t, uint32_t idx)
 	qindex_remove(t, idx);
 	wheel_remove(t, idx);
 	s->state = SLOT_FREE;
-	if (t->owners != NULL && --t->refs[s->sport] == 0)
-		__atomic_store_n(&t->owners[s->sport], 0, __ATOMIC_RELEASE);
+	port_unref(t, s->sport);
 	s->next = t->free_head;
 	t->free_head = idx;
 	t->outstanding--;
@@ -252,6 +259,126 @@ slot_copy_out(const struct slot *s, uint32_t idx, struct dp_upq_done *out)
 	out->cookie = s->cookie;
 	for (unsigned i = 0; i < s->qname_len; i++)
 		out->qname[i] = lower(s->qname[i]);
+}
+
+/* True if name is exactly len bytes of well-formed uncompressed wire labels ending at the root. */
+static bool
+name_valid(const uint8_t *name, unsigned len)
+{
+	unsigned pos = 0;
+
+	if (name == NULL || len == 0 || len > PX_DNS_MAX_NAME)
+		return false;
+	while (pos < len) {
+		uint8_t l = name[pos];
+
+		if (l == 0)
+			return pos + 1 == len;
+		if (l > PX_DNS_MAX_LABEL)
+			return false;
+		pos += 1u + l;
+	}
+	return false;
+}
+
+/* The late table's hash of a question: SipHash-1-3 of qname exactly as given (as sent: the
+ * case matters), qtype and qclass. lowercase: hash qname lowered (queries sent without 0x20). */
+static uint64_t
+late_qhash(const struct dp_upq_table *t, const uint8_t *qname, unsigned len, uint16_t qtype,
+	   uint16_t qclass, bool lowercase)
+{
+	uint8_t low[PX_DNS_MAX_NAME];
+
+	if (lowercase) {
+		for (unsigned i = 0; i < len; i++)
+			low[i] = lower(qname[i]);
+		qname = low;
+	}
+	return px_siphash13_tail(&t->qkey, qname, len, (uint64_t)qtype << 16 | qclass);
+}
+
+/* The late index entry for (port, ID); port and ID are our own random draws. */
+static inline uint16_t *
+late_index_of(struct dp_upq_table *t, uint16_t sport, uint16_t id)
+{
+	return &t->late_index[(((uint32_t)sport << 16 | id) * 0x9e3779b1u) >> 21];
+}
+
+_Static_assert(LATE_INDEX == 1u << 11, "late_index_of() takes the top 11 bits");
+_Static_assert(DP_UPQ_LATE_SLOTS < 65536, "late_index holds 1 + a ring position in 16 bits");
+
+/* Forgets the oldest remembered query, releasing its port. */
+static void
+late_pop(struct dp_upq_table *t)
+{
+	struct late *l = &t->late[t->late_head];
+
+	if (l->until_ms != 0) {
+		l->until_ms = 0;
+		port_unref(t, l->sport);
+	}
+	t->late_head = (t->late_head + 1) % DP_UPQ_LATE_SLOTS;
+	t->late_count--;
+}
+
+/* Forgets the remembered queries whose window closed before now_ms. */
+static void
+late_sweep(struct dp_upq_table *t, uint64_t now_ms)
+{
+	while (t->late_count != 0 && t->late[t->late_head].until_ms < now_ms)
+		late_pop(t);
+}
+
+/* Remembers s, which timed out, so that its reply is recognised if it comes late; the oldest
+ * remembered query makes room when the ring is full. Keeps s's port claimed. */
+static void
+late_remember(struct dp_upq_table *t, const struct slot *s)
+{
+	uint32_t pos;
+	struct late *l;
+
+	if (t->late_count == DP_UPQ_LATE_SLOTS)
+		late_pop(t);
+	pos = (t->late_head + t->late_count++) % DP_UPQ_LATE_SLOTS;
+	l = &t->late[pos];
+	l->qhash = late_qhash(t, s->qname, s->qname_len, s->qtype, s->qclass, false);
+	l->sent_ms = s->sent_ms;
+	l->until_ms = s->deadline_ms + DP_UPQ_LATE_WINDOW_MS;
+	l->server = s->server;
+	l->sport = s->sport;
+	l->id = s->id;
+	l->server_port = s->server_port;
+	l->case_on = s->case_on;
+	if (t->owners != NULL)
+		t->refs[s->sport]++;
+	*late_index_of(t, s->sport, s->id) = (uint16_t)(pos + 1);
+}
+
+/* True if rep answers a query that timed out lately, by every check an outstanding query's
+ * reply passes; fills out's server and times and forgets the query (one sample per query). */
+static bool
+late_match(struct dp_upq_table *t, const struct dp_upq_reply *rep, struct dp_upq_done *out)
+{
+	uint16_t at = *late_index_of(t, rep->dport, rep->id);
+	struct late *l = at != 0 ? &t->late[at - 1] : NULL;
+
+	if (l == NULL || l->until_ms == 0 || l->until_ms < t->wheel_ms || l->sport != rep->dport ||
+	    l->id != rep->id || !dp_upq_addr_eq(&l->server, &rep->src) ||
+	    l->server_port != rep->sport || !name_valid(rep->qname, rep->qname_len) ||
+	    late_qhash(t, rep->qname, rep->qname_len, rep->qtype, rep->qclass, !l->case_on) !=
+		    l->qhash)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->sent_ms = l->sent_ms;
+	out->server = l->server;
+	out->server_port = l->server_port;
+	out->sport = l->sport;
+	out->id = l->id;
+	out->qtype = rep->qtype;
+	out->qclass = rep->qclass;
+	l->until_ms = 0;
+	port_unref(t, l->sport);
+	return true;
 }
 
 /*
@@ -285,26 +412,6 @@ case_randomise(uint8_t *dst, const uint8_t *src, unsigned len, struct dp_rand *r
 			dst[pos] = c;
 		}
 	}
-}
-
-/* True if name is exactly len bytes of well-formed uncompressed wire labels ending at the root. */
-static bool
-name_valid(const uint8_t *name, unsigned len)
-{
-	unsigned pos = 0;
-
-	if (name == NULL || len == 0 || len > PX_DNS_MAX_NAME)
-		return false;
-	while (pos < len) {
-		uint8_t l = name[pos];
-
-		if (l == 0)
-			return pos + 1 == len;
-		if (l > PX_DNS_MAX_LABEL)
-			return false;
-		pos += 1u + l;
-	}
-	return false;
 }
 
 int
@@ -441,6 +548,10 @@ dp_upq_match(struct dp_upq_table *t, const struct dp_upq_reply *rep, struct dp_u
 	struct slot *s;
 
 	if (idx == NONE) {
+		if (late_match(t, rep, out)) {
+			t->stats.late_replies++;
+			return DP_UPQ_LATE;
+		}
 		t->stats.drop_no_such_query++;
 		return DP_UPQ_NO_SUCH_QUERY;
 	}
@@ -477,6 +588,7 @@ dp_upq_match(struct dp_upq_table *t, const struct dp_upq_reply *rep, struct dp_u
 bool
 dp_upq_expire(struct dp_upq_table *t, uint64_t now_ms, struct dp_upq_done *out)
 {
+	late_sweep(t, now_ms);
 	/* After a long pause visit every slot once rather than every millisecond missed. Deadlines
 	 * are compared, not assumed from the slot, so this stays exact. */
 	if (now_ms > t->wheel_ms + DP_UPQ_WHEEL_SLOTS)
@@ -490,6 +602,7 @@ dp_upq_expire(struct dp_upq_table *t, uint64_t now_ms, struct dp_upq_done *out)
 			idx = t->slots[idx].wheel_next;
 		if (idx != NONE) {
 			slot_copy_out(&t->slots[idx], idx, out);
+			late_remember(t, &t->slots[idx]);
 			slot_release(t, idx);
 			t->stats.timeouts++;
 			return true;

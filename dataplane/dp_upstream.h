@@ -42,6 +42,11 @@
  * - Per server address: SRTT and RTTVAR as in RFC 6298, an RTO with exponential backoff on
  *   timeouts that decays back with time, and selection of the fastest known server, exploring
  *   servers never tried first. A fixed table with LRU replacement within each set.
+ * - Spurious timeouts: the last DP_UPQ_LATE_SLOTS queries that timed out are remembered for
+ *   DP_UPQ_LATE_WINDOW_MS past their deadline (their ports stay claimed meanwhile), and a
+ *   reply that matches one by every check is DP_UPQ_LATE: counted, and an RTT sample for its
+ *   server, so that a server slower than its RTO said teaches the RTO rather than only
+ *   backing it off.
  *
  * - With several workers (dp_upq_share_ports()), a source port belongs to one worker at a time:
  *   the table claims a port in a shared owner map (one byte per port, compare-and-swap from
@@ -76,6 +81,11 @@
 /* Timer wheel: one slot per millisecond. Timeouts are clamped to [1, DP_UPQ_MAX_TIMEOUT_MS]. */
 #define DP_UPQ_WHEEL_SLOTS 8192
 #define DP_UPQ_MAX_TIMEOUT_MS (DP_UPQ_WHEEL_SLOTS - 1)
+
+/* Queries that timed out are remembered (DP_UPQ_LATE_SLOTS of them, the newest win) for
+ * DP_UPQ_LATE_WINDOW_MS past their deadline, so that a reply arriving late is recognised. */
+#define DP_UPQ_LATE_SLOTS 1024
+#define DP_UPQ_LATE_WINDOW_MS 3000
 
 /* Server RTT table: DP_UPQ_SERVERS entries in sets of DP_UPQ_SERVER_WAYS. */
 #define DP_UPQ_SERVERS 1024
@@ -153,6 +163,7 @@ dp_upq_addr_eq(const struct dp_upq_addr *x, const struct dp_upq_addr *y)
 	X(drop_wrong_case, "replies dropped: question matched except for the 0x20 letter case")    \
 	X(case_fallbacks, "servers put in 0x20 fallback after repeated case mismatches")           \
 	X(timeouts, "queries that reached their deadline unanswered")                              \
+	X(late_replies, "replies to a query that had timed out: spurious timeouts, RTT samples")   \
 	X(cancelled, "queries cancelled by the resolver")                                          \
 	X(table_full, "queries not started: every slot in use")                                    \
 	X(id_collisions, "random (port, ID) draws that were already in use, and redrawn")          \
@@ -226,6 +237,7 @@ enum dp_upq_verdict {
 	DP_UPQ_WRONG_PORT,     /* ... from the server, but not from the port queried */
 	DP_UPQ_WRONG_QUESTION, /* ... but the question (name, type or class) differs or is absent */
 	DP_UPQ_WRONG_CASE,     /* ... the same question, but not in the case it was sent in */
+	DP_UPQ_LATE,           /* the reply to a query that had timed out: a spurious timeout */
 };
 
 struct dp_upq_table;
@@ -289,6 +301,13 @@ int dp_upq_start(struct dp_upq_table *t, struct dp_rand *r, const struct dp_upq_
  * is now - out->sent_ms; a match with 0x20 clears the server's case strikes. Any other verdict
  * is counted and changes nothing else, except that DP_UPQ_WRONG_CASE marks the query
  * (out->case_seen when it expires). O(1).
+ *
+ * A reply that names no outstanding query but matches, by the same checks (port, ID, server
+ * address and port, and the question in the case it was sent in), a query that timed out
+ * within DP_UPQ_LATE_WINDOW_MS of its deadline is DP_UPQ_LATE: the timeout was spurious. It is
+ * counted (late_replies, not drop_no_such_query) and not accepted (its query's resolution has
+ * moved on), but out->server and out->sent_ms are filled: the caller takes the RTT sample with
+ * dp_upq_server_update(), so that a slow server's RTO grows to cover it. Once per query.
  */
 enum dp_upq_verdict dp_upq_match(struct dp_upq_table *t, const struct dp_upq_reply *rep,
 				 struct dp_upq_done *out);

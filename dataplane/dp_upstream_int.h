@@ -62,6 +62,22 @@ struct server {
 	uint64_t case_off_until_ms; /* 0x20 fallback until then */
 };
 
+/* A query that timed out, remembered to recognise its reply if it comes late. While it is
+ * remembered its source port stays claimed (refs), so that with several workers the reply is
+ * still handed to this one. */
+struct late {
+	uint64_t qhash;    /* late_qhash() of the question as sent */
+	uint64_t sent_ms;
+	uint64_t until_ms; /* 0: answered late already, or never used */
+	struct dp_upq_addr server;
+	uint16_t sport;
+	uint16_t id;
+	uint16_t server_port;
+	uint8_t case_on;
+};
+
+#define LATE_INDEX (2 * DP_UPQ_LATE_SLOTS)
+
 struct dp_upq_table {
 	uint32_t capacity;
 	uint32_t outstanding;
@@ -79,6 +95,11 @@ struct dp_upq_table {
 	uint8_t self;
 	uint32_t wheel[DP_UPQ_WHEEL_SLOTS]; /* heads of doubly linked lists of slots */
 	struct server servers[DP_UPQ_SERVERS];
+	/* Timed-out queries in the order they timed out: a ring, oldest at late_head. */
+	struct late late[DP_UPQ_LATE_SLOTS];
+	uint32_t late_head;
+	uint32_t late_count;
+	uint16_t late_index[LATE_INDEX]; /* by (port, ID): 1 + a ring position, 0 none */
 };
 
 /* dp_upstream_srv.c: the server entry for a, or NULL; whether 0x20 is off for it. */

@@ -948,6 +948,7 @@ START_TEST(test_recurse_timeout_failover)
 		answer_upq(&f.q);
 	}
 	uint32_t first = f.q.dst;
+	struct upq timed_out = f.q;
 	char qname[PX_DNS_NAME_BUF];
 
 	snprintf(qname, sizeof(qname), "%s", f.q.qname);
@@ -964,6 +965,33 @@ START_TEST(test_recurse_timeout_failover)
 	ck_assert_uint_eq(serve(&f, path, RTE_DIM(path), 0), 0);
 	check_client_answer(&f, 40004, 0x3333, "www.slow.test", PX_DNS_RCODE_NOERROR);
 	rte_pktmbuf_free(f.m);
+
+	/* The first server answers after all, late: a spurious timeout, counted, and no reply
+	 * to anything (its resolution has been answered). */
+	struct px_test_msg r;
+	uint64_t late = STAT(rec_late_replies), no_query = STAT(rec_forged_no_query);
+
+	struct dp_upq_server_info info;
+	struct dp_upq_addr slow;
+
+	dp_upq_addr_set4(&slow, timed_out.dst);
+	ck_assert(dp_upq_server_info(dp_recurse_upstream(worker->rec), &slow, dp_clock_ms(), &info));
+	ck_assert(!info.has_sample);
+	ck_assert_uint_eq(info.backoff, 1);
+	auth_reply(&r, &timed_out);
+	server_send(timed_out.dst, PX_DNS_PORT, timed_out.sport, &r);
+	ck_assert_uint_eq(STAT(rec_late_replies), late + 1);
+	ck_assert_uint_eq(STAT(rec_forged_no_query), no_query);
+	/* What it tells is kept: the server is slow, not dead. Its RTT covers the wait. */
+	ck_assert(dp_upq_server_info(dp_recurse_upstream(worker->rec), &slow, dp_clock_ms(), &info));
+	ck_assert(info.has_sample);
+	ck_assert_uint_eq(info.backoff, 0);
+	ck_assert_uint_ge(info.srtt_ms, DP_UPQ_RTT_UNKNOWN_MS);
+	/* Once: a second copy is a reply to nothing. */
+	server_send(timed_out.dst, PX_DNS_PORT, timed_out.sport, &r);
+	ck_assert_uint_eq(STAT(rec_late_replies), late + 1);
+	ck_assert_uint_eq(STAT(rec_forged_no_query), no_query + 1);
+	expect_quiet(5);
 }
 END_TEST
 

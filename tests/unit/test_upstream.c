@@ -770,6 +770,19 @@ START_TEST(test_dp_upq_shared_ports)
 	while (dp_upq_expire(t, 6000, &done))
 		busy_before++;
 	ck_assert_uint_eq(busy_before, (sizeof(held) / sizeof(held[0])) - 1);
+	/* The newest DP_UPQ_LATE_SLOTS queries that timed out keep their ports for their late
+	 * replies (which must reach A), until the window after their deadline (5000) closes. */
+	uint32_t kept = 0;
+
+	for (uint32_t p = 0; p <= DP_UPQ_PORT_MAX; p++)
+		kept += refs_a[p];
+	ck_assert_uint_eq(kept, DP_UPQ_LATE_SLOTS);
+	ck_assert(!dp_upq_expire(t, 5000 + DP_UPQ_LATE_WINDOW_MS, &done));
+	kept = 0;
+	for (uint32_t p = 0; p <= DP_UPQ_PORT_MAX; p++)
+		kept += refs_a[p] != 0 && owners[p] == 1 ? refs_a[p] : 0;
+	ck_assert_uint_eq(kept, DP_UPQ_LATE_SLOTS);
+	ck_assert(!dp_upq_expire(t, 5001 + DP_UPQ_LATE_WINDOW_MS, &done));
 	for (uint32_t p = 0; p <= DP_UPQ_PORT_MAX; p++)
 		if (owners[p] != 0 || refs_a[p] != 0)
 			ck_abort_msg("port %u still held (owner %u, refs %u)", p, owners[p], refs_a[p]);
@@ -1044,6 +1057,126 @@ START_TEST(test_dp_upq_question_index_keyed)
 }
 END_TEST
 
+/* A reply to a query that timed out is recognised by every check a timely one passes, once,
+ * within the window, and only then: DP_UPQ_LATE with the server and send time for the RTT
+ * sample. Anything else is still a reply to no query. */
+START_TEST(test_dp_upq_late_reply)
+{
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+	struct dp_upq_reply rep, bad;
+	const struct dp_upq_stats *st = dp_upq_stats(t);
+
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 1000, 100, &sent), 0);
+	ck_assert(sent.case_on);
+	rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
+	ck_assert(dp_upq_expire(t, 1100, &done));
+	ck_assert(!dp_upq_expire(t, 1400, &done));
+
+	/* Each one thing wrong: not late, but no such query. */
+	bad = rep;
+	bad.src = addr("192.0.2.9");
+	ck_assert_int_eq(dp_upq_match(t, &bad, &done), DP_UPQ_NO_SUCH_QUERY);
+	bad = rep;
+	bad.sport = 5353;
+	ck_assert_int_eq(dp_upq_match(t, &bad, &done), DP_UPQ_NO_SUCH_QUERY);
+	bad = rep;
+	bad.id ^= 1;
+	ck_assert_int_eq(dp_upq_match(t, &bad, &done), DP_UPQ_NO_SUCH_QUERY);
+	bad = rep;
+	bad.qtype = PX_DNS_TYPE_AAAA;
+	ck_assert_int_eq(dp_upq_match(t, &bad, &done), DP_UPQ_NO_SUCH_QUERY);
+	{
+		uint8_t other[PX_DNS_NAME_BUF];
+
+		/* The same name in another case than the one sent (0x20). */
+		bad = reply_for(&sent, "192.0.2.1", NULL, other);
+		for (unsigned i = 1; i < bad.qname_len; i++) {
+			if ((other[i] | 0x20) >= 'a' && (other[i] | 0x20) <= 'z') {
+				other[i] ^= 0x20;
+				break;
+			}
+		}
+		ck_assert_int_eq(dp_upq_match(t, &bad, &done), DP_UPQ_NO_SUCH_QUERY);
+		bad.qname_len = 0;
+		ck_assert_int_eq(dp_upq_match(t, &bad, &done), DP_UPQ_NO_SUCH_QUERY);
+	}
+	ck_assert_uint_eq(st->late_replies, 0);
+	ck_assert_uint_eq(st->drop_no_such_query, 6);
+
+	memset(&done, 0xff, sizeof(done));
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_LATE);
+	ck_assert(dp_upq_addr_eq(&done.server, &q.server));
+	ck_assert_uint_eq(done.sent_ms, 1000);
+	ck_assert_uint_eq(done.sport, sent.sport);
+	ck_assert_uint_eq(done.id, sent.id);
+	ck_assert_uint_eq(st->late_replies, 1);
+	ck_assert_uint_eq(st->matched, 0);
+	/* One sample per query: the second copy is a reply to nothing. */
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_NO_SUCH_QUERY);
+	ck_assert_uint_eq(st->late_replies, 1);
+
+	/* Past the window (deadline + DP_UPQ_LATE_WINDOW_MS) a late reply is not recognised. */
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 2000, 100, &sent), 0);
+	rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
+	ck_assert(dp_upq_expire(t, 2100, &done));
+	ck_assert(!dp_upq_expire(t, 2100 + DP_UPQ_LATE_WINDOW_MS, &done));
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_LATE);
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 6000, 100, &sent), 0);
+	rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
+	ck_assert(dp_upq_expire(t, 6100, &done));
+	ck_assert(!dp_upq_expire(t, 6101 + DP_UPQ_LATE_WINDOW_MS, &done));
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_NO_SUCH_QUERY);
+
+	/* A cancelled query leaves nothing to recognise: its resolution ended, not its wait. */
+	ck_assert_int_eq(dp_upq_start(t, &rng, &q, 20000, 100, &sent), 0);
+	rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
+	ck_assert_int_eq(dp_upq_cancel(t, sent.handle), 0);
+	ck_assert_int_eq(dp_upq_match(t, &rep, &done), DP_UPQ_NO_SUCH_QUERY);
+}
+END_TEST
+
+/*
+ * A server that is slower than its RTO says, driven as the resolver drives it: each query gets
+ * the server's RTO, a deadline reported with dp_upq_server_timeout(), and every reply's RTT
+ * (a late one's included) fed back with dp_upq_server_update(). The server answers in 40 ms
+ * for a while, then in 700 ms: after the first spurious timeout the late reply's sample lifts
+ * the RTO over 700 ms, and no query times out again. Without the late sample the RTO learns
+ * it only from backoff, query by query.
+ */
+START_TEST(test_dp_upq_rto_learns_from_late_replies)
+{
+	uint8_t rbuf[PX_DNS_NAME_BUF];
+	struct dp_upq_reply rep;
+	uint64_t now = 1000;
+	unsigned spurious = 0, late = 0;
+
+	for (unsigned i = 0; i < 60; i++) {
+		uint32_t rtt = i < 20 ? 40 : 700, rto = dp_upq_server_rto(t, &q.server, now);
+		enum dp_upq_verdict v;
+
+		ck_assert_int_eq(dp_upq_start(t, &rng, &q, now, rto, &sent), 0);
+		rep = reply_for(&sent, "192.0.2.1", NULL, rbuf);
+		if (rto < rtt) {
+			ck_assert(dp_upq_expire(t, now + rto, &done));
+			dp_upq_server_timeout(t, &q.server, now + rto);
+			spurious++;
+		}
+		ck_assert(!dp_upq_expire(t, now + rtt, &done));
+		v = dp_upq_match(t, &rep, &done);
+		ck_assert_int_eq(v, rto < rtt ? DP_UPQ_LATE : DP_UPQ_MATCH);
+		late += v == DP_UPQ_LATE;
+		dp_upq_server_update(t, &done.server, (uint32_t)(now + rtt - done.sent_ms), now + rtt);
+		now += rtt + 10;
+	}
+	/* The unknown server's first RTO (376 ms) covers 40 ms; the first 700 ms reply comes
+	 * late, and its sample is enough. */
+	ck_assert_uint_eq(spurious, 1);
+	ck_assert_uint_eq(late, 1);
+	ck_assert_uint_eq(dp_upq_stats(t)->late_replies, 1);
+	ck_assert_uint_ge(dp_upq_server_rto(t, &q.server, now), 700);
+}
+END_TEST
+
 #define ADD_CASE(s, name, test)                                                                    \
 	do {                                                                                       \
 		TCase *tc = tcase_create(name);                                                    \
@@ -1084,6 +1217,8 @@ upstream_suite(void)
 	ADD_CASE(s, "server_select_fastest", test_dp_upq_server_select_fastest);
 	ADD_CASE(s, "server_select_explores_unknown", test_dp_upq_server_select_explores_unknown);
 	ADD_CASE(s, "server_table_lru", test_dp_upq_server_table_lru);
+	ADD_CASE(s, "late_reply", test_dp_upq_late_reply);
+	ADD_CASE(s, "rto_learns_from_late_replies", test_dp_upq_rto_learns_from_late_replies);
 	return s;
 }
 
