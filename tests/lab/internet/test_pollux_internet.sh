@@ -4,13 +4,13 @@
 # pollux resolving through the lab's simulated internet (issue 4, UDP step):
 #   1. the internet comes up (internet.sh) and pollux starts in the lab with --gateway,
 #      --gateway6, the lab's root hints and a local zone;
-#   2. every line of questions.txt is asked of pollux (ask.py --expect correct, --fast-ms 100):
+#   2. every line of questions.txt is asked of pollux (ask.py --expect correct, --fast-ms 300):
 #      the rcode and answer must be the correct ones, and the 'fast' lines (no usable
-#      nameserver) must be answered within 100 ms;
+#      nameserver) must be answered within 300 ms, before any timeout could have run out;
 #   3. a capture on pxlab-cli's pxl-c (every upstream packet of pollux crosses it) holds not
 #      one DNS packet to an invalid address (0.0.0.0/8, 127/8, 224/3 which holds 240/4 and
 #      255.255.255.255, ::, ::1, ff00::/8, ::ffff:0:0/96), and pollux did query over IPv6;
-#   4. www.allbad.test gets SERVFAIL in under 100 ms, where Unbound never answers;
+#   4. www.allbad.test gets SERVFAIL in under 300 ms, where Unbound never answers;
 #   5. the local zone still answers, and a client over IPv6 is resolved for too;
 #   6. an answer resolved once is cached: asked again it is a hit, with a lower TTL;
 #   7. priming (RFC 8109): the capture holds a ". NS" query to a lab root server, and
@@ -55,7 +55,11 @@ TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$TEST_DIR/../tap.sh"
 
 QUESTIONS=$TEST_DIR/questions.txt
-FAST_MS=100
+# An answer that waited for an upstream timeout takes at least the RTO of a server never
+# measured (DP_UPQ_RTT_UNKNOWN_MS, 376 ms): one within 300 ms waited for none. Idle, pollux
+# answers these in 0-40 ms; the margin is for a machine whose cores are busy with other work,
+# where the lab's processes wait for a CPU (100 ms was exceeded that way).
+FAST_MS=300
 RESULTS=$POLLUX_INET_RUN/pollux.results
 
 finish() {
