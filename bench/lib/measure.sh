@@ -77,6 +77,17 @@ bench_pollux_stat() { # COUNTER
 	lab_ctl stats 2>/dev/null | awk -v k="$1" '$1 == k {print $2}'
 }
 
+# pollux's upstream counters, summed over workers: BENCH_S_UP=(queries sent, timeouts, late
+# replies, i.e. spurious timeouts).
+bench_upstream_sample() {
+	local st
+	st=$(lab_ctl stats 2>/dev/null)
+	BENCH_S_UP=()
+	for k in total.rec_queries_sent total.rec_timeouts total.rec_late_replies; do
+		BENCH_S_UP+=("$(awk -v k="$k" '$1 == k {print $2; f = 1} END {if (!f) print 0}' <<<"$st")")
+	done
+}
+
 # Resource samples around a run: BENCH_S_CPU, BENCH_S_BUSY (pollux's busy cycles), BENCH_S_HITS.
 bench_sample() { # SYS PID
 	BENCH_S_CPU=$(bench_cpu_s "$2")
@@ -292,6 +303,9 @@ bench_miss() { # LABEL SYS PID ADDR
 	local label=$1 sys=$2 pid=$3 addr=$4 out=$BENCH_RUN/$1.miss f c0 c n rt cpu
 	f=$BENCH_RUN/$label.miss.names
 	bench_gen_fresh_file "$f" "u$BENCH_STAMP_SHORT-$label" "$BENCH_MISS_LINES" "$BENCH_ZONES" 0 1
+	BENCH_S_UP=(0 0 0)
+	[ "$sys" = pollux ] && bench_upstream_sample
+	local up0=("${BENCH_S_UP[@]}")
 	bench_sample "$sys" "$pid"
 	c0=$BENCH_S_CPU
 	bench_dnsperf "$out" "$addr" -d "$f" -n 1 -l "$BENCH_SECS" -q "$BENCH_MISS_OUTSTANDING" \
@@ -309,6 +323,18 @@ bench_miss() { # LABEL SYS PID ADDR
 	bench_kv "$label" miss_cpu_s_per_k "$(awk -v s="$cpu" -v n="$n" 'BEGIN {printf "%.4f", (n > 0 ? s / n * 1e3 : 0)}')"
 	bench_step "cache misses: $(bench_get "$label" miss_qps) NOERROR answers/s ($n of" \
 		"$(bench_dp_field "$out" sent) sent, $(bench_dp_field "$out" lost) lost)"
+	if [ "$sys" = pollux ]; then
+		bench_upstream_sample
+		local sent=$((BENCH_S_UP[0] - up0[0])) tmo=$((BENCH_S_UP[1] - up0[1]))
+		local late=$((BENCH_S_UP[2] - up0[2]))
+		bench_kv "$label" miss_upstream_sent "$sent"
+		bench_kv "$label" miss_upstream_timeouts "$tmo"
+		bench_kv "$label" miss_upstream_spurious "$late"
+		bench_kv "$label" miss_upstream_spurious_pct \
+			"$(awk -v l="$late" -v s="$sent" 'BEGIN {printf "%.4f", (s > 0 ? 100 * l / s : 0)}')"
+		bench_step "upstream during the misses: $sent queries, $tmo timed out, $late of them" \
+			"answered late (spurious: $(bench_get "$label" miss_upstream_spurious_pct) %)"
+	fi
 	if [ "$(bench_dp_field "$out" sent)" -ge "$BENCH_MISS_LINES" ]; then
 		bench_step "warning: the $BENCH_MISS_LINES miss names ran out before ${BENCH_SECS}s"
 	fi

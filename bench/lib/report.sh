@@ -233,6 +233,10 @@ bench_md_goals() {
 	else
 		echo "| cache-miss answers/s: pollux >= 2x the best stock resolver | not measured (needs pollux and a stock resolver) | - |"
 	fi
+	if [ -n "$px" ] && [ -n "$(bench_get "$px" miss_upstream_sent)" ]; then
+		v=$(bench_get "$px" miss_upstream_spurious_pct)
+		echo "| spurious upstream timeouts in the miss run < 0.01 % of upstream queries | $(bench_get "$px" miss_upstream_spurious) late replies of $(bench_get "$px" miss_upstream_sent) queries ($(bench_get "$px" miss_upstream_timeouts) timeouts): $v % | $(awk -v v="$v" 'BEGIN {print (v + 0 < 0.01 ? "met" : "not met")}') |"
+	fi
 }
 
 bench_verdict() { # VALUE GOAL UNIT
