@@ -45,12 +45,19 @@ respond(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *
 }
 
 static inline uint16_t
+respond_rcode_ede(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
+		  uint8_t rcode, const struct px_dns_ede_info *ede, const struct dp_client_addr *tcp)
+{
+	const struct dp_wire_answer ans = {.rcode = rcode, .ede = ede};
+
+	return respond(lc, msg, cap, q, &ans, tcp);
+}
+
+static inline uint16_t
 respond_rcode(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
 	      uint8_t rcode, const struct dp_client_addr *tcp)
 {
-	const struct dp_wire_answer ans = {.rcode = rcode};
-
-	return respond(lc, msg, cap, q, &ans, tcp);
+	return respond_rcode_ede(lc, msg, cap, q, rcode, NULL, tcp);
 }
 
 static inline uint16_t
@@ -100,6 +107,7 @@ static uint16_t
 answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
 		const struct rte_mbuf *m, const struct dp_client_addr *tcp)
 {
+	const struct px_dns_ede_info *why = NULL;
 	const struct dp_cache_entry *e;
 	int64_t ttl;
 	unsigned off = 0;
@@ -124,16 +132,16 @@ answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp
 		}
 	}
 	if (lc->rec != NULL && tcp != NULL)
-		return dp_recurse_miss(lc, msg, q, tcp) ? DP_ANSWER_CONSUMED
-			: respond_rcode(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL, tcp);
+		return dp_recurse_miss(lc, msg, q, tcp, &why) ? DP_ANSWER_CONSUMED
+			: respond_rcode_ede(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL, why, tcp);
 	if (lc->rec != NULL && m != NULL) {
 		struct dp_client_addr from;
 
 		dp_client_addr_read(&from, m);
-		if (dp_recurse_miss(lc, msg, q, &from))
+		if (dp_recurse_miss(lc, msg, q, &from, &why))
 			return DP_ANSWER_CONSUMED;
 	}
-	return respond_rcode(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL, tcp);
+	return respond_rcode_ede(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL, why, tcp);
 }
 
 /* Queries pollux refuses or does not implement whatever the cache holds. Returns the rcode, or

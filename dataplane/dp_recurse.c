@@ -382,6 +382,37 @@ out:
 	client_release(rc, i);
 }
 
+/* The Extended DNS Error a client gets with a SERVFAIL for why (RFC 8914). */
+static const struct px_dns_ede_info *
+rec_fail_ede(enum dp_resolve_fail why)
+{
+	static const struct px_dns_ede_info no_ns = {PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
+						     "no usable nameserver answered"};
+	static const struct px_dns_ede_info deadline = {PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
+							"resolution timed out"};
+	static const struct px_dns_ede_info queries = {PX_DNS_EDE_OTHER,
+						       "work limit: upstream queries"};
+	static const struct px_dns_ede_info referrals = {PX_DNS_EDE_OTHER,
+							 "work limit: referrals"};
+	static const struct px_dns_ede_info glueless = {PX_DNS_EDE_OTHER,
+							"work limit: glueless lookups"};
+	static const struct px_dns_ede_info cnames = {PX_DNS_EDE_OTHER, "CNAME chain too long"};
+	static const struct px_dns_ede_info loop = {PX_DNS_EDE_OTHER, "CNAME loop"};
+	static const struct px_dns_ede_info too_big = {PX_DNS_EDE_OTHER, "answer too large"};
+
+	switch (why) {
+	case DP_RES_FAIL_NO_NS: return &no_ns;
+	case DP_RES_FAIL_DEADLINE: return &deadline;
+	case DP_RES_FAIL_QUERIES: return &queries;
+	case DP_RES_FAIL_REFERRALS: return &referrals;
+	case DP_RES_FAIL_GLUELESS: return &glueless;
+	case DP_RES_FAIL_CNAMES: return &cnames;
+	case DP_RES_FAIL_LOOP: return &loop;
+	case DP_RES_FAIL_TOO_BIG: return &too_big;
+	default: return NULL;
+	}
+}
+
 static void
 answer_clients(struct dp_lcore *lc, const struct dp_resolve_action *act)
 {
@@ -399,6 +430,7 @@ answer_clients(struct dp_lcore *lc, const struct dp_resolve_action *act)
 		DP_STAT_INC(lc, rec_answered);
 	} else {
 		DP_STAT_INC(lc, rec_servfail);
+		ans.ede = rec_fail_ede(act->reason);
 		switch (act->reason) {
 		case DP_RES_FAIL_NO_NS: DP_STAT_INC(lc, rec_servfail_no_ns); break;
 		case DP_RES_FAIL_DEADLINE: DP_STAT_INC(lc, rec_servfail_deadline); break;
@@ -492,9 +524,13 @@ rec_run(struct dp_lcore *lc, struct dp_resolve_action *act)
 	}
 }
 
+static const struct px_dns_ede_info ede_capped = {
+	PX_DNS_EDE_OTHER, "this client's share of pending resolutions is taken"};
+static const struct px_dns_ede_info ede_busy = {PX_DNS_EDE_OTHER, "resolver full"};
+
 bool
 dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
-		const struct dp_client_addr *from)
+		const struct dp_client_addr *from, const struct px_dns_ede_info **why)
 {
 	struct dp_recurse *rc = lc->rec;
 	struct dp_resolve_question rq = {
@@ -512,13 +548,16 @@ dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *
 	uint32_t i;
 	int ret;
 
+	*why = &ede_busy;
 	if (unlikely(q->question_end == 0 || q->question_end > REC_QMSG_MAX)) {
 		DP_STAT_INC(lc, rec_no_client_slot);
 		return false;
 	}
 	/* The share first: a client past it must not push anybody else out (no jostle). */
-	if (rc->share != NULL && !rec_share_take(lc, from, &shared))
+	if (rc->share != NULL && !rec_share_take(lc, from, &shared)) {
+		*why = &ede_capped;
 		return false;
+	}
 	if (unlikely(rc->client_free_count == 0) && !rec_jostle(lc)) {
 		if (shared)
 			dp_share_put(rc->share, from->family, from->addr);

@@ -157,7 +157,8 @@ uint32_t dp_recurse_clients_used(const struct dp_recurse *rc);
  * are the header and question as asked) from client `from`. Takes a client slot and starts or
  * joins a resolution. Returns true if the query was taken in (its answer will be sent later,
  * or was just queued; the caller frees the mbuf, DP_CONSUMED), false if the caller must answer
- * SERVFAIL now (counted: the client holds its share already, no client slot, no resolution).
+ * SERVFAIL now (counted: the client holds its share already, no client slot, no resolution),
+ * with *why the Extended DNS Error to give it.
  *
  * Fair share: a client holding conf.per_client slots is refused (rec_client_capped), whether
  * its question would start a resolution or join one in flight, since either takes a client
@@ -169,7 +170,7 @@ uint32_t dp_recurse_clients_used(const struct dp_recurse *rc);
  * finds no query and is dropped. Worker only, as an online RCU reader.
  */
 bool dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
-		     const struct dp_client_addr *from);
+		     const struct dp_client_addr *from, const struct px_dns_ede_info **why);
 
 /*
  * A UDP datagram to our address with a destination port other than 53: an upstream reply in m.

@@ -77,7 +77,10 @@ rec_evict(struct dp_lcore *lc, uint64_t top)
 {
 	struct dp_recurse *rc = lc->rec;
 	const struct dp_res *s = dp_resolve_get(rc->res, top);
-	struct dp_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL};
+	static const struct px_dns_ede_info ede = {
+		PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
+		"nameserver unresponsive; resolution ended to make room"};
+	struct dp_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL, .ede = &ede};
 	uint64_t clients[DP_RES_MAX_CLIENTS], tree[8];
 	unsigned count, n;
 

@@ -213,13 +213,20 @@ dp_wire_write_response(uint8_t *msg, uint16_t cap, uint16_t limit, const struct 
 {
 	uint16_t qend = q->question_end != 0 ? q->question_end : PX_DNS_HDR_LEN;
 	uint16_t opt_len = q->edns ? PX_DNS_OPT_LEN : 0;
-	uint16_t an = 0, ns = 0, ar = 0, pos = qend;
+	uint16_t an = 0, ns = 0, ar = 0, pos = qend, ede_len = 0, text_len = 0;
 	uint16_t flags;
 
 	if (limit > cap)
 		limit = cap;
 	if ((uint32_t)qend + opt_len > cap)
 		return 0;
+	if (opt_len != 0 && ans->ede != NULL) {
+		text_len = (uint16_t)strnlen(ans->ede->text, PX_DNS_EDE_TEXT_MAX);
+		ede_len = (uint16_t)(4 + 2 + text_len); /* OPTION-CODE, -LENGTH, INFO-CODE, text */
+		if ((uint32_t)qend + opt_len + ede_len > cap)
+			ede_len = 0;
+		opt_len = (uint16_t)(opt_len + ede_len);
+	}
 
 	flags = PX_DNS_QR | PX_DNS_RA | (q->flags & (PX_DNS_OPCODE_MASK | PX_DNS_RD | PX_DNS_CD)) |
 		(ans->rcode & PX_DNS_RCODE_MASK) | (ans->aa ? PX_DNS_AA : 0);
@@ -246,8 +253,14 @@ dp_wire_write_response(uint8_t *msg, uint16_t cap, uint16_t limit, const struct 
 		/* Extended rcode (upper 8 bits of 12), version 0, and the query's DO bit, which
 		 * RFC 3225 3 says must be copied whether or not DNSSEC records are served. */
 		px_put32(o + 5, (uint32_t)(ans->rcode >> 4) << 24 | (q->edns_do ? PX_DNS_EDNS_DO : 0));
-		px_put16(o + 9, 0);
-		pos = (uint16_t)(pos + PX_DNS_OPT_LEN);
+		px_put16(o + 9, ede_len);
+		if (ede_len != 0) {
+			px_put16(o + 11, PX_DNS_OPT_EDE);
+			px_put16(o + 13, (uint16_t)(2 + text_len));
+			px_put16(o + 15, ans->ede->code);
+			memcpy(o + 17, ans->ede->text, text_len);
+		}
+		pos = (uint16_t)(pos + opt_len);
 		ar++;
 	}
 	px_put16(msg + 2, flags);

@@ -146,13 +146,15 @@ struct dp_wire_answer {
 	const uint16_t *ttl_off; /* offsets into rr of each TTL field to fill in */
 	uint16_t ttl_off_count;
 	uint32_t ttl;            /* the TTL written at every ttl_off */
+	const struct px_dns_ede_info *ede; /* an Extended DNS Error for a query with EDNS, or NULL */
 };
 
 /*
  * Rewrites msg, which holds the query q, into the response: the header and the question are
  * kept in place (so the question is echoed byte for byte), everything after the question is
  * replaced by the answer's records and, if the query had EDNS, an OPT advertising
- * PX_DNS_EDNS_BUFSIZE. If the records do not fit min(limit, cap) the response carries TC and
+ * PX_DNS_EDNS_BUFSIZE, carrying ans->ede as an Extended DNS Error option (RFC 8914) if set
+ * (left out if only that would not fit cap). If the records do not fit min(limit, cap) the response carries TC and
  * no records. A query without a readable question (question_end == 0) gets a bare header.
  *
  * Returns the response length, or 0 if not even the header, question and OPT fit in cap.

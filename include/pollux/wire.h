@@ -18,6 +18,22 @@
 #define PX_DNS_PTR_HOPS 32   /* compression pointers followed per name before giving up */
 #define PX_DNS_QNAME_PTR 0xc00c /* a compression pointer to the question name */
 
+/* Extended DNS Errors (RFC 8914): the EDNS option, and the INFO-CODEs pollux sends. */
+#define PX_DNS_OPT_EDE 15
+#define PX_DNS_EDE_TEXT_MAX 64 /* EXTRA-TEXT pollux writes, at most */
+enum px_dns_ede {
+	PX_DNS_EDE_OTHER = 0,
+	PX_DNS_EDE_NO_REACHABLE_AUTHORITY = 22,
+	PX_DNS_EDE_NETWORK_ERROR = 23,
+};
+
+/* An extended error to attach to an answer: INFO-CODE and EXTRA-TEXT (NUL-terminated; empty
+ * for none; cut at PX_DNS_EDE_TEXT_MAX bytes). */
+struct px_dns_ede_info {
+	uint16_t code;
+	const char *text;
+};
+
 /* Header flags, in the second 16-bit word of the header, host order. */
 #define PX_DNS_QR 0x8000
 #define PX_DNS_OPCODE_MASK 0x7800

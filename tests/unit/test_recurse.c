@@ -590,8 +590,47 @@ serve(struct frame *f, uint32_t *path, unsigned path_max, uint32_t silent)
 	}
 }
 
+/* The Extended DNS Error of the last answer check_client_answer() read (-1: none). */
+static int last_ede = -1;
+static char last_ede_text[PX_DNS_EDE_TEXT_MAX + 1];
+
+/* Reads the OPT at d[pos] (the answer's last record): its options must fill its rdata exactly,
+ * and an EDE option among them goes to last_ede. Returns the OPT's end. */
+static uint16_t
+read_opt(const uint8_t *d, uint16_t len, uint16_t pos)
+{
+	uint16_t rdlen, end;
+
+	last_ede = -1;
+	last_ede_text[0] = '\0';
+	ck_assert_uint_ge(len, pos + PX_DNS_OPT_LEN);
+	ck_assert_uint_eq(d[pos], 0);
+	ck_assert_uint_eq(px_get16(d + pos + 1), PX_DNS_TYPE_OPT);
+	rdlen = px_get16(d + pos + 9);
+	end = (uint16_t)(pos + PX_DNS_OPT_LEN + rdlen);
+	ck_assert_uint_le(end, len);
+	for (uint16_t o = pos + PX_DNS_OPT_LEN; o < end;) {
+		uint16_t code, olen;
+
+		ck_assert_uint_le(o + 4, end);
+		code = px_get16(d + o);
+		olen = px_get16(d + o + 2);
+		ck_assert_uint_le(o + 4 + olen, end);
+		if (code == PX_DNS_OPT_EDE) {
+			ck_assert_uint_ge(olen, 2);
+			ck_assert_uint_le(olen - 2, PX_DNS_EDE_TEXT_MAX);
+			last_ede = px_get16(d + o + 4);
+			memcpy(last_ede_text, d + o + 6, olen - 2u);
+			last_ede_text[olen - 2] = '\0';
+		}
+		o = (uint16_t)(o + 4 + olen);
+	}
+	return end;
+}
+
 /* The client answer in f: to `port`, with `id`, its question as asked, flags QR RD RA and
- * rcode; for NOERROR one A record ANSWER_ADDR. */
+ * rcode; for NOERROR one A record ANSWER_ADDR. A SERVFAIL must carry an Extended DNS Error
+ * (left in last_ede). */
 static void
 check_client_answer(const struct frame *f, uint16_t port, uint16_t id, const char *qname,
 		    uint8_t rcode)
@@ -614,7 +653,9 @@ check_client_answer(const struct frame *f, uint16_t port, uint16_t id, const cha
 	if (rcode != PX_DNS_RCODE_NOERROR) {
 		ck_assert_uint_eq(px_get16(d + 6), 0);
 		ck_assert_uint_eq(px_get16(d + 8), 0);
-		ck_assert_uint_eq(f->dns_len, pos + PX_DNS_OPT_LEN);
+		ck_assert_uint_eq(read_opt(d, f->dns_len, pos), f->dns_len);
+		if (rcode == PX_DNS_RCODE_SERVFAIL)
+			ck_assert_int_ge(last_ede, 0);
 		return;
 	}
 	ck_assert_uint_eq(px_get16(d + 6), 1);
@@ -1011,6 +1052,9 @@ START_TEST(test_recurse_timeout_last_server_servfail)
 	frame_next(&f, WAIT_TIMEOUT_MS);
 	check_client_answer(&f, 40005, 0x4444, "www.dead.test", PX_DNS_RCODE_SERVFAIL);
 	rte_pktmbuf_free(f.m);
+	/* RFC 8914: its only server never answered. */
+	ck_assert_int_eq(last_ede, PX_DNS_EDE_NO_REACHABLE_AUTHORITY);
+	ck_assert_str_eq(last_ede_text, "no usable nameserver answered");
 	ck_assert_uint_eq(STAT(rec_timeouts), timeouts + 1);
 	ck_assert_uint_eq(STAT(rec_servfail), servfail + 1);
 	ck_assert_uint_eq(STAT(rec_servfail_no_ns), no_ns + 1);

@@ -455,6 +455,57 @@ START_TEST(test_write_response_no_room)
 }
 END_TEST
 
+/* RFC 8914: an Extended DNS Error rides in our OPT, only when the query had EDNS; its text is
+ * cut at PX_DNS_EDE_TEXT_MAX; without room for it the answer goes without it. */
+START_TEST(test_write_response_ede)
+{
+	static const struct px_dns_ede_info ede = {PX_DNS_EDE_NO_REACHABLE_AUTHORITY, "no server"};
+	static const char long_text[] = "0123456789012345678901234567890123456789012345678901234567"
+					"89012345678901234567890123456789";
+	struct px_dns_ede_info lng = {PX_DNS_EDE_OTHER, long_text};
+	struct dp_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL, .ede = &ede};
+	uint16_t len = std_query("example.test", true), qend, rlen;
+	const uint8_t *o;
+
+	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
+	qend = q.question_end;
+	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	ck_assert_uint_eq(rlen, qend + PX_DNS_OPT_LEN + 4 + 2 + 9);
+	ck_assert_uint_eq(px_get16(msg + 10), 1);
+	o = msg + qend;
+	ck_assert_uint_eq(px_get16(o + 1), PX_DNS_TYPE_OPT);
+	ck_assert_uint_eq(px_get16(o + 9), 4 + 2 + 9);        /* RDLENGTH: the one option */
+	ck_assert_uint_eq(px_get16(o + 11), PX_DNS_OPT_EDE); /* OPTION-CODE */
+	ck_assert_uint_eq(px_get16(o + 13), 2 + 9);          /* OPTION-LENGTH */
+	ck_assert_uint_eq(px_get16(o + 15), 22);             /* INFO-CODE */
+	ck_assert_mem_eq(o + 17, "no server", 9);
+	ck_assert_uint_eq(px_get16(msg + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_SERVFAIL);
+
+	/* A long text is cut. */
+	len = std_query("example.test", true);
+	dp_wire_parse_query(&q, msg, len);
+	ans.ede = &lng;
+	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	ck_assert_uint_eq(rlen, qend + PX_DNS_OPT_LEN + 4 + 2 + PX_DNS_EDE_TEXT_MAX);
+	ck_assert_uint_eq(px_get16(msg + qend + 13), 2 + PX_DNS_EDE_TEXT_MAX);
+
+	/* No room for the option: the answer still goes, with a bare OPT. */
+	len = std_query("example.test", true);
+	dp_wire_parse_query(&q, msg, len);
+	ans.ede = &ede;
+	rlen = dp_wire_write_response(msg, (uint16_t)(qend + PX_DNS_OPT_LEN + 3), 512, &q, &ans);
+	ck_assert_uint_eq(rlen, qend + PX_DNS_OPT_LEN);
+	ck_assert_uint_eq(px_get16(msg + qend + 9), 0);
+
+	/* Without EDNS there is nowhere to put it. */
+	len = std_query("example.test", false);
+	dp_wire_parse_query(&q, msg, len);
+	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	ck_assert_uint_eq(rlen, len);
+	ck_assert_uint_eq(px_get16(msg + 10), 0);
+}
+END_TEST
+
 START_TEST(test_write_response_formerr_bare)
 {
 	uint16_t len = std_query("example.test", false);
@@ -552,6 +603,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_write_response_no_room);
 	tcase_add_test(tc, test_write_response_formerr_bare);
 	tcase_add_test(tc, test_write_response_badvers);
+	tcase_add_test(tc, test_write_response_ede);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -137,6 +137,13 @@ st=$(awk '/->>HEADER<<-/ {for (i = 1; i <= NF; i++) if ($i == "status:") {s = $(
 qt=$(sed -n 's/^;; Query time: \([0-9]*\) msec.*/\1/p' <<<"$out")
 check "fresh.allbad.test A: SERVFAIL in ${qt:-?} ms (< $FAST_MS ms; Unbound never answers)" \
 	"status '$st', time '${qt:-none}'" test "$st" = SERVFAIL -a "${qt:-99999}" -lt "$FAST_MS"
+# ... and says why (RFC 8914), as dig shows it.
+ede=$(grep -m1 '^; EDE:' <<<"$out")
+check "fresh.allbad.test A: the SERVFAIL carries an Extended DNS Error ($ede)" "$(oneline "$out")" \
+	grep -q '^; EDE: 22 (No Reachable Authority): (no usable nameserver answered)' <<<"$out"
+out=$(lab_cli dig +tries=1 +time=3 +noedns "@$LAB_PX_IP4" fresh2.allbad.test A 2>&1)
+check "fresh2.allbad.test A without EDNS: SERVFAIL with no OPT, so no EDE" "$(oneline "$out")" \
+	eval 'grep -q "status: SERVFAIL" <<<"$out" && ! grep -q "OPT PSEUDOSECTION\|EDE:" <<<"$out"'
 
 # 5. The local zone, and a client over IPv6.
 out=$(lab_cli dig +tries=1 +time=2 "@$LAB_PX_IP4" nonexistent.example.test A 2>&1)
