@@ -220,6 +220,8 @@ export POLLUX_INET_SLD_COUNT=$BENCH_ZONES
 . "$BENCH_DIR/lib/resolvers.sh"
 # shellcheck source=lib/measure.sh
 . "$BENCH_DIR/lib/measure.sh"
+# shellcheck source=lib/path.sh
+. "$BENCH_DIR/lib/path.sh"
 # shellcheck source=lib/report.sh
 . "$BENCH_DIR/lib/report.sh"
 

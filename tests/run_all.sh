@@ -80,6 +80,13 @@ bench_quick() {
 		echo "bench: ${md:-no report}: no spurious-timeout row with pollux's upstream counters"
 		return 1
 	fi
+	# Each open-loop step's path, hop by hop: for pollux through its port counters, for a
+	# stock resolver through its namespace's UDP counters.
+	if ! grep -Eq '^\| pollux \| [0-9]+ \| dnsperf sent [0-9]+ > .* > pollux in [0-9]+ > pollux out [0-9]+ > .* > dnsperf completed [0-9]+ \|' "$md" ||
+		! grep -Eq '^\| unbound \| [0-9]+ \| dnsperf sent [0-9]+ > .* > resolver udp in [0-9]+ > .* > dnsperf completed [0-9]+ \|' "$md"; then
+		echo "bench: $md: the open-loop steps' paths are missing"
+		return 1
+	fi
 }
 step "benchmark harness, quick mode (bench/run.sh --quick)" bench_quick
 

@@ -196,19 +196,27 @@ bench_closed() { # LABEL SYS PID ADDR
 # One open-loop run at RATE queries/s: appends "offered answered loss_pct" to the ladder and
 # prints the loss in percent.
 bench_open() { # LABEL ADDR RATE SECS
-	local label=$1 addr=$2 rate=$3 secs=$4 out=$BENCH_RUN/$1.open-$3 s c rt line
+	local label=$1 addr=$2 rate=$3 secs=$4 out=$BENCH_RUN/$1.open-$3 s c rt line path
+	local sys
+	sys=$(bench_get "$label" sys)
+	bench_path_sample "$sys" "$out.path0"
 	# shellcheck disable=SC2046
 	set -- $(bench_phase_args "$label" "q$rate" "$rate" "$secs")
 	bench_dnsperf "$out" "$addr" "$@" -l "$secs" -Q "$rate" -q 20000 -c 4 -t 1 || true
+	# dnsperf waits -t 1 s for the last answers: every counter has settled when it exits.
+	bench_path_sample "$sys" "$out.path1"
 	s=$(bench_dp_field "$out" sent)
 	c=$(bench_dp_field "$out" completed)
 	rt=$(bench_dp_field "$out" runtime)
+	path=$(bench_path_report "$sys" "$out.path0" "$out.path1" "${s:-0}" "${c:-0}")
+	echo "$rate | $path" >>"$BENCH_RUN/$label.path"
 	line=$(awk -v s="$s" -v c="$c" -v t="$rt" 'BEGIN {
 		if (t <= 0 || s <= 0) {print "0 0 100"; exit}
 		printf "%.0f %.0f %.4f\n", s / t, c / t, (s - c) * 100 / s }')
 	echo "$line" >>"$BENCH_RUN/$label.ladder"
 	bench_step "offered $rate/s: sent $(awk '{print $1}' <<<"$line")/s, answered" \
 		"$(awk '{print $2}' <<<"$line")/s, loss $(awk '{print $3}' <<<"$line") %"
+	bench_step "  path: ${path#*| most lost: }"
 	# A step the client could not send at (under 95 % of the rate) did not test that rate: it
 	# counts as failed, and the figure is marked client-bound.
 	if awk -v r="$rate" '{exit !($1 < r * 0.95)}' <<<"$line"; then
@@ -231,6 +239,7 @@ bench_ladder() { # LABEL ADDR
 	base=$(bench_get "$label" closed_qps)
 	[ "${base:-0}" -gt 0 ] || base=1000
 	: >"$BENCH_RUN/$label.ladder"
+	: >"$BENCH_RUN/$label.path"
 	rm -f "$BENCH_RUN/$label.clientbound"
 	for f in $BENCH_LADDER; do
 		rate=$(awk -v b="$base" -v f="$f" 'BEGIN {printf "%.0f", b * f}')

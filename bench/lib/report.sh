@@ -152,6 +152,8 @@ bench_write_md() { # FILE
 		echo
 		bench_md_memif
 		echo
+		bench_md_path
+		echo
 		echo "## How these figures were taken"
 		echo
 		cat <<EOF
@@ -244,6 +246,25 @@ bench_verdict() { # VALUE GOAL UNIT
 		if (v == "-" || v == "") {print "not measured"; exit}
 		if (v + 0 >= g + 0) printf "met\n"
 		else printf "not met: %.1f%s short (%.0f %% of the goal)\n", g - v, u, v * 100 / g }'
+}
+
+# Every open-loop step's path (bench/lib/path.sh): the counts hop by hop, the hop that lost
+# most, and the drops the kernel and the PMD counted.
+bench_md_path() {
+	local label
+	echo "## Where lost queries died (open-loop steps)"
+	echo
+	echo "Counts per hop over each step, queries then answers; the hop where the count fell most;"
+	echo "every drop counter that moved (bench/lib/path.sh says what each one is)."
+	echo
+	echo "| system | offered q/s | path | most lost | drops counted |"
+	echo "|---|---|---|---|---|"
+	for label in "${BENCH_DONE[@]}"; do
+		[ -s "$BENCH_RUN/$label.path" ] || continue
+		awk -F' [|] ' -v s="$label" '{
+			sub(/^most lost: /, "", $3); sub(/^drops counted: ?/, "", $4)
+			print "| " s " | " $1 " | " $2 " | " $3 " | " $4 " |"}' "$BENCH_RUN/$label.path"
+	done
 }
 
 bench_md_memif() {
