@@ -86,7 +86,8 @@ campaign() {
 	mkdir -p "$out"
 	mapfile -t dirs < <(inputs "$f")
 	local -a opts=(-max_total_time="$seconds" -print_final_stats=1)
-	local t0=$SECONDS
+	local t0=$SECONDS commit
+	commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null)
 	[ -n "${FUZZ_MAX_RUNS:-}" ] && opts+=(-runs="$FUZZ_MAX_RUNS")
 	if [ "$jobs" -gt 1 ]; then
 		(cd "$build/campaign" && "$exe" "${opts[@]}" -jobs="$jobs" -workers="$jobs" \
@@ -100,7 +101,7 @@ campaign() {
 		grep -oE 'stat::number_of_executed_units: [0-9]+' | grep -oE '[0-9]+$' |
 		awk '{s += $1} END {print s + 0}')
 	[ "$result" -eq 0 ] && result=clean || result="FOUND (exit $result, see $log)"
-	echo "| $(date -u +%Y-%m-%d) | $f (code at $(git -C "$here" rev-parse --short HEAD 2>/dev/null)) | $((SECONDS - t0)) s x $jobs | $execs | $result |"
+	echo "| $(date -u +%Y-%m-%d) | $f (code at $commit) | $((SECONDS - t0)) s x $jobs | $execs | $result |"
 }
 
 case ${1:-} in
