@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dp_nbr.h"
 
@@ -174,28 +175,44 @@ START_TEST(test_nbr_no_torn_reads)
 {
 	pthread_t th;
 	struct rte_ether_addr m;
-	unsigned long seen_a = 0, seen_b = 0;
+	unsigned long seen_a = 0, seen_b = 0, changes = 0, i = 0;
+	const struct rte_ether_addr *last = NULL;
+	struct timespec now, deadline;
 	void *flips;
 
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 20;
 	reset();
 	dp_nbr_want(&t, 4, srv, false, 1);
 	dp_nbr_learn(&t, 4, srv, &mac_a, 1);
 	stop_writer = false;
 	ck_assert_int_eq(pthread_create(&th, NULL, writer, NULL), 0);
-	for (unsigned i = 0; i < 2000000; i++) {
+	/* Until the reads have seen the MAC change under them often enough to show that they
+	 * overlapped the writes (a writer scheduled only after the reads would prove nothing),
+	 * and 2 M reads at least. */
+	for (; i < 2000000 || changes < 1000; i++) {
+		if ((i & 0xffff) == 0 && clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
+		    now.tv_sec > deadline.tv_sec)
+			break;
 		if (dp_nbr_lookup(&t, 4, srv, &m, NULL) != DP_NBR_RESOLVED)
 			continue; /* a writer kept it busy for every retry: allowed, and counted */
-		if (rte_is_same_ether_addr(&m, &mac_a))
+		if (rte_is_same_ether_addr(&m, &mac_a)) {
 			seen_a++;
-		else if (rte_is_same_ether_addr(&m, &mac_b))
+			changes += last == &mac_b;
+			last = &mac_a;
+		} else if (rte_is_same_ether_addr(&m, &mac_b)) {
 			seen_b++;
-		else
+			changes += last == &mac_a;
+			last = &mac_b;
+		} else {
 			ck_abort_msg("torn MAC read");
+		}
 	}
 	__atomic_store_n(&stop_writer, true, __ATOMIC_RELAXED);
 	pthread_join(th, &flips);
 	ck_assert_uint_gt((unsigned long)flips, 0);
-	ck_assert_uint_gt(seen_a + seen_b, 0);
+	ck_assert_msg(changes >= 1000, "the reads saw the MAC change %lu times in %lu reads (%lu a, "
+		      "%lu b): they did not overlap the writes", changes, i, seen_a, seen_b);
 }
 END_TEST
 
