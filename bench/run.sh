@@ -69,7 +69,7 @@ cores, and writes bench/results/compare-<stamp>.{md,csv,png}.
   --names N          names in the warmed hit set [10000; quick: 2000]
   --zones N          zN.test zones in the lab's internet [1000; quick: 100]
   --miss-names N     fresh names available to the miss run [1000000; quick: 200000]
-  --lat-qps R        rate of the latency run (lowered to half a system's max rate) [10000]
+  --lat-qps R        rate of the latency run, the same for every system [10000]
   --workers N        memif scaling: runs with 1..N workers [half the cores, at least 1]
   --quick            short runs, fewer ladder steps and names: the CI smoke test, < 4 minutes
   --out DIR          where results go [bench/results]
@@ -353,6 +353,7 @@ phase "writing $out.md, .csv, -ladder.csv, .png"
 bench_write_csv "$out.csv"
 bench_write_ladder "$out-ladder.csv"
 bench_write_png "$out-ladder.csv" "$out.png" || echo "bench: no plot written" >&2
+bench_write_latency_png "$out-latency.png" || echo "bench: no latency plot written" >&2
 bench_write_md "$out.md"
 [ -s "$out.png" ] && sed -i "s|^## Goals|![answered against offered]($(basename "$out").png)\n\n## Goals|" "$out.md"
 cat "$out.md"

@@ -9,7 +9,9 @@
 #                     that runs with different systems or options concatenate;
 #   <out>-ladder.csv  system,offered_qps,answered_qps,loss_pct: every open-loop run;
 #   <out>.png         answered rate against offered load, one line per system (gnuplot), when
-#                     gnuplot is installed (the run says so when it is not).
+#                     gnuplot is installed (the run says so when it is not);
+#   <out>-latency.png the latency run's distribution, one line per system: the share of answers
+#                     slower than x (log scales, so the tail shows), likewise.
 # Sourced, never run.
 
 bench_machine() {
@@ -113,6 +115,33 @@ plot $plot, x with lines dashtype 2 lc rgb 'gray' title 'answered = offered'
 EOF
 }
 
+bench_write_latency_png() { # PNG
+	local png=$1 label plot= sep= f
+	command -v gnuplot >/dev/null 2>&1 || return 1
+	for label in "${BENCH_DONE[@]}"; do
+		f=$BENCH_RUN/$label.lat
+		[ -s "$f" ] || continue
+		# x: latency (ms); y: the share of answers at least that slow.
+		awk -v n="$(wc -l <"$f")" '{print $1, (n - NR + 1) / n}' "$f" >"$f.ccdf"
+		plot="$plot$sep'$f.ccdf' using 1:2 with lines title '$label at $(bench_get "$label" lat_qps) q/s'"
+		sep=", "
+	done
+	[ -n "$plot" ] || return 1
+	gnuplot <<EOF
+set terminal pngcairo size 1000,650 noenhanced
+set output '$png'
+set title 'Latency of cache hits ($BENCH_MODE run, $BENCH_STAMP): share of answers slower than x'
+set xlabel 'latency (ms, dnsperf on core $BENCH_CLIENT_CORE)'
+set ylabel 'share of answers at least this slow'
+set logscale xy
+set format y '%g'
+set yrange [0.0001:1]
+set key right top
+set grid
+plot $plot
+EOF
+}
+
 bench_write_md() { # FILE
 	local f=$1 label ub px best bestsys v m r
 	{
@@ -169,8 +198,9 @@ bench_write_md() { # FILE
   the rate) counts as failed. "client-bound" means no step lost more than $BENCH_MAX_LOSS %, or
   dnsperf could not send faster: the figure is then dnsperf's ceiling on one core, not the
   resolver's.
-- Latency: dnsperf -v (one line per answer) at a fixed rate (BENCH_LAT_QPS, or half the max rate
-  when that is lower); percentiles over the answers, timeouts counted apart.
+- Latency: dnsperf -v (one line per answer) at one rate for every system ($BENCH_LAT_QPS q/s,
+  queueing included for a system whose max rate is lower); percentiles over the answers,
+  timeouts counted apart; the distribution is the -latency.png plot.
 - CPU per million answers: over the closed-loop run. Stock resolvers: utime+stime of the
   process, all threads (/proc/PID/stat). pollux: the worker's busy_cycles / tsc.hz (cycles of
   loop iterations that received packets), which is its capacity per core; its process CPU
