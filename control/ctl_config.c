@@ -11,6 +11,7 @@
 #include <pollux/ctl_proto.h>
 
 #include "ctl_config.h"
+#include "ctl_http.h"
 
 /* The file knows no DPDK: the unit tests link it alone, and every failure reaches the operator
  * through err, which main.c prints once. */
@@ -55,6 +56,7 @@ enum opt_id {
 	OPT_RATELIMIT_V6_PREFIX,
 	OPT_RATELIMIT_SIZE,
 	OPT_TCP_CONN_PER_CLIENT,
+	OPT_METRICS_LISTEN,
 };
 
 #define STR_(x) #x
@@ -130,6 +132,8 @@ static const struct opt_desc opt_table[] = {
 	{ "tcp-conn-per-client", OPT_TCP_CONN_PER_CLIENT, "N", "TCP connections from one IPv4 address or "
 	  "IPv6 /64, 1-" STR(CTL_MAX_TCP_CONN_PER_CLIENT) " (default "
 	  STR(CTL_DEFAULT_TCP_CONN_PER_CLIENT) ")" },
+	{ "metrics-listen", OPT_METRICS_LISTEN, "ADDR:PORT", "Prometheus GET /metrics on a kernel "
+	  "socket, [IPv6]:PORT too (off)" },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
@@ -464,6 +468,12 @@ apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin
 	case OPT_TCP_CONN_PER_CLIENT:
 		return parse_u32(val, 1, CTL_MAX_TCP_CONN_PER_CLIENT, &cfg->tcp_conn_per_client,
 				 why, why_len);
+	case OPT_METRICS_LISTEN:
+		if (ctl_http_parse_addr(val, &cfg->metrics_addr, &cfg->metrics_addr_len, why,
+					why_len) != 0)
+			return -EINVAL;
+		cfg->has_metrics = true;
+		return 0;
 	}
 	set_err(why, why_len, "unknown option");
 	return -EINVAL;

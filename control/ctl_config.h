@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include <pollux/acl.h>
 #include <pollux/addr_policy.h>
@@ -71,6 +72,10 @@ struct ctl_config {
 	 * reload compares to tell which options changed (owned). */
 	char *values[CTL_CONFIG_MAX_KEYS];
 	uint32_t tcp_conn_per_client; /* TCP connections from one IPv4 address or IPv6 /64 */
+	/* --metrics-listen: the Prometheus listener's kernel TCP address (ctl_http.h). */
+	bool has_metrics;
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_addr_len;
 	bool help;
 };
 

@@ -34,8 +34,11 @@
 #include "ctl_api.h"
 #include "ctl_config.h"
 #include "ctl_hints_reload.h"
+#include "ctl_http.h"
+#include "ctl_metrics.h"
 #include "ctl_prime.h"
 #include "ctl_reload.h"
+#include "ctl_sockio.h"
 #include "ctl_stats.h"
 #include "ctl_tcp.h"
 #include "ctl_tun.h"
@@ -575,10 +578,11 @@ signals_block(void)
 static void
 control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 {
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{.fd = sfd, .events = POLLIN},
 		{.fd = ctl_api_fd(api), .events = POLLIN},
 		{.fd = ctl_hints_watch_fd(st->hints), .events = POLLIN}, /* -1: ignored */
+		{.fd = ctl_http_fd(st->metrics), .events = POLLIN},      /* -1: ignored */
 	};
 
 	for (;;) {
@@ -606,6 +610,8 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 			ctl_api_serve(api, 1000);
 		if (pfd[2].revents & POLLIN)
 			ctl_hints_watch_read(st->hints, dp_clock_ms());
+		/* Every tick, ready or not: stalled metrics clients are closed on time. */
+		ctl_http_serve(st->metrics, ctl_sockio_now_ms());
 		ctl_hints_tick(st->hints, dp_clock_ms());
 		dp_cache_feed_drain(st->ctx->cache_feed, st->ctx->cache, FEED_DRAIN_PER_TICK);
 		ctl_prime_tick(st->prime);
@@ -713,6 +719,14 @@ main(int argc, char **argv)
 	api = ctl_api_open(cfg.control_path, api_handler, &st);
 	if (api == NULL)
 		rte_exit(EXIT_FAILURE, "control socket %s: %s\n", cfg.control_path, strerror(errno));
+	if (cfg.has_metrics) {
+		st.metrics = ctl_http_open((const struct sockaddr *)&cfg.metrics_addr,
+					   cfg.metrics_addr_len, ctl_metrics_render, &st);
+		if (st.metrics == NULL)
+			rte_exit(EXIT_FAILURE, "--metrics-listen: cannot listen: %s\n",
+				 strerror(errno));
+		LOG(INFO, "metrics: GET /metrics on TCP port %u\n", ctl_http_port(st.metrics));
+	}
 	if (ctl_stats_telemetry_register(&st) != 0)
 		LOG(WARNING, "telemetry commands not registered\n");
 
@@ -738,6 +752,7 @@ main(int argc, char **argv)
 	ctl_tun_close(&tun);
 	ctl_stats_telemetry_withdraw();
 	ctl_api_close(api);
+	ctl_http_close(st.metrics);
 	ctl_hints_stop(&hints);
 	ctl_access_stop(&access);
 	ctl_reload_free(&reload);

@@ -865,6 +865,28 @@ START_TEST(test_ctl_config_tcp_conn_per_client)
 }
 END_TEST
 
+START_TEST(test_ctl_config_metrics_listen)
+{
+	const char *path = WRITE_TMP("# scrape me\nmetrics-listen: [::1]:9153\n");
+
+	ck_assert(!cfg.has_metrics);
+	ck_assert_int_eq(PARSE("--metrics-listen", "127.0.0.1:9100"), 0);
+	ck_assert(cfg.has_metrics);
+	ck_assert_int_eq(cfg.metrics_addr.ss_family, AF_INET);
+	ck_assert_uint_eq(cfg.metrics_addr_len, sizeof(struct sockaddr_in));
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&cfg.metrics_addr)->sin_port), 9100);
+	ck_assert_int_eq(parse_file(path), 0);
+	ck_assert_int_eq(cfg.metrics_addr.ss_family, AF_INET6);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&cfg.metrics_addr)->sin6_port), 9153);
+	ck_assert_int_eq(PARSE("--metrics-listen", "127.0.0.1"), -EINVAL);
+	ck_assert_str_eq(err, "--metrics-listen: '127.0.0.1': expected IPV4:PORT or [IPV6]:PORT, "
+			 "port 1-65535");
+	path = WRITE_TMP("cache-size: 1024\nmetrics-listen: ::1:9153\n");
+	ck_assert_int_eq(parse_file(path), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":2: metrics-listen: '::1:9153': expected"));
+}
+END_TEST
+
 START_TEST(test_ctl_config_validate_check_hints_needs_no_address)
 {
 	ck_assert_int_eq(PARSE("--check-hints", "/tmp/x.root"), 0);
@@ -949,6 +971,7 @@ config_suite(void)
 	tcase_add_test(tc, test_ctl_config_parse_args_ttl_caps_and_priming);
 	tcase_add_test(tc, test_ctl_config_parse_file_ttl_keys);
 	tcase_add_test(tc, test_ctl_config_tcp_conn_per_client);
+	tcase_add_test(tc, test_ctl_config_metrics_listen);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("usage");
