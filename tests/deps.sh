@@ -5,7 +5,7 @@
 PX_DEPS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libldns-dev check
 	dnsutils iproute2 ethtool iputils-ping procps python3
-	nsd unbound tcpdump nftables)
+	nsd unbound tcpdump nftables curl prometheus)
 
 px_install_deps() {
 	local missing=() p

@@ -68,6 +68,7 @@ step "lab DNS over TCP (client TCP, TC retry upstream, only DNS reaches the kern
 step "lab fair share (a silent-zone flood starves nobody)" tests/lab/test_fairshare_lab.sh
 step "lab PMDs (pcap, tap, af_packet)" tests/lab/test_pmds.sh
 step "lab access control and rate limiting" tests/lab/test_acl_lab.sh
+step "lab Prometheus metrics (promtool, a real Prometheus scrapes)" tests/lab/test_metrics_lab.sh
 step "benchmark smoke run" bench_smoke
 PX_BENCH_OUT=${PX_BENCH_OUT:-${TMPDIR:-/tmp}/pollux-bench-quick}
 # The quick run asserts no figure, only that the report carries what each run reads: here,
