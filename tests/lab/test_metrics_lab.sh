@@ -13,7 +13,9 @@
 #      closed after its deadline (counted);
 #   6. a Prometheus server (its own config and data under /tmp, scrape interval 1 s, on
 #      loopback in the same namespace) scrapes pollux, and a pollux series reads back through
-#      its HTTP API (/api/v1/query).
+#      its HTTP API (/api/v1/query);
+#   7. the example Grafana dashboard (dist/grafana-pollux.json) names only exported series, and
+#      Prometheus evaluates each of its queries.
 #
 # Runs as root, unattended, in about 30 seconds. Prints 'ok - ...' / 'not ok - ...', then
 # 'N passed, M failed'. The lab and Prometheus are stopped at exit.
@@ -218,3 +220,29 @@ up=$(api 'up{job="pollux"}')
 check "Prometheus sees the target up" "up=$up" test "$up" = 1
 sum=$(api 'sum(pollux_rx_pkts_total)')
 check "sum() over the workers gives the total" "sum=$sum" test -n "$sum" -a "${sum:-0}" -gt 0
+
+# The example Grafana dashboard: every series it names exists, and every query is valid PromQL
+# that Prometheus evaluates (Grafana's variables filled in).
+DASH=$LAB_ROOT/dist/grafana-pollux.json
+missing=
+for n in $(grep -o 'pollux_[a-z0-9_]*' "$DASH" | sort -u); do
+	grep -q "^# TYPE $n " "$TMP/m.txt" || missing="$missing $n"
+done
+check "every series the Grafana dashboard names is exported" "missing:$missing" test -z "$missing"
+bad=$(in_px python3 - "$DASH" "$PPORT" <<'PY' 2>&1
+import json, subprocess, sys, urllib.parse
+dash = json.load(open(sys.argv[1]))
+for p in dash["panels"]:
+    for t in p["targets"]:
+        q = t["expr"].replace("$__rate_interval", "5s").replace("$instance", ".*")
+        url = "http://127.0.0.1:%s/api/v1/query?%s" % (sys.argv[2], urllib.parse.urlencode({"query": q}))
+        out = subprocess.run(["curl", "-sS", "--max-time", "2", url], capture_output=True, text=True).stdout
+        try:
+            ok = json.loads(out).get("status") == "success"
+        except ValueError:
+            ok = False
+        if not ok:
+            print("%s: %s" % (p["title"], out.strip()[:200]))
+PY
+)
+check "Prometheus evaluates every query of the Grafana dashboard" "$(oneline "$bad")" test -z "$bad"
