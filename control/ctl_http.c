@@ -35,6 +35,11 @@ struct ctl_http {
 	ctl_http_render_t render;
 	void *arg;
 	struct ctl_http_stats stats;
+	struct {
+		bool done, ok;
+		char *body;  /* this serve call's metrics, malloc'ed */
+		size_t len;
+	} scrape;
 	struct conn conns[CTL_HTTP_MAX_CONNS];
 };
 
@@ -254,49 +259,59 @@ reason(int status)
 	}
 }
 
-/* Builds the whole response in c->out; the body is rendered only for a 200. Returns 0 or -1
- * (out of memory: the connection is closed). */
+/*
+ * Renders the metrics once per serve call, however many requests complete in it: the control
+ * thread's work is one render per tick even under a flood of scrapes. Returns whether the body
+ * in h->scrape is good.
+ */
+static bool
+render_once(struct ctl_http *h)
+{
+	FILE *f;
+
+	if (h->scrape.done)
+		return h->scrape.ok;
+	h->scrape.done = true;
+	h->scrape.ok = false;
+	f = open_memstream(&h->scrape.body, &h->scrape.len);
+	if (f == NULL)
+		return false;
+	h->scrape.ok = h->render(h->arg, f) == 0;
+	if (fclose(f) != 0)
+		h->scrape.ok = false;
+	return h->scrape.ok;
+}
+
+/* Builds the whole response in c->out. Returns 0 or -1 (out of memory: the connection is
+ * closed). */
 static int
 respond(struct ctl_http *h, struct conn *c, int status, int64_t now_ms)
 {
-	char *body = NULL, head[256];
-	size_t body_len = 0;
-	FILE *f;
+	char head[256], err_body[64];
+	const char *body = err_body;
+	size_t body_len;
 	int hlen;
 
-	if (status == CTL_HTTP_OK) {
-		f = open_memstream(&body, &body_len);
-		if (f == NULL)
-			return -1;
-		if (h->render(h->arg, f) != 0) {
+	if (status == CTL_HTTP_OK && render_once(h)) {
+		body = h->scrape.body;
+		body_len = h->scrape.len;
+	} else {
+		if (status == CTL_HTTP_OK) {
 			status = 500;
 			h->stats.render_failed++;
 		}
-		if (fclose(f) != 0) {
-			free(body);
-			return -1;
-		}
-		if (status != CTL_HTTP_OK)
-			body_len = 0;
-	}
-	if (status != CTL_HTTP_OK) {
-		free(body);
-		if (asprintf(&body, "%d %s\n", status, reason(status)) < 0)
-			return -1;
-		body_len = strlen(body);
+		body_len = (size_t)snprintf(err_body, sizeof(err_body), "%d %s\n", status,
+					    reason(status));
 	}
 	hlen = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 			"Content-Length: %zu\r\nConnection: close\r\n\r\n", status, reason(status),
 			status == CTL_HTTP_OK ? "text/plain; version=0.0.4; charset=utf-8" :
 			"text/plain; charset=utf-8", body_len);
 	c->out = malloc((size_t)hlen + body_len);
-	if (c->out == NULL) {
-		free(body);
+	if (c->out == NULL)
 		return -1;
-	}
 	memcpy(c->out, head, (size_t)hlen);
 	memcpy(c->out + hlen, body, body_len);
-	free(body);
 	c->out_len = (size_t)hlen + body_len;
 	c->out_off = 0;
 	c->state = CONN_WRITE;
@@ -418,6 +433,8 @@ ctl_http_serve(struct ctl_http *h, int64_t now_ms)
 		else if (c->state == CONN_WRITE)
 			conn_write(h, c);
 	}
+	free(h->scrape.body);
+	memset(&h->scrape, 0, sizeof(h->scrape));
 	for (unsigned i = 0; i < CTL_HTTP_MAX_CONNS; i++) {
 		struct conn *c = &h->conns[i];
 

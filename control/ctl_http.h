@@ -82,7 +82,8 @@ uint16_t ctl_http_port(const struct ctl_http *h);
 
 /*
  * Accepts, reads, answers and writes whatever is ready without blocking, then closes the
- * connections whose deadline passed before now_ms (ctl_sockio_now_ms() time). Call once per
+ * connections whose deadline passed before now_ms (ctl_sockio_now_ms() time). The metrics are
+ * rendered at most once per call, shared by every request that completes in it. Call once per
  * control-loop tick, and when ctl_http_fd polls readable.
  */
 void ctl_http_serve(struct ctl_http *h, int64_t now_ms);

@@ -241,6 +241,37 @@ START_TEST(test_ctl_http_serve_metrics_split)
 }
 END_TEST
 
+/* Scrapes that complete in the same serve call share one render. */
+START_TEST(test_ctl_http_serve_renders_once_per_call)
+{
+	struct ctl_http *h = open_loopback(render, BODY);
+	char buf[4096];
+	int a = client(h), b = client(h);
+
+	say(a, "GET /metrics HTTP/1.1\r\n\r\n");
+	say(b, "GET /metrics HTTP/1.1\r\n\r\n");
+	usleep(20000);
+	ctl_http_serve(h, 0); /* accepts both */
+	ck_assert_uint_eq(ctl_http_stats(h)->accepted, 2);
+	ctl_http_serve(h, 0); /* reads both requests */
+	ck_assert_uint_eq(ctl_http_stats(h)->served, 2);
+	ck_assert_int_eq(renders, 1);
+	response(h, a, 0, buf, sizeof(buf));
+	ck_assert_str_eq(strstr(buf, "\r\n\r\n") + 4, BODY);
+	response(h, b, 0, buf, sizeof(buf));
+	ck_assert_str_eq(strstr(buf, "\r\n\r\n") + 4, BODY);
+	/* A later call renders afresh. */
+	close(a);
+	a = client(h);
+	say(a, "GET /metrics HTTP/1.1\r\n\r\n");
+	response(h, a, 0, buf, sizeof(buf));
+	ck_assert_int_eq(renders, 2);
+	close(a);
+	close(b);
+	ctl_http_close(h);
+}
+END_TEST
+
 START_TEST(test_ctl_http_serve_refusals)
 {
 	struct ctl_http *h = open_loopback(render, BODY);
@@ -380,6 +411,7 @@ http_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("serve");
 	tcase_add_test(tc, test_ctl_http_serve_metrics_split);
+	tcase_add_test(tc, test_ctl_http_serve_renders_once_per_call);
 	tcase_add_test(tc, test_ctl_http_serve_refusals);
 	tcase_add_test(tc, test_ctl_http_serve_render_failure);
 	tcase_add_test(tc, test_ctl_http_stalled_client);
