@@ -42,6 +42,7 @@ enum opt_id {
 	OPT_SLOTS_PER_CLIENT,
 	OPT_CLIENT_PREFIX6,
 	OPT_JOSTLE_MS,
+	OPT_RTO_MIN,
 	OPT_QNAME_MIN,
 	OPT_MAX_TTL,
 	OPT_MAX_NEG_TTL,
@@ -107,6 +108,8 @@ static const struct opt_desc opt_table[] = {
 	  "/LEN, 1-128" },
 	{ "resolver-jostle-ms", OPT_JOSTLE_MS, "MS", "all slots busy: take over one this old "
 	  "waiting on a dead server (0: off)" },
+	{ "upstream-rto-min", OPT_RTO_MIN, "MS", "least time a nameserver gets to answer, "
+	  "10-3000" },
 	{ "qname-minimisation", OPT_QNAME_MIN, "yes|no", "RFC 9156 QNAME minimisation (relaxed)" },
 	{ "max-ttl", OPT_MAX_TTL, "SECONDS", "cache answers and delegations at most this long, "
 	  "1-" STR(CTL_MAX_TTL_LIMIT) " (default " STR(CTL_DEFAULT_MAX_TTL) ")" },
@@ -170,6 +173,7 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->slots_per_client = CTL_SLOTS_PER_CLIENT_AUTO;
 	cfg->client_prefix6 = CTL_DEFAULT_CLIENT_PREFIX6;
 	cfg->jostle_ms = CTL_DEFAULT_JOSTLE_MS;
+	cfg->rto_min_ms = CTL_DEFAULT_RTO_MIN_MS;
 	cfg->qname_min = true;
 	cfg->max_ttl = CTL_DEFAULT_MAX_TTL;
 	cfg->max_neg_ttl = CTL_DEFAULT_MAX_NEG_TTL;
@@ -427,6 +431,8 @@ apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin
 		return rc;
 	case OPT_JOSTLE_MS:
 		return parse_u32(val, 0, 60000, &cfg->jostle_ms, why, why_len);
+	case OPT_RTO_MIN:
+		return parse_u32(val, 10, 3000, &cfg->rto_min_ms, why, why_len);
 	case OPT_QNAME_MIN:
 		return parse_yes_no(val, &cfg->qname_min, why, why_len);
 	case OPT_MAX_TTL:
@@ -933,6 +939,9 @@ opt_default(int id, char *buf, size_t len)
 		break;
 	case OPT_CLIENT_PREFIX6:
 		snprintf(buf, len, "%u", CTL_DEFAULT_CLIENT_PREFIX6);
+		break;
+	case OPT_RTO_MIN:
+		snprintf(buf, len, "%u", CTL_DEFAULT_RTO_MIN_MS);
 		break;
 	case OPT_JOSTLE_MS:
 		snprintf(buf, len, "%u", CTL_DEFAULT_JOSTLE_MS);

@@ -52,6 +52,7 @@ struct ctl_config {
 	uint32_t slots_per_client; /* client slots per client; 0: no cap; AUTO: slots / 8 */
 	uint8_t client_prefix6;    /* IPv6 clients are capped per prefix of this length */
 	uint32_t jostle_ms;        /* 0: never jostle */
+	uint32_t rto_min_ms;       /* the upstream RTO's floor */
 	bool qname_min;         /* RFC 9156 QNAME minimisation */
 	uint32_t max_ttl;       /* seconds: answers and delegations are cached at most this long */
 	uint32_t max_neg_ttl;   /* seconds: negative answers (RFC 2308) at most this long */
@@ -92,6 +93,7 @@ struct ctl_config {
 #define CTL_SLOTS_PER_CLIENT_AUTO UINT32_MAX
 #define CTL_DEFAULT_CLIENT_PREFIX6 56
 #define CTL_DEFAULT_JOSTLE_MS 200
+#define CTL_DEFAULT_RTO_MIN_MS 50 /* DP_UPQ_RTO_MIN_MS; Unbound's infra-cache-min-rtt */
 
 /* The per-client cap in force for cfg: 0 (none), the configured one, or the default share. */
 static inline uint32_t

@@ -277,6 +277,7 @@ recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc)
 	rc->per_client = ctl_config_slots_per_client(cfg);
 	rc->client_prefix6 = cfg->client_prefix6;
 	rc->jostle_ms = cfg->jostle_ms;
+	rc->rto_min_ms = cfg->rto_min_ms;
 	LOG(INFO, "recursion on: %u resolver slots per worker, upstream over%s%s, QNAME "
 	    "minimisation %s\n", rc->slots, rc->has_gw4 ? " IPv4" : "", rc->has_gw6 ? " IPv6" : "",
 	    cfg->qname_min ? "on" : "off");

@@ -134,7 +134,8 @@ dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mem
 	rc->upq = dp_upq_init(rc->upq_mem, n, now_ms, seed);
 	rc->res = dp_resolve_init(rc->res_mem, n, &conf->resolve, conf->policy, rc->upq,
 				  &rc->rand);
-	if (rc->upq == NULL || rc->res == NULL) {
+	if (rc->upq == NULL || rc->res == NULL ||
+	    (conf->rto_min_ms != 0 && dp_upq_set_rto_min(rc->upq, conf->rto_min_ms) != 0)) {
 		dp_recurse_free(rc);
 		errno = EINVAL;
 		return NULL;

@@ -112,6 +112,9 @@ struct dp_recurse_conf {
 	uint32_t per_client;
 	uint8_t client_prefix6;
 	uint32_t jostle_ms;
+	/* The floor of every upstream RTO, however fast a server was measured (0: the default,
+	 * DP_UPQ_RTO_MIN_MS). */
+	uint32_t rto_min_ms;
 };
 
 struct dp_recurse;

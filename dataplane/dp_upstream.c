@@ -55,6 +55,7 @@ dp_upq_init(void *mem, uint32_t capacity, uint64_t now_ms, uint64_t hash_seed)
 	t->capacity = capacity;
 	t->index_shift = 32 - (uint32_t)__builtin_ctz(buckets);
 	t->wheel_ms = now_ms;
+	t->rto_min_ms = DP_UPQ_RTO_MIN_MS;
 	t->hash_seed = hash_seed;
 	/* Both halves from the one secret: splitmix64's finaliser makes the second. */
 	t->qkey.k0 = hash_seed;

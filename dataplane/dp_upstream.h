@@ -90,7 +90,8 @@
 /* Server RTT table: DP_UPQ_SERVERS entries in sets of DP_UPQ_SERVER_WAYS. */
 #define DP_UPQ_SERVERS 1024
 #define DP_UPQ_SERVER_WAYS 4
-#define DP_UPQ_RTO_MIN_MS 50
+#define DP_UPQ_RTO_MIN_MS 50       /* the RTO's default floor (Unbound's infra-cache-min-rtt) */
+#define DP_UPQ_RTO_FLOOR_MIN_MS 10 /* what the floor may be set to, at least */
 #define DP_UPQ_RTO_MAX_MS 3000
 /* What a server never measured is assumed to take, as its RTO and for selection: Unbound's
  * UNKNOWN_SERVER_NICENESS. */
@@ -354,10 +355,15 @@ const struct dp_upq_stats *dp_upq_stats(const struct dp_upq_table *t);
 /*
  * The retransmission timeout for a query to server a at now_ms: SRTT + 4 * RTTVAR (RFC 6298
  * 2.3), DP_UPQ_RTT_UNKNOWN_MS for a server never measured, doubled per outstanding backoff step
- * and clamped to [DP_UPQ_RTO_MIN_MS, DP_UPQ_RTO_MAX_MS].
+ * and clamped to [the floor (dp_upq_set_rto_min), DP_UPQ_RTO_MAX_MS].
  */
 uint32_t dp_upq_server_rto(const struct dp_upq_table *t, const struct dp_upq_addr *a,
 			   uint64_t now_ms);
+
+/* Sets the floor of every RTO (DP_UPQ_RTO_MIN_MS by default): a server measured faster still
+ * gets ms to answer. Returns 0, or -EINVAL outside [DP_UPQ_RTO_FLOOR_MIN_MS,
+ * DP_UPQ_RTO_MAX_MS]. */
+int dp_upq_set_rto_min(struct dp_upq_table *t, uint32_t ms);
 
 /*
  * Records an RTT sample for server a (RFC 6298 2.2-2.3: the first sets SRTT = R and

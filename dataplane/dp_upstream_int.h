@@ -85,6 +85,7 @@ struct dp_upq_table {
 	uint32_t index_shift; /* 32 - log2(index buckets) */
 	uint64_t wheel_ms;    /* every deadline at or before it has been returned */
 	uint64_t hash_seed;
+	uint32_t rto_min_ms; /* the RTO's floor: DP_UPQ_RTO_MIN_MS unless set */
 	struct px_siphash_key qkey; /* keys the question index: from hash_seed */
 	struct slot *slots; /* [capacity], after this struct in the same block */
 	uint32_t *index;    /* [2^(32 - index_shift)] chain heads, after the slots */

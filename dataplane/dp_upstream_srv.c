@@ -4,6 +4,7 @@
  * selection, and the 0x20 fallback of servers that do not preserve case. A fixed table of
  * DP_UPQ_SERVERS entries in sets of DP_UPQ_SERVER_WAYS, LRU within a set.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "dp_upstream.h"
@@ -96,20 +97,20 @@ server_backoff(const struct server *s, uint64_t now_ms)
 }
 
 static uint32_t
-clamp_rto(uint64_t ms)
+clamp_rto(const struct dp_upq_table *t, uint64_t ms)
 {
-	if (ms < DP_UPQ_RTO_MIN_MS)
-		return DP_UPQ_RTO_MIN_MS;
+	if (ms < t->rto_min_ms)
+		return t->rto_min_ms;
 	return ms > DP_UPQ_RTO_MAX_MS ? DP_UPQ_RTO_MAX_MS : (uint32_t)ms;
 }
 
 static uint32_t
-server_rto(const struct server *s, uint64_t now_ms)
+server_rto(const struct dp_upq_table *t, const struct server *s, uint64_t now_ms)
 {
 	uint64_t base;
 
 	if (s == NULL)
-		return clamp_rto(DP_UPQ_RTT_UNKNOWN_MS);
+		return clamp_rto(t, DP_UPQ_RTT_UNKNOWN_MS);
 	if (s->has_sample) {
 		/* RFC 6298 2.3: SRTT + max(G, 4 * RTTVAR), G being the 1 ms clock tick. */
 		uint64_t var = 4ull * s->rttvar_us;
@@ -118,13 +119,22 @@ server_rto(const struct server *s, uint64_t now_ms)
 	} else {
 		base = DP_UPQ_RTT_UNKNOWN_MS;
 	}
-	return clamp_rto(clamp_rto(base) << server_backoff(s, now_ms));
+	return clamp_rto(t, (uint64_t)clamp_rto(t, base) << server_backoff(s, now_ms));
+}
+
+int
+dp_upq_set_rto_min(struct dp_upq_table *t, uint32_t ms)
+{
+	if (ms < DP_UPQ_RTO_FLOOR_MIN_MS || ms > DP_UPQ_RTO_MAX_MS)
+		return -EINVAL;
+	t->rto_min_ms = ms;
+	return 0;
 }
 
 uint32_t
 dp_upq_server_rto(const struct dp_upq_table *t, const struct dp_upq_addr *a, uint64_t now_ms)
 {
-	return server_rto(upq_server_find(t, a), now_ms);
+	return server_rto(t, upq_server_find(t, a), now_ms);
 }
 
 void
@@ -249,7 +259,7 @@ dp_upq_server_info(const struct dp_upq_table *t, const struct dp_upq_addr *a, ui
 	info->backoff = (uint8_t)server_backoff(s, now_ms);
 	info->srtt_ms = (s->srtt_us + 500) / 1000;
 	info->rttvar_ms = (s->rttvar_us + 500) / 1000;
-	info->rto_ms = server_rto(s, now_ms);
+	info->rto_ms = server_rto(t, s, now_ms);
 	info->timeouts = s->timeouts;
 	info->case_strikes = s->case_strikes;
 	info->case_off = upq_server_case_off(s, now_ms);

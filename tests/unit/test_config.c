@@ -830,6 +830,13 @@ START_TEST(test_ctl_config_fair_share_options)
 	ck_assert_str_eq(err, "--resolver-jostle-ms: '60001': must be 0-60000");
 	ck_assert_int_eq(PARSE("--resolver-jostle-ms", "1s"), -EINVAL);
 	ck_assert_str_eq(err, "--resolver-jostle-ms: '1s': not a decimal number");
+	/* The upstream RTO's floor. */
+	ck_assert_uint_eq(cfg.rto_min_ms, 50);
+	ck_assert_int_eq(PARSE("--upstream-rto-min", "400"), 0);
+	ck_assert_uint_eq(cfg.rto_min_ms, 400);
+	ck_assert_int_eq(PARSE("--upstream-rto-min", "9"), -EINVAL);
+	ck_assert_str_eq(err, "--upstream-rto-min: '9': must be 10-3000");
+	ck_assert_int_eq(PARSE("--upstream-rto-min", "3001"), -EINVAL);
 }
 END_TEST
 

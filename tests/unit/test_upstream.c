@@ -539,6 +539,20 @@ START_TEST(test_dp_upq_server_rtt_smoothing)
 	/* A huge sample is bounded, not overflowed. */
 	dp_upq_server_update(t, &c, UINT32_MAX, 0);
 	ck_assert_uint_eq(dp_upq_server_rto(t, &c, 0), DP_UPQ_RTO_MAX_MS);
+
+	/* The floor is the operator's (--upstream-rto-min): the 5 ms server gets it, an unknown
+	 * server still its 376 ms, and a floor above that raises the unknown one too. */
+	ck_assert_int_eq(dp_upq_set_rto_min(t, 200), 0);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &b, 0), 200);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &c, 0), DP_UPQ_RTO_MAX_MS);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &(struct dp_upq_addr){.family = DP_UPQ_AF_INET}, 0),
+			  DP_UPQ_RTT_UNKNOWN_MS);
+	ck_assert_int_eq(dp_upq_set_rto_min(t, 500), 0);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &(struct dp_upq_addr){.family = DP_UPQ_AF_INET}, 0),
+			  500);
+	ck_assert_int_eq(dp_upq_set_rto_min(t, DP_UPQ_RTO_FLOOR_MIN_MS - 1), -EINVAL);
+	ck_assert_int_eq(dp_upq_set_rto_min(t, DP_UPQ_RTO_MAX_MS + 1), -EINVAL);
+	ck_assert_uint_eq(dp_upq_server_rto(t, &b, 0), 500);
 }
 END_TEST
 
