@@ -58,6 +58,7 @@ enum opt_id {
 	OPT_RATELIMIT_SIZE,
 	OPT_TCP_CONN_PER_CLIENT,
 	OPT_METRICS_LISTEN,
+	OPT_HEALTH_WINDOW,
 };
 
 #define STR_(x) #x
@@ -137,6 +138,8 @@ static const struct opt_desc opt_table[] = {
 	  STR(CTL_DEFAULT_TCP_CONN_PER_CLIENT) ")" },
 	{ "metrics-listen", OPT_METRICS_LISTEN, "ADDR:PORT", "Prometheus GET /metrics on a kernel "
 	  "socket, [IPv6]:PORT too (off)" },
+	{ "health-resolve-window", OPT_HEALTH_WINDOW, "SECONDS", "no resolution this "
+	  "long: unhealthy, 0-86400 (0: off)" },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
@@ -174,6 +177,7 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->client_prefix6 = CTL_DEFAULT_CLIENT_PREFIX6;
 	cfg->jostle_ms = CTL_DEFAULT_JOSTLE_MS;
 	cfg->rto_min_ms = CTL_DEFAULT_RTO_MIN_MS;
+	cfg->health_resolve_window_s = CTL_DEFAULT_HEALTH_WINDOW_S;
 	cfg->qname_min = true;
 	cfg->max_ttl = CTL_DEFAULT_MAX_TTL;
 	cfg->max_neg_ttl = CTL_DEFAULT_MAX_NEG_TTL;
@@ -474,6 +478,8 @@ apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin
 	case OPT_TCP_CONN_PER_CLIENT:
 		return parse_u32(val, 1, CTL_MAX_TCP_CONN_PER_CLIENT, &cfg->tcp_conn_per_client,
 				 why, why_len);
+	case OPT_HEALTH_WINDOW:
+		return parse_u32(val, 0, 86400, &cfg->health_resolve_window_s, why, why_len);
 	case OPT_METRICS_LISTEN:
 		if (ctl_http_parse_addr(val, &cfg->metrics_addr, &cfg->metrics_addr_len, why,
 					why_len) != 0)
@@ -926,6 +932,9 @@ opt_default(int id, char *buf, size_t len)
 		break;
 	case OPT_TX_DESC:
 		snprintf(buf, len, "%u", CTL_DEFAULT_TX_DESC);
+		break;
+	case OPT_HEALTH_WINDOW:
+		snprintf(buf, len, "%u", CTL_DEFAULT_HEALTH_WINDOW_S);
 		break;
 	case OPT_RECURSION:
 	case OPT_QNAME_MIN:

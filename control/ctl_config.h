@@ -77,6 +77,7 @@ struct ctl_config {
 	bool has_metrics;
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_addr_len;
+	uint32_t health_resolve_window_s; /* ctl_health.h; 0: the resolution check is off */
 	bool help;
 };
 
@@ -94,6 +95,7 @@ struct ctl_config {
 #define CTL_DEFAULT_CLIENT_PREFIX6 56
 #define CTL_DEFAULT_JOSTLE_MS 200
 #define CTL_DEFAULT_RTO_MIN_MS 50 /* DP_UPQ_RTO_MIN_MS; Unbound's infra-cache-min-rtt */
+#define CTL_DEFAULT_HEALTH_WINDOW_S 60
 
 /* The per-client cap in force for cfg: 0 (none), the configured one, or the default share. */
 static inline uint32_t

@@ -14,6 +14,7 @@
 #include "ctl_config.h"
 #include "ctl_zone.h"
 
+struct ctl_health;
 struct ctl_hints_state;
 struct ctl_http;
 struct ctl_prime_state;
@@ -38,6 +39,7 @@ struct ctl_state {
 	struct ctl_access *access; /* access control (ctl_access.h) */
 	struct ctl_reload *reload; /* polluxctl reload, SIGHUP (ctl_reload.h) */
 	struct ctl_http *metrics;  /* --metrics-listen (ctl_http.h); NULL when off */
+	struct ctl_health *health; /* dates the last successful resolution (ctl_health.h) */
 	/* The port's link as the control thread's watch last saw it (main.c, port_watch): ctl
 	 * only. A net_memif client whose peer went away is stopped and started again, which is
 	 * the only way its PMD connects to the peer again. */

@@ -33,6 +33,7 @@
 #include "ctl_access.h"
 #include "ctl_api.h"
 #include "ctl_config.h"
+#include "ctl_health.h"
 #include "ctl_hints_reload.h"
 #include "ctl_http.h"
 #include "ctl_metrics.h"
@@ -461,8 +462,11 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 	}
 	if (argc == 1 && strcmp(argv[0], "reload") == 0)
 		return ctl_reload_run(st->reload, "control", out);
+	/* Unhealthy is an ERR reply: polluxctl then exits 1, with the reasons. */
+	if (argc == 1 && strcmp(argv[0], "health") == 0)
+		return ctl_health_report(st->health, st, out) == 0 ? 0 : -1;
 	fprintf(out, "unknown command '%s'; known: status, stats, hints, reload-hints, tcp, acl, "
-		"reload\n",
+		"reload, health\n",
 		argc > 0 ? argv[0] : "");
 	return -1;
 }
@@ -617,6 +621,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 		dp_cache_feed_drain(st->ctx->cache_feed, st->ctx->cache, FEED_DRAIN_PER_TICK);
 		ctl_prime_tick(st->prime);
 		port_watch(st);
+		ctl_health_tick(st->health, st, dp_clock_ms());
 		/* Dead entries give their memory back within a few ticks. */
 		dp_cache_sweep(st->ctx->cache, dp_clock_ms(), SWEEP_BUCKETS_PER_TICK);
 		dp_cache_reclaim(st->ctx->cache);
@@ -634,6 +639,7 @@ main(int argc, char **argv)
 	static struct ctl_tun tun;
 	static struct ctl_access access;
 	static struct ctl_reload reload;
+	static struct ctl_health health;
 	struct ctl_api *api;
 	char err[CTL_HINTS_REASONS_LEN + 256];
 	int ret, sfd;
@@ -664,6 +670,7 @@ main(int argc, char **argv)
 	st.cfg = &cfg;
 	st.hints = &hints;
 	st.prime = &prime;
+	st.health = &health;
 	st.ctx = &ctx;
 	ctx.port.has_ip4 = cfg.has_ip4;
 	ctx.port.ip4 = cfg.ip4;

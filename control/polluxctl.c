@@ -49,9 +49,13 @@ usage(FILE *out)
 		"  reload             re-read the config file: access-control and ratelimit*\n"
 		"                     apply at once (all or nothing), other changes need a restart\n"
 		"  acl                access-control rules in force: origin, action, hits\n"
+		"  health             'ok' when every worker polls, the link is up, hints are\n"
+		"                     loaded and a resolution succeeded within\n"
+		"                     --health-resolve-window; else each reason, and exit 1\n"
 		"\n"
 		"Exit status: 0 when pollux replied OK, 1 when it replied ERR (the reason goes to\n"
-		"stderr), 2 on a usage error or when no reply could be had.\n",
+		"stderr; for health: unhealthy), 2 on a usage error or when no reply could be had\n"
+		"(for health: pollux cannot be reached).\n",
 		PX_CTL_DEFAULT_PATH);
 }
 

@@ -94,6 +94,10 @@ struct dp_lcore {
 	 * limiting. Sized at start; the worker is its only writer. */
 	struct px_rl_table *rl;
 	bool parked; /* in dp_loop_run's pause wait, off RCU. dp: rw, ctl: ro (seq_cst: dp_loop.c) */
+	/* The heartbeat: rte_rdtsc() at the start of the last poll. The worker stores it once per
+	 * loop iteration in its own cache line; the health check (ctl_health.h) reads it to tell a
+	 * polling worker from a parked or stuck one. dp: rw (relaxed store), ctl: ro (relaxed). */
+	uint64_t poll_tsc;
 } __rte_cache_aligned;
 
 /* Verdict of the per-packet handlers. */
@@ -167,7 +171,8 @@ uint16_t dp_rx_burst_handle(struct dp_lcore *lc, struct rte_mbuf **rx, uint16_t 
  * The worker main loop (rte_eal_remote_launch entry; arg is a struct dp_lcore *): RX a burst,
  * handle it, TX, report a quiescent state; backs off (RCU offline, sleep idle_sleep_us) on
  * each empty poll once nothing has arrived for idle_grace_tsc, when idle_sleep_us is set; parks (RCU offline, sets
- * lc->parked, touches no queue) while ctx->pause is set. Returns when ctx->stop is set.
+ * lc->parked, touches no queue, stops its heartbeat lc->poll_tsc) while ctx->pause is set.
+ * Returns when ctx->stop is set.
  */
 int dp_loop_run(void *arg);
 

@@ -90,6 +90,8 @@ dp_loop_run(void *arg)
 	struct rte_mbuf *rx[DP_BURST], *tx[DP_BURST];
 	uint64_t last_rx_tsc = rte_rdtsc();
 
+	__atomic_store_n(&lc->poll_tsc, last_rx_tsc, __ATOMIC_RELAXED);
+
 	rte_log(RTE_LOG_INFO, dp_loop_logtype, "worker on lcore %u polls port %u queue %u\n",
 		lc->lcore_id, ctx->port.port_id, lc->queue_id);
 	rte_rcu_qsbr_thread_register(ctx->qsbr, lc->lcore_id);
@@ -101,6 +103,8 @@ dp_loop_run(void *arg)
 			continue;
 		}
 		uint64_t t0 = rte_rdtsc();
+
+		__atomic_store_n(&lc->poll_tsc, t0, __ATOMIC_RELAXED);
 		uint16_t n = rte_eth_rx_burst(ctx->port.port_id, lc->queue_id, rx, DP_BURST);
 
 		if (n == 0) {

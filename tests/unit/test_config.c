@@ -837,6 +837,12 @@ START_TEST(test_ctl_config_fair_share_options)
 	ck_assert_int_eq(PARSE("--upstream-rto-min", "9"), -EINVAL);
 	ck_assert_str_eq(err, "--upstream-rto-min: '9': must be 10-3000");
 	ck_assert_int_eq(PARSE("--upstream-rto-min", "3001"), -EINVAL);
+	/* The health check's resolution window. */
+	ck_assert_uint_eq(cfg.health_resolve_window_s, 60);
+	ck_assert_int_eq(PARSE("--health-resolve-window", "0"), 0);
+	ck_assert_uint_eq(cfg.health_resolve_window_s, 0);
+	ck_assert_int_eq(PARSE("--health-resolve-window", "86401"), -EINVAL);
+	ck_assert_str_eq(err, "--health-resolve-window: '86401': must be 0-86400");
 }
 END_TEST
 
