@@ -119,3 +119,11 @@ ctl_health_report(const struct ctl_health *h, const struct ctl_state *st, FILE *
 	free(w);
 	return rc;
 }
+
+int
+ctl_health_http(void *arg, FILE *out)
+{
+	const struct ctl_state *st = arg;
+
+	return ctl_health_report(st->health, st, out);
+}

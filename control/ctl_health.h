@@ -59,3 +59,7 @@ void ctl_health_tick(struct ctl_health *h, const struct ctl_state *st, uint64_t 
  * verdict to out. Returns 0 when healthy, 1 when not, -1 when out of memory.
  */
 int ctl_health_report(const struct ctl_health *h, const struct ctl_state *st, FILE *out);
+
+/* GET /health on the metrics listener (ctl_http_health_t): ctl_health_report for arg, a
+ * struct ctl_state *. */
+int ctl_health_http(void *arg, FILE *out);

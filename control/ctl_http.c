@@ -34,6 +34,8 @@ struct ctl_http {
 	uint16_t port;
 	ctl_http_render_t render;
 	void *arg;
+	ctl_http_health_t health;
+	void *health_arg;
 	struct ctl_http_stats stats;
 	struct {
 		bool done, ok;
@@ -98,6 +100,8 @@ ctl_http_parse(const char *buf, size_t len, size_t max_head)
 	/* A query string is ignored, as Prometheus exporters do. */
 	if ((tlen == 8 || (tlen > 8 && target[8] == '?')) && memcmp(target, "/metrics", 8) == 0)
 		return CTL_HTTP_OK;
+	if ((tlen == 7 || (tlen > 7 && target[7] == '?')) && memcmp(target, "/health", 7) == 0)
+		return CTL_HTTP_HEALTH;
 	return CTL_HTTP_NOT_FOUND;
 }
 
@@ -255,6 +259,7 @@ reason(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
 	}
 }
@@ -282,6 +287,41 @@ render_once(struct ctl_http *h)
 	return h->scrape.ok;
 }
 
+/* The health verdict, fresh for this request, as a status and a malloc'ed body (NULL: the
+ * status alone). */
+static int
+health_body(struct ctl_http *h, char **body, size_t *len)
+{
+	FILE *f;
+	int rc;
+
+	*body = NULL;
+	*len = 0;
+	if (h->health == NULL) {
+		h->stats.not_found++;
+		return CTL_HTTP_NOT_FOUND;
+	}
+	f = open_memstream(body, len);
+	if (f == NULL) {
+		h->stats.render_failed++;
+		return 500;
+	}
+	rc = h->health(h->health_arg, f);
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 || rc == 1) {
+		if (rc == 0)
+			h->stats.health_ok++;
+		else
+			h->stats.health_failed++;
+		return rc == 0 ? 200 : 503;
+	}
+	free(*body);
+	*body = NULL;
+	h->stats.render_failed++;
+	return 500;
+}
+
 /* Builds the whole response in c->out. Returns 0 or -1 (out of memory: the connection is
  * closed). */
 static int
@@ -289,10 +329,16 @@ respond(struct ctl_http *h, struct conn *c, int status, int64_t now_ms)
 {
 	char head[256], err_body[64];
 	const char *body = err_body;
-	size_t body_len;
+	char *health = NULL;
+	size_t body_len = 0;
 	int hlen;
+	bool metrics = status == CTL_HTTP_OK;
 
-	if (status == CTL_HTTP_OK && render_once(h)) {
+	if (status == CTL_HTTP_HEALTH)
+		status = health_body(h, &health, &body_len);
+	if (health != NULL) {
+		body = health;
+	} else if (status == CTL_HTTP_OK && render_once(h)) {
 		body = h->scrape.body;
 		body_len = h->scrape.len;
 	} else {
@@ -305,13 +351,17 @@ respond(struct ctl_http *h, struct conn *c, int status, int64_t now_ms)
 	}
 	hlen = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 			"Content-Length: %zu\r\nConnection: close\r\n\r\n", status, reason(status),
-			status == CTL_HTTP_OK ? "text/plain; version=0.0.4; charset=utf-8" :
-			"text/plain; charset=utf-8", body_len);
+			metrics && status == CTL_HTTP_OK ?
+			"text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8",
+			body_len);
 	c->out = malloc((size_t)hlen + body_len);
-	if (c->out == NULL)
+	if (c->out == NULL) {
+		free(health);
 		return -1;
+	}
 	memcpy(c->out, head, (size_t)hlen);
 	memcpy(c->out + hlen, body, body_len);
+	free(health);
 	c->out_len = (size_t)hlen + body_len;
 	c->out_off = 0;
 	c->state = CONN_WRITE;
@@ -327,6 +377,7 @@ count(struct ctl_http *h, int status)
 {
 	switch (status) {
 	case CTL_HTTP_OK: h->stats.served++; break;
+	case CTL_HTTP_HEALTH: break; /* by its verdict, in respond */
 	case CTL_HTTP_NOT_FOUND: h->stats.not_found++; break;
 	case CTL_HTTP_BAD_METHOD: h->stats.bad_method++; break;
 	case CTL_HTTP_TOO_LARGE: h->stats.too_large++; break;
@@ -408,6 +459,13 @@ accept_burst(struct ctl_http *h, int64_t now_ms)
 		c->in_len = 0;
 		c->deadline_ms = now_ms + CTL_HTTP_HEAD_TIMEOUT_MS;
 	}
+}
+
+void
+ctl_http_set_health(struct ctl_http *h, ctl_http_health_t health, void *arg)
+{
+	h->health = health;
+	h->health_arg = arg;
 }
 
 void

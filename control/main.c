@@ -733,7 +733,9 @@ main(int argc, char **argv)
 		if (st.metrics == NULL)
 			rte_exit(EXIT_FAILURE, "--metrics-listen: cannot listen: %s\n",
 				 strerror(errno));
-		LOG(INFO, "metrics: GET /metrics on TCP port %u\n", ctl_http_port(st.metrics));
+		ctl_http_set_health(st.metrics, ctl_health_http, &st);
+		LOG(INFO, "metrics: GET /metrics and /health on TCP port %u\n",
+		    ctl_http_port(st.metrics));
 	}
 	if (ctl_stats_telemetry_register(&st) != 0)
 		LOG(WARNING, "telemetry commands not registered\n");

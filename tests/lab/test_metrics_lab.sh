@@ -8,7 +8,8 @@
 #   1. GET /metrics answers 200 in the text format, and `promtool check metrics` accepts it;
 #   2. every figure `polluxctl stats` prints is there (per-worker counters labelled by worker);
 #   3. a DNS query through the lab moves pollux_queries_total;
-#   4. other paths get 404 (/health too), other methods 405, an 8 KiB head 431, all counted;
+#   4. other paths get 404 (/health is served: test_health_lab.sh), other methods 405, an 8 KiB
+#      head 431, all counted;
 #   5. a client that connects and stalls blocks neither a second scrape nor polluxctl, and is
 #      closed after its deadline (counted);
 #   6. a Prometheus server (its own config and data under /tmp, scrape interval 1 s, on
@@ -149,8 +150,8 @@ check "a DNS query through the lab moves pollux_queries_total ($q0 -> $q1)" "ans
 	test -n "$q0" -a -n "$q1" -a "${q1:-0}" -gt "${q0:-0}"
 
 # 4. Refusals.
-st=$(scrape -o /dev/null -w '%{http_code}' "$URL/health")
-check "GET /health answers 404 (not served yet)" "status $st" test "$st" = 404
+st=$(scrape -o /dev/null -w '%{http_code}' "$URL/healthz")
+check "GET /healthz answers 404" "status $st" test "$st" = 404
 st=$(scrape -o /dev/null -w '%{http_code}' "$URL/")
 check "GET / answers 404" "status $st" test "$st" = 404
 st=$(scrape -o /dev/null -w '%{http_code}' -X POST -d x "$URL/metrics")

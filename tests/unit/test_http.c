@@ -63,7 +63,11 @@ START_TEST(test_ctl_http_parse_bad_method_and_path)
 		{"POST /metrics HTTP/1.1\r\n\r\n", CTL_HTTP_BAD_METHOD},
 		{"HEAD /metrics HTTP/1.1\r\n\r\n", CTL_HTTP_BAD_METHOD},
 		{"GETS /metrics HTTP/1.1\r\n\r\n", CTL_HTTP_BAD_METHOD},
-		{"GET /health HTTP/1.1\r\n\r\n", CTL_HTTP_NOT_FOUND},
+		{"GET /health HTTP/1.1\r\n\r\n", CTL_HTTP_HEALTH},
+		{"GET /health?x=1 HTTP/1.1\r\n\r\n", CTL_HTTP_HEALTH},
+		{"GET /healthz HTTP/1.1\r\n\r\n", CTL_HTTP_NOT_FOUND},
+		{"GET /health/ HTTP/1.1\r\n\r\n", CTL_HTTP_NOT_FOUND},
+		{"POST /health HTTP/1.1\r\n\r\n", CTL_HTTP_BAD_METHOD},
 		{"GET / HTTP/1.1\r\n\r\n", CTL_HTTP_NOT_FOUND},
 		{"GET /metricsx HTTP/1.1\r\n\r\n", CTL_HTTP_NOT_FOUND},
 		{"GET /metric HTTP/1.1\r\n\r\n", CTL_HTTP_NOT_FOUND},
@@ -311,6 +315,59 @@ START_TEST(test_ctl_http_serve_refusals)
 }
 END_TEST
 
+/* What the health callback answers next: 0 healthy, 1 not, -1 failed. */
+static int health_rc;
+
+static int
+health(void *arg, FILE *out)
+{
+	(void)arg;
+	fputs(health_rc == 0 ? "ok\n" : health_rc == 1 ? "link down\n" : "partial", out);
+	return health_rc;
+}
+
+static void
+ask_health(struct ctl_http *h, char *buf, size_t cap)
+{
+	int fd = client(h);
+
+	say(fd, "GET /health HTTP/1.1\r\n\r\n");
+	response(h, fd, 0, buf, cap);
+	close(fd);
+}
+
+/* Without a verdict /health is a 404 (test_ctl_http_serve_refusals); with one, 200 or 503 with
+ * the verdict's text, fresh for every request, never a metrics render. */
+START_TEST(test_ctl_http_serve_health)
+{
+	struct ctl_http *h = open_loopback(render, BODY);
+	char buf[4096];
+
+	ctl_http_set_health(h, health, NULL);
+	health_rc = 0;
+	ask_health(h, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "Content-Type: text/plain; charset=utf-8\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "Content-Length: 3\r\n"));
+	ck_assert_str_eq(strstr(buf, "\r\n\r\n") + 4, "ok\n");
+	health_rc = 1;
+	ask_health(h, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "HTTP/1.1 503 Service Unavailable\r\n"));
+	ck_assert_str_eq(strstr(buf, "\r\n\r\n") + 4, "link down\n");
+	health_rc = -1;
+	ask_health(h, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "HTTP/1.1 500 "));
+	ck_assert_ptr_null(strstr(buf, "partial"));
+	ck_assert_int_eq(renders, 0);
+	ck_assert_uint_eq(ctl_http_stats(h)->health_ok, 1);
+	ck_assert_uint_eq(ctl_http_stats(h)->health_failed, 1);
+	ck_assert_uint_eq(ctl_http_stats(h)->render_failed, 1);
+	ck_assert_uint_eq(ctl_http_stats(h)->served, 0);
+	ck_assert_uint_eq(ctl_http_stats(h)->not_found, 0);
+	ctl_http_close(h);
+}
+END_TEST
+
 START_TEST(test_ctl_http_serve_render_failure)
 {
 	struct ctl_http *h = open_loopback(render_fail, NULL);
@@ -414,6 +471,7 @@ http_suite(void)
 	tcase_add_test(tc, test_ctl_http_serve_renders_once_per_call);
 	tcase_add_test(tc, test_ctl_http_serve_refusals);
 	tcase_add_test(tc, test_ctl_http_serve_render_failure);
+	tcase_add_test(tc, test_ctl_http_serve_health);
 	tcase_add_test(tc, test_ctl_http_stalled_client);
 	tcase_add_test(tc, test_ctl_http_stalled_reader);
 	tcase_add_test(tc, test_ctl_http_connection_cap);
