@@ -69,6 +69,7 @@ step "lab fair share (a silent-zone flood starves nobody)" tests/lab/test_fairsh
 step "lab PMDs (pcap, tap, af_packet)" tests/lab/test_pmds.sh
 step "lab access control and rate limiting" tests/lab/test_acl_lab.sh
 step "lab Prometheus metrics (promtool, a real Prometheus scrapes)" tests/lab/test_metrics_lab.sh
+step "lab health (polluxctl health, GET /health: a stuck worker, no resolution)" tests/lab/test_health_lab.sh
 step "benchmark smoke run" bench_smoke
 PX_BENCH_OUT=${PX_BENCH_OUT:-${TMPDIR:-/tmp}/pollux-bench-quick}
 # The quick run asserts no figure, only that the report carries what each run reads: here,
