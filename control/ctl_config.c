@@ -59,6 +59,7 @@ enum opt_id {
 	OPT_TCP_CONN_PER_CLIENT,
 	OPT_METRICS_LISTEN,
 	OPT_HEALTH_WINDOW,
+	OPT_HEALTH_PROBE,
 };
 
 #define STR_(x) #x
@@ -140,6 +141,8 @@ static const struct opt_desc opt_table[] = {
 	  "socket, [IPv6]:PORT too (off)" },
 	{ "health-resolve-window", OPT_HEALTH_WINDOW, "SECONDS", "no resolution this "
 	  "long: unhealthy, 0-86400 (0: off)" },
+	{ "health-probe", OPT_HEALTH_PROBE, "'NAME [TYPE]'", "resolved when none succeeded for "
+	  "half the window" },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
@@ -178,6 +181,8 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->jostle_ms = CTL_DEFAULT_JOSTLE_MS;
 	cfg->rto_min_ms = CTL_DEFAULT_RTO_MIN_MS;
 	cfg->health_resolve_window_s = CTL_DEFAULT_HEALTH_WINDOW_S;
+	cfg->health_probe.qname_len = 1; /* the root, NS: what every resolver can always ask */
+	cfg->health_probe.qtype = PX_DNS_TYPE_NS;
 	cfg->qname_min = true;
 	cfg->max_ttl = CTL_DEFAULT_MAX_TTL;
 	cfg->max_neg_ttl = CTL_DEFAULT_MAX_NEG_TTL;
@@ -480,6 +485,8 @@ apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin
 				 why, why_len);
 	case OPT_HEALTH_WINDOW:
 		return parse_u32(val, 0, 86400, &cfg->health_resolve_window_s, why, why_len);
+	case OPT_HEALTH_PROBE:
+		return ctl_probe_parse(val, &cfg->health_probe, why, why_len);
 	case OPT_METRICS_LISTEN:
 		if (ctl_http_parse_addr(val, &cfg->metrics_addr, &cfg->metrics_addr_len, why,
 					why_len) != 0)
@@ -935,6 +942,9 @@ opt_default(int id, char *buf, size_t len)
 		break;
 	case OPT_HEALTH_WINDOW:
 		snprintf(buf, len, "%u", CTL_DEFAULT_HEALTH_WINDOW_S);
+		break;
+	case OPT_HEALTH_PROBE:
+		snprintf(buf, len, ". NS");
 		break;
 	case OPT_RECURSION:
 	case OPT_QNAME_MIN:

@@ -15,6 +15,8 @@
 #include <pollux/addr_policy.h>
 #include <pollux/ratelimit.h>
 
+#include "ctl_probe.h"
+
 #define CTL_MAX_LOCAL_ZONES 64
 /* Slots for the raw values of each option (ctl_config_changed); above the option count. */
 #define CTL_CONFIG_MAX_KEYS 64
@@ -78,6 +80,7 @@ struct ctl_config {
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_addr_len;
 	uint32_t health_resolve_window_s; /* ctl_health.h; 0: the resolution check is off */
+	struct ctl_probe_question health_probe; /* what the health probe resolves */
 	bool help;
 };
 

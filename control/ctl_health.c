@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include <rte_common.h>
 #include <rte_cycles.h>
 
 #include "ctl_config.h"
@@ -64,22 +65,37 @@ answered_total(const struct ctl_state *st)
 	return sum;
 }
 
+static bool
+recursion_on(const struct ctl_state *st)
+{
+	return st->worker_count > 0 && st->workers[0]->rec != NULL;
+}
+
+bool
+ctl_health_probe_due(const struct ctl_health *h, uint32_t window_s, uint64_t now_ms)
+{
+	uint64_t half = (uint64_t)window_s * 500;
+	uint64_t last = RTE_MAX(h->resolved_ever ? h->last_resolved_ms : 0, h->probe_ms);
+
+	return window_s != 0 && now_ms >= last + half;
+}
+
 void
 ctl_health_tick(struct ctl_health *h, const struct ctl_state *st, uint64_t now_ms)
 {
 	uint64_t answered = answered_total(st);
+	uint32_t window_s = st->cfg->health_resolve_window_s;
 
 	if (answered != h->answered_seen) {
 		h->answered_seen = answered;
 		h->resolved_ever = true;
 		h->last_resolved_ms = now_ms;
 	}
-}
-
-static bool
-recursion_on(const struct ctl_state *st)
-{
-	return st->worker_count > 0 && st->workers[0]->rec != NULL;
+	if (recursion_on(st) && ctl_health_probe_due(h, window_s, now_ms)) {
+		h->probe_ms = now_ms;
+		h->probes++;
+		__atomic_store_n(&st->ctx->probe_seq, (uint32_t)h->probes, __ATOMIC_RELAXED);
+	}
 }
 
 int

@@ -42,6 +42,8 @@ struct ctl_health {
 	uint64_t answered_seen; /* resolutions answered, summed over the workers, at the last tick */
 	bool resolved_ever;
 	uint64_t last_resolved_ms; /* dp_clock_ms() of the tick that saw the count move */
+	uint64_t probe_ms;         /* when the last probe was asked for */
+	uint64_t probes;           /* probes asked for */
 };
 
 /*
@@ -50,8 +52,15 @@ struct ctl_health {
  */
 unsigned ctl_health_verdict(const struct ctl_health_snap *s, FILE *out);
 
-/* Notes a successful resolution (any worker's, a client's or priming) since the last call.
- * Call each control-loop tick. */
+/*
+ * Whether a probe is due at now_ms: no resolution has succeeded for half the window (since
+ * start, before the first), and none was asked for in that time either. Pure.
+ */
+bool ctl_health_probe_due(const struct ctl_health *h, uint32_t window_s, uint64_t now_ms);
+
+/* Notes a successful resolution (any worker's: a client's, priming's or a probe's) since the
+ * last call, and, with recursion and the window check on, asks the probing worker for a probe
+ * when one is due. Call each control-loop tick. */
 void ctl_health_tick(struct ctl_health *h, const struct ctl_state *st, uint64_t now_ms);
 
 /*

@@ -279,6 +279,9 @@ recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc)
 	rc->client_prefix6 = cfg->client_prefix6;
 	rc->jostle_ms = cfg->jostle_ms;
 	rc->rto_min_ms = cfg->rto_min_ms;
+	memcpy(rc->probe_qname, cfg->health_probe.qname, sizeof(rc->probe_qname));
+	rc->probe_qname_len = cfg->health_probe.qname_len;
+	rc->probe_qtype = cfg->health_probe.qtype;
 	LOG(INFO, "recursion on: %u resolver slots per worker, upstream over%s%s, QNAME "
 	    "minimisation %s\n", rc->slots, rc->has_gw4 ? " IPv4" : "", rc->has_gw6 ? " IPv6" : "",
 	    cfg->qname_min ? "on" : "off");
@@ -386,6 +389,8 @@ launch_workers(struct ctl_state *st)
 
 			/* One worker primes: the first. */
 			rconf.prime = st->ctx->prime != NULL && n == 0;
+			/* The health probe too (ctl_health.h). */
+			rconf.probe = st->cfg->health_resolve_window_s != 0 && n == 0;
 			lc->rec = dp_recurse_create(&rconf, socket, st->pool, dp_clock_ms());
 			if (lc->rec == NULL ||
 			    (st->ctx->port_owner != NULL &&

@@ -75,6 +75,10 @@ struct dp_ctx {
 	 * away): workers park outside every burst until it is clear. dp: ro (seq_cst load per
 	 * loop), ctl: rw (seq_cst store). */
 	bool pause;
+	/* Bumped by the control thread to ask for one health probe (ctl_health.h): the worker
+	 * with dp_recurse_conf.probe resolves the probe question when it sees a new value.
+	 * dp: ro (relaxed load per loop, with recursion), ctl: rw (relaxed store, rarely). */
+	uint32_t probe_seq;
 };
 
 /* One per worker, allocated on its NUMA node; the worker is the only writer of all of it. */

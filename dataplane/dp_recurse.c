@@ -730,6 +730,7 @@ dp_recurse_tick(struct dp_lcore *lc)
 	if (rc->owners != NULL)
 		rec_handoff_drain(lc);
 	rec_prime_tick(lc);
+	rec_probe_tick(lc);
 	dp_rand_maintain(&rc->rand, false);
 	rec_flush(lc);
 }

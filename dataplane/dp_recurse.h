@@ -115,6 +115,12 @@ struct dp_recurse_conf {
 	/* The floor of every upstream RTO, however fast a server was measured (0: the default,
 	 * DP_UPQ_RTO_MIN_MS). */
 	uint32_t rto_min_ms;
+	/* The health probe (dp_lcore.h, probe_seq): this worker resolves the question, with no
+	 * client, each time it is asked. One worker. */
+	bool probe;
+	uint8_t probe_qname[PX_DNS_NAME_BUF]; /* wire form, lower case */
+	uint8_t probe_qname_len;
+	uint16_t probe_qtype;
 };
 
 struct dp_recurse;

@@ -133,6 +133,7 @@ struct dp_recurse {
 	uint64_t prime_res;
 	uint64_t prime_next_ms;
 	uint32_t prime_backoff_ms;
+	uint32_t probe_seq_seen; /* the last ctx->probe_seq acted on */
 
 	uint16_t tx_count;
 	struct rte_mbuf *tx[DP_REC_TX_BATCH];
@@ -192,3 +193,7 @@ const struct dp_resolve_start_cut *rec_start_cut(struct dp_lcore *lc, const stru
 void rec_prime_reply(struct dp_lcore *lc, uint64_t res, const uint8_t *dns, uint16_t dns_len,
 		const struct dp_upq_addr *server);
 void rec_prime_tick(struct dp_lcore *lc);
+
+/* dp_recurse_probe.c */
+/* The health probe, when the control thread asked for one (ctx->probe_seq moved). */
+void rec_probe_tick(struct dp_lcore *lc);

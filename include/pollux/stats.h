@@ -148,7 +148,9 @@
 	X(rec_0x20_retries, "upstream queries asked again after a reply failed only the 0x20 " \
 	  "check") \
 	X(rec_0x20_fallback, "servers queried without 0x20 for a while: their replies failed the " \
-	  "case check twice in a row")
+	  "case check twice in a row") \
+	X(rec_probe_started, "health probes started (no resolution succeeded for half the window)") \
+	X(rec_probe_not_started, "health probes not started: no gateway MAC yet, or no resolver slot")
 
 struct px_stats {
 #define PX_STATS_MEMBER(name, help) uint64_t name;

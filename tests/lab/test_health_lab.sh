@@ -6,13 +6,15 @@
 # short --health-resolve-window.
 #   1. after start and a resolution, `polluxctl health` prints ok and exits 0, and GET /health
 #      answers 200 with ok;
-#   2. a stuck worker: its thread alone is stopped (ptrace, the rest of pollux runs on); within
+#   2. idle for twice the window, health stays ok: the probe (". NS" when no resolution
+#      succeeded for half the window) resolves, counted rec_probe_started;
+#   3. a stuck worker: its thread alone is stopped (ptrace, the rest of pollux runs on); within
 #      a second health exits 1 naming the worker, and /health answers 503 with the same
 #      reason; both are ok again once the thread runs;
-#   3. no resolution succeeds: the lab's router stops forwarding (an nftables table of this
+#   4. no resolution succeeds: the lab's router stops forwarding (an nftables table of this
 #      test's own), and once the window has passed health exits 1 and /health answers 503
-#      saying so; with the table gone, a resolution makes them ok again;
-#   4. with pollux gone, `polluxctl health` exits 2 (cannot reach pollux).
+#      saying so (the probes fail too); with the table gone, a resolution makes them ok again;
+#   5. with pollux gone, `polluxctl health` exits 2 (cannot reach pollux).
 #
 # Runs as root, unattended, in about 30 seconds. Prints 'ok - ...' / 'not ok - ...', then
 # 'N passed, M failed'. Everything is torn down at exit unless POLLUX_INET_KEEP=1.
@@ -162,7 +164,16 @@ st=$(get_health)
 check "GET /health answers 200 with ok" "status $st: $(oneline "$(cat "$TMP/g.txt")")" \
 	test "$st" = 200 -a "$(cat "$TMP/g.txt")" = ok
 
-# 2. A stuck worker.
+# 2. Idle: the probe keeps proving resolution works.
+sleep $((WINDOW * 2))
+health
+rc=$?
+probes=$(lab_ctl stats | awk '$1 == "total.rec_probe_started" {print $2}')
+check "idle for $((WINDOW * 2)) s: the probe resolved, health still ok" \
+	"exit $rc, probes '$probes': $(oneline "$(cat "$TMP/h.txt")")" \
+	test "$rc" -eq 0 -a "${probes:-0}" -ge 1
+
+# 3. A stuck worker.
 tid=$(worker_tid)
 check "the worker thread is found" "tid '$tid'" test -n "$tid"
 if [ -n "$tid" ]; then
@@ -178,8 +189,6 @@ if [ -n "$tid" ]; then
 		test "$st" = 503 -a -n "$(grep -E '^worker 0 \(lcore 1\) has not polled' "$TMP/g.txt")"
 	wait "$STOP_PID"
 	STOP_PID=
-	# A fresh name (a cache hit is no resolution), in case the window passed meanwhile.
-	resolve www.z4.test >/dev/null
 	wait_health 3 0
 	health
 	rc=$?
@@ -187,7 +196,7 @@ if [ -n "$tid" ]; then
 		test "$rc" -eq 0
 fi
 
-# 3. No resolution succeeds: the internet is cut off behind the lab's router.
+# 4. No resolution succeeds: the internet is cut off behind the lab's router.
 cut_internet on
 rc=$(resolve www.z2.test)
 check "with the internet cut off a new name fails" "rcode '$rc'" test "$rc" != NOERROR
@@ -215,7 +224,7 @@ hrc=$?
 check "the internet back: a resolution, and health ok again" \
 	"rcode '$rc', exit $hrc: $(oneline "$(cat "$TMP/h.txt")")" test "$rc" = NOERROR -a "$hrc" -eq 0
 
-# 4. Nobody there.
+# 5. Nobody there.
 lab_stop >/dev/null 2>&1
 health
 rc=$?

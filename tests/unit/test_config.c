@@ -843,6 +843,14 @@ START_TEST(test_ctl_config_fair_share_options)
 	ck_assert_uint_eq(cfg.health_resolve_window_s, 0);
 	ck_assert_int_eq(PARSE("--health-resolve-window", "86401"), -EINVAL);
 	ck_assert_str_eq(err, "--health-resolve-window: '86401': must be 0-86400");
+	ck_assert_uint_eq(cfg.health_probe.qname_len, 1);
+	ck_assert_uint_eq(cfg.health_probe.qtype, PX_DNS_TYPE_NS);
+	ck_assert_int_eq(PARSE("--health-probe", "example.com AAAA"), 0);
+	ck_assert_uint_eq(cfg.health_probe.qname_len, 13);
+	ck_assert_uint_eq(cfg.health_probe.qtype, PX_DNS_TYPE_AAAA);
+	ck_assert_int_eq(PARSE("--health-probe", "example..com"), -EINVAL);
+	ck_assert_str_eq(err, "--health-probe: 'example..com': NAME is not a domain name (labels "
+			 "of 1-63 printable characters, 255 octets at most)");
 }
 END_TEST
 

@@ -5,6 +5,7 @@
  * heartbeat keeps it healthy and that parking it is reported within the poll limit.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 
 #include "ctl_config.h"
 #include "ctl_health.h"
+#include "ctl_probe.h"
 #include "ctl_stats.h"
 #include "dp_clock.h"
 #include "dp_hints.h"
@@ -148,6 +150,71 @@ START_TEST(test_ctl_health_verdict_every_reason)
 }
 END_TEST
 
+/* A probe is due once half the window passed without a success or a probe; never with the
+ * window off. */
+START_TEST(test_ctl_health_probe_due)
+{
+	struct ctl_health h = {0};
+
+	ck_assert(!ctl_health_probe_due(&h, 60, 29999));
+	ck_assert(ctl_health_probe_due(&h, 60, 30000));
+	ck_assert(!ctl_health_probe_due(&h, 0, 1000000));
+	h.resolved_ever = true;
+	h.last_resolved_ms = 100000;
+	ck_assert(!ctl_health_probe_due(&h, 60, 129999));
+	ck_assert(ctl_health_probe_due(&h, 60, 130000));
+	h.probe_ms = 130000;
+	ck_assert(!ctl_health_probe_due(&h, 60, 159999));
+	ck_assert(ctl_health_probe_due(&h, 60, 160000));
+	ck_assert(ctl_health_probe_due(&h, 1, 160500));
+}
+END_TEST
+
+START_TEST(test_ctl_probe_parse)
+{
+	static const uint8_t www[] = {3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,
+				      'c', 'o', 'm', 0};
+	struct ctl_probe_question q;
+	char why[256], long_name[300];
+
+	ck_assert_int_eq(ctl_probe_parse(". NS", &q, why, sizeof(why)), 0);
+	ck_assert_uint_eq(q.qname_len, 1);
+	ck_assert_uint_eq(q.qname[0], 0);
+	ck_assert_uint_eq(q.qtype, 2);
+	ck_assert_int_eq(ctl_probe_parse("WWW.Example.com.  aaaa", &q, why, sizeof(why)), 0);
+	ck_assert_uint_eq(q.qname_len, sizeof(www));
+	ck_assert_mem_eq(q.qname, www, sizeof(www));
+	ck_assert_uint_eq(q.qtype, 28);
+	ck_assert_int_eq(ctl_probe_parse("www.example.com", &q, why, sizeof(why)), 0);
+	ck_assert_uint_eq(q.qtype, 1);
+	ck_assert_int_eq(ctl_probe_parse("example.com TYPE65", &q, why, sizeof(why)), 0);
+	ck_assert_uint_eq(q.qtype, 65);
+	/* Bad names and types. */
+	ck_assert_int_eq(ctl_probe_parse("a..b NS", &q, why, sizeof(why)), -EINVAL);
+	ck_assert_str_eq(why, "NAME is not a domain name (labels of 1-63 printable characters, "
+			 "255 octets at most)");
+	ck_assert_int_eq(ctl_probe_parse("", &q, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(ctl_probe_parse(".. NS", &q, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(ctl_probe_parse("a\\.b", &q, why, sizeof(why)), -EINVAL);
+	memset(long_name, 'a', 64);
+	strcpy(long_name + 64, ".com");
+	ck_assert_int_eq(ctl_probe_parse(long_name, &q, why, sizeof(why)), -EINVAL);
+	for (int i = 0; i < 128; i++)
+		memcpy(long_name + 2 * i, "a.", 2);
+	long_name[256] = '\0';
+	ck_assert_int_eq(ctl_probe_parse(long_name, &q, why, sizeof(why)), -EINVAL);
+	long_name[2 * 127] = '\0'; /* 127 labels: 254 octets and the root, 255 */
+	ck_assert_int_eq(ctl_probe_parse(long_name, &q, why, sizeof(why)), 0);
+	ck_assert_uint_eq(q.qname_len, 255);
+	ck_assert_int_eq(ctl_probe_parse("example.com NOPE", &q, why, sizeof(why)), -EINVAL);
+	ck_assert_str_eq(why, "expected NAME [TYPE], TYPE a mnemonic (A, NS, MX, ...) or TYPEn");
+	ck_assert_int_eq(ctl_probe_parse("example.com A extra", &q, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(ctl_probe_parse("example.com TYPE41", &q, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(ctl_probe_parse("example.com TYPE252", &q, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(ctl_probe_parse("example.com TYPE0", &q, why, sizeof(why)), -EINVAL);
+}
+END_TEST
+
 /* The rig: one worker polling a net_ring port with nothing to receive. */
 static struct dp_ctx ctx;
 static struct dp_lcore *worker;
@@ -251,6 +318,8 @@ health_suite(void)
 	tcase_add_test(tc, test_ctl_health_verdict_no_hints);
 	tcase_add_test(tc, test_ctl_health_verdict_resolution);
 	tcase_add_test(tc, test_ctl_health_verdict_every_reason);
+	tcase_add_test(tc, test_ctl_health_probe_due);
+	tcase_add_test(tc, test_ctl_probe_parse);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("report");

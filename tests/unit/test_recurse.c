@@ -1683,6 +1683,42 @@ primer_answer_good(uint32_t ttl)
 }
 
 /*
+ * The health probe (ctl_health.h): each time the control thread moves ctx->probe_seq, the
+ * probing worker resolves its question for no client, once; the answer counts as rec_answered,
+ * what the control thread watches. Without a new request it stays quiet.
+ */
+START_TEST(test_recurse_probe)
+{
+	uint64_t answered, started;
+	struct px_test_msg r;
+	struct upq q;
+
+	primer_ready();
+	primer_step(pnow + 10);
+	while (primer_sent(&q))
+		;
+	answered = PSTAT(rec_answered);
+	started = PSTAT(rec_probe_started);
+	primer_step(pnow + 10);
+	ck_assert_uint_eq(PSTAT(rec_probe_started), started);
+	__atomic_fetch_add(&pctx.probe_seq, 1, __ATOMIC_RELAXED);
+	primer_step(pnow + 10);
+	ck_assert_uint_eq(PSTAT(rec_probe_started), started + 1);
+	ck_assert_msg(primer_sent(&q), "no probe query");
+	ck_assert_str_eq(q.qname, ".");
+	ck_assert_uint_eq(q.qtype, PX_DNS_TYPE_NS);
+	primer_step(pnow + 10);
+	prime_answer(&r, &q, "198.18.1.1", 518400);
+	primer_server_send(&q, &r);
+	ck_assert_uint_eq(PSTAT(rec_answered), answered + 1);
+	/* Asked once: nothing more until the next request. */
+	primer_step(pnow + 10);
+	ck_assert(!primer_sent(&q));
+	ck_assert_uint_eq(PSTAT(rec_probe_started), started + 1);
+}
+END_TEST
+
+/*
  * Priming that fails is tried again after 1 s, doubling to 60 s, each counted from the attempt
  * before, and never sooner: the first reply is good for the resolver but rejected by the
  * control side (its only root server is at a loopback address), the next attempts time out.
@@ -2286,6 +2322,7 @@ recurse_suite(void)
 	tcase_add_test(tc, test_recurse_prime_refresh);
 	tcase_add_test(tc, test_recurse_prime_root_cut_gone);
 	tcase_add_test(tc, test_recurse_prime_over_tcp);
+	tcase_add_test(tc, test_recurse_probe);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
@@ -2349,7 +2386,13 @@ primer_setup(const struct dp_recurse_conf *rconf)
 	primer->ctx = &pctx;
 	primer->lcore_id = rte_get_main_lcore();
 	primer->queue_id = 0;
-	primer->rec = dp_recurse_create(rconf, 0, pool, dp_clock_ms());
+	/* It probes too, as control/main.c's first worker does (". NS", the default). */
+	struct dp_recurse_conf pconf = *rconf;
+
+	pconf.probe = true;
+	pconf.probe_qname_len = 1;
+	pconf.probe_qtype = PX_DNS_TYPE_NS;
+	primer->rec = dp_recurse_create(&pconf, 0, pool, dp_clock_ms());
 	if (primer->rec == NULL)
 		rte_exit(2, "test_recurse: dp_recurse_create: %s\n", strerror(errno));
 	ptcp = tcp_lcore("net_ring_ptun", &ptun_rx_ring, &ptun_tx_ring);
