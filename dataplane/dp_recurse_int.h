@@ -89,8 +89,9 @@ struct rec_dedupe {
 	uint8_t name[PX_DNS_NAME_BUF];
 };
 
-/* The client cookie of the priming resolution: no client slot has that index, so nobody is
- * answered for it (clients asking ". NS" meanwhile attach and are). */
+/* The client cookie of the priming resolution and of the health probe (dp_recurse_probe.c): no
+ * client slot has that index, so nobody is answered for it (clients asking the same question
+ * meanwhile attach and are). */
 #define DP_REC_PRIME_COOKIE UINT64_MAX
 
 /* rec_send.upq_handle while the query waits for its TCP retry (dp_tcp.h): no table entry has
