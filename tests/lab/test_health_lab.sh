@@ -168,10 +168,10 @@ check "GET /health answers 200 with ok" "status $st: $(oneline "$(cat "$TMP/g.tx
 sleep $((WINDOW * 2))
 health
 rc=$?
-probes=$(lab_ctl stats | awk '$1 == "total.rec_probe_started" {print $2}')
+probe_count=$(lab_ctl stats | awk '$1 == "total.rec_probe_started" {print $2}')
 check "idle for $((WINDOW * 2)) s: the probe resolved, health still ok" \
-	"exit $rc, probes '$probes': $(oneline "$(cat "$TMP/h.txt")")" \
-	test "$rc" -eq 0 -a "${probes:-0}" -ge 1
+	"exit $rc, probes '$probe_count': $(oneline "$(cat "$TMP/h.txt")")" \
+	test "$rc" -eq 0 -a "${probe_count:-0}" -ge 1
 
 # 3. A stuck worker.
 tid=$(worker_tid)
