@@ -90,7 +90,7 @@ ctl_cache_insert_all(struct dp_cache *c, const struct ctl_cache_item *items, siz
 		rollback(c, items, saved, i - 1);
 	}
 	for (i = 0; i < n; i++)
-		rte_free(saved[i]);
+		dp_cache_entry_free(saved[i]);
 	free(saved);
 	return rc;
 }

@@ -8,39 +8,16 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
+#include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
 
-#include "dp_cache.h"
+#include "dp_cache_int.h"
 
 RTE_LOG_REGISTER(dp_cache_logtype, pollux.dp.cache, INFO);
 #define CACHE_LOG(level, ...) rte_log(RTE_LOG_##level, dp_cache_logtype, "cache: " __VA_ARGS__)
 
-#define WAYS 4
-
-/* One cache line. sig is a filter only: readers always confirm the key in the entry, so a
- * signature and pointer seen from two different moments can cause a miss, never a wrong hit. */
-struct bucket {
-	uint32_t sig[WAYS];                /* dp: ro, ctl: rw */
-	struct dp_cache_entry *e[WAYS];    /* dp: ro (acquire), ctl: rw (release) */
-} __rte_cache_aligned;
-
-struct dp_cache {
-	struct bucket *buckets;
-	uint32_t mask;
-	struct px_siphash_key key; /* dp: ro, ctl: written once at creation */
-	int socket;
-	struct rte_rcu_qsbr *qsbr;
-	struct rte_rcu_qsbr_dq *dq;
-	/* Bumped by the writer each time it moves an entry to its other bucket, so that a reader
-	 * that looked in both buckets while the entry was in flight knows to look again.
-	 * dp: ro (acquire), ctl: rw (release). Written only on moves: a read-mostly line. */
-	uint32_t moves __rte_cache_aligned;
-	/* Bit L: a cut entry with L labels was inserted once. dp: ro (relaxed), ctl: atomic or. */
-	uint64_t cut_depths[2];
-	/* Writer-only state below. */
-	uint32_t sweep_pos;
-	struct dp_cache_info info;
-};
+#define WAYS DP_CACHE_WAYS
 
 /* Inlined into the lookup: the hash is the hit path's longest dependency chain, and the
  * bucket loads wait for it. */
@@ -95,7 +72,7 @@ key_eq(const struct dp_cache_entry *e, const uint8_t *name, uint8_t name_len, ui
 /* Returns the matching entry in b, or NULL. The pointer returned is the one compared: never
  * reload a slot after matching it, a replacement may have landed there meanwhile. */
 static inline const struct dp_cache_entry *
-bucket_find(const struct bucket *b, uint32_t sig, const uint8_t *name, uint8_t name_len,
+bucket_find(const struct dp_cache_bucket *b, uint32_t sig, const uint8_t *name, uint8_t name_len,
 	    uint16_t qtype, uint16_t qclass, uint8_t kind)
 {
 	for (int i = 0; i < WAYS; i++) {
@@ -111,7 +88,7 @@ bucket_find(const struct bucket *b, uint32_t sig, const uint8_t *name, uint8_t n
 
 /* The slot of a key in b, for the writer (which alone changes slots, so no race). */
 static inline int
-bucket_slot(const struct bucket *b, uint32_t sig, const uint8_t *name, uint8_t name_len,
+bucket_slot(const struct dp_cache_bucket *b, uint32_t sig, const uint8_t *name, uint8_t name_len,
 	    uint16_t qtype, uint16_t qclass, uint8_t kind)
 {
 	for (int i = 0; i < WAYS; i++) {
@@ -129,8 +106,8 @@ dp_cache_lookup(const struct dp_cache *c, const uint8_t *name, uint8_t name_len,
 {
 	uint64_t h = key_hash(c, name, name_len, qtype, qclass, kind);
 	uint32_t sig = sig_of(h), idx = (uint32_t)h & c->mask;
-	const struct bucket *b1 = &c->buckets[idx];
-	const struct bucket *b2 = &c->buckets[alt_bucket(c, idx, sig)];
+	const struct dp_cache_bucket *b1 = &c->buckets[idx];
+	const struct dp_cache_bucket *b2 = &c->buckets[alt_bucket(c, idx, sig)];
 	const struct dp_cache_entry *e;
 	uint32_t moves;
 
@@ -145,16 +122,6 @@ dp_cache_lookup(const struct dp_cache *c, const uint8_t *name, uint8_t name_len,
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while (unlikely(moves != __atomic_load_n(&c->moves, __ATOMIC_RELAXED)));
 	return NULL;
-}
-
-static void
-entry_free_cb(void *p, void *elem, unsigned int n)
-{
-	struct dp_cache_entry **ep = elem;
-
-	RTE_SET_USED(p);
-	for (unsigned int i = 0; i < n; i++)
-		rte_free(ep[i]);
 }
 
 struct dp_cache *
@@ -179,7 +146,7 @@ dp_cache_create_keyed(const char *name, uint32_t entries, struct rte_rcu_qsbr *v
 {
 	struct dp_cache *c;
 	uint32_t nb;
-	char dqname[RTE_RCU_QSBR_DQ_NAMESIZE];
+	int err;
 
 	if (name == NULL || v == NULL || key == NULL || entries == 0 || entries > (1u << 30)) {
 		errno = EINVAL;
@@ -187,48 +154,36 @@ dp_cache_create_keyed(const char *name, uint32_t entries, struct rte_rcu_qsbr *v
 	}
 	nb = rte_align32pow2((entries + WAYS - 1) / WAYS);
 	c = rte_zmalloc_socket("dp_cache", sizeof(*c), RTE_CACHE_LINE_SIZE, socket);
-	if (c == NULL)
-		goto nomem;
-	c->buckets = rte_zmalloc_socket("dp_cache_buckets", (size_t)nb * sizeof(struct bucket),
+	if (c == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->buckets = rte_zmalloc_socket("dp_cache_buckets",
+					(size_t)nb * sizeof(struct dp_cache_bucket),
 					RTE_CACHE_LINE_SIZE, socket);
-	if (c->buckets == NULL)
-		goto nomem;
+	if (c->buckets == NULL) {
+		err = ENOMEM;
+		goto err;
+	}
 	c->mask = nb - 1;
 	c->key = *key;
 	c->socket = socket;
 	c->qsbr = v;
-	c->info.slots = nb * WAYS;
-
-	snprintf(dqname, sizeof(dqname), "%s", name);
-	/* Every slot can be waiting for reclamation at once (a full flush), plus a margin for
-	 * the replacements made meanwhile: size for that, so an enqueue only fails when readers
-	 * stall. Reclaim in small batches as retirements come, so the queue rarely grows. */
-	struct rte_rcu_qsbr_dq_parameters p = {
-		.name = dqname,
-		.flags = RTE_RCU_QSBR_DQ_MT_UNSAFE,
-		.size = c->info.slots + 1024,
-		.esize = sizeof(struct dp_cache_entry *),
-		.trigger_reclaim_limit = 32,
-		.max_reclaim_size = 256,
-		.free_fn = entry_free_cb,
-		.p = c,
-		.v = v,
-	};
-	c->dq = rte_rcu_qsbr_dq_create(&p);
-	if (c->dq == NULL) {
-		int err = rte_errno;
-
-		rte_free(c->buckets);
-		rte_free(c);
-		errno = err != 0 ? err : ENOMEM;
-		return NULL;
+	c->slots = nb * WAYS;
+	/* The control thread's queue: every slot can be waiting for reclamation at once (a
+	 * full flush), plus a margin for the replacements made meanwhile. */
+	c->ctl = dp_cache_writer_make(c, socket, c->slots + 1024, true);
+	if (c->ctl == NULL) {
+		err = errno;
+		goto err;
 	}
 	return c;
-nomem:
-	if (c != NULL)
-		rte_free(c->buckets);
+err:
+	dp_cache_writers_free(c);
+	dp_cache_pools_free(c);
+	rte_free(c->buckets);
 	rte_free(c);
-	errno = ENOMEM;
+	errno = err;
 	return NULL;
 }
 
@@ -237,81 +192,74 @@ dp_cache_free(struct dp_cache *c)
 {
 	if (c == NULL)
 		return;
-	/* Readers are gone: the defer queue's pending entries can be freed at once. */
-	rte_rcu_qsbr_dq_delete(c->dq);
+	/* Readers and writers are gone: the defer queues' entries go first, then the live. */
+	dp_cache_writers_free(c);
 	for (uint32_t i = 0; i <= c->mask; i++)
 		for (int w = 0; w < WAYS; w++)
-			rte_free(c->buckets[i].e[w]);
+			if (c->buckets[i].e[w] != NULL)
+				dp_cache_entry_release(c->buckets[i].e[w]);
+	dp_cache_pools_free(c);
 	rte_free(c->buckets);
 	rte_free(c);
 }
 
-struct dp_cache_entry *
-dp_cache_entry_new(const struct dp_cache *c, const struct dp_cache_key *key,
-		   const struct dp_cache_answer *ans, uint64_t now_ms)
+static inline bool
+bucket_trylock(struct dp_cache_bucket *b)
 {
-	struct dp_cache_entry *e;
-	size_t sz;
+	uint32_t free_ = 0;
 
-	if (key->name_len == 0 || (ans->rr_len != 0 && ans->rr == NULL) ||
-	    (ans->ttl_off_count != 0 && ans->ttl_off == NULL)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	for (uint16_t i = 0; i < ans->ttl_off_count; i++) {
-		if ((uint32_t)ans->ttl_off[i] + 4 > ans->rr_len) {
-			errno = EINVAL;
-			return NULL;
-		}
-	}
-	sz = sizeof(*e) + ans->ttl_off_count * sizeof(uint16_t) + key->name_len + ans->rr_len;
-	e = rte_malloc_socket("dp_cache_entry", sz, 0, c->socket);
-	if (e == NULL) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	e->hash = dp_cache_hash(c, key->name, key->name_len, key->qtype, key->qclass, key->kind);
-	e->ttl = ans->ttl;
-	e->insert_ms = now_ms;
-	e->expire_ms = now_ms + (uint64_t)ans->ttl * 1000;
-	e->qtype = key->qtype;
-	e->qclass = key->qclass;
-	e->kind = key->kind;
-	e->name_len = key->name_len;
-	e->rcode = ans->rcode;
-	e->flags = ans->flags;
-	e->an_count = ans->an_count;
-	e->ns_count = ans->ns_count;
-	e->ar_count = ans->ar_count;
-	e->rr_len = ans->rr_len;
-	e->ttl_off_count = ans->ttl_off_count;
-	if (ans->ttl_off_count != 0)
-		memcpy(e->data, ans->ttl_off, ans->ttl_off_count * sizeof(uint16_t));
-	memcpy((uint8_t *)dp_cache_entry_name(e), key->name, key->name_len);
-	if (ans->rr_len != 0)
-		memcpy((uint8_t *)dp_cache_entry_rr(e), ans->rr, ans->rr_len);
-	return e;
+	return __atomic_compare_exchange_n(&b->lock, &free_, 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
 }
 
-/* Hands a no longer reachable entry to RCU. If the defer queue is full (a reader has stalled
- * past `size` retirements) wait for a grace period rather than leak or free early. */
-static void
-retire(struct dp_cache *c, struct dp_cache_entry *e)
+/* The control thread only: a worker holds a bucket for a few stores, never waiting itself. */
+static inline void
+bucket_lock_wait(struct dp_cache_bucket *b)
 {
-	if (e->flags & DP_CACHE_F_PINNED)
-		c->info.pinned--;
-	c->info.entries--;
-	if (rte_rcu_qsbr_dq_enqueue(c->dq, &e) == 0)
-		return;
-	rte_rcu_qsbr_dq_reclaim(c->dq, UINT32_MAX, NULL, NULL, NULL);
-	if (rte_rcu_qsbr_dq_enqueue(c->dq, &e) == 0)
-		return;
-	rte_rcu_qsbr_synchronize(c->qsbr, RTE_QSBR_THRID_INVALID);
-	rte_free(e);
+	while (!bucket_trylock(b))
+		while (__atomic_load_n(&b->lock, __ATOMIC_RELAXED) != 0)
+			rte_pause();
+}
+
+static inline void
+bucket_unlock(struct dp_cache_bucket *b)
+{
+	__atomic_store_n(&b->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Takes both of a key's buckets, lower index first: waiting for the control thread, trying
+ * once for a worker. Returns false (nothing held) when a worker found one held. */
+static bool
+lock_pair(struct dp_cache *c, const struct dp_cache_writer *w, uint32_t i1, uint32_t i2)
+{
+	struct dp_cache_bucket *lo = &c->buckets[RTE_MIN(i1, i2)];
+	struct dp_cache_bucket *hi = &c->buckets[RTE_MAX(i1, i2)];
+
+	if (w->ctl) {
+		bucket_lock_wait(lo);
+		if (hi != lo)
+			bucket_lock_wait(hi);
+		return true;
+	}
+	if (!bucket_trylock(lo))
+		return false;
+	if (hi != lo && !bucket_trylock(hi)) {
+		bucket_unlock(lo);
+		return false;
+	}
+	return true;
 }
 
 static void
-slot_set(struct bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
+unlock_pair(struct dp_cache *c, uint32_t i1, uint32_t i2)
+{
+	bucket_unlock(&c->buckets[i1]);
+	if (i2 != i1)
+		bucket_unlock(&c->buckets[i2]);
+}
+
+static void
+slot_set(struct dp_cache_bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
 {
 	/* Pointer first: a reader that sees the new signature with the old pointer misses; one
 	 * that sees the new pointer with the old signature misses too. Neither is ever wrong.
@@ -323,7 +271,7 @@ slot_set(struct bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
 }
 
 static int
-free_slot(const struct bucket *b)
+free_slot(const struct dp_cache_bucket *b)
 {
 	for (int i = 0; i < WAYS; i++)
 		if (b->e[i] == NULL)
@@ -332,7 +280,7 @@ free_slot(const struct bucket *b)
 }
 
 static unsigned
-bucket_load(const struct bucket *b)
+bucket_load(const struct dp_cache_bucket *b)
 {
 	unsigned n = 0;
 
@@ -342,47 +290,67 @@ bucket_load(const struct bucket *b)
 }
 
 /*
- * Makes room in full bucket b (index idx) by moving one of its entries to that entry's other
- * bucket, if that one has a free slot (one level of cuckoo displacement: enough to keep the
- * table usable far past the load where plain two-choice hashing starts refusing pinned data).
- * The copy lands before the original goes, and `moves` is bumped in between, so a reader
- * either finds the entry or sees the counter change and looks again. Returns the freed slot
- * or -1.
+ * Makes room in full bucket b (index idx, held, as is `held`, the key's other bucket) by moving
+ * one of its entries to that entry's other bucket, if that one has a free slot and is free to
+ * take (a try-lock, whoever the writer: see the header) or already held (one level of cuckoo
+ * displacement: enough to keep the table usable far past the load where plain two-choice
+ * hashing starts refusing pinned data). The copy lands before the original goes, and `moves`
+ * is bumped in between, so a reader either finds the entry or sees the counter change and looks
+ * again. Returns the freed slot or -1.
  */
 static int
-displace(struct dp_cache *c, struct bucket *b, uint32_t idx)
+displace(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_bucket *b, uint32_t idx,
+	 uint32_t held)
 {
 	for (int i = 0; i < WAYS; i++) {
 		struct dp_cache_entry *o = b->e[i];
 		uint32_t other = alt_bucket(c, idx, sig_of(o->hash));
-		struct bucket *ob = &c->buckets[other];
+		struct dp_cache_bucket *ob = &c->buckets[other];
 		int j;
 
-		if (other == idx || (j = free_slot(ob)) < 0)
+		if (other == idx)
 			continue;
-		slot_set(ob, j, o, sig_of(o->hash));
-		__atomic_store_n(&c->moves, c->moves + 1, __ATOMIC_RELEASE);
-		slot_set(b, i, NULL, 0);
-		c->info.moves++;
-		return i;
+		if (other != held && !bucket_trylock(ob))
+			continue;
+		j = free_slot(ob);
+		if (j >= 0) {
+			slot_set(ob, j, o, sig_of(o->hash));
+			__atomic_fetch_add(&c->moves, 1, __ATOMIC_RELEASE);
+			slot_set(b, i, NULL, 0);
+			DP_CACHE_WCOUNT_ADD(w, moves, 1);
+		}
+		if (other != held)
+			bucket_unlock(ob);
+		if (j >= 0)
+			return i;
 	}
 	return -1;
+}
+
+/* Entries a writer may not remove but to replace them on the control thread's word:
+ * configuration, and (for workers) anything from the heap, which only the control thread
+ * frees. */
+static inline bool
+untouchable(const struct dp_cache_writer *w, const struct dp_cache_entry *o)
+{
+	return (o->flags & (w->ctl ? DP_CACHE_F_PINNED : DP_CACHE_F_PINNED | DP_CACHE_F_HEAP)) != 0;
 }
 
 /* The entry in b1 or b2 to evict for a newcomer: the unpinned one closest to expiring (an
  * expired one, expire_ms <= now, sorts first by the same rule), which loses the least cached
  * time. Returns its bucket and slot through *vb and *vi, or false if all eight are pinned. */
 static bool
-pick_victim(struct bucket *b1, struct bucket *b2, struct bucket **vb, int *vi)
+pick_victim(const struct dp_cache_writer *w, struct dp_cache_bucket *b1,
+	    struct dp_cache_bucket *b2, struct dp_cache_bucket **vb, int *vi)
 {
-	struct bucket *bs[2] = {b1, b2};
+	struct dp_cache_bucket *bs[2] = {b1, b2};
 	const struct dp_cache_entry *victim = NULL;
 
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < (b1 == b2 ? 1 : 2); k++) {
 		for (int i = 0; i < WAYS; i++) {
 			const struct dp_cache_entry *o = bs[k]->e[i];
 
-			if (o->flags & DP_CACHE_F_PINNED)
+			if (untouchable(w, o))
 				continue;
 			if (victim == NULL || o->expire_ms < victim->expire_ms) {
 				victim = o;
@@ -414,19 +382,25 @@ dp_cache_has_cut_depth(const struct dp_cache *c, unsigned labels)
 		1) != 0;
 }
 
-int
-dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
+static void
+count_added(struct dp_cache_writer *w, const struct dp_cache_entry *e)
+{
+	if (e->flags & DP_CACHE_F_PINNED)
+		DP_CACHE_WCOUNT_ADD(w, pinned, 1);
+	DP_CACHE_WCOUNT_ADD(w, entries, 1);
+}
+
+/* The insert proper, for any writer, with both of e's buckets held. Returns 0 (e published),
+ * -EEXIST or -ENOSPC (e not taken). */
+static int
+insert_locked(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_entry *e,
+	      uint32_t idx1, uint32_t idx2)
 {
 	const uint8_t *name = dp_cache_entry_name(e);
 	uint32_t sig = sig_of(e->hash);
-	uint32_t idx1 = (uint32_t)e->hash & c->mask, idx2 = alt_bucket(c, idx1, sig);
-	struct bucket *b1 = &c->buckets[idx1], *b2 = &c->buckets[idx2];
-	struct bucket *b;
+	struct dp_cache_bucket *b1 = &c->buckets[idx1], *b2 = &c->buckets[idx2];
+	struct dp_cache_bucket *b;
 	int i;
-
-	/* Before the entry is visible: a reader that finds it may rely on the bit. */
-	if (e->kind == DP_CACHE_CUT)
-		cut_depth_mark(c, name, e->name_len);
 
 	/* The same key: replace in place, atomically for readers. */
 	for (int k = 0; k < 2; k++) {
@@ -435,12 +409,14 @@ dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
 		if (i >= 0) {
 			struct dp_cache_entry *o = b->e[i];
 
+			if (untouchable(w, o) && !w->ctl) {
+				DP_CACHE_WCOUNT_ADD(w, kept, 1);
+				return -EEXIST;
+			}
 			slot_set(b, i, e, sig);
-			if (e->flags & DP_CACHE_F_PINNED)
-				c->info.pinned++;
-			c->info.entries++;
-			c->info.replaces++;
-			retire(c, o);
+			count_added(w, e);
+			DP_CACHE_WCOUNT_ADD(w, replaces, 1);
+			dp_cache_retire(w, o);
 			return 0;
 		}
 	}
@@ -449,41 +425,97 @@ dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
 	i = free_slot(b);
 	if (i < 0) {
 		b = b1;
-		i = displace(c, b1, idx1);
+		i = displace(c, w, b1, idx1, idx2);
 	}
 	if (i < 0 && idx2 != idx1) {
 		b = b2;
-		i = displace(c, b2, idx2);
+		i = displace(c, w, b2, idx2, idx1);
 	}
 	if (i < 0) {
-		if (!pick_victim(b1, b2, &b, &i)) {
-			c->info.insert_failures++;
-			rte_free(e);
+		if (!pick_victim(w, b1, b2, &b, &i)) {
+			DP_CACHE_WCOUNT_ADD(w, insert_failures, 1);
 			return -ENOSPC;
 		}
 		struct dp_cache_entry *victim = b->e[i];
 
 		slot_set(b, i, e, sig);
-		c->info.evictions++;
-		retire(c, victim);
+		DP_CACHE_WCOUNT_ADD(w, evictions, 1);
+		dp_cache_retire(w, victim);
 	} else {
 		slot_set(b, i, e, sig);
 	}
-	if (e->flags & DP_CACHE_F_PINNED)
-		c->info.pinned++;
-	c->info.entries++;
-	c->info.inserts++;
+	count_added(w, e);
+	DP_CACHE_WCOUNT_ADD(w, inserts, 1);
 	return 0;
+}
+
+static int
+insert(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_entry *e)
+{
+	uint32_t sig = sig_of(e->hash);
+	uint32_t idx1 = (uint32_t)e->hash & c->mask, idx2 = alt_bucket(c, idx1, sig);
+	int ret;
+
+	if (!lock_pair(c, w, idx1, idx2)) {
+		DP_CACHE_WCOUNT_ADD(w, contended, 1);
+		dp_cache_entry_release(e);
+		return -EBUSY;
+	}
+	/* Before the entry is visible: a reader that finds it may rely on the bit. */
+	if (e->kind == DP_CACHE_CUT)
+		cut_depth_mark(c, dp_cache_entry_name(e), e->name_len);
+	ret = insert_locked(c, w, e, idx1, idx2);
+	unlock_pair(c, idx1, idx2);
+	if (ret != 0)
+		dp_cache_entry_release(e);
+	return ret;
+}
+
+int
+dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e)
+{
+	if (e == NULL)
+		return -EINVAL;
+	return insert(c, c->ctl, e);
+}
+
+int
+dp_cache_put(struct dp_cache_writer *w, const struct dp_cache_key *key,
+	     const struct dp_cache_answer *ans, uint64_t now_ms)
+{
+	struct dp_cache_answer a = *ans;
+	struct dp_cache_entry *e;
+	int err = 0;
+
+	/* An insert retires at most one entry (a replacement or an eviction): with no room for
+	 * it the entry could be neither freed nor kept, so the insert is dropped first. */
+	if (unlikely(w->dq_pending >= w->dq_size)) {
+		dp_cache_writer_reclaim(w);
+		if (w->dq_pending >= w->dq_size) {
+			DP_CACHE_WCOUNT_ADD(w, insert_failures, 1);
+			return -ENOBUFS;
+		}
+	}
+	a.flags &= ~(DP_CACHE_F_PINNED | DP_CACHE_F_HEAP); /* workers add cache, not config */
+	e = dp_cache_entry_build(w, key, &a, now_ms, &err);
+	if (e == NULL) {
+		if (err == -ENOMEM)
+			DP_CACHE_WCOUNT_ADD(w, no_mem, 1);
+		return err;
+	}
+	return insert(w->c, w, e);
 }
 
 int
 dp_cache_delete(struct dp_cache *c, const struct dp_cache_key *key)
 {
 	uint64_t h = dp_cache_hash(c, key->name, key->name_len, key->qtype, key->qclass, key->kind);
-	uint32_t sig = sig_of(h), idx = (uint32_t)h & c->mask;
+	uint32_t sig = sig_of(h), idx1 = (uint32_t)h & c->mask, idx2 = alt_bucket(c, idx1, sig);
+	int ret = -ENOENT;
 
+	lock_pair(c, c->ctl, idx1, idx2);
 	for (int k = 0; k < 2; k++) {
-		struct bucket *b = &c->buckets[idx];
+		struct dp_cache_bucket *b = &c->buckets[k == 0 ? idx1 : idx2];
 		int i = bucket_slot(b, sig, key->name, key->name_len, key->qtype, key->qclass,
 				    key->kind);
 
@@ -491,12 +523,13 @@ dp_cache_delete(struct dp_cache *c, const struct dp_cache_key *key)
 			struct dp_cache_entry *o = b->e[i];
 
 			slot_set(b, i, NULL, 0);
-			retire(c, o);
-			return 0;
+			dp_cache_retire(c->ctl, o);
+			ret = 0;
+			break;
 		}
-		idx = alt_bucket(c, idx, sig);
 	}
-	return -ENOENT;
+	unlock_pair(c, idx1, idx2);
+	return ret;
 }
 
 unsigned
@@ -505,22 +538,26 @@ dp_cache_sweep(struct dp_cache *c, uint64_t now_ms, unsigned budget)
 	unsigned removed = 0;
 	uint32_t nb = c->mask + 1;
 
-	/* Budget counts buckets visited, so a call's cost is bounded whatever it finds. */
+	/* Budget counts buckets visited, so a call's cost is bounded whatever it finds. A bucket
+	 * a worker holds is passed over: the sweep comes round again. */
 	for (unsigned n = 0; n < budget && n < nb; n++) {
-		struct bucket *b = &c->buckets[c->sweep_pos];
+		struct dp_cache_bucket *b = &c->buckets[c->sweep_pos];
 
 		c->sweep_pos = (c->sweep_pos + 1) & c->mask;
+		if (!bucket_trylock(b))
+			continue;
 		for (int i = 0; i < WAYS; i++) {
 			struct dp_cache_entry *o = b->e[i];
 
 			if (o == NULL || (o->flags & DP_CACHE_F_PINNED) || now_ms < o->expire_ms)
 				continue;
 			slot_set(b, i, NULL, 0);
-			retire(c, o);
+			dp_cache_retire(c->ctl, o);
 			removed++;
 		}
+		bucket_unlock(b);
 	}
-	c->info.expired_swept += removed;
+	DP_CACHE_WCOUNT_ADD(c->ctl, expired_swept, removed);
 	return removed;
 }
 
@@ -528,27 +565,55 @@ void
 dp_cache_flush(struct dp_cache *c, bool pinned)
 {
 	for (uint32_t k = 0; k <= c->mask; k++) {
-		struct bucket *b = &c->buckets[k];
+		struct dp_cache_bucket *b = &c->buckets[k];
 
+		bucket_lock_wait(b);
 		for (int i = 0; i < WAYS; i++) {
 			struct dp_cache_entry *o = b->e[i];
 
 			if (o == NULL || (!pinned && (o->flags & DP_CACHE_F_PINNED)))
 				continue;
 			slot_set(b, i, NULL, 0);
-			retire(c, o);
+			dp_cache_retire(c->ctl, o);
 		}
+		bucket_unlock(b);
 	}
 }
 
 void
 dp_cache_reclaim(struct dp_cache *c)
 {
-	rte_rcu_qsbr_dq_reclaim(c->dq, UINT32_MAX, NULL, NULL, NULL);
+	unsigned freed, pending;
+
+	if (rte_rcu_qsbr_dq_reclaim(c->ctl->dq, UINT32_MAX, &freed, &pending, NULL) == 0)
+		c->ctl->dq_pending = pending;
 }
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 void
 dp_cache_info(const struct dp_cache *c, struct dp_cache_info *info)
 {
-	*info = c->info;
+	int64_t entries = 0, pinned = 0;
+
+	memset(info, 0, sizeof(*info));
+	info->slots = c->slots;
+	info->writers = c->writer_count;
+	for (uint32_t i = 0; i < c->writer_count; i++) {
+		const struct dp_cache_wcount *n = &c->writers[i]->n;
+
+		entries += LOAD(n->entries);
+		pinned += LOAD(n->pinned);
+		info->inserts += LOAD(n->inserts);
+		info->replaces += LOAD(n->replaces);
+		info->evictions += LOAD(n->evictions);
+		info->moves += LOAD(n->moves);
+		info->expired_swept += LOAD(n->expired_swept);
+		info->insert_failures += LOAD(n->insert_failures);
+		info->contended += LOAD(n->contended);
+		info->no_mem += LOAD(n->no_mem);
+		info->kept += LOAD(n->kept);
+	}
+	info->entries = entries > 0 ? (uint32_t)entries : 0;
+	info->pinned = pinned > 0 ? (uint32_t)pinned : 0;
 }

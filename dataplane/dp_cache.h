@@ -20,8 +20,36 @@
  * An entry holds a whole rendered answer (answer, authority and additional RRs) for one key, so
  * a hit is answered with one memcpy plus TTL patches.
  *
- * Workers that resolved something add it through dp_cache_feed.h (dp_cache_feed_put): a ring to
- * the control thread, which stays the only writer.
+ * Writers. Every worker writes (what it resolved, before it answers the clients, through its
+ * own struct dp_cache_writer), and so does the control thread (local zones, priming-free
+ * configuration, deletes, the sweep and the flush). A writer holds a per-bucket lock, a word
+ * in the bucket's own line that readers never look at, while it changes the bucket:
+ *  - An insert takes both of its key's buckets (lower index first). A worker only tries: if
+ *    either is held it drops the insert and counts it (-EBUSY), it never spins. The control
+ *    thread waits, which ends because a worker holds a lock for a bounded handful of stores.
+ *  - Holding both buckets makes "is the key here? then replace, else place" atomic: two
+ *    writers of one key cannot both add it, and a replacement retires exactly one old entry.
+ *  - A cuckoo move takes the third bucket (the moved entry's other one) with a try-lock only,
+ *    for every writer; a busy one is skipped like a full one. With only try-locks beyond the
+ *    ordered pair, no writer waits while holding a lock another waiter needs: no deadlock.
+ *  - A move holds both buckets of the entry it moves (the source is one of them, the target
+ *    the other), so no other writer can replace, delete or move that entry meanwhile. Its
+ *    steps are as with one writer: the copy is published in the target, then `moves` is
+ *    bumped with an atomic add (writers of different buckets may move at once), then the
+ *    source slot is cleared. A reader that missed the entry in both buckets read the source
+ *    after the clear, which follows the bump in release order, so its acquire fence and
+ *    second load of `moves` see the bump and it looks again. Several moves at once only
+ *    make more readers look again; none can hide an entry from a reader that saw the
+ *    counter unchanged, since every clear of a moved entry is preceded by its own bump.
+ *  - Readers are unchanged: lock-free, they store nothing shared. Every retirement (a
+ *    replacement, an eviction, a delete) goes to the retiring writer's own RCU defer queue,
+ *    reclaimed in that writer's loop.
+ *
+ * Memory. Entries come from fixed size-class mempools (DP_CACHE_CLASS_*) made at creation for
+ * the table's size, one set per NUMA socket that has a writer: an insert never calls the heap,
+ * and an exhausted class spills to the next larger one, then counts -ENOMEM. Only the control
+ * thread may make an entry larger than the largest class (local zone data, up to 64 KiB), from
+ * the heap; workers never replace, evict or free one (it is pinned configuration).
  */
 #pragma once
 
@@ -51,6 +79,14 @@ enum dp_cache_kind {
 #define DP_CACHE_F_AA 0x01     /* answer authoritatively (local zone data) */
 #define DP_CACHE_F_PINNED 0x02 /* configuration, not cache: never evicted; its TTL counts down
 				* and starts again, as if re-fetched at each expiry */
+#define DP_CACHE_F_HEAP 0x80   /* set by the cache, not by callers: an entry too large for
+				* the pools, from the heap (control thread only) */
+
+/* Entry sizes (header, TTL offsets, name and RRs) of the pools' classes. The largest holds what
+ * a resolution renders at most (DP_CACHE_RR_MAX bytes of RRs, DP_CACHE_TTL_OFF_MAX TTLs). */
+#define DP_CACHE_RR_MAX 4096
+#define DP_CACHE_TTL_OFF_MAX 64
+#define DP_CACHE_CLASS_COUNT 3
 
 struct dp_cache_key {
 	uint16_t qtype;
@@ -60,7 +96,8 @@ struct dp_cache_key {
 	uint8_t name[PX_DNS_MAX_NAME]; /* lower-cased wire form */
 };
 
-/* Immutable once inserted. dp: ro, ctl: rw before insertion, then ro until freed by RCU. */
+/* Immutable once inserted: written by the thread that builds it, then read-only for every
+ * thread until its writer frees it after an RCU grace period. */
 struct dp_cache_entry {
 	uint64_t hash;      /* dp_cache_hash() of the key, under the cache's secret */
 	uint64_t insert_ms; /* dp_clock_ms() at insertion */
@@ -153,12 +190,13 @@ struct dp_cache_answer {
 };
 
 struct dp_cache;
+struct dp_cache_writer;
 
 /*
  * Creates a cache with room for at least `entries` entries (rounded up to a power of two),
  * reclaiming through the RCU variable v, on NUMA socket `socket`, keyed by a secret drawn with
- * getrandom(2). Returns NULL and sets errno (rte_errno's value, or getrandom's) on failure.
- * Control thread only.
+ * getrandom(2), with the entry pools for that socket and the control thread's writer. Returns
+ * NULL and sets errno (rte_errno's value, or getrandom's) on failure. Control thread only.
  */
 struct dp_cache *dp_cache_create(const char *name, uint32_t entries, struct rte_rcu_qsbr *v,
 				 int socket);
@@ -168,7 +206,16 @@ struct dp_cache *dp_cache_create(const char *name, uint32_t entries, struct rte_
 struct dp_cache *dp_cache_create_keyed(const char *name, uint32_t entries, struct rte_rcu_qsbr *v,
 				       int socket, const struct px_siphash_key *key);
 
-/* Frees the cache and every entry. Control thread only, after every reader has stopped. */
+/*
+ * Makes a writer for one worker on NUMA socket `socket`: its RCU defer queue (of `dq_size`
+ * retirements, 0 for the default) and, if that socket has none yet, a set of entry pools sized
+ * like the first. The cache owns it (dp_cache_free frees it). Returns NULL and sets errno.
+ * Control thread only, before the worker starts.
+ */
+struct dp_cache_writer *dp_cache_writer_create(struct dp_cache *c, int socket, unsigned dq_size);
+
+/* Frees the cache, its writers and every entry. Control thread only, after every reader and
+ * writer has stopped. */
 void dp_cache_free(struct dp_cache *c);
 
 /* Hash of a key (name lower-cased) under c's secret; readers compute it once per lookup and
@@ -183,7 +230,7 @@ void dp_cache_buckets(const struct dp_cache *c, uint64_t hash, uint32_t idx[2]);
 /*
  * Looks up a key, returning the entry or NULL. The entry stays valid until the caller's next
  * quiescent state report, so the caller must be an online RCU reader (a worker between two
- * rte_rcu_qsbr_quiescent() calls) or the writer itself. Expiry is the caller's business
+ * rte_rcu_qsbr_quiescent() calls) or the control thread. Expiry is the caller's business
  * (dp_cache_entry_ttl()), so that a miss and an expired hit can be told apart and counted.
  */
 const struct dp_cache_entry *dp_cache_lookup(const struct dp_cache *c, const uint8_t *name,
@@ -191,19 +238,38 @@ const struct dp_cache_entry *dp_cache_lookup(const struct dp_cache *c, const uin
 					     uint8_t kind);
 
 /*
- * Builds an entry for key from ans, inserted at now_ms; rte_malloc'ed on the cache's socket.
- * Returns NULL and sets errno: EINVAL for a malformed answer (a TTL offset outside rr),
- * ENOMEM. Control thread only.
+ * Worker insert: builds an entry for key from ans (its flags but DP_CACHE_F_PINNED), inserted
+ * at now_ms, from w's socket's pools, and publishes it as dp_cache_insert() would. Never waits,
+ * never calls the heap. Returns 0, or: -EINVAL (a TTL offset outside rr, no name), -E2BIG
+ * (larger than the largest class), -ENOMEM (every class that fits is empty), -ENOBUFS (w's
+ * defer queue is full: readers lag), -EBUSY (another writer holds one of the key's buckets),
+ * -EEXIST (the key holds configuration: kept), -ENOSPC (all eight slots are configuration).
+ * Only the worker that owns w, as an online RCU reader.
+ */
+int dp_cache_put(struct dp_cache_writer *w, const struct dp_cache_key *key,
+		 const struct dp_cache_answer *ans, uint64_t now_ms);
+
+/* Frees what w's defer queue can free now. The owner of w, once per loop, after its quiescent
+ * state report; cheap when nothing is pending. */
+void dp_cache_writer_reclaim(struct dp_cache_writer *w);
+
+/*
+ * Builds an entry for key from ans, inserted at now_ms, from the pools of the cache's socket (or
+ * the heap, when larger than the largest class). Returns NULL and sets errno: EINVAL for a
+ * malformed answer (a TTL offset outside rr), ENOMEM. Control thread only.
  */
 struct dp_cache_entry *dp_cache_entry_new(const struct dp_cache *c, const struct dp_cache_key *key,
 					  const struct dp_cache_answer *ans, uint64_t now_ms);
+
+/* Frees an entry from dp_cache_entry_new() that was never inserted. Control thread only. */
+void dp_cache_entry_free(struct dp_cache_entry *e);
 
 /*
  * Publishes e, taking ownership of it. An entry with the same key is replaced; otherwise a free
  * slot in the less loaded of the key's two buckets is used, or one is freed by moving an entry
  * to its other bucket, or else the expired or soonest-to-expire unpinned entry of the eight is
- * evicted. Returns 0, or -ENOSPC when all eight slots hold pinned entries (e is
- * then freed). Control thread only.
+ * evicted. Waits for a bucket a worker holds. Returns 0, or -ENOSPC when all eight slots hold
+ * pinned entries (e is then freed). Control thread only.
  */
 int dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e);
 
@@ -211,24 +277,29 @@ int dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e);
 int dp_cache_delete(struct dp_cache *c, const struct dp_cache_key *key);
 
 /* Removes up to `budget` expired unpinned entries, resuming where the last call stopped, so a
- * periodic call bounds how long memory is held by dead entries. Returns how many it removed.
- * Control thread only. */
+ * periodic call bounds how long memory is held by dead entries. A bucket a worker holds is
+ * skipped until the next round. Returns how many it removed. Control thread only. */
 unsigned dp_cache_sweep(struct dp_cache *c, uint64_t now_ms, unsigned budget);
 
 /* Removes every unpinned entry (pinned too if `pinned`). Control thread only. */
 void dp_cache_flush(struct dp_cache *c, bool pinned);
 
-/* Frees whatever the defer queue can free now. Control thread only. */
+/* Frees whatever the control thread's defer queue can free now. Control thread only. */
 void dp_cache_reclaim(struct dp_cache *c);
 
 struct dp_cache_info {
 	uint32_t slots;
 	uint32_t entries;
 	uint32_t pinned;
+	uint32_t writers; /* the control thread's and the workers' */
 	uint64_t inserts, replaces, evictions, moves, expired_swept, insert_failures;
+	uint64_t contended; /* worker inserts dropped: a bucket was held by another writer */
+	uint64_t no_mem;    /* inserts refused: no pool object (or heap) for the entry */
+	uint64_t kept;      /* worker inserts refused: the key holds configuration */
 };
 
-/* Counters kept by the writer. Control thread only. */
+/* Counters summed over every writer (each writer's are its own; read relaxed, so a sum taken
+ * while workers write is a moment's approximation). Control thread only. */
 void dp_cache_info(const struct dp_cache *c, struct dp_cache_info *info);
 
 /*

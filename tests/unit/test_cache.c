@@ -110,7 +110,7 @@ START_TEST(test_dp_cache_entry_ttl_countdown)
 	/* Expired: never served. */
 	ck_assert_int_eq(dp_cache_entry_ttl(e, 15000), -1);
 	ck_assert_int_eq(dp_cache_entry_ttl(e, 1000000), -1);
-	rte_free(e);
+	dp_cache_entry_free(e);
 	dp_cache_free(c);
 }
 END_TEST
@@ -126,7 +126,7 @@ START_TEST(test_dp_cache_entry_ttl_pinned_cycles)
 	ck_assert_int_eq(dp_cache_entry_ttl(e, 9999), 1);
 	ck_assert_int_eq(dp_cache_entry_ttl(e, 10000), 10);
 	ck_assert_int_eq(dp_cache_entry_ttl(e, 123456789), 10 - (123456 % 10));
-	rte_free(e);
+	dp_cache_entry_free(e);
 	dp_cache_free(c);
 }
 END_TEST
@@ -145,7 +145,7 @@ START_TEST(test_dp_cache_entry_new_rejects_bad_offsets)
 
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_eq(dp_cache_entry_ttl_off(e)[0], 12);
-	rte_free(e);
+	dp_cache_entry_free(e);
 	dp_cache_free(c);
 }
 END_TEST

@@ -196,7 +196,7 @@ START_TEST(test_cut_decode_garbage)
 
 		ck_assert_ptr_nonnull(e);
 		ck_assert_int_eq(dp_cut_decode(e, &sb), -EINVAL);
-		rte_free(e);
+		dp_cache_entry_free(e);
 	}
 }
 END_TEST

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The cache's insides, shared by its table code (dp_cache.c) and its memory code (pools,
+ * writers and entry building: dp_cache_mem.c). Nothing outside those two includes this.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_lcore.h>
+#include <rte_memory.h>
+
+#include "dp_cache.h"
+
+#define DP_CACHE_WAYS 4
+/* The control thread's writer and one per worker lcore. */
+#define DP_CACHE_MAX_WRITERS (RTE_MAX_LCORE + 1)
+/* A worker's defer queue, when its creator does not say: about a second of retirements at a
+ * few thousand inserts per 20 ms tick between two quiescent reports is far more than needed. */
+#define DP_CACHE_WRITER_DQ_DEFAULT 4096
+
+/* One cache line. sig is a filter only: readers always confirm the key in the entry, so a
+ * signature and pointer seen from two different moments can cause a miss, never a wrong hit. */
+struct dp_cache_bucket {
+	uint32_t sig[DP_CACHE_WAYS];             /* dp: ro, writers (holding lock): rw */
+	struct dp_cache_entry *e[DP_CACHE_WAYS]; /* dp: ro (acquire), writers: rw (release) */
+	uint32_t lock; /* 0 free, 1 held by a writer (acquire CAS, release store); readers never
+			* look at it */
+} __rte_cache_aligned;
+
+/* Each writer's counters: it alone stores them (relaxed), dp_cache_info sums them. entries and
+ * pinned are this writer's net contribution, negative when it retired more than it added. */
+struct dp_cache_wcount {
+	int64_t entries, pinned;
+	uint64_t inserts, replaces, evictions, moves, expired_swept, insert_failures;
+	uint64_t contended, no_mem, kept;
+};
+
+/* One size class's pool per class, for one NUMA socket. */
+struct dp_cache_pools {
+	struct rte_mempool *mp[DP_CACHE_CLASS_COUNT];
+};
+
+struct dp_cache_writer {
+	struct dp_cache *c;
+	const struct dp_cache_pools *pools; /* its socket's */
+	struct rte_rcu_qsbr_dq *dq;
+	uint32_t dq_size;    /* retirements the dq takes at least (its ring may be larger) */
+	uint32_t dq_pending; /* retirements in it at most: counted up per enqueue, set by each
+			      * reclaim (the enqueue's own reclaims only make it an overcount) */
+	bool ctl;            /* the control thread: waits for locks, may replace configuration */
+	struct dp_cache_wcount n;
+} __rte_cache_aligned;
+
+struct dp_cache {
+	struct dp_cache_bucket *buckets;
+	uint32_t mask;
+	struct px_siphash_key key; /* dp: ro, ctl: written once at creation */
+	int socket;
+	uint32_t slots;
+	struct rte_rcu_qsbr *qsbr;
+	/* Bumped by a writer each time it moves an entry to its other bucket, so that a reader
+	 * that looked in both buckets while the entry was in flight knows to look again.
+	 * dp: ro (acquire), writers: atomic add (release). Written only on moves. */
+	uint32_t moves __rte_cache_aligned;
+	/* Bit L: a cut entry with L labels was inserted once. dp: ro (relaxed), writers: atomic or. */
+	uint64_t cut_depths[2];
+	/* Control thread only below (before launch, or its own writer's state). */
+	uint32_t sweep_pos;
+	uint32_t seq; /* pool and queue names */
+	struct dp_cache_writer *ctl;
+	struct dp_cache_writer *writers[DP_CACHE_MAX_WRITERS];
+	uint32_t writer_count;
+	struct dp_cache_pools pools[RTE_MAX_NUMA_NODES]; /* [socket]; SOCKET_ID_ANY uses [0] */
+	bool has_pools[RTE_MAX_NUMA_NODES];
+};
+
+/* A relaxed counter bump by the writer that owns it: dp_cache_info reads it from another
+ * thread without a data race. */
+#define DP_CACHE_WCOUNT_ADD(w, f, v)                                                       \
+	__atomic_store_n(&(w)->n.f, (w)->n.f + (v), __ATOMIC_RELAXED)
+
+/* Builds an entry for w (its pools; the heap only for the control thread). Returns NULL with
+ * *err set to -EINVAL, -E2BIG or -ENOMEM. */
+struct dp_cache_entry *dp_cache_entry_build(struct dp_cache_writer *w,
+					    const struct dp_cache_key *key,
+					    const struct dp_cache_answer *ans, uint64_t now_ms,
+					    int *err);
+
+/* Gives an entry's memory back (pool or heap). Any writer, for entries it owns. */
+void dp_cache_entry_release(struct dp_cache_entry *e);
+
+/* Hands an entry no reader can reach any more to w's defer queue. The caller made sure there
+ * is room (workers) or accepts a wait for a grace period (the control thread). */
+void dp_cache_retire(struct dp_cache_writer *w, struct dp_cache_entry *e);
+
+/* Sets up c's pools for socket (idempotent) and the writers' registry. 0 or -errno. */
+int dp_cache_pools_make(struct dp_cache *c, int socket);
+void dp_cache_pools_free(struct dp_cache *c);
+struct dp_cache_writer *dp_cache_writer_make(struct dp_cache *c, int socket, unsigned dq_size,
+					     bool ctl);
+void dp_cache_writers_free(struct dp_cache *c);
