@@ -14,7 +14,6 @@
 #include "ctl_prime.h"
 #include "ctl_stats.h"
 #include "dp_cache.h"
-#include "dp_cache_feed.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
 #include "dp_nbr.h"
@@ -161,13 +160,8 @@ ctl_stats_print(const struct ctl_state *st, FILE *out)
 		ci.evictions, ci.expired_swept);
 	fprintf(out, "cache.moves %" PRIu64 "\ncache.insert_failures %" PRIu64 "\n", ci.moves,
 		ci.insert_failures);
-	if (st->ctx->cache_feed != NULL) {
-		struct dp_cache_feed_stats fs;
-
-		dp_cache_feed_stats(st->ctx->cache_feed, &fs);
-		fprintf(out, "cache_feed.drained %" PRIu64 "\ncache_feed.kept_pinned %" PRIu64
-			"\ncache_feed.failed %" PRIu64 "\n", fs.drained, fs.kept_pinned, fs.failed);
-	}
+	fprintf(out, "cache.writers %u\ncache.contended %" PRIu64 "\ncache.no_mem %" PRIu64
+		"\ncache.kept %" PRIu64 "\n", ci.writers, ci.contended, ci.no_mem, ci.kept);
 	print_resolver(st, out);
 	if (st->hints != NULL)
 		ctl_hints_print_stats(st->hints, out);

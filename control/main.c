@@ -45,7 +45,6 @@
 #include "ctl_tun.h"
 #include "ctl_zone.h"
 #include "dp_cache.h"
-#include "dp_cache_feed.h"
 #include "dp_prime.h"
 #include "dp_rand.h"
 #include "dp_clock.h"
@@ -60,8 +59,6 @@ RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 /* The control loop wakes at least this often: cache inserts from workers wait at most this
  * long in the feed, and expired entries are swept at this pace. */
 #define TICK_MS 20
-#define FEED_REQUESTS 4096 /* 4.5 KiB each: ~18 MiB */
-#define FEED_DRAIN_PER_TICK 8192
 #define SWEEP_BUCKETS_PER_TICK 4096
 #define IDLE_GRACE_US 1000 /* quiet this long before a worker starts to sleep */
 #define HANDOFF_RING_SIZE 1024 /* replies waiting for their worker, per worker */
@@ -397,6 +394,11 @@ launch_workers(struct ctl_state *st)
 			     dp_recurse_share_ports(lc->rec, st->ctx->port_owner, n, socket) != 0))
 				rte_exit(EXIT_FAILURE, "cannot set up resolution for lcore %u (%u "
 					 "slots): %s\n", lcore, rconf.slots, strerror(errno));
+			/* The worker caches what it resolves itself, from its socket's pools. */
+			lc->cache_w = dp_cache_writer_create(st->ctx->cache, socket, 0);
+			if (lc->cache_w == NULL)
+				rte_exit(EXIT_FAILURE, "cannot set up cache writes for lcore %u: %s\n",
+					 lcore, strerror(errno));
 		}
 		st->workers[n++] = lc;
 	}
@@ -623,7 +625,6 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 		/* Every tick, ready or not: stalled metrics clients are closed on time. */
 		ctl_http_serve(st->metrics, ctl_sockio_now_ms());
 		ctl_hints_tick(st->hints, dp_clock_ms());
-		dp_cache_feed_drain(st->ctx->cache_feed, st->ctx->cache, FEED_DRAIN_PER_TICK);
 		ctl_prime_tick(st->prime);
 		port_watch(st);
 		ctl_health_tick(st->health, st, dp_clock_ms());
@@ -707,9 +708,6 @@ main(int argc, char **argv)
 	if (ctx.cache == NULL)
 		rte_exit(EXIT_FAILURE, "cannot create a cache of %u entries: %s\n", cfg.cache_size,
 			 strerror(errno));
-	ctx.cache_feed = dp_cache_feed_create("pollux_feed", FEED_REQUESTS, (int)rte_socket_id());
-	if (ctx.cache_feed == NULL)
-		rte_exit(EXIT_FAILURE, "cannot create the cache feed: %s\n", strerror(errno));
 	if (cfg.priming && cfg.recursion) {
 		ctx.prime = dp_prime_feed_create("pollux_prime", (int)rte_socket_id());
 		if (ctx.prime == NULL)
@@ -773,7 +771,6 @@ main(int argc, char **argv)
 	ctl_reload_free(&reload);
 	rte_eth_dev_stop(ctx.port.port_id);
 	rte_eth_dev_close(ctx.port.port_id);
-	dp_cache_feed_free(ctx.cache_feed);
 	dp_prime_feed_free(ctx.prime);
 	dp_cache_free(ctx.cache);
 	for (unsigned i = 0; i < st.worker_count; i++) {

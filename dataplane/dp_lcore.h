@@ -18,7 +18,7 @@
 
 struct dp_access;
 struct dp_cache;
-struct dp_cache_feed;
+struct dp_cache_writer;
 struct dp_hints;
 struct dp_nbr_table;
 struct dp_prime_feed;
@@ -49,7 +49,6 @@ struct dp_port_conf {
 struct dp_ctx {
 	struct dp_port_conf port;
 	struct dp_cache *cache;
-	struct dp_cache_feed *cache_feed; /* dp: producers of cache inserts, ctl: the consumer */
 	struct dp_hints *hints; /* dp: ro (dp_hints_get), ctl: rw (release store, then RCU) */
 	/* Access control and rate-limit parameters (dp_access.h), or NULL: every source served.
 	 * dp: ro (dp_access_get) but for its own slice of hit counters, ctl: rw (release
@@ -91,6 +90,9 @@ struct dp_lcore {
 	/* Iterative resolution (dp_recurse.h), or NULL when recursion is off: misses are then
 	 * answered SERVFAIL. Built by the control thread on the worker's socket before launch. */
 	struct dp_recurse *rec;
+	/* This worker's writer of ctx->cache (dp_cache.h): what it resolves goes in before it
+	 * answers. NULL: nothing is cached. Made by the control thread before launch. */
+	struct dp_cache_writer *cache_w;
 	/* DNS over TCP (dp_tcp.h): the tun queue, rings and neighbour table, or NULL when TCP is
 	 * off (TCP segments are then dropped, drop_l4_proto). Built by the control thread. */
 	struct dp_tcp_lcore *tcp;

@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
 #include "dp_recurse.h"
@@ -132,6 +133,9 @@ dp_loop_run(void *arg)
 		}
 		/* Nothing read from the cache is held past this point. */
 		rte_rcu_qsbr_quiescent(ctx->qsbr, lc->lcore_id);
+		/* What this worker replaced or evicted, freed once every reader has moved on. */
+		if (lc->cache_w != NULL)
+			dp_cache_writer_reclaim(lc->cache_w);
 	}
 	rte_rcu_qsbr_thread_offline(ctx->qsbr, lc->lcore_id);
 	rte_rcu_qsbr_thread_unregister(ctx->qsbr, lc->lcore_id);

@@ -6,7 +6,7 @@
  * it and gives it back to the pool (dp_msgq_done). Nothing is allocated after creation, nothing
  * blocks: an empty pool or a full ring is the caller's to count (the message is dropped).
  *
- * The cache feed (dp_cache_feed.h) and the priming hand-off (dp_prime.h) are built on it.
+ * The priming hand-off (dp_prime.h) is built on it.
  * Workers: get and post (multi-producer); the control thread: take and done (single consumer).
  */
 #pragma once

@@ -20,7 +20,6 @@
 
 #include "dp_answer.h"
 #include "dp_cache.h"
-#include "dp_cache_feed.h"
 #include "dp_cksum.h"
 #include "dp_cut.h"
 #include "dp_nbr.h"

@@ -12,8 +12,8 @@
  * Scope and limits (the README says the same):
  *  - A reply with TC is asked again over TCP through the TCP thread (dp_tcp.h) when TCP is on;
  *    with TCP off it counts as that server failing (dp_resolve's rule).
- *  - Answers (positive and negative) are cached through the cache feed (dp_cache_feed.h) by
- *    rec_cache_offer(), and so are the cuts the resolver hands out (referral NS sets and glue,
+ *  - Answers (positive and negative) are put in the cache by the worker itself, before it
+ *    answers the clients (rec_cache_offer(), dp_cache_put()), and so are the cuts the resolver hands out (referral NS sets and glue,
  *    and the addresses sub-resolutions add: rec_cut_offer(), dp_cut.h). A miss starts from the
  *    closest enclosing cached cut (dp_cut_find), which is the primed root set when nothing
  *    deeper is cached, else from the hints; sub-resolutions and CNAME restarts outside the cut

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dp_recurse's cache side (see dp_recurse_int.h): answers and cuts offered to the cache feed
- * (workers never write the cache), the closest cached cut a resolution starts from, and priming
+ * dp_recurse's cache side (see dp_recurse_int.h): answers and cuts the worker puts in the cache
+ * itself, before it answers the clients, the closest cached cut a resolution starts from, and priming
  * (RFC 8109: ". NS" from the hints, the reply handed raw to the control thread, which validates
  * it as a hints file and caches the root cut).
  */
+#include <errno.h>
 #include <string.h>
 
 #include <rte_arp.h>
@@ -17,16 +18,28 @@
 #include <rte_udp.h>
 
 #include "dp_cache.h"
-#include "dp_cache_feed.h"
 #include "dp_cut.h"
 #include "dp_nbr.h"
 #include "dp_prime.h"
 #include "dp_recurse_int.h"
 
+/* Counts a cache insert's outcome in the worker's counters. */
+static inline void
+count_put(int ret, uint64_t *inserted, uint64_t *busy, uint64_t *dropped)
+{
+	if (ret == 0)
+		(*inserted)++;
+	else if (ret == -EBUSY)
+		(*busy)++;
+	else
+		(*dropped)++;
+}
+
 /*
- * Hands a finished answer to the cache feed (dp_cache_feed.h), keyed by the question, with the
- * TTL the resolver chose (RFC 2308 for negative answers). Answers with a TTL of 0 are not kept.
- * Cuts go through rec_cut_offer().
+ * Puts a finished answer in the cache (dp_cache_put: never waits, never allocates from the
+ * heap), keyed by the question, with the TTL the resolver chose (RFC 2308 for negative
+ * answers), before the clients are answered: the next identical query is a hit. Answers with
+ * a TTL of 0 are not kept. Cuts go through rec_cut_offer().
  */
 void
 rec_cache_offer(struct dp_lcore *lc, const struct dp_resolve_action *act)
@@ -34,8 +47,7 @@ rec_cache_offer(struct dp_lcore *lc, const struct dp_resolve_action *act)
 	const struct dp_res *d = act->done;
 	struct dp_cache_key key;
 
-	if (act->kind != DP_RES_ACT_ANSWER || d == NULL || act->ttl == 0 ||
-	    lc->ctx->cache_feed == NULL)
+	if (act->kind != DP_RES_ACT_ANSWER || d == NULL || act->ttl == 0 || lc->cache_w == NULL)
 		return;
 	key.qtype = d->qtype;
 	key.qclass = d->qclass;
@@ -55,16 +67,15 @@ rec_cache_offer(struct dp_lcore *lc, const struct dp_resolve_action *act)
 		.ttl_off_count = act->ttl_off_count,
 	};
 
-	if (dp_cache_feed_put(lc->ctx->cache_feed, &key, &ans, lc->now_ms) == 0)
-		DP_STAT_INC(lc, rec_cache_offered);
-	else
-		DP_STAT_INC(lc, rec_cache_feed_full);
+	count_put(dp_cache_put(lc->cache_w, &key, &ans, lc->now_ms),
+		  &lc->stats.rec_cache_inserted, &lc->stats.rec_cache_busy,
+		  &lc->stats.rec_cache_dropped);
 }
 
 /*
- * Hands a cut the resolver produced (a referral's NS set and glue, or one a sub-resolution
- * added addresses to) to the cache feed as a DP_CACHE_CUT entry (dp_cut.h), with its NS TTL
- * capped at max_ttl. Cuts without a TTL (hints, start cuts) and the root are never offered:
+ * Puts a cut the resolver produced (a referral's NS set and glue, or one a sub-resolution
+ * added addresses to) in the cache as a DP_CACHE_CUT entry (dp_cut.h), with its NS TTL
+ * capped at max_ttl. Cuts without a TTL (hints, start cuts) and the root are never put here:
  * the root set in the cache is the primed one only.
  */
 void
@@ -75,7 +86,7 @@ rec_cut_offer(struct dp_lcore *lc, const struct dp_resolve_cut *cut)
 	struct dp_cache_key key;
 	uint32_t ttl = RTE_MIN(cut->ttl, lc->rec->conf.resolve.max_ttl);
 
-	if (ttl == 0 || cut->zone_len <= 1 || lc->ctx->cache_feed == NULL)
+	if (ttl == 0 || cut->zone_len <= 1 || lc->cache_w == NULL)
 		return;
 	len = dp_cut_encode(buf, sizeof(buf), cut, &ns_count);
 	if (len == 0)
@@ -89,10 +100,8 @@ rec_cut_offer(struct dp_lcore *lc, const struct dp_resolve_cut *cut)
 		.rr_len = len,
 	};
 
-	if (dp_cache_feed_put(lc->ctx->cache_feed, &key, &ans, lc->now_ms) == 0)
-		DP_STAT_INC(lc, rec_cut_offered);
-	else
-		DP_STAT_INC(lc, rec_cut_feed_full);
+	count_put(dp_cache_put(lc->cache_w, &key, &ans, lc->now_ms),
+		  &lc->stats.rec_cut_inserted, &lc->stats.rec_cut_busy, &lc->stats.rec_cut_dropped);
 }
 
 /* The closest cached cut for name, decoded into out; false when none (or a bad one). */

@@ -129,15 +129,17 @@
 	X(rec_handoff_out, "upstream replies passed to the worker owning their port") \
 	X(rec_handoff_in, "upstream replies received from another worker") \
 	X(rec_handoff_full, "upstream replies dropped: the owning worker's hand-off ring was full") \
-	X(rec_cache_offered, "resolved answers handed to the cache feed") \
-	X(rec_cache_feed_full, "resolved answers not cached: the cache feed was full") \
+	X(rec_cache_inserted, "resolved answers this worker put in the cache before answering") \
+	X(rec_cache_busy, "resolved answers not cached: another writer held the bucket") \
+	X(rec_cache_dropped, "resolved answers not cached: no pool room, defer queue full, or kept") \
 	X(rec_cut_hits, "resolutions started from a cached delegation below the root") \
 	X(rec_cut_primed, "resolutions started from the primed root set (no deeper cut cached)") \
 	X(rec_cut_hints, "resolutions started from the root hints (nothing cached, not primed)") \
 	X(rec_cut_restarts, "sub-resolutions and CNAME restarts started from a cached cut") \
 	X(rec_cut_bad, "cached cuts that did not decode (ignored)") \
-	X(rec_cut_offered, "delegations (referral NS sets and glue) handed to the cache feed") \
-	X(rec_cut_feed_full, "delegations not cached: the cache feed was full") \
+	X(rec_cut_inserted, "delegations (referral NS sets and glue) this worker put in the cache") \
+	X(rec_cut_busy, "delegations not cached: another writer held the bucket") \
+	X(rec_cut_dropped, "delegations not cached: no pool room, defer queue full, or kept") \
 	X(rec_prime_sent, "priming resolutions started (. NS to a root server from the hints)") \
 	X(rec_prime_replies, "priming replies handed to the control thread") \
 	X(rec_prime_failed, "priming resolutions that ended without an answer") \

@@ -78,7 +78,6 @@
 #include "ctl_config.h"
 #include "ctl_prime.h"
 #include "dp_cache.h"
-#include "dp_cache_feed.h"
 #include "dp_clock.h"
 #include "dp_cut.h"
 #include "dp_prime.h"
@@ -755,12 +754,10 @@ gateway_ready(void)
 	gateway_known = true;
 }
 
-/* As the control thread: hands what the priming worker queued to ctl_prime and the feed's
- * requests to the cache, until the root cut is there (bounded). */
+/* As the control thread: hands what the priming worker queued to ctl_prime. */
 static void
 control_drain(void)
 {
-	dp_cache_feed_drain(ctx.cache_feed, ctx.cache, 1024);
 	ctl_prime_tick(&prime_state);
 	dp_cache_reclaim(ctx.cache);
 }
@@ -1114,7 +1111,7 @@ START_TEST(test_recurse_cut_cached)
 	unsigned n, wl;
 
 	gateway_ready();
-	ck_assert_uint_ge(STAT(rec_cut_offered), 1);
+	ck_assert_uint_ge(STAT(rec_cut_inserted), 1);
 	control_drain();
 	wl = px_test_name(w, "ftp.example.test");
 	e = dp_cut_find(ctx.cache, w, (uint8_t)wl, PX_DNS_TYPE_A, dp_clock_ms());
@@ -1132,14 +1129,46 @@ START_TEST(test_recurse_cut_cached)
 	/* No cut cached for slow.test: the primed root set (the same server as the hint here). */
 	uint64_t from_hints = STAT(rec_cut_hints);
 
-	client_ask(40011, 0x5252, "www.slow.test", PX_DNS_TYPE_A);
+	client_ask(40011, 0x5252, "ftp.slow.test", PX_DNS_TYPE_A);
 	n = serve(&f, path, RTE_DIM(path), 0);
 	ck_assert_uint_ge(n, 2);
 	ck_assert_uint_eq(path[0], ROOT_IP4);
-	check_client_answer(&f, 40011, 0x5252, "www.slow.test", PX_DNS_RCODE_NOERROR);
+	check_client_answer(&f, 40011, 0x5252, "ftp.slow.test", PX_DNS_RCODE_NOERROR);
 	rte_pktmbuf_free(f.m);
 	ck_assert_uint_eq(STAT(rec_cut_hints), from_hints);
 	ck_assert_uint_eq(STAT(rec_cut_primed), primed + 1);
+	expect_quiet(5);
+}
+END_TEST
+
+/* The worker puts an answer in the cache before it answers the clients: the same question
+ * sent right behind the last upstream reply (both in the worker's queue at once, so possibly
+ * one burst) is a hit. One resolution, not two. */
+START_TEST(test_recurse_answer_cached_before_reply)
+{
+	uint64_t started = STAT(rec_started), hits = STAT(hits);
+	uint64_t inserted = STAT(rec_cache_inserted);
+	uint32_t path[8];
+	struct frame f, g;
+
+	gateway_ready();
+	client_ask(40012, 0x5353, "news.example.test", PX_DNS_TYPE_A);
+	/* Up to the zone server's query, left unanswered for now. */
+	serve(&f, path, RTE_DIM(path), EXAMPLE_IP4);
+	ck_assert(f.upstream);
+	ck_assert_uint_eq(f.q.dst, EXAMPLE_IP4);
+	answer_upq(&f.q);
+	client_ask(40013, 0x5454, "NEWS.example.test", PX_DNS_TYPE_A);
+	frame_next(&f, WAIT_FRAME_MS);
+	frame_next(&g, WAIT_FRAME_MS);
+	ck_assert(!f.upstream && !g.upstream);
+	check_client_answer(&f, 40012, 0x5353, "news.example.test", PX_DNS_RCODE_NOERROR);
+	check_client_answer(&g, 40013, 0x5454, "NEWS.example.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	rte_pktmbuf_free(g.m);
+	ck_assert_uint_eq(STAT(rec_started), started + 1);
+	ck_assert_uint_eq(STAT(hits), hits + 1);
+	ck_assert_uint_ge(STAT(rec_cache_inserted), inserted + 1);
 	expect_quiet(5);
 }
 END_TEST
@@ -1288,8 +1317,9 @@ START_TEST(test_recurse_reply_handoff)
 	ck_assert_uint_eq(OTHER_STAT(rec_handoff_out), out + 1);
 	WAIT_STAT(rec_handoff_in, in + 1);
 	WAIT_STAT(rec_replies_matched, matched + 1);
-	/* The resolution goes on as if the worker had received the reply itself. */
-	ck_assert_uint_eq(serve(&f, path, RTE_DIM(path), 0) >= 1, 1);
+	/* The resolution goes on as if the worker had received the reply itself (to its end at
+	 * once when the reply was the answer: example.test's cut is cached by now). */
+	serve(&f, path, RTE_DIM(path), 0);
 	check_client_answer(&f, 40009, 0x6464, "gopher.example.test", PX_DNS_RCODE_NOERROR);
 	rte_pktmbuf_free(f.m);
 
@@ -1970,13 +2000,16 @@ crowd_answer(const struct upq *q)
 	crowd_server_send(q, &r);
 }
 
-/* The crowd worker ARPs for the gateway at its first step; the test answers. */
+/* The crowd worker ARPs for the gateway at its first step; the test answers. Every case starts
+ * from an empty cache: the crowd caches what it resolves, and each case counts the queries a
+ * resolution from the root takes. */
 static void
 crowd_ready(void)
 {
 	uint8_t f[60] __rte_aligned(8) = {0};
 	struct frame fr;
 
+	dp_cache_flush(cctx.cache, true);
 	if (crowd_known)
 		return;
 	cnow = dp_clock_ms();
@@ -2099,7 +2132,7 @@ START_TEST(test_recurse_share_referral)
 	enum { N = 12, BASE = 41100 };
 	char buf[N][32];
 	const char *names[N];
-	uint64_t coalesced = CSTAT(rec_up_coalesced), offered = CSTAT(rec_cut_offered);
+	uint64_t coalesced = CSTAT(rec_up_coalesced), offered = CSTAT(rec_cut_inserted);
 	unsigned to_root = 0, to_tld = 0, to_zone = 0;
 	struct frame f;
 
@@ -2115,7 +2148,7 @@ START_TEST(test_recurse_share_referral)
 	ck_assert_uint_eq(to_tld, 1);
 	ck_assert_uint_eq(to_zone, N);
 	ck_assert_uint_eq(CSTAT(rec_up_coalesced), coalesced + 3 * (N - 1));
-	ck_assert_uint_eq(CSTAT(rec_cut_offered), offered + 2);
+	ck_assert_uint_eq(CSTAT(rec_cut_inserted), offered + 2);
 	crowd_answers(&f, BASE, N, names);
 }
 END_TEST
@@ -2305,6 +2338,7 @@ recurse_suite(void)
 	tcase_add_test(tc, test_recurse_coalesced);
 	tcase_add_test(tc, test_recurse_reply_handoff);
 	tcase_add_test(tc, test_recurse_cut_cached);
+	tcase_add_test(tc, test_recurse_answer_cached_before_reply);
 	tcase_add_test(tc, test_recurse_tc_retry_over_tcp);
 	tcase_add_test(tc, test_recurse_tc_retry_failed);
 	tcase_set_timeout(tc, 60);
@@ -2416,18 +2450,18 @@ crowd_setup(const struct dp_recurse_conf *rconf)
 	cctx.qsbr = ctx.qsbr;
 	cctx.hints = hints;
 	cctx.cache = dp_cache_create("test_rec_ccache", 64, ctx.qsbr, 0);
-	cctx.cache_feed = dp_cache_feed_create("test_rec_cfeed", 256, 0);
 	cctx.nbr = rte_zmalloc(NULL, sizeof(*cctx.nbr), RTE_CACHE_LINE_SIZE);
 	cctx.worker_count = 1;
 	crowd = rte_zmalloc(NULL, sizeof(*crowd), RTE_CACHE_LINE_SIZE);
-	if (cctx.cache == NULL || cctx.cache_feed == NULL || cctx.nbr == NULL || crowd == NULL)
+	if (cctx.cache == NULL || cctx.nbr == NULL || crowd == NULL)
 		rte_exit(2, "test_recurse: cannot set up the crowd worker\n");
 	dp_nbr_init(cctx.nbr);
 	crowd->ctx = &cctx;
 	crowd->lcore_id = rte_get_main_lcore();
 	crowd->queue_id = 0;
 	crowd->rec = dp_recurse_create(&conf, 0, pool, dp_clock_ms());
-	if (crowd->rec == NULL)
+	crowd->cache_w = dp_cache_writer_create(cctx.cache, 0, 0);
+	if (crowd->rec == NULL || crowd->cache_w == NULL)
 		rte_exit(2, "test_recurse: dp_recurse_create: %s\n", strerror(errno));
 	ctcp = tcp_lcore("net_ring_ctun", &ctun_rx_ring, &ctun_tx_ring);
 	crowd->tcp = ctcp;
@@ -2460,10 +2494,9 @@ setup(void)
 	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
 		rte_exit(2, "test_recurse: cannot set up RCU\n");
 	ctx.cache = dp_cache_create("test_rec_cache", 1024, ctx.qsbr, 0);
-	ctx.cache_feed = dp_cache_feed_create("test_rec_feed", 256, 0);
 	ctx.prime = dp_prime_feed_create("test_rec_prime", 0);
-	if (ctx.cache_feed == NULL || ctx.prime == NULL)
-		rte_exit(2, "test_recurse: cannot create the cache feed or the priming hand-off\n");
+	if (ctx.cache == NULL || ctx.prime == NULL)
+		rte_exit(2, "test_recurse: cannot create the cache or the priming hand-off\n");
 	ctl_config_init(&ctl_cfg);
 	ctl_prime_init(&prime_state, &ctl_cfg, &ctx);
 
@@ -2525,7 +2558,11 @@ setup(void)
 	other->lcore_id = rte_get_main_lcore();
 	other->queue_id = 1;
 	other->rec = dp_recurse_create(&rconf, 0, pool, dp_clock_ms());
-	if (worker->rec == NULL || other->rec == NULL ||
+	/* Each worker writes the cache itself, as launch_workers() sets it up. */
+	worker->cache_w = dp_cache_writer_create(ctx.cache, 0, 0);
+	other->cache_w = dp_cache_writer_create(ctx.cache, 0, 0);
+	if (worker->rec == NULL || other->rec == NULL || worker->cache_w == NULL ||
+	    other->cache_w == NULL ||
 	    dp_recurse_share_ports(worker->rec, port_owner, 0, 0) != 0 ||
 	    dp_recurse_share_ports(other->rec, port_owner, 1, 0) != 0)
 		rte_exit(2, "test_recurse: dp_recurse_create: %s\n", strerror(errno));
@@ -2558,7 +2595,6 @@ main(void)
 	dp_recurse_free(primer->rec);
 	dp_recurse_free(crowd->rec);
 	dp_cache_free(cctx.cache);
-	dp_cache_feed_free(cctx.cache_feed);
 	rte_free(cctx.nbr);
 	rte_free(crowd);
 	rte_free(ctcp);
@@ -2573,7 +2609,6 @@ main(void)
 	rte_free(port_owner);
 	rte_free(ctx.nbr);
 	rte_free(other);
-	dp_cache_feed_free(ctx.cache_feed);
 	dp_prime_feed_free(ctx.prime);
 	dp_cache_free(ctx.cache);
 	ctl_config_free(&ctl_cfg);
