@@ -506,6 +506,47 @@ dp_cache_put(struct dp_cache_writer *w, const struct dp_cache_key *key,
 	return insert(w->c, w, e);
 }
 
+struct dp_cache_entry *
+dp_cache_entry_clone(struct dp_cache *c, const struct dp_cache_key *key)
+{
+	uint64_t h = dp_cache_hash(c, key->name, key->name_len, key->qtype, key->qclass, key->kind);
+	uint32_t sig = sig_of(h), idx1 = (uint32_t)h & c->mask, idx2 = alt_bucket(c, idx1, sig);
+	struct dp_cache_entry *copy = NULL;
+	int err = -ENOENT;
+
+	lock_pair(c, c->ctl, idx1, idx2);
+	for (int k = 0; k < 2; k++) {
+		struct dp_cache_bucket *b = &c->buckets[k == 0 ? idx1 : idx2];
+		int i = bucket_slot(b, sig, key->name, key->name_len, key->qtype, key->qclass,
+				    key->kind);
+
+		if (i < 0)
+			continue;
+		const struct dp_cache_entry *o = b->e[i];
+		const struct dp_cache_answer a = {
+			.rcode = o->rcode,
+			.flags = o->flags,
+			.ttl = o->ttl,
+			.an_count = o->an_count,
+			.ns_count = o->ns_count,
+			.ar_count = o->ar_count,
+			.rr = dp_cache_entry_rr(o),
+			.rr_len = o->rr_len,
+			.ttl_off = dp_cache_entry_ttl_off(o),
+			.ttl_off_count = o->ttl_off_count,
+		};
+
+		copy = dp_cache_entry_build(c->ctl, key, &a, o->insert_ms, &err);
+		if (copy != NULL)
+			copy->expire_ms = o->expire_ms;
+		break;
+	}
+	unlock_pair(c, idx1, idx2);
+	if (copy == NULL)
+		errno = -err;
+	return copy;
+}
+
 int
 dp_cache_delete(struct dp_cache *c, const struct dp_cache_key *key)
 {

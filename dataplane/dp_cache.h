@@ -230,7 +230,7 @@ void dp_cache_buckets(const struct dp_cache *c, uint64_t hash, uint32_t idx[2]);
 /*
  * Looks up a key, returning the entry or NULL. The entry stays valid until the caller's next
  * quiescent state report, so the caller must be an online RCU reader (a worker between two
- * rte_rcu_qsbr_quiescent() calls) or the control thread. Expiry is the caller's business
+ * rte_rcu_qsbr_quiescent() calls); the control thread uses dp_cache_entry_clone(). Expiry is the caller's business
  * (dp_cache_entry_ttl()), so that a miss and an expired hit can be told apart and counted.
  */
 const struct dp_cache_entry *dp_cache_lookup(const struct dp_cache *c, const uint8_t *name,
@@ -260,6 +260,14 @@ void dp_cache_writer_reclaim(struct dp_cache_writer *w);
  */
 struct dp_cache_entry *dp_cache_entry_new(const struct dp_cache *c, const struct dp_cache_key *key,
 					  const struct dp_cache_answer *ans, uint64_t now_ms);
+
+/*
+ * A copy of the key's entry (same answer, flags and insertion time), made while the control
+ * thread holds the key's buckets: the control thread is no RCU reader, and a worker may retire
+ * what dp_cache_lookup() would return at any moment, so it reads entries only this way. Returns
+ * NULL with errno ENOENT (no such key) or ENOMEM. Control thread only.
+ */
+struct dp_cache_entry *dp_cache_entry_clone(struct dp_cache *c, const struct dp_cache_key *key);
 
 /* Frees an entry from dp_cache_entry_new() that was never inserted. Control thread only. */
 void dp_cache_entry_free(struct dp_cache_entry *e);

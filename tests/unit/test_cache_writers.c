@@ -6,6 +6,7 @@
  * the control thread deletes and sweeps, with no torn, duplicated or leaked entry.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,35 @@ START_TEST(test_dp_cache_put_keeps_configuration)
 	dp_cache_info(c, &info);
 	ck_assert_uint_eq(info.kept, 1);
 	ck_assert_uint_eq(info.pinned, 1);
+	dp_cache_free(c);
+}
+END_TEST
+
+/* The control thread reads an entry only as a copy made under the bucket locks. */
+START_TEST(test_dp_cache_entry_clone)
+{
+	struct dp_cache *c = dp_cache_create("test_cw_clone", 64, qsbr, 0);
+	struct dp_cache_writer *w = dp_cache_writer_create(c, 0, 0);
+	struct dp_cache_key k = key_of("clone.test", 1), none = key_of("none.test", 1);
+	uint8_t rr[40];
+	struct dp_cache_answer a = {.ttl = 60, .an_count = 1, .rr = rr, .rr_len = sizeof(rr)};
+	struct dp_cache_entry *copy;
+	const struct dp_cache_entry *e;
+
+	memset(rr, 0x3c, sizeof(rr));
+	ck_assert_int_eq(dp_cache_put(w, &k, &a, 1234), 0);
+	e = lookup(c, &k);
+	copy = dp_cache_entry_clone(c, &k);
+	ck_assert_ptr_nonnull(copy);
+	ck_assert_ptr_ne(copy, e);
+	ck_assert_uint_eq(copy->insert_ms, 1234);
+	ck_assert_uint_eq(copy->expire_ms, e->expire_ms);
+	ck_assert_uint_eq(copy->rr_len, sizeof(rr));
+	ck_assert_int_eq(memcmp(dp_cache_entry_rr(copy), rr, sizeof(rr)), 0);
+	dp_cache_entry_free(copy);
+	errno = 0;
+	ck_assert_ptr_null(dp_cache_entry_clone(c, &none));
+	ck_assert_int_eq(errno, ENOENT);
 	dp_cache_free(c);
 }
 END_TEST
@@ -341,6 +371,7 @@ cache_writers_suite(void)
 	tcase_add_test(tc, test_dp_cache_put_contended_is_dropped);
 	tcase_add_test(tc, test_dp_cache_put_keeps_configuration);
 	tcase_add_test(tc, test_dp_cache_put_dq_full_is_dropped);
+	tcase_add_test(tc, test_dp_cache_entry_clone);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("concurrency");
