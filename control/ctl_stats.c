@@ -210,7 +210,7 @@ ctl_stats_print_status(const struct ctl_state *st, FILE *out)
 		fprintf(out, "hints: %s (%u servers, generation %" PRIu64 ")\n", st->hints->source,
 			st->hints->active.ns_usable, st->hints->generation);
 	if (st->prime != NULL)
-		fprintf(out, "priming: %s\n", st->ctx->prime == NULL ? "off" :
+		fprintf(out, "priming: %s\n", st->ctx->prime_status == NULL ? "off" :
 			!st->prime->primed ? "not primed" :
 			dp_clock_ms() < st->prime->expire_ms ? "primed" : "expired");
 }

@@ -272,6 +272,7 @@ recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc)
 	rc->resolve.use_ipv4 = rc->has_gw4;
 	rc->resolve.use_ipv6 = rc->has_gw6;
 	rc->policy = &cfg->addr_policy;
+	rc->prime_min_servers = cfg->min_root_servers;
 	rc->per_client = ctl_config_slots_per_client(cfg);
 	rc->client_prefix6 = cfg->client_prefix6;
 	rc->jostle_ms = cfg->jostle_ms;
@@ -359,9 +360,9 @@ launch_workers(struct ctl_state *st)
 	unsigned lcore, n = 0;
 
 	/* Priming needs a worker that resolves. */
-	if (!recurse && st->ctx->prime != NULL) {
-		dp_prime_feed_free(st->ctx->prime);
-		st->ctx->prime = NULL;
+	if (!recurse && st->ctx->prime_status != NULL) {
+		rte_free(st->ctx->prime_status);
+		st->ctx->prime_status = NULL;
 	}
 
 	st->workers = rte_zmalloc("pollux_workers", sizeof(*st->workers) * RTE_MAX_LCORE, 0);
@@ -385,7 +386,7 @@ launch_workers(struct ctl_state *st)
 			int socket = (int)rte_lcore_to_socket_id(lcore);
 
 			/* One worker primes: the first. */
-			rconf.prime = st->ctx->prime != NULL && n == 0;
+			rconf.prime = st->ctx->prime_status != NULL && n == 0;
 			/* The health probe too (ctl_health.h). */
 			rconf.probe = st->cfg->health_resolve_window_s != 0 && n == 0;
 			lc->rec = dp_recurse_create(&rconf, socket, st->pool, dp_clock_ms());
@@ -709,10 +710,10 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "cannot create a cache of %u entries: %s\n", cfg.cache_size,
 			 strerror(errno));
 	if (cfg.priming && cfg.recursion) {
-		ctx.prime = dp_prime_feed_create("pollux_prime", (int)rte_socket_id());
-		if (ctx.prime == NULL)
-			rte_exit(EXIT_FAILURE, "cannot create the priming hand-off: %s\n",
-				 strerror(errno));
+		ctx.prime_status = rte_zmalloc("pollux_prime", sizeof(*ctx.prime_status),
+					       RTE_CACHE_LINE_SIZE);
+		if (ctx.prime_status == NULL)
+			rte_exit(EXIT_FAILURE, "out of memory for the priming status\n");
 	}
 	ctl_prime_init(&prime, &cfg, &ctx);
 	load_zones(&st);
@@ -771,7 +772,7 @@ main(int argc, char **argv)
 	ctl_reload_free(&reload);
 	rte_eth_dev_stop(ctx.port.port_id);
 	rte_eth_dev_close(ctx.port.port_id);
-	dp_prime_feed_free(ctx.prime);
+	rte_free(ctx.prime_status);
 	dp_cache_free(ctx.cache);
 	for (unsigned i = 0; i < st.worker_count; i++) {
 		dp_recurse_free(st.workers[i]->rec);

@@ -14,9 +14,9 @@
  * and the entry's an_count is the number of nameservers. A server with neither an address nor a
  * name is not stored; nor is a cut with nothing usable at all.
  *
- * Who writes what: workers encode the cuts the resolver hands out (action.cache_cut) and offer
- * them through the cache feed like answers; the control thread encodes the primed root set
- * (dp_cut_encode_hints, from a priming reply validated as a hints file) and inserts it itself.
+ * Who writes what: workers encode the cuts the resolver hands out (action.cache_cut) and put
+ * them in the cache like answers; the priming worker encodes the primed root set
+ * (dp_cut_encode_hints, from a priming reply checked with the hints-file rules, dp_prime.h).
  * The root cut only ever comes from priming: workers never offer a cut for the root.
  *
  * Finding the closest cut (dp_cut_find) walks the name's suffixes from the longest to the root,
@@ -35,7 +35,7 @@
 #include "dp_hints.h"
 #include "dp_resolve.h"
 
-/* Largest encoded cut: what a cache feed request carries. A cut that would be larger keeps its
+/* Largest encoded cut: what a cache entry's largest class holds. A cut that would be larger keeps its
  * first nameservers whole and drops the rest. */
 #define DP_CUT_MAX_LEN 4096
 

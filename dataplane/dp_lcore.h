@@ -21,7 +21,7 @@ struct dp_cache;
 struct dp_cache_writer;
 struct dp_hints;
 struct dp_nbr_table;
-struct dp_prime_feed;
+struct dp_prime_status;
 struct dp_tcp_lcore;
 struct px_rl_table;
 struct rte_rcu_qsbr;
@@ -54,9 +54,9 @@ struct dp_ctx {
 	 * dp: ro (dp_access_get) but for its own slice of hit counters, ctl: rw (release
 	 * store, then RCU). */
 	struct dp_access *access;
-	/* Priming replies and failures to the control thread (dp_prime.h), or NULL: no priming.
-	 * dp: producers, ctl: the consumer. */
-	struct dp_prime_feed *prime;
+	/* What priming did (dp_prime.h), or NULL: no priming. dp: rw by the priming worker only
+	 * (sequence-counted), ctl: ro (dp_prime_status_read). */
+	struct dp_prime_status *prime_status;
 	struct rte_rcu_qsbr *qsbr;
 	/* Bit L set: a local zone's apex has L labels. A miss probes only the ancestors of
 	 * those depths for a zone apex, so a 127-label name costs what a 3-label one does. */

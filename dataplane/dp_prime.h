@@ -1,66 +1,128 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Priming (RFC 8109) hand-off: how the worker that primes tells the control thread what it got.
+ * Priming (RFC 8109), done by the worker that primes, start to end.
  *
- * The split: a worker owns the I/O (it has the port, the gateway's MAC and the outstanding-query
- * table), so it sends ". NS" (RD clear, EDNS 1232, like every upstream query) to a root server
- * from the hints, as a resolution of its own with no client (dp_recurse.c: the resolver picks
- * the server and fails over to the next one on timeout). The control thread owns validation
- * (ldns is not allowed on workers) and the cache writes. So the worker copies every reply that
- * matched a priming query (for a truncated one, the reply its TCP retry got instead), raw,
- * into a message from a small fixed pool and puts it on a ring; when the priming resolution
- * fails (every root server timed out, ...) it sends a failure message instead. The control
- * thread (control/ctl_prime.c) validates a reply with the rules of a hints file and, if it is
- * good, inserts the root cut (dp_cut.h) into the cache: that is the primed set. The hints table
- * itself is never changed by priming.
+ * A worker owns the I/O (the port, the gateway's MAC, the outstanding-query table), so it sends
+ * ". NS" (RD clear, EDNS 1232, like every upstream query) to a root server from the hints, as a
+ * resolution of its own with no client (dp_recurse.c: the resolver picks the server and fails
+ * over to the next one on timeout). Every reply matched to that resolution (for a truncated
+ * one, the reply its TCP retry got instead) has already been classified by the pure reply
+ * classifier (dp_reply.h) that checks referrals, for the question ". NS IN" at the root; the
+ * worker then holds it to the rules of a hints file (dp_prime_check() below: the same rules as
+ * control/ctl_hints.c, with the daemon's address policy at PX_ADDR_AT_HINTS and
+ * --min-root-servers) and, if it passes, encodes the root set as the root cut (dp_cut.h) and
+ * inserts it into the cache itself (dp_cache_put), with the NS TTL capped at --max-ttl. No
+ * ldns, no hand-off: the bytes a server chose never leave the worker, and only what the checks
+ * kept enters the cache. The hints table itself is never changed by priming.
  *
- * The worker learns the outcome from the cache, not from a reply channel: before priming again
- * it looks for a fresh root cut. That keeps this a one-way, lossy-but-counted channel: a full
- * pool or ring drops the message (counted by the worker: rec_prime_feed_full) and priming is
- * simply retried after the backoff.
+ * The worker records each outcome in a dp_prime_status (one writer, the priming worker; a
+ * sequence count lets the control thread read a consistent copy), which the control thread
+ * shows in `polluxctl hints` and logs (rate-limited) when it changes.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include <pollux/addr_policy.h>
+
+#include "dp_hints.h"
+#include "dp_reply.h"
 #include "dp_upstream.h"
 
-/* A priming reply larger than this is dropped (counted): EDNS 1232 was asked for, and the whole
- * IANA root set with every address is about 1 KiB. */
-#define DP_PRIME_MSG_MAX 4096
-#define DP_PRIME_REQUESTS 16
-
-enum dp_prime_kind {
-	DP_PRIME_REPLY = 1, /* a reply that matched a priming query: msg[0, len) */
-	DP_PRIME_FAIL,      /* the priming resolution ended without an answer: fail */
+/* Why a priming reply was refused (dp_prime_check), or DP_PRIME_OK. */
+enum dp_prime_verdict {
+	DP_PRIME_OK = 0,
+	DP_PRIME_BAD_CLASS,      /* not an answer to ". NS IN" (the classifier's verdict) */
+	DP_PRIME_BAD_NOT_AA,     /* AA clear: not from a root server */
+	DP_PRIME_BAD_ANSWER,     /* a record other than the root's NS in the answer section */
+	DP_PRIME_BAD_TOO_MANY_NS, /* more root NS records than a hints table holds */
+	DP_PRIME_BAD_DUPLICATE,  /* the same NS target twice */
+	DP_PRIME_BAD_STRAY_ADDR, /* an A/AAAA record for a name no root NS names */
+	DP_PRIME_BAD_TOO_MANY_ADDRS, /* more than DP_HINTS_MAX_ADDRS per family for one server */
+	DP_PRIME_BAD_NO_ADDR,    /* an NS target with no address record */
+	DP_PRIME_BAD_TOO_FEW,    /* fewer than min_usable servers keep an address */
+	DP_PRIME_BAD_TTL,        /* NS TTL 0: nothing to cache */
+	DP_PRIME_VERDICT_COUNT,
 };
 
-struct dp_prime_msg {
-	uint64_t now_ms;               /* when the worker got it (dp_clock_ms) */
-	uint8_t kind;                  /* enum dp_prime_kind */
-	uint8_t fail;                  /* DP_PRIME_FAIL: enum dp_resolve_fail */
-	struct dp_upq_addr server;     /* DP_PRIME_REPLY: who sent it */
-	uint16_t len;
-	uint8_t msg[DP_PRIME_MSG_MAX];
+/* What a check found besides its verdict. */
+struct dp_prime_report {
+	unsigned ns_count;     /* root NS records */
+	unsigned ns_usable;    /* servers left with an address after the policy */
+	unsigned addr_count;   /* A/AAAA records for root NS targets */
+	unsigned addr_rejected;
+	uint32_t rejected[PX_ADDR_REASON_COUNT]; /* by reason */
 };
 
-struct dp_prime_feed;
+/*
+ * Holds a classified priming reply (r, from dp_reply_classify() of msg[0, len) for the question
+ * ". NS IN" with the root as bailiwick) to the hints-file rules: an authoritative answer whose
+ * answer section is the root's NS RRset only (class IN), no NS target twice, no address record
+ * (A/AAAA, class IN, additional section) for another name, at most DP_HINTS_MAX_ADDRS per
+ * family for a server, an address for every NS target, each address through pol
+ * (PX_ADDR_AT_HINTS; refused ones counted and left out), and at least min_usable servers left
+ * with one. Other additional records (OPT, signatures) and the authority section are ignored.
+ * On DP_PRIME_OK, out (room for DP_HINTS_MAX_NS servers: dp_hints_size(DP_HINTS_MAX_NS)) holds
+ * the usable servers, ttl the NS RRset's (lowest) TTL, and checksum set. Pure: any thread.
+ */
+enum dp_prime_verdict dp_prime_check(const struct dp_reply *r, const uint8_t *msg, uint16_t len,
+				     const struct px_addr_policy *pol, unsigned min_usable,
+				     struct dp_hints *out, struct dp_prime_report *rep);
 
-/* Creates the hand-off (pool and ring of DP_PRIME_REQUESTS messages) on socket. Returns NULL
- * with errno set. Control thread, before workers start. */
-struct dp_prime_feed *dp_prime_feed_create(const char *name, int socket);
+const char *dp_prime_verdict_name(enum dp_prime_verdict v);
 
-/* Frees it and whatever is queued. NULL is a no-op. Control thread, workers stopped. */
-void dp_prime_feed_free(struct dp_prime_feed *f);
+/* The last outcome a kind of event left (dp_prime_status.last_kind). */
+enum dp_prime_event {
+	DP_PRIME_EV_NONE = 0,
+	DP_PRIME_EV_ACCEPTED,
+	DP_PRIME_EV_REJECTED,   /* last_verdict says why */
+	DP_PRIME_EV_FAILED,     /* the resolution ended without an answer: last_fail */
+	DP_PRIME_EV_NOT_CACHED, /* accepted, but the cache refused the root cut: last_errno */
+};
 
-/* Queues a raw priming reply. Returns 0, -EMSGSIZE (over DP_PRIME_MSG_MAX) or -ENOBUFS (pool
- * or ring full). Any worker. */
-int dp_prime_put_reply(struct dp_prime_feed *f, const uint8_t *dns, uint16_t len,
-		       const struct dp_upq_addr *server, uint64_t now_ms);
+/*
+ * The priming worker's record of what priming did. dp: rw by the priming worker only, between
+ * two seq increments (odd while it writes); ctl: ro through dp_prime_status_read(). Allocated
+ * by the control thread; ctx->prime_status NULL means priming is off.
+ */
+struct dp_prime_status {
+	uint32_t seq;
+	uint64_t events; /* every outcome, so the control thread sees each one */
+	uint64_t accepted, rejected, failed, not_cached;
+	uint8_t last_kind;     /* enum dp_prime_event */
+	uint8_t last_verdict;  /* enum dp_prime_verdict */
+	uint8_t last_fail;     /* enum dp_resolve_fail */
+	int last_errno;
+	uint64_t last_ms;      /* dp_clock_ms() of the last outcome */
+	struct dp_upq_addr last_server;
+	/* The primed set, as last accepted. */
+	bool primed;
+	uint64_t primed_ms, expire_ms;
+	uint32_t ttl;
+	uint32_t servers;
+	uint32_t addr_rejected;
+	struct dp_upq_addr server;
+	uint64_t addr_rejected_total[PX_ADDR_REASON_COUNT];
+};
 
-/* Queues a failure (fail: enum dp_resolve_fail). Returns 0 or -ENOBUFS. Any worker. */
-int dp_prime_put_fail(struct dp_prime_feed *f, uint8_t fail, uint64_t now_ms);
+/* Opens and closes a write of s (the priming worker). */
+static inline void
+dp_prime_status_begin(struct dp_prime_status *s)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
 
-/* Takes the oldest queued message into out. Returns 1, or 0 when none is queued. Control
- * thread only (single consumer). */
-int dp_prime_take(struct dp_prime_feed *f, struct dp_prime_msg *out);
+static inline void
+dp_prime_status_end(struct dp_prime_status *s)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Copies s into out, consistent: retries while the worker is writing (a few stores, once per
+ * priming event). Returns false if it could not get a stable copy in a few tries (the caller
+ * shows the last one it had). Control thread.
+ */
+bool dp_prime_status_read(const struct dp_prime_status *s, struct dp_prime_status *out);

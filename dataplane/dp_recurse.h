@@ -18,12 +18,12 @@
  *    closest enclosing cached cut (dp_cut_find), which is the primed root set when nothing
  *    deeper is cached, else from the hints; sub-resolutions and CNAME restarts outside the cut
  *    ask the same cache (the resolver's cut source).
- *  - Priming (RFC 8109; the worker with conf.prime, when ctx->prime is set): once the gateway's
- *    MAC is known, and again when the cached root set has a tenth of its TTL left or is gone,
- *    the worker resolves ". NS" from the hints with no client (RD clear, EDNS 1232; the
- *    resolver fails over between root servers). Every reply to it goes raw to the control
- *    thread (dp_prime.h), which validates it as a hints file and caches the root cut; a reply
- *    with TC is asked again over TCP like any other, and the TCP reply is the one handed over.
+ *  - Priming (RFC 8109; the worker with conf.prime, when ctx->prime_status is set): once the
+ *    gateway's MAC is known, and again when the cached root set has a tenth of its TTL left or
+ *    is gone, the worker resolves ". NS" from the hints with no client (RD clear, EDNS 1232;
+ *    the resolver fails over between root servers). The worker checks every reply to it with
+ *    the hints-file rules and caches the root cut itself (dp_prime.h); a reply with TC is
+ *    asked again over TCP like any other, and the TCP reply is the one checked.
  *    Without a fresh root cut, priming is retried with a backoff of 1 s doubling to 60 s; a
  *    fresh one is looked for every DP_REC_PRIME_CHECK_MS, so one evicted early is noticed.
  *  - Next hops: a nameserver inside the port's own subnet (--ip/--ip6 prefix) is sent to
@@ -104,7 +104,8 @@ struct dp_recurse_conf {
 	uint8_t gw6[16];
 	struct dp_resolve_config resolve;
 	const struct px_addr_policy *policy; /* must outlive the worker */
-	bool prime; /* this worker primes the root set (RFC 8109; with ctx->prime): one worker */
+	bool prime; /* this worker primes the root set (RFC 8109; with ctx->prime_status): one */
+	uint32_t prime_min_servers; /* --min-root-servers: a priming reply must keep as many */
 	/* Fair share (dp_share.h): client slots one client (an IPv4 address, an IPv6 prefix of
 	 * client_prefix6 bits, a TCP connection) may hold, 0 for no cap; and the age past which a
 	 * resolution only waiting for an unresponsive server may be jostled out by a new miss

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dp_recurse's cache side (see dp_recurse_int.h): answers and cuts the worker puts in the cache
- * itself, before it answers the clients, the closest cached cut a resolution starts from, and priming
- * (RFC 8109: ". NS" from the hints, the reply handed raw to the control thread, which validates
- * it as a hints file and caches the root cut).
+ * itself, before it answers the clients, the closest cached cut a resolution starts from, and
+ * priming (RFC 8109, dp_prime.h: ". NS" from the hints, the reply checked with the hints-file
+ * rules and its root set put in the cache as the root cut, all on this worker).
  */
 #include <errno.h>
 #include <string.h>
@@ -136,19 +136,27 @@ rec_cut_source(void *arg, const uint8_t *name, uint8_t name_len, uint16_t qtype,
 	return true;
 }
 
-/* The priming resolution ended (ANSWER or SERVFAIL): a failure goes to the control thread,
- * which logs and shows it; the next attempt is already scheduled (rec_prime_tick). */
+/* The priming resolution ended (ANSWER or SERVFAIL): a failure is recorded for the control
+ * thread to show and log; the next attempt is already scheduled (rec_prime_tick). */
 void
 rec_prime_done(struct dp_lcore *lc, const struct dp_resolve_action *act)
 {
 	struct dp_recurse *rc = lc->rec;
+	struct dp_prime_status *ps = lc->ctx->prime_status;
 
 	rc->prime_res = 0;
 	if (act->kind != DP_RES_ACT_SERVFAIL)
 		return;
 	DP_STAT_INC(lc, rec_prime_failed);
-	if (dp_prime_put_fail(lc->ctx->prime, (uint8_t)act->reason, lc->now_ms) != 0)
-		DP_STAT_INC(lc, rec_prime_feed_full);
+	if (ps == NULL)
+		return;
+	dp_prime_status_begin(ps);
+	ps->events++;
+	ps->failed++;
+	ps->last_kind = DP_PRIME_EV_FAILED;
+	ps->last_fail = (uint8_t)act->reason;
+	ps->last_ms = lc->now_ms;
+	dp_prime_status_end(ps);
 }
 
 /* Where a new resolution starts: the closest cached cut (the primed root set at worst), or
@@ -168,20 +176,87 @@ rec_start_cut(struct dp_lcore *lc, const struct dp_resolve_question *q,
 	return &buf->sc;
 }
 
-/* A reply to the priming resolution goes raw to the control thread (dp_prime.h); any other is
- * not its business. */
+/* Encodes the checked root set h as the root cut and puts it in the cache, TTL capped at
+ * max-ttl, counted from now. Returns 0 or dp_cache_put()'s error. */
+static int
+prime_insert(struct dp_lcore *lc, const struct dp_hints *h, uint32_t ttl)
+{
+	static const uint8_t root = 0;
+	uint8_t buf[DP_CUT_MAX_LEN];
+	uint16_t ns_count, len;
+	struct dp_cache_key key;
+
+	if (lc->cache_w == NULL)
+		return -ENOENT;
+	len = dp_cut_encode_hints(buf, sizeof(buf), h, &ns_count);
+	if (len == 0)
+		return -EINVAL;
+	dp_cut_key(&key, &root, 1);
+
+	const struct dp_cache_answer ans = {
+		.ttl = ttl, .an_count = ns_count, .rr = buf, .rr_len = len,
+	};
+
+	return dp_cache_put(lc->cache_w, &key, &ans, lc->now_ms);
+}
+
+/*
+ * A reply to the priming resolution, already classified into rc->reply for ". NS IN" at the
+ * root (the resolver reads it next, unchanged): held to the hints-file rules with the daemon's
+ * address policy and --min-root-servers (dp_prime_check), then its root set put in the cache as
+ * the root cut, before the resolution goes on. Every outcome is counted and recorded for the
+ * control thread. Any other reply is not priming's business.
+ */
 void
 rec_prime_reply(struct dp_lcore *lc, uint64_t res, const uint8_t *dns, uint16_t dns_len,
 		const struct dp_upq_addr *server)
 {
 	struct dp_recurse *rc = lc->rec;
+	struct dp_prime_status *ps = lc->ctx->prime_status;
+	struct dp_hints *h = (struct dp_hints *)rc->prime_hints;
+	struct dp_prime_report rep;
+	enum dp_prime_verdict v;
+	uint32_t ttl = 0;
+	int ret = 0;
 
-	if (rc->prime_res == 0 || res != rc->prime_res)
+	if (rc->prime_res == 0 || res != rc->prime_res || ps == NULL)
 		return;
-	if (dp_prime_put_reply(lc->ctx->prime, dns, dns_len, server, lc->now_ms) == 0)
-		DP_STAT_INC(lc, rec_prime_replies);
-	else
-		DP_STAT_INC(lc, rec_prime_feed_full);
+	DP_STAT_INC(lc, rec_prime_replies);
+	v = dp_prime_check(&rc->reply, dns, dns_len, rc->conf.policy, rc->conf.prime_min_servers,
+			   h, &rep);
+	if (v == DP_PRIME_OK) {
+		ttl = RTE_MIN(h->ttl, rc->conf.resolve.max_ttl);
+		ret = ttl == 0 ? -EINVAL : prime_insert(lc, h, ttl);
+	}
+	dp_prime_status_begin(ps);
+	ps->events++;
+	ps->last_ms = lc->now_ms;
+	ps->last_server = *server;
+	for (unsigned r = 0; r < PX_ADDR_REASON_COUNT; r++)
+		ps->addr_rejected_total[r] += rep.rejected[r];
+	if (v != DP_PRIME_OK) {
+		DP_STAT_INC(lc, rec_prime_rejected);
+		ps->rejected++;
+		ps->last_kind = DP_PRIME_EV_REJECTED;
+		ps->last_verdict = (uint8_t)v;
+	} else if (ret != 0) {
+		DP_STAT_INC(lc, rec_prime_not_cached);
+		ps->not_cached++;
+		ps->last_kind = DP_PRIME_EV_NOT_CACHED;
+		ps->last_errno = -ret;
+	} else {
+		DP_STAT_INC(lc, rec_prime_accepted);
+		ps->accepted++;
+		ps->last_kind = DP_PRIME_EV_ACCEPTED;
+		ps->primed = true;
+		ps->primed_ms = lc->now_ms;
+		ps->expire_ms = lc->now_ms + (uint64_t)ttl * 1000;
+		ps->ttl = ttl;
+		ps->servers = h->ns_count;
+		ps->addr_rejected = rep.addr_rejected;
+		ps->server = *server;
+	}
+	dp_prime_status_end(ps);
 }
 
 /*
@@ -207,7 +282,7 @@ rec_prime_tick(struct dp_lcore *lc)
 	struct dp_resolve_action act;
 	uint64_t now = lc->now_ms;
 
-	if (!rc->conf.prime || lc->ctx->prime == NULL || rc->prime_res != 0 ||
+	if (!rc->conf.prime || lc->ctx->prime_status == NULL || rc->prime_res != 0 ||
 	    now < rc->prime_next_ms || h == NULL || h->ns_count == 0 ||
 	    !rec_gateway_known(lc))
 		return;

@@ -24,6 +24,7 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include "dp_hints.h"
 #include "dp_lcore.h"
 #include "dp_recurse.h"
 #include "dp_reply.h"
@@ -135,6 +136,9 @@ struct dp_recurse {
 	uint64_t prime_next_ms;
 	uint32_t prime_backoff_ms;
 	uint32_t probe_seq_seen; /* the last ctx->probe_seq acted on */
+	/* The root set a priming reply is checked into (a struct dp_hints of DP_HINTS_MAX_NS). */
+	uint64_t prime_hints[(sizeof(struct dp_hints) + DP_HINTS_MAX_NS *
+			      sizeof(struct dp_hints_ns) + 7) / 8];
 
 	uint16_t tx_count;
 	struct rte_mbuf *tx[DP_REC_TX_BATCH];

@@ -141,9 +141,11 @@
 	X(rec_cut_busy, "delegations not cached: another writer held the bucket") \
 	X(rec_cut_dropped, "delegations not cached: no pool room, defer queue full, or kept") \
 	X(rec_prime_sent, "priming resolutions started (. NS to a root server from the hints)") \
-	X(rec_prime_replies, "priming replies handed to the control thread") \
+	X(rec_prime_replies, "priming replies checked (hints-file rules, on the priming worker)") \
+	X(rec_prime_accepted, "priming replies whose root set became the cached root cut") \
+	X(rec_prime_rejected, "priming replies refused by the hints-file rules") \
+	X(rec_prime_not_cached, "priming replies accepted but not cached (the cache refused)") \
 	X(rec_prime_failed, "priming resolutions that ended without an answer") \
-	X(rec_prime_feed_full, "priming messages lost: the hand-off was full or the reply too big") \
 	X(rec_up_coalesced, "upstream queries not sent: the same question to the same server was " \
 	  "outstanding, and its reply is shared") \
 	X(rec_forged_case, "upstream replies dropped: question matched but not in its 0x20 case") \

@@ -1,21 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer harness for priming-reply validation (control/ctl_prime.c): any input is taken as
- * the DNS reply a root server sent to pollux's ". NS" query, parsed with ldns and validated
- * with the hints-file rules, the default address policy and a minimum of one server. Whatever
- * the verdict, a refusal must say why, and an accepted root set must keep every promise a
- * published hints table makes (no address the policy rejects, counts in bounds, the checksum).
+ * libFuzzer harness for priming-reply validation (dataplane/dp_prime.h), as the priming worker
+ * runs it: any input is taken as the DNS reply a root server sent to pollux's ". NS" query,
+ * classified by the resolver's reply classifier (the root as bailiwick, the default address
+ * policy) and held to the hints-file rules with a minimum of one server, into a scratch table
+ * reused from one input to the next as the worker reuses its own. A refusal must name a known
+ * reason; an accepted root set must keep every promise a published hints table makes (no
+ * address the policy rejects, counts in bounds, the checksum).
  */
 #include <stdint.h>
 #include <stdlib.h>
 
-#include <rte_log.h>
-
 #include <pollux/addr_policy.h>
+#include <pollux/wire.h>
 
-#include "ctl_hints.h"
-#include "ctl_prime.h"
 #include "dp_hints.h"
+#include "dp_prime.h"
+#include "dp_reply.h"
 #include "fuzz_hints_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,23 +24,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const uint8_t root = 0;
 	static struct px_addr_policy pol;
-	static struct ctl_hints_report rep;
+	static struct dp_reply reply;
+	static uint64_t mem[(sizeof(struct dp_hints) + DP_HINTS_MAX_NS *
+			     sizeof(struct dp_hints_ns)) / 8 + 1];
+	struct dp_hints *h = (struct dp_hints *)mem;
+	struct dp_prime_report rep;
+	enum dp_prime_verdict v;
 	static int init;
-	struct dp_hints *h;
 
 	if (!init) {
 		px_addr_policy_init(&pol);
-		rte_log_set_level_pattern("pollux.*", RTE_LOG_ERR);
 		init = 1;
 	}
-	h = ctl_prime_validate(data, size, "fuzz", &pol, 1, &rep);
-	if (h == NULL) {
-		if (rep.reasons[0] == '\0')
-			abort();
+	if (size > UINT16_MAX)
 		return 0;
-	}
+	const struct dp_reply_query q = {
+		.qname = &root, .qname_len = 1, .zone = &root, .zone_len = 1,
+		.qtype = PX_DNS_TYPE_NS, .qclass = PX_DNS_CLASS_IN, .policy = &pol,
+	};
+
+	dp_reply_classify(&reply, data, (uint16_t)size, &q);
+	v = dp_prime_check(&reply, data, (uint16_t)size, &pol, 1, h, &rep);
+	if (v >= DP_PRIME_VERDICT_COUNT)
+		abort();
+	if (v != DP_PRIME_OK)
+		return 0;
+	if (rep.ns_usable != h->ns_count || rep.addr_rejected > rep.addr_count)
+		abort();
 	fuzz_check_hints_table(h, &pol);
-	free(h);
 	return 0;
 }

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Delegations in the cache and priming (dp_cut.h, control/ctl_prime.h): cut entries encode and
- * decode, the closest-cut walk over a real cache (longest suffix first, expiry, DS at the
- * parent, depths never cached skipped), priming replies validated with the hints rules (good,
- * rejected address, too few servers, garbage, header faults) and an accepted reply ending up as
- * the root cut. Runs with the EAL (the cache's memory and RCU), CK_NOFORK.
+ * Delegations in the cache (dp_cut.h): cut entries encode and decode, the closest-cut walk over
+ * a real cache (longest suffix first, expiry, DS at the parent, depths never cached skipped).
+ * Priming replies are tested in test_prime.c. Runs with the EAL (the cache's memory and RCU),
+ * CK_NOFORK.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -20,12 +19,10 @@
 #include <pollux/wire.h>
 
 #include "ctl_config.h"
-#include "ctl_prime.h"
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_cut.h"
 #include "dp_lcore.h"
-#include "dp_prime.h"
 #include "testlib.h"
 
 static struct rte_rcu_qsbr *qsbr;
@@ -250,227 +247,6 @@ START_TEST(test_cut_find_expired)
 }
 END_TEST
 
-/* A priming reply: ". NS" from a root server, with flags, n servers a.root.test ... and their
- * addresses addr[i] in the additional section. */
-static void
-prime_reply(struct px_test_msg *m, uint16_t flags, unsigned n, const char *const *addr,
-	    uint32_t ttl)
-{
-	char name[32];
-
-	px_test_msg_start(m, 0x1234, flags, ".", PX_DNS_TYPE_NS);
-	for (unsigned i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "%c.root.test", 'a' + i);
-		px_test_msg_target(m, 0, ".", PX_DNS_TYPE_NS, ttl, name);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "%c.root.test", 'a' + i);
-		px_test_msg_addr(m, 2, name, addr[i]);
-	}
-	px_test_msg_opt(m, 0);
-}
-
-static const char *const good_addrs[] = {"198.18.1.1", "198.18.1.2", "2001:db8::1"};
-
-static struct dp_hints *
-validate(const struct px_test_msg *m, unsigned min_usable, struct ctl_hints_report *rep)
-{
-	struct px_addr_policy pol;
-
-	px_addr_policy_init(&pol);
-	return ctl_prime_validate(m->buf, m->len, "priming reply", &pol, min_usable, rep);
-}
-
-START_TEST(test_prime_validate_good)
-{
-	struct px_test_msg m;
-	struct ctl_hints_report rep;
-	struct dp_hints *h;
-
-	prime_reply(&m, PX_DNS_QR | PX_DNS_AA, 3, good_addrs, 518400);
-	h = validate(&m, 1, &rep);
-	ck_assert_msg(h != NULL, "rejected: %s", rep.reasons);
-	ck_assert_uint_eq(h->ns_count, 3);
-	ck_assert_uint_eq(h->ttl, 518400);
-	ck_assert_uint_eq(h->ns[0].v4_count, 1);
-	ck_assert_uint_eq(h->ns[0].v4[0], htonl(0xc6120101));
-	ck_assert_uint_eq(h->ns[2].v6_count, 1);
-	ck_assert_uint_eq(rep.addr_rejected, 0);
-	free(h);
-}
-END_TEST
-
-START_TEST(test_prime_validate_bad_address)
-{
-	static const char *const addrs[] = {"198.18.1.1", "127.0.0.1", "2001:db8::1"};
-	struct px_test_msg m;
-	struct ctl_hints_report rep;
-	struct dp_hints *h;
-
-	prime_reply(&m, PX_DNS_QR | PX_DNS_AA, 3, addrs, 518400);
-	/* The loopback address is left out and counted; two servers remain. */
-	h = validate(&m, 2, &rep);
-	ck_assert_msg(h != NULL, "rejected: %s", rep.reasons);
-	ck_assert_uint_eq(h->ns_count, 2);
-	ck_assert_uint_eq(rep.addr_rejected, 1);
-	ck_assert_uint_eq(rep.rejected[PX_ADDR_LOOPBACK], 1);
-	for (unsigned i = 0; i < h->ns_count; i++)
-		for (unsigned k = 0; k < h->ns[i].v4_count; k++)
-			ck_assert_uint_ne(h->ns[i].v4[k], htonl(0x7f000001));
-	free(h);
-}
-END_TEST
-
-START_TEST(test_prime_validate_too_few_servers)
-{
-	static const char *const addrs[] = {"198.18.1.1", "127.0.0.1", "0.0.0.0"};
-	struct px_test_msg m;
-	struct ctl_hints_report rep;
-
-	prime_reply(&m, PX_DNS_QR | PX_DNS_AA, 3, addrs, 518400);
-	ck_assert_ptr_null(validate(&m, 2, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "only 1 of 3 root servers"));
-	ck_assert_uint_eq(rep.addr_rejected, 2);
-}
-END_TEST
-
-START_TEST(test_prime_validate_garbage)
-{
-	struct px_test_msg m;
-	struct ctl_hints_report rep;
-	struct px_addr_policy pol;
-	uint8_t junk[300];
-
-	px_addr_policy_init(&pol);
-	for (unsigned i = 0; i < sizeof(junk); i++)
-		junk[i] = (uint8_t)(i * 37 + 11);
-	ck_assert_ptr_null(ctl_prime_validate(junk, 5, "r", &pol, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "shorter than a DNS header"));
-	ck_assert_ptr_null(ctl_prime_validate(junk, sizeof(junk), "r", &pol, 1, &rep));
-	ck_assert_uint_gt(strlen(rep.reasons), 0);
-	/* A good reply cut short. */
-	prime_reply(&m, PX_DNS_QR | PX_DNS_AA, 3, good_addrs, 518400);
-	ck_assert_ptr_null(ctl_prime_validate(m.buf, (size_t)m.len - 7, "r", &pol, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "malformed DNS message"));
-}
-END_TEST
-
-START_TEST(test_prime_validate_header_and_records)
-{
-	struct px_test_msg m;
-	struct ctl_hints_report rep;
-	struct dp_hints *h;
-
-	prime_reply(&m, PX_DNS_QR, 3, good_addrs, 518400);
-	ck_assert_ptr_null(validate(&m, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "not authoritative"));
-	prime_reply(&m, PX_DNS_QR | PX_DNS_AA | PX_DNS_TC, 3, good_addrs, 518400);
-	ck_assert_ptr_null(validate(&m, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "truncated"));
-	prime_reply(&m, PX_DNS_QR | PX_DNS_AA | PX_DNS_RCODE_SERVFAIL, 3, good_addrs, 518400);
-	ck_assert_ptr_null(validate(&m, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "not NOERROR"));
-	/* The question must be ". NS". */
-	px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_AA, "test", PX_DNS_TYPE_NS);
-	ck_assert_ptr_null(validate(&m, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "question"));
-	/* Records the hints rules refuse: an NS not owned by the root, an address for a name no
-	 * root NS names, an NS without an address, no NS at all. */
-	prime_reply(&m, PX_DNS_QR | PX_DNS_AA, 3, good_addrs, 518400);
-	px_test_msg_target(&m, 2, "x.test", PX_DNS_TYPE_NS, 60, "y.test");
-	h = validate(&m, 1, &rep); /* additional NS records are left out */
-	ck_assert_ptr_nonnull(h);
-	free(h);
-	px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_AA, ".", PX_DNS_TYPE_NS);
-	px_test_msg_target(&m, 0, "test", PX_DNS_TYPE_NS, 60, "a.root.test");
-	px_test_msg_addr(&m, 2, "a.root.test", "198.18.1.1");
-	ck_assert_ptr_null(validate(&m, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "not by the root"));
-	px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_AA, ".", PX_DNS_TYPE_NS);
-	px_test_msg_target(&m, 0, ".", PX_DNS_TYPE_NS, 60, "a.root.test");
-	px_test_msg_addr(&m, 2, "a.root.test", "198.18.1.1");
-	px_test_msg_addr(&m, 2, "evil.test", "198.18.9.9");
-	ck_assert_ptr_null(validate(&m, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "which no root NS names"));
-	px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_AA, ".", PX_DNS_TYPE_NS);
-	px_test_msg_target(&m, 0, ".", PX_DNS_TYPE_NS, 60, "a.root.test");
-	px_test_msg_target(&m, 0, ".", PX_DNS_TYPE_NS, 60, "b.root.test");
-	px_test_msg_addr(&m, 2, "a.root.test", "198.18.1.1");
-	ck_assert_ptr_null(validate(&m, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "has no address record"));
-	/* Anything but NS in the answer is refused before it is turned into text (where ldns
-	 * 1.8.3 would leak on some types): here an address record for the root itself. */
-	px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_AA, ".", PX_DNS_TYPE_NS);
-	px_test_msg_target(&m, 0, ".", PX_DNS_TYPE_NS, 60, "a.root.test");
-	px_test_msg_addr(&m, 0, ".", "198.18.1.9");
-	px_test_msg_addr(&m, 2, "a.root.test", "198.18.1.1");
-	ck_assert_ptr_null(validate(&m, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "type A in the answer"));
-	px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_AA, ".", PX_DNS_TYPE_NS);
-	ck_assert_ptr_null(validate(&m, 1, &rep));
-	ck_assert_ptr_nonnull(strstr(rep.reasons, "no root NS records"));
-}
-END_TEST
-
-/* ctl_prime_handle: a good reply becomes the root cut (TTL capped at max-ttl); a bad one
- * changes nothing and is kept as the last failure. */
-START_TEST(test_prime_handle_caches_root_cut)
-{
-	static struct dp_prime_msg pm;
-	static struct ctl_config cfg;
-	struct dp_ctx ctx = {.cache = cache};
-	struct ctl_prime_state ps;
-	struct px_test_msg m;
-	struct dp_resolve_start_buf sb;
-	const struct dp_cache_entry *e;
-	uint64_t now = dp_clock_ms();
-
-	ctl_config_init(&cfg);
-	cfg.max_ttl = 7200;
-	ctl_prime_init(&ps, &cfg, &ctx);
-
-	prime_reply(&m, PX_DNS_QR | PX_DNS_AA, 3, (const char *const[]){"198.18.1.1", "0.0.0.0",
-								     "127.0.0.1"}, 518400);
-	memset(&pm, 0, sizeof(pm));
-	pm.kind = DP_PRIME_REPLY;
-	pm.now_ms = now;
-	dp_upq_addr_set4(&pm.server, htonl(0xc6120101));
-	pm.len = m.len;
-	memcpy(pm.msg, m.buf, m.len);
-	cfg.min_root_servers = 2;
-	ctl_prime_handle(&ps, &pm);
-	ck_assert_uint_eq(ps.rejected, 1);
-	ck_assert(!ps.primed);
-	ck_assert(ps.has_failure);
-	ck_assert_ptr_nonnull(strstr(ps.failure, "only 1 of 3"));
-	ck_assert_str_eq(closest("www.example.test", PX_DNS_TYPE_A, now), "-");
-
-	prime_reply(&m, PX_DNS_QR | PX_DNS_AA, 3, good_addrs, 518400);
-	pm.len = m.len;
-	memcpy(pm.msg, m.buf, m.len);
-	ctl_prime_handle(&ps, &pm);
-	ck_assert_uint_eq(ps.accepted, 1);
-	ck_assert(ps.primed);
-	ck_assert_uint_eq(ps.ttl, 7200);
-	ck_assert_uint_eq(ps.servers, 3);
-	ck_assert_str_eq(ps.server, "198.18.1.1");
-	ck_assert_str_eq(closest("www.example.test", PX_DNS_TYPE_A, now), ".");
-	e = dp_cut_find(cache, (const uint8_t *)"", 1, PX_DNS_TYPE_NS, now);
-	ck_assert_ptr_nonnull(e);
-	ck_assert_uint_eq(e->ttl, 7200);
-	ck_assert_int_eq(dp_cut_decode(e, &sb), 0);
-	ck_assert_uint_eq(sb.sc.ns_count, 3);
-	ck_assert_uint_eq(sb.ns[2].addrs[0].family, DP_UPQ_AF_INET6);
-
-	pm.kind = DP_PRIME_FAIL;
-	pm.fail = DP_RES_FAIL_NO_NS;
-	ctl_prime_handle(&ps, &pm);
-	ck_assert_uint_eq(ps.failed, 1);
-	ck_assert_ptr_nonnull(strstr(ps.failure, "no_ns"));
-	ctl_config_free(&cfg);
-}
-END_TEST
-
 static Suite *
 cut_suite(void)
 {
@@ -486,18 +262,6 @@ cut_suite(void)
 	tcase_add_test(tc, test_cut_find_expired);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("prime_validate");
-	tcase_add_test(tc, test_prime_validate_good);
-	tcase_add_test(tc, test_prime_validate_bad_address);
-	tcase_add_test(tc, test_prime_validate_too_few_servers);
-	tcase_add_test(tc, test_prime_validate_garbage);
-	tcase_add_test(tc, test_prime_validate_header_and_records);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("prime_cache");
-	tcase_add_checked_fixture(tc, cache_setup, cache_teardown);
-	tcase_add_test(tc, test_prime_handle_caches_root_cut);
-	suite_add_tcase(s, tc);
 	return s;
 }
 

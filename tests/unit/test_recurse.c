@@ -30,11 +30,11 @@
  * control/main.c sets them up for two workers, so a reply delivered to the wrong worker must
  * reach the one that owns its port.
  *
- * Priming is on (the worker primes, the test plays the control thread with ctl_prime): the first
- * thing the worker sends once it knows the gateway is ". NS" to the root hint, and the test
- * answers it, validates the hand-off and checks the root cut lands in the cache. The cache feed
- * is on too, but the test drains it only where a case says so (test_recurse_cut_cached), so the
- * earlier cases see the paths they always saw.
+ * Priming is on (the worker primes and caches the root cut itself; the test reads its record
+ * through ctl_prime as the control thread does): the first thing the worker sends once it knows
+ * the gateway is ". NS" to the root hint, and the test answers it and checks the root cut lands
+ * in the cache. Each worker puts what it resolves in the cache before it answers, so a case
+ * that needs a fresh resolution asks a name no earlier case asked.
  *
  * TCP is on as control/main.c sets it up (dp_tcp.h): the worker has a tun port (a net_ring that
  * nothing goes through here) and the rings to the TCP thread, and the test plays that thread:
@@ -43,7 +43,7 @@
  *
  * The "priming" cases need a clock they can move: the refresh of a root cut is due after 0.9 of
  * its TTL and the backoff grows to 60 s. They use a third worker state, the primer, with its
- * own net_ring port, cache, neighbour table, priming hand-off (its control side in pstate) and
+ * own net_ring port, cache, neighbour table, priming record (its control side in pstate) and
  * TCP rings, which the test steps itself on the main lcore (primer_step: the TCP poll and the
  * resolution tick, in dp_loop_run's order, with lc->now_ms set by the test). Everything it
  * does runs the worker's code; only time is the test's, so the cases are exact to the
@@ -181,7 +181,7 @@ static struct rte_ring *tun_rx_ring, *tun_tx_ring;
 static struct dp_tcp_lcore *tcp;
 static unsigned msg_baseline;
 /* The priming worker of the "priming" cases (see the header): its own port, cache, neighbour
- * table, priming hand-off and TCP rings, its control side in pstate, its clock in pnow. */
+ * table, priming record and TCP rings, its control side in pstate, its clock in pnow. */
 static struct dp_ctx pctx;
 static struct dp_lcore *primer;
 static struct dp_tcp_lcore *ptcp;
@@ -754,7 +754,7 @@ gateway_ready(void)
 	gateway_known = true;
 }
 
-/* As the control thread: hands what the priming worker queued to ctl_prime. */
+/* As the control thread: reads what the priming worker recorded. */
 static void
 control_drain(void)
 {
@@ -763,7 +763,7 @@ control_drain(void)
 }
 
 /* At start the worker primes: ". NS" to the root hint (RD clear, EDNS: parse_upq checks), and
- * the answer, validated by the control side, becomes the root cut in the cache. Then a new
+ * the answer, checked by the worker itself, becomes the root cut in the cache. Then a new
  * question starts from the primed set. */
 START_TEST(test_recurse_priming_at_start)
 {
@@ -1097,9 +1097,9 @@ START_TEST(test_recurse_coalesced)
 }
 END_TEST
 
-/* The referral for example.test was offered to the cache feed; once the control thread has
- * drained it, a second question in the zone goes straight to the zone's server, not to the
- * root, and a name under no cached cut starts from the primed root set. */
+/* The referral for example.test was put in the cache by the worker: a second question in the
+ * zone goes straight to the zone's server, not to the root, and a name under no cached cut
+ * starts from the primed root set. */
 START_TEST(test_recurse_cut_cached)
 {
 	uint64_t hits = STAT(rec_cut_hits), primed = STAT(rec_cut_primed);
@@ -1663,12 +1663,11 @@ primer_server_send(const struct upq *q, const struct px_test_msg *r)
 	primer_rx(f, px_test_frame_udp4(f, &h, PX_DNS_PORT, q->sport, r->buf, r->len));
 }
 
-/* As the control thread: everything the primer handed over goes through ctl_prime. */
+/* As the control thread: ctl_prime reads what the primer recorded. */
 static void
 primer_control(void)
 {
-	for (unsigned i = 0; i < DP_PRIME_REQUESTS; i++)
-		ctl_prime_tick(&pstate);
+	ctl_prime_tick(&pstate);
 	dp_cache_reclaim(pctx.cache);
 }
 
@@ -1860,8 +1859,8 @@ START_TEST(test_recurse_prime_root_cut_gone)
 END_TEST
 
 /* A priming reply with TC is asked again over TCP like any other, and the reply that comes
- * over TCP is the one the control thread validates and caches; the truncated one is not handed
- * over (it would only be rejected, and counted and logged as a priming failure). */
+ * over TCP is the one the worker checks and caches; the truncated one is not checked (it would
+ * only be rejected, and counted and logged as a priming failure). */
 START_TEST(test_recurse_prime_over_tcp)
 {
 	uint64_t rejected, accepted, replies = PSTAT(rec_prime_replies);
@@ -1904,7 +1903,7 @@ END_TEST
 
 /*
  * Sharing one upstream query among resolutions, and 0x20, on the "crowd" worker: a worker state
- * of its own (no priming, its own port, cache, cache feed, neighbour table and TCP rings), which
+ * of its own (no priming, its own port, cache, neighbour table and TCP rings), which
  * the test steps itself on the main lcore as it does the primer, so that every frame it sends
  * is seen in order and its clock moves only when a case says so. Nothing it sends can be
  * missed: after each step the case reads everything queued.
@@ -2399,7 +2398,7 @@ tcp_lcore(const char *name, struct rte_ring **tun_rx, struct rte_ring **tun_tx)
 }
 
 /* The priming worker: a worker state of its own (not launched: the test steps it), on its own
- * port, with its own cache, neighbour table, priming hand-off and control side, sharing the
+ * port, with its own cache, neighbour table, priming record and control side, sharing the
  * hints, the policy and RCU. */
 static void
 primer_setup(const struct dp_recurse_conf *rconf)
@@ -2409,11 +2408,11 @@ primer_setup(const struct dp_recurse_conf *rconf)
 	pctx.qsbr = ctx.qsbr;
 	pctx.hints = hints;
 	pctx.cache = dp_cache_create("test_rec_pcache", 64, ctx.qsbr, 0);
-	pctx.prime = dp_prime_feed_create("test_rec_pprime", 0);
+	pctx.prime_status = rte_zmalloc(NULL, sizeof(*pctx.prime_status), RTE_CACHE_LINE_SIZE);
 	pctx.nbr = rte_zmalloc(NULL, sizeof(*pctx.nbr), RTE_CACHE_LINE_SIZE);
 	pctx.worker_count = 1;
 	primer = rte_zmalloc(NULL, sizeof(*primer), RTE_CACHE_LINE_SIZE);
-	if (pctx.cache == NULL || pctx.prime == NULL || pctx.nbr == NULL || primer == NULL)
+	if (pctx.cache == NULL || pctx.prime_status == NULL || pctx.nbr == NULL || primer == NULL)
 		rte_exit(2, "test_recurse: cannot set up the priming worker\n");
 	dp_nbr_init(pctx.nbr);
 	ctl_prime_init(&pstate, &ctl_cfg, &pctx);
@@ -2427,14 +2426,16 @@ primer_setup(const struct dp_recurse_conf *rconf)
 	pconf.probe_qname_len = 1;
 	pconf.probe_qtype = PX_DNS_TYPE_NS;
 	primer->rec = dp_recurse_create(&pconf, 0, pool, dp_clock_ms());
-	if (primer->rec == NULL)
+	/* The primer caches the root set it checked itself. */
+	primer->cache_w = dp_cache_writer_create(pctx.cache, 0, 0);
+	if (primer->rec == NULL || primer->cache_w == NULL)
 		rte_exit(2, "test_recurse: dp_recurse_create: %s\n", strerror(errno));
 	ptcp = tcp_lcore("net_ring_ptun", &ptun_rx_ring, &ptun_tx_ring);
 	primer->tcp = ptcp;
 }
 
-/* The crowd worker (see the sharing cases): like the primer, without priming, with a cache
- * feed that nobody drains (the cases count what is offered to it). */
+/* The crowd worker (see the sharing cases): like the primer, without priming; its cache is
+ * emptied at the start of each case (crowd_ready). */
 static void
 crowd_setup(const struct dp_recurse_conf *rconf)
 {
@@ -2494,9 +2495,9 @@ setup(void)
 	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
 		rte_exit(2, "test_recurse: cannot set up RCU\n");
 	ctx.cache = dp_cache_create("test_rec_cache", 1024, ctx.qsbr, 0);
-	ctx.prime = dp_prime_feed_create("test_rec_prime", 0);
-	if (ctx.cache == NULL || ctx.prime == NULL)
-		rte_exit(2, "test_recurse: cannot create the cache or the priming hand-off\n");
+	ctx.prime_status = rte_zmalloc(NULL, sizeof(*ctx.prime_status), RTE_CACHE_LINE_SIZE);
+	if (ctx.cache == NULL || ctx.prime_status == NULL)
+		rte_exit(2, "test_recurse: cannot create the cache or the priming record\n");
 	ctl_config_init(&ctl_cfg);
 	ctl_prime_init(&prime_state, &ctl_cfg, &ctx);
 
@@ -2526,6 +2527,7 @@ setup(void)
 	rconf.resolve.use_ipv6 = false;
 	rconf.policy = &policy;
 	rconf.prime = true;
+	rconf.prime_min_servers = ctl_cfg.min_root_servers;
 	/* The fair share as recurse_conf() sets it by default: every case runs under the cap. */
 	rconf.per_client = REC_SLOTS / 8;
 	rconf.client_prefix6 = 56;
@@ -2599,7 +2601,7 @@ main(void)
 	rte_free(crowd);
 	rte_free(ctcp);
 	dp_cache_free(pctx.cache);
-	dp_prime_feed_free(pctx.prime);
+	rte_free(pctx.prime_status);
 	rte_free(pctx.nbr);
 	rte_free(primer);
 	rte_free(ptcp);
@@ -2609,7 +2611,7 @@ main(void)
 	rte_free(port_owner);
 	rte_free(ctx.nbr);
 	rte_free(other);
-	dp_prime_feed_free(ctx.prime);
+	rte_free(ctx.prime_status);
 	dp_cache_free(ctx.cache);
 	ctl_config_free(&ctl_cfg);
 	rte_free(hints);

@@ -2,7 +2,7 @@
 /*
  * The root hints swapped under a resolving worker. A worker lcore runs the real loop
  * (dp_loop_run) on a net_ring port with idle sleeps on; the test, on the main lcore, is the
- * client, the gateway, the servers and the control thread. Nothing is cached (no cache feed,
+ * client, the gateway, the servers and the control thread. Nothing is cached (no cache writer,
  * TTLs capped at 1 s, priming off), so every resolution restarts from the hints when it meets a
  * CNAME to another zone or a referral to a nameserver without glue. The control thread
  * publishes a new hints table (ctl_hints_publish: release store, RCU grace period, free())

@@ -8,7 +8,7 @@
  *   root 198.18.1.1       refers good.test to 198.18.3.1 and dead.test to 198.18.5.1
  *   good.test 198.18.3.1  answers A 198.51.100.7
  *   dead.test 198.18.5.1  never answers
- * QNAME minimisation is off and the cache feed absent (nothing is cached), so every
+ * QNAME minimisation is off and the worker has no cache writer (nothing is cached), so every
  * resolution asks the root, then its zone's server.
  *
  * The worker has 16 slots, a cap of 4 per client and a jostle age of 100 ms.

@@ -155,7 +155,7 @@ check "a client over IPv6: www.z5.test AAAA resolved" "'$out'" test "$out" = 200
 # 6. What was resolved is cached: asked again, www.z3.test is a hit with a TTL that only went
 # down, answered without a single upstream query.
 out1=$(lab_cli dig +tries=1 +time=3 "@$LAB_PX_IP4" www.z3.test A +noall +answer 2>&1)
-sleep 1.2 # the control thread drains the cache feed every 20 ms; let a second pass
+sleep 1.2 # let a second pass: the cached TTL must have gone down
 hits0=$(lab_ctl stats 2>&1 | awk '$1 == "total.hits" {print $2}')
 sent0=$(lab_ctl stats 2>&1 | awk '$1 == "total.rec_queries_sent" {print $2}')
 out2=$(lab_cli dig +tries=1 +time=3 "@$LAB_PX_IP4" www.z3.test A +noall +answer 2>&1)
