@@ -10,6 +10,7 @@
 #include <rte_malloc.h>
 #include <rte_mempool.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
 #include "dp_cache_int.h"
@@ -197,7 +198,7 @@ dp_cache_free(struct dp_cache *c)
 	for (uint32_t i = 0; i <= c->mask; i++)
 		for (int w = 0; w < WAYS; w++)
 			if (c->buckets[i].e[w] != NULL)
-				dp_cache_entry_release(c->buckets[i].e[w]);
+				dp_cache_entry_release(c, c->buckets[i].e[w]);
 	dp_cache_pools_free(c);
 	rte_free(c->buckets);
 	rte_free(c);
@@ -258,8 +259,44 @@ unlock_pair(struct dp_cache *c, uint32_t i1, uint32_t i2)
 		bucket_unlock(&c->buckets[i2]);
 }
 
+static inline uint32_t
+coarse_s(uint64_t ms)
+{
+	return (uint32_t)(ms >> 10) & 0xffffffu;
+}
+
+/* The eviction summary of e (dp_cache_bucket.meta). */
+static inline uint32_t
+meta_of(const struct dp_cache_entry *e)
+{
+	uint32_t v;
+
+	if (e->flags & DP_CACHE_F_PINNED)
+		return DP_CACHE_META_PINNED;
+	if (e->flags & DP_CACHE_F_HEAP)
+		return DP_CACHE_META_HEAP;
+	v = coarse_s(e->expire_ms);
+	/* A time that happens to spell a marker is told a second sooner. */
+	return v >= DP_CACHE_META_HEAP ? DP_CACHE_META_HEAP - 1 : v;
+}
+
+static inline uint32_t
+meta_get(const struct dp_cache_bucket *b, int i)
+{
+	return (uint32_t)b->meta[i][0] | (uint32_t)b->meta[i][1] << 8 |
+	       (uint32_t)b->meta[i][2] << 16;
+}
+
+static inline void
+meta_set(struct dp_cache_bucket *b, int i, uint32_t v)
+{
+	b->meta[i][0] = (uint8_t)v;
+	b->meta[i][1] = (uint8_t)(v >> 8);
+	b->meta[i][2] = (uint8_t)(v >> 16);
+}
+
 static void
-slot_set(struct dp_cache_bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
+slot_publish(struct dp_cache_bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
 {
 	/* Pointer first: a reader that sees the new signature with the old pointer misses; one
 	 * that sees the new pointer with the old signature misses too. Neither is ever wrong.
@@ -268,6 +305,24 @@ slot_set(struct dp_cache_bucket *b, int i, struct dp_cache_entry *e, uint32_t si
 	 * preceded it (through the acquire fence in dp_cache_lookup()). */
 	__atomic_store_n(&b->e[i], e, __ATOMIC_RELEASE);
 	__atomic_store_n(&b->sig[i], sig, __ATOMIC_RELEASE);
+}
+
+/* Puts e (NULL: nothing) in slot i of b, which the caller holds. */
+static void
+slot_set(struct dp_cache_bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
+{
+	meta_set(b, i, e != NULL ? meta_of(e) : 0);
+	slot_publish(b, i, e, sig);
+}
+
+/* free_slot() on a bucket another writer may be changing: a hint, confirmed under its lock. */
+static inline int
+free_slot_peek(const struct dp_cache_bucket *b)
+{
+	for (int i = 0; i < WAYS; i++)
+		if (__atomic_load_n(&b->e[i], __ATOMIC_RELAXED) == NULL)
+			return i;
+	return -1;
 }
 
 static int
@@ -303,18 +358,25 @@ displace(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_bucket *
 	 uint32_t held)
 {
 	for (int i = 0; i < WAYS; i++) {
-		struct dp_cache_entry *o = b->e[i];
-		uint32_t other = alt_bucket(c, idx, sig_of(o->hash));
+		/* The slot's signature gives the other bucket without reading the entry. */
+		uint32_t sig = b->sig[i];
+		uint32_t other = alt_bucket(c, idx, sig);
 		struct dp_cache_bucket *ob = &c->buckets[other];
+		struct dp_cache_entry *o = b->e[i];
 		int j;
 
 		if (other == idx)
 			continue;
-		if (other != held && !bucket_trylock(ob))
-			continue;
+		/* A look before the lock: a full bucket is passed over without taking its line
+		 * for writing, which would cost its readers a miss for nothing. */
+		if (other != held) {
+			if (free_slot_peek(ob) < 0 || !bucket_trylock(ob))
+				continue;
+		}
 		j = free_slot(ob);
 		if (j >= 0) {
-			slot_set(ob, j, o, sig_of(o->hash));
+			meta_set(ob, j, meta_get(b, i));
+			slot_publish(ob, j, o, sig);
 			__atomic_fetch_add(&c->moves, 1, __ATOMIC_RELEASE);
 			slot_set(b, i, NULL, 0);
 			DP_CACHE_WCOUNT_ADD(w, moves, 1);
@@ -327,6 +389,19 @@ displace(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_bucket *
 	return -1;
 }
 
+/* Both buckets are full: a move looks at the eight other buckets, each a line of its own
+ * somewhere in memory. Ask for all eight at once, so that their misses overlap instead of
+ * following one another. */
+static void
+prefetch_full(const struct dp_cache *c, const struct dp_cache_bucket *b1, uint32_t idx1,
+	      const struct dp_cache_bucket *b2, uint32_t idx2)
+{
+	for (int i = 0; i < WAYS; i++) {
+		rte_prefetch0(&c->buckets[alt_bucket(c, idx1, b1->sig[i])]);
+		rte_prefetch0(&c->buckets[alt_bucket(c, idx2, b2->sig[i])]);
+	}
+}
+
 /* Entries a writer may not remove but to replace them on the control thread's word:
  * configuration, and (for workers) anything from the heap, which only the control thread
  * frees. */
@@ -336,30 +411,40 @@ untouchable(const struct dp_cache_writer *w, const struct dp_cache_entry *o)
 	return (o->flags & (w->ctl ? DP_CACHE_F_PINNED : DP_CACHE_F_PINNED | DP_CACHE_F_HEAP)) != 0;
 }
 
-/* The entry in b1 or b2 to evict for a newcomer: the unpinned one closest to expiring (an
- * expired one, expire_ms <= now, sorts first by the same rule), which loses the least cached
- * time. Returns its bucket and slot through *vb and *vi, or false if all eight are pinned. */
+/* The entry in b1 or b2 to evict for a newcomer arriving at now_ms: the unpinned one closest
+ * to expiring (an expired one sorts first by the same rule), which loses the least cached
+ * time, to the second. It reads only the buckets' summaries (meta), not the eight entries.
+ * Returns its bucket and slot through *vb and *vi, or false if all eight are pinned. */
 static bool
 pick_victim(const struct dp_cache_writer *w, struct dp_cache_bucket *b1,
-	    struct dp_cache_bucket *b2, struct dp_cache_bucket **vb, int *vi)
+	    struct dp_cache_bucket *b2, uint64_t now_ms, struct dp_cache_bucket **vb, int *vi)
 {
 	struct dp_cache_bucket *bs[2] = {b1, b2};
-	const struct dp_cache_entry *victim = NULL;
+	uint32_t now = coarse_s(now_ms);
+	int32_t best = INT32_MAX;
+	bool found = false;
 
 	for (int k = 0; k < (b1 == b2 ? 1 : 2); k++) {
 		for (int i = 0; i < WAYS; i++) {
-			const struct dp_cache_entry *o = bs[k]->e[i];
+			uint32_t m = meta_get(bs[k], i);
+			int32_t left;
 
-			if (untouchable(w, o))
+			if (m == DP_CACHE_META_PINNED || (m == DP_CACHE_META_HEAP && !w->ctl))
 				continue;
-			if (victim == NULL || o->expire_ms < victim->expire_ms) {
-				victim = o;
+			/* Seconds left, sign-extended from 24 bits: right within 97 days of now,
+			 * and no entry lives a tenth of that (--max-ttl is at most a week). */
+			left = (int32_t)((m - now) << 8) >> 8;
+			if (m == DP_CACHE_META_HEAP)
+				left = INT32_MAX - 1;
+			if (!found || left < best) {
+				found = true;
+				best = left;
 				*vb = bs[k];
 				*vi = i;
 			}
 		}
 	}
-	return victim != NULL;
+	return found;
 }
 
 static void
@@ -423,6 +508,8 @@ insert_locked(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_ent
 	/* A new key: the less loaded bucket, then room made by a move, then an eviction. */
 	b = bucket_load(b2) < bucket_load(b1) ? b2 : b1;
 	i = free_slot(b);
+	if (i < 0)
+		prefetch_full(c, b1, idx1, b2, idx2);
 	if (i < 0) {
 		b = b1;
 		i = displace(c, w, b1, idx1, idx2);
@@ -432,7 +519,7 @@ insert_locked(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_ent
 		i = displace(c, w, b2, idx2, idx1);
 	}
 	if (i < 0) {
-		if (!pick_victim(w, b1, b2, &b, &i)) {
+		if (!pick_victim(w, b1, b2, e->insert_ms, &b, &i)) {
 			DP_CACHE_WCOUNT_ADD(w, insert_failures, 1);
 			return -ENOSPC;
 		}
@@ -458,7 +545,7 @@ insert(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_entry *e)
 
 	if (!lock_pair(c, w, idx1, idx2)) {
 		DP_CACHE_WCOUNT_ADD(w, contended, 1);
-		dp_cache_entry_release(e);
+		dp_cache_entry_release(c, e);
 		return -EBUSY;
 	}
 	/* Before the entry is visible: a reader that finds it may rely on the bit. */
@@ -467,7 +554,7 @@ insert(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_entry *e)
 	ret = insert_locked(c, w, e, idx1, idx2);
 	unlock_pair(c, idx1, idx2);
 	if (ret != 0)
-		dp_cache_entry_release(e);
+		dp_cache_entry_release(c, e);
 	return ret;
 }
 
@@ -484,7 +571,10 @@ dp_cache_put(struct dp_cache_writer *w, const struct dp_cache_key *key,
 	     const struct dp_cache_answer *ans, uint64_t now_ms)
 {
 	struct dp_cache_answer a = *ans;
+	struct dp_cache *c = w->c;
 	struct dp_cache_entry *e;
+	uint64_t h;
+	uint32_t idx;
 	int err = 0;
 
 	/* An insert retires at most one entry (a replacement or an eviction): with no room for
@@ -497,7 +587,13 @@ dp_cache_put(struct dp_cache_writer *w, const struct dp_cache_key *key,
 		}
 	}
 	a.flags &= ~(DP_CACHE_F_PINNED | DP_CACHE_F_HEAP); /* workers add cache, not config */
-	e = dp_cache_entry_build(w, key, &a, now_ms, &err);
+	/* The two buckets first: their lines (to be locked and written) arrive while the entry
+	 * is built. */
+	h = key_hash(c, key->name, key->name_len, key->qtype, key->qclass, key->kind);
+	idx = (uint32_t)h & c->mask;
+	rte_prefetch0_write(&c->buckets[idx]);
+	rte_prefetch0_write(&c->buckets[alt_bucket(c, idx, sig_of(h))]);
+	e = dp_cache_entry_build(w, key, &a, now_ms, h, &err);
 	if (e == NULL) {
 		if (err == -ENOMEM)
 			DP_CACHE_WCOUNT_ADD(w, no_mem, 1);
@@ -536,7 +632,7 @@ dp_cache_entry_clone(struct dp_cache *c, const struct dp_cache_key *key)
 			.ttl_off_count = o->ttl_off_count,
 		};
 
-		copy = dp_cache_entry_build(c->ctl, key, &a, o->insert_ms, &err);
+		copy = dp_cache_entry_build(c->ctl, key, &a, o->insert_ms, h, &err);
 		if (copy != NULL)
 			copy->expire_ms = o->expire_ms;
 		break;

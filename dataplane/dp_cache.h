@@ -112,6 +112,7 @@ struct dp_cache_entry {
 	uint16_t an_count, ns_count, ar_count;
 	uint16_t rr_len;
 	uint16_t ttl_off_count;
+	uint8_t pool; /* the cache's own: which pool it goes back to (size class | socket << 2) */
 	/* ttl_off[ttl_off_count] (uint16_t), then name[name_len], then rr[rr_len]. */
 	uint16_t data[];
 };

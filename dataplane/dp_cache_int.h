@@ -28,7 +28,16 @@ struct dp_cache_bucket {
 	struct dp_cache_entry *e[DP_CACHE_WAYS]; /* dp: ro (acquire), writers: rw (release) */
 	uint32_t lock; /* 0 free, 1 held by a writer (acquire CAS, release store); readers never
 			* look at it */
+	/* What eviction needs of each slot's entry, so that choosing a victim reads no entry:
+	 * its expiry in 1.024 s units (24 bits, compared relative to now), or DP_CACHE_META_PINNED
+	 * / DP_CACHE_META_HEAP. Writers only, under the lock. */
+	uint8_t meta[DP_CACHE_WAYS][3];
 } __rte_cache_aligned;
+
+_Static_assert(sizeof(struct dp_cache_bucket) == RTE_CACHE_LINE_SIZE, "a bucket is one line");
+
+#define DP_CACHE_META_PINNED 0xffffffu /* never evicted */
+#define DP_CACHE_META_HEAP 0xfffffeu   /* evicted by the control thread only */
 
 /* Each writer's counters: it alone stores them (relaxed), dp_cache_info sums them. entries and
  * pinned are this writer's net contribution, negative when it retired more than it added. */
@@ -46,6 +55,7 @@ struct dp_cache_pools {
 struct dp_cache_writer {
 	struct dp_cache *c;
 	const struct dp_cache_pools *pools; /* its socket's */
+	uint8_t socket_index;               /* of pools in dp_cache.pools */
 	struct rte_rcu_qsbr_dq *dq;
 	uint32_t dq_size;    /* retirements the dq takes at least (its ring may be larger) */
 	uint32_t dq_pending; /* retirements in it at most: counted up per enqueue, set by each
@@ -77,20 +87,22 @@ struct dp_cache {
 	bool has_pools[RTE_MAX_NUMA_NODES];
 };
 
+_Static_assert(RTE_MAX_NUMA_NODES <= 64, "an entry's pool byte holds the socket in 6 bits");
+
 /* A relaxed counter bump by the writer that owns it: dp_cache_info reads it from another
  * thread without a data race. */
 #define DP_CACHE_WCOUNT_ADD(w, f, v)                                                       \
 	__atomic_store_n(&(w)->n.f, (w)->n.f + (v), __ATOMIC_RELAXED)
 
-/* Builds an entry for w (its pools; the heap only for the control thread). Returns NULL with
- * *err set to -EINVAL, -E2BIG or -ENOMEM. */
+/* Builds an entry for w (its pools; the heap only for the control thread) whose key hashes to
+ * hash (dp_cache_hash()). Returns NULL with *err set to -EINVAL, -E2BIG or -ENOMEM. */
 struct dp_cache_entry *dp_cache_entry_build(struct dp_cache_writer *w,
 					    const struct dp_cache_key *key,
 					    const struct dp_cache_answer *ans, uint64_t now_ms,
-					    int *err);
+					    uint64_t hash, int *err);
 
 /* Gives an entry's memory back (pool or heap). Any writer, for entries it owns. */
-void dp_cache_entry_release(struct dp_cache_entry *e);
+void dp_cache_entry_release(const struct dp_cache *c, struct dp_cache_entry *e);
 
 /* Hands an entry no reader can reach any more to w's defer queue. The caller made sure there
  * is room (workers) or accepts a wait for a grace period (the control thread). */
