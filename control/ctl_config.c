@@ -86,7 +86,7 @@ static const struct opt_desc opt_table[] = {
 	  "read options from FILE first; the command line overrides" },
 	{ "idle-sleep-us", OPT_IDLE_SLEEP_US, "N", "1 ms idle, then sleep N us a poll, 0-1000000 "
 	  "(0: pure polling)" },
-	{ "cache-size", OPT_CACHE_SIZE, "N", "answer cache entries, 1-1073741824" },
+	{ "cache-size", OPT_CACHE_SIZE, "N", "cache entries, 1-1073741824 (~360 B each, taken at start)" },
 	{ "port", OPT_PORT, "N", "DPDK ethdev port id, 0-65535" },
 	{ "mbufs", OPT_MBUFS, "N", "mbuf pool size, 1023-16777215" },
 	{ "rx-desc", OPT_RX_DESC, "N", "RX ring descriptors, a power of two 64-16384" },

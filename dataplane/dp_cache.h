@@ -10,7 +10,8 @@
  * so every probe would compare 260 bytes), it has no notion of expiry, and eviction would need
  * a second structure. Here a probe compares a 32-bit signature, then the name length, then the
  * name, and eviction falls out of the bucket layout: when both candidate buckets are full the
- * writer replaces the expired or soonest-to-expire entry among the eight.
+ * writer replaces the expired or soonest-to-expire entry among the eight (to the second: each
+ * bucket keeps its slots' expiry in its spare bytes, so the choice reads no entry).
  *
  * Keys are names a client or an authoritative server chose, so the index is keyed: one
  * SipHash-1-3 of the key under a secret drawn from the kernel when the cache is created gives
