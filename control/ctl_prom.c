@@ -23,7 +23,8 @@ static const struct gauge {
 	{"mbufs.total", "mbufs_capacity", "mbufs in the pool"},
 	{"cache.slots", NULL, "answer cache slots"},
 	{"cache.entries", NULL, "answer cache entries in use"},
-	{"cache.pinned", NULL, "answer cache entries that never expire (local zones, priming)"},
+	{"cache.pinned", NULL, "answer cache entries that never expire (local zones)"},
+	{"cache.writers", NULL, "answer cache writers: the control thread and each resolving worker"},
 	{"hints.generation", NULL, "root hints generation in force (1 at start, +1 a reload)"},
 };
 
