@@ -171,9 +171,9 @@ dp_cache_create_keyed(const char *name, uint32_t entries, struct rte_rcu_qsbr *v
 	c->socket = socket;
 	c->qsbr = v;
 	c->slots = nb * WAYS;
-	/* The control thread's queue: every slot can be waiting for reclamation at once (a
-	 * full flush), plus a margin for the replacements made meanwhile. */
-	c->ctl = dp_cache_writer_make(c, socket, c->slots + 1024, true);
+	/* The control thread's queue: a flush of a small cache fits whole; a larger one waits for a
+	 * grace period when the queue fills (dp_cache_retire), which only the control thread may. */
+	c->ctl = dp_cache_writer_make(c, socket, RTE_MIN(c->slots + 1024, 65536u), true);
 	if (c->ctl == NULL) {
 		err = errno;
 		goto err;

@@ -618,7 +618,7 @@ START_TEST(test_ctl_config_usage_lists_every_option)
 		"--ip ADDR/LEN", "--gateway ADDR", "--ip6 ADDR/LEN", "--gateway6 ADDR",
 		"--local-zone FILE", "--control PATH", "--config FILE", "--idle-sleep-us N",
 		"--cache-size N", "--port N", "--mbufs N", "--rx-desc N", "--tx-desc N",
-		"-h, --help", "[default: " PX_CTL_DEFAULT_PATH "]", "[default: 1048576]",
+		"-h, --help", "[default: " PX_CTL_DEFAULT_PATH "]", "[default: 262144]",
 		"[default: 16383]", "[default: 1024]", "pure polling", "'key: value'", "'#'",
 	};
 	char *text = NULL;
