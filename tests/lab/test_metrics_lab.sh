@@ -121,6 +121,7 @@ missing=$(awk '
 	BEGIN { g["tsc.hz"] = "tsc_hz"; g["mbufs.in_use"] = "mbufs_in_use";
 		g["mbufs.total"] = "mbufs_capacity"; g["cache.slots"] = "cache_slots";
 		g["cache.entries"] = "cache_entries"; g["cache.pinned"] = "cache_pinned";
+		g["cache.writers"] = "cache_writers";
 		g["hints.generation"] = "hints_generation" }
 	NR == FNR { if ($1 !~ /^#/) have[$1] = 1; next }
 	$1 ~ /^total\./ { next }
