@@ -31,6 +31,7 @@
 
 #include <pollux/wire.h>
 
+#include "bench_machine.h"
 #include "dp_cache.h"
 #include "dp_clock.h"
 
@@ -177,19 +178,7 @@ writer_main(void *arg)
 static void
 machine(void)
 {
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256];
-
-	if (f != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			if (strncmp(line, "model name", 10) == 0) {
-				printf("cpu: %s", strchr(line, ':') + 2);
-				break;
-			}
-		}
-		fclose(f);
-	}
-	printf("dpdk: %s\n", rte_version());
+	bench_print_machine();
 	printf("tsc_hz: %" PRIu64 "\n", rte_get_tsc_hz());
 	printf("lcores: %u\n", rte_lcore_count());
 	printf("writers: %u\n", nb_writers);

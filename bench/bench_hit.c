@@ -39,6 +39,7 @@
 
 #include <pollux/wire.h>
 
+#include "bench_machine.h"
 #include "ctl_access.h"
 #include "ctl_config.h"
 #include "dp_access.h"
@@ -111,19 +112,7 @@ load_query(struct rte_mbuf *m, unsigned i)
 static void
 machine(void)
 {
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256];
-
-	if (f != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			if (strncmp(line, "model name", 10) == 0) {
-				printf("cpu: %s", strchr(line, ':') + 2);
-				break;
-			}
-		}
-		fclose(f);
-	}
-	printf("dpdk: %s\n", rte_version());
+	bench_print_machine();
 	printf("tsc_hz: %" PRIu64 "\n", rte_get_tsc_hz());
 	printf("lcores: %u\n", rte_lcore_count());
 	printf("names: %u\n", nb_names);

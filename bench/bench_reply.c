@@ -38,6 +38,7 @@
 #include <pollux/addr_policy.h>
 #include <pollux/wire.h>
 
+#include "bench_machine.h"
 #include "dp_hints.h"
 #include "dp_reply.h"
 #include "dp_resolve.h"
@@ -429,19 +430,7 @@ calibrate_tsc(void)
 static void
 machine(void)
 {
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256];
-
-	if (f != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			if (strncmp(line, "model name", 10) == 0) {
-				printf("cpu: %s", strchr(line, ':') + 2);
-				break;
-			}
-		}
-		fclose(f);
-	}
-	printf("dpdk: %s\n", rte_version());
+	bench_print_machine();
 	printf("tsc_hz: %" PRIu64 "\n", tsc_hz);
 }
 
