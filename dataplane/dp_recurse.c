@@ -524,9 +524,9 @@ rec_run(struct dp_lcore *lc, struct dp_resolve_action *act)
 	}
 }
 
-static const struct px_dns_ede_info ede_capped = {
-	PX_DNS_EDE_OTHER, "this client's share of pending resolutions is taken"};
-static const struct px_dns_ede_info ede_busy = {PX_DNS_EDE_OTHER, "resolver full"};
+/* These SERVFAILs cost pollux no upstream work, so a spoofed query gets them cheaply: no
+ * EXTRA-TEXT, which would only make them a bigger reflection. */
+static const struct px_dns_ede_info ede_no_room = {PX_DNS_EDE_OTHER, ""};
 
 bool
 dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
@@ -548,14 +548,15 @@ dp_recurse_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *
 	uint32_t i;
 	int ret;
 
-	*why = &ede_busy;
+	*why = NULL;
 	if (unlikely(q->question_end == 0 || q->question_end > REC_QMSG_MAX)) {
 		DP_STAT_INC(lc, rec_no_client_slot);
 		return false;
 	}
+	*why = &ede_no_room;
 	/* The share first: a client past it must not push anybody else out (no jostle). */
 	if (rc->share != NULL && !rec_share_take(lc, from, &shared)) {
-		*why = &ede_capped;
+		*why = &ede_no_room;
 		return false;
 	}
 	if (unlikely(rc->client_free_count == 0) && !rec_jostle(lc)) {
@@ -689,8 +690,8 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 		/* Its resolution moved on when it timed out; what it still tells is how slow the
 		 * server is, so the next RTO covers it. */
 		DP_STAT_INC(lc, rec_late_replies);
-		dp_upq_server_update(rc->upq, &done.server, (uint32_t)(lc->now_ms - done.sent_ms),
-				     lc->now_ms);
+		dp_upq_server_late(rc->upq, &done.server, (uint32_t)(lc->now_ms - done.sent_ms),
+				   lc->now_ms);
 		return DP_DROP;
 	default:
 		DP_STAT_INC(lc, rec_forged_question);

@@ -418,7 +418,9 @@ case_randomise(uint8_t *dst, const uint8_t *src, unsigned len, struct dp_rand *r
 int
 dp_upq_share_ports(struct dp_upq_table *t, uint8_t *owners, uint8_t self, uint16_t *refs)
 {
-	if (owners == NULL || refs == NULL || self == 0 || t->outstanding != 0)
+	/* Before any query: one remembered after a timeout holds no reference to give back. */
+	if (owners == NULL || refs == NULL || self == 0 || t->outstanding != 0 ||
+	    t->late_count != 0)
 		return -EINVAL;
 	t->owners = owners;
 	t->refs = refs;

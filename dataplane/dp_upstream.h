@@ -308,7 +308,7 @@ int dp_upq_start(struct dp_upq_table *t, struct dp_rand *r, const struct dp_upq_
  * within DP_UPQ_LATE_WINDOW_MS of its deadline is DP_UPQ_LATE: the timeout was spurious. It is
  * counted (late_replies, not drop_no_such_query) and not accepted (its query's resolution has
  * moved on), but out->server and out->sent_ms are filled: the caller takes the RTT sample with
- * dp_upq_server_update(), so that a slow server's RTO grows to cover it. Once per query.
+ * dp_upq_server_late(), so that a slow server's RTO grows to cover it. Once per query.
  */
 enum dp_upq_verdict dp_upq_match(struct dp_upq_table *t, const struct dp_upq_reply *rep,
 				 struct dp_upq_done *out);
@@ -374,6 +374,15 @@ int dp_upq_set_rto_min(struct dp_upq_table *t, uint32_t ms);
  */
 void dp_upq_server_update(struct dp_upq_table *t, const struct dp_upq_addr *a, uint32_t rtt_ms,
 			  uint64_t now_ms);
+
+/*
+ * Records the RTT sample of a late reply (DP_UPQ_LATE) for server a: SRTT and RTTVAR as
+ * dp_upq_server_update() does, but the backoff stays. The reply answered nothing in time, and
+ * the backoff is what marks a server whose queries keep expiring (a resolution waiting on it
+ * may be jostled out); the larger RTO the sample brings is what ends the timeouts.
+ */
+void dp_upq_server_late(struct dp_upq_table *t, const struct dp_upq_addr *a, uint32_t rtt_ms,
+			uint64_t now_ms);
 
 /* Records a timeout for server a: one more backoff step (RFC 6298 5.5), up to
  * DP_UPQ_MAX_BACKOFF. Adds the server to the table like dp_upq_server_update(). */

@@ -137,11 +137,10 @@ dp_upq_server_rto(const struct dp_upq_table *t, const struct dp_upq_addr *a, uin
 	return server_rto(t, upq_server_find(t, a), now_ms);
 }
 
-void
-dp_upq_server_update(struct dp_upq_table *t, const struct dp_upq_addr *a, uint32_t rtt_ms,
-		     uint64_t now_ms)
+/* Folds an RTT sample into s's SRTT and RTTVAR (RFC 6298 2.2-2.3). */
+static void
+server_sample(struct server *s, uint32_t rtt_ms)
 {
-	struct server *s = server_get(t, a, now_ms);
 	uint32_t r_us;
 
 	/* Keeps 7 * SRTT within 32 bits; no real RTT is a minute. */
@@ -158,7 +157,23 @@ dp_upq_server_update(struct dp_upq_table *t, const struct dp_upq_addr *a, uint32
 		s->rttvar_us = (3 * s->rttvar_us + err + 2) / 4;
 		s->srtt_us = (7 * s->srtt_us + r_us + 4) / 8;
 	}
+}
+
+void
+dp_upq_server_update(struct dp_upq_table *t, const struct dp_upq_addr *a, uint32_t rtt_ms,
+		     uint64_t now_ms)
+{
+	struct server *s = server_get(t, a, now_ms);
+
+	server_sample(s, rtt_ms);
 	s->backoff = 0;
+}
+
+void
+dp_upq_server_late(struct dp_upq_table *t, const struct dp_upq_addr *a, uint32_t rtt_ms,
+		   uint64_t now_ms)
+{
+	server_sample(server_get(t, a, now_ms), rtt_ms);
 }
 
 bool

@@ -1152,7 +1152,7 @@ END_TEST
 /*
  * A server that is slower than its RTO says, driven as the resolver drives it: each query gets
  * the server's RTO, a deadline reported with dp_upq_server_timeout(), and every reply's RTT
- * (a late one's included) fed back with dp_upq_server_update(). The server answers in 40 ms
+ * fed back: dp_upq_server_update() for a timely one, dp_upq_server_late() for a late one. The server answers in 40 ms
  * for a while, then in 700 ms: after the first spurious timeout the late reply's sample lifts
  * the RTO over 700 ms, and no query times out again. Without the late sample the RTO learns
  * it only from backoff, query by query.
@@ -1179,7 +1179,18 @@ START_TEST(test_dp_upq_rto_learns_from_late_replies)
 		v = dp_upq_match(t, &rep, &done);
 		ck_assert_int_eq(v, rto < rtt ? DP_UPQ_LATE : DP_UPQ_MATCH);
 		late += v == DP_UPQ_LATE;
-		dp_upq_server_update(t, &done.server, (uint32_t)(now + rtt - done.sent_ms), now + rtt);
+		if (v == DP_UPQ_LATE) {
+			struct dp_upq_server_info info;
+
+			dp_upq_server_late(t, &done.server, (uint32_t)(now + rtt - done.sent_ms),
+					   now + rtt);
+			/* Measured, and still in backoff: it answered nothing in time. */
+			ck_assert(dp_upq_server_info(t, &q.server, now + rtt, &info));
+			ck_assert_uint_eq(info.backoff, 1);
+		} else {
+			dp_upq_server_update(t, &done.server, (uint32_t)(now + rtt - done.sent_ms),
+					     now + rtt);
+		}
 		now += rtt + 10;
 	}
 	/* The unknown server's first RTO (376 ms) covers 40 ms; the first 700 ms reply comes
