@@ -21,6 +21,7 @@
 # Environment: FUZZ_SEED [1], FUZZ_RUNS_SCALE [1]: the CI run counts are multiplied by it.
 # FUZZ_MAX_RUNS: a campaign also stops after this many executions (per job), so one can be
 # run to a count, and paused (SIGSTOP) while the machine benchmarks, with SECONDS set high.
+# ASAN_OPTIONS: a campaign defaults it to CAMPAIGN_ASAN below, an explicit value wins.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -76,6 +77,13 @@ ci() {
 	return $rc
 }
 
+# A campaign's ASan settings. ASan fills each new block with a junk byte (up to 4 KiB) and keeps
+# 256 MiB of freed blocks in quarantine; under the ldns-heavy harness that is half the time
+# (10.8k against 19k executions/s for fuzz_hints, same corpus and seed). The fill only makes
+# reads of uninitialised memory more visible, which ASan does not check anyway, and an 8 MiB
+# quarantine is still thousands of times one input's allocations. CI keeps the defaults.
+CAMPAIGN_ASAN=max_malloc_fill_size=0:quarantine_size_mb=8
+
 campaign() {
 	local build=$1 f=$2 seconds=$3 jobs=${4:-1} exe out log execs result
 	exe=$build/tests/fuzz/$f
@@ -88,6 +96,7 @@ campaign() {
 	local t0=$SECONDS commit
 	commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null)
 	[ -n "${FUZZ_MAX_RUNS:-}" ] && opts+=(-runs="$FUZZ_MAX_RUNS")
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-$CAMPAIGN_ASAN}
 	if [ "$jobs" -gt 1 ]; then
 		(cd "$build/campaign" && "$exe" "${opts[@]}" -jobs="$jobs" -workers="$jobs" \
 			"$out" "${dirs[@]}" >"$log" 2>&1)
@@ -100,7 +109,8 @@ campaign() {
 		grep -oE 'stat::number_of_executed_units: [0-9]+' | grep -oE '[0-9]+$' |
 		awk '{s += $1} END {print s + 0}')
 	[ "$result" -eq 0 ] && result=clean || result="FOUND (exit $result, see $log)"
-	echo "| $(date -u +%Y-%m-%d) | $f (code at $commit) | $((SECONDS - t0)) s x $jobs | $execs | $result |"
+	echo "| $(date -u +%Y-%m-%d) | $f (code at $commit, ASAN_OPTIONS=$ASAN_OPTIONS) |" \
+		"$((SECONDS - t0)) s x $jobs | $execs | $result |"
 }
 
 case ${1:-} in
