@@ -19,8 +19,12 @@
 #       leak input in tests/fuzz/regress/HARNESS with the fix.
 #
 # Environment: FUZZ_SEED [1], FUZZ_RUNS_SCALE [1]: the CI run counts are multiplied by it.
-# FUZZ_MAX_RUNS: a campaign also stops after this many executions (per job), so one can be
-# run to a count, and paused (SIGSTOP) while the machine benchmarks, with SECONDS set high.
+# FUZZ_MAX_RUNS: a campaign also stops after this many executions (all jobs together), so one
+# can be run to a count, and paused (SIGSTOP) while the machine benchmarks, with SECONDS set
+# high. FUZZ_CHUNK_RUNS: the campaign runs as successive processes of at most this many
+# executions (per job), each from the corpus grown so far, and the row sums them. A long-lived
+# fuzz_hints process slows down (17k executions/s fresh, 6k after 25 minutes on the same
+# corpus); a fresh process every few million runs keeps the rate.
 # ASAN_OPTIONS: a campaign defaults it to CAMPAIGN_ASAN below, an explicit value wins.
 set -uo pipefail
 
@@ -85,32 +89,48 @@ ci() {
 CAMPAIGN_ASAN=max_malloc_fill_size=0:quarantine_size_mb=8
 
 campaign() {
-	local build=$1 f=$2 seconds=$3 jobs=${4:-1} exe out log execs result
+	local build=$1 f=$2 seconds=$3 jobs=${4:-1} exe out log execs=0 result=0 n left runs
 	exe=$build/tests/fuzz/$f
 	[ -x "$exe" ] || { echo "$f: not built in $build" >&2; return 1; }
 	out=$build/campaign/$f
 	log=$build/campaign/$f.log
 	mkdir -p "$out"
+	: >"$log"
 	mapfile -t dirs < <(inputs "$f")
-	local -a opts=(-max_total_time="$seconds" -print_final_stats=1)
-	local t0=$SECONDS commit
+	local t0=$SECONDS commit chunks=0
 	commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null)
-	[ -n "${FUZZ_MAX_RUNS:-}" ] && opts+=(-runs="$FUZZ_MAX_RUNS")
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-$CAMPAIGN_ASAN}
-	if [ "$jobs" -gt 1 ]; then
-		(cd "$build/campaign" && "$exe" "${opts[@]}" -jobs="$jobs" -workers="$jobs" \
-			"$out" "${dirs[@]}" >"$log" 2>&1)
-	else
-		"$exe" "${opts[@]}" "$out" "${dirs[@]}" >"$log" 2>&1
-	fi
-	result=$?
-	# With -jobs each worker logs to fuzz-N.log; sum their final counts.
-	execs=$(cat "$log" "$build"/campaign/fuzz-*.log 2>/dev/null |
-		grep -oE 'stat::number_of_executed_units: [0-9]+' | grep -oE '[0-9]+$' |
-		awk '{s += $1} END {print s + 0}')
+	# One process (or one set of JOBS) per chunk, each starting from the corpus grown so far.
+	while left=$((seconds - (SECONDS - t0))) && [ "$left" -gt 0 ]; do
+		local -a opts=(-max_total_time="$left" -print_final_stats=1)
+		runs=${FUZZ_CHUNK_RUNS:-}
+		if [ -n "${FUZZ_MAX_RUNS:-}" ]; then
+			n=$(((FUZZ_MAX_RUNS - execs + jobs - 1) / jobs))
+			[ "$n" -gt 0 ] || break
+			[ -z "$runs" ] || [ "$n" -lt "$runs" ] && runs=$n
+		fi
+		[ -n "$runs" ] && opts+=(-runs="$runs")
+		rm -f "$build"/campaign/fuzz-*.log
+		if [ "$jobs" -gt 1 ]; then
+			(cd "$build/campaign" && "$exe" "${opts[@]}" -jobs="$jobs" -workers="$jobs" \
+				"$out" "${dirs[@]}" >"$log.chunk" 2>&1)
+		else
+			"$exe" "${opts[@]}" "$out" "${dirs[@]}" >"$log.chunk" 2>&1
+		fi
+		result=$?
+		# With -jobs each worker logs to fuzz-N.log; sum their final counts.
+		n=$(cat "$log.chunk" "$build"/campaign/fuzz-*.log 2>/dev/null |
+			grep -oE 'stat::number_of_executed_units: [0-9]+' | grep -oE '[0-9]+$' |
+			awk '{s += $1} END {print s + 0}')
+		execs=$((execs + n))
+		chunks=$((chunks + 1))
+		cat "$log.chunk" "$build"/campaign/fuzz-*.log >>"$log" 2>/dev/null
+		[ "$result" -eq 0 ] && [ -n "${FUZZ_CHUNK_RUNS:-}" ] || break
+	done
+	rm -f "$log.chunk"
 	[ "$result" -eq 0 ] && result=clean || result="FOUND (exit $result, see $log)"
 	echo "| $(date -u +%Y-%m-%d) | $f (code at $commit, ASAN_OPTIONS=$ASAN_OPTIONS) |" \
-		"$((SECONDS - t0)) s x $jobs | $execs | $result |"
+		"$((SECONDS - t0)) s x $jobs, $chunks process(es) | $execs | $result |"
 }
 
 case ${1:-} in
