@@ -114,26 +114,6 @@ parse_own_options(struct ctl_config *cfg, int argc, char **argv)
 	}
 }
 
-/* --vlan (dp_vlan.h): the port strips and inserts the tag where it advertises that it can; the
- * workers do what it cannot. */
-static void
-vlan_offloads(const struct ctl_config *cfg, const struct rte_eth_dev_info *info,
-	      struct rte_eth_conf *conf, struct dp_port_conf *pc)
-{
-	bool rx_hw = (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_VLAN_STRIP) != 0;
-
-	pc->vlan = cfg->vlan;
-	if (cfg->vlan == 0)
-		return;
-	if (rx_hw)
-		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
-	pc->vlan_tx_hw = (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) != 0;
-	if (pc->vlan_tx_hw)
-		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
-	LOG(INFO, "VLAN %u: tag stripped by the %s, inserted by the %s\n", cfg->vlan,
-	    rx_hw ? "port" : "workers", pc->vlan_tx_hw ? "port" : "workers");
-}
-
 /* Configures the port with one RX/TX queue pair per worker, RSS across them when the port
  * can, and starts it. Exits with a clear message when the port cannot serve. */
 static struct rte_mempool *
@@ -187,7 +167,16 @@ port_setup(struct ctl_state *st, struct dp_ctx *ctx, uint16_t nb_q)
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = hf;
 	}
-	vlan_offloads(cfg, &info, &conf, &ctx->port);
+	/* --vlan (dp_vlan.h): the port strips and inserts the tag where it advertises it can. */
+	ctx->port.vlan = cfg->vlan;
+	if (cfg->vlan != 0) {
+		conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
+		conf.txmode.offloads |= info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
+		ctx->port.vlan_tx_hw = conf.txmode.offloads != 0;
+		LOG(INFO, "VLAN %u: tag stripped by the %s, inserted by the %s\n", cfg->vlan,
+		    conf.rxmode.offloads != 0 ? "port" : "workers",
+		    ctx->port.vlan_tx_hw ? "port" : "workers");
+	}
 	socket = rte_eth_dev_socket_id(port);
 	if (socket < 0)
 		socket = (int)rte_socket_id();
