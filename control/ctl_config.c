@@ -60,6 +60,7 @@ enum opt_id {
 	OPT_METRICS_LISTEN,
 	OPT_HEALTH_WINDOW,
 	OPT_HEALTH_PROBE,
+	OPT_VLAN,
 };
 
 #define STR_(x) #x
@@ -143,6 +144,8 @@ static const struct opt_desc opt_table[] = {
 	  "long: unhealthy, 0-86400 (0: off)" },
 	{ "health-probe", OPT_HEALTH_PROBE, "'NAME [TYPE]'", "resolved when none succeeded for "
 	  "half the window" },
+	{ "vlan", OPT_VLAN, "ID", "the port's 802.1Q VLAN ID, 1-4094; untagged frames are "
+	  "dropped (off)" },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
@@ -487,6 +490,11 @@ apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin
 		return parse_u32(val, 0, 86400, &cfg->health_resolve_window_s, why, why_len);
 	case OPT_HEALTH_PROBE:
 		return ctl_probe_parse(val, &cfg->health_probe, why, why_len);
+	case OPT_VLAN:
+		rc = parse_u32(val, 1, 4094, &v, why, why_len);
+		if (rc == 0)
+			cfg->vlan = (uint16_t)v;
+		return rc;
 	case OPT_METRICS_LISTEN:
 		if (ctl_http_parse_addr(val, &cfg->metrics_addr, &cfg->metrics_addr_len, why,
 					why_len) != 0)

@@ -81,6 +81,7 @@ struct ctl_config {
 	socklen_t metrics_addr_len;
 	uint32_t health_resolve_window_s; /* ctl_health.h; 0: the resolution check is off */
 	struct ctl_probe_question health_probe; /* what the health probe resolves */
+	uint16_t vlan;          /* 802.1Q VLAN ID the port's frames carry; 0: untagged */
 	bool help;
 };
 

@@ -167,6 +167,16 @@ port_setup(struct ctl_state *st, struct dp_ctx *ctx, uint16_t nb_q)
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = hf;
 	}
+	/* --vlan (dp_vlan.h): the port strips and inserts the tag where it advertises it can. */
+	ctx->port.vlan = cfg->vlan;
+	if (cfg->vlan != 0) {
+		conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
+		conf.txmode.offloads |= info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
+		ctx->port.vlan_tx_hw = conf.txmode.offloads != 0;
+		LOG(INFO, "VLAN %u: tag stripped by the %s, inserted by the %s\n", cfg->vlan,
+		    conf.rxmode.offloads != 0 ? "port" : "workers",
+		    ctx->port.vlan_tx_hw ? "port" : "workers");
+	}
 	socket = rte_eth_dev_socket_id(port);
 	if (socket < 0)
 		socket = (int)rte_socket_id();

@@ -34,6 +34,11 @@ struct rte_ring;
 struct dp_port_conf {
 	uint16_t port_id;
 	struct rte_ether_addr mac;
+	/* 802.1Q (dp_vlan.h): the VLAN ID every frame on the port carries, 0: untagged. With
+	 * vlan_tx_hw the port inserts the tag from mbuf->vlan_tci (RTE_MBUF_F_TX_VLAN), else the
+	 * worker does. A tag the port stripped on RX is told by the mbuf's flags. */
+	uint16_t vlan;
+	bool vlan_tx_hw;
 	bool has_ip4;
 	uint32_t ip4;      /* network byte order */
 	uint8_t ip4_prefix;  /* the subnet on the link: on-link nameservers are sent to directly */
@@ -132,12 +137,22 @@ dp_tx_or_free(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n,
 	return sent;
 }
 
-/* Sends n frames out of the worker's own queue on the port (tx_pkts, drop_tx_full). */
+/* Gives each of the n untagged frames the port's 802.1Q tag (dp_vlan.c); frees and counts
+ * (drop_vlan_tx) those that cannot take it and returns how many are left, in order. Worker
+ * only, with --vlan. */
+uint16_t dp_vlan_tag_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n);
+
+/* Sends n frames out of the worker's own queue on the port (tx_pkts, drop_tx_full). Every
+ * frame for the port leaves through here, so this is where the VLAN tag goes on. */
 static inline uint16_t
 dp_tx_port(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t sent = dp_tx_or_free(lc->ctx->port.port_id, lc->queue_id, pkts, n,
-				      &lc->stats.drop_tx_full);
+	uint16_t sent;
+
+	if (unlikely(lc->ctx->port.vlan != 0))
+		n = dp_vlan_tag_burst(lc, pkts, n);
+	sent = dp_tx_or_free(lc->ctx->port.port_id, lc->queue_id, pkts, n,
+			     &lc->stats.drop_tx_full);
 
 	lc->stats.tx_pkts += sent;
 	return sent;

@@ -24,6 +24,7 @@
 #include "dp_neigh.h"
 #include "dp_recurse.h"
 #include "dp_tcp.h"
+#include "dp_vlan.h"
 
 #include <pollux/wire.h>
 
@@ -404,6 +405,12 @@ handle_pkt(struct dp_lcore *lc, struct rte_mbuf *m)
 	if (unlikely(rte_is_multicast_ether_addr(&eth->src_addr))) {
 		DP_STAT_INC(lc, drop_l2_src);
 		return DP_DROP;
+	}
+	if (unlikely(pc->vlan != 0)) {
+		if (!dp_vlan_strip(lc, m))
+			return DP_DROP;
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		len = m->data_len;
 	}
 	switch (eth->ether_type) {
 	case RTE_BE16(RTE_ETHER_TYPE_IPV4):

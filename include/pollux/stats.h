@@ -50,7 +50,11 @@
 	X(drop_ip6_src_v4mapped, "dropped: IPv6 query from ::ffff:0:0/96") \
 	X(drop_ip6_src_multicast, "dropped: IPv6 query from a multicast source") \
 	X(drop_ip6_src_self, "dropped: IPv6 query from pollux's own address") \
-	X(drop_ethertype, "dropped: EtherType not ARP, IPv4 or IPv6 (VLAN included)") \
+	X(drop_ethertype, "dropped: EtherType not ARP, IPv4 or IPv6 (a VLAN tag without --vlan too)") \
+	X(drop_vlan_untagged, "dropped: no 802.1Q tag on a --vlan port") \
+	X(drop_vlan_id, "dropped: 802.1Q tag of another VLAN ID than --vlan") \
+	X(drop_vlan_double, "dropped: QinQ (an 802.1ad S-tag, or a second tag inside ours)") \
+	X(drop_vlan_tx, "frames not sent: no headroom for the 802.1Q tag, or a shared mbuf") \
 	X(drop_arp, "dropped: ARP that is not a request for our address") \
 	X(drop_ip_hdr, "dropped: bad IPv4/IPv6 header (version, length fields)") \
 	X(drop_ip_cksum, "dropped: bad IPv4 header checksum") \

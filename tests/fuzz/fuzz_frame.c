@@ -4,6 +4,7 @@
  * dp_rx_burst_handle() in an mbuf exactly as a PMD would, with a cache holding a local zone,
  * an access-control table (allow, refuse and drop prefixes of both families around the test
  * addresses) and rate limiting on, so refusals, drops and TC slips are all on the path.
+ * A tagged input is taken as on a --vlan port of its VLAN ID (dp_vlan.h).
  * Every mbuf must come back (reply or drop), and nothing may be read or written out of bounds.
  */
 #include <stdint.h>
@@ -125,9 +126,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m == NULL)
 		abort();
 	memcpy(rte_pktmbuf_append(m, (uint16_t)size), data, size);
+	/* A frame that starts with an 802.1Q or 802.1ad tag arrives as on a --vlan port of that
+	 * VLAN ID, so the tag's checks, its removal and its return on the reply are fuzzed too. */
+	ctx.port.vlan = 0;
+	if (size >= 16 &&
+	    ((data[12] == 0x81 && data[13] == 0) || (data[12] == 0x88 && data[13] == 0xa8)))
+		ctx.port.vlan = (uint16_t)((data[14] << 8 | data[15]) & 0xfff);
 	/* Time moves between inputs, so buckets refill and run dry in turn. */
 	lc.now_ms += 37;
-	if (dp_rx_burst_handle(&lc, &m, 1, tx) == 1)
+	if (dp_rx_burst_handle(&lc, &m, 1, tx) == 1 &&
+	    (ctx.port.vlan == 0 || dp_vlan_tag_burst(&lc, tx, 1) == 1))
 		rte_pktmbuf_free(tx[0]);
 	if (rte_mempool_in_use_count(pool) != before)
 		abort(); /* an mbuf leaked or was freed twice */

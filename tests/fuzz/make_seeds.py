@@ -207,6 +207,13 @@ def main(out):
     ns = struct.pack("!BBHI", 135, 0, 0, 0) + SERVER6 + bytes([1, 1]) + CLIENT_MAC
     frames["ns"] = ip6(58, ns, dst=snm, dst_mac=b"\x33\x33\xff" + SERVER6[13:], hops=255)
     frames["echo6"] = ip6(58, struct.pack("!BBHHH", 128, 0, 0, 1, 1) + b"ping")
+
+    # 802.1Q: fuzz_frame takes a tagged frame as on a --vlan port of its VLAN ID.
+    def tag(frame, tpid=0x8100, tci=100):
+        return frame[:12] + struct.pack("!HH", tpid, tci) + frame[12:]
+    frames["vlan_a"] = tag(frames["a"], tci=0xA000 | 100)
+    frames["vlan_arp"] = tag(arp)
+    frames["vlan_qinq"] = tag(tag(frames["a"]), tpid=0x88A8)
     for sub, items in (("fuzz_wire", msgs), ("fuzz_frame", frames), ("fuzz_hints", hints()),
                        ("fuzz_reply", replies()), ("fuzz_prime", priming())):
         d = os.path.join(out, sub)

@@ -886,6 +886,25 @@ START_TEST(test_ctl_config_tcp_conn_per_client)
 }
 END_TEST
 
+START_TEST(test_ctl_config_vlan)
+{
+	const char *path = WRITE_TMP("vlan: 4094\n");
+	const char *bad = WRITE_TMP("\nvlan: 4095\n");
+
+	ck_assert_uint_eq(cfg.vlan, 0);
+	ck_assert_int_eq(PARSE("--vlan", "1"), 0);
+	ck_assert_uint_eq(cfg.vlan, 1);
+	ck_assert_int_eq(PARSE("--vlan", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--vlan: '0': must be 1-4094");
+	ck_assert_int_eq(PARSE("--vlan", "4095"), -EINVAL);
+	ck_assert_int_eq(PARSE("--vlan", "0x64"), -EINVAL);
+	ck_assert_int_eq(parse_file(path), 0);
+	ck_assert_uint_eq(cfg.vlan, 4094);
+	ck_assert_int_ne(parse_file(bad), 0);
+	ck_assert_ptr_nonnull(strstr(err, ":2: vlan: '4095': must be 1-4094"));
+}
+END_TEST
+
 START_TEST(test_ctl_config_metrics_listen)
 {
 	const char *path = WRITE_TMP("# scrape me\nmetrics-listen: [::1]:9153\n");
@@ -992,6 +1011,7 @@ config_suite(void)
 	tcase_add_test(tc, test_ctl_config_parse_args_ttl_caps_and_priming);
 	tcase_add_test(tc, test_ctl_config_parse_file_ttl_keys);
 	tcase_add_test(tc, test_ctl_config_tcp_conn_per_client);
+	tcase_add_test(tc, test_ctl_config_vlan);
 	tcase_add_test(tc, test_ctl_config_metrics_listen);
 	suite_add_tcase(s, tc);
 
