@@ -154,6 +154,8 @@ static const struct opt_desc opt_table[] = {
 #define OPT_COUNT (sizeof(opt_table) / sizeof(opt_table[0]))
 _Static_assert(OPT_COUNT <= CTL_CONFIG_MAX_KEYS, "raise CTL_CONFIG_MAX_KEYS");
 
+static void opt_default(int id, char *buf, size_t len);
+
 static void __attribute__((format(printf, 3, 4)))
 set_err(char *err, size_t err_len, const char *fmt, ...)
 {
@@ -224,6 +226,8 @@ ctl_config_free(struct ctl_config *cfg)
 	for (unsigned i = 0; i < CTL_CONFIG_MAX_KEYS; i++) {
 		free(cfg->values[i]);
 		cfg->values[i] = NULL;
+		free(cfg->origins[i]);
+		cfg->origins[i] = NULL;
 	}
 }
 
@@ -506,22 +510,30 @@ apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin
 	return -EINVAL;
 }
 
-/* Appends val to the option's recorded values (ctl_config_changed). */
+/* Appends "val\n" to *list. */
 static int
-record_value(struct ctl_config *cfg, int id, const char *val)
+append_line(char **list, const char *val)
 {
-	for (size_t i = 0; i < OPT_COUNT; i++) {
-		if (opt_table[i].id != id)
-			continue;
-		size_t old = cfg->values[i] != NULL ? strlen(cfg->values[i]) : 0;
-		char *v = realloc(cfg->values[i], old + strlen(val) + 2);
+	size_t old = *list != NULL ? strlen(*list) : 0;
+	char *v = realloc(*list, old + strlen(val) + 2);
 
-		if (v == NULL)
+	if (v == NULL)
+		return -ENOMEM;
+	v[old] = '\0';
+	strcat(strcat(v, val), "\n");
+	*list = v;
+	return 0;
+}
+
+/* Appends val to the option's recorded values (ctl_config_changed), and where it came from
+ * to its origins (ctl_config_show). */
+static int
+record_value(struct ctl_config *cfg, int id, const char *val, const char *origin)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++)
+		if (opt_table[i].id == id && (append_line(&cfg->values[i], val) != 0 ||
+					      append_line(&cfg->origins[i], origin) != 0))
 			return -ENOMEM;
-		v[old] = '\0';
-		strcat(strcat(v, val), "\n");
-		cfg->values[i] = v;
-	}
 	return 0;
 }
 
@@ -531,7 +543,7 @@ apply_recorded(struct ctl_config *cfg, int id, const char *val, const char *orig
 {
 	int rc = apply_option(cfg, id, val, origin, why, why_len);
 
-	if (rc == 0 && record_value(cfg, id, val) != 0) {
+	if (rc == 0 && record_value(cfg, id, val, origin) != 0) {
 		set_err(why, why_len, "out of memory");
 		rc = -ENOMEM;
 	}
@@ -567,7 +579,50 @@ ctl_config_adopt_values(struct ctl_config *dst, struct ctl_config *src, const ch
 			free(dst->values[i]);
 			dst->values[i] = src->values[i];
 			src->values[i] = NULL;
+			free(dst->origins[i]);
+			dst->origins[i] = src->origins[i];
+			src->origins[i] = NULL;
 		}
+}
+
+void
+ctl_config_mark_reloaded(struct ctl_config *cfg, const char *name, int64_t when)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++)
+		if (strcmp(opt_table[i].name, name) == 0)
+			cfg->reloaded_at[i] = when;
+}
+
+const char *
+ctl_config_origin(const struct ctl_config *cfg, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", "default");
+	for (size_t i = 0; i < OPT_COUNT; i++) {
+		const char *o = cfg->origins[i], *last = o, *nl;
+
+		if (strcmp(opt_table[i].name, name) != 0 || o == NULL)
+			continue;
+		while ((nl = strchr(o, '\n')) != NULL && nl[1] != '\0')
+			last = o = nl + 1;
+		snprintf(buf, len, "%.*s", (int)strcspn(last, "\n"), last);
+	}
+	return buf;
+}
+
+size_t
+ctl_config_key_count(void)
+{
+	return OPT_COUNT;
+}
+
+const char *
+ctl_config_key(size_t i, bool *takes_value, char *def, size_t def_len)
+{
+	if (i >= OPT_COUNT)
+		return NULL;
+	*takes_value = opt_table[i].arg != NULL;
+	opt_default(opt_table[i].id, def, def_len);
+	return opt_table[i].name;
 }
 
 static const struct opt_desc *
