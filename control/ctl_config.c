@@ -864,120 +864,6 @@ ctl_config_parse_args(struct ctl_config *cfg, int argc, char **argv, char *err, 
 	return getopt_pass(cfg, argc, argv, true, err, err_len);
 }
 
-static bool
-ip4_in_net(uint32_t addr, uint32_t net, uint8_t prefix)
-{
-	uint32_t mask = prefix == 0 ? 0 : UINT32_MAX << (32 - prefix);
-
-	return ((ntohl(addr) ^ ntohl(net)) & mask) == 0;
-}
-
-/* Returns why addr cannot be a unicast host address of ours, or NULL when it can. */
-static const char *
-ip4_unusable(uint32_t addr_be)
-{
-	uint32_t a = ntohl(addr_be);
-
-	if (a == 0)
-		return "an unspecified";
-	if ((a >> 28) == 0xe)
-		return "a multicast";
-	if (a == UINT32_MAX)
-		return "the broadcast";
-	if ((a >> 24) == 127)
-		return "a loopback";
-	return NULL;
-}
-
-static const char *
-ip6_unusable(const uint8_t *a)
-{
-	static const uint8_t zero[16], loop[16] = { [15] = 1 };
-
-	if (memcmp(a, zero, 16) == 0)
-		return "an unspecified";
-	if (a[0] == 0xff)
-		return "a multicast";
-	if (memcmp(a, loop, 16) == 0)
-		return "a loopback";
-	return NULL;
-}
-
-int
-ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len)
-{
-	char buf[INET6_ADDRSTRLEN];
-	const char *why;
-
-	if (cfg->check_hints != NULL)
-		return 0; /* offline: nothing is served */
-	if (!cfg->has_ip4 && !cfg->has_ip6) {
-		set_err(err, err_len, "an address to serve on is required: give --ip or --ip6");
-		return -EINVAL;
-	}
-	if (cfg->has_gw4 && !cfg->has_ip4) {
-		set_err(err, err_len, "--gateway needs --ip");
-		return -EINVAL;
-	}
-	if (cfg->has_gw6 && !cfg->has_ip6) {
-		set_err(err, err_len, "--gateway6 needs --ip6");
-		return -EINVAL;
-	}
-	if (cfg->has_ip4) {
-		inet_ntop(AF_INET, &cfg->ip4, buf, sizeof(buf));
-		why = ip4_unusable(cfg->ip4);
-		if (why != NULL) {
-			set_err(err, err_len, "--ip: '%s' is %s address", buf, why);
-			return -EINVAL;
-		}
-		/* The subnet's own broadcast address exists only for prefixes up to /30. */
-		if (cfg->ip4_prefix <= 30 && cfg->ip4_prefix > 0 &&
-		    (ntohl(cfg->ip4) | UINT32_MAX << (32 - cfg->ip4_prefix)) == UINT32_MAX) {
-			set_err(err, err_len, "--ip: '%s/%u' is the subnet's broadcast address",
-				buf, cfg->ip4_prefix);
-			return -EINVAL;
-		}
-	}
-	if (cfg->has_gw4) {
-		inet_ntop(AF_INET, &cfg->gw4, buf, sizeof(buf));
-		why = ip4_unusable(cfg->gw4);
-		if (why != NULL) {
-			set_err(err, err_len, "--gateway: '%s' is %s address", buf, why);
-			return -EINVAL;
-		}
-		/* pollux resolves the gateway with ARP, which only reaches the local subnet. */
-		if (cfg->ip4_prefix < 32 && !ip4_in_net(cfg->gw4, cfg->ip4, cfg->ip4_prefix)) {
-			set_err(err, err_len, "--gateway: '%s' is not inside the --ip subnet", buf);
-			return -EINVAL;
-		}
-		if (cfg->gw4 == cfg->ip4) {
-			set_err(err, err_len, "--gateway: '%s' is pollux's own address", buf);
-			return -EINVAL;
-		}
-	}
-	if (cfg->has_ip6) {
-		inet_ntop(AF_INET6, cfg->ip6, buf, sizeof(buf));
-		why = ip6_unusable(cfg->ip6);
-		if (why != NULL) {
-			set_err(err, err_len, "--ip6: '%s' is %s address", buf, why);
-			return -EINVAL;
-		}
-	}
-	if (cfg->has_gw6) {
-		inet_ntop(AF_INET6, cfg->gw6, buf, sizeof(buf));
-		why = ip6_unusable(cfg->gw6);
-		if (why != NULL) {
-			set_err(err, err_len, "--gateway6: '%s' is %s address", buf, why);
-			return -EINVAL;
-		}
-		if (memcmp(cfg->gw6, cfg->ip6, 16) == 0) {
-			set_err(err, err_len, "--gateway6: '%s' is pollux's own address", buf);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 static void
 opt_default(int id, char *buf, size_t len)
 {
@@ -1082,8 +968,11 @@ ctl_config_usage(FILE *out, const char *prog)
 		"options without '--' (e.g. 'ip: 192.0.2.53/24'); '#' starts a comment, blank\n"
 		"lines are ignored, values may be wrapped in double quotes. 'config' and 'help'\n"
 		"are not keys. The command line overrides the file; local-zone and\n"
-		"access-control accumulate. polluxctl reload (and SIGHUP) re-read the file:\n"
-		"access-control and ratelimit* apply at once, other changed keys need a restart.\n"
+		"access-control accumulate. polluxctl reload (and SIGHUP) re-read the file, all\n"
+		"or nothing: local-zone, access-control, ratelimit*, do-not-query,\n"
+		"allow-loopback-ns, qname-minimisation, max-ttl, max-neg-ttl, hints*,\n"
+		"min-root-servers, metrics-listen and health-* apply at once; other changed keys\n"
+		"need a restart. polluxctl config shows the values in force and their sources.\n"
 		"\nAccess control is closed by default: the --ip and --ip6 subnets and fe80::/10\n"
 		"are allowed, every other source is refused. access-control rules (at most "
 		STR(PX_ACL_MAX_CONFIGURED) ")\n"
