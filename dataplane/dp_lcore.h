@@ -60,10 +60,6 @@ struct dp_ctx {
 	 * dp: ro (dp_access_get) but for its own slice of hit counters, ctl: rw (release
 	 * store, then RCU). */
 	struct dp_access *access;
-	/* The resolver settings a reload may change (dp_settings.h), or NULL: each worker's
-	 * creation conf holds. dp: ro (dp_settings_get, once per loop in dp_recurse_tick),
-	 * ctl: rw (release store, then RCU). */
-	struct dp_settings *settings;
 	/* What priming did (dp_prime.h), or NULL: no priming. dp: rw by the priming worker only
 	 * (sequence-counted), ctl: ro (dp_prime_status_read). */
 	struct dp_prime_status *prime_status;
@@ -89,6 +85,11 @@ struct dp_ctx {
 	 * with dp_recurse_conf.probe resolves the probe question when it sees a new value.
 	 * dp: ro (relaxed load per loop, with recursion), ctl: rw (relaxed store, rarely). */
 	uint32_t probe_seq;
+	/* The resolver settings a reload may change (dp_settings.h), or NULL: each worker's
+	 * creation conf holds. Last, so that the fields the cache-hit path reads keep their
+	 * places. dp: ro (dp_settings_get, once per loop in dp_recurse_tick), ctl: rw (release
+	 * store, then RCU). */
+	struct dp_settings *settings;
 };
 
 /* One per worker, allocated on its NUMA node; the worker is the only writer of all of it. */
