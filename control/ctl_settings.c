@@ -5,11 +5,14 @@
 
 #include <rte_common.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_rcu_qsbr.h>
 
 #include "ctl_settings.h"
 #include "dp_lcore.h"
 #include "dp_settings.h"
+
+RTE_LOG_REGISTER(ctl_settings_logtype, pollux.ctl.settings, INFO);
 
 struct dp_settings *
 ctl_settings_build(const struct ctl_config *cfg, const struct px_addr_policy *self)
@@ -68,6 +71,9 @@ ctl_settings_start(struct ctl_settings *cs, const struct ctl_config *cfg, struct
 		cs->tcp_reader_ok = rte_rcu_qsbr_thread_register(ctx->qsbr, id) == 0;
 		break;
 	}
+	if (!cs->tcp_reader_ok)
+		rte_log(RTE_LOG_WARNING, ctl_settings_logtype, "pollux: resolver settings: no RCU "
+			"reader id left for the TCP thread: every upstream TCP retry is refused\n");
 	return 0;
 }
 

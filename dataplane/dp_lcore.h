@@ -165,9 +165,8 @@ dp_tx_port(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 	return sent;
 }
 
-/* Records that a local zone apex has `labels` labels. Control thread; a reload adds the new
- * zones' depths before their entries go in, and sets the final bits after the old zones' entries
- * are gone (dp_ctx_set_zone_depths): a bit set too early costs a probe, never an answer. */
+/* Records that a local zone apex has `labels` labels. Control thread (tests and fuzzers; the
+ * daemon's zones set every bit at once with dp_ctx_set_zone_depths). */
 static inline void
 dp_ctx_add_zone_depth(struct dp_ctx *ctx, unsigned labels)
 {
@@ -176,7 +175,9 @@ dp_ctx_add_zone_depth(struct dp_ctx *ctx, unsigned labels)
 				  __ATOMIC_RELEASE);
 }
 
-/* Replaces every zone depth bit at once (per word). Control thread. */
+/* Replaces every zone depth bit (each word atomically). Control thread: a reload sets the old
+ * and the new zones' depths before the new entries go in, and the new ones alone after the old
+ * zones' entries are gone (ctl_zones.c): a bit set too early costs a probe, never an answer. */
 static inline void
 dp_ctx_set_zone_depths(struct dp_ctx *ctx, const uint64_t depths[2])
 {
