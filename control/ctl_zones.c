@@ -166,9 +166,15 @@ ctl_zones_start(struct ctl_zones *zs, struct dp_ctx *ctx, const struct ctl_confi
 	if (n == NULL)
 		return -EINVAL;
 	rc = ctl_zones_commit(zs, n, now_ms, err, err_len);
-	if (rc < 0)
+	if (rc < 0) {
 		ctl_zones_discard(n);
-	return rc;
+		return rc;
+	}
+	for (unsigned i = 0; i < zs->count; i++)
+		LOG(INFO, "local zone %s loaded from %s: %u records, %u entries\n",
+		    zs->info[i].apex, cfg->local_zones[i], zs->info[i].rr_count,
+		    zs->info[i].entry_count);
+	return 0;
 }
 
 void

@@ -234,20 +234,6 @@ rcu_create(void)
 	return v;
 }
 
-static void
-load_zones(struct ctl_state *st, struct ctl_zones *zones)
-{
-	char err[512];
-
-	if (ctl_zones_start(zones, st->ctx, st->cfg, dp_clock_ms(), err, sizeof(err)) != 0)
-		rte_exit(EXIT_FAILURE, "local zone rejected: %s\n", err);
-	for (unsigned i = 0; i < zones->count; i++)
-		LOG(INFO, "local zone %s loaded from %s: %u records, %u entries\n",
-		    zones->info[i].apex, st->cfg->local_zones[i], zones->info[i].rr_count,
-		    zones->info[i].entry_count);
-	st->zones = zones;
-}
-
 /* Whether misses are resolved, and how: the same for every worker. Returns false (and says why
  * once) when they are answered SERVFAIL instead. */
 static bool
@@ -730,7 +716,9 @@ main(int argc, char **argv)
 			rte_exit(EXIT_FAILURE, "out of memory for the priming status\n");
 	}
 	ctl_prime_init(&prime, &cfg, &ctx);
-	load_zones(&st, &zones);
+	if (ctl_zones_start(&zones, &ctx, &cfg, dp_clock_ms(), err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "local zone rejected: %s\n", err);
+	st.zones = &zones;
 	if (ctl_settings_start(&settings, &cfg, &ctx) != 0)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
 	if (ctl_hints_start(&hints, &cfg, &ctx, err, sizeof(err)) != 0)
