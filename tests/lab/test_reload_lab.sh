@@ -15,6 +15,8 @@
 # Runs as root, unattended, in about 30 seconds. Prints 'ok - ...' / 'not ok - ...', then
 # 'N passed, M failed'. Everything is torn down at exit unless POLLUX_INET_KEEP=1.
 
+# Conditions are often passed to check() as eval '...' strings, expanded when check runs.
+# shellcheck disable=SC2016
 set -u
 export LC_ALL=C
 
