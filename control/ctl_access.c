@@ -62,7 +62,9 @@ gather_rules(const struct ctl_config *cfg, struct px_acl_rule *rules)
 	add_default(cfg, rules, &n, 6, ll, 10, PX_ACL_ALLOW, "default (IPv6 link-local)");
 	add_default(cfg, rules, &n, 4, any, 0, PX_ACL_REFUSE, "default (every other source)");
 	add_default(cfg, rules, &n, 6, any, 0, PX_ACL_REFUSE, "default (every other source)");
-	memcpy(rules + n, cfg->acl_rules, sizeof(*rules) * cfg->acl_rule_count);
+	/* No rule configured: acl_rules is NULL, which memcpy may not be given even for 0 bytes. */
+	if (cfg->acl_rule_count > 0)
+		memcpy(rules + n, cfg->acl_rules, sizeof(*rules) * cfg->acl_rule_count);
 	return n + cfg->acl_rule_count;
 }
 

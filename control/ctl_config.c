@@ -154,6 +154,8 @@ static const struct opt_desc opt_table[] = {
 #define OPT_COUNT (sizeof(opt_table) / sizeof(opt_table[0]))
 _Static_assert(OPT_COUNT <= CTL_CONFIG_MAX_KEYS, "raise CTL_CONFIG_MAX_KEYS");
 
+static void opt_default(int id, char *buf, size_t len);
+
 static void __attribute__((format(printf, 3, 4)))
 set_err(char *err, size_t err_len, const char *fmt, ...)
 {
@@ -224,6 +226,8 @@ ctl_config_free(struct ctl_config *cfg)
 	for (unsigned i = 0; i < CTL_CONFIG_MAX_KEYS; i++) {
 		free(cfg->values[i]);
 		cfg->values[i] = NULL;
+		free(cfg->origins[i]);
+		cfg->origins[i] = NULL;
 	}
 }
 
@@ -506,22 +510,30 @@ apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin
 	return -EINVAL;
 }
 
-/* Appends val to the option's recorded values (ctl_config_changed). */
+/* Appends "val\n" to *list. */
 static int
-record_value(struct ctl_config *cfg, int id, const char *val)
+append_line(char **list, const char *val)
 {
-	for (size_t i = 0; i < OPT_COUNT; i++) {
-		if (opt_table[i].id != id)
-			continue;
-		size_t old = cfg->values[i] != NULL ? strlen(cfg->values[i]) : 0;
-		char *v = realloc(cfg->values[i], old + strlen(val) + 2);
+	size_t old = *list != NULL ? strlen(*list) : 0;
+	char *v = realloc(*list, old + strlen(val) + 2);
 
-		if (v == NULL)
+	if (v == NULL)
+		return -ENOMEM;
+	v[old] = '\0';
+	strcat(strcat(v, val), "\n");
+	*list = v;
+	return 0;
+}
+
+/* Appends val to the option's recorded values (ctl_config_changed), and where it came from
+ * to its origins (ctl_config_show). */
+static int
+record_value(struct ctl_config *cfg, int id, const char *val, const char *origin)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++)
+		if (opt_table[i].id == id && (append_line(&cfg->values[i], val) != 0 ||
+					      append_line(&cfg->origins[i], origin) != 0))
 			return -ENOMEM;
-		v[old] = '\0';
-		strcat(strcat(v, val), "\n");
-		cfg->values[i] = v;
-	}
 	return 0;
 }
 
@@ -531,7 +543,7 @@ apply_recorded(struct ctl_config *cfg, int id, const char *val, const char *orig
 {
 	int rc = apply_option(cfg, id, val, origin, why, why_len);
 
-	if (rc == 0 && record_value(cfg, id, val) != 0) {
+	if (rc == 0 && record_value(cfg, id, val, origin) != 0) {
 		set_err(why, why_len, "out of memory");
 		rc = -ENOMEM;
 	}
@@ -567,7 +579,50 @@ ctl_config_adopt_values(struct ctl_config *dst, struct ctl_config *src, const ch
 			free(dst->values[i]);
 			dst->values[i] = src->values[i];
 			src->values[i] = NULL;
+			free(dst->origins[i]);
+			dst->origins[i] = src->origins[i];
+			src->origins[i] = NULL;
 		}
+}
+
+void
+ctl_config_mark_reloaded(struct ctl_config *cfg, const char *name, int64_t when)
+{
+	for (size_t i = 0; i < OPT_COUNT; i++)
+		if (strcmp(opt_table[i].name, name) == 0)
+			cfg->reloaded_at[i] = when;
+}
+
+const char *
+ctl_config_origin(const struct ctl_config *cfg, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", "default");
+	for (size_t i = 0; i < OPT_COUNT; i++) {
+		const char *o = cfg->origins[i], *last = o, *nl;
+
+		if (strcmp(opt_table[i].name, name) != 0 || o == NULL)
+			continue;
+		while ((nl = strchr(o, '\n')) != NULL && nl[1] != '\0')
+			last = o = nl + 1;
+		snprintf(buf, len, "%.*s", (int)strcspn(last, "\n"), last);
+	}
+	return buf;
+}
+
+size_t
+ctl_config_key_count(void)
+{
+	return OPT_COUNT;
+}
+
+const char *
+ctl_config_key(size_t i, bool *takes_value, char *def, size_t def_len)
+{
+	if (i >= OPT_COUNT)
+		return NULL;
+	*takes_value = opt_table[i].arg != NULL;
+	opt_default(opt_table[i].id, def, def_len);
+	return opt_table[i].name;
 }
 
 static const struct opt_desc *
@@ -809,120 +864,6 @@ ctl_config_parse_args(struct ctl_config *cfg, int argc, char **argv, char *err, 
 	return getopt_pass(cfg, argc, argv, true, err, err_len);
 }
 
-static bool
-ip4_in_net(uint32_t addr, uint32_t net, uint8_t prefix)
-{
-	uint32_t mask = prefix == 0 ? 0 : UINT32_MAX << (32 - prefix);
-
-	return ((ntohl(addr) ^ ntohl(net)) & mask) == 0;
-}
-
-/* Returns why addr cannot be a unicast host address of ours, or NULL when it can. */
-static const char *
-ip4_unusable(uint32_t addr_be)
-{
-	uint32_t a = ntohl(addr_be);
-
-	if (a == 0)
-		return "an unspecified";
-	if ((a >> 28) == 0xe)
-		return "a multicast";
-	if (a == UINT32_MAX)
-		return "the broadcast";
-	if ((a >> 24) == 127)
-		return "a loopback";
-	return NULL;
-}
-
-static const char *
-ip6_unusable(const uint8_t *a)
-{
-	static const uint8_t zero[16], loop[16] = { [15] = 1 };
-
-	if (memcmp(a, zero, 16) == 0)
-		return "an unspecified";
-	if (a[0] == 0xff)
-		return "a multicast";
-	if (memcmp(a, loop, 16) == 0)
-		return "a loopback";
-	return NULL;
-}
-
-int
-ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len)
-{
-	char buf[INET6_ADDRSTRLEN];
-	const char *why;
-
-	if (cfg->check_hints != NULL)
-		return 0; /* offline: nothing is served */
-	if (!cfg->has_ip4 && !cfg->has_ip6) {
-		set_err(err, err_len, "an address to serve on is required: give --ip or --ip6");
-		return -EINVAL;
-	}
-	if (cfg->has_gw4 && !cfg->has_ip4) {
-		set_err(err, err_len, "--gateway needs --ip");
-		return -EINVAL;
-	}
-	if (cfg->has_gw6 && !cfg->has_ip6) {
-		set_err(err, err_len, "--gateway6 needs --ip6");
-		return -EINVAL;
-	}
-	if (cfg->has_ip4) {
-		inet_ntop(AF_INET, &cfg->ip4, buf, sizeof(buf));
-		why = ip4_unusable(cfg->ip4);
-		if (why != NULL) {
-			set_err(err, err_len, "--ip: '%s' is %s address", buf, why);
-			return -EINVAL;
-		}
-		/* The subnet's own broadcast address exists only for prefixes up to /30. */
-		if (cfg->ip4_prefix <= 30 && cfg->ip4_prefix > 0 &&
-		    (ntohl(cfg->ip4) | UINT32_MAX << (32 - cfg->ip4_prefix)) == UINT32_MAX) {
-			set_err(err, err_len, "--ip: '%s/%u' is the subnet's broadcast address",
-				buf, cfg->ip4_prefix);
-			return -EINVAL;
-		}
-	}
-	if (cfg->has_gw4) {
-		inet_ntop(AF_INET, &cfg->gw4, buf, sizeof(buf));
-		why = ip4_unusable(cfg->gw4);
-		if (why != NULL) {
-			set_err(err, err_len, "--gateway: '%s' is %s address", buf, why);
-			return -EINVAL;
-		}
-		/* pollux resolves the gateway with ARP, which only reaches the local subnet. */
-		if (cfg->ip4_prefix < 32 && !ip4_in_net(cfg->gw4, cfg->ip4, cfg->ip4_prefix)) {
-			set_err(err, err_len, "--gateway: '%s' is not inside the --ip subnet", buf);
-			return -EINVAL;
-		}
-		if (cfg->gw4 == cfg->ip4) {
-			set_err(err, err_len, "--gateway: '%s' is pollux's own address", buf);
-			return -EINVAL;
-		}
-	}
-	if (cfg->has_ip6) {
-		inet_ntop(AF_INET6, cfg->ip6, buf, sizeof(buf));
-		why = ip6_unusable(cfg->ip6);
-		if (why != NULL) {
-			set_err(err, err_len, "--ip6: '%s' is %s address", buf, why);
-			return -EINVAL;
-		}
-	}
-	if (cfg->has_gw6) {
-		inet_ntop(AF_INET6, cfg->gw6, buf, sizeof(buf));
-		why = ip6_unusable(cfg->gw6);
-		if (why != NULL) {
-			set_err(err, err_len, "--gateway6: '%s' is %s address", buf, why);
-			return -EINVAL;
-		}
-		if (memcmp(cfg->gw6, cfg->ip6, 16) == 0) {
-			set_err(err, err_len, "--gateway6: '%s' is pollux's own address", buf);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 static void
 opt_default(int id, char *buf, size_t len)
 {
@@ -1027,8 +968,11 @@ ctl_config_usage(FILE *out, const char *prog)
 		"options without '--' (e.g. 'ip: 192.0.2.53/24'); '#' starts a comment, blank\n"
 		"lines are ignored, values may be wrapped in double quotes. 'config' and 'help'\n"
 		"are not keys. The command line overrides the file; local-zone and\n"
-		"access-control accumulate. polluxctl reload (and SIGHUP) re-read the file:\n"
-		"access-control and ratelimit* apply at once, other changed keys need a restart.\n"
+		"access-control accumulate. polluxctl reload (and SIGHUP) re-read the file, all\n"
+		"or nothing: local-zone, access-control, ratelimit*, do-not-query,\n"
+		"allow-loopback-ns, qname-minimisation, max-ttl, max-neg-ttl, hints*,\n"
+		"min-root-servers, metrics-listen and health-* apply at once; other changed keys\n"
+		"need a restart. polluxctl config shows the values in force and their sources.\n"
 		"\nAccess control is closed by default: the --ip and --ip6 subnets and fe80::/10\n"
 		"are allowed, every other source is refused. access-control rules (at most "
 		STR(PX_ACL_MAX_CONFIGURED) ")\n"

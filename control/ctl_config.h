@@ -20,6 +20,7 @@
 #define CTL_MAX_LOCAL_ZONES 64
 /* Slots for the raw values of each option (ctl_config_changed); above the option count. */
 #define CTL_CONFIG_MAX_KEYS 64
+#define CTL_CONFIG_ORIGIN_LEN 512 /* "FILE:LINE", for messages */
 
 struct ctl_config {
 	bool has_ip4;
@@ -74,6 +75,10 @@ struct ctl_config {
 	/* Every value each option was given, "v1\nv2\n", indexed like the option table: what a
 	 * reload compares to tell which options changed (owned). */
 	char *values[CTL_CONFIG_MAX_KEYS];
+	/* Where each of those values came from, "FILE:LINE\n" or "command line\n", in the same
+	 * order (owned); and when a reload last changed the option (time(NULL); 0: never). */
+	char *origins[CTL_CONFIG_MAX_KEYS];
+	int64_t reloaded_at[CTL_CONFIG_MAX_KEYS];
 	uint32_t tcp_conn_per_client; /* TCP connections from one IPv4 address or IPv6 /64 */
 	/* --metrics-listen: the Prometheus listener's kernel TCP address (ctl_http.h). */
 	bool has_metrics;
@@ -174,6 +179,26 @@ int ctl_config_changed(const struct ctl_config *a, const struct ctl_config *b,
 /* Moves the recorded values of option `name` from src to dst: after a reload applied the
  * option, the running configuration records what is now in force. src records none after. */
 void ctl_config_adopt_values(struct ctl_config *dst, struct ctl_config *src, const char *name);
+
+/* Records that a reload changed option `name` at `when` (time(NULL)), for ctl_config_show. */
+void ctl_config_mark_reloaded(struct ctl_config *cfg, const char *name, int64_t when);
+
+/* Where option `name`'s last value came from ("FILE:LINE", "command line", "default"), in
+ * buf. Returns buf. */
+const char *ctl_config_origin(const struct ctl_config *cfg, const char *name, char *buf,
+			      size_t len);
+
+/* The options, for ctl_config_show: how many, and the i-th one's name (NULL past the end),
+ * whether it takes a value, and its documented default in def ("" when it has none there). */
+size_t ctl_config_key_count(void);
+const char *ctl_config_key(size_t i, bool *takes_value, char *def, size_t def_len);
+
+/*
+ * `polluxctl config`: every option in force, one "name: value  # source" line per value; the
+ * source is the default, FILE:LINE or the command line, with ", reload at TIME" when a reload
+ * changed it. (ctl_config_show.c)
+ */
+void ctl_config_show(const struct ctl_config *cfg, FILE *out);
 
 /* Prints the usage text for pollux's own options. */
 void ctl_config_usage(FILE *out, const char *prog);

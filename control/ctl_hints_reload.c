@@ -110,22 +110,28 @@ activate(struct ctl_hints_state *hs, struct dp_hints *h, const char *source,
 
 /* Loads and validates one source. Returns the table or NULL (the rejection recorded). */
 static struct dp_hints *
-load(struct ctl_hints_state *hs, const char *source, struct ctl_hints_report *rep)
+load_with(struct ctl_hints_state *hs, const char *source, const struct px_addr_policy *pol,
+	  unsigned min_usable, struct ctl_hints_report *rep)
 {
-	const struct ctl_config *cfg = hs->cfg;
 	struct dp_hints *h;
 
 	hs->loads++;
 	memset(rep, 0, sizeof(*rep));
 	if (source == BUILTIN)
-		h = ctl_hints_parse(BUILTIN, ctl_builtin_hints, ctl_builtin_hints_len,
-				    &cfg->addr_policy, cfg->min_root_servers, rep);
+		h = ctl_hints_parse(BUILTIN, ctl_builtin_hints, ctl_builtin_hints_len, pol,
+				    min_usable, rep);
 	else
-		h = ctl_hints_load_file(source, &cfg->addr_policy, cfg->min_root_servers, rep);
+		h = ctl_hints_load_file(source, pol, min_usable, rep);
 	count_rejected(hs, rep);
 	if (h == NULL)
 		record_rejection(hs, source, rep);
 	return h;
+}
+
+static struct dp_hints *
+load(struct ctl_hints_state *hs, const char *source, struct ctl_hints_report *rep)
+{
+	return load_with(hs, source, &hs->cfg->addr_policy, hs->cfg->min_root_servers, rep);
 }
 
 static void
@@ -209,6 +215,26 @@ ctl_hints_reload(struct ctl_hints_state *hs, const char *trigger, FILE *out)
 			"generation %" PRIu64 ")\n", source, rep.sha256, rep.ns_usable,
 			rep.addr_rejected, hs->generation);
 	return 0;
+}
+
+struct dp_hints *
+ctl_hints_prepare(struct ctl_hints_state *hs, const char *path, const struct px_addr_policy *pol,
+		  unsigned min_usable, struct ctl_hints_report *rep)
+{
+	LOG(INFO, "hints_reload trigger=reload source=%s\n", path != NULL ? path : BUILTIN);
+	return load_with(hs, path != NULL ? path : BUILTIN, pol, min_usable, rep);
+}
+
+void
+ctl_hints_commit(struct ctl_hints_state *hs, struct dp_hints *h,
+		 const struct ctl_hints_report *rep)
+{
+	activate(hs, h, hs->cfg->hints_file != NULL ? hs->cfg->hints_file : BUILTIN, rep);
+	/* The file may have moved to another directory, or appeared or gone: watch afresh. */
+	if (hs->inotify_fd >= 0)
+		close(hs->inotify_fd);
+	hs->reload_due_ms = 0;
+	watch_start(hs);
 }
 
 int

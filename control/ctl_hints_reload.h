@@ -60,6 +60,20 @@ int ctl_hints_start(struct ctl_hints_state *hs, const struct ctl_config *cfg, st
  */
 int ctl_hints_reload(struct ctl_hints_state *hs, const char *trigger, FILE *out);
 
+/*
+ * The first half of a reload of the whole configuration (ctl_reload.h): loads and validates
+ * path (NULL: the built-in hints) under pol and min_usable, touching nothing in force but the
+ * load and rejection records. Returns the table, or NULL with the reasons in rep.
+ */
+struct dp_hints *ctl_hints_prepare(struct ctl_hints_state *hs, const char *path,
+				   const struct px_addr_policy *pol, unsigned min_usable,
+				   struct ctl_hints_report *rep);
+
+/* The second half: publishes h, loaded by ctl_hints_prepare from what hs->cfg now says, and
+ * watches the file hs->cfg now names. */
+void ctl_hints_commit(struct ctl_hints_state *hs, struct dp_hints *h,
+		      const struct ctl_hints_report *rep);
+
 /* The inotify fd to poll, or -1 when no file is watched. */
 int ctl_hints_watch_fd(const struct ctl_hints_state *hs);
 

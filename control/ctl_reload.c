@@ -1,83 +1,41 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_log.h>
 
-#include "ctl_access.h"
-#include "ctl_reload.h"
+#include "ctl_hints_reload.h"
+#include "ctl_reload_int.h"
+#include "ctl_zones.h"
 
 RTE_LOG_REGISTER(ctl_reload_logtype, pollux.ctl.reload, INFO);
 #define LOG(level, ...) rte_log(RTE_LOG_##level, ctl_reload_logtype, "pollux: " __VA_ARGS__)
 
-#define MAX_GROUP_KEYS 8
+#define MAX_GROUPS 16
 
-/* One group of options applied together: prepare builds what they need without touching
- * anything in force (and may fail), commit publishes it and cannot fail. */
-struct reload_group {
-	const char *keys[MAX_GROUP_KEYS];
-	int (*prepare)(struct ctl_reload *r, const struct ctl_config *next, void **state,
-		       char *err, size_t err_len);
-	void (*commit)(struct ctl_reload *r, struct ctl_config *next, void *state);
-	void (*discard)(void *state);
-};
-
-static int
-access_prepare(struct ctl_reload *r, const struct ctl_config *next, void **state, char *err,
-	       size_t err_len)
+/* The wired group that reloads key, or NULL: the key needs a restart. */
+static const struct ctl_reload_group *
+group_of(const struct ctl_reload *r, const char *key)
 {
-	*state = ctl_access_build(next, r->workers, err, err_len);
-	return *state != NULL ? 0 : -EINVAL;
-}
+	for (size_t g = 0; g < ctl_reload_group_count; g++) {
+		const struct ctl_reload_group *grp = &ctl_reload_groups[g];
 
-static void
-access_commit(struct ctl_reload *r, struct ctl_config *next, void *state)
-{
-	struct ctl_config *cfg = r->cfg;
-	struct px_acl_rule *rules = cfg->acl_rules;
-	uint32_t count = cfg->acl_rule_count, cap = cfg->acl_rule_cap;
-
-	ctl_access_publish(r->access, state);
-	/* The running configuration takes the new rules; next frees the old ones. */
-	cfg->acl_rules = next->acl_rules;
-	cfg->acl_rule_count = next->acl_rule_count;
-	cfg->acl_rule_cap = next->acl_rule_cap;
-	next->acl_rules = rules;
-	next->acl_rule_count = count;
-	next->acl_rule_cap = cap;
-	cfg->ratelimit = next->ratelimit;
-	cfg->ratelimit_burst = next->ratelimit_burst;
-	cfg->ratelimit_slip = next->ratelimit_slip;
-	cfg->ratelimit_v4_prefix = next->ratelimit_v4_prefix;
-	cfg->ratelimit_v6_prefix = next->ratelimit_v6_prefix;
-}
-
-static void
-access_discard(void *state)
-{
-	ctl_access_free(state);
-}
-
-static const struct reload_group groups[] = {
-	{ {"access-control", "ratelimit", "ratelimit-burst", "ratelimit-slip",
-	   "ratelimit-ipv4-prefix", "ratelimit-ipv6-prefix"},
-	  access_prepare, access_commit, access_discard },
-};
-
-static const struct reload_group *
-group_of(const char *key)
-{
-	for (size_t g = 0; g < RTE_DIM(groups); g++)
-		for (unsigned k = 0; k < MAX_GROUP_KEYS && groups[g].keys[k] != NULL; k++)
-			if (strcmp(groups[g].keys[k], key) == 0)
-				return &groups[g];
+		for (unsigned k = 0; k < CTL_RELOAD_GROUP_KEYS && grp->keys[k] != NULL; k++)
+			if (strcmp(grp->keys[k], key) == 0)
+				return grp->wired(r) ? grp : NULL;
+	}
 	return NULL;
 }
 
 struct changes {
-	char applied[512], restart[512];
+	const struct ctl_reload *r;
+	char applied[1024], restart[1024];
+	const char *applied_keys[CTL_CONFIG_MAX_KEYS];
+	unsigned applied_count;
 };
 
 static void
@@ -93,10 +51,12 @@ note_change(const char *name, void *arg)
 {
 	struct changes *ch = arg;
 
-	if (group_of(name) != NULL)
+	if (group_of(ch->r, name) != NULL) {
 		append(ch->applied, sizeof(ch->applied), name);
-	else
+		ch->applied_keys[ch->applied_count++] = name;
+	} else {
 		append(ch->restart, sizeof(ch->restart), name);
+	}
 }
 
 int
@@ -131,50 +91,92 @@ ctl_reload_free(struct ctl_reload *r)
 	r->argc = 0;
 }
 
+static int
+refuse(struct ctl_reload *r, struct ctl_config *next, const char *trigger, const char *err,
+       int rc, FILE *out)
+{
+	r->rejections++;
+	LOG(ERR, "reload_rejected (%s): %s; nothing changed\n", trigger, err);
+	if (out != NULL)
+		fprintf(out, "reload refused, nothing changed: %s\n", err);
+	ctl_config_free(next);
+	return rc;
+}
+
+/* Frees the prepared states of the wired groups from `from` on. */
+static void
+discard_from(const struct ctl_reload *r, size_t from, void **state)
+{
+	for (size_t g = from; g < ctl_reload_group_count; g++)
+		if (ctl_reload_groups[g].wired(r))
+			ctl_reload_groups[g].discard(state[g]);
+}
+
+static void
+report(const struct ctl_reload *r, const struct changes *ch, FILE *out)
+{
+	const char *file = r->cfg->config_file;
+
+	fprintf(out, "reloaded %s\n", file != NULL ? file
+		: "(no config file: the command line only)");
+	fprintf(out, "applied (changed: %s)\n", ch->applied[0] != '\0' ? ch->applied : "none");
+	if (ch->restart[0] != '\0')
+		fprintf(out, "needs restart (running values kept): %s\n", ch->restart);
+	if (r->hints != NULL)
+		fprintf(out, "hints: %s (generation %" PRIu64 ")\n", r->hints->source,
+			r->hints->generation);
+	if (r->zones != NULL)
+		fprintf(out, "local zones: %u\n", r->zones->count);
+}
+
 int
 ctl_reload_run(struct ctl_reload *r, const char *trigger, FILE *out)
 {
 	struct ctl_config next;
-	void *state[RTE_DIM(groups)] = {0};
-	struct changes ch = {{0}, {0}};
-	char err[1024];
+	void *state[MAX_GROUPS] = {0};
+	struct changes ch = {.r = r};
+	char err[2048];
+	int64_t now = (int64_t)time(NULL);
 	size_t g;
 	int rc;
 
+	RTE_BUILD_BUG_ON(MAX_GROUPS < 5);
 	ctl_config_init(&next);
 	rc = ctl_config_parse_args(&next, r->argc, r->argv, err, sizeof(err));
 	if (rc == 0)
 		rc = ctl_config_validate(&next, err, sizeof(err));
-	for (g = 0; rc == 0 && g < RTE_DIM(groups); g++)
-		rc = groups[g].prepare(r, &next, &state[g], err, sizeof(err));
+	for (g = 0; rc == 0 && g < ctl_reload_group_count; g++)
+		if (ctl_reload_groups[g].wired(r))
+			rc = ctl_reload_groups[g].prepare(r, &next, &state[g], err, sizeof(err));
 	if (rc != 0) {
-		while (g-- > 0)
-			groups[g].discard(state[g]);
-		r->rejections++;
-		LOG(ERR, "reload_rejected (%s): %s; nothing changed\n", trigger, err);
-		if (out != NULL)
-			fprintf(out, "reload refused, nothing changed: %s\n", err);
-		ctl_config_free(&next);
-		return rc;
+		/* The group that failed freed its own state. */
+		discard_from(r, 0, state);
+		return refuse(r, &next, trigger, err, rc, out);
 	}
 	ctl_config_changed(r->cfg, &next, note_change, &ch);
-	for (g = 0; g < RTE_DIM(groups); g++) {
-		groups[g].commit(r, &next, state[g]);
-		for (unsigned k = 0; k < MAX_GROUP_KEYS && groups[g].keys[k] != NULL; k++)
-			ctl_config_adopt_values(r->cfg, &next, groups[g].keys[k]);
+	for (g = 0; g < ctl_reload_group_count; g++) {
+		const struct ctl_reload_group *grp = &ctl_reload_groups[g];
+
+		if (!grp->wired(r))
+			continue;
+		rc = grp->commit(r, &next, state[g], err, sizeof(err));
+		if (rc != 0) {
+			/* Only the first wired group may fail here, and it undid itself. */
+			discard_from(r, g, state);
+			return refuse(r, &next, trigger, err, rc, out);
+		}
+		state[g] = NULL;
+		for (unsigned k = 0; k < CTL_RELOAD_GROUP_KEYS && grp->keys[k] != NULL; k++)
+			ctl_config_adopt_values(r->cfg, &next, grp->keys[k]);
 	}
+	for (unsigned i = 0; i < ch.applied_count; i++)
+		ctl_config_mark_reloaded(r->cfg, ch.applied_keys[i], now);
 	r->reloads++;
 	LOG(NOTICE, "reloaded (%s) from %s: changed: %s; needs restart: %s\n", trigger,
 	    r->cfg->config_file != NULL ? r->cfg->config_file : "the command line only",
 	    ch.applied[0] != '\0' ? ch.applied : "none", ch.restart[0] != '\0' ? ch.restart : "none");
-	if (out != NULL) {
-		fprintf(out, "reloaded %s\n", r->cfg->config_file != NULL ? r->cfg->config_file
-			: "(no config file: the command line only)");
-		fprintf(out, "applied: access-control and ratelimit* (changed: %s)\n",
-			ch.applied[0] != '\0' ? ch.applied : "none");
-		if (ch.restart[0] != '\0')
-			fprintf(out, "needs restart (running values kept): %s\n", ch.restart);
-	}
+	if (out != NULL)
+		report(r, &ch, out);
 	ctl_config_free(&next);
 	return 0;
 }

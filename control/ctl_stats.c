@@ -203,9 +203,9 @@ ctl_stats_print_status(const struct ctl_state *st, FILE *out)
 			st->workers[i]->queue_id);
 	fprintf(out, "idle_sleep_us: %u\n", st->ctx->idle_sleep_us);
 	fprintf(out, "cache_size: %u\n", st->cfg->cache_size);
-	for (unsigned i = 0; i < st->zone_count; i++)
-		fprintf(out, "local_zone: %s (%u records, %u entries)\n", st->zones[i].apex,
-			st->zones[i].rr_count, st->zones[i].entry_count);
+	for (unsigned i = 0; st->zones != NULL && i < st->zones->count; i++)
+		fprintf(out, "local_zone: %s (%u records, %u entries)\n", st->zones->info[i].apex,
+			st->zones->info[i].rr_count, st->zones->info[i].entry_count);
 	if (st->hints != NULL)
 		fprintf(out, "hints: %s (%u servers, generation %" PRIu64 ")\n", st->hints->source,
 			st->hints->active.ns_usable, st->hints->generation);

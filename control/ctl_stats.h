@@ -12,7 +12,7 @@
 #include <pollux/stats.h>
 
 #include "ctl_config.h"
-#include "ctl_zone.h"
+#include "ctl_zones.h"
 
 struct ctl_health;
 struct ctl_hints_state;
@@ -31,8 +31,7 @@ struct ctl_state {
 	struct rte_mempool *pool;
 	char driver[64];           /* the ethdev's driver name */
 	uint64_t start_ms;         /* dp_clock_ms() when serving began */
-	struct ctl_zone_info zones[CTL_MAX_LOCAL_ZONES];
-	unsigned zone_count;
+	const struct ctl_zones *zones; /* the local zones in force (ctl_zones.h) */
 	struct ctl_hints_state *hints;
 	struct ctl_prime_state *prime; /* NULL in tests that do not prime */
 	struct ctl_tcp *tcp;       /* NULL with --tcp off */

@@ -51,6 +51,7 @@
 #define CTL_TCP_MSG_MBUFS 4095
 
 struct ctl_access;
+struct ctl_settings;
 struct ctl_tcp;
 struct dp_tcp_lcore;
 
@@ -62,7 +63,9 @@ struct ctl_tcp_conf {
 	uint16_t port;        /* host order: 53 */
 	uint16_t tun_port;    /* the net_tun port (ctl_tun.h) */
 	uint16_t workers;     /* one tun queue and one pair of rings each */
-	const struct px_addr_policy *policy; /* must outlive the thread */
+	const struct px_addr_policy *policy; /* must outlive the thread; unused with settings */
+	/* The policy a reload may change (ctl_settings.h), or NULL: policy above. */
+	struct ctl_settings *settings;
 	/* Access control of new connections (ctl_access.h), or NULL: every peer served. A peer
 	 * refused or dropped is closed at once. Must outlive the thread. */
 	struct ctl_access *access;

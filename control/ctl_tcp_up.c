@@ -17,6 +17,7 @@
 #include <rte_ring.h>
 
 #include "ctl_tcp_int.h"
+#include "ctl_settings.h"
 
 int
 ctl_tcp_up_init(struct ctl_tcp *t)
@@ -206,7 +207,9 @@ up_start(struct ctl_tcp *t, struct tcp_up *u, struct rte_mbuf *m)
 	u->need = 0;
 	u->deadline_ms = ctl_tcp_now_ms() + RTE_MIN(mt->timeout_ms, (uint32_t)DP_TCP_UP_TIMEOUT_MS);
 	STAT(t, up_started);
-	if (mt->family == 4) {
+	if (t->conf.settings != NULL) {
+		why = ctl_settings_check_addr(t->conf.settings, mt->family, mt->addr);
+	} else if (mt->family == 4) {
 		uint32_t a;
 
 		memcpy(&a, mt->addr, 4);

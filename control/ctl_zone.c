@@ -84,7 +84,7 @@ struct chain {
 	uint8_t target[PX_DNS_MAX_NAME]; /* lower-cased */
 };
 
-struct zone {
+struct ctl_zone {
 	const char *path;
 	char err[ZONE_ERR_LEN];
 	struct ctl_rr *rrs; /* file order while parsing, then sorted by owner, type, rdata */
@@ -100,7 +100,7 @@ struct zone {
 };
 
 static int __rte_format_printf(4, 5)
-zone_err(struct zone *z, unsigned line, int rc, const char *fmt, ...)
+zone_err(struct ctl_zone *z, unsigned line, int rc, const char *fmt, ...)
 {
 	char msg[ZONE_ERR_LEN];
 	va_list ap;
@@ -116,7 +116,7 @@ zone_err(struct zone *z, unsigned line, int rc, const char *fmt, ...)
 }
 
 static int
-zone_nomem(struct zone *z)
+zone_nomem(struct ctl_zone *z)
 {
 	return zone_err(z, 0, -ENOMEM, "out of memory");
 }
@@ -152,7 +152,7 @@ grow(void *arr, size_t *cap, size_t count, size_t elem)
 static int
 zone_rr_check(struct ctl_rrfile *f, const ldns_rr *rr, const struct ctl_rr *r, void *arg)
 {
-	struct zone *z = arg;
+	struct ctl_zone *z = arg;
 	char tbuf[32];
 
 	if (r->rclass != LDNS_RR_CLASS_IN)
@@ -179,7 +179,7 @@ zone_rr_check(struct ctl_rrfile *f, const ldns_rr *rr, const struct ctl_rr *r, v
 
 /* Reads the file into z->rrs, in file order. */
 static int
-zone_parse(struct zone *z)
+zone_parse(struct ctl_zone *z)
 {
 	struct ctl_rrfile f;
 	int rc;
@@ -208,7 +208,7 @@ same_rrset(const struct ctl_rr *a, const struct ctl_rr *b)
 }
 
 static size_t
-owner_end(const struct zone *z, size_t i)
+owner_end(const struct ctl_zone *z, size_t i)
 {
 	size_t j = i + 1;
 
@@ -218,7 +218,7 @@ owner_end(const struct zone *z, size_t i)
 }
 
 static size_t
-rrset_end(const struct zone *z, size_t i)
+rrset_end(const struct ctl_zone *z, size_t i)
 {
 	size_t j = i + 1;
 
@@ -229,7 +229,7 @@ rrset_end(const struct zone *z, size_t i)
 
 /* Index of the first record at or after (name, type) in sort order. */
 static size_t
-rr_lower_bound(const struct zone *z, const uint8_t *name, uint8_t len, uint16_t type)
+rr_lower_bound(const struct ctl_zone *z, const uint8_t *name, uint8_t len, uint16_t type)
 {
 	size_t lo = 0, hi = z->rr_count;
 
@@ -247,7 +247,7 @@ rr_lower_bound(const struct zone *z, const uint8_t *name, uint8_t len, uint16_t 
 }
 
 static const struct ctl_rr *
-rrset_find(const struct zone *z, const uint8_t *name, uint8_t len, uint16_t type)
+rrset_find(const struct ctl_zone *z, const uint8_t *name, uint8_t len, uint16_t type)
 {
 	size_t i = rr_lower_bound(z, name, len, type);
 
@@ -260,7 +260,7 @@ rrset_find(const struct zone *z, const uint8_t *name, uint8_t len, uint16_t type
 /* Finds the SOA and checks that every owner is at or below it, in file order, so that the
  * first offending line is the one reported. */
 static int
-zone_check_apex(struct zone *z)
+zone_check_apex(struct ctl_zone *z)
 {
 	char nbuf[CTL_RRFILE_NAME_STR_LEN], abuf[CTL_RRFILE_NAME_STR_LEN];
 	const struct ctl_rr *soa = NULL;
@@ -286,7 +286,7 @@ zone_check_apex(struct zone *z)
 
 /* Sorts, collapses identical records and gives every RRset its smallest TTL (RFC 2181 5.2). */
 static void
-zone_sort(struct zone *z)
+zone_sort(struct ctl_zone *z)
 {
 	size_t n = 0;
 
@@ -324,7 +324,7 @@ name_entry_cmp(const void *pa, const void *pb)
 }
 
 static int
-name_push(struct zone *z, const uint8_t *lc, uint8_t len, bool ent)
+name_push(struct ctl_zone *z, const uint8_t *lc, uint8_t len, bool ent)
 {
 	struct zone_name *names = grow(z->names, &z->name_cap, z->name_count, sizeof(*names));
 
@@ -338,7 +338,7 @@ name_push(struct zone *z, const uint8_t *lc, uint8_t len, bool ent)
 /* Every name that exists: the owners and, between each owner and the apex, the names that own
  * nothing but have something below them (empty non-terminals, RFC 8020). */
 static int
-zone_collect_names(struct zone *z)
+zone_collect_names(struct ctl_zone *z)
 {
 	uint8_t apex_len = z->soa->owner_len;
 	size_t n = 0;
@@ -367,7 +367,7 @@ zone_collect_names(struct zone *z)
 }
 
 static bool
-name_exists(const struct zone *z, const uint8_t *lc, uint8_t len)
+name_exists(const struct ctl_zone *z, const uint8_t *lc, uint8_t len)
 {
 	size_t lo = 0, hi = z->name_count;
 
@@ -387,7 +387,7 @@ name_exists(const struct zone *z, const uint8_t *lc, uint8_t len)
 
 /* A CNAME owner has nothing else (RFC 1034 3.6.2), and one CNAME at most (RFC 2181 10.1). */
 static int
-zone_check_cnames(struct zone *z)
+zone_check_cnames(struct ctl_zone *z)
 {
 	char nbuf[CTL_RRFILE_NAME_STR_LEN];
 
@@ -461,7 +461,7 @@ blob_put(struct blob *b, enum zone_section s, const struct ctl_rr *rr, uint32_t 
 }
 
 static void
-blob_put_rrset(struct blob *b, const struct zone *z, size_t i)
+blob_put_rrset(struct blob *b, const struct ctl_zone *z, size_t i)
 {
 	for (size_t end = rrset_end(z, i); i < end; i++)
 		blob_put(b, ZONE_AN, &z->rrs[i], z->rrs[i].ttl);
@@ -469,14 +469,14 @@ blob_put_rrset(struct blob *b, const struct zone *z, size_t i)
 
 /* The SOA of a negative answer carries the negative TTL (RFC 2308 section 3). */
 static void
-blob_put_soa(struct blob *b, const struct zone *z)
+blob_put_soa(struct blob *b, const struct ctl_zone *z)
 {
 	blob_put(b, ZONE_NS, z->soa, z->neg_ttl);
 }
 
 /* Turns the blob into an entry of the list to insert. */
 static int
-zone_entry_add(struct zone *z, uint8_t rcode, unsigned line)
+zone_entry_add(struct ctl_zone *z, uint8_t rcode, unsigned line)
 {
 	const struct blob *b = z->blob;
 	char nbuf[CTL_RRFILE_NAME_STR_LEN], tbuf[32];
@@ -518,7 +518,7 @@ zone_entry_add(struct zone *z, uint8_t rcode, unsigned line)
 }
 
 static int
-build_nodata(struct zone *z, const uint8_t *lc, uint8_t len)
+build_nodata(struct ctl_zone *z, const uint8_t *lc, uint8_t len)
 {
 	blob_start(z->blob, lc, len, 0, DP_CACHE_NAME);
 	blob_put_soa(z->blob, z);
@@ -527,7 +527,7 @@ build_nodata(struct zone *z, const uint8_t *lc, uint8_t len)
 
 /* A name with data and no CNAME: one entry per RRset, one for ANY, and NODATA. */
 static int
-build_plain(struct zone *z, size_t first, size_t end)
+build_plain(struct ctl_zone *z, size_t first, size_t end)
 {
 	const struct ctl_rr *o = &z->rrs[first];
 	struct blob *b = z->blob;
@@ -550,7 +550,7 @@ build_plain(struct zone *z, size_t first, size_t end)
 }
 
 static int
-chain_follow(struct zone *z, const struct ctl_rr *cn, struct chain *ch)
+chain_follow(struct ctl_zone *z, const struct ctl_rr *cn, struct chain *ch)
 {
 	const struct ctl_rr *c = cn;
 	char nbuf[CTL_RRFILE_NAME_STR_LEN];
@@ -593,7 +593,7 @@ blob_put_chain(struct blob *b, const struct chain *ch)
 
 /* The chain and each RRset of its target, for the types the target has. */
 static int
-build_cname_targets(struct zone *z, const struct ctl_rr *cn, const struct chain *ch)
+build_cname_targets(struct ctl_zone *z, const struct ctl_rr *cn, const struct chain *ch)
 {
 	struct blob *b = z->blob;
 	size_t i = rr_lower_bound(z, ch->target, ch->target_len, 0);
@@ -618,7 +618,7 @@ build_cname_targets(struct zone *z, const struct ctl_rr *cn, const struct chain 
  * gives: NODATA, NXDOMAIN, or nothing when the target is not ours.
  */
 static int
-build_cname(struct zone *z, size_t i)
+build_cname(struct ctl_zone *z, size_t i)
 {
 	static const uint16_t own_types[] = {PX_DNS_TYPE_CNAME, PX_DNS_TYPE_ANY};
 	const struct ctl_rr *cn = &z->rrs[i];
@@ -646,7 +646,7 @@ build_cname(struct zone *z, size_t i)
 }
 
 static int
-zone_build_entries(struct zone *z)
+zone_build_entries(struct ctl_zone *z)
 {
 	const struct ctl_rr *soa = z->soa;
 	int rc = 0;
@@ -670,7 +670,7 @@ zone_build_entries(struct zone *z)
 }
 
 static int
-zone_build(struct zone *z)
+zone_build(struct ctl_zone *z)
 {
 	uint32_t minimum;
 	int rc;
@@ -696,7 +696,7 @@ zone_build(struct zone *z)
 }
 
 static int
-zone_insert(struct zone *z, struct dp_cache *c, uint64_t now_ms)
+zone_insert(struct ctl_zone *z, struct dp_cache *c, uint64_t now_ms)
 {
 	char nbuf[CTL_RRFILE_NAME_STR_LEN], tbuf[32];
 	size_t failed;
@@ -715,7 +715,7 @@ zone_insert(struct zone *z, struct dp_cache *c, uint64_t now_ms)
 }
 
 static void
-zone_free(struct zone *z)
+zone_free(struct ctl_zone *z)
 {
 	for (size_t i = 0; i < z->rr_count; i++)
 		free(z->rrs[i].owner);
@@ -729,24 +729,30 @@ zone_free(struct zone *z)
 	free(z->blob);
 }
 
-int
-ctl_zone_load(struct dp_cache *c, const char *path, uint64_t now_ms,
-	      struct ctl_zone_info *info, char *err, size_t err_len)
+struct ctl_zone *
+ctl_zone_build(const char *path, struct ctl_zone_info *info, char *err, size_t err_len)
 {
-	struct zone *z = calloc(1, sizeof(*z));
+	struct ctl_zone *z = calloc(1, sizeof(*z));
+	char abuf[CTL_RRFILE_NAME_STR_LEN];
 	int rc;
 
 	if (z == NULL) {
 		snprintf(err, err_len, "%s: out of memory", path);
-		return -ENOMEM;
+		errno = ENOMEM;
+		return NULL;
 	}
 	z->path = path;
 	rc = zone_parse(z);
 	if (rc == 0)
 		rc = zone_build(z);
-	if (rc == 0)
-		rc = zone_insert(z, c, now_ms);
-	if (rc == 0 && info != NULL) {
+	if (rc < 0) {
+		ZONE_LOG(ERR, "zone_rejected %s\n", z->err);
+		snprintf(err, err_len, "%s", z->err);
+		ctl_zone_free(z);
+		errno = -rc;
+		return NULL;
+	}
+	if (info != NULL) {
 		ctl_rrfile_name_str(info->apex, sizeof(info->apex), z->soa->owner, z->soa->owner_len);
 		info->rr_count = (unsigned)z->rr_count;
 		info->entry_count = (unsigned)z->entry_count;
@@ -754,17 +760,43 @@ ctl_zone_load(struct dp_cache *c, const char *path, uint64_t now_ms,
 		for (unsigned i = 0; z->soa->owner[i] != 0; i += 1u + z->soa->owner[i])
 			info->apex_labels++;
 	}
-	if (rc == 0) {
-		char abuf[CTL_RRFILE_NAME_STR_LEN];
+	ZONE_LOG(INFO, "zone_built %s: %s, %zu records, %zu entries\n", path,
+		 ctl_rrfile_name_str(abuf, sizeof(abuf), z->soa->owner, z->soa->owner_len),
+		 z->rr_count, z->entry_count);
+	err[0] = '\0';
+	return z;
+}
 
-		ZONE_LOG(INFO, "zone_loaded %s: %s, %zu records, %zu entries\n", path,
-			 ctl_rrfile_name_str(abuf, sizeof(abuf), z->soa->owner, z->soa->owner_len),
-			 z->rr_count, z->entry_count);
-	} else {
-		ZONE_LOG(ERR, "zone_rejected %s\n", z->err);
-	}
-	snprintf(err, err_len, "%s", rc == 0 ? "" : z->err);
+const struct ctl_cache_item *
+ctl_zone_items(const struct ctl_zone *z, size_t *count)
+{
+	*count = z->entry_count;
+	return z->entries;
+}
+
+void
+ctl_zone_free(struct ctl_zone *z)
+{
+	if (z == NULL)
+		return;
 	zone_free(z);
 	free(z);
+}
+
+int
+ctl_zone_load(struct dp_cache *c, const char *path, uint64_t now_ms,
+	      struct ctl_zone_info *info, char *err, size_t err_len)
+{
+	struct ctl_zone *z = ctl_zone_build(path, info, err, err_len);
+	int rc;
+
+	if (z == NULL)
+		return -errno;
+	rc = zone_insert(z, c, now_ms);
+	if (rc < 0) {
+		ZONE_LOG(ERR, "zone_rejected %s\n", z->err);
+		snprintf(err, err_len, "%s", z->err);
+	}
+	ctl_zone_free(z);
 	return rc;
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ctl_cache_item;
+struct ctl_zone;
 struct dp_cache;
 
 struct ctl_zone_info {
@@ -31,3 +33,17 @@ struct ctl_zone_info {
  */
 int ctl_zone_load(struct dp_cache *c, const char *path, uint64_t now_ms,
 		  struct ctl_zone_info *info, char *err, size_t err_len);
+
+/*
+ * Steps 1 and 2 of ctl_zone_load alone: parses and validates the zone file at path and renders
+ * its entries, touching no cache. Returns the zone (ctl_zone_free it), or NULL with errno set
+ * and the reason in err as ctl_zone_load gives it. info, if not NULL, is filled. Control thread.
+ */
+struct ctl_zone *ctl_zone_build(const char *path, struct ctl_zone_info *info, char *err,
+				size_t err_len);
+
+/* The entries a built zone inserts (pinned, authoritative), *count of them. */
+const struct ctl_cache_item *ctl_zone_items(const struct ctl_zone *z, size_t *count);
+
+/* NULL is a no-op. */
+void ctl_zone_free(struct ctl_zone *z);

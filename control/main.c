@@ -39,11 +39,12 @@
 #include "ctl_metrics.h"
 #include "ctl_prime.h"
 #include "ctl_reload.h"
+#include "ctl_settings.h"
 #include "ctl_sockio.h"
 #include "ctl_stats.h"
 #include "ctl_tcp.h"
 #include "ctl_tun.h"
-#include "ctl_zone.h"
+#include "ctl_zones.h"
 #include "dp_cache.h"
 #include "dp_prime.h"
 #include "dp_rand.h"
@@ -233,27 +234,6 @@ rcu_create(void)
 	return v;
 }
 
-static void
-load_zones(struct ctl_state *st)
-{
-	const struct ctl_config *cfg = st->cfg;
-	char err[512];
-
-	for (unsigned i = 0; i < cfg->local_zone_count; i++) {
-		struct ctl_zone_info *zi = &st->zones[st->zone_count];
-		int ret = ctl_zone_load(st->ctx->cache, cfg->local_zones[i], dp_clock_ms(), zi,
-					err, sizeof(err));
-
-		if (ret != 0)
-			rte_exit(EXIT_FAILURE, "local zone %s rejected: %s\n", cfg->local_zones[i],
-				 err);
-		LOG(INFO, "local zone %s loaded from %s: %u records, %u entries\n", zi->apex,
-		    cfg->local_zones[i], zi->rr_count, zi->entry_count);
-		dp_ctx_add_zone_depth(st->ctx, zi->apex_labels);
-		st->zone_count++;
-	}
-}
-
 /* Whether misses are resolved, and how: the same for every worker. Returns false (and says why
  * once) when they are answered SERVFAIL instead. */
 static bool
@@ -397,8 +377,9 @@ launch_workers(struct ctl_state *st)
 
 			/* One worker primes: the first. */
 			rconf.prime = st->ctx->prime_status != NULL && n == 0;
-			/* The health probe too (ctl_health.h). */
-			rconf.probe = st->cfg->health_resolve_window_s != 0 && n == 0;
+			/* The health probe too (ctl_health.h), which asks only while the window
+			 * check is on: a reload may turn it on. */
+			rconf.probe = n == 0;
 			lc->rec = dp_recurse_create(&rconf, socket, st->pool, dp_clock_ms());
 			if (lc->rec == NULL ||
 			    (st->ctx->port_owner != NULL &&
@@ -422,7 +403,7 @@ launch_workers(struct ctl_state *st)
  * thread's rings, before the workers launch. A failure exits: the operator asked for TCP (it is
  * on by default) and --tcp off says how to run without it. */
 static void
-tcp_setup(struct ctl_state *st, struct ctl_tun *tun)
+tcp_setup(struct ctl_state *st, struct ctl_tun *tun, struct ctl_settings *settings)
 {
 	const struct ctl_config *cfg = st->cfg;
 	uint16_t nb_q = (uint16_t)(rte_lcore_count() - 1);
@@ -433,6 +414,7 @@ tcp_setup(struct ctl_state *st, struct ctl_tun *tun)
 		.port = PX_DNS_PORT,
 		.workers = nb_q,
 		.policy = &cfg->addr_policy,
+		.settings = settings,
 		.access = st->access,
 		.conn_per_client = cfg->tcp_conn_per_client,
 	};
@@ -480,11 +462,15 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 	}
 	if (argc == 1 && strcmp(argv[0], "reload") == 0)
 		return ctl_reload_run(st->reload, "control", out);
+	if (argc == 1 && strcmp(argv[0], "config") == 0) {
+		ctl_config_show(st->cfg, out);
+		return 0;
+	}
 	/* Unhealthy is an ERR reply: polluxctl then exits 1, with the reasons. */
 	if (argc == 1 && strcmp(argv[0], "health") == 0)
 		return ctl_health_report(st->health, st, out) == 0 ? 0 : -1;
 	fprintf(out, "unknown command '%s'; known: status, stats, hints, reload-hints, tcp, acl, "
-		"reload, health\n",
+		"reload, config, health\n",
 		argc > 0 ? argv[0] : "");
 	return -1;
 }
@@ -609,6 +595,9 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 	};
 
 	for (;;) {
+		/* A reload may have moved the hints watch or the metrics listener. */
+		pfd[2].fd = ctl_hints_watch_fd(st->hints);
+		pfd[3].fd = ctl_http_fd(st->metrics);
 		int n = poll(pfd, RTE_DIM(pfd), TICK_MS);
 
 		if (n < 0 && errno != EINTR) {
@@ -620,9 +609,8 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
-					/* The configuration and the hints file both. */
+					/* The whole configuration, the hints file with it. */
 					ctl_reload_run(st->reload, "sighup", NULL);
-					ctl_hints_reload(st->hints, "sighup", NULL);
 				} else {
 					LOG(NOTICE, "signal %u: shutting down\n", si.ssi_signo);
 					return;
@@ -657,6 +645,8 @@ main(int argc, char **argv)
 	static struct ctl_access access;
 	static struct ctl_reload reload;
 	static struct ctl_health health;
+	static struct ctl_settings settings;
+	static struct ctl_zones zones;
 	struct ctl_api *api;
 	char err[CTL_HINTS_REASONS_LEN + 256];
 	int ret, sfd;
@@ -726,7 +716,11 @@ main(int argc, char **argv)
 			rte_exit(EXIT_FAILURE, "out of memory for the priming status\n");
 	}
 	ctl_prime_init(&prime, &cfg, &ctx);
-	load_zones(&st);
+	if (ctl_zones_start(&zones, &ctx, &cfg, dp_clock_ms(), err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "local zone rejected: %s\n", err);
+	st.zones = &zones;
+	if (ctl_settings_start(&settings, &cfg, &ctx) != 0)
+		rte_exit(EXIT_FAILURE, "out of memory\n");
 	if (ctl_hints_start(&hints, &cfg, &ctx, err, sizeof(err)) != 0)
 		rte_exit(EXIT_FAILURE, "%s", err);
 	st.access = &access;
@@ -737,6 +731,10 @@ main(int argc, char **argv)
 	if (ctl_reload_init(&reload, &cfg, own_argc, own_argv, &access,
 			    (uint16_t)(rte_lcore_count() - 1)) != 0)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
+	reload.zones = &zones;
+	reload.settings = &settings;
+	reload.hints = &hints;
+	reload.st = &st;
 
 	api = ctl_api_open(cfg.control_path, api_handler, &st);
 	if (api == NULL)
@@ -755,7 +753,7 @@ main(int argc, char **argv)
 		LOG(WARNING, "telemetry commands not registered\n");
 
 	if (cfg.tcp)
-		tcp_setup(&st, &tun);
+		tcp_setup(&st, &tun, &settings);
 	launch_workers(&st);
 	if (st.tcp != NULL && ctl_tcp_start(st.tcp, err, sizeof(err)) != 0) {
 		LOG(ERR, "tcp_unavailable: %s\n", err);
@@ -779,6 +777,8 @@ main(int argc, char **argv)
 	ctl_http_close(st.metrics);
 	ctl_hints_stop(&hints);
 	ctl_access_stop(&access);
+	ctl_settings_stop(&settings);
+	ctl_zones_free(&zones);
 	ctl_reload_free(&reload);
 	rte_eth_dev_stop(ctx.port.port_id);
 	rte_eth_dev_close(ctx.port.port_id);

@@ -22,6 +22,7 @@ struct dp_cache_writer;
 struct dp_hints;
 struct dp_nbr_table;
 struct dp_prime_status;
+struct dp_settings;
 struct dp_tcp_lcore;
 struct px_rl_table;
 struct rte_rcu_qsbr;
@@ -64,7 +65,8 @@ struct dp_ctx {
 	struct dp_prime_status *prime_status;
 	struct rte_rcu_qsbr *qsbr;
 	/* Bit L set: a local zone's apex has L labels. A miss probes only the ancestors of
-	 * those depths for a zone apex, so a 127-label name costs what a 3-label one does. */
+	 * those depths for a zone apex, so a 127-label name costs what a 3-label one does.
+	 * dp: ro (relaxed), ctl: rw (atomic, on reload). */
 	uint64_t zone_depths[2];
 	uint32_t idle_sleep_us;    /* 0: poll without pause */
 	uint64_t idle_grace_tsc;   /* TSC cycles without a packet before the first sleep */
@@ -83,6 +85,11 @@ struct dp_ctx {
 	 * with dp_recurse_conf.probe resolves the probe question when it sees a new value.
 	 * dp: ro (relaxed load per loop, with recursion), ctl: rw (relaxed store, rarely). */
 	uint32_t probe_seq;
+	/* The resolver settings a reload may change (dp_settings.h), or NULL: each worker's
+	 * creation conf holds. Last, so that the fields the cache-hit path reads keep their
+	 * places. dp: ro (dp_settings_get, once per loop in dp_recurse_tick), ctl: rw (release
+	 * store, then RCU). */
+	struct dp_settings *settings;
 };
 
 /* One per worker, allocated on its NUMA node; the worker is the only writer of all of it. */
@@ -158,18 +165,33 @@ dp_tx_port(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 	return sent;
 }
 
-/* Records that a local zone apex has `labels` labels. Control thread, before launch. */
+/* Records that a local zone apex has `labels` labels. Control thread (tests and fuzzers; the
+ * daemon's zones set every bit at once with dp_ctx_set_zone_depths). */
 static inline void
 dp_ctx_add_zone_depth(struct dp_ctx *ctx, unsigned labels)
 {
 	if (labels < 128)
-		ctx->zone_depths[labels / 64] |= 1ull << (labels % 64);
+		__atomic_fetch_or(&ctx->zone_depths[labels / 64], 1ull << (labels % 64),
+				  __ATOMIC_RELEASE);
 }
 
+/* Replaces every zone depth bit (each word atomically). Control thread: a reload sets the old
+ * and the new zones' depths before the new entries go in, and the new ones alone after the old
+ * zones' entries are gone (ctl_zones.c): a bit set too early costs a probe, never an answer. */
+static inline void
+dp_ctx_set_zone_depths(struct dp_ctx *ctx, const uint64_t depths[2])
+{
+	__atomic_store_n(&ctx->zone_depths[0], depths[0], __ATOMIC_RELEASE);
+	__atomic_store_n(&ctx->zone_depths[1], depths[1], __ATOMIC_RELEASE);
+}
+
+/* Workers, on a miss: a relaxed load is a plain load on every target pollux runs on. */
 static inline bool
 dp_ctx_has_zone_depth(const struct dp_ctx *ctx, unsigned labels)
 {
-	return labels < 128 && (ctx->zone_depths[labels / 64] >> (labels % 64) & 1) != 0;
+	return labels < 128 &&
+	       (__atomic_load_n(&ctx->zone_depths[labels / 64], __ATOMIC_RELAXED) >> (labels % 64) &
+		1) != 0;
 }
 
 /* The root hints table in force; valid until the caller's next quiescent state report. Never

@@ -28,6 +28,7 @@
 #include "dp_recurse.h"
 #include "dp_recurse_int.h"
 #include "dp_reply.h"
+#include "dp_settings.h"
 #include "dp_tcp.h"
 #include "dp_upstream.h"
 
@@ -89,6 +90,8 @@ dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mem
 	if (rc == NULL)
 		goto nomem;
 	rc->conf = *conf;
+	rc->policy = *conf->policy;
+	rc->conf.policy = &rc->policy;
 	rc->pool = pool;
 	rc->clients = rte_zmalloc_socket("pollux_rec_clients", sizeof(*rc->clients) * n,
 					 RTE_CACHE_LINE_SIZE, socket);
@@ -131,7 +134,7 @@ dp_recurse_create(const struct dp_recurse_conf *conf, int socket, struct rte_mem
 	}
 	reply_key_init(rc);
 	rc->upq = dp_upq_init(rc->upq_mem, n, now_ms, seed);
-	rc->res = dp_resolve_init(rc->res_mem, n, &conf->resolve, conf->policy, rc->upq,
+	rc->res = dp_resolve_init(rc->res_mem, n, &conf->resolve, &rc->policy, rc->upq,
 				  &rc->rand);
 	if (rc->upq == NULL || rc->res == NULL ||
 	    (conf->rto_min_ms != 0 && dp_upq_set_rto_min(rc->upq, conf->rto_min_ms) != 0)) {
@@ -704,6 +707,32 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 	return DP_CONSUMED;
 }
 
+/*
+ * Takes in what a reload published (dp_settings.h), when it is new: copied into this worker's
+ * own state, so the object is read only here, within the iteration that loaded it. One load
+ * and one compare per loop iteration otherwise; nothing per packet.
+ */
+static void
+rec_settings_apply(struct dp_lcore *lc)
+{
+	struct dp_recurse *rc = lc->rec;
+	const struct dp_settings *s = dp_settings_get(lc->ctx);
+
+	if (likely(s == NULL || s->generation == rc->settings_gen))
+		return;
+	rc->settings_gen = s->generation;
+	rc->policy = s->policy;
+	rc->conf.resolve.qname_min = s->qname_min;
+	rc->conf.resolve.max_ttl = s->max_ttl;
+	rc->conf.resolve.max_neg_ttl = s->max_neg_ttl;
+	dp_resolve_tune(rc->res, s->qname_min, s->max_ttl, s->max_neg_ttl);
+	rc->conf.prime_min_servers = s->prime_min_servers;
+	memcpy(rc->conf.probe_qname, s->probe_qname, sizeof(rc->conf.probe_qname));
+	rc->conf.probe_qname_len = s->probe_qname_len;
+	rc->conf.probe_qtype = s->probe_qtype;
+	DP_STAT_INC(lc, rec_settings_applied);
+}
+
 void
 dp_recurse_tick(struct dp_lcore *lc)
 {
@@ -712,6 +741,7 @@ dp_recurse_tick(struct dp_lcore *lc)
 	struct dp_upq_done done;
 	uint64_t now = lc->now_ms;
 
+	rec_settings_apply(lc);
 	/* Where the hints are published, not the table itself: the resolver loads the table at
 	 * each use, so nothing loaded here outlives this iteration's quiescent state report. */
 	dp_resolve_set_hints_source(rc->res, &lc->ctx->hints);

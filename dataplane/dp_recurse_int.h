@@ -110,6 +110,11 @@ struct rec_dedupe {
 
 struct dp_recurse {
 	struct dp_recurse_conf conf;
+	/* The address policy in force for this worker: conf.policy and the resolver point here.
+	 * A copy, not the published object (dp_settings.h), so that nothing RCU-protected is
+	 * kept across a quiescent report; refreshed when settings_gen falls behind. */
+	struct px_addr_policy policy;
+	uint64_t settings_gen; /* of the dp_settings copied in; 0: the creation conf */
 	struct rte_mempool *pool;
 	struct dp_resolver *res;
 	struct dp_upq_table *upq;

@@ -394,6 +394,17 @@ struct dp_resolver *dp_resolve_init(void *mem, uint32_t capacity,
 				    const struct px_addr_policy *policy,
 				    const struct dp_upq_table *upq, struct dp_rand *rand);
 
+/* Changes what a reload may change (dp_settings.h) in a running resolver: the TTL caps and QNAME
+ * minimisation of cfg; the other fields are kept. Resolutions in flight use the new values from
+ * their next step. The resolver's own worker only. */
+static inline void
+dp_resolve_tune(struct dp_resolver *r, bool qname_min, uint32_t max_ttl, uint32_t max_neg_ttl)
+{
+	r->cfg.qname_min = qname_min;
+	r->cfg.max_ttl = max_ttl;
+	r->cfg.max_neg_ttl = max_neg_ttl;
+}
+
 /* Tells the resolver where the root hints are published (&ctx->hints): restarts (CNAME targets,
  * sub-resolutions with no cut source answer) load the table from there with an acquire load
  * when they need it, so they read the table in force during the caller's iteration and never

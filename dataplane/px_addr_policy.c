@@ -71,6 +71,18 @@ px_addr_policy_set_self6(struct px_addr_policy *p, const uint8_t addr[16])
 	return 0;
 }
 
+void
+px_addr_policy_copy_self(struct px_addr_policy *dst, const struct px_addr_policy *src)
+{
+	dst->has_self4 = src->has_self4;
+	dst->self4 = src->self4;
+	dst->has_bcast4 = src->has_bcast4;
+	dst->subnet4 = src->subnet4;
+	dst->bcast4 = src->bcast4;
+	dst->self6_count = src->self6_count;
+	memcpy(dst->self6, src->self6, sizeof(dst->self6));
+}
+
 bool
 px_addr_prefix_match(const uint8_t *a, const uint8_t *net, unsigned plen)
 {

@@ -101,6 +101,10 @@ void px_addr_policy_set_self4(struct px_addr_policy *p, uint32_t addr_be, unsign
  * most; -ENOSPC past that, 0 otherwise. Control thread, before the policy is used. */
 int px_addr_policy_set_self6(struct px_addr_policy *p, const uint8_t addr[16]);
 
+/* Gives dst the own addresses src was told (set_self4/6), keeping dst's netblocks and
+ * allow_loopback: a reloaded policy rejects pollux's addresses as the running one does. */
+void px_addr_policy_copy_self(struct px_addr_policy *dst, const struct px_addr_policy *src);
+
 /*
  * Adds a do-not-query netblock, "ADDR/LEN" or a bare address (a host route). Returns 0,
  * -EINVAL for a malformed netblock (host bits set count as malformed: say what you mean), or

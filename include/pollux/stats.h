@@ -157,6 +157,8 @@
 	  "check") \
 	X(rec_0x20_fallback, "servers queried without 0x20 for a while: their replies failed the " \
 	  "case check twice in a row") \
+	X(rec_settings_applied, "resolver settings taken in, at start and after each reload (address " \
+	  "policy, TTL caps, QNAME minimisation)") \
 	X(rec_probe_started, "health probes started (no resolution succeeded for half the window)") \
 	X(rec_probe_not_started, "health probes not started: no gateway MAC yet, or no resolver slot")
 

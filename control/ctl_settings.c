@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_rcu_qsbr.h>
+
+#include "ctl_settings.h"
+#include "dp_lcore.h"
+#include "dp_settings.h"
+
+RTE_LOG_REGISTER(ctl_settings_logtype, pollux.ctl.settings, INFO);
+
+struct dp_settings *
+ctl_settings_build(const struct ctl_config *cfg, const struct px_addr_policy *self)
+{
+	struct dp_settings *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->policy = cfg->addr_policy;
+	if (self != NULL)
+		px_addr_policy_copy_self(&s->policy, self);
+	s->max_ttl = cfg->max_ttl;
+	s->max_neg_ttl = cfg->max_neg_ttl;
+	s->qname_min = cfg->qname_min;
+	s->prime_min_servers = cfg->min_root_servers;
+	memcpy(s->probe_qname, cfg->health_probe.qname, sizeof(s->probe_qname));
+	s->probe_qname_len = cfg->health_probe.qname_len;
+	s->probe_qtype = cfg->health_probe.qtype;
+	return s;
+}
+
+void
+ctl_settings_publish(struct ctl_settings *cs, struct dp_settings *s)
+{
+	struct dp_settings *old;
+
+	s->generation = ++cs->generation;
+	old = __atomic_exchange_n(&cs->ctx->settings, s, __ATOMIC_ACQ_REL);
+	if (old == NULL)
+		return;
+	/* Workers copy what they need within the iteration that loaded the pointer, and the TCP
+	 * thread within its online section: past the grace period nobody reads the old one. */
+	rte_rcu_qsbr_synchronize(cs->ctx->qsbr, RTE_QSBR_THRID_INVALID);
+	free(old);
+}
+
+int
+ctl_settings_start(struct ctl_settings *cs, const struct ctl_config *cfg, struct dp_ctx *ctx)
+{
+	struct dp_settings *s;
+
+	memset(cs, 0, sizeof(*cs));
+	cs->ctx = ctx;
+	s = ctl_settings_build(cfg, NULL);
+	if (s == NULL)
+		return -ENOMEM;
+	ctl_settings_publish(cs, s);
+	/* The TCP thread is no lcore: it reads under a reader id no lcore and no other reader of
+	 * the control plane uses (ctl_access.c takes the highest free one; this the next). */
+	for (unsigned id = RTE_MAX_LCORE, skipped = 0; id-- > 0;) {
+		if (rte_lcore_is_enabled(id))
+			continue;
+		if (skipped++ == 0)
+			continue;
+		cs->tcp_reader = id;
+		cs->tcp_reader_ok = rte_rcu_qsbr_thread_register(ctx->qsbr, id) == 0;
+		break;
+	}
+	if (!cs->tcp_reader_ok)
+		rte_log(RTE_LOG_WARNING, ctl_settings_logtype, "pollux: resolver settings: no RCU "
+			"reader id left for the TCP thread: every upstream TCP retry is refused\n");
+	return 0;
+}
+
+enum px_addr_reason
+ctl_settings_check_addr(struct ctl_settings *cs, uint8_t family, const uint8_t *addr)
+{
+	const struct dp_settings *s;
+	enum px_addr_reason why = PX_ADDR_DO_NOT_QUERY;
+	uint32_t a4;
+
+	if (!cs->tcp_reader_ok)
+		return why;
+	rte_rcu_qsbr_thread_online(cs->ctx->qsbr, cs->tcp_reader);
+	s = dp_settings_get(cs->ctx);
+	if (s != NULL && family == 4) {
+		memcpy(&a4, addr, 4);
+		why = px_addr_check4(&s->policy, a4);
+	} else if (s != NULL) {
+		why = px_addr_check6(&s->policy, addr);
+	}
+	rte_rcu_qsbr_thread_offline(cs->ctx->qsbr, cs->tcp_reader);
+	return why;
+}
+
+void
+ctl_settings_stop(struct ctl_settings *cs)
+{
+	if (cs->ctx == NULL)
+		return;
+	free(__atomic_exchange_n(&cs->ctx->settings, NULL, __ATOMIC_ACQ_REL));
+	if (cs->tcp_reader_ok)
+		rte_rcu_qsbr_thread_unregister(cs->ctx->qsbr, cs->tcp_reader);
+	cs->tcp_reader_ok = false;
+}
