@@ -32,6 +32,8 @@
 
 #include "ctl_access.h"
 #include "ctl_api.h"
+#include "ctl_cache_cmd.h"
+#include "ctl_cache_dump.h"
 #include "ctl_config.h"
 #include "ctl_health.h"
 #include "ctl_hints_reload.h"
@@ -469,8 +471,10 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 	/* Unhealthy is an ERR reply: polluxctl then exits 1, with the reasons. */
 	if (argc == 1 && strcmp(argv[0], "health") == 0)
 		return ctl_health_report(st->health, st, out) == 0 ? 0 : -1;
+	if (ctl_cache_cmd_handles(argv[0]))
+		return ctl_cache_cmd(st->ctx->cache, st->dump, argc, argv, out, dp_clock_ms());
 	fprintf(out, "unknown command '%s'; known: status, stats, hints, reload-hints, tcp, acl, "
-		"reload, config, health\n",
+		"reload, config, health, flush, flush-zone, flush-all, lookup, dump-cache\n",
 		argc > 0 ? argv[0] : "");
 	return -1;
 }
@@ -630,6 +634,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 		/* Dead entries give their memory back within a few ticks. */
 		dp_cache_sweep(st->ctx->cache, dp_clock_ms(), SWEEP_BUCKETS_PER_TICK);
 		dp_cache_reclaim(st->ctx->cache);
+		ctl_cache_dump_tick(st->dump);
 	}
 }
 
@@ -647,6 +652,7 @@ main(int argc, char **argv)
 	static struct ctl_health health;
 	static struct ctl_settings settings;
 	static struct ctl_zones zones;
+	static struct ctl_cache_dump dump;
 	struct ctl_api *api;
 	char err[CTL_HINTS_REASONS_LEN + 256];
 	int ret, sfd;
@@ -739,6 +745,8 @@ main(int argc, char **argv)
 	api = ctl_api_open(cfg.control_path, api_handler, &st);
 	if (api == NULL)
 		rte_exit(EXIT_FAILURE, "control socket %s: %s\n", cfg.control_path, strerror(errno));
+	ctl_cache_dump_init(&dump, ctx.cache, api);
+	st.dump = &dump;
 	if (cfg.has_metrics) {
 		st.metrics = ctl_http_open((const struct sockaddr *)&cfg.metrics_addr,
 					   cfg.metrics_addr_len, ctl_metrics_render, &st);
@@ -773,6 +781,7 @@ main(int argc, char **argv)
 	ctl_tcp_free(st.tcp);
 	ctl_tun_close(&tun);
 	ctl_stats_telemetry_withdraw();
+	ctl_cache_dump_stop(&dump);
 	ctl_api_close(api);
 	ctl_http_close(st.metrics);
 	ctl_hints_stop(&hints);
