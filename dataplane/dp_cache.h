@@ -2,9 +2,9 @@
 /*
  * The answer cache: a fixed-size, two-choice, four-way set-associative hash of immutable
  * entries. Readers (workers) are lock-free and wait-free and write nothing shared: a hit is two
- * cache-line reads of the table plus the entry. There is exactly one writer, the control
- * thread, which publishes entries with release stores and frees replaced or evicted ones only
- * after an RCU (rte_rcu_qsbr) grace period, through a defer queue.
+ * cache-line reads of the table plus the entry. Writers (the workers and the control thread:
+ * "Writers" below) publish entries with release stores and free replaced, evicted, swept or
+ * flushed ones only after an RCU (rte_rcu_qsbr) grace period, through their defer queues.
  *
  * Why not rte_hash: its keys are fixed-length and compared whole (a DNS key is up to 260 bytes,
  * so every probe would compare 260 bytes), it has no notion of expiry, and eviction would need
