@@ -174,7 +174,6 @@ ctl_cache_dump_start_fd(struct ctl_cache_dump *d, int fd)
 	d->ended = false;
 	d->copy_failed = false;
 	d->last_ms = ctl_sockio_now_ms();
-	d->dumps++;
 	if (buf_fill(d, write_head) != 0) {
 		end(d, false);
 		return -ENOMEM;

@@ -46,7 +46,7 @@ struct ctl_cache_dump {
 	struct dp_cache_entry **copies;
 	size_t copy_count, copy_cap;
 	bool copy_failed;
-	uint64_t dumps, aborted; /* for the log and tests */
+	uint64_t aborted;    /* dumps that ended before their end line (tests read it) */
 };
 
 /* Sets up an idle dump for cache c, taking connections from api. */
