@@ -175,7 +175,8 @@ free_checked(struct dp_cache *c)
 {
 	dp_cache_flush(c, true);
 	rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
-	dp_cache_reclaim(c);
+	for (uint32_t i = 0; i < c->writer_count; i++)
+		rte_rcu_qsbr_dq_reclaim(c->writers[i]->dq, UINT32_MAX, NULL, NULL, NULL);
 	for (int k = 0; k < DP_CACHE_CLASS_COUNT; k++)
 		ck_assert_uint_eq(rte_mempool_avail_count(c->pools[0].mp[k]),
 				  c->pools[0].mp[k]->size);
@@ -318,6 +319,148 @@ START_TEST(test_dp_cache_walk_slices)
 	ck_assert_uint_eq(calls, (nb + 6) / 7);
 	ck_assert_uint_eq(n, 300);
 	free_checked(c);
+}
+END_TEST
+
+/*
+ * The flushes and the dump's walk follow the writer protocol: worker lcores insert, replace and
+ * look up keys of two zones crowded into a small table (moves and evictions all the time) while
+ * the control thread flushes one zone and names, and walks the table reading every entry. No
+ * reader or visit sees a torn or freed entry (ASan would see a use after free), and in the end
+ * every pool object comes back once.
+ */
+#define CF_KEYS 48
+#define CF_ROUNDS 400000
+static struct dp_cache *cf_cache;
+static struct dp_cache_writer *cf_writer[RTE_MAX_LCORE];
+static struct dp_cache_key cf_keys[CF_KEYS];
+static uint64_t cf_bad[RTE_MAX_LCORE], cf_hits[RTE_MAX_LCORE];
+
+/* Whole and the key's own: every rr byte names the key. */
+static bool
+cf_check(const struct dp_cache_entry *e)
+{
+	const uint8_t *rr = dp_cache_entry_rr(e);
+	unsigned k = rr[0];
+
+	if (k >= CF_KEYS || e->rr_len != 24 + (k % 3) * 100 ||
+	    e->name_len != cf_keys[k].name_len ||
+	    memcmp(dp_cache_entry_name(e), cf_keys[k].name, e->name_len) != 0)
+		return false;
+	for (unsigned b = 1; b < e->rr_len; b++)
+		if (rr[b] != k)
+			return false;
+	return true;
+}
+
+static int
+cf_worker(void *arg)
+{
+	unsigned id = rte_lcore_id();
+	uint32_t x = id * 2654435761u;
+	uint8_t rr[DP_CACHE_RR_MAX];
+
+	RTE_SET_USED(arg);
+	rte_rcu_qsbr_thread_register(qsbr, id);
+	rte_rcu_qsbr_thread_online(qsbr, id);
+	for (unsigned n = 0; n < CF_ROUNDS; n++) {
+		const struct dp_cache_entry *e;
+		unsigned k;
+
+		x = x * 1103515245u + 12345u;
+		k = (x >> 8) % CF_KEYS;
+		if (x & 0x10000) {
+			const struct dp_cache_answer a = {.ttl = 300, .an_count = 1, .rr = rr,
+							  .rr_len = (uint16_t)(24 + (k % 3) * 100)};
+			int ret;
+
+			memset(rr, (int)k, a.rr_len);
+			ret = dp_cache_put(cf_writer[id], &cf_keys[k], &a, dp_clock_ms());
+			cf_bad[id] += ret != 0 && ret != -EBUSY && ret != -ENOBUFS;
+		}
+		e = dp_cache_lookup(cf_cache, cf_keys[k].name, cf_keys[k].name_len,
+				    cf_keys[k].qtype, cf_keys[k].qclass, cf_keys[k].kind);
+		if (e != NULL) {
+			cf_hits[id]++;
+			cf_bad[id] += !cf_check(e) || dp_cache_entry_rr(e)[0] != k;
+		}
+		if ((n & 7) == 0) {
+			rte_rcu_qsbr_quiescent(qsbr, id);
+			dp_cache_writer_reclaim(cf_writer[id]);
+		}
+	}
+	rte_rcu_qsbr_thread_offline(qsbr, id);
+	rte_rcu_qsbr_thread_unregister(qsbr, id);
+	return 0;
+}
+
+static void
+cf_visit(void *arg, const struct dp_cache_entry *e)
+{
+	uint64_t *bad = arg;
+
+	*bad += !cf_check(e);
+}
+
+START_TEST(test_dp_cache_flush_under_writers)
+{
+	uint64_t bad = 0, hits = 0, visit_bad = 0, removed = 0;
+	unsigned lcore, workers = 0;
+	struct dp_cache_flush_result r;
+	struct dp_cache_info info;
+	char name[32];
+
+	cf_cache = new_cache("tf_conc", 16);
+	for (int i = 0; i < CF_KEYS; i++) {
+		snprintf(name, sizeof(name), "k%d.%s.test", i, i % 2 ? "odd" : "even");
+		cf_keys[i] = key_of(name, PX_DNS_TYPE_A);
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		cf_writer[lcore] = dp_cache_writer_create(cf_cache, 0, 64);
+		ck_assert_ptr_nonnull(cf_writer[lcore]);
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		rte_eal_remote_launch(cf_worker, NULL, lcore);
+		workers++;
+	}
+	ck_assert_uint_ge(workers, 2);
+	for (unsigned n = 0; n < 1000000; n++) {
+		bool running = false;
+
+		RTE_LCORE_FOREACH_WORKER(lcore)
+			running |= rte_eal_get_lcore_state(lcore) == RUNNING;
+		if (!running && n > 100)
+			break;
+		r = flush(cf_cache, PX_FLUSH_ZONE, "odd.test", PX_FLUSH_ANY_TYPE);
+		removed += r.removed;
+		r = flush(cf_cache, PX_FLUSH_NAME, "k4.even.test", PX_DNS_TYPE_A);
+		removed += r.removed;
+		for (uint32_t p = 0; p < dp_cache_bucket_count(cf_cache);)
+			p = dp_cache_walk(cf_cache, p, 3, cf_visit, &visit_bad);
+		dp_cache_reclaim(cf_cache);
+	}
+	rte_eal_mp_wait_lcore();
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		bad += cf_bad[lcore];
+		hits += cf_hits[lcore];
+	}
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_eq(visit_bad, 0);
+	ck_assert_uint_gt(hits, 0);
+	ck_assert_uint_gt(removed, 0);
+	dp_cache_info(cf_cache, &info);
+	ck_assert_uint_eq(info.flushed, removed);
+
+	/* Quiet now: a zone flush leaves none of its names and every other one. */
+	r = flush(cf_cache, PX_FLUSH_ZONE, "odd.test", PX_FLUSH_ANY_TYPE);
+	for (int i = 0; i < CF_KEYS; i++) {
+		struct dp_cache_entry *e = dp_cache_entry_clone(cf_cache, &cf_keys[i]);
+
+		if (i % 2)
+			ck_assert_ptr_null(e);
+		dp_cache_entry_free(e);
+	}
+	free_checked(cf_cache);
 }
 END_TEST
 
@@ -529,6 +672,8 @@ cache_flush_suite(void)
 	tcase_add_test(tc, test_dp_cache_flush_match_zone);
 	tcase_add_test(tc, test_dp_cache_flush_frees_after_grace_period);
 	tcase_add_test(tc, test_dp_cache_walk_slices);
+	tcase_add_test(tc, test_dp_cache_flush_under_writers);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("commands");
 	tcase_add_test(tc, test_ctl_cache_parse);
@@ -546,7 +691,8 @@ main(void)
 	SRunner *sr;
 	int failed;
 
-	px_test_eal_init("test_cache_flush", "0", NULL);
+	/* Two worker lcores on the machine's two CPUs, for the concurrent flush. */
+	px_test_eal_init("test_cache_flush", "0@0,1@1,2@0", NULL);
 	dp_clock_init();
 	qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
 	rte_rcu_qsbr_init(qsbr, RTE_MAX_LCORE);
