@@ -364,6 +364,14 @@ usage:
 	return -1;
 }
 
+void
+ctl_cache_tick(struct dp_cache *c, struct ctl_cache_dump *dump, uint64_t now_ms)
+{
+	dp_cache_sweep(c, now_ms, CTL_CACHE_SWEEP_BUCKETS);
+	dp_cache_reclaim(c);
+	ctl_cache_dump_tick(dump);
+}
+
 int
 ctl_cache_cmd(struct dp_cache *c, struct ctl_cache_dump *dump, int argc, char **argv, FILE *out,
 	      uint64_t now_ms)

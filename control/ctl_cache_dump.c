@@ -47,7 +47,7 @@ ctl_cache_dump_init(struct ctl_cache_dump *d, struct dp_cache *c, struct ctl_api
 bool
 ctl_cache_dump_busy(const struct ctl_cache_dump *d)
 {
-	return d->fd >= 0;
+	return d->running;
 }
 
 static void
@@ -71,6 +71,7 @@ end(struct ctl_cache_dump *d, bool complete)
 		total += (size_t)n;
 	close(d->fd);
 	d->fd = -1;
+	d->running = false;
 	free(d->buf);
 	d->buf = NULL;
 	d->len = d->off = 0;
@@ -83,7 +84,7 @@ end(struct ctl_cache_dump *d, bool complete)
 void
 ctl_cache_dump_stop(struct ctl_cache_dump *d)
 {
-	if (d->fd >= 0)
+	if (d->running)
 		end(d, false);
 }
 
@@ -166,8 +167,9 @@ write_slice(struct ctl_cache_dump *d, FILE *f)
 int
 ctl_cache_dump_start_fd(struct ctl_cache_dump *d, int fd)
 {
-	if (d->fd >= 0)
+	if (d->running)
 		return -EBUSY;
+	d->running = true;
 	d->fd = fd;
 	d->pos = 0;
 	d->entries = 0;
@@ -186,7 +188,7 @@ ctl_cache_dump_start(struct ctl_cache_dump *d, FILE *err)
 {
 	int fd, rc;
 
-	if (d->fd >= 0) {
+	if (d->running) {
 		fprintf(err, "a cache dump is running already; try again when it is done\n");
 		return -EBUSY;
 	}
@@ -230,7 +232,7 @@ ctl_cache_dump_tick(struct ctl_cache_dump *d)
 {
 	int64_t start = now_us();
 
-	if (d->fd < 0)
+	if (!d->running)
 		return;
 	/* A new slice is made only once the last one is sent: a slow reader holds one slice of
 	 * memory, not the whole dump. */

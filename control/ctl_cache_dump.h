@@ -35,7 +35,8 @@ struct ctl_api;
 struct ctl_cache_dump {
 	struct dp_cache *cache;
 	struct ctl_api *api; /* whose connection a dump takes over (ctl_api_detach) */
-	int fd;              /* the client's connection while a dump runs, else -1 */
+	bool running;        /* a dump runs (a zeroed struct is idle) */
+	int fd;              /* the client's connection while a dump runs */
 	uint32_t pos;        /* next bucket to walk */
 	uint64_t entries;    /* written so far */
 	bool ended;          /* the end line is in buf */
