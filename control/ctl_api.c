@@ -34,6 +34,8 @@ struct ctl_api {
 	ino_t ino;
 	ctl_api_handler_t handler;
 	void *arg;
+	int cur_fd;    /* the connection a handler runs for, else -1 */
+	bool detached; /* the handler took cur_fd over (ctl_api_detach) */
 };
 
 /* mkdir -p of the directory part of path. */
@@ -152,6 +154,7 @@ ctl_api_open(const char *path, ctl_api_handler_t handler, void *arg)
 	if (api == NULL)
 		return NULL;
 	api->fd = -1;
+	api->cur_fd = -1;
 	api->handler = handler;
 	api->arg = arg;
 	api->path = strdup(path);
@@ -315,7 +318,15 @@ serve_one(struct ctl_api *api, int cfd, int timeout_ms)
 		body = "NUL byte in request\n";
 		body_len = strlen(body);
 	} else {
-		bool ok = handle(api, line, &reply, &body_len);
+		bool ok;
+
+		api->cur_fd = cfd;
+		ok = handle(api, line, &reply, &body_len);
+		api->cur_fd = -1;
+		if (api->detached) {
+			free(reply);
+			return true;
+		}
 
 		status = ok ? PX_CTL_REPLY_OK "\n" : PX_CTL_REPLY_ERR "\n";
 		body = reply != NULL ? reply : "out of memory\n";
@@ -345,10 +356,21 @@ ctl_api_serve(struct ctl_api *api, int timeout_ms)
 			break;
 		}
 		served += serve_one(api, cfd, timeout_ms);
-		close(cfd);
+		if (!api->detached)
+			close(cfd);
+		api->detached = false;
 		accepted++;
 	}
 	return served;
+}
+
+int
+ctl_api_detach(struct ctl_api *api)
+{
+	if (api == NULL || api->cur_fd < 0)
+		return -1;
+	api->detached = true;
+	return api->cur_fd;
 }
 
 void

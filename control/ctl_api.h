@@ -27,5 +27,14 @@ int ctl_api_fd(const struct ctl_api *api);
  * slow client. Returns the number served. */
 int ctl_api_serve(struct ctl_api *api, int timeout_ms);
 
+/*
+ * From inside the handler only: takes the client's connection away from the server, which then
+ * sends no reply on it and does not close it. The caller owns the (non-blocking) fd from then
+ * on: it writes the "OK" line and the body itself, as slowly as it likes, and closes it. For
+ * replies too large to build in one go (polluxctl dump-cache). Returns the fd, or -1 outside a
+ * handler.
+ */
+int ctl_api_detach(struct ctl_api *api);
+
 /* Closes the socket and unlinks its path. */
 void ctl_api_close(struct ctl_api *api);

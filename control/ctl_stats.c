@@ -162,6 +162,7 @@ ctl_stats_print(const struct ctl_state *st, FILE *out)
 		ci.insert_failures);
 	fprintf(out, "cache.writers %u\ncache.contended %" PRIu64 "\ncache.no_mem %" PRIu64
 		"\ncache.kept %" PRIu64 "\n", ci.writers, ci.contended, ci.no_mem, ci.kept);
+	fprintf(out, "cache.flushed %" PRIu64 "\n", ci.flushed);
 	print_resolver(st, out);
 	if (st->hints != NULL)
 		ctl_hints_print_stats(st->hints, out);

@@ -45,7 +45,7 @@
 #include "ctl_tcp.h"
 #include "ctl_tun.h"
 #include "ctl_zones.h"
-#include "dp_cache.h"
+#include "ctl_cache_cmd.h" /* and dp_cache.h */
 #include "dp_prime.h"
 #include "dp_rand.h"
 #include "dp_clock.h"
@@ -60,7 +60,6 @@ RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 /* The control loop wakes at least this often: cache inserts from workers wait at most this
  * long in the feed, and expired entries are swept at this pace. */
 #define TICK_MS 20
-#define SWEEP_BUCKETS_PER_TICK 4096
 #define IDLE_GRACE_US 1000 /* quiet this long before a worker starts to sleep */
 #define HANDOFF_RING_SIZE 1024 /* replies waiting for their worker, per worker */
 #define MBUF_CACHE 256
@@ -469,8 +468,10 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 	/* Unhealthy is an ERR reply: polluxctl then exits 1, with the reasons. */
 	if (argc == 1 && strcmp(argv[0], "health") == 0)
 		return ctl_health_report(st->health, st, out) == 0 ? 0 : -1;
+	if (ctl_cache_cmd_handles(argv[0]))
+		return ctl_cache_cmd(st->ctx->cache, &st->dump, argc, argv, out, dp_clock_ms());
 	fprintf(out, "unknown command '%s'; known: status, stats, hints, reload-hints, tcp, acl, "
-		"reload, config, health\n",
+		"reload, config, health, flush, flush-zone, flush-all, lookup, dump-cache\n",
 		argc > 0 ? argv[0] : "");
 	return -1;
 }
@@ -627,9 +628,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 		ctl_prime_tick(st->prime);
 		port_watch(st);
 		ctl_health_tick(st->health, st, dp_clock_ms());
-		/* Dead entries give their memory back within a few ticks. */
-		dp_cache_sweep(st->ctx->cache, dp_clock_ms(), SWEEP_BUCKETS_PER_TICK);
-		dp_cache_reclaim(st->ctx->cache);
+		ctl_cache_tick(st->ctx->cache, &st->dump, dp_clock_ms());
 	}
 }
 
@@ -739,6 +738,7 @@ main(int argc, char **argv)
 	api = ctl_api_open(cfg.control_path, api_handler, &st);
 	if (api == NULL)
 		rte_exit(EXIT_FAILURE, "control socket %s: %s\n", cfg.control_path, strerror(errno));
+	ctl_cache_dump_init(&st.dump, ctx.cache, api);
 	if (cfg.has_metrics) {
 		st.metrics = ctl_http_open((const struct sockaddr *)&cfg.metrics_addr,
 					   cfg.metrics_addr_len, ctl_metrics_render, &st);
@@ -773,6 +773,7 @@ main(int argc, char **argv)
 	ctl_tcp_free(st.tcp);
 	ctl_tun_close(&tun);
 	ctl_stats_telemetry_withdraw();
+	ctl_cache_dump_stop(&st.dump);
 	ctl_api_close(api);
 	ctl_http_close(st.metrics);
 	ctl_hints_stop(&hints);

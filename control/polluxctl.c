@@ -4,6 +4,7 @@
  * reply. Plain libc, no DPDK, so that it runs anywhere, as any user allowed on the socket.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -54,6 +55,17 @@ usage(FILE *out)
 		"  health             'ok' when every worker polls, the link is up, hints are\n"
 		"                     loaded and a resolution succeeded within\n"
 		"                     --health-resolve-window; else each reason, and exit 1\n"
+		"  flush NAME [TYPE]  remove NAME's cache entries (of every type, or of TYPE;\n"
+		"                     TYPE NS takes the delegation at NAME too)\n"
+		"  flush-zone NAME    remove every entry at or below NAME, delegations included\n"
+		"  flush-all          remove every cache entry\n"
+		"                     (the flushes say how many entries went; local-zone data is\n"
+		"                     never flushed; a NAME with nothing to remove is an error)\n"
+		"  lookup NAME TYPE   what the cache holds for NAME TYPE: rcode, records, TTL\n"
+		"                     left, fresh or expired, origin (resolved, local-zone, primed)\n"
+		"  dump-cache FILE    write the cache as a master file to FILE ('-': stdout); pollux\n"
+		"                     streams it, polluxctl writes FILE (replaced only when the\n"
+		"                     dump is complete)\n"
 		"\n"
 		"Exit status: 0 when pollux replied OK, 1 when it replied ERR (the reason goes to\n"
 		"stderr; for health: unhealthy), 2 on a usage error or when no reply could be had\n"
@@ -225,6 +237,197 @@ print_reply(const char *path, const char *reply, size_t len)
 	return EXIT_ERR;
 }
 
+/* The output of dump-cache: FILE is written under a temporary name beside it and renamed over
+ * FILE only once the dump is complete, so a cut dump never replaces a good one. */
+struct dump_out {
+	FILE *f;
+	const char *file; /* "-": stdout */
+	char *tmp;
+};
+
+static int
+dump_open(struct dump_out *o, const char *file)
+{
+	int fd;
+
+	o->file = file;
+	o->tmp = NULL;
+	if (strcmp(file, "-") == 0) {
+		o->f = stdout;
+		return 0;
+	}
+	if (asprintf(&o->tmp, "%s.tmp.%ld", file, (long)getpid()) < 0) {
+		o->tmp = NULL;
+		return -ENOMEM;
+	}
+	fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || (o->f = fdopen(fd, "w")) == NULL) {
+		int err = errno;
+
+		if (fd >= 0) {
+			close(fd);
+			unlink(o->tmp);
+		}
+		free(o->tmp);
+		o->tmp = NULL;
+		return -err;
+	}
+	return 0;
+}
+
+/* Finishes the output: renamed into place when ok, else removed. Returns 0 or -errno. */
+static int
+dump_close(struct dump_out *o, bool ok)
+{
+	int rc = 0;
+
+	if (o->f == stdout)
+		return fflush(stdout) == 0 ? 0 : -errno;
+	if (fclose(o->f) != 0)
+		rc = -errno;
+	if (ok && rc == 0 && rename(o->tmp, o->file) != 0)
+		rc = -errno;
+	if (!ok || rc != 0)
+		unlink(o->tmp);
+	free(o->tmp);
+	return rc;
+}
+
+/* Keeps the last bytes seen, so that the last line can be checked at the end. */
+static void
+tail_add(char *tail, size_t cap, size_t *len, const char *p, size_t n)
+{
+	if (n >= cap) {
+		memcpy(tail, p + n - cap, cap);
+		*len = cap;
+		return;
+	}
+	if (*len + n > cap) {
+		size_t drop = *len + n - cap;
+
+		memmove(tail, tail + drop, *len - drop);
+		*len -= drop;
+	}
+	memcpy(tail + *len, p, n);
+	*len += n;
+}
+
+/* Whether the stream ended with a complete dump's last line. */
+static bool
+tail_complete(const char *tail, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || tail[len - 1] != '\n')
+		return false;
+	for (i = len - 1; i > 0 && tail[i - 1] != '\n'; i--)
+		;
+	return len - i > strlen(PX_CTL_DUMP_END) &&
+	       memcmp(tail + i, PX_CTL_DUMP_END, strlen(PX_CTL_DUMP_END)) == 0;
+}
+
+/*
+ * polluxctl dump-cache FILE: the reply streams for as long as the cache takes to walk, so it is
+ * copied to FILE as it comes, with TIMEOUT_MS allowed between two reads rather than for the
+ * whole reply. ERR goes to stderr as for any command.
+ */
+static int
+run_dump(int fd, const char *path, const char *file)
+{
+	char buf[65536], status[16], tail[256];
+	size_t status_len = 0, tail_len = 0;
+	struct dump_out o = {0};
+	bool ok = false, err_reply = false, opened = false;
+	int rc;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		char *p = buf;
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				rc = -errno;
+				goto io_err;
+			}
+			rc = ctl_sockio_wait(fd, POLLIN, ctl_sockio_now_ms() + TIMEOUT_MS);
+			if (rc < 0)
+				goto io_err;
+			continue;
+		}
+		/* The status line first. */
+		while (!opened && !err_reply && n > 0) {
+			char c = *p++;
+
+			n--;
+			if (c != '\n') {
+				if (status_len + 1 >= sizeof(status)) {
+					fprintf(stderr, "polluxctl: malformed reply from %s\n", path);
+					return EXIT_USAGE;
+				}
+				status[status_len++] = c;
+				continue;
+			}
+			status[status_len] = '\0';
+			if (strcmp(status, PX_CTL_REPLY_ERR) == 0) {
+				err_reply = true;
+			} else if (strcmp(status, PX_CTL_REPLY_OK) == 0) {
+				rc = dump_open(&o, file);
+				if (rc < 0) {
+					fprintf(stderr, "polluxctl: cannot write %s: %s\n", file,
+						strerror(-rc));
+					return EXIT_USAGE;
+				}
+				opened = true;
+			} else {
+				fprintf(stderr, "polluxctl: malformed reply from %s\n", path);
+				return EXIT_USAGE;
+			}
+		}
+		if (n == 0)
+			continue;
+		if (err_reply) {
+			fwrite(p, 1, (size_t)n, stderr);
+			continue;
+		}
+		if (fwrite(p, 1, (size_t)n, o.f) != (size_t)n) {
+			fprintf(stderr, "polluxctl: writing %s: %s\n", file, strerror(errno));
+			dump_close(&o, false);
+			return EXIT_USAGE;
+		}
+		tail_add(tail, sizeof(tail), &tail_len, p, (size_t)n);
+	}
+	if (err_reply)
+		return EXIT_ERR;
+	if (!opened) {
+		fprintf(stderr, "polluxctl: no reply from %s\n", path);
+		return EXIT_USAGE;
+	}
+	ok = tail_complete(tail, tail_len);
+	rc = dump_close(&o, ok);
+	if (!ok) {
+		fprintf(stderr, "polluxctl: the dump from %s was cut short%s\n", path,
+			strcmp(file, "-") == 0 ? "" : "; nothing written");
+		return EXIT_ERR;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "polluxctl: writing %s: %s\n", file, strerror(-rc));
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+io_err:
+	if (opened)
+		dump_close(&o, false);
+	if (rc == -ETIMEDOUT)
+		fprintf(stderr, "polluxctl: %s sent nothing for %d s\n", path, TIMEOUT_MS / 1000);
+	else
+		fprintf(stderr, "polluxctl: talking to %s: %s\n", path, strerror(-rc));
+	return EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -234,6 +437,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("POLLUX_CONTROL");
+	const char *dump_file;
 	char req[PX_CTL_MAX_REQUEST];
 	int64_t deadline;
 	size_t reply_len = 0;
@@ -261,7 +465,17 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	len = build_request(req, sizeof(req), argc - optind, argv + optind);
+	/* dump-cache FILE: FILE is polluxctl's business; pollux is only asked for the dump. */
+	dump_file = NULL;
+	if (strcmp(argv[optind], "dump-cache") == 0) {
+		if (argc - optind != 2) {
+			fprintf(stderr, "polluxctl: usage: dump-cache FILE ('-' for stdout)\n");
+			return EXIT_USAGE;
+		}
+		dump_file = argv[optind + 1];
+	}
+	len = build_request(req, sizeof(req), dump_file != NULL ? 1 : argc - optind,
+			    argv + optind);
 	if (len < 0)
 		return EXIT_USAGE;
 
@@ -270,6 +484,12 @@ main(int argc, char **argv)
 	if (fd < 0)
 		return EXIT_USAGE;
 	rc = ctl_sockio_send_all(fd, req, len, deadline);
+	if (rc == 0 && dump_file != NULL) {
+		shutdown(fd, SHUT_WR);
+		rc = run_dump(fd, path, dump_file);
+		close(fd);
+		return rc;
+	}
 	if (rc == 0) {
 		shutdown(fd, SHUT_WR);
 		rc = read_reply(fd, &reply, &reply_len, deadline);

@@ -204,30 +204,6 @@ dp_cache_free(struct dp_cache *c)
 	rte_free(c);
 }
 
-static inline bool
-bucket_trylock(struct dp_cache_bucket *b)
-{
-	uint32_t free_ = 0;
-
-	return __atomic_compare_exchange_n(&b->lock, &free_, 1, false, __ATOMIC_ACQUIRE,
-					   __ATOMIC_RELAXED);
-}
-
-/* The control thread only: a worker holds a bucket for a few stores, never waiting itself. */
-static inline void
-bucket_lock_wait(struct dp_cache_bucket *b)
-{
-	while (!bucket_trylock(b))
-		while (__atomic_load_n(&b->lock, __ATOMIC_RELAXED) != 0)
-			rte_pause();
-}
-
-static inline void
-bucket_unlock(struct dp_cache_bucket *b)
-{
-	__atomic_store_n(&b->lock, 0, __ATOMIC_RELEASE);
-}
-
 /* Takes both of a key's buckets, lower index first: waiting for the control thread, trying
  * once for a worker. Returns false (nothing held) when a worker found one held. */
 static bool
@@ -257,62 +233,6 @@ unlock_pair(struct dp_cache *c, uint32_t i1, uint32_t i2)
 	bucket_unlock(&c->buckets[i1]);
 	if (i2 != i1)
 		bucket_unlock(&c->buckets[i2]);
-}
-
-static inline uint32_t
-coarse_s(uint64_t ms)
-{
-	return (uint32_t)(ms >> 10) & 0xffffffu;
-}
-
-/* The eviction summary of e (dp_cache_bucket.meta). */
-static inline uint32_t
-meta_of(const struct dp_cache_entry *e)
-{
-	uint32_t v;
-
-	if (e->flags & DP_CACHE_F_PINNED)
-		return DP_CACHE_META_PINNED;
-	if (e->flags & DP_CACHE_F_HEAP)
-		return DP_CACHE_META_HEAP;
-	v = coarse_s(e->expire_ms);
-	/* A time that happens to spell a marker is told a second sooner. */
-	return v >= DP_CACHE_META_HEAP ? DP_CACHE_META_HEAP - 1 : v;
-}
-
-static inline uint32_t
-meta_get(const struct dp_cache_bucket *b, int i)
-{
-	return (uint32_t)b->meta[i][0] | (uint32_t)b->meta[i][1] << 8 |
-	       (uint32_t)b->meta[i][2] << 16;
-}
-
-static inline void
-meta_set(struct dp_cache_bucket *b, int i, uint32_t v)
-{
-	b->meta[i][0] = (uint8_t)v;
-	b->meta[i][1] = (uint8_t)(v >> 8);
-	b->meta[i][2] = (uint8_t)(v >> 16);
-}
-
-static void
-slot_publish(struct dp_cache_bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
-{
-	/* Pointer first: a reader that sees the new signature with the old pointer misses; one
-	 * that sees the new pointer with the old signature misses too. Neither is ever wrong.
-	 * Both stores release: a reader may skip a slot on its signature alone, and the move
-	 * protocol needs a reader that saw a cleared signature to also see the `moves` bump that
-	 * preceded it (through the acquire fence in dp_cache_lookup()). */
-	__atomic_store_n(&b->e[i], e, __ATOMIC_RELEASE);
-	__atomic_store_n(&b->sig[i], sig, __ATOMIC_RELEASE);
-}
-
-/* Puts e (NULL: nothing) in slot i of b, which the caller holds. */
-static void
-slot_set(struct dp_cache_bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
-{
-	meta_set(b, i, e != NULL ? meta_of(e) : 0);
-	slot_publish(b, i, e, sig);
 }
 
 /* free_slot() on a bucket another writer may be changing: a hint, confirmed under its lock. */
@@ -669,54 +589,6 @@ dp_cache_delete(struct dp_cache *c, const struct dp_cache_key *key)
 	return ret;
 }
 
-unsigned
-dp_cache_sweep(struct dp_cache *c, uint64_t now_ms, unsigned budget)
-{
-	unsigned removed = 0;
-	uint32_t nb = c->mask + 1;
-
-	/* Budget counts buckets visited, so a call's cost is bounded whatever it finds. A bucket
-	 * a worker holds is passed over: the sweep comes round again. */
-	for (unsigned n = 0; n < budget && n < nb; n++) {
-		struct dp_cache_bucket *b = &c->buckets[c->sweep_pos];
-
-		c->sweep_pos = (c->sweep_pos + 1) & c->mask;
-		if (!bucket_trylock(b))
-			continue;
-		for (int i = 0; i < WAYS; i++) {
-			struct dp_cache_entry *o = b->e[i];
-
-			if (o == NULL || (o->flags & DP_CACHE_F_PINNED) || now_ms < o->expire_ms)
-				continue;
-			slot_set(b, i, NULL, 0);
-			dp_cache_retire(c->ctl, o);
-			removed++;
-		}
-		bucket_unlock(b);
-	}
-	DP_CACHE_WCOUNT_ADD(c->ctl, expired_swept, removed);
-	return removed;
-}
-
-void
-dp_cache_flush(struct dp_cache *c, bool pinned)
-{
-	for (uint32_t k = 0; k <= c->mask; k++) {
-		struct dp_cache_bucket *b = &c->buckets[k];
-
-		bucket_lock_wait(b);
-		for (int i = 0; i < WAYS; i++) {
-			struct dp_cache_entry *o = b->e[i];
-
-			if (o == NULL || (!pinned && (o->flags & DP_CACHE_F_PINNED)))
-				continue;
-			slot_set(b, i, NULL, 0);
-			dp_cache_retire(c->ctl, o);
-		}
-		bucket_unlock(b);
-	}
-}
-
 void
 dp_cache_reclaim(struct dp_cache *c)
 {
@@ -750,6 +622,7 @@ dp_cache_info(const struct dp_cache *c, struct dp_cache_info *info)
 		info->contended += LOAD(n->contended);
 		info->no_mem += LOAD(n->no_mem);
 		info->kept += LOAD(n->kept);
+		info->flushed += LOAD(n->flushed);
 	}
 	info->entries = entries > 0 ? (uint32_t)entries : 0;
 	info->pinned = pinned > 0 ? (uint32_t)pinned : 0;

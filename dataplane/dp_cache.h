@@ -2,9 +2,9 @@
 /*
  * The answer cache: a fixed-size, two-choice, four-way set-associative hash of immutable
  * entries. Readers (workers) are lock-free and wait-free and write nothing shared: a hit is two
- * cache-line reads of the table plus the entry. There is exactly one writer, the control
- * thread, which publishes entries with release stores and frees replaced or evicted ones only
- * after an RCU (rte_rcu_qsbr) grace period, through a defer queue.
+ * cache-line reads of the table plus the entry. Writers (the workers and the control thread:
+ * "Writers" below) publish entries with release stores and free replaced, evicted, swept or
+ * flushed ones only after an RCU (rte_rcu_qsbr) grace period, through their defer queues.
  *
  * Why not rte_hash: its keys are fixed-length and compared whole (a DNS key is up to 260 bytes,
  * so every probe would compare 260 bytes), it has no notion of expiry, and eviction would need
@@ -43,8 +43,15 @@
  *    make more readers look again; none can hide an entry from a reader that saw the
  *    counter unchanged, since every clear of a moved entry is preceded by its own bump.
  *  - Readers are unchanged: lock-free, they store nothing shared. Every retirement (a
- *    replacement, an eviction, a delete) goes to the retiring writer's own RCU defer queue,
- *    reclaimed in that writer's loop.
+ *    replacement, an eviction, a delete, a sweep, a flush) goes to the retiring writer's own
+ *    RCU defer queue, reclaimed in that writer's loop.
+ *  - The control thread's walks over the table (the sweep, the flushes, the dump's visit:
+ *    dp_cache_walk.c) are writers like the rest: each bucket is locked before its slots are
+ *    read or cleared. The control thread is no RCU reader, so it reads an entry only while
+ *    it holds a bucket that points at it: no other writer can retire it meanwhile, and what
+ *    was retired before is unreachable from the bucket. A walk that passes a bucket a worker
+ *    moves an entry out of (to one already walked) misses that entry; a flush therefore
+ *    walks again while the `moves` counter changed during its pass (a bounded few times).
  *
  * Memory. Entries come from fixed size-class mempools (DP_CACHE_CLASS_*) made at creation for
  * the table's size, one set per NUMA socket that has a writer: an insert never calls the heap,
@@ -80,6 +87,9 @@ enum dp_cache_kind {
 #define DP_CACHE_F_AA 0x01     /* answer authoritatively (local zone data) */
 #define DP_CACHE_F_PINNED 0x02 /* configuration, not cache: never evicted; its TTL counts down
 				* and starts again, as if re-fetched at each expiry */
+#define DP_CACHE_F_PRIMED 0x04 /* the root cut priming verified (origin, for polluxctl
+				* lookup); local-zone data is DP_CACHE_F_AA, resolved data has
+				* neither: the flag byte is in the header a hit reads anyway */
 #define DP_CACHE_F_HEAP 0x80   /* set by the cache, not by callers: an entry too large for
 				* the pools, from the heap (control thread only) */
 
@@ -294,6 +304,41 @@ unsigned dp_cache_sweep(struct dp_cache *c, uint64_t now_ms, unsigned budget);
 /* Removes every unpinned entry (pinned too if `pinned`). Control thread only. */
 void dp_cache_flush(struct dp_cache *c, bool pinned);
 
+struct px_flush_spec;
+
+struct dp_cache_flush_result {
+	uint32_t removed; /* entries taken out (freed after a grace period) */
+	uint32_t kept;    /* entries the spec matched that are configuration (local-zone data) */
+};
+
+/*
+ * Removes every unpinned entry spec matches (pollux/cache_match.h), expired or not; a pinned
+ * one (local-zone data) is never removed, only counted as kept. One pass over the whole table,
+ * each non-empty bucket locked in turn (waiting for a worker that holds it): its cost grows
+ * with the table, not with what it removes. An entry a worker inserts meanwhile may survive.
+ * Control thread only.
+ */
+void dp_cache_flush_match(struct dp_cache *c, const struct px_flush_spec *spec,
+			  struct dp_cache_flush_result *res);
+
+/* The number of buckets, the unit dp_cache_walk() counts in. Any thread. */
+uint32_t dp_cache_bucket_count(const struct dp_cache *c);
+
+/* Called for each entry of a bucket while its lock is held: it may read e (nothing can retire
+ * it meanwhile) but not keep it, and must be quick (workers that want the bucket drop their
+ * inserts meanwhile) and must not call into the cache. */
+typedef void (*dp_cache_visit_fn)(void *arg, const struct dp_cache_entry *e);
+
+/*
+ * Calls fn for every entry of buckets [pos, pos + count) (clamped to the table), locking each
+ * non-empty bucket in turn, and returns where the next call should start: the walk is over
+ * when that is dp_cache_bucket_count(). Walking a table in slices bounds each call's cost; an
+ * entry moved, inserted or removed meanwhile may be seen twice or not at all. Control thread
+ * only.
+ */
+uint32_t dp_cache_walk(struct dp_cache *c, uint32_t pos, uint32_t count, dp_cache_visit_fn fn,
+		       void *arg);
+
 /* Frees whatever the control thread's defer queue can free now. Control thread only. */
 void dp_cache_reclaim(struct dp_cache *c);
 
@@ -306,6 +351,7 @@ struct dp_cache_info {
 	uint64_t contended; /* worker inserts dropped: a bucket was held by another writer */
 	uint64_t no_mem;    /* inserts refused: no pool object (or heap) for the entry */
 	uint64_t kept;      /* worker inserts refused: the key holds configuration */
+	uint64_t flushed;   /* entries removed by flush commands (dp_cache_flush_match) */
 };
 
 /* Counters summed over every writer (each writer's are its own; read relaxed, so a sum taken

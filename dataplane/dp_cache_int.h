@@ -11,6 +11,7 @@
 #include <rte_common.h>
 #include <rte_lcore.h>
 #include <rte_memory.h>
+#include <rte_pause.h>
 
 #include "dp_cache.h"
 
@@ -45,6 +46,7 @@ struct dp_cache_wcount {
 	int64_t entries, pinned;
 	uint64_t inserts, replaces, evictions, moves, expired_swept, insert_failures;
 	uint64_t contended, no_mem, kept;
+	uint64_t flushed;
 };
 
 /* One size class's pool per class, for one NUMA socket. */
@@ -114,3 +116,86 @@ void dp_cache_pools_free(struct dp_cache *c);
 struct dp_cache_writer *dp_cache_writer_make(struct dp_cache *c, int socket, unsigned dq_size,
 					     bool ctl);
 void dp_cache_writers_free(struct dp_cache *c);
+
+/* Bucket locks and slot stores, shared by the table code (dp_cache.c) and the walks
+ * (dp_cache_walk.c): the writer protocol is dp_cache.h's, whichever file runs it. */
+
+static inline bool
+bucket_trylock(struct dp_cache_bucket *b)
+{
+	uint32_t free_ = 0;
+
+	return __atomic_compare_exchange_n(&b->lock, &free_, 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+/* The control thread only: a worker holds a bucket for a few stores, never waiting itself. */
+static inline void
+bucket_lock_wait(struct dp_cache_bucket *b)
+{
+	while (!bucket_trylock(b))
+		while (__atomic_load_n(&b->lock, __ATOMIC_RELAXED) != 0)
+			rte_pause();
+}
+
+static inline void
+bucket_unlock(struct dp_cache_bucket *b)
+{
+	__atomic_store_n(&b->lock, 0, __ATOMIC_RELEASE);
+}
+
+static inline uint32_t
+coarse_s(uint64_t ms)
+{
+	return (uint32_t)(ms >> 10) & 0xffffffu;
+}
+
+/* The eviction summary of e (dp_cache_bucket.meta). */
+static inline uint32_t
+meta_of(const struct dp_cache_entry *e)
+{
+	uint32_t v;
+
+	if (e->flags & DP_CACHE_F_PINNED)
+		return DP_CACHE_META_PINNED;
+	if (e->flags & DP_CACHE_F_HEAP)
+		return DP_CACHE_META_HEAP;
+	v = coarse_s(e->expire_ms);
+	/* A time that happens to spell a marker is told a second sooner. */
+	return v >= DP_CACHE_META_HEAP ? DP_CACHE_META_HEAP - 1 : v;
+}
+
+static inline uint32_t
+meta_get(const struct dp_cache_bucket *b, int i)
+{
+	return (uint32_t)b->meta[i][0] | (uint32_t)b->meta[i][1] << 8 |
+	       (uint32_t)b->meta[i][2] << 16;
+}
+
+static inline void
+meta_set(struct dp_cache_bucket *b, int i, uint32_t v)
+{
+	b->meta[i][0] = (uint8_t)v;
+	b->meta[i][1] = (uint8_t)(v >> 8);
+	b->meta[i][2] = (uint8_t)(v >> 16);
+}
+
+static inline void
+slot_publish(struct dp_cache_bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
+{
+	/* Pointer first: a reader that sees the new signature with the old pointer misses; one
+	 * that sees the new pointer with the old signature misses too. Neither is ever wrong.
+	 * Both stores release: a reader may skip a slot on its signature alone, and the move
+	 * protocol needs a reader that saw a cleared signature to also see the `moves` bump that
+	 * preceded it (through the acquire fence in dp_cache_lookup()). */
+	__atomic_store_n(&b->e[i], e, __ATOMIC_RELEASE);
+	__atomic_store_n(&b->sig[i], sig, __ATOMIC_RELEASE);
+}
+
+/* Puts e (NULL: nothing) in slot i of b, which the caller holds. */
+static inline void
+slot_set(struct dp_cache_bucket *b, int i, struct dp_cache_entry *e, uint32_t sig)
+{
+	meta_set(b, i, e != NULL ? meta_of(e) : 0);
+	slot_publish(b, i, e, sig);
+}

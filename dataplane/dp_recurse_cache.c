@@ -194,7 +194,8 @@ prime_insert(struct dp_lcore *lc, const struct dp_hints *h, uint32_t ttl)
 	dp_cut_key(&key, &root, 1);
 
 	const struct dp_cache_answer ans = {
-		.ttl = ttl, .an_count = ns_count, .rr = buf, .rr_len = len,
+		.ttl = ttl, .flags = DP_CACHE_F_PRIMED, .an_count = ns_count, .rr = buf,
+		.rr_len = len,
 	};
 
 	return dp_cache_put(lc->cache_w, &key, &ans, lc->now_ms);

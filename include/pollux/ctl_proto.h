@@ -14,3 +14,6 @@
 #define PX_CTL_MAX_ARGS 16
 #define PX_CTL_REPLY_OK "OK"
 #define PX_CTL_REPLY_ERR "ERR"
+/* The last line of a complete "dump-cache" reply (before the entry count): a reply without it
+ * was cut short. */
+#define PX_CTL_DUMP_END "; end of dump: "

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,13 @@ struct calls {
 static char dir[64];
 static char sock_path[100]; /* fits sun_path */
 static struct calls calls;
+/* The "detach" and "dump-cache" commands take the connection over (ctl_api_detach). */
+static struct ctl_api *detach_api;
+static int detached_fd = -1;
+static bool dump_complete;
+
+#define DUMP_BODY "; a dump\nwww.example.test.\t1\tIN\tA\t192.0.2.1\n"
+#define DUMP_END PX_CTL_DUMP_END "1 entries\n"
 
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -83,6 +91,20 @@ handler(void *arg, int argc, char **argv, FILE *out)
 	if (strcmp(argv[0], "big") == 0) {
 		for (unsigned i = 0; i < BIG_REPLY / 64; i++)
 			fprintf(out, "%063u\n", i);
+		return 0;
+	}
+	if (strcmp(argv[0], "detach") == 0) {
+		detached_fd = ctl_api_detach(detach_api);
+		return 0;
+	}
+	if (strcmp(argv[0], "dump-cache") == 0) {
+		/* As the cache dump does, only all at once: the reply streams on the fd. */
+		const char *body = dump_complete ? "OK\n" DUMP_BODY DUMP_END : "OK\n" DUMP_BODY;
+		int fd = ctl_api_detach(detach_api);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(send(fd, body, strlen(body), MSG_NOSIGNAL), (ssize_t)strlen(body));
+		close(fd);
 		return 0;
 	}
 	if (strcmp(argv[0], "nonl") == 0) {
@@ -502,6 +524,33 @@ START_TEST(test_ctl_api_close_unlinks)
 }
 END_TEST
 
+START_TEST(test_ctl_api_detach)
+{
+	struct ctl_api *api = open_api();
+	char buf[16], *reply;
+	int fd;
+
+	detach_api = api;
+	ck_assert_int_eq(ctl_api_detach(api), -1); /* outside a handler */
+	fd = client_connect();
+	client_send(fd, "detach\n", 7);
+	ck_assert_int_eq(ctl_api_serve(api, TIMEOUT_MS), 1);
+	ck_assert_int_ge(detached_fd, 0);
+	/* Nothing was sent and the connection is open: the new owner answers. */
+	ck_assert_int_eq(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(send(detached_fd, "OK\nlater\n", 9, MSG_NOSIGNAL), 9);
+	close(detached_fd);
+	reply = client_read_all(fd, NULL);
+	ck_assert_str_eq(reply, "OK\nlater\n");
+	free(reply);
+	close(fd);
+	/* The next client is served as usual. */
+	assert_reply(api, "echo a\n", "OK\na\n");
+	ctl_api_close(api);
+}
+END_TEST
+
 struct run {
 	int status;
 	char out[4096];
@@ -611,6 +660,70 @@ START_TEST(test_ctl_api_serve_polluxctl)
 }
 END_TEST
 
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 4096);
+
+	ck_assert_ptr_nonnull(buf);
+	if (f == NULL) {
+		free(buf);
+		return NULL;
+	}
+	ck_assert_uint_lt(fread(buf, 1, 4095, f), 4095);
+	fclose(f);
+	return buf;
+}
+
+/* polluxctl dump-cache FILE writes FILE itself, and only from a complete dump. */
+START_TEST(test_polluxctl_dump_cache)
+{
+	const char *bin = getenv("POLLUXCTL");
+	char file[128], *got;
+	struct ctl_api *api;
+	struct run r;
+	FILE *f;
+
+	if (bin == NULL) {
+		printf("test_polluxctl_dump_cache: skipped: set POLLUXCTL to the polluxctl "
+		       "binary to run it\n");
+		return;
+	}
+	api = open_api();
+	detach_api = api;
+	snprintf(file, sizeof(file), "%s/cache.zone", dir);
+	dump_complete = true;
+	run_polluxctl(bin, api, sock_path, &r, (const char *[]){ bin, "dump-cache", file, NULL });
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(calls.argv0, "dump-cache");
+	ck_assert_int_eq(calls.argc, 1); /* FILE stays with polluxctl */
+	got = slurp(file);
+	ck_assert_str_eq(got, DUMP_BODY DUMP_END);
+	free(got);
+	run_polluxctl(bin, api, sock_path, &r, (const char *[]){ bin, "dump-cache", "-", NULL });
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, DUMP_BODY DUMP_END);
+
+	/* Cut short: an error, and the previous file stays as it was. */
+	f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("previous\n", f);
+	fclose(f);
+	dump_complete = false;
+	run_polluxctl(bin, api, sock_path, &r, (const char *[]){ bin, "dump-cache", file, NULL });
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.err, "cut short") != NULL, "stderr: %s", r.err);
+	got = slurp(file);
+	ck_assert_str_eq(got, "previous\n");
+	free(got);
+	run_polluxctl(bin, api, sock_path, &r, (const char *[]){ bin, "dump-cache", NULL });
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_int_eq(calls.count, 3);
+	ctl_api_close(api);
+}
+END_TEST
+
 Suite *api_suite(void);
 
 Suite *
@@ -636,6 +749,7 @@ api_suite(void)
 	tcase_add_test(tc, test_ctl_api_serve_splits_words);
 	tcase_add_test(tc, test_ctl_api_serve_limits_words);
 	tcase_add_test(tc, test_ctl_api_serve_request_without_newline);
+	tcase_add_test(tc, test_ctl_api_detach);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad_clients");
@@ -656,6 +770,7 @@ api_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_ctl_api_serve_polluxctl);
+	tcase_add_test(tc, test_polluxctl_dump_cache);
 	suite_add_tcase(s, tc);
 
 	return s;
