@@ -2,11 +2,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <rte_common.h>
 #include <rte_log.h>
 
+#include <pollux/cache_match.h>
+
 #include "ctl_cache_batch.h"
+#include "ctl_cache_cmd.h"
 #include "ctl_rrfile.h"
 #include "ctl_zones.h"
 #include "dp_cache.h"
@@ -113,12 +117,54 @@ key_kept(const struct ctl_zones_next *n, const struct dp_cache_key *k)
 	return bsearch(k, n->keys, n->item_count, sizeof(*n->keys), key_cmp) != NULL;
 }
 
+static bool
+zone_was_configured(const struct ctl_zones *zs, const char *apex)
+{
+	for (unsigned i = 0; i < zs->count; i++)
+		if (strcasecmp(zs->info[i].apex, apex) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * What the resolver cached at or below an apex that a reload adds (answers, negative answers,
+ * delegations) would otherwise be served until its TTL ran out instead of the zone's data: it
+ * is flushed, as `polluxctl flush-zone APEX` would, the zone's own pinned entries kept. One walk
+ * of the table per new apex (10-20 ms at the default --cache-size); the first load has nothing
+ * to walk. Returns how many entries went.
+ */
+static uint32_t
+flush_new_apexes(struct ctl_zones *zs, const struct ctl_zones_next *n)
+{
+	uint8_t wire[PX_DNS_MAX_NAME];
+	struct px_flush_spec spec;
+	uint32_t removed = 0;
+
+	if (zs->generation == 0)
+		return 0;
+	for (unsigned i = 0; i < n->count; i++) {
+		struct dp_cache_flush_result res = {0};
+		int len;
+
+		if (zone_was_configured(zs, n->info[i].apex))
+			continue;
+		len = ctl_cache_parse_name(n->info[i].apex, wire);
+		if (len < 0 || px_flush_spec_init(&spec, PX_FLUSH_ZONE, wire, (unsigned)len,
+						  PX_FLUSH_ANY_TYPE) < 0)
+			continue; /* the zone loaded, so its apex parses: not reached */
+		dp_cache_flush_match(zs->ctx->cache, &spec, &res);
+		removed += res.removed;
+	}
+	return removed;
+}
+
 int
 ctl_zones_commit(struct ctl_zones *zs, struct ctl_zones_next *n, uint64_t now_ms, char *err,
 		 size_t err_len)
 {
 	uint64_t both[2] = {zs->depths[0] | n->depths[0], zs->depths[1] | n->depths[1]};
 	size_t failed, deleted = 0;
+	uint32_t flushed;
 	int rc;
 
 	/* New apexes are probed from before their entries exist: a probe that finds nothing yet
@@ -135,6 +181,7 @@ ctl_zones_commit(struct ctl_zones *zs, struct ctl_zones_next *n, uint64_t now_ms
 			 "no room left in the cache for pinned entries" : strerror(-rc));
 		return rc;
 	}
+	flushed = flush_new_apexes(zs, n);
 	for (size_t i = 0; i < zs->key_count; i++)
 		if (!key_kept(n, &zs->keys[i]) && dp_cache_delete(zs->ctx->cache, &zs->keys[i]) == 0)
 			deleted++;
@@ -149,6 +196,8 @@ ctl_zones_commit(struct ctl_zones *zs, struct ctl_zones_next *n, uint64_t now_ms
 	zs->generation++;
 	if (deleted > 0)
 		LOG(INFO, "local zones: %zu entries of zones no longer configured removed\n", deleted);
+	if (flushed > 0)
+		LOG(INFO, "local zones: %u resolved entries below new zone apexes flushed\n", flushed);
 	ctl_zones_discard(n);
 	return 0;
 }

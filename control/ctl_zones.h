@@ -6,8 +6,8 @@
  * then are the entries of the old set that the new one does not have deleted. While that runs a
  * query sees each key either as it was or as it will be. Control thread only.
  *
- * Not done here: answers the resolver cached for names below a zone apex that a reload adds
- * stay until their TTL (at most --max-ttl) runs out, as the cache is not walked.
+ * What the resolver had cached at or below an apex that a reload adds is flushed (the zone's
+ * own entries kept), so the zone's data answers at once.
  */
 #pragma once
 

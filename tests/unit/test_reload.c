@@ -196,6 +196,31 @@ cached_a(const char *name, char *buf, size_t len)
 	return buf;
 }
 
+/* An A answer at name as the resolver would cache it (not pinned), address 198.18.7.7. */
+static void
+put_resolved_a(const char *name)
+{
+	struct dp_cache_key k = {.qtype = PX_DNS_TYPE_A, .qclass = PX_DNS_CLASS_IN,
+				 .kind = DP_CACHE_RRSET};
+	/* Owned by the question's name, a pointer to offset 12, as answers are kept. */
+	uint8_t rr[16] = {[10] = 0, [11] = 4, [12] = 198, [13] = 18, [14] = 7, [15] = 7};
+	uint16_t ttl_off = 6;
+	struct dp_cache_entry *e;
+
+	k.name_len = (uint8_t)px_test_name(k.name, name);
+	px_put16(rr, PX_DNS_QNAME_PTR);
+	px_put16(rr + 2, PX_DNS_TYPE_A);
+	px_put16(rr + 4, PX_DNS_CLASS_IN);
+
+	const struct dp_cache_answer a = {.ttl = 3600, .an_count = 1, .rr = rr,
+					  .rr_len = sizeof(rr), .ttl_off = &ttl_off,
+					  .ttl_off_count = 1};
+
+	e = dp_cache_entry_new(w.ctx.cache, &k, &a, dp_clock_ms());
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(dp_cache_insert(w.ctx.cache, e), 0);
+}
+
 static bool
 zone_apex_cached(const char *apex)
 {
@@ -241,6 +266,13 @@ START_TEST(test_reload_zones_replace_add_remove)
 	ck_assert(dp_ctx_has_zone_depth(&w.ctx, 2));
 	ck_assert_uint_eq(w.zones.count, 1);
 
+	/* What the resolver cached below the apex about to be added goes with the reload; what
+	 * it cached elsewhere stays. */
+	put_resolved_a("www.other.test");
+	put_resolved_a("ns1.other.test");
+	put_resolved_a("www.notother.test");
+	ck_assert_str_eq(cached_a("www.other.test", a, sizeof(a)), "198.18.7.7");
+
 	/* Edited data and a second zone: both in force at once. */
 	write_zone("198.18.1.99");
 	snprintf(conf, sizeof(conf), "local-zone: %s\nlocal-zone: %s\nhints: %s\n", w.zone, w.zone2,
@@ -255,6 +287,8 @@ START_TEST(test_reload_zones_replace_add_remove)
 	ck_assert_str_eq(cached_a("ns1.other.test", a, sizeof(a)), "198.18.0.3");
 	ck_assert(zone_apex_cached("other.test"));
 	ck_assert_uint_eq(w.cfg.local_zone_count, 2);
+	ck_assert_str_eq(cached_a("www.other.test", a, sizeof(a)), "");
+	ck_assert_str_eq(cached_a("www.notother.test", a, sizeof(a)), "198.18.7.7");
 
 	/* example.test gone: every one of its keys leaves the cache, other.test stays. */
 	before = w.st.zones;
