@@ -33,6 +33,7 @@
 #include "ctl_access.h"
 #include "ctl_api.h"
 #include "ctl_config.h"
+#include "ctl_dnstap.h"
 #include "ctl_health.h"
 #include "ctl_hints_reload.h"
 #include "ctl_http.h"
@@ -371,6 +372,9 @@ launch_workers(struct ctl_state *st)
 		lc->queue_id = (uint16_t)n;
 		lc->tcp = ctl_tcp_worker(st->tcp, n);
 		lc->rl = rl_table(st->cfg, lcore);
+		lc->tap = ctl_dnstap_worker(st->dnstap, n, (int)rte_lcore_to_socket_id(lcore));
+		if (st->dnstap != NULL && lc->tap == NULL)
+			rte_exit(EXIT_FAILURE, "out of memory for lcore %u's dnstap ring\n", lcore);
 		if (recurse) {
 			int socket = (int)rte_lcore_to_socket_id(lcore);
 
@@ -754,7 +758,13 @@ main(int argc, char **argv)
 
 	if (cfg.tcp)
 		tcp_setup(&st, &tun, &settings);
+	if (cfg.dnstap.path != NULL &&
+	    (st.dnstap = ctl_dnstap_create(&cfg.dnstap, rte_lcore_count() - 1, err,
+					   sizeof(err))) == NULL)
+		rte_exit(EXIT_FAILURE, "%s\n", err);
 	launch_workers(&st);
+	if (st.dnstap != NULL && ctl_dnstap_start(st.dnstap, err, sizeof(err)) != 0)
+		LOG(ERR, "dnstap_unavailable: %s\n", err);
 	if (st.tcp != NULL && ctl_tcp_start(st.tcp, err, sizeof(err)) != 0) {
 		LOG(ERR, "tcp_unavailable: %s\n", err);
 		__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
@@ -770,6 +780,7 @@ main(int argc, char **argv)
 
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	ctl_dnstap_free(st.dnstap); /* after the workers: the rings are written out whole */
 	ctl_tcp_free(st.tcp);
 	ctl_tun_close(&tun);
 	ctl_stats_telemetry_withdraw();
