@@ -39,7 +39,8 @@ finish() {
 		diag "POLLUX_INET_KEEP=1: the lab, the internet and pollux stay up; files in $TMP"
 	else
 		lab_stop >/dev/null 2>&1
-		inet_teardown >/dev/null 2>&1 || echo "# warning: teardown reported errors" >&2
+		inet_teardown >/dev/null 2>"$TMP/teardown.err" ||
+			{ echo "# warning: teardown reported errors:"; sed 's/^/#   /' "$TMP/teardown.err"; } >&2
 		rm -rf "$TMP"
 	fi
 	echo "$PASSED passed, $FAILED failed"
@@ -141,11 +142,15 @@ check "two client queries and two responses for www.z1.test A (the resolved one,
 	"$(grep -ci ' CQ .*www\.z1\.test/IN/A$' "$TMP/read.txt") CQ, $(grep -ci ' CR .*www\.z1\.test/IN/A$' "$TMP/read.txt") CR" \
 	test "$(grep -ci " CQ $C4:[0-9]* -> $P4:53 UDP .*www\.z1\.test/IN/A$" "$TMP/read.txt")" = 2 -a \
 	"$(grep -ci " CR $C4:[0-9]* <- $P4:53 UDP .*www\.z1\.test/IN/A$" "$TMP/read.txt")" = 2
-has " RQ $P4:[0-9]+ -> 198\.18\.3\.[12]:53 UDP [0-9]+b www\.z1\.test/IN/A$" \
-	"RESOLVER_QUERY for www.z1.test A to one of its servers (198.18.3.1/2), from pollux's port"
-has " RR $P4:[0-9]+ <- 198\.18\.3\.[12]:53 UDP [0-9]+b www\.z1\.test/IN/A$" \
-	"RESOLVER_RESPONSE for www.z1.test A from that server"
-has " RQ $P4:[0-9]+ -> 198\.18\.1\.[12]:53 UDP " "RESOLVER_QUERY to a root server of the lab"
+# Upstream, pollux uses either family: its own address, then a server's of the same family.
+PXA="($P4|$LAB_PX_IP6)"
+Z1NS="(198\.18\.3\.[12]|2001:2:0:3::[12])"
+ROOT="(198\.18\.1\.[12]|2001:2:0:1::[12])"
+has " RQ $PXA:[0-9]+ -> $Z1NS:53 UDP [0-9]+b www\.z1\.test/IN/A$" \
+	"RESOLVER_QUERY for www.z1.test A to one of its servers, from pollux's address and port"
+has " RR $PXA:[0-9]+ <- $Z1NS:53 UDP [0-9]+b www\.z1\.test/IN/A$" \
+	"RESOLVER_RESPONSE for www.z1.test A from one of its servers"
+has " RQ $PXA:[0-9]+ -> $ROOT:53 UDP " "RESOLVER_QUERY to a root server of the lab"
 has " CQ $C4:[0-9]+ -> $P4:53 TCP [0-9]+b mail\.z1\.test/IN/A$" "CLIENT_QUERY over TCP for mail.z1.test A"
 has " CR $C4:[0-9]+ <- $P4:53 TCP [0-9]+b mail\.z1\.test/IN/A$" "CLIENT_RESPONSE over TCP"
 has " CQ \[?$LAB_CLI_IP6\]?[:.][0-9]+ -> \[?$LAB_PX_IP6\]?[:.]53 UDP [0-9]+b www\.z2\.test/IN/AAAA$" \
