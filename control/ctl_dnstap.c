@@ -16,6 +16,7 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 
@@ -289,6 +290,36 @@ ctl_dnstap_start(struct ctl_dnstap *d, char *err, size_t err_len)
 	LOG(INFO, "dnstap: logging to %s %s, 1 in %u messages\n",
 	    d->conf.socket ? "socket" : "file", d->conf.path, d->conf.sample);
 	return 0;
+}
+
+struct ctl_dnstap *
+ctl_dnstap_open(const struct ctl_dnstap_conf *conf, char *err, size_t err_len)
+{
+	struct ctl_dnstap *d = ctl_dnstap_create(conf, rte_lcore_count() - 1, err, err_len);
+	unsigned lcore, w = 0;
+
+	if (d == NULL)
+		return NULL;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (ctl_dnstap_worker(d, w, (int)rte_lcore_to_socket_id(lcore)) == NULL) {
+			snprintf(err, err_len, "dnstap: out of memory for lcore %u's ring (%zu bytes)",
+				 lcore, px_tap_ring_size(CTL_DNSTAP_RING_SIZE));
+			ctl_dnstap_free(d);
+			return NULL;
+		}
+		w++;
+	}
+	if (ctl_dnstap_start(d, err, err_len) != 0) {
+		ctl_dnstap_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+struct dp_tap *
+ctl_dnstap_tap(struct ctl_dnstap *d, unsigned w)
+{
+	return d != NULL && w < d->workers ? d->taps[w] : NULL;
 }
 
 void

@@ -110,6 +110,17 @@ struct dp_tap *ctl_dnstap_worker(struct ctl_dnstap *d, unsigned w, int socket);
 /* Starts the logging thread. Returns 0 or -errno with the reason in err. Control thread. */
 int ctl_dnstap_start(struct ctl_dnstap *d, char *err, size_t err_len);
 
+/* All of the above for the daemon: ctl_dnstap_create for every worker lcore, each one's ring on
+ * its socket (worker w being the w-th in RTE_LCORE_FOREACH_WORKER order), and the thread
+ * started. Returns NULL with the reason in err. Control thread, after the EAL is up, before
+ * the workers launch. */
+struct ctl_dnstap *ctl_dnstap_open(const struct ctl_dnstap_conf *conf, char *err,
+				   size_t err_len);
+
+/* Worker w's state made by ctl_dnstap_open (its struct dp_lcore's tap), or NULL when d is
+ * NULL: dnstap off. Control thread, before launch. */
+struct dp_tap *ctl_dnstap_tap(struct ctl_dnstap *d, unsigned w);
+
 /* After the workers stopped: lets the thread write out what the rings hold, closes the stream
  * (a file is flushed) and frees everything. NULL is a no-op. Control thread only. */
 void ctl_dnstap_free(struct ctl_dnstap *d);

@@ -372,9 +372,7 @@ launch_workers(struct ctl_state *st)
 		lc->queue_id = (uint16_t)n;
 		lc->tcp = ctl_tcp_worker(st->tcp, n);
 		lc->rl = rl_table(st->cfg, lcore);
-		lc->tap = ctl_dnstap_worker(st->dnstap, n, (int)rte_lcore_to_socket_id(lcore));
-		if (st->dnstap != NULL && lc->tap == NULL)
-			rte_exit(EXIT_FAILURE, "out of memory for lcore %u's dnstap ring\n", lcore);
+		lc->tap = ctl_dnstap_tap(st->dnstap, n);
 		if (recurse) {
 			int socket = (int)rte_lcore_to_socket_id(lcore);
 
@@ -759,12 +757,9 @@ main(int argc, char **argv)
 	if (cfg.tcp)
 		tcp_setup(&st, &tun, &settings);
 	if (cfg.dnstap.path != NULL &&
-	    (st.dnstap = ctl_dnstap_create(&cfg.dnstap, rte_lcore_count() - 1, err,
-					   sizeof(err))) == NULL)
+	    (st.dnstap = ctl_dnstap_open(&cfg.dnstap, err, sizeof(err))) == NULL)
 		rte_exit(EXIT_FAILURE, "%s\n", err);
 	launch_workers(&st);
-	if (st.dnstap != NULL && ctl_dnstap_start(st.dnstap, err, sizeof(err)) != 0)
-		LOG(ERR, "dnstap_unavailable: %s\n", err);
 	if (st.tcp != NULL && ctl_tcp_start(st.tcp, err, sizeof(err)) != 0) {
 		LOG(ERR, "tcp_unavailable: %s\n", err);
 		__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
