@@ -20,8 +20,13 @@
  * answers leave tagged, the tag moved in software (net_ring offloads nothing). Inline, only
  * the tag's removal is on the path measured; the ring mode has both.
  *
+ * With --dnstap N (inline only) dnstap is on, logging 1 in N client queries and responses to a
+ * worker ring as the daemon does (dp_tap.h). Between bursts the main core empties the ring, in
+ * the untimed part with the query copy: what is measured is the worker's side, the copy into
+ * the ring; the logging thread's encoding and writing run on another core in the daemon.
+ *
  * Usage: bench_hit [EAL options] -- [--seconds N] [--names N] [--mode inline|ring|both]
- *                                   [--access off|on|compare] [--vlan ID]
+ *                                   [--access off|on|compare] [--vlan ID] [--dnstap N]
  * Prints "key: value" lines: answers per second, cycles per query, the machine.
  */
 #include <errno.h>
@@ -50,6 +55,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_tap.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 
@@ -66,6 +72,8 @@ static double seconds = 5;
 static uint8_t (*frames)[128];
 static uint16_t *frame_len;
 static struct px_rl_table *ring_rl; /* the ring worker's buckets with --access on */
+static uint32_t tap_sample; /* --dnstap N; 0: off */
+#define TAP_RING 4096
 
 static void
 fill_cache(void)
@@ -190,6 +198,17 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 
 	lc->ctx = &ctx;
 	lc->rl = rl;
+	if (tap_sample != 0) {
+		struct px_tap_ring *r = rte_zmalloc(NULL, px_tap_ring_size(TAP_RING),
+						    RTE_CACHE_LINE_SIZE);
+
+		lc->tap = rte_zmalloc(NULL, sizeof(*lc->tap), RTE_CACHE_LINE_SIZE);
+		if (r == NULL || lc->tap == NULL)
+			rte_exit(1, "out of memory\n");
+		px_tap_ring_init(r, TAP_RING);
+		dp_tap_init(lc->tap, r, PX_TAP_BIT(PX_TAP_CLIENT_QUERY) |
+			    PX_TAP_BIT(PX_TAP_CLIENT_RESPONSE), tap_sample);
+	}
 	if (rte_pktmbuf_alloc_bulk(pool, rx, DP_BURST) != 0)
 		rte_exit(1, "no mbufs\n");
 	/* Warm-up: one pass over every name. */
@@ -212,6 +231,9 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 				load_query(rx[i], next);
 				next = next + 1 == nb_names ? 0 : next + 1;
 			}
+			/* The logging thread's part: it takes the records on another core. */
+			while (lc->tap != NULL && px_tap_ring_peek(lc->tap->ring) != NULL)
+				px_tap_ring_release(lc->tap->ring);
 			uint64_t c1 = rte_rdtsc();
 
 			copy_cycles += c1 - c0;
@@ -236,6 +258,16 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 				   lc->stats.ratelimited != 0))
 		rte_exit(1, "queries the access check did not pass: the benchmark is measuring the "
 			 "wrong path\n");
+	if (lc->tap != NULL) {
+		printf("%s.dnstap_sample: %u\n", prefix, tap_sample);
+		printf("%s.dnstap_logged: %" PRIu64 "\n", prefix, lc->stats.dnstap_logged);
+		if (lc->stats.dnstap_dropped != 0 || lc->stats.dnstap_logged <
+		    2 * lc->stats.hits / tap_sample)
+			rte_exit(1, "dnstap records missing: the benchmark is measuring the wrong "
+				 "path\n");
+		rte_free(lc->tap->ring);
+		rte_free(lc->tap);
+	}
 	rte_pktmbuf_free_bulk(rx, DP_BURST);
 	rte_free(lc);
 	return cyc;
@@ -388,6 +420,7 @@ main(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},
 		{"access", required_argument, NULL, 'a'},
 		{"vlan", required_argument, NULL, 'v'},
+		{"dnstap", required_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *mode = "both", *access = "off";
@@ -404,8 +437,10 @@ main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'a': access = optarg; break;
 		case 'v': ctx.port.vlan = (uint16_t)(atoi(optarg) & 0xfff); break;
+		case 'd': tap_sample = (uint32_t)atoi(optarg); break;
 		default: rte_exit(2, "usage: bench_hit [EAL] -- [--seconds N] [--names N] "
-				  "[--mode inline|ring|both] [--access off|on|compare] [--vlan ID]\n");
+				  "[--mode inline|ring|both] [--access off|on|compare] [--vlan ID] "
+				  "[--dnstap N]\n");
 		}
 	}
 	if (seconds <= 0 || nb_names == 0 || nb_names > 65535)
