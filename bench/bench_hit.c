@@ -20,13 +20,15 @@
  * answers leave tagged, the tag moved in software (net_ring offloads nothing). Inline, only
  * the tag's removal is on the path measured; the ring mode has both.
  *
- * With --dnstap N (inline only) dnstap is on, logging 1 in N client queries and responses to a
+ * With --dnstap N (inline only; --mode dnstap-compare alternates rounds without and with it, as
+ * --access compare does) dnstap is on, logging 1 in N client queries and responses to a
  * worker ring as the daemon does (dp_tap.h). Between bursts the main core empties the ring, in
  * the untimed part with the query copy: what is measured is the worker's side, the copy into
  * the ring; the logging thread's encoding and writing run on another core in the daemon.
  *
- * Usage: bench_hit [EAL options] -- [--seconds N] [--names N] [--mode inline|ring|both]
- *                                   [--access off|on|compare] [--vlan ID] [--dnstap N]
+ * Usage: bench_hit [EAL options] -- [--seconds N] [--names N]
+ *            [--mode inline|ring|both|dnstap-compare] [--access off|on|compare] [--vlan ID]
+ *            [--dnstap N]
  * Prints "key: value" lines: answers per second, cycles per query, the machine.
  */
 #include <errno.h>
@@ -220,6 +222,8 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 		lc->now_ms = dp_clock_ms();
 		if (dp_rx_burst_handle(lc, rx, DP_BURST, tx) != DP_BURST)
 			rte_exit(1, "a warm-up query was not answered\n");
+		while (lc->tap != NULL && px_tap_ring_peek(lc->tap->ring) != NULL)
+			px_tap_ring_release(lc->tap->ring);
 	}
 	start = rte_rdtsc();
 	end = start + (uint64_t)(secs_run * (double)hz);
@@ -323,6 +327,32 @@ bench_compare(void)
 	printf("acl.added_cycles_per_query: %.1f\n", median(d_on, COMPARE_ROUNDS));
 	ctl_access_free(a);
 	rte_free(rl);
+}
+
+/* Rounds without dnstap and with it at 1 in tap_sample, back to back, paired as
+ * bench_compare's are: the median difference is what dnstap adds to a worker's hit. */
+static void
+bench_tap_compare(void)
+{
+	uint32_t sample = tap_sample;
+	double off[COMPARE_ROUNDS], on[COMPARE_ROUNDS], d[COMPARE_ROUNDS];
+	double per = seconds / (2 * COMPARE_ROUNDS);
+	char name[32];
+
+	for (int r = 0; r < COMPARE_ROUNDS; r++) {
+		tap_sample = 0;
+		snprintf(name, sizeof(name), "inline_tapoff%d", r);
+		off[r] = bench_inline(name, per, NULL);
+		tap_sample = sample;
+		snprintf(name, sizeof(name), "inline_tapon%d", r);
+		on[r] = bench_inline(name, per, NULL);
+		d[r] = on[r] - off[r];
+	}
+	printf("dnstap.sample: %u\n", sample);
+	printf("dnstap.rounds: %u\n", COMPARE_ROUNDS);
+	printf("dnstap.off_cycles_per_query: %.1f\n", median(off, COMPARE_ROUNDS));
+	printf("dnstap.on_cycles_per_query: %.1f\n", median(on, COMPARE_ROUNDS));
+	printf("dnstap.added_cycles_per_query: %.1f\n", median(d, COMPARE_ROUNDS));
 }
 
 static void
@@ -439,7 +469,7 @@ main(int argc, char **argv)
 		case 'v': ctx.port.vlan = (uint16_t)(atoi(optarg) & 0xfff); break;
 		case 'd': tap_sample = (uint32_t)atoi(optarg); break;
 		default: rte_exit(2, "usage: bench_hit [EAL] -- [--seconds N] [--names N] "
-				  "[--mode inline|ring|both] [--access off|on|compare] [--vlan ID] "
+				  "[--mode inline|ring|both|dnstap-compare] [--access off|on|compare] [--vlan ID] "
 				  "[--dnstap N]\n");
 		}
 	}
@@ -465,6 +495,13 @@ main(int argc, char **argv)
 	fill_cache();
 
 	machine();
+	if (strcmp(mode, "dnstap-compare") == 0) {
+		if (tap_sample == 0)
+			rte_exit(2, "--mode dnstap-compare needs --dnstap N\n");
+		bench_tap_compare();
+		rte_eal_cleanup();
+		return 0;
+	}
 	if (strcmp(access, "compare") == 0) {
 		bench_compare();
 		rte_eal_cleanup();

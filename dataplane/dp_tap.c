@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include <rte_branch_prediction.h>
-#include <rte_cycles.h>
 
 #include <pollux/wire.h>
 
@@ -51,24 +50,19 @@ copy_addr(uint8_t *dst, const void *src, uint8_t family)
 }
 
 void
-dp_tap_log(struct dp_lcore *lc, enum px_tap_type type, const struct dp_tap_flow *f,
-	   const uint8_t *msg, uint16_t len)
+dp_tap_record(struct dp_lcore *lc, enum px_tap_type type, const struct dp_tap_flow *f,
+	      const uint8_t *msg, uint16_t len)
 {
 	struct dp_tap *t = lc->tap;
 	struct px_tap_rec *r;
 	uint16_t keep = len;
 
-	if (!(t->types & PX_TAP_BIT(type)))
-		return;
-	if (--t->countdown[type] != 0)
-		return;
-	t->countdown[type] = t->sample;
 	r = px_tap_ring_claim(t->ring);
 	if (unlikely(r == NULL)) {
 		DP_STAT_INC(lc, dnstap_dropped);
 		return;
 	}
-	r->tsc = rte_rdtsc();
+	r->tsc = lc->poll_tsc;
 	r->type = (uint8_t)type;
 	r->family = f->family;
 	r->proto = f->proto;

@@ -56,14 +56,28 @@ dp_tap_self(const struct dp_lcore *lc, uint8_t family)
  * thread, before launch; also tests. */
 void dp_tap_init(struct dp_tap *t, struct px_tap_ring *ring, uint32_t types, uint32_t sample);
 
+/* dp_tap_log's copy into the ring, out of line: only the messages the sample picks get here. */
+void dp_tap_record(struct dp_lcore *lc, enum px_tap_type type, const struct dp_tap_flow *f,
+		   const uint8_t *msg, uint16_t len);
+
 /*
  * Logs msg (len bytes) of the given type for flow f, if the type is on and the sample picks
  * it: copies it into a ring record (dnstap_logged), or counts the record dropped when the ring
  * is full (dnstap_dropped). A message longer than PX_TAP_MSG_MAX keeps its header and
  * question only (dnstap_cut). Worker only, with lc->tap set; allocates and blocks on nothing.
+ * The type and sample checks are inline: a message the sample skips costs a decrement.
  */
-void dp_tap_log(struct dp_lcore *lc, enum px_tap_type type, const struct dp_tap_flow *f,
-		const uint8_t *msg, uint16_t len);
+static inline void
+dp_tap_log(struct dp_lcore *lc, enum px_tap_type type, const struct dp_tap_flow *f,
+	   const uint8_t *msg, uint16_t len)
+{
+	struct dp_tap *t = lc->tap;
+
+	if (!(t->types & PX_TAP_BIT(type)) || --t->countdown[type] != 0)
+		return;
+	t->countdown[type] = t->sample;
+	dp_tap_record(lc, type, f, msg, len);
+}
 
 /* A client's message (CLIENT_QUERY or CLIENT_RESPONSE): the client asked pollux's port 53.
  * client_port in host order. Worker only, with lc->tap set. */

@@ -48,7 +48,9 @@ enum px_tap_proto {
 
 /* One logged message. Written by a worker into its ring slot, read by the logging thread. */
 struct px_tap_rec {
-	uint64_t tsc;           /* the TSC when the worker saw the message */
+	uint64_t tsc;           /* the TSC at the start of the worker's loop iteration that saw
+				 * the message (its poll_tsc): a few microseconds early at most,
+				 * and no TSC read per message */
 	uint8_t type;           /* enum px_tap_type */
 	uint8_t family;         /* 4 or 6 */
 	uint8_t proto;          /* enum px_tap_proto */
