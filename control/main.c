@@ -33,7 +33,6 @@
 #include "ctl_access.h"
 #include "ctl_api.h"
 #include "ctl_config.h"
-#include "ctl_dnstap.h"
 #include "ctl_health.h"
 #include "ctl_hints_reload.h"
 #include "ctl_http.h"
@@ -756,8 +755,7 @@ main(int argc, char **argv)
 
 	if (cfg.tcp)
 		tcp_setup(&st, &tun, &settings);
-	if (cfg.dnstap.path != NULL &&
-	    (st.dnstap = ctl_dnstap_open(&cfg.dnstap, err, sizeof(err))) == NULL)
+	if (cfg.dnstap.path && !(st.dnstap = ctl_dnstap_open(&cfg.dnstap, err, sizeof(err))))
 		rte_exit(EXIT_FAILURE, "%s\n", err);
 	launch_workers(&st);
 	if (st.tcp != NULL && ctl_tcp_start(st.tcp, err, sizeof(err)) != 0) {
