@@ -20,8 +20,15 @@
  * answers leave tagged, the tag moved in software (net_ring offloads nothing). Inline, only
  * the tag's removal is on the path measured; the ring mode has both.
  *
- * Usage: bench_hit [EAL options] -- [--seconds N] [--names N] [--mode inline|ring|both]
- *                                   [--access off|on|compare] [--vlan ID]
+ * With --dnstap N (inline only; --mode dnstap-compare alternates rounds without and with it, as
+ * --access compare does) dnstap is on, logging 1 in N client queries and responses to a
+ * worker ring as the daemon does (dp_tap.h). Between bursts the main core empties the ring, in
+ * the untimed part with the query copy: what is measured is the worker's side, the copy into
+ * the ring; the logging thread's encoding and writing run on another core in the daemon.
+ *
+ * Usage: bench_hit [EAL options] -- [--seconds N] [--names N]
+ *            [--mode inline|ring|both|dnstap-compare] [--access off|on|compare] [--vlan ID]
+ *            [--dnstap N]
  * Prints "key: value" lines: answers per second, cycles per query, the machine.
  */
 #include <errno.h>
@@ -50,6 +57,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_tap.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 
@@ -66,6 +74,8 @@ static double seconds = 5;
 static uint8_t (*frames)[128];
 static uint16_t *frame_len;
 static struct px_rl_table *ring_rl; /* the ring worker's buckets with --access on */
+static uint32_t tap_sample; /* --dnstap N; 0: off */
+#define TAP_RING 4096
 
 static void
 fill_cache(void)
@@ -190,6 +200,17 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 
 	lc->ctx = &ctx;
 	lc->rl = rl;
+	if (tap_sample != 0) {
+		struct px_tap_ring *r = rte_zmalloc(NULL, px_tap_ring_size(TAP_RING),
+						    RTE_CACHE_LINE_SIZE);
+
+		lc->tap = rte_zmalloc(NULL, sizeof(*lc->tap), RTE_CACHE_LINE_SIZE);
+		if (r == NULL || lc->tap == NULL)
+			rte_exit(1, "out of memory\n");
+		px_tap_ring_init(r, TAP_RING);
+		dp_tap_init(lc->tap, r, PX_TAP_BIT(PX_TAP_CLIENT_QUERY) |
+			    PX_TAP_BIT(PX_TAP_CLIENT_RESPONSE), tap_sample);
+	}
 	if (rte_pktmbuf_alloc_bulk(pool, rx, DP_BURST) != 0)
 		rte_exit(1, "no mbufs\n");
 	/* Warm-up: one pass over every name. */
@@ -201,6 +222,8 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 		lc->now_ms = dp_clock_ms();
 		if (dp_rx_burst_handle(lc, rx, DP_BURST, tx) != DP_BURST)
 			rte_exit(1, "a warm-up query was not answered\n");
+		while (lc->tap != NULL && px_tap_ring_peek(lc->tap->ring) != NULL)
+			px_tap_ring_release(lc->tap->ring);
 	}
 	start = rte_rdtsc();
 	end = start + (uint64_t)(secs_run * (double)hz);
@@ -212,6 +235,9 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 				load_query(rx[i], next);
 				next = next + 1 == nb_names ? 0 : next + 1;
 			}
+			/* The logging thread's part: it takes the records on another core. */
+			while (lc->tap != NULL && px_tap_ring_peek(lc->tap->ring) != NULL)
+				px_tap_ring_release(lc->tap->ring);
 			uint64_t c1 = rte_rdtsc();
 
 			copy_cycles += c1 - c0;
@@ -236,6 +262,16 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 				   lc->stats.ratelimited != 0))
 		rte_exit(1, "queries the access check did not pass: the benchmark is measuring the "
 			 "wrong path\n");
+	if (lc->tap != NULL) {
+		printf("%s.dnstap_sample: %u\n", prefix, tap_sample);
+		printf("%s.dnstap_logged: %" PRIu64 "\n", prefix, lc->stats.dnstap_logged);
+		if (lc->stats.dnstap_dropped != 0 || lc->stats.dnstap_logged <
+		    2 * lc->stats.hits / tap_sample)
+			rte_exit(1, "dnstap records missing: the benchmark is measuring the wrong "
+				 "path\n");
+		rte_free(lc->tap->ring);
+		rte_free(lc->tap);
+	}
 	rte_pktmbuf_free_bulk(rx, DP_BURST);
 	rte_free(lc);
 	return cyc;
@@ -291,6 +327,32 @@ bench_compare(void)
 	printf("acl.added_cycles_per_query: %.1f\n", median(d_on, COMPARE_ROUNDS));
 	ctl_access_free(a);
 	rte_free(rl);
+}
+
+/* Rounds without dnstap and with it at 1 in tap_sample, back to back, paired as
+ * bench_compare's are: the median difference is what dnstap adds to a worker's hit. */
+static void
+bench_tap_compare(void)
+{
+	uint32_t sample = tap_sample;
+	double off[COMPARE_ROUNDS], on[COMPARE_ROUNDS], d[COMPARE_ROUNDS];
+	double per = seconds / (2 * COMPARE_ROUNDS);
+	char name[32];
+
+	for (int r = 0; r < COMPARE_ROUNDS; r++) {
+		tap_sample = 0;
+		snprintf(name, sizeof(name), "inline_tapoff%d", r);
+		off[r] = bench_inline(name, per, NULL);
+		tap_sample = sample;
+		snprintf(name, sizeof(name), "inline_tapon%d", r);
+		on[r] = bench_inline(name, per, NULL);
+		d[r] = on[r] - off[r];
+	}
+	printf("dnstap.sample: %u\n", sample);
+	printf("dnstap.rounds: %u\n", COMPARE_ROUNDS);
+	printf("dnstap.off_cycles_per_query: %.1f\n", median(off, COMPARE_ROUNDS));
+	printf("dnstap.on_cycles_per_query: %.1f\n", median(on, COMPARE_ROUNDS));
+	printf("dnstap.added_cycles_per_query: %.1f\n", median(d, COMPARE_ROUNDS));
 }
 
 static void
@@ -388,6 +450,7 @@ main(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},
 		{"access", required_argument, NULL, 'a'},
 		{"vlan", required_argument, NULL, 'v'},
+		{"dnstap", required_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *mode = "both", *access = "off";
@@ -404,8 +467,10 @@ main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'a': access = optarg; break;
 		case 'v': ctx.port.vlan = (uint16_t)(atoi(optarg) & 0xfff); break;
+		case 'd': tap_sample = (uint32_t)atoi(optarg); break;
 		default: rte_exit(2, "usage: bench_hit [EAL] -- [--seconds N] [--names N] "
-				  "[--mode inline|ring|both] [--access off|on|compare] [--vlan ID]\n");
+				  "[--mode inline|ring|both|dnstap-compare] [--access off|on|compare] [--vlan ID] "
+				  "[--dnstap N]\n");
 		}
 	}
 	if (seconds <= 0 || nb_names == 0 || nb_names > 65535)
@@ -430,6 +495,13 @@ main(int argc, char **argv)
 	fill_cache();
 
 	machine();
+	if (strcmp(mode, "dnstap-compare") == 0) {
+		if (tap_sample == 0)
+			rte_exit(2, "--mode dnstap-compare needs --dnstap N\n");
+		bench_tap_compare();
+		rte_eal_cleanup();
+		return 0;
+	}
 	if (strcmp(access, "compare") == 0) {
 		bench_compare();
 		rte_eal_cleanup();

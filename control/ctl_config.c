@@ -61,6 +61,13 @@ enum opt_id {
 	OPT_HEALTH_WINDOW,
 	OPT_HEALTH_PROBE,
 	OPT_VLAN,
+	OPT_DNSTAP,
+	OPT_DNSTAP_SOCKET,
+	OPT_DNSTAP_SAMPLE,
+	OPT_DNSTAP_LOG_CQ,
+	OPT_DNSTAP_LOG_CR,
+	OPT_DNSTAP_LOG_RQ,
+	OPT_DNSTAP_LOG_RR,
 };
 
 #define STR_(x) #x
@@ -146,6 +153,19 @@ static const struct opt_desc opt_table[] = {
 	  "half the window" },
 	{ "vlan", OPT_VLAN, "ID", "the port's 802.1Q VLAN ID, 1-4094; untagged frames are "
 	  "dropped (off)" },
+	{ "dnstap", OPT_DNSTAP, "FILE", "write dnstap (Frame Streams) to FILE, truncated at start "
+	  "(off)" },
+	{ "dnstap-socket", OPT_DNSTAP_SOCKET, "PATH", "write dnstap to a Unix socket, e.g. "
+	  "fstrm_capture's (off)" },
+	{ "dnstap-sample", OPT_DNSTAP_SAMPLE, "N", "log 1 in N messages of each type, 1-"
+	  STR(CTL_DNSTAP_MAX_SAMPLE) },
+	{ "dnstap-log-client-query-messages", OPT_DNSTAP_LOG_CQ, "yes|no", "dnstap CLIENT_QUERY" },
+	{ "dnstap-log-client-response-messages", OPT_DNSTAP_LOG_CR, "yes|no",
+	  "dnstap CLIENT_RESPONSE" },
+	{ "dnstap-log-resolver-query-messages", OPT_DNSTAP_LOG_RQ, "yes|no",
+	  "dnstap RESOLVER_QUERY (upstream)" },
+	{ "dnstap-log-resolver-response-messages", OPT_DNSTAP_LOG_RR, "yes|no",
+	  "dnstap RESOLVER_RESPONSE (upstream)" },
 	{ "check-hints", OPT_CHECK_HINTS, "FILE", "validate a hints file, print the verdict and "
 	  "exit (no EAL needed)" },
 	{ "help", OPT_HELP, NULL, "print this help and exit" },
@@ -188,6 +208,7 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->health_resolve_window_s = CTL_DEFAULT_HEALTH_WINDOW_S;
 	cfg->health_probe.qname_len = 1; /* the root, NS: what every resolver can always ask */
 	cfg->health_probe.qtype = PX_DNS_TYPE_NS;
+	ctl_dnstap_conf_init(&cfg->dnstap);
 	cfg->qname_min = true;
 	cfg->max_ttl = CTL_DEFAULT_MAX_TTL;
 	cfg->max_neg_ttl = CTL_DEFAULT_MAX_NEG_TTL;
@@ -220,6 +241,8 @@ ctl_config_free(struct ctl_config *cfg)
 	cfg->hints_file = NULL;
 	free(cfg->check_hints);
 	cfg->check_hints = NULL;
+	free(cfg->dnstap.path);
+	cfg->dnstap.path = NULL;
 	free(cfg->acl_rules);
 	cfg->acl_rules = NULL;
 	cfg->acl_rule_count = cfg->acl_rule_cap = 0;
@@ -345,6 +368,8 @@ parse_yes_no(const char *val, bool *out, char *why, size_t why_len)
 	}
 	return 0;
 }
+
+static const char *opt_name(int id);
 
 /* Applies one option; on failure writes only the reason to why, and the caller says where.
  * origin names where the value came from ("FILE:LINE" or "command line"). */
@@ -499,6 +524,14 @@ apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin
 		if (rc == 0)
 			cfg->vlan = (uint16_t)v;
 		return rc;
+	case OPT_DNSTAP:
+	case OPT_DNSTAP_SOCKET:
+	case OPT_DNSTAP_SAMPLE:
+	case OPT_DNSTAP_LOG_CQ:
+	case OPT_DNSTAP_LOG_CR:
+	case OPT_DNSTAP_LOG_RQ:
+	case OPT_DNSTAP_LOG_RR:
+		return ctl_dnstap_conf_apply(&cfg->dnstap, opt_name(id), val, origin, why, why_len);
 	case OPT_METRICS_LISTEN:
 		if (ctl_http_parse_addr(val, &cfg->metrics_addr, &cfg->metrics_addr_len, why,
 					why_len) != 0)
@@ -897,7 +930,16 @@ opt_default(int id, char *buf, size_t len)
 		break;
 	case OPT_RECURSION:
 	case OPT_QNAME_MIN:
+	case OPT_DNSTAP_LOG_CQ:
+	case OPT_DNSTAP_LOG_CR:
 		snprintf(buf, len, "yes");
+		break;
+	case OPT_DNSTAP_LOG_RQ:
+	case OPT_DNSTAP_LOG_RR:
+		snprintf(buf, len, "no");
+		break;
+	case OPT_DNSTAP_SAMPLE:
+		snprintf(buf, len, "1");
 		break;
 	case OPT_RESOLVER_SLOTS:
 		snprintf(buf, len, "%u", CTL_DEFAULT_RESOLVER_SLOTS);

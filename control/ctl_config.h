@@ -15,6 +15,7 @@
 #include <pollux/addr_policy.h>
 #include <pollux/ratelimit.h>
 
+#include "ctl_dnstap.h"
 #include "ctl_probe.h"
 
 #define CTL_MAX_LOCAL_ZONES 64
@@ -87,6 +88,7 @@ struct ctl_config {
 	uint32_t health_resolve_window_s; /* ctl_health.h; 0: the resolution check is off */
 	struct ctl_probe_question health_probe; /* what the health probe resolves */
 	uint16_t vlan;          /* 802.1Q VLAN ID the port's frames carry; 0: untagged */
+	struct ctl_dnstap_conf dnstap; /* dnstap query logging (ctl_dnstap.h) */
 	bool help;
 };
 

@@ -41,6 +41,7 @@ struct ctl_state {
 	struct ctl_http *metrics;  /* --metrics-listen (ctl_http.h); NULL when off */
 	struct ctl_health *health; /* dates the last successful resolution (ctl_health.h) */
 	struct ctl_cache_dump dump; /* polluxctl dump-cache (ctl_cache_dump.h) */
+	struct ctl_dnstap *dnstap; /* dnstap logging (ctl_dnstap.h); NULL when off */
 	/* The port's link as the control thread's watch last saw it (main.c, port_watch): ctl
 	 * only. A net_memif client whose peer went away is stopped and started again, which is
 	 * the only way its PMD connects to the peer again. */

@@ -104,6 +104,9 @@ conn_query(struct ctl_tcp *t, struct tcp_conn *c, const uint8_t *msg, uint16_t l
 	mt->worker = w;
 	mt->conn = ci;
 	mt->conn_gen = c->gen;
+	mt->family = c->peer_family;
+	mt->port = c->peer_port;
+	memcpy(mt->addr, c->peer_addr, 16);
 	if (rte_ring_enqueue(t->workers[w]->in, m) != 0) {
 		rte_pktmbuf_free(m);
 		STAT(t, query_ring_full);
@@ -190,6 +193,21 @@ peer_key(const struct sockaddr_storage *sa, uint8_t key[16])
 	return 0;
 }
 
+/* The client's whole address (IPv4 in the first 4 bytes) and port. */
+static void
+peer_whole(const struct sockaddr_storage *sa, uint8_t addr[16], uint16_t *port)
+{
+	memset(addr, 0, 16);
+	*port = 0;
+	if (sa->ss_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else if (sa->ss_family == AF_INET6) {
+		memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
+}
+
 /* Whether the client already holds its share of the connection slots. */
 static bool
 peer_over_limit(const struct ctl_tcp *t, uint8_t family, const uint8_t key[16])
@@ -250,6 +268,7 @@ accept_all(struct ctl_tcp *t, int lfd)
 		c->last_ms = ctl_tcp_now_ms();
 		c->peer_family = fam;
 		memcpy(c->peer, key, 16);
+		peer_whole(&sa, c->peer_addr, &c->peer_port);
 		c->events = EPOLLIN;
 		ctl_tcp_ep_set(t, fd, TAG_CONN, (uint32_t)(c - t->conns), EPOLLIN, true);
 		STAT(t, conns_accepted);

@@ -371,6 +371,7 @@ launch_workers(struct ctl_state *st)
 		lc->queue_id = (uint16_t)n;
 		lc->tcp = ctl_tcp_worker(st->tcp, n);
 		lc->rl = rl_table(st->cfg, lcore);
+		lc->tap = ctl_dnstap_tap(st->dnstap, n);
 		if (recurse) {
 			int socket = (int)rte_lcore_to_socket_id(lcore);
 
@@ -754,6 +755,8 @@ main(int argc, char **argv)
 
 	if (cfg.tcp)
 		tcp_setup(&st, &tun, &settings);
+	if (cfg.dnstap.path && !(st.dnstap = ctl_dnstap_open(&cfg.dnstap, err, sizeof(err))))
+		rte_exit(EXIT_FAILURE, "%s\n", err);
 	launch_workers(&st);
 	if (st.tcp != NULL && ctl_tcp_start(st.tcp, err, sizeof(err)) != 0) {
 		LOG(ERR, "tcp_unavailable: %s\n", err);
@@ -770,6 +773,7 @@ main(int argc, char **argv)
 
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	ctl_dnstap_free(st.dnstap); /* after the workers: the rings are written out whole */
 	ctl_tcp_free(st.tcp);
 	ctl_tun_close(&tun);
 	ctl_stats_telemetry_withdraw();

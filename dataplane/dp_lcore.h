@@ -23,6 +23,7 @@ struct dp_hints;
 struct dp_nbr_table;
 struct dp_prime_status;
 struct dp_settings;
+struct dp_tap;
 struct dp_tcp_lcore;
 struct px_rl_table;
 struct rte_rcu_qsbr;
@@ -102,6 +103,9 @@ struct dp_lcore {
 	/* Iterative resolution (dp_recurse.h), or NULL when recursion is off: misses are then
 	 * answered SERVFAIL. Built by the control thread on the worker's socket before launch. */
 	struct dp_recurse *rec;
+	/* dnstap (dp_tap.h): this worker's ring to the logging thread, or NULL when dnstap is
+	 * off, which is all a hook then costs. Built by the control thread before launch. */
+	struct dp_tap *tap;
 	/* This worker's writer of ctx->cache (dp_cache.h): what it resolves goes in before it
 	 * answers. NULL: nothing is cached. Made by the control thread before launch. */
 	struct dp_cache_writer *cache_w;

@@ -29,6 +29,7 @@
 #include "dp_recurse_int.h"
 #include "dp_reply.h"
 #include "dp_settings.h"
+#include "dp_tap.h"
 #include "dp_tcp.h"
 #include "dp_upstream.h"
 
@@ -321,6 +322,9 @@ rec_wire(struct dp_lcore *lc, const struct dp_upq_addr *srv, const struct dp_upq
 	px_put16(p + 9, 0);
 	rec_frame(lc, m, fam, &mac, srv->a, rte_cpu_to_be_16(sent->sport), RTE_BE16(PX_DNS_PORT),
 		  len);
+	if (dp_tap_on(lc))
+		dp_tap_upstream(lc, PX_TAP_RESOLVER_QUERY, fam, PX_TAP_UDP, sent->sport, srv->a,
+				PX_DNS_PORT, dns, len);
 	rec_queue(lc, m);
 	DP_STAT_INC(lc, rec_queries_sent);
 	rec_nexthop(lc, srv, &on_link);
@@ -377,6 +381,9 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct dp_wire_answer *ans)
 		goto out;
 	}
 	dp_answer_count_rcode(lc, ans->rcode, dns);
+	if (dp_tap_on(lc))
+		dp_tap_client(lc, PX_TAP_CLIENT_RESPONSE, fam, PX_TAP_UDP, c->from.addr,
+			      rte_be_to_cpu_16(c->from.port_be), dns, len);
 	rec_frame(lc, m, fam, &c->from.mac, c->from.addr, RTE_BE16(PX_DNS_PORT), c->from.port_be,
 		  len);
 	rec_queue(lc, m);
@@ -701,6 +708,9 @@ rec_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be
 		return DP_DROP;
 	}
 	DP_STAT_INC(lc, rec_replies_matched);
+	if (dp_tap_on(lc))
+		dp_tap_upstream(lc, PX_TAP_RESOLVER_RESPONSE, family, PX_TAP_UDP, rep.dport,
+				rep.src.a, rep.sport, dns, dns_len);
 	dp_upq_server_update(rc->upq, &done.server, (uint32_t)(lc->now_ms - done.sent_ms),
 			     lc->now_ms);
 	rec_query_reply(lc, &done, rep.id, dns, dns_len);

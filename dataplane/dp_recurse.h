@@ -83,8 +83,8 @@
 #define DP_REC_PROBE_INTERVAL_MS 500
 
 /* dp_client_addr.family of a client that asked over TCP (dp_tcp.h): its answer goes back to
- * the TCP thread; addr holds the connection tag (struct dp_tcp_client), port_be and mac are
- * unused. */
+ * the TCP thread; addr holds the connection tag (struct dp_tcp_client), mac is unused, and
+ * tcp_family, tcp_addr and port_be say who the peer is (for dnstap only). */
 #define DP_CLIENT_TCP 't'
 
 /* Where a client query came from: enough to send it its answer later. */
@@ -93,6 +93,8 @@ struct dp_client_addr {
 	uint16_t port_be;          /* the client's UDP port, network order */
 	uint8_t addr[16];          /* IPv4 in the first 4 bytes, network order */
 	struct rte_ether_addr mac; /* the frame's source: where the answer goes back */
+	uint8_t tcp_family;        /* DP_CLIENT_TCP: the peer's family (4 or 6), else unused */
+	uint8_t tcp_addr[16];      /* DP_CLIENT_TCP: the peer's address, else unused */
 };
 
 /* What the control thread decides for every worker. */

@@ -30,6 +30,7 @@
 #include <rte_branch_prediction.h>
 
 #include "dp_recurse_int.h"
+#include "dp_tap.h"
 #include "dp_tcp.h"
 
 static inline uint32_t
@@ -334,6 +335,10 @@ dp_recurse_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const ui
 		.qclass = mt->qclass,
 	};
 
+	/* The kernel chose the connection's local port: the record leaves it out. */
+	if (dp_tap_on(lc) && dns != NULL)
+		dp_tap_upstream(lc, PX_TAP_RESOLVER_RESPONSE, mt->family, PX_TAP_TCP, 0, mt->addr,
+				PX_DNS_PORT, dns, dns_len);
 	query_feed(lc, q, &server, &qq, dns, dns_len, NULL);
 }
 

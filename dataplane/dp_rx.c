@@ -23,6 +23,7 @@
 #include "dp_lcore.h"
 #include "dp_neigh.h"
 #include "dp_recurse.h"
+#include "dp_tap.h"
 #include "dp_tcp.h"
 #include "dp_vlan.h"
 
@@ -97,6 +98,31 @@ screen_and_answer(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *src, b
 	return dp_answer_query(lc, dns, dns_len, dns_room(m, dns_off), m);
 }
 
+/* screen_and_answer with dnstap on: the query is logged before its bytes are overwritten by
+ * the response, then the response, both with the addresses the query came with. Out of line,
+ * so that with dnstap off the path pays only the branch that chose it. */
+static __rte_noinline uint16_t
+screen_and_answer_tap(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family, const void *src,
+		      const void *dst, const struct rte_udp_hdr *udp, uint8_t *dns,
+		      uint16_t dns_len, uint16_t dns_off)
+{
+	const struct dp_tap_flow f = {
+		.family = family,
+		.proto = PX_TAP_UDP,
+		.query_port = rte_be_to_cpu_16(udp->src_port),
+		.response_port = rte_be_to_cpu_16(udp->dst_port),
+		.query_addr = src,
+		.response_addr = dst,
+	};
+	uint16_t rlen;
+
+	dp_tap_log(lc, PX_TAP_CLIENT_QUERY, &f, dns, dns_len);
+	rlen = screen_and_answer(lc, m, src, family == 6, dns, dns_len, dns_off);
+	if (rlen != 0 && rlen != DP_ANSWER_CONSUMED)
+		dp_tap_log(lc, PX_TAP_CLIENT_RESPONSE, &f, dns, rlen);
+	return rlen;
+}
+
 static inline bool
 l4_cksum_flags_bad(const struct rte_mbuf *m)
 {
@@ -141,8 +167,12 @@ handle_udp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, ui
 	if (unlikely(upstream))
 		return dp_recurse_reply(lc, m, 4, ip, udp->src_port, udp->dst_port,
 					(const uint8_t *)(udp + 1), (uint16_t)dns_len);
-	rlen = screen_and_answer(lc, m, (const uint8_t *)&ip->src_addr, false,
-				 (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_off);
+	if (dp_tap_on(lc))
+		rlen = screen_and_answer_tap(lc, m, 4, &ip->src_addr, &ip->dst_addr, udp,
+					     (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_off);
+	else
+		rlen = screen_and_answer(lc, m, (const uint8_t *)&ip->src_addr, false,
+					 (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_off);
 	if (rlen == 0)
 		return DP_DROP;
 	if (rlen == DP_ANSWER_CONSUMED)
@@ -240,8 +270,12 @@ handle_udp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, ui
 	if (unlikely(upstream))
 		return dp_recurse_reply(lc, m, 6, ip, udp->src_port, udp->dst_port,
 					(const uint8_t *)(udp + 1), (uint16_t)dns_len);
-	rlen = screen_and_answer(lc, m, ip->src_addr, true, (uint8_t *)(udp + 1),
-				 (uint16_t)dns_len, dns_off);
+	if (dp_tap_on(lc))
+		rlen = screen_and_answer_tap(lc, m, 6, ip->src_addr, ip->dst_addr, udp,
+					     (uint8_t *)(udp + 1), (uint16_t)dns_len, dns_off);
+	else
+		rlen = screen_and_answer(lc, m, ip->src_addr, true, (uint8_t *)(udp + 1),
+					 (uint16_t)dns_len, dns_off);
 	if (rlen == 0)
 		return DP_DROP;
 	if (rlen == DP_ANSWER_CONSUMED)

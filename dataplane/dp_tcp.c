@@ -17,6 +17,7 @@
 
 #include "dp_answer.h"
 #include "dp_recurse.h"
+#include "dp_tap.h"
 #include "dp_tcp.h"
 #include "dp_upstream.h"
 #include "dp_wire.h"
@@ -246,6 +247,19 @@ client_tag_write(struct dp_client_addr *from, const struct dp_tcp_meta *mt)
 	from->family = DP_CLIENT_TCP;
 	memcpy(from->addr, &mt->conn, 4);
 	memcpy(from->addr + 4, &mt->conn_gen, 4);
+	from->tcp_family = mt->family;
+	memcpy(from->tcp_addr, mt->addr, 16);
+	from->port_be = rte_cpu_to_be_16(mt->port);
+}
+
+/* A TCP client's message for dnstap, when the TCP thread said who the client is. */
+static inline void
+tap_client(struct dp_lcore *lc, enum px_tap_type type, const struct dp_client_addr *from,
+	   const uint8_t *msg, uint16_t len)
+{
+	if (from->tcp_family == 4 || from->tcp_family == 6)
+		dp_tap_client(lc, type, from->tcp_family, PX_TAP_TCP, from->tcp_addr,
+			      rte_be_to_cpu_16(from->port_be), msg, len);
 }
 
 /* A client's query: answered in place, or handed to the resolver (answered later by
@@ -260,8 +274,13 @@ handle_query(struct dp_lcore *lc, struct rte_mbuf *m)
 
 	DP_STAT_INC(lc, tcp_queries);
 	client_tag_write(&from, mt);
+	if (dp_tap_on(lc))
+		tap_client(lc, PX_TAP_CLIENT_QUERY, &from, rte_pktmbuf_mtod(m, uint8_t *),
+			   m->data_len);
 	rlen = dp_answer_query_tcp(lc, rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
 				   room > UINT16_MAX ? UINT16_MAX : (uint16_t)room, &from);
+	if (dp_tap_on(lc) && rlen != 0 && rlen != DP_ANSWER_CONSUMED)
+		tap_client(lc, PX_TAP_CLIENT_RESPONSE, &from, rte_pktmbuf_mtod(m, uint8_t *), rlen);
 	if (rlen == DP_ANSWER_CONSUMED) {
 		rte_pktmbuf_free(m);
 		return;
@@ -348,6 +367,8 @@ dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
 		return;
 	}
 	dp_answer_count_rcode(lc, ans->rcode, dns);
+	if (dp_tap_on(lc))
+		tap_client(lc, PX_TAP_CLIENT_RESPONSE, from, dns, len);
 	m->data_len = len;
 	m->pkt_len = len;
 	mt = dp_tcp_meta(m);
@@ -419,6 +440,11 @@ dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
 	memcpy(mt->addr, server->a, 16);
 	memcpy(mt->qname, qname, qname_len);
 	memcpy(mt->zone, zone, zone_len);
+	/* Logged before the ring takes it: the mbuf is the thread's after. The kernel will
+	 * choose the local port, so the record leaves it out. */
+	if (dp_tap_on(lc))
+		dp_tap_upstream(lc, PX_TAP_RESOLVER_QUERY, mt->family, PX_TAP_TCP, 0, mt->addr,
+				PX_DNS_PORT, dns, len);
 	if (!to_thread(lc, m))
 		return -1;
 	DP_STAT_INC(lc, tcp_up_asked);

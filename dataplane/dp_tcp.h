@@ -83,7 +83,7 @@ enum dp_tcp_msg_kind {
  * (one segment). Written by whoever enqueues, read by whoever dequeues. */
 struct dp_tcp_meta {
 	uint8_t kind;        /* enum dp_tcp_msg_kind */
-	uint8_t family;      /* UP_*: 4 or 6 */
+	uint8_t family;      /* UP_*, QUERY: 4 or 6 (QUERY: 0 when the thread did not say) */
 	uint16_t worker;     /* the worker (index) that handles or asked */
 	uint32_t conn;       /* QUERY/ANSWER: the thread's connection slot */
 	uint32_t conn_gen;   /* QUERY/ANSWER: its generation (a closed connection's is stale) */
@@ -92,7 +92,8 @@ struct dp_tcp_meta {
 	uint32_t timeout_ms; /* UP_QUERY: for the whole exchange */
 	uint16_t qtype, qclass;
 	uint8_t qname_len, zone_len;
-	uint8_t addr[16];    /* UP_*: the server (IPv4 in the first 4 bytes) */
+	uint16_t port;       /* QUERY: the client's port, host order (for dnstap) */
+	uint8_t addr[16];    /* UP_*: the server; QUERY: the client (IPv4 in the first 4 bytes) */
 	uint8_t qname[PX_DNS_NAME_BUF]; /* UP_*: the question as sent, for the reply check */
 	uint8_t zone[PX_DNS_NAME_BUF];  /* UP_*: the bailiwick the reply is scrubbed with */
 };

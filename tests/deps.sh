@@ -5,7 +5,8 @@
 PX_DEPS=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libldns-dev check
 	dnsutils iproute2 ethtool iputils-ping procps python3
-	nsd unbound tcpdump nftables curl prometheus)
+	nsd unbound tcpdump nftables curl prometheus
+	libfstrm-dev libprotobuf-c-dev protobuf-c-compiler fstrm-bin)
 
 px_install_deps() {
 	local missing=() p

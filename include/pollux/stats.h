@@ -160,7 +160,10 @@
 	X(rec_settings_applied, "resolver settings taken in, at start and after each reload (address " \
 	  "policy, TTL caps, QNAME minimisation)") \
 	X(rec_probe_started, "health probes started (no resolution succeeded for half the window)") \
-	X(rec_probe_not_started, "health probes not started: no gateway MAC yet, or no resolver slot")
+	X(rec_probe_not_started, "health probes not started: no gateway MAC yet, or no resolver slot") \
+	X(dnstap_logged, "dnstap records queued for the logging thread") \
+	X(dnstap_dropped, "dnstap records dropped: the ring to the logging thread was full") \
+	X(dnstap_cut, "dnstap records of messages longer than a record: header and question kept")
 
 struct px_stats {
 #define PX_STATS_MEMBER(name, help) uint64_t name;
