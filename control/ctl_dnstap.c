@@ -41,6 +41,9 @@ struct ctl_dnstap {
 	struct fstrm_file_options *fopt;
 	struct fstrm_unix_writer_options *uopt;
 	struct fstrm_writer *w;      /* thread: rw (ctl before start); NULL while not open */
+	struct ctl_dnstap_next *pending; /* ctl: stores; thread: takes (exchange) */
+	uint64_t switch_asked;       /* ctl only: destinations committed */
+	uint64_t switch_done;        /* thread: stores the last one in use; ctl: loads */
 	uint64_t retry_ms;           /* thread: when to try the socket again */
 	pthread_t thread;
 	bool started;
@@ -152,6 +155,40 @@ drain_all(struct ctl_dnstap *d)
 	return total;
 }
 
+/* A destination a reload asks for (ctl_dnstap_prepare): taken over by the thread. */
+struct ctl_dnstap_next {
+	struct ctl_dnstap_conf conf; /* path owned; NULL: logging off */
+	struct fstrm_file_options *fopt;
+	struct fstrm_unix_writer_options *uopt;
+	uint64_t seq; /* switch_asked when committed */
+};
+
+/* The thread takes what a reload published: what the rings hold goes to the old stream in one
+ * pass, the old stream is closed, and the new one opened on the next pass. */
+static void
+take_pending(struct ctl_dnstap *d)
+{
+	struct ctl_dnstap_next *n = __atomic_exchange_n(&d->pending, NULL, __ATOMIC_ACQ_REL);
+
+	if (n == NULL)
+		return;
+	if (d->w != NULL)
+		drain_all(d);
+	writer_close(d);
+	if (d->fopt != NULL)
+		fstrm_file_options_destroy(&d->fopt);
+	if (d->uopt != NULL)
+		fstrm_unix_writer_options_destroy(&d->uopt);
+	free(d->conf.path);
+	d->conf.path = n->conf.path;
+	d->conf.socket = n->conf.socket;
+	d->fopt = n->fopt;
+	d->uopt = n->uopt;
+	d->retry_ms = 0;
+	__atomic_store_n(&d->switch_done, n->seq, __ATOMIC_RELEASE);
+	free(n);
+}
+
 static void *
 dnstap_thread(void *arg)
 {
@@ -163,13 +200,16 @@ dnstap_thread(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
-		if (d->w == NULL && now_ms() >= d->retry_ms && !writer_open(d))
+		take_pending(d);
+		if (d->w == NULL && d->conf.path != NULL && now_ms() >= d->retry_ms &&
+		    !writer_open(d))
 			d->retry_ms = now_ms() + CTL_DNSTAP_RETRY_MS;
 		if (d->w == NULL || drain_all(d) == 0)
 			usleep(IDLE_SLEEP_US);
 	}
 	/* The workers have stopped: what the rings hold is all there will be. */
-	if (d->w == NULL && d->conf.socket)
+	take_pending(d);
+	if (d->w == NULL && d->conf.socket && d->conf.path != NULL)
 		writer_open(d);
 	while (d->w != NULL && drain_all(d) != 0)
 		;
@@ -344,10 +384,94 @@ ctl_dnstap_free(struct ctl_dnstap *d)
 	} else {
 		writer_close(d);
 	}
+	ctl_dnstap_next_free(__atomic_exchange_n(&d->pending, NULL, __ATOMIC_ACQ_REL));
 	for (unsigned i = 0; i < d->workers; i++)
 		rte_free(d->taps[i]);
 	options_free(d);
 	free(d->conf.path);
 	free(d->taps);
 	free(d);
+}
+
+struct ctl_dnstap_next *
+ctl_dnstap_prepare(const struct ctl_dnstap_conf *conf, char *err, size_t err_len)
+{
+	struct ctl_dnstap_next *n = calloc(1, sizeof(*n));
+	int fd;
+
+	if (n == NULL)
+		goto nomem;
+	n->conf = *conf;
+	n->conf.path = NULL;
+	if (conf->path == NULL)
+		return n;
+	if ((n->conf.path = strdup(conf->path)) == NULL)
+		goto nomem;
+	if (conf->socket) {
+		if ((n->uopt = fstrm_unix_writer_options_init()) == NULL)
+			goto nomem;
+		fstrm_unix_writer_options_set_socket_path(n->uopt, n->conf.path);
+		return n;
+	}
+	/* As at start: a file that cannot be opened refuses the reload, naming where it came
+	 * from. It is truncated when the thread opens it. */
+	fd = open(conf->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		snprintf(err, err_len, "%s: dnstap: '%s': cannot be opened for writing: %s",
+			 conf->origin, conf->path, strerror(errno));
+		ctl_dnstap_next_free(n);
+		return NULL;
+	}
+	close(fd);
+	if ((n->fopt = fstrm_file_options_init()) == NULL)
+		goto nomem;
+	fstrm_file_options_set_file_path(n->fopt, n->conf.path);
+	return n;
+nomem:
+	snprintf(err, err_len, "dnstap: out of memory");
+	ctl_dnstap_next_free(n);
+	return NULL;
+}
+
+void
+ctl_dnstap_commit(struct ctl_dnstap *d, struct ctl_dnstap_next *n, bool reopen)
+{
+	uint32_t types = n->conf.path != NULL ? n->conf.types : 0;
+	uint32_t sample = n->conf.sample == 0 ? 1 : n->conf.sample;
+
+	for (unsigned i = 0; i < d->workers; i++) {
+		__atomic_store_n(&d->taps[i]->sample, sample, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->taps[i]->types, types, __ATOMIC_RELAXED);
+	}
+	if (!reopen) {
+		ctl_dnstap_next_free(n);
+		return;
+	}
+	/* Logged first: once published, n is the thread's. */
+	LOG(INFO, "dnstap: %s%s%s, 1 in %u messages\n", n->conf.path == NULL ? "off" : "now to ",
+	    n->conf.path == NULL ? "" : n->conf.socket ? "socket " : "file ",
+	    n->conf.path == NULL ? "" : n->conf.path, sample);
+	/* A destination published before the thread took it is replaced: the thread only ever
+	 * opens the latest. */
+	n->seq = ++d->switch_asked;
+	ctl_dnstap_next_free(__atomic_exchange_n(&d->pending, n, __ATOMIC_ACQ_REL));
+}
+
+void
+ctl_dnstap_next_free(struct ctl_dnstap_next *n)
+{
+	if (n == NULL)
+		return;
+	if (n->fopt != NULL)
+		fstrm_file_options_destroy(&n->fopt);
+	if (n->uopt != NULL)
+		fstrm_unix_writer_options_destroy(&n->uopt);
+	free(n->conf.path);
+	free(n);
+}
+
+bool
+ctl_dnstap_switched(struct ctl_dnstap *d)
+{
+	return __atomic_load_n(&d->switch_done, __ATOMIC_ACQUIRE) == d->switch_asked;
 }

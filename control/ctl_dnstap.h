@@ -121,6 +121,25 @@ struct ctl_dnstap *ctl_dnstap_open(const struct ctl_dnstap_conf *conf, char *err
  * NULL: dnstap off. Control thread, before launch. */
 struct dp_tap *ctl_dnstap_tap(struct ctl_dnstap *d, unsigned w);
 
+/*
+ * A reload (ctl_reload_groups.c), for a pollux that started with dnstap on: prepare checks the
+ * new destination as a start would (a file that cannot be opened is refused, naming
+ * conf->origin) and builds its writer options, touching nothing in force; returns NULL with
+ * the reason in err. commit takes n: the workers' types and sample change at once (conf->path
+ * NULL: nothing more is logged), and with reopen the thread writes what the rings hold to the
+ * old stream, closes it and opens the new one. Turning dnstap on when it was off at start needs
+ * a restart (the workers have no rings). Control thread only.
+ */
+struct ctl_dnstap_next;
+struct ctl_dnstap_next *ctl_dnstap_prepare(const struct ctl_dnstap_conf *conf, char *err,
+					   size_t err_len);
+void ctl_dnstap_commit(struct ctl_dnstap *d, struct ctl_dnstap_next *n, bool reopen);
+void ctl_dnstap_next_free(struct ctl_dnstap_next *n);
+
+/* Whether the thread has taken the last destination committed: records logged from then on go
+ * to it, those logged before may still go to the old one. Control thread. */
+bool ctl_dnstap_switched(struct ctl_dnstap *d);
+
 /* After the workers stopped: lets the thread write out what the rings hold, closes the stream
  * (a file is flushed) and frees everything. NULL is a no-op. Control thread only. */
 void ctl_dnstap_free(struct ctl_dnstap *d);

@@ -16,8 +16,9 @@
  *   running (do-not-query, allow-loopback-ns, qname-minimisation, max-ttl, max-neg-ttl,
  *   health-probe: dp_settings.h); the root hints (hints, hints-fallback, min-root-servers; the
  *   file is re-read whether or not its path changed); metrics-listen (the listener is bound
- *   anew when the address changes) and health-resolve-window.
- * A feature with settings of its own (serve-stale, prefetch, dnstap) adds a row. Every other
+ *   anew when the address changes) and health-resolve-window; the dnstap* keys when dnstap
+ *   was on at start (ctl_dnstap_prepare/commit).
+ * A feature with settings of its own (serve-stale, prefetch) adds a row. Every other
  * option that changed is reported as "needs restart" and keeps its running value: that is no
  * error. Control thread only.
  */

@@ -12,6 +12,7 @@
 #include <rte_log.h>
 
 #include "ctl_access.h"
+#include "ctl_dnstap.h"
 #include "ctl_health.h"
 #include "ctl_hints_reload.h"
 #include "ctl_http.h"
@@ -329,6 +330,69 @@ metrics_discard(void *state)
 	free(p);
 }
 
+/* dnstap, when it was on at start (the workers have rings): the destination, the sample and
+ * the message types. Off at start, its keys need a restart. */
+struct dnstap_prep {
+	struct ctl_dnstap_next *next;
+	bool reopen; /* another destination (or none): the thread switches streams */
+};
+
+static bool
+dnstap_wired(const struct ctl_reload *r)
+{
+	return r->st != NULL && r->st->dnstap != NULL;
+}
+
+static int
+dnstap_prepare(struct ctl_reload *r, const struct ctl_config *next, void **state, char *err,
+	       size_t err_len)
+{
+	const struct ctl_dnstap_conf *a = &r->cfg->dnstap, *b = &next->dnstap;
+	struct dnstap_prep *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		snprintf(err, err_len, "dnstap: out of memory");
+		return -ENOMEM;
+	}
+	p->reopen = (a->path == NULL) != (b->path == NULL) || a->socket != b->socket ||
+		    (a->path != NULL && strcmp(a->path, b->path) != 0);
+	p->next = ctl_dnstap_prepare(b, err, err_len);
+	if (p->next == NULL) {
+		free(p);
+		return -EINVAL;
+	}
+	*state = p;
+	return 0;
+}
+
+static int
+dnstap_commit(struct ctl_reload *r, struct ctl_config *next, void *state, char *err,
+	      size_t err_len)
+{
+	struct ctl_dnstap_conf *cfg = &r->cfg->dnstap;
+	struct dnstap_prep *p = state;
+
+	RTE_SET_USED(err);
+	RTE_SET_USED(err_len);
+	ctl_dnstap_commit(r->st->dnstap, p->next, p->reopen);
+	free(cfg->path);
+	*cfg = next->dnstap;
+	next->dnstap.path = NULL; /* moved */
+	free(p);
+	return 0;
+}
+
+static void
+dnstap_discard(void *state)
+{
+	struct dnstap_prep *p = state;
+
+	if (p == NULL)
+		return;
+	ctl_dnstap_next_free(p->next);
+	free(p);
+}
+
 /* The local zones first: theirs is the one commit that can fail (ctl_reload_int.h). */
 const struct ctl_reload_group ctl_reload_groups[] = {
 	{ {"local-zone"}, zones_wired, zones_prepare, zones_commit, zones_discard },
@@ -342,6 +406,10 @@ const struct ctl_reload_group ctl_reload_groups[] = {
 	  hints_wired, hints_prepare, hints_commit, hints_discard },
 	{ {"metrics-listen", "health-resolve-window"},
 	  metrics_wired, metrics_prepare, metrics_commit, metrics_discard },
+	{ {"dnstap", "dnstap-socket", "dnstap-sample", "dnstap-log-client-query-messages",
+	   "dnstap-log-client-response-messages", "dnstap-log-resolver-query-messages",
+	   "dnstap-log-resolver-response-messages"},
+	  dnstap_wired, dnstap_prepare, dnstap_commit, dnstap_discard },
 };
 
 const size_t ctl_reload_group_count = RTE_DIM(ctl_reload_groups);

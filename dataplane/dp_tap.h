@@ -24,8 +24,8 @@
  * worker writes the countdowns; the rest is read-only once it runs. */
 struct dp_tap {
 	struct px_tap_ring *ring; /* this worker produces, the logging thread consumes */
-	uint32_t types;           /* PX_TAP_BIT of each type logged */
-	uint32_t sample;          /* 1 in sample of each type is logged, >= 1 */
+	uint32_t types;           /* PX_TAP_BIT of each type logged; a reload may store */
+	uint32_t sample;          /* 1 in sample of each type is logged, >= 1; likewise */
 	uint32_t countdown[PX_TAP_TYPE_MAX]; /* per type: messages until the next logged one */
 };
 
@@ -72,10 +72,16 @@ dp_tap_log(struct dp_lcore *lc, enum px_tap_type type, const struct dp_tap_flow 
 	   const uint8_t *msg, uint16_t len)
 {
 	struct dp_tap *t = lc->tap;
+	/* types and sample change under a reload (ctl_dnstap_commit): one relaxed load each. A
+	 * countdown left above a new, smaller sample ends at once. */
+	uint32_t sample;
 
-	if (!(t->types & PX_TAP_BIT(type)) || --t->countdown[type] != 0)
+	if (!(__atomic_load_n(&t->types, __ATOMIC_RELAXED) & PX_TAP_BIT(type)))
 		return;
-	t->countdown[type] = t->sample;
+	sample = __atomic_load_n(&t->sample, __ATOMIC_RELAXED);
+	if (--t->countdown[type] != 0 && t->countdown[type] < sample)
+		return;
+	t->countdown[type] = sample;
 	dp_tap_record(lc, type, f, msg, len);
 }
 

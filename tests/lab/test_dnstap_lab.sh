@@ -14,7 +14,9 @@
 #      for the fields);
 #   2. to a Unix socket, with fstrm_capture (Debian's fstrm-bin) as the collector and only
 #      client queries logged, 1 in 4: the collector starts after pollux (pollux connects when it
-#      appears), 8 queries give 2 frames, and the capture ends cleanly when pollux stops.
+#      appears), 8 queries give 2 frames, and the capture ends cleanly when pollux stops;
+#   3. a reload moves the log to another file and switches the responses off: the first file
+#      holds what came before (query and response), the second only the query that came after.
 #
 # Runs as root, unattended, in about 40 seconds. Prints 'ok - ...' / 'not ok - ...', then
 # 'N passed, M failed'. Everything is torn down at exit unless POLLUX_INET_KEEP=1.
@@ -228,3 +230,32 @@ check "fstrm_capture's file decodes: the probe logged before it connected, then 
 	"exit $rc, got '$got': $(oneline "$(cat "$TMP/cap.txt")") | capture: $(oneline "$(tail -3 "$TMP/capture.log")")" \
 	test "$rc" -eq 0 -a "$got" = "${want[*]} " -a "$(wc -l <"$TMP/cap.txt")" = "$logged" -a \
 	"$(grep -c ' CR ' "$TMP/cap.txt")" = 0
+
+# 3. A reload: another file, responses off.
+F1=$TMP/before.dnstap
+F2=$TMP/after.dnstap
+printf '# dnstap reload\ndnstap: %s\n' "$F1" >"$TMP/reload.conf"
+if ! lab_start "${START[@]}" --config "$TMP/reload.conf"; then
+	not_ok "pollux starts with dnstap in a config file" "$(oneline "$(tail -5 "$LAB_LOG")")"
+	exit 1
+fi
+r1=$(ask "$LAB_PX_IP4" before.w.z3.test A)
+printf '# dnstap reload\ndnstap: %s\ndnstap-log-client-response-messages: no\n' "$F2" \
+	>"$TMP/reload.conf"
+rl=$(lab_ctl reload 2>&1)
+check "polluxctl reload applies the dnstap change" "$(oneline "$rl")" \
+	grep -q 'changed: .*dnstap' <<<"$rl"
+r2=$(ask "$LAB_PX_IP4" after.w.z3.test A)
+check "answers before and after the reload" "rcodes $r1 $r2" test "$r1 $r2" = "NOERROR NOERROR"
+stop_pollux
+dnstap-read "$F1" >"$TMP/f1.txt" 2>&1
+dnstap-read "$F2" >"$TMP/f2.txt" 2>&1
+check "the first file holds the query and response before the reload, nothing after" \
+	"$(oneline "$(grep z3 "$TMP/f1.txt")")" \
+	test "$(grep -c ' CQ .* before\.w\.z3\.test/IN/A$' "$TMP/f1.txt")" = 1 -a \
+	"$(grep -c ' CR .* before\.w\.z3\.test/IN/A$' "$TMP/f1.txt")" = 1 -a \
+	"$(grep -c 'after\.w\.z3' "$TMP/f1.txt")" = 0
+check "the second file holds the query after the reload, and no response" \
+	"$(oneline "$(cat "$TMP/f2.txt")")" \
+	test "$(grep -c ' CQ .* after\.w\.z3\.test/IN/A$' "$TMP/f2.txt")" = 1 -a \
+	"$(grep -c ' CR ' "$TMP/f2.txt")" = 0

@@ -538,6 +538,83 @@ START_TEST(test_thread_writes_file_and_flushes_at_free)
 }
 END_TEST
 
+/* A reload: the thread switches files between two messages, each file holds its own and is
+ * whole; new types and sample apply at the next message, and a path that cannot be opened is
+ * refused at prepare, naming where it came from. */
+START_TEST(test_reload_switches_file_types_and_sample)
+{
+	char a[] = "/tmp/px_dnstap_a_XXXXXX", b[] = "/tmp/px_dnstap_b_XXXXXX", err[256];
+	struct ctl_dnstap_conf conf;
+	struct ctl_dnstap_next *n;
+	struct ctl_dnstap *d;
+	struct dp_lcore *lc = rte_zmalloc(NULL, sizeof(*lc), RTE_CACHE_LINE_SIZE);
+	struct seen sa = {.in_order = true}, sb = {.in_order = true, .next_id = 3};
+	uint64_t logged;
+	int fa = mkstemp(a), fb = mkstemp(b);
+
+	ck_assert(fa >= 0 && fb >= 0);
+	close(fa);
+	close(fb);
+	ctl_dnstap_conf_init(&conf);
+	conf.path = a;
+	snprintf(conf.origin, sizeof(conf.origin), "test");
+	d = ctl_dnstap_create(&conf, 1, err, sizeof(err));
+	ck_assert_msg(d != NULL, "%s", err);
+	lc->ctx = &ctx;
+	lc->tap = ctl_dnstap_worker(d, 0, SOCKET_ID_ANY);
+	ck_assert_int_eq(ctl_dnstap_start(d, err, sizeof(err)), 0);
+	for (uint16_t i = 0; i < 3; i++)
+		log_client_query(lc, i);
+
+	conf.path = (char *)"/proc/px-no-such-dir/x.dnstap";
+	snprintf(conf.origin, sizeof(conf.origin), "pollux.conf:9");
+	ck_assert_ptr_null(ctl_dnstap_prepare(&conf, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "pollux.conf:9: dnstap:") != NULL, "%s", err);
+
+	conf.path = b;
+	n = ctl_dnstap_prepare(&conf, err, sizeof(err));
+	ck_assert_msg(n != NULL, "%s", err);
+	ctl_dnstap_commit(d, n, true);
+	while (!ctl_dnstap_switched(d))
+		usleep(100);
+	for (uint16_t i = 3; i < 5; i++)
+		log_client_query(lc, i);
+
+	/* Queries off, no new destination: nothing more is logged. */
+	conf.types = PX_TAP_BIT(PX_TAP_CLIENT_RESPONSE);
+	n = ctl_dnstap_prepare(&conf, err, sizeof(err));
+	ck_assert_ptr_nonnull(n);
+	ctl_dnstap_commit(d, n, false);
+	logged = lc->stats.dnstap_logged;
+	log_client_query(lc, 5);
+	ck_assert_uint_eq(lc->stats.dnstap_logged, logged);
+
+	/* From 1 in 1000 to 1 in 2 while the countdown is long: the next message is logged, then
+	 * one in two. */
+	conf.types = CTL_DNSTAP_DEFAULT_TYPES;
+	conf.sample = 1000;
+	ctl_dnstap_commit(d, ctl_dnstap_prepare(&conf, err, sizeof(err)), false);
+	log_client_query(lc, 5); /* logged: the first after the change */
+	for (uint16_t i = 100; i < 110; i++)
+		log_client_query(lc, i); /* the countdown is now 1000: none logged */
+	conf.sample = 2;
+	ctl_dnstap_commit(d, ctl_dnstap_prepare(&conf, err, sizeof(err)), false);
+	log_client_query(lc, 6);
+	log_client_query(lc, 200);
+	log_client_query(lc, 7);
+	ck_assert_uint_eq(lc->stats.dnstap_logged, logged + 3);
+
+	ctl_dnstap_free(d);
+	ck_assert_uint_eq(read_frames(a, count_frame, &sa), 3);
+	ck_assert(sa.in_order);
+	ck_assert_uint_eq(read_frames(b, count_frame, &sb), 5);
+	ck_assert(sb.in_order);
+	rte_free(lc);
+	unlink(a);
+	unlink(b);
+}
+END_TEST
+
 START_TEST(test_create_refuses_unopenable_file)
 {
 	struct ctl_dnstap_conf conf;
@@ -579,6 +656,7 @@ dnstap_suite(void)
 	tc = tcase_create("thread");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_thread_writes_file_and_flushes_at_free);
+	tcase_add_test(tc, test_reload_switches_file_types_and_sample);
 	tcase_add_test(tc, test_create_refuses_unopenable_file);
 	suite_add_tcase(s, tc);
 	return s;
