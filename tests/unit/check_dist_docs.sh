@@ -55,6 +55,6 @@ for c in $cmds; do
 		miss "'.B $c' in $ctlman"
 done
 
-echo "$(echo $opts | wc -w) pollux options, $(echo $ctl_opts | wc -w) polluxctl options and" \
-	"$(echo $cmds | wc -w) commands checked; $missing missing"
+echo "$(echo "$opts" | wc -w) pollux options, $(echo "$ctl_opts" | wc -w) polluxctl options" \
+	"and $(echo "$cmds" | wc -w) commands checked; $missing missing"
 [ "$missing" -eq 0 ]
