@@ -19,7 +19,7 @@
 #      live), with WATCHDOG_PID naming another process: READY=1, and no pings;
 #   7. a relative NOTIFY_SOCKET: reported and ignored, pollux serves all the same.
 #
-# Runs as root, unattended, in about 40 seconds, with the af_packet PMD unless POLLUX_LAB_PMD
+# Runs as root, unattended, in about 20 seconds, with the af_packet PMD unless POLLUX_LAB_PMD
 # says otherwise (the PMD does not matter here). Prints 'ok - ...' / 'not ok - ...', then
 # 'N passed, M failed'.
 
