@@ -3,8 +3,8 @@
 #
 # The documentation the install ships cannot drift from the code: every option `pollux --help`
 # lists (one table in ctl_config.c drives it, getopt and the config-file keys) must appear in
-# the example configuration and in pollux(8), and every option and command `polluxctl --help`
-# lists in polluxctl(8). Each missing one is named.
+# the example configuration, in pollux(8) and in README.md, and every option and command
+# `polluxctl --help` lists in polluxctl(8). Each missing one is named.
 #
 # Usage: check_dist_docs.sh POLLUX POLLUXCTL SOURCE_ROOT
 set -u
@@ -38,6 +38,7 @@ for o in $opts; do
 		grep -qE "^#?$o:" "$conf" || miss "'#$o: VALUE' in $conf" ;;
 	esac
 	in_roff "$man" "$o" || miss "\\-\\-$o in $man"
+	grep -qE -- "--$o([^a-z0-9-]|$)" "$root/README.md" || miss "--$o in README.md"
 done
 
 ctl_opts=$("$polluxctl" --help | sed -nE 's/^  -[a-z], --([a-z-]+).*/\1/p')
