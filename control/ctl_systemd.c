@@ -9,6 +9,7 @@
 #include <rte_log.h>
 
 #include "ctl_health.h"
+#include "ctl_reload.h"
 #include "ctl_stats.h"
 #include "ctl_systemd.h"
 #include "dp_hints.h"
@@ -151,6 +152,17 @@ ctl_systemd_reloaded(struct ctl_systemd *sd, int rc)
 	send_msg(sd, rc == 0 ? "READY=1\nSTATUS=serving; configuration reloaded"
 			     : "READY=1\nSTATUS=serving; a reload was refused, the previous "
 			       "configuration stays (see the log)");
+}
+
+int
+ctl_systemd_reload(struct ctl_systemd *sd, struct ctl_reload *r, const char *trigger, FILE *out)
+{
+	int rc;
+
+	ctl_systemd_reloading(sd);
+	rc = ctl_reload_run(r, trigger, out);
+	ctl_systemd_reloaded(sd, rc);
+	return rc;
 }
 
 void

@@ -19,10 +19,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ctl_notify.h"
 #include "ctl_watchdog.h"
 
+struct ctl_reload;
 struct ctl_state;
 
 struct ctl_systemd {
@@ -54,6 +56,10 @@ void ctl_systemd_tick(struct ctl_systemd *sd, const struct ctl_state *st, uint64
  * outcome (rc from the reload: 0 applied, else refused and the old configuration kept). */
 void ctl_systemd_reloading(struct ctl_systemd *sd);
 void ctl_systemd_reloaded(struct ctl_systemd *sd, int rc);
+
+/* ctl_reload_run(r, trigger, out) between the two: returns what it returns. */
+int ctl_systemd_reload(struct ctl_systemd *sd, struct ctl_reload *r, const char *trigger,
+		       FILE *out);
 
 /* STOPPING=1: shutdown has begun. */
 void ctl_systemd_stopping(struct ctl_systemd *sd);

@@ -435,17 +435,6 @@ tcp_setup(struct ctl_state *st, struct ctl_tun *tun, struct ctl_settings *settin
 		rte_exit(EXIT_FAILURE, "%s (--tcp off runs without TCP)\n", err);
 }
 
-/* Reloads the configuration, telling systemd before and after. */
-static int
-reload_config(struct ctl_state *st, const char *trigger, FILE *out)
-{
-	ctl_systemd_reloading(&sd);
-	int rc = ctl_reload_run(st->reload, trigger, out);
-
-	ctl_systemd_reloaded(&sd, rc);
-	return rc;
-}
-
 static int
 api_handler(void *arg, int argc, char **argv, FILE *out)
 {
@@ -476,7 +465,7 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 		return 0;
 	}
 	if (argc == 1 && strcmp(argv[0], "reload") == 0)
-		return reload_config(st, "control", out);
+		return ctl_systemd_reload(&sd, st->reload, "control", out);
 	if (argc == 1 && strcmp(argv[0], "config") == 0) {
 		ctl_config_show(st->cfg, out);
 		return 0;
@@ -627,7 +616,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					/* The whole configuration, the hints file with it. */
-					reload_config(st, "sighup", NULL);
+					ctl_systemd_reload(&sd, st->reload, "sighup", NULL);
 				} else {
 					LOG(NOTICE, "signal %u: shutting down\n", si.ssi_signo);
 					return;
