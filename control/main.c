@@ -42,6 +42,7 @@
 #include "ctl_settings.h"
 #include "ctl_sockio.h"
 #include "ctl_stats.h"
+#include "ctl_systemd.h"
 #include "ctl_tcp.h"
 #include "ctl_tun.h"
 #include "ctl_zones.h"
@@ -86,6 +87,9 @@ wants_help(int argc, char **argv)
 			return true;
 	return false;
 }
+
+/* What pollux tells systemd (ctl_systemd.h): control thread only. */
+static struct ctl_systemd sd;
 
 /* pollux's own arguments, kept for polluxctl reload, which parses them again. */
 static char *own_argv[256];
@@ -461,7 +465,7 @@ api_handler(void *arg, int argc, char **argv, FILE *out)
 		return 0;
 	}
 	if (argc == 1 && strcmp(argv[0], "reload") == 0)
-		return ctl_reload_run(st->reload, "control", out);
+		return ctl_systemd_reload(&sd, st->reload, "control", out);
 	if (argc == 1 && strcmp(argv[0], "config") == 0) {
 		ctl_config_show(st->cfg, out);
 		return 0;
@@ -612,7 +616,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					/* The whole configuration, the hints file with it. */
-					ctl_reload_run(st->reload, "sighup", NULL);
+					ctl_systemd_reload(&sd, st->reload, "sighup", NULL);
 				} else {
 					LOG(NOTICE, "signal %u: shutting down\n", si.ssi_signo);
 					return;
@@ -629,6 +633,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 		ctl_prime_tick(st->prime);
 		port_watch(st);
 		ctl_health_tick(st->health, st, dp_clock_ms());
+		ctl_systemd_tick(&sd, st, dp_clock_ms());
 		ctl_cache_tick(st->ctx->cache, &st->dump, dp_clock_ms());
 	}
 }
@@ -660,6 +665,8 @@ main(int argc, char **argv)
 		       argv[0], argv[0]);
 		return EXIT_SUCCESS;
 	}
+	/* While pollux has one thread: it removes the manager's variables from the environment. */
+	ctl_systemd_open(&sd);
 	/* Our options are checked before the EAL takes hugepages and devices, so a typo fails
 	 * fast and says what is wrong. */
 	parse_own_options(&cfg, argc, argv);
@@ -757,6 +764,8 @@ main(int argc, char **argv)
 		tcp_setup(&st, &tun, &settings);
 	if (cfg.dnstap.path && !(st.dnstap = ctl_dnstap_open(&cfg.dnstap, err, sizeof(err))))
 		rte_exit(EXIT_FAILURE, "%s\n", err);
+	if (ctl_systemd_start(&sd, cfg.idle_sleep_us, rte_lcore_count() - 1, dp_clock_ms()) != 0)
+		rte_exit(EXIT_FAILURE, "out of memory\n");
 	launch_workers(&st);
 	if (st.tcp != NULL && ctl_tcp_start(st.tcp, err, sizeof(err)) != 0) {
 		LOG(ERR, "tcp_unavailable: %s\n", err);
@@ -770,6 +779,7 @@ main(int argc, char **argv)
 	    ctx.port.port_id, st.driver, st.worker_count, cfg.control_path);
 
 	control_loop(&st, api, sfd);
+	ctl_systemd_stopping(&sd);
 
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
@@ -799,6 +809,7 @@ main(int argc, char **argv)
 	rte_mempool_free(st.pool);
 	close(sfd);
 	ctl_config_free(&cfg);
+	ctl_systemd_close(&sd);
 	rte_eal_cleanup();
 	return EXIT_SUCCESS;
 }

@@ -51,6 +51,7 @@ usage(FILE *out)
 		"                     zones, access control, rate limits, do-not-query, TTL caps,\n"
 		"                     QNAME minimisation, hints, metrics; others need a restart\n"
 		"  config             the configuration in force, each value with its source\n"
+		"  tcp                the DNS-over-TCP server thread's counters\n"
 		"  acl                access-control rules in force: origin, action, hits\n"
 		"  health             'ok' when every worker polls, the link is up, hints are\n"
 		"                     loaded and a resolution succeeded within\n"

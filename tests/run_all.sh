@@ -74,6 +74,7 @@ step "lab VLAN (802.1Q tagged ARP, UDP and TCP; untagged, other-VLAN and QinQ dr
 step "lab reload (zones, do-not-query, TTL caps, hints; a bad line refused; restart-only)" tests/lab/test_reload_lab.sh
 step "lab cache control (flush, flush-zone, flush-all, lookup, dump-cache)" tests/lab/test_flush_lab.sh
 step "lab dnstap (a file read by dnstap-read, fstrm_capture on a socket, sampling)" tests/lab/test_dnstap_lab.sh
+step "lab systemd (install, systemd-analyze verify, READY=1, reloads, watchdog vs a stuck worker)" tests/lab/test_systemd_lab.sh
 step "benchmark smoke run" bench_smoke
 PX_BENCH_OUT=${PX_BENCH_OUT:-${TMPDIR:-/tmp}/pollux-bench-quick}
 # The quick run asserts no figure, only that the report carries what each run reads: here,
