@@ -14,7 +14,16 @@
 #include "ctl_config.h"
 
 struct dp_ctx;
+struct dp_recurse_conf;
 struct dp_settings;
+
+/*
+ * Whether cache misses are resolved, and how: fills rc from cfg, the same for every worker (the
+ * part a reload may change later comes through ctl_settings_build). Returns false, saying why
+ * in the log, when misses are answered SERVFAIL instead (recursion off, or no gateway).
+ * Control thread, at start.
+ */
+bool ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc);
 
 struct ctl_settings {
 	struct dp_ctx *ctx;  /* ctx->settings is the published object */

@@ -237,55 +237,6 @@ rcu_create(void)
 	return v;
 }
 
-/* Whether misses are resolved, and how: the same for every worker. Returns false (and says why
- * once) when they are answered SERVFAIL instead. */
-static bool
-recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc)
-{
-	memset(rc, 0, sizeof(*rc));
-	if (!cfg->recursion) {
-		LOG(NOTICE, "recursion off (--recursion no): cache misses get SERVFAIL\n");
-		return false;
-	}
-	rc->has_gw4 = cfg->has_ip4 && cfg->has_gw4;
-	rc->gw4 = cfg->gw4;
-	rc->has_gw6 = cfg->has_ip6 && cfg->has_gw6;
-	memcpy(rc->gw6, cfg->gw6, 16);
-	/* Upstream goes through a gateway only (dp_recurse.h): without one, nothing is reachable. */
-	if (!rc->has_gw4 && !rc->has_gw6) {
-		LOG(NOTICE, "recursion off: no --gateway or --gateway6 to reach nameservers "
-		    "through; cache misses get SERVFAIL\n");
-		return false;
-	}
-	rc->slots = cfg->resolver_slots;
-	dp_resolve_config_default(&rc->resolve);
-	rc->resolve.qname_min = cfg->qname_min;
-	rc->resolve.max_ttl = cfg->max_ttl;
-	rc->resolve.max_neg_ttl = cfg->max_neg_ttl;
-	rc->resolve.use_ipv4 = rc->has_gw4;
-	rc->resolve.use_ipv6 = rc->has_gw6;
-	rc->policy = &cfg->addr_policy;
-	rc->prime_min_servers = cfg->min_root_servers;
-	rc->per_client = ctl_config_slots_per_client(cfg);
-	rc->client_prefix6 = cfg->client_prefix6;
-	rc->jostle_ms = cfg->jostle_ms;
-	rc->rto_min_ms = cfg->rto_min_ms;
-	memcpy(rc->probe_qname, cfg->health_probe.qname, sizeof(rc->probe_qname));
-	rc->probe_qname_len = cfg->health_probe.qname_len;
-	rc->probe_qtype = cfg->health_probe.qtype;
-	LOG(INFO, "recursion on: %u resolver slots per worker, upstream over%s%s, QNAME "
-	    "minimisation %s\n", rc->slots, rc->has_gw4 ? " IPv4" : "", rc->has_gw6 ? " IPv6" : "",
-	    cfg->qname_min ? "on" : "off");
-	if (rc->per_client != 0)
-		LOG(INFO, "fair share: at most %u pending misses per client (IPv4 address, IPv6 "
-		    "/%u, TCP connection) per worker; jostle %s\n", rc->per_client,
-		    rc->client_prefix6, rc->jostle_ms != 0 ? "on" : "off");
-	else
-		LOG(NOTICE, "no per-client cap (--resolver-slots-per-client 0): one client can take "
-		    "every resolver slot; jostle %s\n", rc->jostle_ms != 0 ? "on" : "off");
-	return true;
-}
-
 /*
  * What the resolving workers share (dp_lcore.h): the neighbour table, and with two or more of
  * them the source-port owner map and one hand-off ring each, for replies RSS delivered to the
@@ -349,7 +300,7 @@ static void
 launch_workers(struct ctl_state *st)
 {
 	struct dp_recurse_conf rconf;
-	bool recurse = recurse_conf(st->cfg, &rconf);
+	bool recurse = ctl_settings_recurse_conf(st->cfg, &rconf);
 	unsigned lcore, n = 0;
 
 	/* Priming needs a worker that resolves. */
