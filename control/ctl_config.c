@@ -176,8 +176,8 @@ _Static_assert(OPT_COUNT <= CTL_CONFIG_MAX_KEYS, "raise CTL_CONFIG_MAX_KEYS");
 
 static void opt_default(int id, char *buf, size_t len);
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t err_len, const char *fmt, ...)
+void
+ctl_config_set_err(char *err, size_t err_len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -187,6 +187,7 @@ set_err(char *err, size_t err_len, const char *fmt, ...)
 	vsnprintf(err, err_len, fmt, ap);
 	va_end(ap);
 }
+#define set_err ctl_config_set_err
 
 void
 ctl_config_init(struct ctl_config *cfg)

@@ -160,6 +160,11 @@ int ctl_config_parse_file(struct ctl_config *cfg, const char *path, char *err, s
  * except with --check-hints). Returns 0 or -EINVAL with a message in err. */
 int ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len);
 
+/* Writes a message into err (NULL or no room: nothing), for the config files' parse and
+ * validation errors. */
+void ctl_config_set_err(char *err, size_t err_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /*
  * Adds one access-control rule, "NET ACTION", from origin (e.g. "pollux.conf:12", "command
  * line"). A prefix already configured with another action is an error; with the same action

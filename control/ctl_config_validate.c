@@ -6,23 +6,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "ctl_config.h"
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 static bool
 ip4_in_net(uint32_t addr, uint32_t net, uint8_t prefix)
@@ -72,29 +60,31 @@ ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len)
 	if (cfg->check_hints != NULL)
 		return 0; /* offline: nothing is served */
 	if (!cfg->has_ip4 && !cfg->has_ip6) {
-		set_err(err, err_len, "an address to serve on is required: give --ip or --ip6");
+		ctl_config_set_err(err, err_len,
+				   "an address to serve on is required: give --ip or --ip6");
 		return -EINVAL;
 	}
 	if (cfg->has_gw4 && !cfg->has_ip4) {
-		set_err(err, err_len, "--gateway needs --ip");
+		ctl_config_set_err(err, err_len, "--gateway needs --ip");
 		return -EINVAL;
 	}
 	if (cfg->has_gw6 && !cfg->has_ip6) {
-		set_err(err, err_len, "--gateway6 needs --ip6");
+		ctl_config_set_err(err, err_len, "--gateway6 needs --ip6");
 		return -EINVAL;
 	}
 	if (cfg->has_ip4) {
 		inet_ntop(AF_INET, &cfg->ip4, buf, sizeof(buf));
 		why = ip4_unusable(cfg->ip4);
 		if (why != NULL) {
-			set_err(err, err_len, "--ip: '%s' is %s address", buf, why);
+			ctl_config_set_err(err, err_len, "--ip: '%s' is %s address", buf, why);
 			return -EINVAL;
 		}
 		/* The subnet's own broadcast address exists only for prefixes up to /30. */
 		if (cfg->ip4_prefix <= 30 && cfg->ip4_prefix > 0 &&
 		    (ntohl(cfg->ip4) | UINT32_MAX << (32 - cfg->ip4_prefix)) == UINT32_MAX) {
-			set_err(err, err_len, "--ip: '%s/%u' is the subnet's broadcast address",
-				buf, cfg->ip4_prefix);
+			ctl_config_set_err(err, err_len,
+					   "--ip: '%s/%u' is the subnet's broadcast address", buf,
+					   cfg->ip4_prefix);
 			return -EINVAL;
 		}
 	}
@@ -102,16 +92,18 @@ ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len)
 		inet_ntop(AF_INET, &cfg->gw4, buf, sizeof(buf));
 		why = ip4_unusable(cfg->gw4);
 		if (why != NULL) {
-			set_err(err, err_len, "--gateway: '%s' is %s address", buf, why);
+			ctl_config_set_err(err, err_len, "--gateway: '%s' is %s address", buf, why);
 			return -EINVAL;
 		}
 		/* pollux resolves the gateway with ARP, which only reaches the local subnet. */
 		if (cfg->ip4_prefix < 32 && !ip4_in_net(cfg->gw4, cfg->ip4, cfg->ip4_prefix)) {
-			set_err(err, err_len, "--gateway: '%s' is not inside the --ip subnet", buf);
+			ctl_config_set_err(err, err_len,
+					   "--gateway: '%s' is not inside the --ip subnet", buf);
 			return -EINVAL;
 		}
 		if (cfg->gw4 == cfg->ip4) {
-			set_err(err, err_len, "--gateway: '%s' is pollux's own address", buf);
+			ctl_config_set_err(err, err_len,
+					   "--gateway: '%s' is pollux's own address", buf);
 			return -EINVAL;
 		}
 	}
@@ -119,7 +111,7 @@ ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len)
 		inet_ntop(AF_INET6, cfg->ip6, buf, sizeof(buf));
 		why = ip6_unusable(cfg->ip6);
 		if (why != NULL) {
-			set_err(err, err_len, "--ip6: '%s' is %s address", buf, why);
+			ctl_config_set_err(err, err_len, "--ip6: '%s' is %s address", buf, why);
 			return -EINVAL;
 		}
 	}
@@ -127,11 +119,13 @@ ctl_config_validate(const struct ctl_config *cfg, char *err, size_t err_len)
 		inet_ntop(AF_INET6, cfg->gw6, buf, sizeof(buf));
 		why = ip6_unusable(cfg->gw6);
 		if (why != NULL) {
-			set_err(err, err_len, "--gateway6: '%s' is %s address", buf, why);
+			ctl_config_set_err(err, err_len,
+					   "--gateway6: '%s' is %s address", buf, why);
 			return -EINVAL;
 		}
 		if (memcmp(cfg->gw6, cfg->ip6, 16) == 0) {
-			set_err(err, err_len, "--gateway6: '%s' is pollux's own address", buf);
+			ctl_config_set_err(err, err_len,
+					   "--gateway6: '%s' is pollux's own address", buf);
 			return -EINVAL;
 		}
 	}
