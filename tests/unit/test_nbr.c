@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -157,6 +158,31 @@ END_TEST
  * one of the two, never a mix. */
 static volatile bool stop_writer;
 
+/* The reader and the writer on two different CPUs when the process may use two: left to the
+ * scheduler, both threads can share one CPU on a busy machine, taking turns of milliseconds,
+ * and the reads then never overlap a write. Returns whether they were pinned. */
+static bool
+pin_apart(pthread_t reader, pthread_t writer_th)
+{
+	cpu_set_t all, one;
+	int first = -1, second = -1;
+
+	if (pthread_getaffinity_np(reader, sizeof(all), &all) != 0)
+		return false;
+	for (int c = 0; c < CPU_SETSIZE && second < 0; c++)
+		if (CPU_ISSET(c, &all))
+			*(first < 0 ? &first : &second) = c;
+	if (second < 0)
+		return false;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	if (pthread_setaffinity_np(reader, sizeof(one), &one) != 0)
+		return false;
+	CPU_ZERO(&one);
+	CPU_SET(second, &one);
+	return pthread_setaffinity_np(writer_th, sizeof(one), &one) == 0;
+}
+
 static void *
 writer(void *arg)
 {
@@ -187,6 +213,7 @@ START_TEST(test_nbr_no_torn_reads)
 	dp_nbr_learn(&t, 4, srv, &mac_a, 1);
 	stop_writer = false;
 	ck_assert_int_eq(pthread_create(&th, NULL, writer, NULL), 0);
+	pin_apart(pthread_self(), th);
 	/* Until the reads have seen the MAC change under them often enough to show that they
 	 * overlapped the writes (a writer scheduled only after the reads would prove nothing),
 	 * and 2 M reads at least. */
