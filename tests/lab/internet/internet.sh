@@ -642,7 +642,9 @@ inet_unbound_start() {
 	pid=$!
 	echo "$pid" >"$INET_UB_PID"
 	while [ "$i" -lt $((POLLUX_INET_TIMEOUT * 10)) ]; do
-		if ! inet_pid_alive "$pid" "$POLLUX_INET_NS_RES"; then
+		# Alive in any namespace: right after the fork `ip netns exec` may not have entered
+		# the namespace yet (lab_proc_live).
+		if ! lab_proc_live "$pid"; then
 			inet_err "unbound exited during start-up:"
 			cat "$INET_UB_LOG.stderr" "$INET_UB_LOG" 2>/dev/null | tail -20 |
 				sed 's/^/internet:   | /' >&2
@@ -705,8 +707,10 @@ inet_capture_start() {
 		$filter </dev/null 2>"$INET_CAPS/$name.err" &
 	pid=$!
 	echo "$pid $ns" >"$INET_CAPS/$name.pid"
+	# Alive in any namespace, as the child may not have entered ns yet (lab_proc_live); up to
+	# 10 s, as tcpdump starts slowly on a loaded machine.
 	while ! grep -q 'listening on' "$INET_CAPS/$name.err" 2>/dev/null; do
-		if ! inet_pid_alive "$pid" "$ns" || [ "$i" -ge 100 ]; then
+		if ! lab_proc_live "$pid" || [ "$i" -ge 200 ]; then
 			inet_err "tcpdump on $ns/$ifc did not start: $(cat "$INET_CAPS/$name.err")"
 			inet_capture_stop "$name"
 			return 1
