@@ -374,9 +374,10 @@ ctl_dnstap_free(struct ctl_dnstap *d)
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += JOIN_TIMEOUT_S;
 		if (pthread_timedjoin_np(d->thread, NULL, &until) != 0) {
-			/* Its reader stopped reading: leave it (and what it uses) to the exit. */
-			LOG(WARNING, "dnstap_stuck: %s: the logging thread did not finish in %d s; "
-			    "not flushed\n", d->conf.path, JOIN_TIMEOUT_S);
+			/* Its reader stopped reading: leave it (and what it uses, the path included,
+			 * which a reload hands to the thread) to the exit. */
+			LOG(WARNING, "dnstap_stuck: the logging thread did not finish in %d s; "
+			    "not flushed\n", JOIN_TIMEOUT_S);
 			return;
 		}
 		LOG(INFO, "dnstap: %" PRIu64 " frames written, %" PRIu64 " lost to write errors\n",
