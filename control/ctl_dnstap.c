@@ -163,17 +163,20 @@ struct ctl_dnstap_next {
 	uint64_t seq; /* switch_asked when committed */
 };
 
-/* The thread takes what a reload published: what the rings hold goes to the old stream in one
- * pass, the old stream is closed, and the new one opened on the next pass. */
-static void
+/* The thread takes what a reload published: what the rings held goes to the old stream (a
+ * ring's worth of passes at most, so that workers still logging cannot hold the switch), the
+ * old stream is closed, and the new one is opened on the next pass. Returns whether it
+ * switched. */
+static bool
 take_pending(struct ctl_dnstap *d)
 {
 	struct ctl_dnstap_next *n = __atomic_exchange_n(&d->pending, NULL, __ATOMIC_ACQ_REL);
 
 	if (n == NULL)
-		return;
-	if (d->w != NULL)
-		drain_all(d);
+		return false;
+	for (unsigned pass = 0; d->w != NULL && pass <= CTL_DNSTAP_RING_SIZE / BATCH; pass++)
+		if (drain_all(d) == 0)
+			break;
 	writer_close(d);
 	if (d->fopt != NULL)
 		fstrm_file_options_destroy(&d->fopt);
@@ -187,12 +190,14 @@ take_pending(struct ctl_dnstap *d)
 	d->retry_ms = 0;
 	__atomic_store_n(&d->switch_done, n->seq, __ATOMIC_RELEASE);
 	free(n);
+	return true;
 }
 
 static void *
 dnstap_thread(void *arg)
 {
 	struct ctl_dnstap *d = arg;
+	bool switched;
 	sigset_t all;
 
 	/* A socket reader that closes makes a write raise SIGPIPE: blocked here, the write fails
@@ -207,9 +212,11 @@ dnstap_thread(void *arg)
 		if (d->w == NULL || drain_all(d) == 0)
 			usleep(IDLE_SLEEP_US);
 	}
-	/* The workers have stopped: what the rings hold is all there will be. */
-	take_pending(d);
-	if (d->w == NULL && d->conf.socket && d->conf.path != NULL)
+	/* The workers have stopped: what the rings hold is all there will be. A file is opened
+	 * again only when it is a new destination: reopening the one whose writes failed would
+	 * truncate what it holds. */
+	switched = take_pending(d);
+	if (d->w == NULL && d->conf.path != NULL && (d->conf.socket || switched))
 		writer_open(d);
 	while (d->w != NULL && drain_all(d) != 0)
 		;
@@ -395,7 +402,7 @@ ctl_dnstap_free(struct ctl_dnstap *d)
 }
 
 struct ctl_dnstap_next *
-ctl_dnstap_prepare(const struct ctl_dnstap_conf *conf, char *err, size_t err_len)
+ctl_dnstap_prepare(const struct ctl_dnstap_conf *conf, bool reopen, char *err, size_t err_len)
 {
 	struct ctl_dnstap_next *n = calloc(1, sizeof(*n));
 	int fd;
@@ -408,6 +415,8 @@ ctl_dnstap_prepare(const struct ctl_dnstap_conf *conf, char *err, size_t err_len
 		return n;
 	if ((n->conf.path = strdup(conf->path)) == NULL)
 		goto nomem;
+	if (!reopen)
+		return n; /* the stream in use stays: nothing to open or check */
 	if (conf->socket) {
 		if ((n->uopt = fstrm_unix_writer_options_init()) == NULL)
 			goto nomem;

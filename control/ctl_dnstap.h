@@ -122,17 +122,18 @@ struct ctl_dnstap *ctl_dnstap_open(const struct ctl_dnstap_conf *conf, char *err
 struct dp_tap *ctl_dnstap_tap(struct ctl_dnstap *d, unsigned w);
 
 /*
- * A reload (ctl_reload_groups.c), for a pollux that started with dnstap on: prepare checks the
- * new destination as a start would (a file that cannot be opened is refused, naming
- * conf->origin) and builds its writer options, touching nothing in force; returns NULL with
- * the reason in err. commit takes n: the workers' types and sample change at once (conf->path
+ * A reload (ctl_reload_groups.c), for a pollux that started with dnstap on: prepare, with
+ * reopen (another destination, or none), checks the new destination as a start would (a file
+ * that cannot be opened is refused, naming conf->origin) and builds its writer options; without
+ * reopen it checks nothing, as the stream in use stays. It touches nothing in force; returns
+ * NULL with the reason in err. commit takes n: the workers' types and sample change at once (conf->path
  * NULL: nothing more is logged), and with reopen the thread writes what the rings hold to the
  * old stream, closes it and opens the new one. Turning dnstap on when it was off at start needs
  * a restart (the workers have no rings). Control thread only.
  */
 struct ctl_dnstap_next;
-struct ctl_dnstap_next *ctl_dnstap_prepare(const struct ctl_dnstap_conf *conf, char *err,
-					   size_t err_len);
+struct ctl_dnstap_next *ctl_dnstap_prepare(const struct ctl_dnstap_conf *conf, bool reopen,
+					   char *err, size_t err_len);
 void ctl_dnstap_commit(struct ctl_dnstap *d, struct ctl_dnstap_next *n, bool reopen);
 void ctl_dnstap_next_free(struct ctl_dnstap_next *n);
 

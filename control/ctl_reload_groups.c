@@ -356,7 +356,7 @@ dnstap_prepare(struct ctl_reload *r, const struct ctl_config *next, void **state
 	}
 	p->reopen = (a->path == NULL) != (b->path == NULL) || a->socket != b->socket ||
 		    (a->path != NULL && strcmp(a->path, b->path) != 0);
-	p->next = ctl_dnstap_prepare(b, err, err_len);
+	p->next = ctl_dnstap_prepare(b, p->reopen, err, err_len);
 	if (p->next == NULL) {
 		free(p);
 		return -EINVAL;

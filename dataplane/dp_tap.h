@@ -21,7 +21,7 @@
 #include "dp_lcore.h"
 
 /* One worker's dnstap state, allocated by the control thread on the worker's socket. The
- * worker writes the countdowns; the rest is read-only once it runs. */
+ * worker writes the countdowns; a reload stores types and sample (ctl_dnstap_commit). */
 struct dp_tap {
 	struct px_tap_ring *ring; /* this worker produces, the logging thread consumes */
 	uint32_t types;           /* PX_TAP_BIT of each type logged; a reload may store */
@@ -79,7 +79,7 @@ dp_tap_log(struct dp_lcore *lc, enum px_tap_type type, const struct dp_tap_flow 
 	if (!(__atomic_load_n(&t->types, __ATOMIC_RELAXED) & PX_TAP_BIT(type)))
 		return;
 	sample = __atomic_load_n(&t->sample, __ATOMIC_RELAXED);
-	if (--t->countdown[type] != 0 && t->countdown[type] < sample)
+	if (--t->countdown[type] != 0 && t->countdown[type] <= sample)
 		return;
 	t->countdown[type] = sample;
 	dp_tap_record(lc, type, f, msg, len);

@@ -568,11 +568,11 @@ START_TEST(test_reload_switches_file_types_and_sample)
 
 	conf.path = (char *)"/proc/px-no-such-dir/x.dnstap";
 	snprintf(conf.origin, sizeof(conf.origin), "pollux.conf:9");
-	ck_assert_ptr_null(ctl_dnstap_prepare(&conf, err, sizeof(err)));
+	ck_assert_ptr_null(ctl_dnstap_prepare(&conf, true, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "pollux.conf:9: dnstap:") != NULL, "%s", err);
 
 	conf.path = b;
-	n = ctl_dnstap_prepare(&conf, err, sizeof(err));
+	n = ctl_dnstap_prepare(&conf, true, err, sizeof(err));
 	ck_assert_msg(n != NULL, "%s", err);
 	ctl_dnstap_commit(d, n, true);
 	while (!ctl_dnstap_switched(d))
@@ -580,9 +580,17 @@ START_TEST(test_reload_switches_file_types_and_sample)
 	for (uint16_t i = 3; i < 5; i++)
 		log_client_query(lc, i);
 
+	/* Without reopen nothing is checked: a file that has become unwritable under the stream
+	 * in use does not refuse a reload that keeps it. */
+	conf.path = (char *)"/proc/px-no-such-dir/x.dnstap";
+	n = ctl_dnstap_prepare(&conf, false, err, sizeof(err));
+	ck_assert_ptr_nonnull(n);
+	ctl_dnstap_next_free(n);
+	conf.path = b;
+
 	/* Queries off, no new destination: nothing more is logged. */
 	conf.types = PX_TAP_BIT(PX_TAP_CLIENT_RESPONSE);
-	n = ctl_dnstap_prepare(&conf, err, sizeof(err));
+	n = ctl_dnstap_prepare(&conf, false, err, sizeof(err));
 	ck_assert_ptr_nonnull(n);
 	ctl_dnstap_commit(d, n, false);
 	logged = lc->stats.dnstap_logged;
@@ -593,12 +601,16 @@ START_TEST(test_reload_switches_file_types_and_sample)
 	 * one in two. */
 	conf.types = CTL_DNSTAP_DEFAULT_TYPES;
 	conf.sample = 1000;
-	ctl_dnstap_commit(d, ctl_dnstap_prepare(&conf, err, sizeof(err)), false);
+	n = ctl_dnstap_prepare(&conf, false, err, sizeof(err));
+	ck_assert_ptr_nonnull(n);
+	ctl_dnstap_commit(d, n, false);
 	log_client_query(lc, 5); /* logged: the first after the change */
 	for (uint16_t i = 100; i < 110; i++)
 		log_client_query(lc, i); /* the countdown is now 1000: none logged */
 	conf.sample = 2;
-	ctl_dnstap_commit(d, ctl_dnstap_prepare(&conf, err, sizeof(err)), false);
+	n = ctl_dnstap_prepare(&conf, false, err, sizeof(err));
+	ck_assert_ptr_nonnull(n);
+	ctl_dnstap_commit(d, n, false);
 	log_client_query(lc, 6);
 	log_client_query(lc, 200);
 	log_client_query(lc, 7);
