@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Cycles per upstream reply: the classifier and bailiwick scrubber (dp_reply_classify) alone,
- * and with the resolver's handling of the result (dp_resolve_on_reply: CNAME rendering, the
+ * Cycles per upstream reply: the classifier and bailiwick scrubber (px_reply_classify) alone,
+ * and with the resolver's handling of the result (px_resolver_on_reply: CNAME rendering, the
  * referral's cut and its glueless names), for ordinary replies beside crafted worst cases.
  *
  * Cases (each message is built once, then classified over and over):
@@ -36,12 +36,12 @@
 #include <rte_version.h>
 
 #include <pollux/addr_policy.h>
+#include <pollux/hints.h>
+#include <pollux/reply.h>
+#include <pollux/resolver.h>
 #include <pollux/wire.h>
 
 #include "bench_machine.h"
-#include "dp_hints.h"
-#include "dp_reply.h"
-#include "dp_resolve.h"
 
 #define MSG_MAX 65535
 #define WORST_LEN 16384 /* what the TCP path takes from a server (DP_TCP_MSG_ROOM) */
@@ -68,7 +68,7 @@ struct bench_case {
 
 static double seconds = 1;
 static uint64_t tsc_hz;
-static struct dp_reply reply; /* several KiB: not on the stack */
+static struct px_reply reply; /* several KiB: not on the stack */
 
 static unsigned
 text_name(uint8_t *dst, const char *text)
@@ -434,10 +434,10 @@ machine(void)
 	printf("tsc_hz: %" PRIu64 "\n", tsc_hz);
 }
 
-static enum dp_reply_class
+static enum px_reply_class
 classify(const struct bench_case *c, const struct px_addr_policy *policy)
 {
-	const struct dp_reply_query q = {
+	const struct px_reply_query q = {
 	    .qname = c->qname,
 	    .zone = c->zone,
 	    .qname_len = c->qname_len,
@@ -447,7 +447,7 @@ classify(const struct bench_case *c, const struct px_addr_policy *policy)
 	    .policy = policy,
 	};
 
-	return dp_reply_classify(&reply, c->m.buf, c->m.len, &q);
+	return px_reply_classify(&reply, c->m.buf, c->m.len, &q);
 }
 
 static void
@@ -476,10 +476,10 @@ bench_classify(const struct bench_case *c, const struct px_addr_policy *policy)
 		n += 16;
 		t1 = rte_rdtsc();
 	} while (t1 < end);
-	printf("%s.class: %s\n", c->name, dp_reply_class_name(reply.cls));
+	printf("%s.class: %s\n", c->name, px_reply_class_name(reply.cls));
 	printf("%s.detail: bad=%s cnames=%u answers=%u ns=%u out_of_bailiwick=%u/%u/%u "
 	       "ignored=%u/%u/%u ns_ignored=%u\n",
-	       c->name, dp_reply_bad_name(reply.bad), reply.cname_count, reply.answer_count,
+	       c->name, px_reply_bad_name(reply.bad), reply.cname_count, reply.answer_count,
 	       reply.ns_count, reply.counts.out_of_bailiwick[0], reply.counts.out_of_bailiwick[1],
 	       reply.counts.out_of_bailiwick[2], reply.counts.ignored[0], reply.counts.ignored[1],
 	       reply.counts.ignored[2], reply.counts.ns_ignored);
@@ -497,21 +497,21 @@ static void
 bench_resolve(const struct bench_case *c, const struct px_addr_policy *policy)
 {
 	static uint8_t mem[1 << 20] __attribute__((aligned(8)));
-	static uint8_t hints_mem[sizeof(struct dp_hints) + sizeof(struct dp_hints_ns)]
+	static uint8_t hints_mem[sizeof(struct px_hints) + sizeof(struct px_hints_ns)]
 	    __attribute__((aligned(8)));
-	struct dp_hints *hints = (struct dp_hints *)hints_mem;
-	struct dp_resolve_config cfg;
-	struct dp_resolve_question qq = {c->qname, c->qname_len, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
-	struct dp_resolve_action act;
-	struct dp_resolver *res;
+	struct px_hints *hints = (struct px_hints *)hints_mem;
+	struct px_resolver_config cfg;
+	struct px_resolver_question qq = {c->qname, c->qname_len, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
+	struct px_resolver_action act;
+	struct px_resolver *res;
 	uint64_t n = 0, cycles = 0, t0, end;
-	enum dp_resolve_act last = DP_RES_ACT_WAIT;
+	enum px_resolver_act last = PX_RES_ACT_WAIT;
 
-	dp_resolve_config_default(&cfg);
+	px_resolver_config_default(&cfg);
 	cfg.qname_min = false;
-	if (dp_resolve_memsize(8) > sizeof(mem))
+	if (px_resolver_memsize(8) > sizeof(mem))
 		abort();
-	res = dp_resolve_init(mem, 8, &cfg, policy, NULL, NULL);
+	res = px_resolver_init(mem, 8, &cfg, policy, NULL, NULL);
 	if (res == NULL)
 		abort();
 	memset(hints_mem, 0, sizeof(hints_mem));
@@ -524,11 +524,11 @@ bench_resolve(const struct bench_case *c, const struct px_addr_policy *policy)
 	for (uint64_t warm = rte_rdtsc() + tsc_hz / 5;; n++) {
 		uint64_t top;
 
-		if (dp_resolve_start(res, &qq, hints, NULL, 1000, 1, &act) != 0 ||
-		    act.kind != DP_RES_ACT_SEND)
+		if (px_resolver_start(res, &qq, hints, NULL, 1000, 1, &act) != 0 ||
+		    act.kind != PX_RES_ACT_SEND)
 			abort();
 		top = act.res;
-		const struct dp_reply_query q = {
+		const struct px_reply_query q = {
 		    .qname = act.qname,
 		    .zone = act.zone,
 		    .qname_len = act.qname_len,
@@ -537,15 +537,15 @@ bench_resolve(const struct bench_case *c, const struct px_addr_policy *policy)
 		    .qclass = act.qclass,
 		    .policy = policy,
 		};
-		const struct dp_upq_addr server = act.server;
+		const struct px_upq_addr server = act.server;
 		uint64_t res_id = act.res;
 
 		t0 = rte_rdtsc();
-		dp_reply_classify(&reply, c->m.buf, c->m.len, &q);
-		dp_resolve_on_reply(res, res_id, &reply, c->m.buf, c->m.len, &server, 1001, &act);
+		px_reply_classify(&reply, c->m.buf, c->m.len, &q);
+		px_resolver_on_reply(res, res_id, &reply, c->m.buf, c->m.len, &server, 1001, &act);
 		cycles += rte_rdtsc() - t0;
 		last = act.kind;
-		dp_resolve_cancel(res, top);
+		px_resolver_cancel(res, top);
 		if (t0 < warm) {
 			n = (uint64_t)-1;
 			cycles = 0;

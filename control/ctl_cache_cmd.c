@@ -117,10 +117,10 @@ rcode_str(char *buf, size_t size, uint8_t rcode)
 }
 
 static void
-print_addr(FILE *out, const char *owner, uint32_t ttl, const struct dp_upq_addr *a)
+print_addr(FILE *out, const char *owner, uint32_t ttl, const struct px_upq_addr *a)
 {
 	char s[INET6_ADDRSTRLEN];
-	bool v4 = a->family == DP_UPQ_AF_INET;
+	bool v4 = a->family == PX_UPQ_AF_INET;
 
 	if (inet_ntop(v4 ? AF_INET : AF_INET6, a->a, s, sizeof(s)) == NULL)
 		return;
@@ -134,7 +134,7 @@ print_addr(FILE *out, const char *owner, uint32_t ttl, const struct dp_upq_addr 
 static int
 print_cut(FILE *out, const struct dp_cache_entry *e, uint32_t ttl)
 {
-	struct dp_resolve_start_buf *sb = malloc(sizeof(*sb));
+	struct px_resolver_start_buf *sb = malloc(sizeof(*sb));
 	char zone[CTL_RRFILE_NAME_STR_LEN], ns[CTL_RRFILE_NAME_STR_LEN];
 
 	if (sb == NULL)

@@ -108,7 +108,7 @@ struct ctl_config {
 #define CTL_SLOTS_PER_CLIENT_AUTO UINT32_MAX
 #define CTL_DEFAULT_CLIENT_PREFIX6 56
 #define CTL_DEFAULT_JOSTLE_MS 200
-#define CTL_DEFAULT_RTO_MIN_MS 50 /* DP_UPQ_RTO_MIN_MS; Unbound's infra-cache-min-rtt */
+#define CTL_DEFAULT_RTO_MIN_MS 50 /* PX_UPQ_RTO_MIN_MS; Unbound's infra-cache-min-rtt */
 #define CTL_DEFAULT_HEALTH_WINDOW_S 60
 
 /* The per-client cap in force for cfg: 0 (none), the configured one, or the default share. */

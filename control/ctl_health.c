@@ -5,11 +5,12 @@
 #include <rte_common.h>
 #include <rte_cycles.h>
 
+#include <pollux/hints.h>
+
 #include "ctl_config.h"
 #include "ctl_health.h"
 #include "ctl_stats.h"
 #include "dp_clock.h"
-#include "dp_hints.h"
 #include "dp_lcore.h"
 
 unsigned
@@ -54,7 +55,7 @@ ctl_health_verdict(const struct ctl_health_snap *s, FILE *out)
 }
 
 /* Every answered resolution counts: a client's, and priming's (which ends in the same place,
- * dp_recurse.c). */
+ * dp_miss.c). */
 static uint64_t
 answered_total(const struct ctl_state *st)
 {
@@ -68,7 +69,7 @@ answered_total(const struct ctl_state *st)
 static bool
 recursion_on(const struct ctl_state *st)
 {
-	return st->worker_count > 0 && st->workers[0]->rec != NULL;
+	return st->worker_count > 0 && st->workers[0]->miss != NULL;
 }
 
 bool
@@ -102,7 +103,7 @@ int
 ctl_health_report(const struct ctl_health *h, const struct ctl_state *st, FILE *out)
 {
 	struct ctl_health_worker *w = calloc(st->worker_count + 1, sizeof(*w));
-	const struct dp_hints *hints = __atomic_load_n(&st->ctx->hints, __ATOMIC_ACQUIRE);
+	const struct px_hints *hints = __atomic_load_n(&st->ctx->hints, __ATOMIC_ACQUIRE);
 	uint64_t now_tsc = rte_rdtsc(), now_ms = dp_clock_ms();
 	struct ctl_health_snap s = {
 		.worker_count = st->worker_count,

@@ -6,9 +6,9 @@
  * 1. bytes: the size limit, then no binary data (control bytes, invalid UTF-8) anywhere;
  * 2. syntax: ctl_rrfile reads the file with ldns, relative names below the root;
  * 3. each record: class IN, type NS, A or AAAA, NS owned by the root;
- * 4. the NS set: at least one, at most DP_HINTS_MAX_NS;
+ * 4. the NS set: at least one, at most PX_HINTS_MAX_NS;
  * 5. across records: no duplicates, every address owned by an NS target, at most
- *    DP_HINTS_MAX_ADDRS addresses per family and server, an address for every NS target;
+ *    PX_HINTS_MAX_ADDRS addresses per family and server, an address for every NS target;
  * 6. the address policy: rejected addresses are counted, logged and left out, and at least
  *    min_usable servers must keep one. Only then is the table built.
  */
@@ -30,11 +30,11 @@
 #include <ldns/sha2.h>
 
 #include <pollux/addr_policy.h>
+#include <pollux/hints.h>
 #include <pollux/wire.h>
 
 #include "ctl_hints.h"
 #include "ctl_rrfile.h"
-#include "dp_hints.h"
 
 RTE_LOG_REGISTER(ctl_hints_logtype, pollux.ctl.hints, INFO);
 #define HINTS_LOG(level, ...) rte_log(RTE_LOG_##level, ctl_hints_logtype, __VA_ARGS__)
@@ -49,7 +49,7 @@ RTE_LOG_REGISTER(ctl_hints_logtype, pollux.ctl.hints, INFO);
 struct hints_ns {
 	const struct ctl_rr *rr; /* its NS record; rdata is the lower-cased target */
 	unsigned v4_records, v6_records;
-	struct dp_hints_ns out;
+	struct px_hints_ns out;
 };
 
 struct hints {
@@ -62,7 +62,7 @@ struct hints {
 	unsigned logged, log_suppressed;
 	unsigned ns_count;
 	uint32_t ttl;
-	struct hints_ns ns[DP_HINTS_MAX_NS];
+	struct hints_ns ns[PX_HINTS_MAX_NS];
 };
 
 /* Adds "NAME:LINE: reason" (line 0: "NAME: reason") to the report. Returns -EINVAL. */
@@ -236,9 +236,9 @@ hints_collect_ns(struct hints *h)
 
 		if (r->type != PX_DNS_TYPE_NS || h->dup_of[i] != NULL)
 			continue;
-		if (++count > DP_HINTS_MAX_NS)
+		if (++count > PX_HINTS_MAX_NS)
 			return hints_reason(h, r->line, "more than %u root NS records",
-					    DP_HINTS_MAX_NS);
+					    PX_HINTS_MAX_NS);
 		h->ns[h->ns_count++].rr = r;
 		h->ttl = RTE_MIN(h->ttl, r->ttl);
 	}
@@ -325,9 +325,9 @@ hints_check_addrs(struct hints *h)
 			continue;
 		}
 		count = v4 ? &ns->v4_records : &ns->v6_records;
-		if (++*count == DP_HINTS_MAX_ADDRS + 1)
+		if (++*count == PX_HINTS_MAX_ADDRS + 1)
 			rc = hints_reason(h, r->line, "more than %u %s addresses for %s",
-					  DP_HINTS_MAX_ADDRS, v4 ? "IPv4" : "IPv6",
+					  PX_HINTS_MAX_ADDRS, v4 ? "IPv4" : "IPv6",
 					  ctl_rrfile_name_str(buf, sizeof(buf), r->owner_lc, r->owner_len));
 		h->rep->addr_count++;
 	}
@@ -376,7 +376,7 @@ hints_apply_policy(struct hints *h)
 		const struct ctl_rr *r = &h->file.rrs[i];
 		struct hints_ns *ns;
 		enum px_addr_reason why;
-		struct dp_hints_ns *o;
+		struct px_hints_ns *o;
 		uint32_t v4;
 
 		if (r->type == PX_DNS_TYPE_NS || h->dup_of[i] != NULL)
@@ -406,11 +406,11 @@ hints_apply_policy(struct hints *h)
 }
 
 /* The table: the servers that kept an address, in the file order of their NS records. */
-static struct dp_hints *
+static struct px_hints *
 hints_build(struct hints *h, unsigned min_usable)
 {
 	unsigned usable = 0, need = RTE_MAX(min_usable, 1u);
-	struct dp_hints *t;
+	struct px_hints *t;
 
 	for (unsigned i = 0; i < h->ns_count; i++)
 		if (h->ns[i].out.v4_count + h->ns[i].out.v6_count > 0)
@@ -423,7 +423,7 @@ hints_build(struct hints *h, unsigned min_usable)
 		errno = EINVAL;
 		return NULL;
 	}
-	t = calloc(1, dp_hints_size(usable));
+	t = calloc(1, px_hints_size(usable));
 	if (t == NULL) {
 		hints_reason(h, 0, "out of memory");
 		errno = ENOMEM;
@@ -439,7 +439,7 @@ hints_build(struct hints *h, unsigned min_usable)
 		t->ns[t->ns_count++] = ns->out;
 	}
 	t->ttl = h->ttl;
-	t->checksum = dp_hints_checksum(t);
+	t->checksum = px_hints_checksum(t);
 	return t;
 }
 
@@ -453,7 +453,7 @@ hints_digest(struct ctl_hints_report *rep, const uint8_t *buf, size_t len)
 		snprintf(rep->sha256 + 2 * i, 3, "%02x", d[i]);
 }
 
-static struct dp_hints *
+static struct px_hints *
 hints_run(struct hints *h, const uint8_t *buf, size_t len, unsigned min_usable)
 {
 	int rc;
@@ -491,13 +491,13 @@ hints_run(struct hints *h, const uint8_t *buf, size_t len, unsigned min_usable)
 	return hints_build(h, min_usable);
 }
 
-struct dp_hints *
+struct px_hints *
 ctl_hints_parse(const char *name, const uint8_t *buf, size_t len, const struct px_addr_policy *pol,
 		unsigned min_usable, struct ctl_hints_report *rep)
 {
 	static const struct px_addr_policy default_pol;
 	struct hints *h;
-	struct dp_hints *t = NULL;
+	struct px_hints *t = NULL;
 	int err;
 
 	memset(rep, 0, sizeof(*rep));
@@ -595,11 +595,11 @@ hints_read(const char *path, uint8_t **out, size_t *out_len, struct ctl_hints_re
 	return 0;
 }
 
-struct dp_hints *
+struct px_hints *
 ctl_hints_load_file(const char *path, const struct px_addr_policy *pol, unsigned min_usable,
 		    struct ctl_hints_report *rep)
 {
-	struct dp_hints *t;
+	struct px_hints *t;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc, err;

@@ -10,7 +10,7 @@
 
 #include <pollux/addr_policy.h>
 
-#include "dp_hints.h"
+#include <pollux/hints.h>
 
 /* A hints file larger than this is rejected unread: the IANA file is about 3 KiB. */
 #define CTL_HINTS_MAX_FILE (1u << 20)
@@ -38,7 +38,7 @@ struct ctl_hints_report {
  * must keep an address. Returns the table (malloc'ed; free() it, or publish it), or NULL with
  * errno set (EINVAL invalid, ENOMEM) and the reasons in rep.
  */
-struct dp_hints *ctl_hints_parse(const char *name, const uint8_t *buf, size_t len,
+struct px_hints *ctl_hints_parse(const char *name, const uint8_t *buf, size_t len,
 				 const struct px_addr_policy *pol, unsigned min_usable,
 				 struct ctl_hints_report *rep);
 
@@ -46,7 +46,7 @@ struct dp_hints *ctl_hints_parse(const char *name, const uint8_t *buf, size_t le
  * Reads path (never writing to it) and parses it as above. An unreadable, empty or oversized
  * file is rejected with errno ENOENT/EACCES/EINVAL/EFBIG and a reason in rep.
  */
-struct dp_hints *ctl_hints_load_file(const char *path, const struct px_addr_policy *pol,
+struct px_hints *ctl_hints_load_file(const char *path, const struct px_addr_policy *pol,
 				     unsigned min_usable, struct ctl_hints_report *rep);
 
 /* The compiled-in copy of IANA's named.root (control/named.root, turned into C at build). */

@@ -24,9 +24,9 @@ RTE_LOG_REGISTER(ctl_hints_reload_logtype, pollux.ctl.hints_reload, INFO);
 static const char BUILTIN[] = "built-in";
 
 void
-ctl_hints_publish(struct dp_ctx *ctx, struct dp_hints *h, uint64_t generation)
+ctl_hints_publish(struct dp_ctx *ctx, struct px_hints *h, uint64_t generation)
 {
-	struct dp_hints *old;
+	struct px_hints *old;
 
 	h->generation = generation;
 	old = __atomic_exchange_n(&ctx->hints, h, __ATOMIC_ACQ_REL);
@@ -95,7 +95,7 @@ record_rejection(struct ctl_hints_state *hs, const char *source,
 }
 
 static void
-activate(struct ctl_hints_state *hs, struct dp_hints *h, const char *source,
+activate(struct ctl_hints_state *hs, struct px_hints *h, const char *source,
 	 const struct ctl_hints_report *rep)
 {
 	hs->builtin = source == BUILTIN;
@@ -109,11 +109,11 @@ activate(struct ctl_hints_state *hs, struct dp_hints *h, const char *source,
 }
 
 /* Loads and validates one source. Returns the table or NULL (the rejection recorded). */
-static struct dp_hints *
+static struct px_hints *
 load_with(struct ctl_hints_state *hs, const char *source, const struct px_addr_policy *pol,
 	  unsigned min_usable, struct ctl_hints_report *rep)
 {
-	struct dp_hints *h;
+	struct px_hints *h;
 
 	hs->loads++;
 	memset(rep, 0, sizeof(*rep));
@@ -128,7 +128,7 @@ load_with(struct ctl_hints_state *hs, const char *source, const struct px_addr_p
 	return h;
 }
 
-static struct dp_hints *
+static struct px_hints *
 load(struct ctl_hints_state *hs, const char *source, struct ctl_hints_report *rep)
 {
 	return load_with(hs, source, &hs->cfg->addr_policy, hs->cfg->min_root_servers, rep);
@@ -162,7 +162,7 @@ ctl_hints_start(struct ctl_hints_state *hs, const struct ctl_config *cfg, struct
 		char *err, size_t err_len)
 {
 	struct ctl_hints_report rep;
-	struct dp_hints *h;
+	struct px_hints *h;
 	const char *source = cfg->hints_file != NULL ? cfg->hints_file : BUILTIN;
 
 	memset(hs, 0, sizeof(*hs));
@@ -196,7 +196,7 @@ ctl_hints_reload(struct ctl_hints_state *hs, const char *trigger, FILE *out)
 {
 	const char *source = hs->cfg->hints_file != NULL ? hs->cfg->hints_file : BUILTIN;
 	struct ctl_hints_report rep;
-	struct dp_hints *h;
+	struct px_hints *h;
 
 	LOG(INFO, "hints_reload trigger=%s source=%s\n", trigger, source);
 	h = load(hs, source, &rep);
@@ -217,7 +217,7 @@ ctl_hints_reload(struct ctl_hints_state *hs, const char *trigger, FILE *out)
 	return 0;
 }
 
-struct dp_hints *
+struct px_hints *
 ctl_hints_prepare(struct ctl_hints_state *hs, const char *path, const struct px_addr_policy *pol,
 		  unsigned min_usable, struct ctl_hints_report *rep)
 {
@@ -226,7 +226,7 @@ ctl_hints_prepare(struct ctl_hints_state *hs, const char *path, const struct px_
 }
 
 void
-ctl_hints_commit(struct ctl_hints_state *hs, struct dp_hints *h,
+ctl_hints_commit(struct ctl_hints_state *hs, struct px_hints *h,
 		 const struct ctl_hints_report *rep)
 {
 	activate(hs, h, hs->cfg->hints_file != NULL ? hs->cfg->hints_file : BUILTIN, rep);
@@ -297,7 +297,7 @@ print_name(FILE *out, const uint8_t *name)
 void
 ctl_hints_print(const struct ctl_hints_state *hs, FILE *out)
 {
-	const struct dp_hints *h = hs->ctx->hints;
+	const struct px_hints *h = hs->ctx->hints;
 	char a[INET6_ADDRSTRLEN];
 
 	fprintf(out, "source: %s\n", hs->source);
@@ -308,7 +308,7 @@ ctl_hints_print(const struct ctl_hints_state *hs, FILE *out)
 	fprintf(out, "addresses_rejected: %u\n", hs->active.addr_rejected);
 	fprintf(out, "ttl: %u\n", h->ttl);
 	for (uint32_t i = 0; i < h->ns_count; i++) {
-		const struct dp_hints_ns *ns = &h->ns[i];
+		const struct px_hints_ns *ns = &h->ns[i];
 
 		fputs("server: ", out);
 		print_name(out, ns->name);
@@ -353,7 +353,7 @@ int
 ctl_hints_check(const struct ctl_config *cfg, const char *path, FILE *out)
 {
 	struct ctl_hints_report rep;
-	struct dp_hints *h = ctl_hints_load_file(path, &cfg->addr_policy, cfg->min_root_servers,
+	struct px_hints *h = ctl_hints_load_file(path, &cfg->addr_policy, cfg->min_root_servers,
 						 &rep);
 
 	if (h == NULL) {

@@ -65,13 +65,13 @@ int ctl_hints_reload(struct ctl_hints_state *hs, const char *trigger, FILE *out)
  * path (NULL: the built-in hints) under pol and min_usable, touching nothing in force but the
  * load and rejection records. Returns the table, or NULL with the reasons in rep.
  */
-struct dp_hints *ctl_hints_prepare(struct ctl_hints_state *hs, const char *path,
+struct px_hints *ctl_hints_prepare(struct ctl_hints_state *hs, const char *path,
 				   const struct px_addr_policy *pol, unsigned min_usable,
 				   struct ctl_hints_report *rep);
 
 /* The second half: publishes h, loaded by ctl_hints_prepare from what hs->cfg now says, and
  * watches the file hs->cfg now names. */
-void ctl_hints_commit(struct ctl_hints_state *hs, struct dp_hints *h,
+void ctl_hints_commit(struct ctl_hints_state *hs, struct px_hints *h,
 		      const struct ctl_hints_report *rep);
 
 /* The inotify fd to poll, or -1 when no file is watched. */
@@ -88,7 +88,7 @@ void ctl_hints_tick(struct ctl_hints_state *hs, uint64_t now_ms);
  * Publishes h as the table in force (generation set here), waits for the RCU grace period and
  * frees the previous table. h must be malloc'ed. Exposed for the swap tests.
  */
-void ctl_hints_publish(struct dp_ctx *ctx, struct dp_hints *h, uint64_t generation);
+void ctl_hints_publish(struct dp_ctx *ctx, struct px_hints *h, uint64_t generation);
 
 /* `polluxctl hints`: the table, its source and checksum, when it was loaded, the last rejected
  * load with its reasons. */

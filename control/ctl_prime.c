@@ -9,11 +9,12 @@
 #include <rte_common.h>
 #include <rte_log.h>
 
+#include <pollux/prime.h>
+#include <pollux/resolver.h>
+
 #include "ctl_prime.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_prime.h"
-#include "dp_resolve.h"
 
 RTE_LOG_REGISTER(ctl_prime_logtype, pollux.ctl.prime, INFO);
 #define PRIME_LOG(level, ...) rte_log(RTE_LOG_##level, ctl_prime_logtype, __VA_ARGS__)
@@ -27,9 +28,9 @@ ctl_prime_init(struct ctl_prime_state *ps, const struct ctl_config *cfg, struct 
 }
 
 static const char *
-addr_str(const struct dp_upq_addr *a, char *buf, size_t len)
+addr_str(const struct px_upq_addr *a, char *buf, size_t len)
 {
-	if (inet_ntop(a->family == DP_UPQ_AF_INET ? AF_INET : AF_INET6, a->a, buf,
+	if (inet_ntop(a->family == PX_UPQ_AF_INET ? AF_INET : AF_INET6, a->a, buf,
 		      (socklen_t)len) == NULL)
 		snprintf(buf, len, "?");
 	return buf;
@@ -66,11 +67,11 @@ wall_of(uint64_t ms)
 void
 ctl_prime_tick(struct ctl_prime_state *ps)
 {
-	const struct dp_prime_status *src = ps->ctx != NULL ? ps->ctx->prime_status : NULL;
-	struct dp_prime_status s;
+	const struct px_prime_status *src = ps->ctx != NULL ? ps->ctx->prime_status : NULL;
+	struct px_prime_status s;
 	char abuf[48], what[sizeof(ps->failure)];
 
-	if (src == NULL || !dp_prime_status_read(src, &s) || s.events == ps->events_seen)
+	if (src == NULL || !px_prime_status_read(src, &s) || s.events == ps->events_seen)
 		return;
 	ps->events_seen = s.events;
 	ps->accepted = s.accepted;
@@ -96,15 +97,15 @@ ctl_prime_tick(struct ctl_prime_state *ps)
 	}
 	addr_str(&s.last_server, abuf, sizeof(abuf));
 	switch (s.last_kind) {
-	case DP_PRIME_EV_REJECTED:
+	case PX_PRIME_EV_REJECTED:
 		snprintf(what, sizeof(what), "prime_rejected server=%s reason=%s", abuf,
-			 dp_prime_verdict_name((enum dp_prime_verdict)s.last_verdict));
+			 px_prime_verdict_name((enum px_prime_verdict)s.last_verdict));
 		break;
-	case DP_PRIME_EV_FAILED:
+	case PX_PRIME_EV_FAILED:
 		snprintf(what, sizeof(what), "prime_failed reason=%s",
-			 dp_resolve_fail_name((enum dp_resolve_fail)s.last_fail));
+			 px_resolver_fail_name((enum px_resolver_fail)s.last_fail));
 		break;
-	case DP_PRIME_EV_NOT_CACHED:
+	case PX_PRIME_EV_NOT_CACHED:
 		snprintf(what, sizeof(what), "prime_not_cached server=%s: %s", abuf,
 			 strerror(s.last_errno));
 		break;

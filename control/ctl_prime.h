@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Priming (RFC 8109), the control thread's half: showing and logging what the priming worker
- * did. The worker checks a priming reply and caches the root set itself (dataplane/dp_prime.h);
+ * did. The worker checks a priming reply and caches the root set itself (include/pollux/prime.h);
  * it records each outcome in ctx->prime_status, which this reads once per tick: a new outcome
  * is logged (a rejection or a failed resolution at most once per CTL_PRIME_LOG_INTERVAL_MS,
  * with a count of the rest) and kept here for `polluxctl hints` and `polluxctl stats`.

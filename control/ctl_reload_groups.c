@@ -167,7 +167,7 @@ settings_discard(void *state)
 /* The root hints: the file is read again whether or not its path changed. */
 
 struct hints_prep {
-	struct dp_hints *h;
+	struct px_hints *h;
 	struct ctl_hints_report rep;
 };
 

@@ -8,10 +8,11 @@
 #include <rte_log.h>
 #include <rte_rcu_qsbr.h>
 
+#include <pollux/resolver.h>
+
 #include "ctl_settings.h"
 #include "dp_lcore.h"
-#include "dp_recurse.h"
-#include "dp_resolve.h"
+#include "dp_miss.h"
 #include "dp_settings.h"
 
 RTE_LOG_REGISTER(ctl_settings_logtype, pollux.ctl.settings, INFO);
@@ -113,7 +114,7 @@ ctl_settings_stop(struct ctl_settings *cs)
 }
 
 bool
-ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc)
+ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_miss_conf *rc)
 {
 	memset(rc, 0, sizeof(*rc));
 	if (!cfg->recursion) {
@@ -124,14 +125,14 @@ ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *
 	rc->gw4 = cfg->gw4;
 	rc->has_gw6 = cfg->has_ip6 && cfg->has_gw6;
 	memcpy(rc->gw6, cfg->gw6, 16);
-	/* Upstream goes through a gateway only (dp_recurse.h): without one, nothing is reachable. */
+	/* Upstream goes through a gateway only (dp_miss.h): without one, nothing is reachable. */
 	if (!rc->has_gw4 && !rc->has_gw6) {
 		LOG(NOTICE, "recursion off: no --gateway or --gateway6 to reach nameservers "
 		    "through; cache misses get SERVFAIL\n");
 		return false;
 	}
 	rc->slots = cfg->resolver_slots;
-	dp_resolve_config_default(&rc->resolve);
+	px_resolver_config_default(&rc->resolve);
 	rc->resolve.qname_min = cfg->qname_min;
 	rc->resolve.max_ttl = cfg->max_ttl;
 	rc->resolve.max_neg_ttl = cfg->max_neg_ttl;

@@ -14,7 +14,7 @@
 #include "ctl_config.h"
 
 struct dp_ctx;
-struct dp_recurse_conf;
+struct dp_miss_conf;
 struct dp_settings;
 
 /*
@@ -23,7 +23,7 @@ struct dp_settings;
  * in the log, when misses are answered SERVFAIL instead (recursion off, or no gateway).
  * Control thread, at start.
  */
-bool ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_recurse_conf *rc);
+bool ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_miss_conf *rc);
 
 struct ctl_settings {
 	struct dp_ctx *ctx;  /* ctx->settings is the published object */

@@ -10,6 +10,8 @@
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
 
+#include <pollux/resolver.h>
+
 #include "ctl_hints_reload.h"
 #include "ctl_prime.h"
 #include "ctl_stats.h"
@@ -17,8 +19,7 @@
 #include "dp_clock.h"
 #include "dp_lcore.h"
 #include "dp_nbr.h"
-#include "dp_recurse.h"
-#include "dp_resolve.h"
+#include "dp_miss.h"
 
 /* Telemetry callbacks get no user pointer and run on DPDK's telemetry thread, which DPDK 22.11
  * cannot be told to stop: the state is reached under a lock, and withdrawn before shutdown
@@ -52,36 +53,36 @@ rd(const uint64_t *v)
 
 /*
  * The resolvers' own counters, summed over the workers: why servers failed, why resolutions
- * ended in SERVFAIL, and the nameserver addresses the policy rejected where dp_resolve and
- * dp_reply met them (glue; hints, cached cuts and addresses learned for NS names), by reason.
+ * ended in SERVFAIL, and the nameserver addresses the policy rejected where px_resolver and
+ * px_reply met them (glue; hints, cached cuts and addresses learned for NS names), by reason.
  * The hints file's own rejections are the control thread's (addr_rejected.hints.*).
  */
 static void
 print_resolver(const struct ctl_state *st, FILE *out)
 {
 	uint64_t glue[PX_ADDR_REASON_COUNT] = {0}, nsaddr[PX_ADDR_REASON_COUNT] = {0};
-	uint64_t srv[DP_RES_SRV_COUNT] = {0}, fail[DP_RES_FAIL_COUNT] = {0};
-	uint64_t malformed[DP_REPLY_BAD_COUNT] = {0};
+	uint64_t srv[PX_RES_SRV_COUNT] = {0}, fail[PX_RES_FAIL_COUNT] = {0};
+	uint64_t malformed[PX_REPLY_BAD_COUNT] = {0};
 	uint64_t qmin = 0, referrals = 0, glueless = 0, cnames = 0;
 	bool any = false;
 
 	for (unsigned i = 0; i < st->worker_count; i++) {
-		const struct dp_recurse *rc = st->workers[i]->rec;
-		const struct dp_resolve_stats *rs;
+		const struct dp_miss *rc = st->workers[i]->miss;
+		const struct px_resolver_stats *rs;
 
 		if (rc == NULL)
 			continue;
 		any = true;
-		rs = &dp_recurse_resolver(rc)->stats;
+		rs = &dp_miss_resolver(rc)->stats;
 		for (unsigned r = 0; r < PX_ADDR_REASON_COUNT; r++) {
 			glue[r] += rd(&rs->glue_rejected[r]);
 			nsaddr[r] += rd(&rs->ns_addr_rejected[r]);
 		}
-		for (unsigned r = 0; r < DP_RES_SRV_COUNT; r++)
+		for (unsigned r = 0; r < PX_RES_SRV_COUNT; r++)
 			srv[r] += rd(&rs->server_fail[r]);
-		for (unsigned r = 0; r < DP_REPLY_BAD_COUNT; r++)
+		for (unsigned r = 0; r < PX_REPLY_BAD_COUNT; r++)
 			malformed[r] += rd(&rs->malformed[r]);
-		for (unsigned r = 0; r < DP_RES_FAIL_COUNT; r++)
+		for (unsigned r = 0; r < PX_RES_FAIL_COUNT; r++)
 			fail[r] += rd(&rs->servfail_reason[r]);
 		qmin += rd(&rs->qmin_queries);
 		referrals += rd(&rs->referrals);
@@ -98,13 +99,13 @@ print_resolver(const struct ctl_state *st, FILE *out)
 		fprintf(out, "addr_rejected.ns_addr.%s %" PRIu64 "\n", px_addr_reason_name(r),
 			nsaddr[r]);
 	}
-	for (unsigned r = 0; r < DP_RES_SRV_COUNT; r++)
-		fprintf(out, "resolver.server_fail.%s %" PRIu64 "\n", dp_resolve_srv_name(r), srv[r]);
-	for (unsigned r = 1; r < DP_REPLY_BAD_COUNT; r++)
-		fprintf(out, "resolver.malformed.%s %" PRIu64 "\n", dp_reply_bad_name(r),
+	for (unsigned r = 0; r < PX_RES_SRV_COUNT; r++)
+		fprintf(out, "resolver.server_fail.%s %" PRIu64 "\n", px_resolver_srv_name(r), srv[r]);
+	for (unsigned r = 1; r < PX_REPLY_BAD_COUNT; r++)
+		fprintf(out, "resolver.malformed.%s %" PRIu64 "\n", px_reply_bad_name(r),
 			malformed[r]);
-	for (unsigned r = 1; r < DP_RES_FAIL_COUNT; r++)
-		fprintf(out, "resolver.servfail.%s %" PRIu64 "\n", dp_resolve_fail_name(r), fail[r]);
+	for (unsigned r = 1; r < PX_RES_FAIL_COUNT; r++)
+		fprintf(out, "resolver.servfail.%s %" PRIu64 "\n", px_resolver_fail_name(r), fail[r]);
 	if (st->ctx->nbr != NULL) {
 		const struct dp_nbr_stats *ns = &st->ctx->nbr->stats;
 

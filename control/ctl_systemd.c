@@ -8,11 +8,12 @@
 
 #include <rte_log.h>
 
+#include <pollux/hints.h>
+
 #include "ctl_health.h"
 #include "ctl_reload.h"
 #include "ctl_stats.h"
 #include "ctl_systemd.h"
-#include "dp_hints.h"
 #include "dp_lcore.h"
 
 RTE_LOG_REGISTER(ctl_systemd_logtype, pollux.ctl.systemd, INFO);
@@ -75,7 +76,7 @@ ctl_systemd_start(struct ctl_systemd *sd, uint32_t idle_sleep_us, unsigned worke
 static bool
 ready_now(const struct ctl_systemd *sd, const struct ctl_state *st)
 {
-	const struct dp_hints *h = __atomic_load_n(&st->ctx->hints, __ATOMIC_ACQUIRE);
+	const struct px_hints *h = __atomic_load_n(&st->ctx->hints, __ATOMIC_ACQUIRE);
 
 	/* The control thread is the only publisher of the hints: what it loaded stays. */
 	return st->link_up && h != NULL && h->ns_count > 0 && ctl_watchdog_polling(&sd->wd);

@@ -28,6 +28,9 @@
 
 #include <pollux/addr_policy.h>
 #include <pollux/ctl_proto.h>
+#include <pollux/prime.h>
+#include <pollux/rand.h>
+#include <pollux/upstream.h>
 #include <pollux/wire.h>
 
 #include "ctl_access.h"
@@ -47,13 +50,10 @@
 #include "ctl_tun.h"
 #include "ctl_zones.h"
 #include "ctl_cache_cmd.h" /* and dp_cache.h */
-#include "dp_prime.h"
-#include "dp_rand.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
 #include "dp_nbr.h"
-#include "dp_recurse.h"
-#include "dp_upstream.h"
+#include "dp_miss.h"
 
 RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 #define LOG(level, ...) rte_log(RTE_LOG_##level, ctl_main_logtype, "pollux: " __VA_ARGS__)
@@ -256,7 +256,7 @@ recurse_shared(struct ctl_state *st, unsigned workers)
 		return;
 	if (workers >= UINT8_MAX)
 		rte_exit(EXIT_FAILURE, "recursion supports at most %u workers\n", UINT8_MAX - 1);
-	ctx->port_owner = rte_zmalloc("pollux_port_owner", DP_UPQ_PORT_MAX + 1, RTE_CACHE_LINE_SIZE);
+	ctx->port_owner = rte_zmalloc("pollux_port_owner", PX_UPQ_PORT_MAX + 1, RTE_CACHE_LINE_SIZE);
 	ctx->handoff = rte_zmalloc("pollux_handoff", sizeof(*ctx->handoff) * workers, 0);
 	if (ctx->port_owner == NULL || ctx->handoff == NULL)
 		rte_exit(EXIT_FAILURE, "out of memory for the reply hand-off\n");
@@ -281,15 +281,15 @@ rl_table(const struct ctl_config *cfg, unsigned lcore)
 	size_t sz = px_rl_table_size(cfg->ratelimit_size, NULL);
 	struct px_rl_table *t = rte_zmalloc_socket("pollux_ratelimit", sz, RTE_CACHE_LINE_SIZE,
 						    (int)rte_lcore_to_socket_id(lcore));
-	struct dp_rand r;
+	struct px_rand r;
 	uint8_t key[16];
 
 	if (t == NULL)
 		rte_exit(EXIT_FAILURE, "out of memory for %u rate-limit buckets (--ratelimit-size)\n",
 			 cfg->ratelimit_size);
-	if (dp_rand_init(&r) != 0)
+	if (px_rand_init(&r) != 0)
 		rte_exit(EXIT_FAILURE, "getrandom: %s\n", strerror(errno));
-	dp_rand_bytes(&r, key, sizeof(key));
+	px_rand_bytes(&r, key, sizeof(key));
 	px_rl_table_init(t, cfg->ratelimit_size, key);
 	memset(key, 0, sizeof(key));
 	memset(&r, 0, sizeof(r));
@@ -299,7 +299,7 @@ rl_table(const struct ctl_config *cfg, unsigned lcore)
 static void
 launch_workers(struct ctl_state *st)
 {
-	struct dp_recurse_conf rconf;
+	struct dp_miss_conf rconf;
 	bool recurse = ctl_settings_recurse_conf(st->cfg, &rconf);
 	unsigned lcore, n = 0;
 
@@ -335,10 +335,10 @@ launch_workers(struct ctl_state *st)
 			/* The health probe too (ctl_health.h), which asks only while the window
 			 * check is on: a reload may turn it on. */
 			rconf.probe = n == 0;
-			lc->rec = dp_recurse_create(&rconf, socket, st->pool, dp_clock_ms());
-			if (lc->rec == NULL ||
+			lc->miss = dp_miss_create(&rconf, socket, st->pool, dp_clock_ms());
+			if (lc->miss == NULL ||
 			    (st->ctx->port_owner != NULL &&
-			     dp_recurse_share_ports(lc->rec, st->ctx->port_owner, n, socket) != 0))
+			     dp_miss_share_ports(lc->miss, st->ctx->port_owner, n, socket) != 0))
 				rte_exit(EXIT_FAILURE, "cannot set up resolution for lcore %u (%u "
 					 "slots): %s\n", lcore, rconf.slots, strerror(errno));
 			/* The worker caches what it resolves itself, from its socket's pools. */
@@ -751,7 +751,7 @@ main(int argc, char **argv)
 	rte_free(ctx.prime_status);
 	dp_cache_free(ctx.cache);
 	for (unsigned i = 0; i < st.worker_count; i++) {
-		dp_recurse_free(st.workers[i]->rec);
+		dp_miss_free(st.workers[i]->miss);
 		rte_free(st.workers[i]->rl);
 		rte_free(st.workers[i]);
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <pollux/wire.h>
+
 #include "dp_access.h"
-#include "dp_wire.h"
 
 uint16_t
 dp_access_reply(uint8_t *msg, uint16_t len, uint8_t rcode, bool tc)
@@ -13,14 +14,14 @@ dp_access_reply(uint8_t *msg, uint16_t len, uint8_t rcode, bool tc)
 	if (flags & PX_DNS_QR)
 		return 0;
 	if (px_get16(msg + 4) == 1) {
-		struct dp_wire_rd rd;
+		struct px_wire_rd rd;
 
 		/* The question is echoed only when it reads cleanly; a name at offset 12 has
 		 * nowhere to point back to, so it is never compressed. */
-		dp_wire_rd_init(&rd, msg, len);
-		dp_wire_skip(&rd, PX_DNS_HDR_LEN);
-		dp_wire_read_name(&rd, NULL, NULL);
-		dp_wire_skip(&rd, 4);
+		px_wire_rd_init(&rd, msg, len);
+		px_wire_skip(&rd, PX_DNS_HDR_LEN);
+		px_wire_read_name(&rd, NULL, NULL);
+		px_wire_skip(&rd, 4);
 		if (!rd.err) {
 			out = rd.pos;
 			qd = 1;

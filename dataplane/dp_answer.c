@@ -4,11 +4,12 @@
 
 #include <rte_branch_prediction.h>
 
+#include <pollux/wire.h>
+
 #include "dp_answer.h"
 #include "dp_cache.h"
 #include "dp_lcore.h"
-#include "dp_recurse.h"
-#include "dp_wire.h"
+#include "dp_miss.h"
 
 void
 dp_answer_count_rcode(struct dp_lcore *lc, uint8_t rcode, const uint8_t *msg)
@@ -31,10 +32,10 @@ dp_answer_count_rcode(struct dp_lcore *lc, uint8_t rcode, const uint8_t *msg)
  * 65535 bytes, and the client asked over TCP because UDP was too small. */
 static inline uint16_t
 respond(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
-	const struct dp_wire_answer *ans, const struct dp_client_addr *tcp)
+	const struct px_wire_answer *ans, const struct dp_client_addr *tcp)
 {
-	uint16_t limit = tcp != NULL ? UINT16_MAX : dp_wire_udp_limit(q);
-	uint16_t len = dp_wire_write_response(msg, cap, limit, q, ans);
+	uint16_t limit = tcp != NULL ? UINT16_MAX : px_wire_udp_limit(q);
+	uint16_t len = px_wire_write_response(msg, cap, limit, q, ans);
 
 	if (unlikely(len == 0)) {
 		DP_STAT_INC(lc, drop_no_room);
@@ -48,7 +49,7 @@ static inline uint16_t
 respond_rcode_ede(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
 		  uint8_t rcode, const struct px_dns_ede_info *ede, const struct dp_client_addr *tcp)
 {
-	const struct dp_wire_answer ans = {.rcode = rcode, .ede = ede};
+	const struct px_wire_answer ans = {.rcode = rcode, .ede = ede};
 
 	return respond(lc, msg, cap, q, &ans, tcp);
 }
@@ -64,7 +65,7 @@ static inline uint16_t
 respond_entry(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
 	      const struct dp_cache_entry *e, int64_t ttl, const struct dp_client_addr *tcp)
 {
-	const struct dp_wire_answer ans = {
+	const struct px_wire_answer ans = {
 		.rcode = e->rcode,
 		.aa = (e->flags & DP_CACHE_F_AA) != 0,
 		.an_count = e->an_count,
@@ -97,7 +98,7 @@ lookup_live(const struct dp_lcore *lc, const uint8_t *name, uint8_t name_len, ui
 /*
  * The cache-miss hand-off point. Everything that is not a cached answer comes here: first the
  * local zones' negative answers (the name exists but not the type: NODATA; the name is below a
- * local zone apex but does not exist: NXDOMAIN), then the resolver (dp_recurse.h), which takes
+ * local zone apex but does not exist: NXDOMAIN), then the resolver (dp_miss.h), which takes
  * the query in and answers it later. With recursion off, or when the resolver cannot take it
  * (no client slot, no resolution slot: counted), the answer is SERVFAIL at once rather than a
  * client left to time out. A TCP client (tcp set) is handed to the resolver as such: its answer
@@ -131,14 +132,14 @@ answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp
 			return respond_entry(lc, msg, cap, q, e, ttl, tcp);
 		}
 	}
-	if (lc->rec != NULL && tcp != NULL)
-		return dp_recurse_miss(lc, msg, q, tcp, &why) ? DP_ANSWER_CONSUMED
+	if (lc->miss != NULL && tcp != NULL)
+		return dp_miss_miss(lc, msg, q, tcp, &why) ? DP_ANSWER_CONSUMED
 			: respond_rcode_ede(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL, why, tcp);
-	if (lc->rec != NULL && m != NULL) {
+	if (lc->miss != NULL && m != NULL) {
 		struct dp_client_addr from;
 
 		dp_client_addr_read(&from, m);
-		if (dp_recurse_miss(lc, msg, q, &from, &why))
+		if (dp_miss_miss(lc, msg, q, &from, &why))
 			return DP_ANSWER_CONSUMED;
 	}
 	return respond_rcode_ede(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL, why, tcp);
@@ -174,34 +175,34 @@ answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
 	int64_t ttl;
 	uint8_t rcode;
 
-	switch (dp_wire_parse_query(&q, msg, len)) {
-	case DP_WIRE_OK:
+	switch (px_wire_parse_query(&q, msg, len)) {
+	case PX_WIRE_OK:
 		break;
-	case DP_WIRE_DROP_RUNT:
+	case PX_WIRE_DROP_RUNT:
 		DP_STAT_INC(lc, drop_dns_runt);
 		return 0;
-	case DP_WIRE_DROP_RESPONSE:
+	case PX_WIRE_DROP_RESPONSE:
 		DP_STAT_INC(lc, drop_dns_response);
 		return 0;
-	case DP_WIRE_NOTIMP:
+	case PX_WIRE_NOTIMP:
 		DP_STAT_INC(lc, queries);
 		return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_NOTIMP, tcp);
-	case DP_WIRE_BADVERS:
+	case PX_WIRE_BADVERS:
 		DP_STAT_INC(lc, queries);
 		return respond_rcode(lc, msg, cap, &q, PX_DNS_RCODE_BADVERS, tcp);
-	case DP_WIRE_FORMERR_QDCOUNT:
+	case PX_WIRE_FORMERR_QDCOUNT:
 		DP_STAT_INC(lc, formerr_qdcount);
 		goto formerr;
-	case DP_WIRE_FORMERR_NAME:
+	case PX_WIRE_FORMERR_NAME:
 		DP_STAT_INC(lc, formerr_name);
 		goto formerr;
-	case DP_WIRE_FORMERR_COUNTS:
+	case PX_WIRE_FORMERR_COUNTS:
 		DP_STAT_INC(lc, formerr_counts);
 		goto formerr;
-	case DP_WIRE_FORMERR_OPT:
+	case PX_WIRE_FORMERR_OPT:
 		DP_STAT_INC(lc, formerr_opt);
 		goto formerr;
-	case DP_WIRE_FORMERR_SECTIONS:
+	case PX_WIRE_FORMERR_SECTIONS:
 		DP_STAT_INC(lc, formerr_sections);
 		goto formerr;
 	}

@@ -14,7 +14,7 @@ struct rte_mbuf;
 /*
  * Turns the DNS query in msg[0, len) into its response, in place; cap is how many bytes msg
  * can hold. Returns the response length, 0 when nothing is to be sent (the reason is
- * counted), or DP_ANSWER_CONSUMED when a cache miss was handed to the resolver (lc->rec set):
+ * counted), or DP_ANSWER_CONSUMED when a cache miss was handed to the resolver (lc->miss set):
  * the answer will come later in a frame of its own, and m (the frame msg lies in, which says
  * who asked) may be freed. Worker only, as an online RCU reader; lc->now_ms must be current.
  */

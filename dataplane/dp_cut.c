@@ -9,19 +9,19 @@
 
 /* Bytes one server takes: name_len, name, addr_count, addresses. */
 static unsigned
-ns_size(unsigned name_len, const struct dp_upq_addr *a, unsigned n)
+ns_size(unsigned name_len, const struct px_upq_addr *a, unsigned n)
 {
 	unsigned sz = 2 + name_len;
 
 	for (unsigned i = 0; i < n; i++)
-		sz += 1u + (a[i].family == DP_UPQ_AF_INET ? 4u : 16u);
+		sz += 1u + (a[i].family == PX_UPQ_AF_INET ? 4u : 16u);
 	return sz;
 }
 
 /* Appends one server if it fits whole. Returns false when it does not. */
 static bool
 put_ns(uint8_t *buf, uint16_t cap, uint16_t *len, const uint8_t *name, unsigned name_len,
-       const struct dp_upq_addr *a, unsigned n)
+       const struct px_upq_addr *a, unsigned n)
 {
 	unsigned pos = *len;
 
@@ -32,7 +32,7 @@ put_ns(uint8_t *buf, uint16_t cap, uint16_t *len, const uint8_t *name, unsigned 
 	pos += name_len;
 	buf[pos++] = (uint8_t)n;
 	for (unsigned i = 0; i < n; i++) {
-		unsigned alen = a[i].family == DP_UPQ_AF_INET ? 4 : 16;
+		unsigned alen = a[i].family == PX_UPQ_AF_INET ? 4 : 16;
 
 		buf[pos++] = a[i].family;
 		memcpy(buf + pos, a[i].a, alen);
@@ -43,18 +43,18 @@ put_ns(uint8_t *buf, uint16_t cap, uint16_t *len, const uint8_t *name, unsigned 
 }
 
 uint16_t
-dp_cut_encode(uint8_t *buf, uint16_t cap, const struct dp_resolve_cut *cut, uint16_t *ns_count)
+dp_cut_encode(uint8_t *buf, uint16_t cap, const struct px_resolver_cut *cut, uint16_t *ns_count)
 {
 	uint16_t len = 0;
 
 	*ns_count = 0;
 	for (unsigned i = 0; i < cut->ns_count; i++) {
-		const struct dp_resolve_ns *ns = &cut->ns[i];
+		const struct px_resolver_ns *ns = &cut->ns[i];
 		unsigned n = ns->addr_count;
 
 		/* Failed marks are this resolution's: a server that timed out once is kept. An
 		 * unusable name (in zone without glue, glue rejected) is not worth a lookup. */
-		if (n == 0 && ns->state != DP_RES_NS_GLUELESS && ns->state != DP_RES_NS_RESOLVING)
+		if (n == 0 && ns->state != PX_RES_NS_GLUELESS && ns->state != PX_RES_NS_RESOLVING)
 			continue;
 		if (n == 0 && ns->name_len == 0)
 			continue;
@@ -66,20 +66,20 @@ dp_cut_encode(uint8_t *buf, uint16_t cap, const struct dp_resolve_cut *cut, uint
 }
 
 uint16_t
-dp_cut_encode_hints(uint8_t *buf, uint16_t cap, const struct dp_hints *h, uint16_t *ns_count)
+dp_cut_encode_hints(uint8_t *buf, uint16_t cap, const struct px_hints *h, uint16_t *ns_count)
 {
-	struct dp_upq_addr a[2 * DP_HINTS_MAX_ADDRS];
+	struct px_upq_addr a[2 * PX_HINTS_MAX_ADDRS];
 	uint16_t len = 0;
 
 	*ns_count = 0;
-	for (uint32_t i = 0; i < h->ns_count && *ns_count < DP_RES_MAX_NS; i++) {
-		const struct dp_hints_ns *hn = &h->ns[i];
+	for (uint32_t i = 0; i < h->ns_count && *ns_count < PX_RES_MAX_NS; i++) {
+		const struct px_hints_ns *hn = &h->ns[i];
 		unsigned n = 0;
 
-		for (unsigned j = 0; j < hn->v4_count && n < DP_RES_NS_ADDRS; j++)
-			dp_upq_addr_set4(&a[n++], hn->v4[j]);
-		for (unsigned j = 0; j < hn->v6_count && n < DP_RES_NS_ADDRS; j++)
-			dp_upq_addr_set6(&a[n++], hn->v6[j]);
+		for (unsigned j = 0; j < hn->v4_count && n < PX_RES_NS_ADDRS; j++)
+			px_upq_addr_set4(&a[n++], hn->v4[j]);
+		for (unsigned j = 0; j < hn->v6_count && n < PX_RES_NS_ADDRS; j++)
+			px_upq_addr_set6(&a[n++], hn->v6[j]);
 		if (n == 0)
 			continue;
 		if (!put_ns(buf, cap, &len, hn->name, hn->name_len, a, n))
@@ -90,7 +90,7 @@ dp_cut_encode_hints(uint8_t *buf, uint16_t cap, const struct dp_hints *h, uint16
 }
 
 int
-dp_cut_decode(const struct dp_cache_entry *e, struct dp_resolve_start_buf *out)
+dp_cut_decode(const struct dp_cache_entry *e, struct px_resolver_start_buf *out)
 {
 	const uint8_t *p = dp_cache_entry_rr(e);
 	unsigned len = e->rr_len, pos = 0;
@@ -100,10 +100,10 @@ dp_cut_decode(const struct dp_cache_entry *e, struct dp_resolve_start_buf *out)
 	out->sc.zone_len = e->name_len;
 	out->sc.ns = out->ns;
 	while (pos < len) {
-		struct dp_resolve_start_ns *ns;
+		struct px_resolver_start_ns *ns;
 		unsigned nlen, n;
 
-		if (out->sc.ns_count == DP_RES_MAX_NS)
+		if (out->sc.ns_count == PX_RES_MAX_NS)
 			return -EINVAL;
 		ns = &out->ns[out->sc.ns_count];
 		nlen = p[pos++];
@@ -113,18 +113,18 @@ dp_cut_decode(const struct dp_cache_entry *e, struct dp_resolve_start_buf *out)
 		ns->name_len = (uint8_t)nlen;
 		pos += nlen;
 		n = p[pos++];
-		if (n > DP_RES_NS_ADDRS)
+		if (n > PX_RES_NS_ADDRS)
 			return -EINVAL;
 		for (unsigned i = 0; i < n; i++) {
-			struct dp_upq_addr *a = &out->addr[out->sc.ns_count][i];
+			struct px_upq_addr *a = &out->addr[out->sc.ns_count][i];
 			unsigned alen;
 
 			if (pos >= len)
 				return -EINVAL;
 			a->family = p[pos++];
-			if (a->family != DP_UPQ_AF_INET && a->family != DP_UPQ_AF_INET6)
+			if (a->family != PX_UPQ_AF_INET && a->family != PX_UPQ_AF_INET6)
 				return -EINVAL;
-			alen = a->family == DP_UPQ_AF_INET ? 4 : 16;
+			alen = a->family == PX_UPQ_AF_INET ? 4 : 16;
 			if (pos + alen > len)
 				return -EINVAL;
 			memset(a->a, 0, sizeof(a->a));

@@ -16,7 +16,7 @@
  *
  * Who writes what: workers encode the cuts the resolver hands out (action.cache_cut) and put
  * them in the cache like answers; the priming worker encodes the primed root set
- * (dp_cut_encode_hints, from a priming reply checked with the hints-file rules, dp_prime.h).
+ * (dp_cut_encode_hints, from a priming reply checked with the hints-file rules, pollux/prime.h).
  * The root cut only ever comes from priming: workers never offer a cut for the root.
  *
  * Finding the closest cut (dp_cut_find) walks the name's suffixes from the longest to the root,
@@ -31,9 +31,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <pollux/hints.h>
+#include <pollux/resolver.h>
+
 #include "dp_cache.h"
-#include "dp_hints.h"
-#include "dp_resolve.h"
 
 /* Largest encoded cut: what a cache entry's largest class holds. A cut that would be larger keeps its
  * first nameservers whole and drops the rest. */
@@ -41,16 +42,16 @@
 
 /* Encodes cut's usable servers (with an address, or glueless and out of zone) into buf (cap
  * bytes). Returns the length (0: nothing worth keeping) and sets *ns_count. Any thread. */
-uint16_t dp_cut_encode(uint8_t *buf, uint16_t cap, const struct dp_resolve_cut *cut,
+uint16_t dp_cut_encode(uint8_t *buf, uint16_t cap, const struct px_resolver_cut *cut,
 		       uint16_t *ns_count);
 
 /* Encodes a hints table (the validated primed root set) the same way. Any thread. */
-uint16_t dp_cut_encode_hints(uint8_t *buf, uint16_t cap, const struct dp_hints *h,
+uint16_t dp_cut_encode_hints(uint8_t *buf, uint16_t cap, const struct px_hints *h,
 			     uint16_t *ns_count);
 
 /* Decodes entry e (kind DP_CACHE_CUT) into out, names pointing into e. Returns 0, or -EINVAL
  * for bytes that do not decode (counted by the caller; never trusted). Any thread. */
-int dp_cut_decode(const struct dp_cache_entry *e, struct dp_resolve_start_buf *out);
+int dp_cut_decode(const struct dp_cache_entry *e, struct px_resolver_start_buf *out);
 
 /*
  * The closest enclosing unexpired cut for (name, qtype): name itself first (except for a DS

@@ -19,9 +19,9 @@
 struct dp_access;
 struct dp_cache;
 struct dp_cache_writer;
-struct dp_hints;
+struct px_hints;
 struct dp_nbr_table;
-struct dp_prime_status;
+struct px_prime_status;
 struct dp_settings;
 struct dp_tap;
 struct dp_tcp_lcore;
@@ -56,14 +56,14 @@ struct dp_port_conf {
 struct dp_ctx {
 	struct dp_port_conf port;
 	struct dp_cache *cache;
-	struct dp_hints *hints; /* dp: ro (dp_hints_get), ctl: rw (release store, then RCU) */
+	struct px_hints *hints; /* dp: ro (px_hints_get), ctl: rw (release store, then RCU) */
 	/* Access control and rate-limit parameters (dp_access.h), or NULL: every source served.
 	 * dp: ro (dp_access_get) but for its own slice of hit counters, ctl: rw (release
 	 * store, then RCU). */
 	struct dp_access *access;
-	/* What priming did (dp_prime.h), or NULL: no priming. dp: rw by the priming worker only
-	 * (sequence-counted), ctl: ro (dp_prime_status_read). */
-	struct dp_prime_status *prime_status;
+	/* What priming did (pollux/prime.h), or NULL: no priming. dp: rw by the priming worker only
+	 * (sequence-counted), ctl: ro (px_prime_status_read). */
+	struct px_prime_status *prime_status;
 	struct rte_rcu_qsbr *qsbr;
 	/* Bit L set: a local zone's apex has L labels. A miss probes only the ancestors of
 	 * those depths for a zone apex, so a 127-label name costs what a 3-label one does.
@@ -74,7 +74,7 @@ struct dp_ctx {
 	/* Iterative resolution's shared state (NULL when recursion is off). With one resolving
 	 * worker, port_owner and handoff are NULL: every reply is its own. */
 	struct dp_nbr_table *nbr;  /* next hops' MACs (dp_nbr.h): any worker writes, lock-free */
-	uint8_t *port_owner;       /* upstream source port -> worker index + 1 (dp_upstream.h) */
+	uint8_t *port_owner;       /* upstream source port -> worker index + 1 (pollux/upstream.h) */
 	struct rte_ring **handoff; /* [worker index]: replies for that worker (MP enqueue, SC) */
 	uint16_t worker_count;
 	bool stop; /* dp: ro (relaxed load per loop), ctl: set once at shutdown */
@@ -83,12 +83,12 @@ struct dp_ctx {
 	 * loop), ctl: rw (seq_cst store). */
 	bool pause;
 	/* Bumped by the control thread to ask for one health probe (ctl_health.h): the worker
-	 * with dp_recurse_conf.probe resolves the probe question when it sees a new value.
+	 * with dp_miss_conf.probe resolves the probe question when it sees a new value.
 	 * dp: ro (relaxed load per loop, with recursion), ctl: rw (relaxed store, rarely). */
 	uint32_t probe_seq;
 	/* The resolver settings a reload may change (dp_settings.h), or NULL: each worker's
 	 * creation conf holds. Last, so that the fields the cache-hit path reads keep their
-	 * places. dp: ro (dp_settings_get, once per loop in dp_recurse_tick), ctl: rw (release
+	 * places. dp: ro (dp_settings_get, once per loop in dp_miss_tick), ctl: rw (release
 	 * store, then RCU). */
 	struct dp_settings *settings;
 };
@@ -100,9 +100,9 @@ struct dp_lcore {
 	uint16_t queue_id;       /* also the worker's index among the workers */
 	unsigned int lcore_id;
 	uint64_t now_ms;         /* dp_clock_ms() sampled once per burst */
-	/* Iterative resolution (dp_recurse.h), or NULL when recursion is off: misses are then
+	/* Iterative resolution (dp_miss.h), or NULL when recursion is off: misses are then
 	 * answered SERVFAIL. Built by the control thread on the worker's socket before launch. */
-	struct dp_recurse *rec;
+	struct dp_miss *miss;
 	/* dnstap (dp_tap.h): this worker's ring to the logging thread, or NULL when dnstap is
 	 * off, which is all a hook then costs. Built by the control thread before launch. */
 	struct dp_tap *tap;
@@ -200,8 +200,8 @@ dp_ctx_has_zone_depth(const struct dp_ctx *ctx, unsigned labels)
 
 /* The root hints table in force; valid until the caller's next quiescent state report. Never
  * NULL once the daemon serves. Any RCU reader. */
-static inline const struct dp_hints *
-dp_hints_get(const struct dp_ctx *ctx)
+static inline const struct px_hints *
+px_hints_get(const struct dp_ctx *ctx)
 {
 	return __atomic_load_n(&ctx->hints, __ATOMIC_ACQUIRE);
 }

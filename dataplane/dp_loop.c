@@ -12,7 +12,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_recurse.h"
+#include "dp_miss.h"
 #include "dp_tcp.h"
 
 RTE_LOG_REGISTER(dp_loop_logtype, pollux.dp.loop, INFO);
@@ -127,9 +127,9 @@ dp_loop_run(void *arg)
 			dp_tcp_poll(lc);
 		}
 		/* Resolution: deadlines, neighbour probes, and the frames this iteration made. */
-		if (lc->rec != NULL) {
+		if (lc->miss != NULL) {
 			lc->now_ms = dp_clock_ms();
-			dp_recurse_tick(lc);
+			dp_miss_tick(lc);
 		}
 		/* Nothing read from the cache is held past this point. */
 		rte_rcu_qsbr_quiescent(ctx->qsbr, lc->lcore_id);

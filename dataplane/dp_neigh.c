@@ -9,7 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "dp_neigh.h"
-#include "dp_recurse.h"
+#include "dp_miss.h"
 
 enum dp_verdict
 dp_neigh_arp(struct dp_lcore *lc, struct rte_mbuf *m)
@@ -27,7 +27,7 @@ dp_neigh_arp(struct dp_lcore *lc, struct rte_mbuf *m)
 		return DP_DROP;
 	}
 	/* The resolver's gateway: its requests and its replies both say where it is. */
-	if (lc->rec != NULL && a->arp_tip == pc->ip4 && dp_recurse_learn4(lc, a->arp_sip, &a->arp_sha) &&
+	if (lc->miss != NULL && a->arp_tip == pc->ip4 && dp_miss_learn4(lc, a->arp_sip, &a->arp_sha) &&
 	    arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY))
 		return DP_CONSUMED;
 	if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) || a->arp_tip != pc->ip4 ||
@@ -150,7 +150,7 @@ nd_learn(struct dp_lcore *lc, const uint8_t *ip6, const uint8_t *icmp, uint16_t 
 		if (olen == 0 || off + olen > l4_len)
 			return false;
 		if (icmp[off] == opt_type && olen == 8)
-			return dp_recurse_learn6(lc, ip6, (const struct rte_ether_addr *)(icmp + off + 2));
+			return dp_miss_learn6(lc, ip6, (const struct rte_ether_addr *)(icmp + off + 2));
 		off = (uint16_t)(off + olen);
 	}
 	return false;
@@ -174,12 +174,12 @@ dp_neigh_icmp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip,
 
 		if (memcmp(target, pc->ip6, 16) != 0 && memcmp(target, pc->ip6_ll, 16) != 0)
 			goto drop;
-		if (lc->rec != NULL)
+		if (lc->miss != NULL)
 			nd_learn(lc, ip->src_addr, icmp, l4_len, 1);
 		return neigh_advert(lc, m, ip, target);
 	}
 	/* An advertisement for the resolver's gateway (RFC 4861 7.1.2 checks). */
-	if (icmp[0] == DP_ICMP6_NA && lc->rec != NULL && ip->hop_limits == 255 && icmp[1] == 0 &&
+	if (icmp[0] == DP_ICMP6_NA && lc->miss != NULL && ip->hop_limits == 255 && icmp[1] == 0 &&
 	    l4_len >= 24 && nd_learn(lc, icmp + 8, icmp, l4_len, 2))
 		return DP_CONSUMED;
 	if (icmp[0] == DP_ICMP6_ECHO_REQUEST && icmp[1] == 0) {

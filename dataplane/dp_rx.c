@@ -17,17 +17,17 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include <pollux/wire.h>
+
 #include "dp_access.h"
 #include "dp_answer.h"
 #include "dp_cksum.h"
 #include "dp_lcore.h"
 #include "dp_neigh.h"
-#include "dp_recurse.h"
+#include "dp_miss.h"
 #include "dp_tap.h"
 #include "dp_tcp.h"
 #include "dp_vlan.h"
-
-#include <pollux/wire.h>
 
 #define L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
 #define IP4_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
@@ -74,7 +74,7 @@ udp_check(struct dp_lcore *lc, const struct rte_udp_hdr *udp, uint16_t l4_len, b
 		return -1;
 	}
 	if (unlikely(udp->dst_port != RTE_BE16(PX_DNS_PORT))) {
-		if (lc->rec != NULL && dp_recurse_port(rte_be_to_cpu_16(udp->dst_port))) {
+		if (lc->miss != NULL && dp_miss_port(rte_be_to_cpu_16(udp->dst_port))) {
 			*upstream = true;
 			return ulen - UDP_LEN;
 		}
@@ -165,7 +165,7 @@ handle_udp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, ui
 		return DP_DROP;
 	}
 	if (unlikely(upstream))
-		return dp_recurse_reply(lc, m, 4, ip, udp->src_port, udp->dst_port,
+		return dp_miss_reply(lc, m, 4, ip, udp->src_port, udp->dst_port,
 					(const uint8_t *)(udp + 1), (uint16_t)dns_len);
 	if (dp_tap_on(lc))
 		rlen = screen_and_answer_tap(lc, m, 4, &ip->src_addr, &ip->dst_addr, udp,
@@ -268,7 +268,7 @@ handle_udp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, ui
 		return DP_DROP;
 	}
 	if (unlikely(upstream))
-		return dp_recurse_reply(lc, m, 6, ip, udp->src_port, udp->dst_port,
+		return dp_miss_reply(lc, m, 6, ip, udp->src_port, udp->dst_port,
 					(const uint8_t *)(udp + 1), (uint16_t)dns_len);
 	if (dp_tap_on(lc))
 		rlen = screen_and_answer_tap(lc, m, 6, ip->src_addr, ip->dst_addr, udp,

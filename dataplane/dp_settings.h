@@ -6,7 +6,7 @@
  *
  * The control thread builds a new immutable struct dp_settings, publishes it in ctx->settings
  * with a release store and frees the old one after an RCU grace period (ctl_settings.h). A
- * resolving worker looks at the pointer once per loop iteration, in dp_recurse_tick(), after
+ * resolving worker looks at the pointer once per loop iteration, in dp_miss_tick(), after
  * the quiescent state report of the iteration before: when the generation moved it copies the
  * values into its own resolution state within that iteration and keeps no pointer to the
  * object, so the per-packet path reads only worker-owned memory, as before a reload existed.

@@ -6,7 +6,6 @@
 #include <pollux/wire.h>
 
 #include "dp_tap.h"
-#include "dp_wire.h"
 
 void
 dp_tap_init(struct dp_tap *t, struct px_tap_ring *ring, uint32_t types, uint32_t sample)
@@ -27,15 +26,15 @@ dp_tap_init(struct dp_tap *t, struct px_tap_ring *ring, uint32_t types, uint32_t
 static uint16_t
 cut_len(const uint8_t *msg, uint16_t len)
 {
-	struct dp_wire_rd rd;
+	struct px_wire_rd rd;
 
 	if (len < PX_DNS_HDR_LEN)
 		return 0;
 	if (px_get16(msg + 4) != 1)
 		return PX_DNS_HDR_LEN;
-	dp_wire_rd_init(&rd, msg, len);
+	px_wire_rd_init(&rd, msg, len);
 	rd.pos = PX_DNS_HDR_LEN;
-	dp_wire_read_name(&rd, NULL, NULL);
+	px_wire_read_name(&rd, NULL, NULL);
 	if (rd.err || rd.pos + 4u > len || rd.pos + 4u > PX_TAP_MSG_MAX)
 		return PX_DNS_HDR_LEN;
 	return (uint16_t)(rd.pos + 4u);

@@ -15,12 +15,13 @@
 #include <rte_ring.h>
 #include <rte_tcp.h>
 
+#include <pollux/upstream.h>
+#include <pollux/wire.h>
+
 #include "dp_answer.h"
-#include "dp_recurse.h"
+#include "dp_miss.h"
 #include "dp_tap.h"
 #include "dp_tcp.h"
-#include "dp_upstream.h"
-#include "dp_wire.h"
 
 #define L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
 #define IP4_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
@@ -203,7 +204,7 @@ from_kernel(struct dp_lcore *lc)
 			drop[ndrop++] = m;
 			continue;
 		}
-		if (!dp_tcp_neigh_lookup(t, fam, dst, &mac) && !dp_recurse_route_mac(lc, fam, dst, &mac)) {
+		if (!dp_tcp_neigh_lookup(t, fam, dst, &mac) && !dp_miss_route_mac(lc, fam, dst, &mac)) {
 			DP_STAT_INC(lc, tcp_from_kernel_no_neigh);
 			drop[ndrop++] = m;
 			continue;
@@ -309,12 +310,12 @@ from_thread(struct dp_lcore *lc)
 			continue;
 		case DP_TCP_MSG_UP_REPLY:
 			DP_STAT_INC(lc, tcp_up_replies);
-			dp_recurse_tcp_reply(lc, mt, rte_pktmbuf_mtod(m, const uint8_t *),
+			dp_miss_tcp_reply(lc, mt, rte_pktmbuf_mtod(m, const uint8_t *),
 					     m->data_len);
 			break;
 		case DP_TCP_MSG_UP_FAIL:
 			DP_STAT_INC(lc, tcp_up_failed);
-			dp_recurse_tcp_reply(lc, mt, NULL, 0);
+			dp_miss_tcp_reply(lc, mt, NULL, 0);
 			break;
 		default:
 			DP_STAT_INC(lc, tcp_bad_msg);
@@ -335,7 +336,7 @@ dp_tcp_poll(struct dp_lcore *lc)
 void
 dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
 		     const uint8_t *qmsg, const struct dp_query *q,
-		     const struct dp_wire_answer *ans)
+		     const struct px_wire_answer *ans)
 {
 	struct dp_tcp_lcore *t = lc->tcp;
 	struct rte_mbuf *m;
@@ -359,7 +360,7 @@ dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
 		return;
 	}
 	memcpy(dns, qmsg, q->question_end);
-	len = dp_wire_write_response(dns, room > UINT16_MAX ? UINT16_MAX : (uint16_t)room,
+	len = px_wire_write_response(dns, room > UINT16_MAX ? UINT16_MAX : (uint16_t)room,
 				     UINT16_MAX, q, ans);
 	if (unlikely(len == 0)) {
 		rte_pktmbuf_free(m);
@@ -385,7 +386,7 @@ dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
 
 int
 dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
-		    const struct dp_upq_addr *server, uint16_t id, const uint8_t *qname,
+		    const struct px_upq_addr *server, uint16_t id, const uint8_t *qname,
 		    uint8_t qname_len, uint16_t qtype, uint16_t qclass, const uint8_t *zone,
 		    uint8_t zone_len)
 {
@@ -426,7 +427,7 @@ dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
 
 	mt = dp_tcp_meta(m);
 	mt->kind = DP_TCP_MSG_UP_QUERY;
-	mt->family = server->family == DP_UPQ_AF_INET ? 4 : 6;
+	mt->family = server->family == PX_UPQ_AF_INET ? 4 : 6;
 	mt->worker = t->worker;
 	mt->conn = 0;
 	mt->conn_gen = 0;

@@ -26,8 +26,8 @@
  *     back to the thread, which writes it to the connection.
  *  3. Upstream retries. When a server's UDP reply has TC, the worker asks the thread (ring) to
  *     send the same question to that server over TCP; the thread returns the reply, or a
- *     failure, and the worker classifies it with the same dp_reply code and feeds the resolver
- *     (dp_recurse_tcp_reply). The thread checks the address policy again before connect().
+ *     failure, and the worker classifies it with the same px_reply code and feeds the resolver
+ *     (dp_miss_tcp_reply). The thread checks the address policy again before connect().
  *
  * Ring protocol: per worker, one ring from the thread to the worker (single producer: the
  * thread; single consumer: the worker) carrying DP_TCP_MSG_QUERY and DP_TCP_MSG_UP_REPLY/
@@ -87,7 +87,7 @@ struct dp_tcp_meta {
 	uint16_t worker;     /* the worker (index) that handles or asked */
 	uint32_t conn;       /* QUERY/ANSWER: the thread's connection slot */
 	uint32_t conn_gen;   /* QUERY/ANSWER: its generation (a closed connection's is stale) */
-	uint32_t send_idx;   /* UP_*: the worker's slot of the query (dp_recurse_query.c) */
+	uint32_t send_idx;   /* UP_*: the worker's slot of the query (dp_miss_query.c) */
 	uint64_t res;        /* UP_*: that query's handle */
 	uint32_t timeout_ms; /* UP_QUERY: for the whole exchange */
 	uint16_t qtype, qclass;
@@ -182,10 +182,10 @@ void dp_tcp_poll(struct dp_lcore *lc);
  */
 struct dp_client_addr;
 struct dp_query;
-struct dp_wire_answer;
+struct px_wire_answer;
 void dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
 			  const uint8_t *qmsg, const struct dp_query *q,
-			  const struct dp_wire_answer *ans);
+			  const struct px_wire_answer *ans);
 
 /*
  * A UDP reply from server to the worker's query res (slot send_idx) had TC: asks the
@@ -194,9 +194,9 @@ void dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from
  * dp_tcp_poll), -1 when TCP is off or the ring or pool is exhausted (counted): the caller then
  * treats the reply as truncated. Worker only.
  */
-struct dp_upq_addr;
+struct px_upq_addr;
 int dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
-			const struct dp_upq_addr *server, uint16_t id, const uint8_t *qname,
+			const struct px_upq_addr *server, uint16_t id, const uint8_t *qname,
 			uint8_t qname_len, uint16_t qtype, uint16_t qclass, const uint8_t *zone,
 			uint8_t zone_len);
 

@@ -168,7 +168,7 @@ px_siphash13_tail(const struct px_siphash_key *key, const void *data, size_t len
 }
 
 /* Builds a key from 16 bytes (little-endian halves, as the reference implementation reads
- * them), e.g. drawn from dp_rand at start. */
+ * them), e.g. drawn from px_rand at start. */
 static inline struct px_siphash_key
 px_siphash_key_from(const uint8_t bytes[PX_SIPHASH_KEY_LEN])
 {

@@ -11,9 +11,9 @@
 #include <rte_log.h>
 
 #include <pollux/addr_policy.h>
+#include <pollux/hints.h>
 
 #include "ctl_hints.h"
-#include "dp_hints.h"
 #include "fuzz_hints_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct px_addr_policy pol;
 	static struct ctl_hints_report rep;
 	static int init;
-	struct dp_hints *h;
+	struct px_hints *h;
 
 	if (!init) {
 		px_addr_policy_init(&pol);

@@ -11,19 +11,19 @@
 
 #include <pollux/addr_policy.h>
 
-#include "dp_hints.h"
+#include <pollux/hints.h>
 
 static inline void
-fuzz_check_hints_table(const struct dp_hints *h, const struct px_addr_policy *pol)
+fuzz_check_hints_table(const struct px_hints *h, const struct px_addr_policy *pol)
 {
-	if (h->ns_count == 0 || h->ns_count > DP_HINTS_MAX_NS ||
-	    h->checksum != dp_hints_checksum(h))
+	if (h->ns_count == 0 || h->ns_count > PX_HINTS_MAX_NS ||
+	    h->checksum != px_hints_checksum(h))
 		abort();
 	for (uint32_t i = 0; i < h->ns_count; i++) {
-		const struct dp_hints_ns *ns = &h->ns[i];
+		const struct px_hints_ns *ns = &h->ns[i];
 
-		if (ns->v4_count + ns->v6_count == 0 || ns->v4_count > DP_HINTS_MAX_ADDRS ||
-		    ns->v6_count > DP_HINTS_MAX_ADDRS || ns->name_len == 0)
+		if (ns->v4_count + ns->v6_count == 0 || ns->v4_count > PX_HINTS_MAX_ADDRS ||
+		    ns->v6_count > PX_HINTS_MAX_ADDRS || ns->name_len == 0)
 			abort();
 		for (unsigned k = 0; k < ns->v4_count; k++)
 			if (px_addr_check4(pol, ns->v4[k]) != PX_ADDR_OK)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer harness for priming-reply validation (dataplane/dp_prime.h), as the priming worker
+ * libFuzzer harness for priming-reply validation (include/pollux/prime.h), as the priming worker
  * runs it: any input is taken as the DNS reply a root server sent to pollux's ". NS" query,
  * classified by the resolver's reply classifier (the root as bailiwick, the default address
  * policy) and held to the hints-file rules with a minimum of one server, into a scratch table
@@ -14,9 +14,9 @@
 #include <pollux/addr_policy.h>
 #include <pollux/wire.h>
 
-#include "dp_hints.h"
-#include "dp_prime.h"
-#include "dp_reply.h"
+#include <pollux/hints.h>
+#include <pollux/prime.h>
+#include <pollux/reply.h>
 #include "fuzz_hints_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,12 +26,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t root = 0;
 	static struct px_addr_policy pol;
-	static struct dp_reply reply;
-	static uint64_t mem[(sizeof(struct dp_hints) + DP_HINTS_MAX_NS *
-			     sizeof(struct dp_hints_ns)) / 8 + 1];
-	struct dp_hints *h = (struct dp_hints *)mem;
-	struct dp_prime_report rep;
-	enum dp_prime_verdict v;
+	static struct px_reply reply;
+	static uint64_t mem[(sizeof(struct px_hints) + PX_HINTS_MAX_NS *
+			     sizeof(struct px_hints_ns)) / 8 + 1];
+	struct px_hints *h = (struct px_hints *)mem;
+	struct px_prime_report rep;
+	enum px_prime_verdict v;
 	static int init;
 
 	if (!init) {
@@ -40,16 +40,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size > UINT16_MAX)
 		return 0;
-	const struct dp_reply_query q = {
+	const struct px_reply_query q = {
 		.qname = &root, .qname_len = 1, .zone = &root, .zone_len = 1,
 		.qtype = PX_DNS_TYPE_NS, .qclass = PX_DNS_CLASS_IN, .policy = &pol,
 	};
 
-	dp_reply_classify(&reply, data, (uint16_t)size, &q);
-	v = dp_prime_check(&reply, data, (uint16_t)size, &pol, 1, h, &rep);
-	if (v >= DP_PRIME_VERDICT_COUNT)
+	px_reply_classify(&reply, data, (uint16_t)size, &q);
+	v = px_prime_check(&reply, data, (uint16_t)size, &pol, 1, h, &rep);
+	if (v >= PX_PRIME_VERDICT_COUNT)
 		abort();
-	if (v != DP_PRIME_OK)
+	if (v != PX_PRIME_OK)
 		return 0;
 	if (rep.ns_usable != h->ns_count || rep.addr_rejected > rep.addr_count)
 		abort();

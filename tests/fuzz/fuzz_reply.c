@@ -13,16 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp_rdata.h"
-#include "dp_reply.h"
-#include "dp_wire.h"
+#include <pollux/rdata.h>
+#include <pollux/reply.h>
+#include <pollux/wire.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct dp_reply r; /* about 80 KiB with its index: not on the stack */
+static struct px_reply r; /* about 80 KiB with its index: not on the stack */
 
 static void
-check_rr(const struct dp_reply_rr *rr, uint16_t len)
+check_rr(const struct px_reply_rr *rr, uint16_t len)
 {
 	if (rr->off >= len || (uint32_t)rr->rdata_off + rr->rdlen > len ||
 	    rr->rdata_off <= rr->off || rr->ttl > INT32_MAX)
@@ -48,27 +48,27 @@ check_name(const uint8_t *name, unsigned len)
 static void
 check_result(const uint8_t *msg, uint16_t len)
 {
-	if ((unsigned)r.cls >= DP_REPLY_CLASS_COUNT || r.cname_count > DP_REPLY_MAX_CNAME ||
-	    r.answer_count > DP_REPLY_MAX_ANSWER || r.ns_count > DP_REPLY_MAX_NS)
+	if ((unsigned)r.cls >= PX_REPLY_CLASS_COUNT || r.cname_count > PX_REPLY_MAX_CNAME ||
+	    r.answer_count > PX_REPLY_MAX_ANSWER || r.ns_count > PX_REPLY_MAX_NS)
 		abort();
 	/* Refused for its size only when the header claims more records than the index holds. */
-	if (r.bad == DP_REPLY_BAD_TOO_MANY_RRS &&
-	    (unsigned)r.sec_count[0] + r.sec_count[1] + r.sec_count[2] <= DP_REPLY_MAX_RRS)
+	if (r.bad == PX_REPLY_BAD_TOO_MANY_RRS &&
+	    (unsigned)r.sec_count[0] + r.sec_count[1] + r.sec_count[2] <= PX_REPLY_MAX_RRS)
 		abort();
-	if (r.cls == DP_REPLY_MALFORMED || r.cls == DP_REPLY_TRUNCATED)
+	if (r.cls == PX_REPLY_MALFORMED || r.cls == PX_REPLY_TRUNCATED)
 		return;
 	for (unsigned i = 0; i < r.cname_count; i++)
 		check_rr(&r.cname[i], len);
 	for (unsigned i = 0; i < r.answer_count; i++)
 		check_rr(&r.answer[i], len);
-	if (r.cls == DP_REPLY_ANSWER || r.cls == DP_REPLY_CNAME || r.cls == DP_REPLY_REFERRAL ||
-	    r.cls == DP_REPLY_NXDOMAIN || r.cls == DP_REPLY_NODATA)
+	if (r.cls == PX_REPLY_ANSWER || r.cls == PX_REPLY_CNAME || r.cls == PX_REPLY_REFERRAL ||
+	    r.cls == PX_REPLY_NXDOMAIN || r.cls == PX_REPLY_NODATA)
 		check_name(r.sname, r.sname_len);
 	if (r.has_soa) {
 		check_rr(&r.soa, len);
 		check_name(r.soa_owner, r.soa_owner_len);
 	}
-	if (r.cls == DP_REPLY_REFERRAL) {
+	if (r.cls == PX_REPLY_REFERRAL) {
 		check_name(r.zone, r.zone_len);
 		if (r.ns_count == 0)
 			abort();
@@ -76,7 +76,7 @@ check_result(const uint8_t *msg, uint16_t len)
 	for (unsigned i = 0; i < r.ns_count; i++) {
 		check_rr(&r.ns[i].rr, len);
 		check_name(r.ns[i].name, r.ns[i].name_len);
-		if (r.ns[i].addr_count > DP_REPLY_MAX_ADDRS ||
+		if (r.ns[i].addr_count > PX_REPLY_MAX_ADDRS ||
 		    (r.ns[i].addr_count > 0 && !r.ns[i].glue_seen))
 			abort();
 		for (unsigned k = 0; k < r.ns[i].addr_count; k++)
@@ -89,24 +89,24 @@ check_result(const uint8_t *msg, uint16_t len)
 	 * most three names per layout, each at most 255 bytes where its pointer took two. */
 	for (unsigned i = 0; i < r.answer_count; i++) {
 		static uint8_t out[UINT16_MAX + 3 * PX_DNS_MAX_NAME];
-		const struct dp_reply_rr *rr = &r.answer[i];
-		struct dp_wire_rd rd;
+		const struct px_reply_rr *rr = &r.answer[i];
+		struct px_wire_rd rd;
 		int n;
 
-		dp_wire_rd_init(&rd, msg, len);
+		px_wire_rd_init(&rd, msg, len);
 		rd.pos = rr->off;
-		if (dp_wire_read_name(&rd, NULL, NULL) == 0)
+		if (px_wire_read_name(&rd, NULL, NULL) == 0)
 			abort();
-		if (dp_rdata_check(msg, len, rr->type, rr->rdata_off, rr->rdlen) != DP_RDATA_OK)
+		if (px_rdata_check(msg, len, rr->type, rr->rdata_off, rr->rdlen) != PX_RDATA_OK)
 			abort();
-		n = dp_rdata_copy(out, sizeof(out), msg, len, rr->type, rr->rdata_off, rr->rdlen);
-		if (n < 0 || (dp_rdata_shape(rr->type) == NULL && n != rr->rdlen))
+		n = px_rdata_copy(out, sizeof(out), msg, len, rr->type, rr->rdata_off, rr->rdlen);
+		if (n < 0 || (px_rdata_shape(rr->type) == NULL && n != rr->rdlen))
 			abort();
 	}
-	(void)dp_reply_answer_ttl(&r);
-	(void)dp_reply_chain_ttl(&r);
-	(void)dp_reply_negative_ttl(&r);
-	(void)dp_reply_referral_ttl(&r);
+	(void)px_reply_answer_ttl(&r);
+	(void)px_reply_chain_ttl(&r);
+	(void)px_reply_negative_ttl(&r);
+	(void)px_reply_referral_ttl(&r);
 }
 
 int
@@ -116,8 +116,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t fixed_zone[] = "\4test";
 	uint8_t qname[PX_DNS_NAME_BUF];
 	struct px_addr_policy policy;
-	struct dp_reply_query q;
-	struct dp_wire_rd rd;
+	struct px_reply_query q;
+	struct px_wire_rd rd;
 	uint8_t *msg, ctl;
 	uint16_t len;
 	unsigned n;
@@ -143,22 +143,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	q.qtype = PX_DNS_TYPE_A;
 	q.qclass = PX_DNS_CLASS_IN;
 	q.policy = &policy;
-	dp_wire_rd_init(&rd, msg, len);
+	px_wire_rd_init(&rd, msg, len);
 	rd.pos = PX_DNS_HDR_LEN;
 	if (!(ctl & 0x10) && len > PX_DNS_HDR_LEN &&
-	    (n = dp_wire_read_name(&rd, qname, NULL)) != 0) {
+	    (n = px_wire_read_name(&rd, qname, NULL)) != 0) {
 		unsigned strip = ctl & 0x0f, z = 0;
 
 		q.qname = qname;
 		q.qname_len = (uint8_t)n;
-		q.qtype = dp_wire_read_u16(&rd);
-		q.qclass = dp_wire_read_u16(&rd);
+		q.qtype = px_wire_read_u16(&rd);
+		q.qclass = px_wire_read_u16(&rd);
 		while (strip-- > 0 && qname[z] != 0)
 			z += 1u + qname[z];
 		q.zone = qname + z;
 		q.zone_len = (uint8_t)(n - z);
 	}
-	dp_reply_classify(&r, msg, len, &q);
+	px_reply_classify(&r, msg, len, &q);
 	check_result(msg, len);
 	free(msg);
 	return 0;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp_wire.h"
+#include <pollux/wire.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,19 +28,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (msg == NULL)
 		return 0;
 	memcpy(msg, data, len);
-	enum dp_wire_verdict v = dp_wire_parse_query(&q, msg, len);
+	enum px_wire_verdict v = px_wire_parse_query(&q, msg, len);
 
-	if (v != DP_WIRE_DROP_RUNT && v != DP_WIRE_DROP_RESPONSE) {
-		struct dp_wire_answer ans = {
-			.rcode = v == DP_WIRE_OK ? 0 : PX_DNS_RCODE_FORMERR,
-			.an_count = v == DP_WIRE_OK,
+	if (v != PX_WIRE_DROP_RUNT && v != PX_WIRE_DROP_RESPONSE) {
+		struct px_wire_answer ans = {
+			.rcode = v == PX_WIRE_OK ? 0 : PX_DNS_RCODE_FORMERR,
+			.an_count = v == PX_WIRE_OK,
 			.rr = rr,
-			.rr_len = v == DP_WIRE_OK ? sizeof(rr) : 0,
+			.rr_len = v == PX_WIRE_OK ? sizeof(rr) : 0,
 			.ttl_off = &ttl_off,
-			.ttl_off_count = v == DP_WIRE_OK,
+			.ttl_off_count = v == PX_WIRE_OK,
 			.ttl = 300,
 		};
-		uint16_t rlen = dp_wire_write_response(msg, cap, dp_wire_udp_limit(&q), &q, &ans);
+		uint16_t rlen = px_wire_write_response(msg, cap, px_wire_udp_limit(&q), &q, &ans);
 
 		if (rlen > cap)
 			abort();

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # A client flooding a silent zone does not starve another client (the fair share of the
-# resolver, dataplane/dp_share.h, and the jostle, dataplane/dp_recurse_share.c). In the lab's
+# resolver, include/pollux/share.h, and the jostle, dataplane/dp_miss_share.c). In the lab's
 # simulated internet (internet/internet.sh), two clients with their own addresses on the client
 # side (198.18.0.11 floods, 198.18.0.10 is the victim) query pollux at once for FAIRSHARE_S
 # seconds (tests/lab/fairshare.py):

@@ -98,7 +98,7 @@ put_a(struct dp_cache *c, const char *name)
 static void
 put_cut(struct dp_cache *c, const char *zone, uint8_t flags)
 {
-	struct dp_resolve_cut cut;
+	struct px_resolver_cut cut;
 	uint8_t buf[DP_CUT_MAX_LEN];
 	char ns[300];
 	uint16_t ns_count, len;
@@ -110,9 +110,9 @@ put_cut(struct dp_cache *c, const char *zone, uint8_t flags)
 	cut.ns_count = 1;
 	snprintf(ns, sizeof(ns), "ns1.%s", strcmp(zone, ".") == 0 ? "root.test" : zone);
 	cut.ns[0].name_len = (uint8_t)px_test_name(cut.ns[0].name, ns);
-	dp_upq_addr_set4(&cut.ns[0].addr[0], htonl(0xc0000235));
+	px_upq_addr_set4(&cut.ns[0].addr[0], htonl(0xc0000235));
 	cut.ns[0].addr_count = 1;
-	cut.ns[0].state = DP_RES_NS_GLUE;
+	cut.ns[0].state = PX_RES_NS_GLUE;
 	len = dp_cut_encode(buf, sizeof(buf), &cut, &ns_count);
 	ck_assert_uint_gt(len, 0);
 	dp_cut_key(&key, cut.zone, cut.zone_len);

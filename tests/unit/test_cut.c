@@ -44,37 +44,37 @@ cache_teardown(void)
 
 /* A cut at zone: ns[i] with glue[i] (NULL: glueless), the NS TTL given. */
 static void
-cut_make(struct dp_resolve_cut *cut, const char *zone, const char *const *ns,
+cut_make(struct px_resolver_cut *cut, const char *zone, const char *const *ns,
 	 const char *const *glue, unsigned n, uint32_t ttl)
 {
 	memset(cut, 0, sizeof(*cut));
 	cut->zone_len = (uint8_t)px_test_name(cut->zone, zone);
 	cut->ttl = ttl;
 	for (unsigned i = 0; i < n; i++) {
-		struct dp_resolve_ns *s = &cut->ns[cut->ns_count++];
+		struct px_resolver_ns *s = &cut->ns[cut->ns_count++];
 
 		s->name_len = (uint8_t)px_test_name(s->name, ns[i]);
 		if (glue[i] == NULL) {
-			s->state = DP_RES_NS_GLUELESS;
+			s->state = PX_RES_NS_GLUELESS;
 			continue;
 		}
 		uint8_t a6[16];
 		uint32_t a4;
 
 		if (inet_pton(AF_INET, glue[i], &a4) == 1) {
-			dp_upq_addr_set4(&s->addr[0], a4);
+			px_upq_addr_set4(&s->addr[0], a4);
 		} else {
 			ck_assert_int_eq(inet_pton(AF_INET6, glue[i], a6), 1);
-			dp_upq_addr_set6(&s->addr[0], a6);
+			px_upq_addr_set6(&s->addr[0], a6);
 		}
 		s->addr_count = 1;
-		s->state = DP_RES_NS_GLUE;
+		s->state = PX_RES_NS_GLUE;
 	}
 }
 
 /* Inserts cut into the cache as the worker's feed would, at now_ms. */
 static void
-cut_insert(const struct dp_resolve_cut *cut, uint64_t now_ms)
+cut_insert(const struct px_resolver_cut *cut, uint64_t now_ms)
 {
 	uint8_t buf[DP_CUT_MAX_LEN];
 	uint16_t ns_count, len = dp_cut_encode(buf, sizeof(buf), cut, &ns_count);
@@ -122,15 +122,15 @@ START_TEST(test_cut_encode_decode)
 	static const char *const ns[] = {"ns1.example.test", "ns.example.other", "ns2.example.test",
 					 "ns3.example.test"};
 	static const char *const glue[] = {"198.18.2.1", NULL, "2001:db8::53", NULL};
-	struct dp_resolve_cut cut;
-	struct dp_resolve_start_buf sb;
+	struct px_resolver_cut cut;
+	struct px_resolver_start_buf sb;
 	const struct dp_cache_entry *e;
 	uint8_t w[PX_DNS_NAME_BUF];
 	unsigned wl;
 
 	cut_make(&cut, "example.test", ns, glue, 4, 3600);
 	/* In zone without glue: unusable, never stored. */
-	cut.ns[3].state = DP_RES_NS_UNUSABLE;
+	cut.ns[3].state = PX_RES_NS_UNUSABLE;
 	cut_insert(&cut, dp_clock_ms());
 	wl = px_test_name(w, "www.example.test");
 	e = dp_cut_find(cache, w, (uint8_t)wl, PX_DNS_TYPE_A, dp_clock_ms());
@@ -145,11 +145,11 @@ START_TEST(test_cut_encode_decode)
 	ck_assert_uint_eq(sb.ns[0].name_len, cut.ns[0].name_len);
 	ck_assert_mem_eq(sb.ns[0].name, cut.ns[0].name, cut.ns[0].name_len);
 	ck_assert_uint_eq(sb.ns[0].addr_count, 1);
-	ck_assert(dp_upq_addr_eq(&sb.ns[0].addrs[0], &cut.ns[0].addr[0]));
+	ck_assert(px_upq_addr_eq(&sb.ns[0].addrs[0], &cut.ns[0].addr[0]));
 	ck_assert_uint_eq(sb.ns[1].addr_count, 0);
 	ck_assert_mem_eq(sb.ns[1].name, cut.ns[1].name, cut.ns[1].name_len);
-	ck_assert_uint_eq(sb.ns[2].addrs[0].family, DP_UPQ_AF_INET6);
-	ck_assert(dp_upq_addr_eq(&sb.ns[2].addrs[0], &cut.ns[2].addr[0]));
+	ck_assert_uint_eq(sb.ns[2].addrs[0].family, PX_UPQ_AF_INET6);
+	ck_assert(px_upq_addr_eq(&sb.ns[2].addrs[0], &cut.ns[2].addr[0]));
 	/* The cut is never an answer: no RRSET entry under the zone's name. */
 	ck_assert_ptr_null(dp_cache_lookup(cache, cut.zone, cut.zone_len, PX_DNS_TYPE_NS,
 					   PX_DNS_CLASS_IN, DP_CACHE_RRSET));
@@ -160,12 +160,12 @@ START_TEST(test_cut_encode_nothing_usable)
 {
 	static const char *const ns[] = {"ns1.bad.test"};
 	static const char *const glue[] = {NULL};
-	struct dp_resolve_cut cut;
+	struct px_resolver_cut cut;
 	uint8_t buf[DP_CUT_MAX_LEN];
 	uint16_t n;
 
 	cut_make(&cut, "bad.test", ns, glue, 1, 3600);
-	cut.ns[0].state = DP_RES_NS_UNUSABLE;
+	cut.ns[0].state = PX_RES_NS_UNUSABLE;
 	ck_assert_uint_eq(dp_cut_encode(buf, sizeof(buf), &cut, &n), 0);
 	ck_assert_uint_eq(n, 0);
 }
@@ -181,7 +181,7 @@ START_TEST(test_cut_decode_garbage)
 		{0, 99},               /* more addresses than a server keeps */
 	};
 	static const unsigned bad_len[] = {3, 7, 5, 2};
-	struct dp_resolve_start_buf sb;
+	struct px_resolver_start_buf sb;
 	struct dp_cache_key key;
 	uint8_t zone[] = {4, 't', 'e', 's', 't', 0};
 
@@ -204,7 +204,7 @@ START_TEST(test_cut_find_closest)
 	static const char *const glue[] = {"198.18.1.1"};
 	static const char *const ns2[] = {"ns1.example.test"};
 	static const char *const glue2[] = {"198.18.2.1"};
-	struct dp_resolve_cut cut;
+	struct px_resolver_cut cut;
 	uint64_t now = dp_clock_ms();
 
 	ck_assert_str_eq(closest("www.example.test", PX_DNS_TYPE_A, now), "-");
@@ -233,7 +233,7 @@ START_TEST(test_cut_find_expired)
 	static const char *const glue[] = {"198.18.1.1"};
 	static const char *const ns2[] = {"ns1.example.test"};
 	static const char *const glue2[] = {"198.18.2.1"};
-	struct dp_resolve_cut cut;
+	struct px_resolver_cut cut;
 	uint64_t now = dp_clock_ms();
 
 	cut_make(&cut, "test", ns, glue, 1, 3600);

@@ -17,12 +17,13 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include <pollux/hints.h>
+
 #include "ctl_config.h"
 #include "ctl_health.h"
 #include "ctl_probe.h"
 #include "ctl_stats.h"
 #include "dp_clock.h"
-#include "dp_hints.h"
 #include "dp_lcore.h"
 #include "testlib.h"
 
@@ -273,7 +274,7 @@ END_TEST
 
 START_TEST(test_ctl_health_report_link_and_hints)
 {
-	struct dp_hints *h = ctx.hints;
+	struct px_hints *h = ctx.hints;
 
 	st.link_up = false;
 	ck_assert_int_eq(report(), 1);
@@ -343,7 +344,7 @@ setup(struct rte_mempool **pool)
 	ctx.port.port_id = px_test_ring_port("net_ring_health", *pool, &rx, &tx);
 	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
 	rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE);
-	ctx.hints = calloc(1, dp_hints_size(1));
+	ctx.hints = calloc(1, px_hints_size(1));
 	ctx.hints->ns_count = 1;
 
 	ctl_config_init(&cfg);

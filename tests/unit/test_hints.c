@@ -20,9 +20,9 @@
 #include <ldns/sha2.h>
 
 #include <pollux/addr_policy.h>
+#include <pollux/hints.h>
 
 #include "ctl_hints.h"
-#include "dp_hints.h"
 
 #ifndef PX_SOURCE_ROOT
 #error "PX_SOURCE_ROOT must name the source tree (tests/meson.build sets it)"
@@ -32,7 +32,7 @@
 
 static struct px_addr_policy pol;
 static struct ctl_hints_report rep;
-static struct dp_hints *table;
+static struct px_hints *table;
 static char tmp[64];
 static char want[CTL_HINTS_REASONS_LEN];
 
@@ -65,7 +65,7 @@ expect(const char *fmt, ...)
 	return want;
 }
 
-static struct dp_hints *
+static struct px_hints *
 load(const char *file, unsigned min_usable)
 {
 	char path[512];
@@ -77,7 +77,7 @@ load(const char *file, unsigned min_usable)
 
 /* Asserts a rejection: NULL, errno, and the whole reasons text. */
 static void
-assert_rejected(const struct dp_hints *h, int err, const char *reasons)
+assert_rejected(const struct px_hints *h, int err, const char *reasons)
 {
 	int e = errno;
 
@@ -87,12 +87,12 @@ assert_rejected(const struct dp_hints *h, int err, const char *reasons)
 }
 
 static void
-assert_accepted(const struct dp_hints *h)
+assert_accepted(const struct px_hints *h)
 {
 	ck_assert_msg(h != NULL, "rejected (%s): %s", strerror(errno), rep.reasons);
 	ck_assert_str_eq(rep.reasons, "");
 	ck_assert_uint_eq(h->generation, 0);
-	ck_assert_uint_eq(h->checksum, dp_hints_checksum(h));
+	ck_assert_uint_eq(h->checksum, px_hints_checksum(h));
 	for (uint32_t i = 0; i < h->ns_count; i++)
 		ck_assert_uint_gt(h->ns[i].v4_count + h->ns[i].v6_count, 0);
 }
@@ -147,8 +147,8 @@ wire(uint8_t *dst, const char *name)
 	return len;
 }
 
-static const struct dp_hints_ns *
-find_ns(const struct dp_hints *h, const char *name)
+static const struct px_hints_ns *
+find_ns(const struct px_hints *h, const char *name)
 {
 	uint8_t w[PX_DNS_MAX_NAME];
 	unsigned len = wire(w, name);
@@ -160,7 +160,7 @@ find_ns(const struct dp_hints *h, const char *name)
 }
 
 static void
-assert_ns(const struct dp_hints_ns *ns, const char *name, const char *v4, const char *v6)
+assert_ns(const struct px_hints_ns *ns, const char *name, const char *v4, const char *v6)
 {
 	uint8_t w[PX_DNS_MAX_NAME], a6[16];
 	unsigned len = wire(w, name);
@@ -208,7 +208,7 @@ static const char *const iana[13][3] = {
 };
 
 static void
-assert_iana(const struct dp_hints *h)
+assert_iana(const struct px_hints *h)
 {
 	assert_accepted(h);
 	ck_assert_uint_eq(h->ns_count, 13);
@@ -245,7 +245,7 @@ START_TEST(test_ctl_hints_parse_builtin)
 {
 	size_t len;
 	uint8_t *buf = read_all(NAMED_ROOT, &len);
-	struct dp_hints *file;
+	struct px_hints *file;
 
 	ck_assert_uint_eq(ctl_builtin_hints_len, len);
 	ck_assert_mem_eq(ctl_builtin_hints, buf, len);
@@ -585,14 +585,14 @@ START_TEST(test_ctl_hints_parse_limits)
 	char *buf = malloc(cap);
 
 	ck_assert_ptr_nonnull(buf);
-	for (int i = 0; i <= DP_HINTS_MAX_NS; i++)
+	for (int i = 0; i <= PX_HINTS_MAX_NS; i++)
 		len += (size_t)snprintf(buf + len, cap - len, ". NS s%d.test.\ns%d.test. A 192.0.2.%d\n",
 					i, i, i + 1);
 	table = ctl_hints_parse("mem", (const uint8_t *)buf, len, &pol, 1, &rep);
 	assert_rejected(table, EINVAL, "mem:129: more than 64 root NS records");
 	/* Exactly 64 servers is fine. */
 	len = 0;
-	for (int i = 0; i < DP_HINTS_MAX_NS; i++)
+	for (int i = 0; i < PX_HINTS_MAX_NS; i++)
 		len += (size_t)snprintf(buf + len, cap - len, ". NS s%d.test.\ns%d.test. A 192.0.2.%d\n",
 					i, i, i + 1);
 	table = ctl_hints_parse("mem", (const uint8_t *)buf, len, &pol, 64, &rep);
@@ -602,13 +602,13 @@ START_TEST(test_ctl_hints_parse_limits)
 	table = NULL;
 	/* Nine addresses of one family for one server. */
 	len = (size_t)snprintf(buf, cap, ". NS a.test.\n");
-	for (int i = 0; i <= DP_HINTS_MAX_ADDRS; i++)
+	for (int i = 0; i <= PX_HINTS_MAX_ADDRS; i++)
 		len += (size_t)snprintf(buf + len, cap - len, "a.test. AAAA 2001:db8::%d\n", i + 1);
 	table = ctl_hints_parse("mem", (const uint8_t *)buf, len, &pol, 1, &rep);
 	assert_rejected(table, EINVAL, "mem:10: more than 8 IPv6 addresses for a.test.");
 	/* Eight of each is fine. */
 	len = (size_t)snprintf(buf, cap, ". NS a.test.\n");
-	for (int i = 0; i < DP_HINTS_MAX_ADDRS; i++)
+	for (int i = 0; i < PX_HINTS_MAX_ADDRS; i++)
 		len += (size_t)snprintf(buf + len, cap - len,
 					"a.test. AAAA 2001:db8::%d\na.test. A 192.0.2.%d\n", i + 1,
 					i + 1);

@@ -15,8 +15,9 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include <pollux/hints.h>
+
 #include "ctl_hints_reload.h"
-#include "dp_hints.h"
 #include "dp_lcore.h"
 #include "testlib.h"
 
@@ -27,28 +28,28 @@ static bool stop;
 static uint64_t reads[RTE_MAX_LCORE], torn[RTE_MAX_LCORE], backwards[RTE_MAX_LCORE];
 
 /* A table of 1-13 servers whose contents depend on seed, so consecutive tables differ. */
-static struct dp_hints *
+static struct px_hints *
 make_table(unsigned seed)
 {
 	uint32_t n = 1 + seed % 13;
-	struct dp_hints *h = calloc(1, dp_hints_size(n));
+	struct px_hints *h = calloc(1, px_hints_size(n));
 
 	ck_assert_ptr_nonnull(h);
 	h->ns_count = n;
 	h->ttl = 3600000;
 	for (uint32_t i = 0; i < n; i++) {
-		struct dp_hints_ns *ns = &h->ns[i];
+		struct px_hints_ns *ns = &h->ns[i];
 		char name[64];
 
 		snprintf(name, sizeof(name), "%c.root-servers.net", 'a' + (int)i);
 		ns->name_len = (uint8_t)px_test_name(ns->name, name);
-		ns->v4_count = 1 + (seed + i) % DP_HINTS_MAX_ADDRS;
+		ns->v4_count = 1 + (seed + i) % PX_HINTS_MAX_ADDRS;
 		for (unsigned k = 0; k < ns->v4_count; k++)
 			ns->v4[k] = (uint32_t)(seed * 2654435761u + i * 97 + k);
 		ns->v6_count = 1;
 		memset(ns->v6[0], (int)(seed & 0xff), 16);
 	}
-	h->checksum = dp_hints_checksum(h);
+	h->checksum = px_hints_checksum(h);
 	return h;
 }
 
@@ -62,10 +63,10 @@ reader(void *arg)
 	rte_rcu_qsbr_thread_register(ctx.qsbr, id);
 	rte_rcu_qsbr_thread_online(ctx.qsbr, id);
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		const struct dp_hints *h = dp_hints_get(&ctx);
+		const struct px_hints *h = px_hints_get(&ctx);
 
 		/* Read the whole table, as a resolver walking the servers would. */
-		if (h->ns_count == 0 || h->ns_count > 13 || dp_hints_checksum(h) != h->checksum)
+		if (h->ns_count == 0 || h->ns_count > 13 || px_hints_checksum(h) != h->checksum)
 			torn[id]++;
 		if (h->generation < last)
 			backwards[id]++;
@@ -106,7 +107,7 @@ START_TEST(test_ctl_hints_publish_under_load)
 	ck_assert_uint_gt(total_reads, SWAPS);
 	ck_assert_uint_eq(total_torn, 0);
 	ck_assert_uint_eq(total_back, 0);
-	ck_assert_uint_eq(dp_hints_get(&ctx)->generation, SWAPS + 1);
+	ck_assert_uint_eq(px_hints_get(&ctx)->generation, SWAPS + 1);
 	free(__atomic_exchange_n(&ctx.hints, NULL, __ATOMIC_ACQ_REL));
 }
 END_TEST
@@ -114,15 +115,15 @@ END_TEST
 /* The checksum the readers rely on does notice a change anywhere in the table. */
 START_TEST(test_dp_hints_checksum_detects_changes)
 {
-	struct dp_hints *h = make_table(7);
+	struct px_hints *h = make_table(7);
 	uint8_t *bytes = (uint8_t *)h->ns;
 
-	for (size_t i = 0; i < h->ns_count * sizeof(struct dp_hints_ns); i += 37) {
+	for (size_t i = 0; i < h->ns_count * sizeof(struct px_hints_ns); i += 37) {
 		bytes[i] ^= 0x10;
-		ck_assert_uint_ne(dp_hints_checksum(h), h->checksum);
+		ck_assert_uint_ne(px_hints_checksum(h), h->checksum);
 		bytes[i] ^= 0x10;
 	}
-	ck_assert_uint_eq(dp_hints_checksum(h), h->checksum);
+	ck_assert_uint_eq(px_hints_checksum(h), h->checksum);
 	free(h);
 }
 END_TEST

@@ -6,17 +6,17 @@
 
 #include <check.h>
 
-#include "dp_rand.h"
+#include <pollux/rand.h>
 
-static struct dp_rand rng;
+static struct px_rand rng;
 
 static void
-seed_with(struct dp_rand *r, uint8_t fill)
+seed_with(struct px_rand *r, uint8_t fill)
 {
-	uint8_t seed[DP_RAND_KEY_LEN];
+	uint8_t seed[PX_RAND_KEY_LEN];
 
 	memset(seed, fill, sizeof(seed));
-	dp_rand_init_seed(r, seed);
+	px_rand_init_seed(r, seed);
 }
 
 /* Pearson's chi-square statistic of counts against a uniform expectation. */
@@ -71,46 +71,46 @@ END_TEST
  * function under the seed (its first 32 bytes became the next key and were never output). */
 START_TEST(test_dp_rand_key_erasure)
 {
-	uint8_t seed[DP_RAND_KEY_LEN], block[64], key0[DP_RAND_KEY_LEN], out[32];
+	uint8_t seed[PX_RAND_KEY_LEN], block[64], key0[PX_RAND_KEY_LEN], out[32];
 	static const uint8_t nonce[12];
 
 	memset(seed, 7, sizeof(seed));
-	dp_rand_init_seed(&rng, seed);
+	px_rand_init_seed(&rng, seed);
 	memcpy(key0, rng.key, sizeof(key0));
-	dp_rand_bytes(&rng, out, sizeof(out));
+	px_rand_bytes(&rng, out, sizeof(out));
 	ck_assert(memcmp(rng.key, key0, sizeof(key0)) != 0);
 	dp_chacha20_block(block, seed, 0, nonce);
 	ck_assert_mem_eq(rng.key, block, 32);
 	ck_assert_mem_eq(out, block + 32, 32);
 	/* Consumed output is wiped from the buffer. */
-	for (unsigned i = 0; i < DP_RAND_KEY_LEN + 32; i++)
+	for (unsigned i = 0; i < PX_RAND_KEY_LEN + 32; i++)
 		ck_assert_uint_eq(rng.buf[i], 0);
 }
 END_TEST
 
 START_TEST(test_dp_rand_seed_deterministic)
 {
-	struct dp_rand a, b;
+	struct px_rand a, b;
 
 	seed_with(&a, 1);
 	seed_with(&b, 1);
 	for (unsigned i = 0; i < 10000; i++)
-		ck_assert_uint_eq(dp_rand_u32(&a), dp_rand_u32(&b));
+		ck_assert_uint_eq(px_rand_u32(&a), px_rand_u32(&b));
 	seed_with(&b, 2);
-	ck_assert_uint_ne(dp_rand_u32(&a), dp_rand_u32(&b));
+	ck_assert_uint_ne(px_rand_u32(&a), px_rand_u32(&b));
 }
 END_TEST
 
 START_TEST(test_dp_rand_init_generators_differ)
 {
-	struct dp_rand a, b;
+	struct px_rand a, b;
 	uint32_t same = 0;
 
-	ck_assert_int_eq(dp_rand_init(&a), 0);
-	ck_assert_int_eq(dp_rand_init(&b), 0);
+	ck_assert_int_eq(px_rand_init(&a), 0);
+	ck_assert_int_eq(px_rand_init(&b), 0);
 	ck_assert(memcmp(a.key, b.key, sizeof(a.key)) != 0);
 	for (unsigned i = 0; i < 1000; i++)
-		same += dp_rand_u32(&a) == dp_rand_u32(&b);
+		same += px_rand_u32(&a) == px_rand_u32(&b);
 	ck_assert_uint_le(same, 2);
 }
 END_TEST
@@ -127,11 +127,11 @@ START_TEST(test_dp_rand_bytes_lengths)
 		size_t len = (round * 37) % sizeof(buf);
 
 		memset(buf, 0, sizeof(buf));
-		dp_rand_bytes(&rng, buf, len);
+		px_rand_bytes(&rng, buf, len);
 		for (size_t i = 0; i < len; i++)
 			count[buf[i]]++;
 		total += len;
-		(void)dp_rand_u32(&rng);
+		(void)px_rand_u32(&rng);
 	}
 	/* 255 degrees of freedom: mean 255, sd 22.6; 400 is over six sd. */
 	ck_assert_double_lt(chi_square(count, 256, (uint32_t)total), 400);
@@ -148,7 +148,7 @@ START_TEST(test_dp_rand_u32_uniform)
 	memset(mid, 0, sizeof(mid));
 	seed_with(&rng, 4);
 	for (unsigned i = 0; i < N; i++) {
-		uint32_t v = dp_rand_u32(&rng);
+		uint32_t v = px_rand_u32(&rng);
 
 		lo[v & 0xff]++;
 		mid[v >> 12 & 0xff]++;
@@ -166,11 +166,11 @@ START_TEST(test_dp_rand_uniform_small_bounds)
 
 	seed_with(&rng, 5);
 	for (unsigned i = 0; i < 1000; i++) {
-		ck_assert_uint_eq(dp_rand_uniform(&rng, 0), 0);
-		ck_assert_uint_eq(dp_rand_uniform(&rng, 1), 0);
+		ck_assert_uint_eq(px_rand_uniform(&rng, 0), 0);
+		ck_assert_uint_eq(px_rand_uniform(&rng, 1), 0);
 	}
 	for (unsigned i = 0; i < 100000; i++) {
-		uint32_t v = dp_rand_uniform(&rng, 10);
+		uint32_t v = px_rand_uniform(&rng, 10);
 
 		ck_assert_uint_lt(v, 10);
 		count[v]++;
@@ -194,7 +194,7 @@ START_TEST(test_dp_rand_uniform_no_edge_bias)
 
 	seed_with(&rng, 6);
 	for (unsigned i = 0; i < N; i++) {
-		uint32_t v = dp_rand_uniform(&rng, b1);
+		uint32_t v = px_rand_uniform(&rng, b1);
 
 		ck_assert_uint_lt(v, b1);
 		low += v < (1u << 30);
@@ -205,7 +205,7 @@ START_TEST(test_dp_rand_uniform_no_edge_bias)
 	ck_assert_double_lt(p, 0.337);
 
 	for (unsigned i = 0; i < N; i++) {
-		uint32_t v = dp_rand_uniform(&rng, b2);
+		uint32_t v = px_rand_uniform(&rng, b2);
 
 		ck_assert_uint_lt(v, b2);
 		top += v >= b2 / 2;
@@ -219,7 +219,7 @@ START_TEST(test_dp_rand_uniform_no_edge_bias)
 		bool seen_first = false, seen_last = false;
 
 		for (unsigned i = 0; i < 2000 && !(seen_first && seen_last); i++) {
-			uint32_t v = dp_rand_uniform(&rng, bound);
+			uint32_t v = px_rand_uniform(&rng, bound);
 
 			ck_assert_uint_lt(v, bound);
 			seen_first |= v == 0;
@@ -229,33 +229,33 @@ START_TEST(test_dp_rand_uniform_no_edge_bias)
 	}
 	/* The largest bound. */
 	for (unsigned i = 0; i < 1000; i++)
-		ck_assert_uint_lt(dp_rand_uniform(&rng, UINT32_MAX), UINT32_MAX);
+		ck_assert_uint_lt(px_rand_uniform(&rng, UINT32_MAX), UINT32_MAX);
 }
 END_TEST
 
 START_TEST(test_dp_rand_maintain_reseeds)
 {
-	struct dp_rand ref;
+	struct px_rand ref;
 	uint32_t diff = 0;
 
 	seed_with(&rng, 8);
 	seed_with(&ref, 8);
-	ck_assert_int_eq(dp_rand_maintain(&rng, false), 0);
-	for (unsigned i = 0; i < DP_RAND_RESEED_OUTPUTS - 1; i++) {
-		(void)dp_rand_u32(&rng);
-		(void)dp_rand_u32(&ref);
+	ck_assert_int_eq(px_rand_maintain(&rng, false), 0);
+	for (unsigned i = 0; i < PX_RAND_RESEED_OUTPUTS - 1; i++) {
+		(void)px_rand_u32(&rng);
+		(void)px_rand_u32(&ref);
 	}
-	ck_assert_int_eq(dp_rand_maintain(&rng, false), 0);
-	(void)dp_rand_u32(&rng);
-	(void)dp_rand_u32(&ref);
-	ck_assert_int_eq(dp_rand_maintain(&rng, false), 1);
+	ck_assert_int_eq(px_rand_maintain(&rng, false), 0);
+	(void)px_rand_u32(&rng);
+	(void)px_rand_u32(&ref);
+	ck_assert_int_eq(px_rand_maintain(&rng, false), 1);
 	ck_assert_uint_eq(rng.reseeds, 1);
 	ck_assert_uint_eq(rng.since_seed, 0);
 	/* After the re-seed the stream departs from the one the seed alone determines. */
 	for (unsigned i = 0; i < 100; i++)
-		diff += dp_rand_u32(&rng) != dp_rand_u32(&ref);
+		diff += px_rand_u32(&rng) != px_rand_u32(&ref);
 	ck_assert_uint_ge(diff, 98);
-	ck_assert_int_eq(dp_rand_maintain(&rng, true), 1);
+	ck_assert_int_eq(px_rand_maintain(&rng, true), 1);
 	ck_assert_uint_eq(rng.reseeds, 2);
 }
 END_TEST

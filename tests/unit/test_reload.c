@@ -387,12 +387,12 @@ END_TEST
 START_TEST(test_reload_hints_swapped_or_kept)
 {
 	char conf[512], want[512], *text;
-	const struct dp_hints *h;
+	const struct px_hints *h;
 	int rc;
 
 	snprintf(conf, sizeof(conf), "hints: %s\n", w.hints);
 	start(conf);
-	ck_assert_uint_eq(dp_hints_get(&w.ctx)->ns_count, 2);
+	ck_assert_uint_eq(px_hints_get(&w.ctx)->ns_count, 2);
 	snprintf(conf, sizeof(conf), "hints: %s\n", w.hints2);
 	write_file(w.conf, conf);
 	text = run_reload(&rc);
@@ -400,7 +400,7 @@ START_TEST(test_reload_hints_swapped_or_kept)
 	snprintf(want, sizeof(want), "hints: %s (generation 2)", w.hints2);
 	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
 	free(text);
-	h = dp_hints_get(&w.ctx);
+	h = px_hints_get(&w.ctx);
 	ck_assert_uint_eq(h->ns_count, 1);
 	ck_assert_str_eq(w.hs.source, w.hints2);
 	ck_assert_str_eq(w.cfg.hints_file, w.hints2);
@@ -410,11 +410,11 @@ START_TEST(test_reload_hints_swapped_or_kept)
 	text = run_reload(&rc);
 	ck_assert_msg(rc == 0, "%s", text);
 	free(text);
-	ck_assert_uint_eq(dp_hints_get(&w.ctx)->ns_count, 2);
+	ck_assert_uint_eq(px_hints_get(&w.ctx)->ns_count, 2);
 	ck_assert_uint_eq(w.hs.generation, 3);
 
 	/* A do-not-query covering every root server makes the same file unusable: refused. */
-	h = dp_hints_get(&w.ctx);
+	h = px_hints_get(&w.ctx);
 	snprintf(conf, sizeof(conf), "hints: %s\ndo-not-query: 198.41.0.4\n"
 		 "do-not-query: 170.247.170.2\n", w.hints2);
 	write_file(w.conf, conf);
@@ -423,7 +423,7 @@ START_TEST(test_reload_hints_swapped_or_kept)
 	snprintf(want, sizeof(want), "nothing changed: hints file %s rejected: ", w.hints2);
 	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
 	free(text);
-	ck_assert_ptr_eq(dp_hints_get(&w.ctx), h);
+	ck_assert_ptr_eq(px_hints_get(&w.ctx), h);
 	ck_assert_uint_eq(dp_settings_get(&w.ctx)->generation, 3);
 	ck_assert_int_eq(px_addr_check4(&w.cfg.addr_policy, inet_addr("198.41.0.4")), PX_ADDR_OK);
 	teardown();

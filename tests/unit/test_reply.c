@@ -8,19 +8,19 @@
 #include <pollux/addr_policy.h>
 #include <pollux/wire.h>
 
-#include "dp_rdata.h"
-#include "dp_reply.h"
+#include <pollux/rdata.h>
+#include <pollux/reply.h>
 #include "testlib.h"
 
 static struct px_test_msg m;
-static struct dp_reply r;
+static struct px_reply r;
 static struct px_addr_policy policy;
 static uint8_t qname_wire[PX_DNS_NAME_BUF], zone_wire[PX_DNS_NAME_BUF];
-static struct dp_reply_query q;
+static struct px_reply_query q;
 
-#define AN DP_REPLY_SEC_ANSWER
-#define NS DP_REPLY_SEC_AUTHORITY
-#define AR DP_REPLY_SEC_ADDITIONAL
+#define AN PX_REPLY_SEC_ANSWER
+#define NS PX_REPLY_SEC_AUTHORITY
+#define AR PX_REPLY_SEC_ADDITIONAL
 
 /* Short names for the testlib message builder on the one message m. An owner or target of NULL
  * is a compression pointer to the question's name. */
@@ -83,11 +83,11 @@ set_query(const char *qname, uint16_t qtype, const char *zone)
 }
 
 /* Classifies the message under construction for qname/qtype asked of a server for zone. */
-static enum dp_reply_class
+static enum px_reply_class
 classify(const char *qname, uint16_t qtype, const char *zone)
 {
 	set_query(qname, qtype, zone);
-	return dp_reply_classify(&r, m.buf, m.len, &q);
+	return px_reply_classify(&r, m.buf, m.len, &q);
 }
 
 static void
@@ -105,7 +105,7 @@ total_dropped(void)
 {
 	unsigned t = r.counts.ns_ignored;
 
-	for (int s = 0; s < DP_REPLY_SEC_COUNT; s++)
+	for (int s = 0; s < PX_REPLY_SEC_COUNT; s++)
 		t += r.counts.out_of_bailiwick[s] + r.counts.ignored[s];
 	for (int i = 0; i < PX_ADDR_REASON_COUNT; i++)
 		t += r.counts.addr_rejected[i];
@@ -124,18 +124,18 @@ START_TEST(test_classify_answer_plain)
 	mb_a(AN, "WWW.Example.TEST", "192.0.2.1");
 	mb_rr(AN, NULL, PX_DNS_TYPE_A, 60, "\xc0\x00\x02\x02", 4);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_ANSWER);
+			 PX_REPLY_ANSWER);
 	ck_assert(r.aa);
 	ck_assert_uint_eq(r.id, 0x1234);
 	ck_assert_uint_eq(r.cname_count, 0);
 	ck_assert_uint_eq(r.answer_count, 2);
 	ck_assert_mem_eq(m.buf + r.answer[0].rdata_off, "\xc0\x00\x02\x01", 4);
 	ck_assert_mem_eq(m.buf + r.answer[1].rdata_off, "\xc0\x00\x02\x02", 4);
-	ck_assert_uint_eq(dp_reply_answer_ttl(&r), 60);
-	ck_assert_uint_eq(dp_reply_chain_ttl(&r), 60);
+	ck_assert_uint_eq(px_reply_answer_ttl(&r), 60);
+	ck_assert_uint_eq(px_reply_chain_ttl(&r), 60);
 	assert_name(r.sname, r.sname_len, "www.example.test");
 	ck_assert_uint_eq(total_dropped(), 0);
-	ck_assert_str_eq(dp_reply_class_name(r.cls), "answer");
+	ck_assert_str_eq(px_reply_class_name(r.cls), "answer");
 }
 END_TEST
 
@@ -148,14 +148,14 @@ START_TEST(test_classify_answer_cname_chain_in_bailiwick)
 	mb_target(AN, "web.example.test", PX_DNS_TYPE_CNAME, 50, "host.sub.example.test");
 	mb_a(AN, "unrelated.example.test", "192.0.2.7");
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_ANSWER);
+			 PX_REPLY_ANSWER);
 	ck_assert_uint_eq(r.cname_count, 2);
 	ck_assert_uint_eq(r.cname[0].ttl, 100);
 	ck_assert_uint_eq(r.cname[1].ttl, 50);
 	ck_assert_uint_eq(r.answer_count, 1);
 	assert_name(r.sname, r.sname_len, "host.sub.example.test");
-	ck_assert_uint_eq(dp_reply_answer_ttl(&r), 300);
-	ck_assert_uint_eq(dp_reply_chain_ttl(&r), 50);
+	ck_assert_uint_eq(px_reply_answer_ttl(&r), 300);
+	ck_assert_uint_eq(px_reply_chain_ttl(&r), 50);
 	ck_assert_uint_eq(r.counts.ignored[AN], 1);
 	ck_assert_uint_eq(total_dropped(), 1);
 }
@@ -167,7 +167,7 @@ START_TEST(test_classify_cname_leaves_bailiwick)
 	mb_target(AN, "www.example.test", PX_DNS_TYPE_CNAME, 300, "www.other.test");
 	mb_a(AN, "www.other.test", "203.0.113.66"); /* not this server's to say */
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_CNAME);
+			 PX_REPLY_CNAME);
 	ck_assert_uint_eq(r.cname_count, 1);
 	assert_name(r.sname, r.sname_len, "www.other.test");
 	ck_assert_uint_eq(r.answer_count, 0);
@@ -176,7 +176,7 @@ START_TEST(test_classify_cname_leaves_bailiwick)
 	/* The same under NXDOMAIN (about a target this server does not serve): still CNAME. */
 	px_put16(m.buf + 2, (uint16_t)(px_get16(m.buf + 2) | PX_DNS_RCODE_NXDOMAIN));
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_CNAME);
+			 PX_REPLY_CNAME);
 }
 END_TEST
 
@@ -186,7 +186,7 @@ START_TEST(test_classify_cname_target_without_data)
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_target(AN, "www.example.test", PX_DNS_TYPE_CNAME, 300, "elsewhere.example.test");
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_CNAME);
+			 PX_REPLY_CNAME);
 	assert_name(r.sname, r.sname_len, "elsewhere.example.test");
 	ck_assert(!r.cname_limit);
 }
@@ -197,7 +197,7 @@ START_TEST(test_classify_cname_question_answered_by_cname)
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_CNAME);
 	mb_target(AN, "www.example.test", PX_DNS_TYPE_CNAME, 300, "www.other.test");
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_CNAME, "example.test"),
-			 DP_REPLY_ANSWER);
+			 PX_REPLY_ANSWER);
 	ck_assert_uint_eq(r.cname_count, 0);
 	ck_assert_uint_eq(r.answer_count, 1);
 }
@@ -215,9 +215,9 @@ START_TEST(test_classify_cname_limit_and_loop)
 	}
 	mb_a(AN, "c10.example.test", "192.0.2.1");
 	ck_assert_int_eq(classify("c0.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_CNAME);
+			 PX_REPLY_CNAME);
 	ck_assert(r.cname_limit);
-	ck_assert_uint_eq(r.cname_count, DP_REPLY_MAX_CNAME);
+	ck_assert_uint_eq(r.cname_count, PX_REPLY_MAX_CNAME);
 	assert_name(r.sname, r.sname_len, "c8.example.test");
 	ck_assert_uint_eq(r.counts.ignored[AN], 3); /* two links not followed and the A */
 
@@ -225,9 +225,9 @@ START_TEST(test_classify_cname_limit_and_loop)
 	mb_target(AN, "a.example.test", PX_DNS_TYPE_CNAME, 300, "b.example.test");
 	mb_target(AN, "b.example.test", PX_DNS_TYPE_CNAME, 300, "a.example.test");
 	ck_assert_int_eq(classify("a.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_CNAME);
+			 PX_REPLY_CNAME);
 	ck_assert(r.cname_limit);
-	ck_assert_uint_eq(r.cname_count, DP_REPLY_MAX_CNAME);
+	ck_assert_uint_eq(r.cname_count, PX_REPLY_MAX_CNAME);
 }
 END_TEST
 
@@ -237,11 +237,11 @@ START_TEST(test_classify_cname_then_nxdomain)
 	mb_target(AN, "www.example.test", PX_DNS_TYPE_CNAME, 300, "gone.example.test");
 	mb_soa(NS, "example.test", 3600, 120);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_NXDOMAIN);
+			 PX_REPLY_NXDOMAIN);
 	ck_assert_uint_eq(r.cname_count, 1);
 	assert_name(r.sname, r.sname_len, "gone.example.test");
 	ck_assert(r.has_soa);
-	ck_assert_uint_eq(dp_reply_negative_ttl(&r), 120);
+	ck_assert_uint_eq(px_reply_negative_ttl(&r), 120);
 	ck_assert_uint_eq(total_dropped(), 0);
 }
 END_TEST
@@ -252,7 +252,7 @@ START_TEST(test_classify_cname_then_referral)
 	mb_target(AN, "www.a.test", PX_DNS_TYPE_CNAME, 300, "www.b.test");
 	mb_target(NS, "b.test", PX_DNS_TYPE_NS, 300, "ns.b.test");
 	mb_a(AR, "ns.b.test", "192.0.2.53");
-	ck_assert_int_eq(classify("www.a.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.a.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
 	ck_assert_uint_eq(r.cname_count, 1);
 	assert_name(r.zone, r.zone_len, "b.test");
 	ck_assert_uint_eq(r.ns_count, 1);
@@ -271,7 +271,7 @@ START_TEST(test_classify_referral_in_bailiwick_glue)
 	mb_a(AR, "ns1.example.test", "2001:db8::1");
 	mb_a(AR, "ns2.example.test", "192.0.2.2");
 	mb_a(AR, "ns2.example.test", "192.0.2.2"); /* duplicate */
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
 	ck_assert(r.edns);
 	ck_assert_uint_eq(r.edns_bufsize, 1232);
 	assert_name(r.zone, r.zone_len, "example.test");
@@ -284,7 +284,7 @@ START_TEST(test_classify_referral_in_bailiwick_glue)
 	ck_assert_uint_eq(r.ns[0].addr[1].family, 6);
 	ck_assert_mem_eq(r.ns[0].addr[1].addr, "\x20\x01\x0d\xb8", 4);
 	ck_assert_uint_eq(r.ns[1].addr_count, 1);
-	ck_assert_uint_eq(dp_reply_referral_ttl(&r), 86400);
+	ck_assert_uint_eq(px_reply_referral_ttl(&r), 86400);
 	ck_assert_uint_eq(r.counts.ns_ignored, 1);
 	ck_assert_uint_eq(r.counts.ignored[AR], 1);
 	ck_assert_uint_eq(total_dropped(), 2);
@@ -300,7 +300,7 @@ START_TEST(test_classify_referral_out_of_bailiwick_glue)
 	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns.example.test");
 	mb_a(AR, "ns.example.net", "192.0.2.66");
 	mb_a(AR, "ns.example.test", "192.0.2.1");
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
 	ck_assert_uint_eq(r.ns_count, 2);
 	assert_name(r.ns[0].name, r.ns[0].name_len, "ns.example.net");
 	ck_assert_uint_eq(r.ns[0].addr_count, 0); /* kept, for a glueless lookup */
@@ -317,7 +317,7 @@ START_TEST(test_classify_referral_glue_zero_then_good)
 	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns2.example.test");
 	mb_a(AR, "ns1.example.test", "0.0.0.0");
 	mb_a(AR, "ns2.example.test", "192.0.2.2");
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
 	ck_assert_uint_eq(r.ns_count, 2);
 	ck_assert_uint_eq(r.ns[0].addr_count, 0);
 	ck_assert_uint_eq(r.ns[1].addr_count, 1);
@@ -342,7 +342,7 @@ START_TEST(test_classify_referral_all_glue_invalid)
 		snprintf(ns, sizeof(ns), "ns%u.example.test", i);
 		mb_a(AR, ns, addrs[i]);
 	}
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
 	ck_assert_uint_eq(r.ns_count, 6);
 	for (unsigned i = 0; i < 6; i++)
 		ck_assert_uint_eq(r.ns[i].addr_count, 0);
@@ -355,7 +355,7 @@ START_TEST(test_classify_referral_all_glue_invalid)
 
 	/* The policy is the caller's: a lab that allows loopback nameservers keeps 127.0.0.1. */
 	policy.allow_loopback = true;
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
 	ck_assert_uint_eq(r.ns[3].addr_count, 1);
 	ck_assert_uint_eq(r.counts.addr_rejected[PX_ADDR_LOOPBACK], 0);
 	/* And its do-not-query netblocks apply to glue. */
@@ -363,7 +363,7 @@ START_TEST(test_classify_referral_all_glue_invalid)
 	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns.example.test");
 	mb_a(AR, "ns.example.test", "198.51.100.7");
 	ck_assert_int_eq(px_addr_policy_add(&policy, "198.51.100.0/24"), 0);
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
 	ck_assert_uint_eq(r.ns[0].addr_count, 0);
 	ck_assert_uint_eq(r.counts.addr_rejected[PX_ADDR_DO_NOT_QUERY], 1);
 }
@@ -378,7 +378,7 @@ START_TEST(test_classify_referral_unrelated_additional)
 	mb_a(AR, "ns.evil.test", "192.0.2.1");
 	mb_a(AR, "www.victim.test", "203.0.113.66");
 	mb_rr(AR, "ns.evil.test", PX_DNS_TYPE_TXT, 300, "\3abc", 4);
-	ck_assert_int_eq(classify("www.evil.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.evil.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
 	ck_assert_uint_eq(r.ns_count, 1);
 	ck_assert_uint_eq(r.ns[0].addr_count, 1);
 	ck_assert_uint_eq(r.counts.ns_ignored, 1);
@@ -392,22 +392,22 @@ START_TEST(test_classify_referral_limits)
 	char ns[32];
 
 	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
-	for (unsigned i = 0; i < DP_REPLY_MAX_NS + 2; i++) {
+	for (unsigned i = 0; i < PX_REPLY_MAX_NS + 2; i++) {
 		snprintf(ns, sizeof(ns), "ns%u.example.test", i);
 		mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300 + i, ns);
 	}
-	for (unsigned i = 0; i < DP_REPLY_MAX_ADDRS + 2; i++) {
+	for (unsigned i = 0; i < PX_REPLY_MAX_ADDRS + 2; i++) {
 		snprintf(ns, sizeof(ns), "192.0.2.%u", i + 1);
 		mb_a(AR, "ns0.example.test", ns);
 	}
 	mb_a(AR, "ns14.example.test", "192.0.2.99"); /* for a name that did not fit */
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
-	ck_assert_uint_eq(r.ns_count, DP_REPLY_MAX_NS);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
+	ck_assert_uint_eq(r.ns_count, PX_REPLY_MAX_NS);
 	ck_assert_uint_eq(r.counts.ns_dropped, 2);
-	ck_assert_uint_eq(r.ns[0].addr_count, DP_REPLY_MAX_ADDRS);
+	ck_assert_uint_eq(r.ns[0].addr_count, PX_REPLY_MAX_ADDRS);
 	ck_assert_uint_eq(r.counts.addr_dropped, 2);
 	ck_assert_uint_eq(r.counts.ignored[AR], 1);
-	ck_assert_uint_eq(dp_reply_referral_ttl(&r), 300);
+	ck_assert_uint_eq(px_reply_referral_ttl(&r), 300);
 }
 END_TEST
 
@@ -416,13 +416,13 @@ START_TEST(test_classify_answer_limit)
 	char a[32];
 
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
-	for (unsigned i = 0; i < DP_REPLY_MAX_ANSWER + 8; i++) {
+	for (unsigned i = 0; i < PX_REPLY_MAX_ANSWER + 8; i++) {
 		snprintf(a, sizeof(a), "192.0.2.%u", i + 1);
 		mb_a(AN, "www.example.test", a);
 	}
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_ANSWER);
-	ck_assert_uint_eq(r.answer_count, DP_REPLY_MAX_ANSWER);
+			 PX_REPLY_ANSWER);
+	ck_assert_uint_eq(r.answer_count, PX_REPLY_MAX_ANSWER);
 	ck_assert_uint_eq(r.counts.answer_dropped, 8);
 	ck_assert_uint_eq(total_dropped(), 0);
 }
@@ -440,7 +440,7 @@ START_TEST(test_classify_poisoning_attempt)
 	mb_a(AR, "ns.victim.test", "203.0.113.66");
 	mb_a(AR, "www.victim.test", "2001:db8::66");
 	mb_a(AR, "ns.evil.test", "192.0.2.53"); /* in bailiwick, but not glue for anything */
-	ck_assert_int_eq(classify("www.evil.test", PX_DNS_TYPE_A, "evil.test"), DP_REPLY_ANSWER);
+	ck_assert_int_eq(classify("www.evil.test", PX_DNS_TYPE_A, "evil.test"), PX_REPLY_ANSWER);
 	ck_assert_uint_eq(r.answer_count, 1);
 	ck_assert_mem_eq(m.buf + r.answer[0].rdata_off, "\xc0\x00\x02\x01", 4);
 	ck_assert_uint_eq(r.ns_count, 0);
@@ -458,8 +458,8 @@ START_TEST(test_classify_poisoning_attempt)
 	mb_start(0, 0, "www.evil.test", PX_DNS_TYPE_A);
 	mb_target(NS, "victim.test", PX_DNS_TYPE_NS, 86400, "ns.evil.test");
 	mb_a(AR, "ns.evil.test", "192.0.2.53");
-	ck_assert_int_eq(classify("www.evil.test", PX_DNS_TYPE_A, "evil.test"), DP_REPLY_LAME);
-	ck_assert_int_eq(r.lame, DP_REPLY_LAME_SIDEWAYS);
+	ck_assert_int_eq(classify("www.evil.test", PX_DNS_TYPE_A, "evil.test"), PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_SIDEWAYS);
 	ck_assert_uint_eq(r.ns_count, 0);
 }
 END_TEST
@@ -469,28 +469,28 @@ START_TEST(test_classify_nxdomain_with_soa)
 	mb_start(PX_DNS_AA, PX_DNS_RCODE_NXDOMAIN, "nx.example.test", PX_DNS_TYPE_A);
 	mb_soa(NS, "example.test", 3600, 300);
 	ck_assert_int_eq(classify("nx.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_NXDOMAIN);
+			 PX_REPLY_NXDOMAIN);
 	ck_assert(r.has_soa);
 	assert_name(r.soa_owner, r.soa_owner_len, "example.test");
 	ck_assert_uint_eq(r.soa.ttl, 3600);
 	ck_assert_uint_eq(r.soa_minimum, 300);
-	ck_assert_uint_eq(dp_reply_negative_ttl(&r), 300);
-	ck_assert_uint_eq(dp_reply_ttl_cap(dp_reply_negative_ttl(&r), 60), 60);
+	ck_assert_uint_eq(px_reply_negative_ttl(&r), 300);
+	ck_assert_uint_eq(px_reply_ttl_cap(px_reply_negative_ttl(&r), 60), 60);
 	ck_assert_uint_eq(total_dropped(), 0);
 
 	/* The SOA's own TTL bounds the negative TTL when it is the smaller (RFC 2308 5). */
 	mb_start(PX_DNS_AA, PX_DNS_RCODE_NXDOMAIN, "nx.example.test", PX_DNS_TYPE_A);
 	mb_soa(NS, "example.test", 30, 300);
 	ck_assert_int_eq(classify("nx.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_NXDOMAIN);
-	ck_assert_uint_eq(dp_reply_negative_ttl(&r), 30);
+			 PX_REPLY_NXDOMAIN);
+	ck_assert_uint_eq(px_reply_negative_ttl(&r), 30);
 
 	/* Without an SOA, still NXDOMAIN, with nothing to cache it by. */
 	mb_start(PX_DNS_AA, PX_DNS_RCODE_NXDOMAIN, "nx.example.test", PX_DNS_TYPE_A);
 	ck_assert_int_eq(classify("nx.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_NXDOMAIN);
+			 PX_REPLY_NXDOMAIN);
 	ck_assert(!r.has_soa);
-	ck_assert_uint_eq(dp_reply_negative_ttl(&r), 0);
+	ck_assert_uint_eq(px_reply_negative_ttl(&r), 0);
 }
 END_TEST
 
@@ -500,9 +500,9 @@ START_TEST(test_classify_nodata_with_soa)
 	mb_soa(NS, "example.test", 3600, 600);
 	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 3600, "ns.example.test");
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
-			 DP_REPLY_NODATA);
+			 PX_REPLY_NODATA);
 	ck_assert(r.has_soa);
-	ck_assert_uint_eq(dp_reply_negative_ttl(&r), 600);
+	ck_assert_uint_eq(px_reply_negative_ttl(&r), 600);
 	ck_assert_uint_eq(r.ns_count, 0);
 	ck_assert_uint_eq(r.counts.ns_ignored, 1);
 	/* An A record at the name answers nothing about AAAA. */
@@ -510,7 +510,7 @@ START_TEST(test_classify_nodata_with_soa)
 	mb_a(AN, "www.example.test", "192.0.2.1");
 	mb_soa(NS, "example.test", 3600, 600);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
-			 DP_REPLY_NODATA);
+			 PX_REPLY_NODATA);
 	ck_assert_uint_eq(r.counts.ignored[AN], 1);
 }
 END_TEST
@@ -522,7 +522,7 @@ START_TEST(test_classify_soa_outside_bailiwick_ignored)
 	mb_soa(NS, "other.test", 86400, 86400); /* beside it */
 	mb_soa(NS, "sub.example.test", 60, 60); /* in it, but not above the qname */
 	ck_assert_int_eq(classify("nx.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_NXDOMAIN);
+			 PX_REPLY_NXDOMAIN);
 	ck_assert(!r.has_soa);
 	ck_assert_uint_eq(r.counts.out_of_bailiwick[NS], 2);
 	ck_assert_uint_eq(r.counts.ignored[NS], 1);
@@ -532,12 +532,12 @@ START_TEST(test_classify_soa_outside_bailiwick_ignored)
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_AAAA);
 	mb_soa(NS, "other.test", 86400, 86400);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
-			 DP_REPLY_NODATA);
+			 PX_REPLY_NODATA);
 	ck_assert(!r.has_soa);
 	px_put16(m.buf + 2, PX_DNS_QR);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
-			 DP_REPLY_LAME);
-	ck_assert_int_eq(r.lame, DP_REPLY_LAME_EMPTY);
+			 PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_EMPTY);
 }
 END_TEST
 
@@ -547,9 +547,9 @@ START_TEST(test_classify_lame_upward_referral)
 	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_target(NS, ".", PX_DNS_TYPE_NS, 518400, "a.root-servers.net");
 	mb_a(AR, "a.root-servers.net", "198.41.0.4");
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
-	ck_assert_int_eq(r.lame, DP_REPLY_LAME_UPWARD);
-	ck_assert_str_eq(dp_reply_lame_name(r.lame), "upward");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_UPWARD);
+	ck_assert_str_eq(px_reply_lame_name(r.lame), "upward");
 	ck_assert_uint_eq(r.ns_count, 0);
 	ck_assert_uint_eq(r.counts.out_of_bailiwick[NS], 1);
 	ck_assert_uint_eq(r.counts.out_of_bailiwick[AR], 1);
@@ -557,11 +557,11 @@ START_TEST(test_classify_lame_upward_referral)
 	/* NS for the bailiwick itself, without AA: a referral to where we already are. */
 	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_target(NS, "test", PX_DNS_TYPE_NS, 518400, "ns.test");
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
-	ck_assert_int_eq(r.lame, DP_REPLY_LAME_UPWARD);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_UPWARD);
 	/* With AA it is the apex NS set of an authoritative NODATA. */
 	px_put16(m.buf + 2, PX_DNS_QR | PX_DNS_AA);
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_NODATA);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_NODATA);
 	ck_assert(!r.has_soa);
 	ck_assert_uint_eq(r.counts.ns_ignored, 1);
 }
@@ -572,33 +572,33 @@ START_TEST(test_classify_lame_sideways_and_empty)
 	/* A zone below the bailiwick that does not hold the qname. */
 	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_target(NS, "other.test", PX_DNS_TYPE_NS, 300, "ns.other.test");
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
-	ck_assert_int_eq(r.lame, DP_REPLY_LAME_SIDEWAYS);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_SIDEWAYS);
 	ck_assert_uint_eq(r.counts.ns_ignored, 1);
 	/* Below the qname is not at or above it either. */
 	mb_start(0, 0, "example.test", PX_DNS_TYPE_A);
 	mb_target(NS, "www.example.test", PX_DNS_TYPE_NS, 300, "ns.other.test");
-	ck_assert_int_eq(classify("example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
-	ck_assert_int_eq(r.lame, DP_REPLY_LAME_SIDEWAYS);
+	ck_assert_int_eq(classify("example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_SIDEWAYS);
 	/* An unrelated tree altogether. */
 	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_target(NS, "example.org", PX_DNS_TYPE_NS, 300, "ns.example.org");
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
-	ck_assert_int_eq(r.lame, DP_REPLY_LAME_SIDEWAYS);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_SIDEWAYS);
 	/* Nothing at all, no AA. */
 	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_LAME);
-	ck_assert_int_eq(r.lame, DP_REPLY_LAME_EMPTY);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_EMPTY);
 	/* Nothing at all, with AA: NODATA without an SOA. */
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_NODATA);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_NODATA);
 	ck_assert(!r.has_soa);
 	/* A referral next to a lame record is still a referral. */
 	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_target(NS, ".", PX_DNS_TYPE_NS, 300, "a.root-servers.net");
 	mb_target(NS, "example.test", PX_DNS_TYPE_NS, 300, "ns.example.test");
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
-	ck_assert_int_eq(r.lame, DP_REPLY_LAME_NONE);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_NONE);
 }
 END_TEST
 
@@ -606,13 +606,13 @@ START_TEST(test_classify_rcodes)
 {
 	static const struct {
 		uint8_t rcode;
-		enum dp_reply_class cls;
+		enum px_reply_class cls;
 	} cases[] = {
-		{PX_DNS_RCODE_REFUSED, DP_REPLY_REFUSED},
-		{PX_DNS_RCODE_SERVFAIL, DP_REPLY_SERVFAIL},
-		{PX_DNS_RCODE_FORMERR, DP_REPLY_FORMERR},
-		{PX_DNS_RCODE_NOTIMP, DP_REPLY_SERVFAIL},
-		{9, DP_REPLY_SERVFAIL},
+		{PX_DNS_RCODE_REFUSED, PX_REPLY_REFUSED},
+		{PX_DNS_RCODE_SERVFAIL, PX_REPLY_SERVFAIL},
+		{PX_DNS_RCODE_FORMERR, PX_REPLY_FORMERR},
+		{PX_DNS_RCODE_NOTIMP, PX_REPLY_SERVFAIL},
+		{9, PX_REPLY_SERVFAIL},
 	};
 
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -625,7 +625,7 @@ START_TEST(test_classify_rcodes)
 	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_opt(1u << 24);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_SERVFAIL);
+			 PX_REPLY_SERVFAIL);
 	ck_assert_uint_eq(r.rcode, PX_DNS_RCODE_BADVERS);
 }
 END_TEST
@@ -635,10 +635,10 @@ START_TEST(test_classify_truncated)
 	mb_start(PX_DNS_TC, 0, "www.example.test", PX_DNS_TYPE_A);
 	px_put16(m.buf + 6, 5); /* counts need not hold in a truncated reply */
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_TRUNCATED);
+			 PX_REPLY_TRUNCATED);
 	/* But the question must still be ours. */
-	ck_assert_int_eq(classify("www.other.test", PX_DNS_TYPE_A, "test"), DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_QUESTION);
+	ck_assert_int_eq(classify("www.other.test", PX_DNS_TYPE_A, "test"), PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_QUESTION);
 }
 END_TEST
 
@@ -647,18 +647,18 @@ START_TEST(test_classify_question_mismatch)
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_a(AN, "www.example.test", "192.0.2.1");
 	ck_assert_int_eq(classify("WWW.EXAMPLE.TEST", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_ANSWER);
+			 PX_REPLY_ANSWER);
 	ck_assert_int_eq(classify("ww.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_QUESTION);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_QUESTION);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_QUESTION);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_QUESTION);
 	set_query("www.example.test", PX_DNS_TYPE_A, "example.test");
 	q.qclass = PX_DNS_CLASS_CH;
-	ck_assert_int_eq(dp_reply_classify(&r, m.buf, m.len, &q), DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_QUESTION);
-	ck_assert_str_eq(dp_reply_bad_name(r.bad), "question");
+	ck_assert_int_eq(px_reply_classify(&r, m.buf, m.len, &q), PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_QUESTION);
+	ck_assert_str_eq(px_reply_bad_name(r.bad), "question");
 }
 END_TEST
 
@@ -668,23 +668,23 @@ START_TEST(test_classify_header_errors)
 	mb_a(AN, "www.example.test", "192.0.2.1");
 	for (uint16_t l = 0; l < PX_DNS_HDR_LEN; l++) {
 		set_query("www.example.test", PX_DNS_TYPE_A, "example.test");
-		ck_assert_int_eq(dp_reply_classify(&r, m.buf, l, &q), DP_REPLY_MALFORMED);
-		ck_assert_int_eq(r.bad, DP_REPLY_BAD_SHORT);
+		ck_assert_int_eq(px_reply_classify(&r, m.buf, l, &q), PX_REPLY_MALFORMED);
+		ck_assert_int_eq(r.bad, PX_REPLY_BAD_SHORT);
 	}
 	px_put16(m.buf + 2, PX_DNS_AA); /* QR clear: a query, not a reply */
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_NOT_RESPONSE);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_NOT_RESPONSE);
 	px_put16(m.buf + 2, PX_DNS_QR | 2 << PX_DNS_OPCODE_SHIFT);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_OPCODE);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_OPCODE);
 	px_put16(m.buf + 2, PX_DNS_QR);
 	for (uint16_t qd = 0; qd <= 2; qd += 2) {
 		px_put16(m.buf + 4, qd);
 		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-				 DP_REPLY_MALFORMED);
-		ck_assert_int_eq(r.bad, DP_REPLY_BAD_QDCOUNT);
+				 PX_REPLY_MALFORMED);
+		ck_assert_int_eq(r.bad, PX_REPLY_BAD_QDCOUNT);
 	}
 }
 END_TEST
@@ -699,8 +699,8 @@ START_TEST(test_classify_compression_loop)
 	mb_a(AN, NULL, "192.0.2.1");
 	px_put16(m.buf + at, (uint16_t)(0xc000 | at));
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_NAME);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_NAME);
 	/* Two pointers at each other, in a CNAME's rdata. */
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
 	at = mb_rr_head(AN, NULL, PX_DNS_TYPE_CNAME, PX_DNS_CLASS_IN, 300);
@@ -709,8 +709,8 @@ START_TEST(test_classify_compression_loop)
 	px_put16(m.buf + m.len + 2, (uint16_t)(0xc000 | m.len));
 	m.len += 4;
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_NAME);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_NAME);
 }
 END_TEST
 
@@ -730,22 +730,22 @@ mb_referral(void)
 START_TEST(test_classify_counts_lie)
 {
 	mb_referral();
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
 	for (int s = 0; s < 3; s++) {
 		uint16_t c = px_get16(m.buf + 6 + 2 * s);
 
 		/* One more record than there is, and one fewer (trailing bytes). */
 		px_put16(m.buf + 6 + 2 * s, (uint16_t)(c + 1));
 		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"),
-				 DP_REPLY_MALFORMED);
+				 PX_REPLY_MALFORMED);
 		/* Earlier sections shift the OPT out of the additional section. */
-		ck_assert_int_eq(r.bad, s == AR ? DP_REPLY_BAD_COUNTS : DP_REPLY_BAD_OPT);
+		ck_assert_int_eq(r.bad, s == AR ? PX_REPLY_BAD_COUNTS : PX_REPLY_BAD_OPT);
 		px_put16(m.buf + 6 + 2 * s, (uint16_t)(c - 1));
 		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"),
-				 DP_REPLY_MALFORMED);
+				 PX_REPLY_MALFORMED);
 		px_put16(m.buf + 6 + 2 * s, 0xffff);
 		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"),
-				 DP_REPLY_MALFORMED);
+				 PX_REPLY_MALFORMED);
 		px_put16(m.buf + 6 + 2 * s, c);
 	}
 	/* Every cut short of the whole message is a count that lies. */
@@ -754,8 +754,8 @@ START_TEST(test_classify_counts_lie)
 	for (uint16_t l = PX_DNS_HDR_LEN; l < len; l++) {
 		m.len = l;
 		ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"),
-				 DP_REPLY_MALFORMED);
-		ck_assert_int_eq(r.bad, DP_REPLY_BAD_COUNTS);
+				 PX_REPLY_MALFORMED);
+		ck_assert_int_eq(r.bad, PX_REPLY_BAD_COUNTS);
 	}
 }
 END_TEST
@@ -766,43 +766,43 @@ START_TEST(test_classify_bad_rdata_and_opt)
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_rr(AN, NULL, PX_DNS_TYPE_A, 300, "\1\2\3\4\5", 5);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_RDATA);
 	/* A CNAME whose name leaves a byte of its rdata over. */
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_rr(AN, NULL, PX_DNS_TYPE_CNAME, 300, "\1a\0\0", 4);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_RDATA);
 	/* An NS whose name runs past its rdata into the next record. */
 	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_rr(NS, "example.test", PX_DNS_TYPE_NS, 300, "\2ns", 3);
 	mb_rr(NS, "example.test", PX_DNS_TYPE_TXT, 300, "\0", 1);
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_RDATA);
 	/* An SOA with a field missing. */
 	mb_start(PX_DNS_AA, PX_DNS_RCODE_NXDOMAIN, "nx.example.test", PX_DNS_TYPE_A);
 	mb_rr(NS, "example.test", PX_DNS_TYPE_SOA, 300, "\0\0\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4", 18);
 	ck_assert_int_eq(classify("nx.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_RDATA);
 	/* Two OPTs; an OPT in the answer section; an OPT not owned by the root. */
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_opt(0);
 	mb_opt(0);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_OPT);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_OPT);
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_rr(AN, ".", PX_DNS_TYPE_OPT, 0, "", 0);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_OPT);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_OPT);
 	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
 	mb_rr(AR, "example.test", PX_DNS_TYPE_OPT, 0, "", 0);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_OPT);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_OPT);
 }
 END_TEST
 
@@ -812,12 +812,12 @@ START_TEST(test_classify_ttl_high_bit)
 	mb_rr(AN, NULL, PX_DNS_TYPE_A, 0x80000000u, "\xc0\x00\x02\x01", 4);
 	mb_rr(AN, NULL, PX_DNS_TYPE_A, 0x7fffffffu, "\xc0\x00\x02\x02", 4);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_ANSWER);
+			 PX_REPLY_ANSWER);
 	ck_assert_uint_eq(r.answer[0].ttl, 0);
 	ck_assert_uint_eq(r.answer[1].ttl, 0x7fffffffu);
-	ck_assert_uint_eq(dp_reply_answer_ttl(&r), 0);
-	ck_assert_uint_eq(dp_reply_min_ttl(r.answer, 0), UINT32_MAX);
-	ck_assert_uint_eq(dp_reply_ttl_cap(0x7fffffffu, 86400), 86400);
+	ck_assert_uint_eq(px_reply_answer_ttl(&r), 0);
+	ck_assert_uint_eq(px_reply_min_ttl(r.answer, 0), UINT32_MAX);
+	ck_assert_uint_eq(px_reply_ttl_cap(0x7fffffffu, 86400), 86400);
 }
 END_TEST
 
@@ -848,7 +848,7 @@ START_TEST(test_classify_compressed_names)
 	px_put16(m.buf + at, 4);
 	memcpy(m.buf + m.len, "\xc0\x00\x02\x01", 4);
 	m.len += 4;
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "test"), PX_REPLY_REFERRAL);
 	assert_name(r.zone, r.zone_len, "example.test");
 	ck_assert_uint_eq(r.ns_count, 1);
 	assert_name(r.ns[0].name, r.ns[0].name_len, "ns.example.test");
@@ -931,18 +931,18 @@ START_TEST(test_rdata_decompressed)
 		int n;
 
 		rdata_msg(t->type, t->in, t->in_len);
-		ck_assert_msg(classify("example.test", t->type, "example.test") == DP_REPLY_ANSWER,
-			      "%s: %s", t->what, dp_reply_bad_name(r.bad));
+		ck_assert_msg(classify("example.test", t->type, "example.test") == PX_REPLY_ANSWER,
+			      "%s: %s", t->what, px_reply_bad_name(r.bad));
 		ck_assert_uint_eq(r.answer_count, 1);
-		ck_assert_int_eq(dp_rdata_check(m.buf, m.len, t->type, r.answer[0].rdata_off,
-						r.answer[0].rdlen), DP_RDATA_OK);
-		n = dp_rdata_copy(out, sizeof(out), m.buf, m.len, t->type, r.answer[0].rdata_off,
+		ck_assert_int_eq(px_rdata_check(m.buf, m.len, t->type, r.answer[0].rdata_off,
+						r.answer[0].rdlen), PX_RDATA_OK);
+		n = px_rdata_copy(out, sizeof(out), m.buf, m.len, t->type, r.answer[0].rdata_off,
 				  r.answer[0].rdlen);
 		ck_assert_msg(n == t->out_len, "%s: %d bytes, want %u", t->what, n, t->out_len);
 		ck_assert_msg(memcmp(out, t->out, t->out_len) == 0, "%s: other bytes", t->what);
 		/* One byte short of room is refused, not overrun. */
 		if (t->out_len > 0)
-			ck_assert_int_eq(dp_rdata_copy(out, t->out_len - 1u, m.buf, m.len, t->type,
+			ck_assert_int_eq(px_rdata_copy(out, t->out_len - 1u, m.buf, m.len, t->type,
 						       r.answer[0].rdata_off, r.answer[0].rdlen), -1);
 	}
 }
@@ -956,47 +956,47 @@ START_TEST(test_rdata_shape_checked)
 		uint16_t type;
 		const char *rd;
 		uint16_t len;
-		enum dp_reply_bad bad;
+		enum px_reply_bad bad;
 	} bad[] = {
-		{"MX without a name", PX_DNS_TYPE_MX, "\x00\x0a", 2, DP_REPLY_BAD_RDATA},
-		{"MX one byte", PX_DNS_TYPE_MX, "\x00", 1, DP_REPLY_BAD_RDATA},
-		{"MX a byte over", PX_DNS_TYPE_MX, "\x00\x0a" P "\x00", 5, DP_REPLY_BAD_RDATA},
-		{"SRV short", 33, "\x00\x0a\x00\x05\x13", 5, DP_REPLY_BAD_RDATA},
+		{"MX without a name", PX_DNS_TYPE_MX, "\x00\x0a", 2, PX_REPLY_BAD_RDATA},
+		{"MX one byte", PX_DNS_TYPE_MX, "\x00", 1, PX_REPLY_BAD_RDATA},
+		{"MX a byte over", PX_DNS_TYPE_MX, "\x00\x0a" P "\x00", 5, PX_REPLY_BAD_RDATA},
+		{"SRV short", 33, "\x00\x0a\x00\x05\x13", 5, PX_REPLY_BAD_RDATA},
 		{"SRV forward pointer", 33, "\x00\x0a\x00\x05\x13\xc4\xc0\x40", 8,
-		 DP_REPLY_BAD_NAME},
-		{"SRV label type 0x40", 33, "\x00\x0a\x00\x05\x13\xc4\x41\x00", 8, DP_REPLY_BAD_NAME},
+		 PX_REPLY_BAD_NAME},
+		{"SRV label type 0x40", 33, "\x00\x0a\x00\x05\x13\xc4\x41\x00", 8, PX_REPLY_BAD_NAME},
 		{"NAPTR string past the end", 35, "\x00\x64\x00\x0a\x01U\x09" "E2U", 10,
-		 DP_REPLY_BAD_RDATA},
+		 PX_REPLY_BAD_RDATA},
 		{"NAPTR without a replacement", 35, "\x00\x64\x00\x0a\x01U\x00\x00", 8,
-		 DP_REPLY_BAD_RDATA},
+		 PX_REPLY_BAD_RDATA},
 		{"SOA 19 bytes of numbers", PX_DNS_TYPE_SOA, P P "\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4\0\0\0",
-		 23, DP_REPLY_BAD_RDATA},
-		{"RP one name", 17, P, 2, DP_REPLY_BAD_RDATA},
-		{"PX one name", 26, "\x00\x0a" P, 4, DP_REPLY_BAD_RDATA},
-		{"RRSIG short", 46, "\x00\x01\x08\x02\x00", 5, DP_REPLY_BAD_RDATA},
-		{"AFSDB empty", 18, "", 0, DP_REPLY_BAD_RDATA},
-		{"DNAME two names", 39, P P, 4, DP_REPLY_BAD_RDATA},
+		 23, PX_REPLY_BAD_RDATA},
+		{"RP one name", 17, P, 2, PX_REPLY_BAD_RDATA},
+		{"PX one name", 26, "\x00\x0a" P, 4, PX_REPLY_BAD_RDATA},
+		{"RRSIG short", 46, "\x00\x01\x08\x02\x00", 5, PX_REPLY_BAD_RDATA},
+		{"AFSDB empty", 18, "", 0, PX_REPLY_BAD_RDATA},
+		{"DNAME two names", 39, P P, 4, PX_REPLY_BAD_RDATA},
 	};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		rdata_msg(bad[i].type, bad[i].rd, bad[i].len);
 		ck_assert_msg(classify("example.test", bad[i].type, "example.test") ==
-			      DP_REPLY_MALFORMED, "%s: accepted", bad[i].what);
-		ck_assert_msg(r.bad == bad[i].bad, "%s: %s", bad[i].what, dp_reply_bad_name(r.bad));
+			      PX_REPLY_MALFORMED, "%s: accepted", bad[i].what);
+		ck_assert_msg(r.bad == bad[i].bad, "%s: %s", bad[i].what, px_reply_bad_name(r.bad));
 	}
 	/* A name that runs past its rdata into the next record. */
 	mb_start(PX_DNS_AA, 0, "Example.test", 33);
 	mb_rr(AN, NULL, 33, 300, "\x00\x0a\x00\x05\x13\xc4\x03sip", 10);
 	mb_rr(AN, NULL, PX_DNS_TYPE_TXT, 300, "\0", 1);
-	ck_assert_int_eq(classify("example.test", 33, "example.test"), DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+	ck_assert_int_eq(classify("example.test", 33, "example.test"), PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_RDATA);
 	/* The layout holds in every section, not only where the answer is read. */
 	mb_start(PX_DNS_AA, 0, "Example.test", PX_DNS_TYPE_A);
 	mb_a(AN, NULL, "192.0.2.1");
 	mb_rr(AR, NULL, PX_DNS_TYPE_MX, 300, "\x00\x0a", 2);
 	ck_assert_int_eq(classify("example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_RDATA);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_RDATA);
 }
 END_TEST
 #undef E
@@ -1011,7 +1011,7 @@ START_TEST(test_classify_any_and_root_bailiwick)
 	mb_target(NS, "test", PX_DNS_TYPE_NS, 172800, "a.nic.test");
 	mb_a(AR, "a.nic.test", "192.0.2.10");
 	mb_a(AR, "a.root-servers.net", "198.41.0.4");
-	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "."), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "."), PX_REPLY_REFERRAL);
 	assert_name(r.zone, r.zone_len, "test");
 	ck_assert_uint_eq(r.ns[0].addr_count, 1);
 	ck_assert_uint_eq(r.counts.ignored[AR], 1);
@@ -1020,7 +1020,7 @@ START_TEST(test_classify_any_and_root_bailiwick)
 	mb_a(AN, "www.example.test", "192.0.2.1");
 	mb_rr(AN, "www.example.test", PX_DNS_TYPE_TXT, 300, "\3abc", 4);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_ANY, "example.test"),
-			 DP_REPLY_ANSWER);
+			 PX_REPLY_ANSWER);
 	ck_assert_uint_eq(r.answer_count, 2);
 }
 END_TEST
@@ -1032,19 +1032,19 @@ START_TEST(test_name_in)
 
 	al = px_test_name(a, "www.example.test");
 	bl = px_test_name(b, "example.test");
-	ck_assert(dp_reply_name_in(a, al, b, bl));
-	ck_assert(!dp_reply_name_in(b, bl, a, al));
-	ck_assert(dp_reply_name_in(a, al, a, al));
+	ck_assert(px_reply_name_in(a, al, b, bl));
+	ck_assert(!px_reply_name_in(b, bl, a, al));
+	ck_assert(px_reply_name_in(a, al, a, al));
 	bl = px_test_name(b, "ample.test"); /* a suffix, but not on a label boundary */
-	ck_assert(!dp_reply_name_in(a, al, b, bl));
+	ck_assert(!px_reply_name_in(a, al, b, bl));
 	bl = px_test_name(b, ".");
-	ck_assert(dp_reply_name_in(a, al, b, bl));
-	ck_assert(dp_reply_name_in(b, bl, b, bl));
-	ck_assert(!dp_reply_name_in(b, bl, a, al));
+	ck_assert(px_reply_name_in(a, al, b, bl));
+	ck_assert(px_reply_name_in(b, bl, b, bl));
+	ck_assert(!px_reply_name_in(b, bl, a, al));
 	bl = px_test_name(b, "test");
 	b[1] = 'T'; /* names are compared as given: the caller lower-cases */
-	ck_assert(!dp_reply_name_in(a, al, b, bl));
-	ck_assert(!dp_reply_name_in(a, al, b, 0));
+	ck_assert(!px_reply_name_in(a, al, b, bl));
+	ck_assert(!px_reply_name_in(a, al, b, 0));
 }
 END_TEST
 
@@ -1061,10 +1061,10 @@ START_TEST(test_classify_mutations)
 		for (unsigned v = 0; v < 256; v += 17) {
 			memcpy(m.buf, orig, len);
 			m.buf[i] = (uint8_t)v;
-			enum dp_reply_class c = classify("www.example.test", PX_DNS_TYPE_A, "test");
+			enum px_reply_class c = classify("www.example.test", PX_DNS_TYPE_A, "test");
 
-			ck_assert_int_lt(c, DP_REPLY_CLASS_COUNT);
-			ck_assert_uint_le(r.ns_count, DP_REPLY_MAX_NS);
+			ck_assert_int_lt(c, PX_REPLY_CLASS_COUNT);
+			ck_assert_uint_le(r.ns_count, PX_REPLY_MAX_NS);
 		}
 	}
 }

@@ -15,20 +15,20 @@
 #include <pollux/siphash.h>
 #include <pollux/wire.h>
 
-#include "dp_reply.h"
+#include <pollux/reply.h>
 #include "testlib.h"
 
-#define AN DP_REPLY_SEC_ANSWER
-#define AU DP_REPLY_SEC_AUTHORITY
-#define AD DP_REPLY_SEC_ADDITIONAL
+#define AN PX_REPLY_SEC_ANSWER
+#define AU PX_REPLY_SEC_AUTHORITY
+#define AD PX_REPLY_SEC_ADDITIONAL
 
 static struct px_test_msg m;
-static struct dp_reply r;
+static struct px_reply r;
 static struct px_addr_policy policy;
 static uint8_t qname_wire[PX_DNS_NAME_BUF], zone_wire[PX_DNS_NAME_BUF];
-static struct dp_reply_query q;
+static struct px_reply_query q;
 
-static enum dp_reply_class
+static enum px_reply_class
 classify(const char *qname, uint16_t qtype, const char *zone)
 {
 	q.qname_len = (uint8_t)px_test_name(qname_wire, qname);
@@ -42,7 +42,7 @@ classify(const char *qname, uint16_t qtype, const char *zone)
 	q.qtype = qtype;
 	q.qclass = PX_DNS_CLASS_IN;
 	q.policy = &policy;
-	return dp_reply_classify(&r, m.buf, m.len, &q);
+	return px_reply_classify(&r, m.buf, m.len, &q);
 }
 
 static void
@@ -117,41 +117,41 @@ build_many(unsigned count)
 /* As many records as the index holds: classified like any reply. */
 START_TEST(test_index_full_reply_classified)
 {
-	build_many(DP_REPLY_MAX_RRS);
+	build_many(PX_REPLY_MAX_RRS);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_ANSWER);
+			 PX_REPLY_ANSWER);
 	ck_assert_uint_eq(r.answer_count, 1);
-	ck_assert_uint_eq(r.counts.ignored[AN], DP_REPLY_MAX_RRS - 1);
+	ck_assert_uint_eq(r.counts.ignored[AN], PX_REPLY_MAX_RRS - 1);
 }
 END_TEST
 
 /* One more than the index holds: refused whole and named, nothing in it reported. */
 START_TEST(test_index_too_many_rrs_refused)
 {
-	build_many(DP_REPLY_MAX_RRS + 1);
+	build_many(PX_REPLY_MAX_RRS + 1);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_TOO_MANY_RRS);
-	ck_assert_str_eq(dp_reply_bad_name(r.bad), "too_many_rrs");
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_TOO_MANY_RRS);
+	ck_assert_str_eq(px_reply_bad_name(r.bad), "too_many_rrs");
 	ck_assert_uint_eq(r.answer_count, 0);
 	ck_assert_uint_eq(r.cname_count, 0);
 	ck_assert_uint_eq(r.ns_count, 0);
 	ck_assert_uint_eq(r.counts.ignored[AN], 0);
 	/* The limit is on all sections together, and on what the header claims: a count that
 	 * promises more is refused before a record is read. */
-	build_many(DP_REPLY_MAX_RRS - 1);
+	build_many(PX_REPLY_MAX_RRS - 1);
 	px_test_msg_opt(&m, 0);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_ANSWER);
+			 PX_REPLY_ANSWER);
 	px_test_msg_addr(&m, AD, "ns.example.test", "192.0.2.53");
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_TOO_MANY_RRS);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_TOO_MANY_RRS);
 	px_test_msg_start(&m, 1, PX_DNS_QR, "www.example.test", PX_DNS_TYPE_A);
-	px_put16(m.buf + 10, DP_REPLY_MAX_RRS + 1);
+	px_put16(m.buf + 10, PX_REPLY_MAX_RRS + 1);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_MALFORMED);
-	ck_assert_int_eq(r.bad, DP_REPLY_BAD_TOO_MANY_RRS);
+			 PX_REPLY_MALFORMED);
+	ck_assert_int_eq(r.bad, PX_REPLY_BAD_TOO_MANY_RRS);
 }
 END_TEST
 
@@ -263,7 +263,7 @@ assert_worst(void)
 {
 	char name[320];
 
-	ck_assert_int_eq(classify(QNAME, PX_DNS_TYPE_A, "evil.test"), DP_REPLY_REFERRAL);
+	ck_assert_int_eq(classify(QNAME, PX_DNS_TYPE_A, "evil.test"), PX_REPLY_REFERRAL);
 	ck_assert_uint_eq(r.cname_count, 8);
 	for (int i = 0; i < 8; i++)
 		ck_assert_uint_eq(r.cname[i].off, at.link_off[i]);
@@ -305,7 +305,7 @@ START_TEST(test_index_worst_case_classified)
 	/* The same message under another key of the index's hash: the same result. */
 	const struct px_siphash_key k = {0x0123456789abcdefull, 0x0f1e2d3c4b5a6978ull};
 
-	dp_reply_set_key(&r, &k);
+	px_reply_set_key(&r, &k);
 	assert_worst();
 }
 END_TEST
@@ -355,7 +355,7 @@ START_TEST(test_index_one_slot_for_every_name)
 		px_test_msg_rr(&m, AN, up, PX_DNS_TYPE_A, 300, "\xc0\x00\x02\x09", 4);
 	}
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
-			 DP_REPLY_ANSWER);
+			 PX_REPLY_ANSWER);
 	ck_assert_uint_eq(r.answer_count, 1);
 	ck_assert_uint_eq(r.counts.ignored[AN], 96);
 	/* Asked for one of them, its A record in the other spelling is the answer. */
@@ -364,7 +364,7 @@ START_TEST(test_index_one_slot_for_every_name)
 		px_test_msg_rr(&m, AN, names[i], PX_DNS_TYPE_TXT, 300, "", 0);
 	upper(up, names[17]);
 	px_test_msg_addr(&m, AN, up, "192.0.2.1");
-	ck_assert_int_eq(classify(names[17], PX_DNS_TYPE_A, "example.test"), DP_REPLY_ANSWER);
+	ck_assert_int_eq(classify(names[17], PX_DNS_TYPE_A, "example.test"), PX_REPLY_ANSWER);
 	ck_assert_uint_eq(r.answer_count, 1);
 	ck_assert_uint_eq(r.counts.ignored[AN], 48);
 }
@@ -376,7 +376,7 @@ setup(void)
 	static const struct px_siphash_key zero;
 
 	px_addr_policy_init(&policy);
-	dp_reply_set_key(&r, &zero);
+	px_reply_set_key(&r, &zero);
 }
 
 static Suite *

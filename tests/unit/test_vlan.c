@@ -25,18 +25,18 @@
 #include <rte_udp.h>
 
 #include <pollux/addr_policy.h>
+#include <pollux/hints.h>
+#include <pollux/resolver.h>
+#include <pollux/upstream.h>
 #include <pollux/wire.h>
 
 #include "dp_cache.h"
 #include "dp_clock.h"
-#include "dp_hints.h"
 #include "dp_lcore.h"
 #include "dp_nbr.h"
 #include "dp_neigh.h"
-#include "dp_recurse.h"
-#include "dp_resolve.h"
+#include "dp_miss.h"
 #include "dp_tcp.h"
-#include "dp_upstream.h"
 #include "dp_vlan.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
@@ -50,7 +50,7 @@ static struct rte_ring *rx_ring, *tx_ring, *tun_rx_ring, *tun_tx_ring;
 static struct dp_ctx ctx;
 static struct dp_lcore *worker;
 static struct px_addr_policy policy;
-static struct dp_hints *hints;
+static struct px_hints *hints;
 static unsigned pool_base;
 static const struct px_test_hosts *H = &px_test_hosts;
 static const uint8_t gw_mac[6] = {0x02, 0, 0, 0, 0, 0xfe};
@@ -68,7 +68,7 @@ step(void)
 {
 	worker->now_ms = dp_clock_ms();
 	dp_tcp_poll(worker);
-	dp_recurse_tick(worker);
+	dp_miss_tick(worker);
 }
 
 /* Delivers m to the worker as its port's RX would, then runs the rest of the iteration. */
@@ -607,9 +607,9 @@ cache_fill(void)
 static void
 recursion_setup(void)
 {
-	struct dp_recurse_conf rconf;
+	struct dp_miss_conf rconf;
 
-	hints = rte_zmalloc(NULL, dp_hints_size(1), RTE_CACHE_LINE_SIZE);
+	hints = rte_zmalloc(NULL, px_hints_size(1), RTE_CACHE_LINE_SIZE);
 	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
 	if (hints == NULL || ctx.nbr == NULL)
 		rte_exit(2, "test_vlan: out of memory\n");
@@ -619,7 +619,7 @@ recursion_setup(void)
 	hints->ns[0].name_len = (uint8_t)px_test_name(hints->ns[0].name, "a.root.test");
 	hints->ns[0].v4_count = 1;
 	hints->ns[0].v4[0] = ROOT_IP4;
-	hints->checksum = dp_hints_checksum(hints);
+	hints->checksum = px_hints_checksum(hints);
 	ctx.hints = hints;
 	dp_nbr_init(ctx.nbr);
 	ctx.worker_count = 1;
@@ -629,14 +629,14 @@ recursion_setup(void)
 	rconf.has_gw4 = true;
 	rconf.gw4 = GW_IP4;
 	rconf.slots = 64;
-	dp_resolve_config_default(&rconf.resolve);
+	px_resolver_config_default(&rconf.resolve);
 	rconf.resolve.use_ipv4 = true;
 	rconf.resolve.qname_min = false;
 	rconf.policy = &policy;
-	rconf.rto_min_ms = DP_UPQ_RTT_UNKNOWN_MS;
-	worker->rec = dp_recurse_create(&rconf, 0, pool, dp_clock_ms());
+	rconf.rto_min_ms = PX_UPQ_RTT_UNKNOWN_MS;
+	worker->miss = dp_miss_create(&rconf, 0, pool, dp_clock_ms());
 	worker->cache_w = dp_cache_writer_create(ctx.cache, 0, 0);
-	if (worker->rec == NULL || worker->cache_w == NULL)
+	if (worker->miss == NULL || worker->cache_w == NULL)
 		rte_exit(2, "test_vlan: cannot set up recursion\n");
 }
 
@@ -705,7 +705,7 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	dp_recurse_free(worker->rec);
+	dp_miss_free(worker->miss);
 	dp_cache_free(ctx.cache);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -6,7 +6,6 @@
 
 #include <pollux/wire.h>
 
-#include "dp_wire.h"
 #include "testlib.h"
 
 static uint8_t msg[4096];
@@ -27,7 +26,7 @@ START_TEST(test_parse_query_plain)
 {
 	uint16_t len = std_query("WwW.Example.TEST", false);
 
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_OK);
 	ck_assert_uint_eq(q.id, 0xbeef);
 	ck_assert_uint_eq(q.qtype, PX_DNS_TYPE_A);
 	ck_assert_uint_eq(q.qclass, PX_DNS_CLASS_IN);
@@ -36,7 +35,7 @@ START_TEST(test_parse_query_plain)
 	ck_assert_mem_eq(q.qname_lc, "\3www\7example\4test", 18);
 	ck_assert_uint_eq(q.question_end, len);
 	ck_assert(!q.edns);
-	ck_assert_uint_eq(dp_wire_udp_limit(&q), 512);
+	ck_assert_uint_eq(px_wire_udp_limit(&q), 512);
 }
 END_TEST
 
@@ -44,15 +43,15 @@ START_TEST(test_parse_query_edns)
 {
 	uint16_t len = std_query("example.test", true);
 
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_OK);
 	ck_assert(q.edns);
 	ck_assert_uint_eq(q.edns_bufsize, 4096);
-	ck_assert_uint_eq(dp_wire_udp_limit(&q), PX_DNS_EDNS_BUFSIZE);
+	ck_assert_uint_eq(px_wire_udp_limit(&q), PX_DNS_EDNS_BUFSIZE);
 	ck_assert_uint_eq(q.question_end, len - PX_DNS_OPT_LEN);
 	/* A client advertising less than 512 still gets 512 (RFC 6891 6.2.5). */
 	px_put16(msg + len - PX_DNS_OPT_LEN + 3, 100);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
-	ck_assert_uint_eq(dp_wire_udp_limit(&q), 512);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_OK);
+	ck_assert_uint_eq(px_wire_udp_limit(&q), 512);
 }
 END_TEST
 
@@ -60,7 +59,7 @@ START_TEST(test_parse_query_root_name)
 {
 	uint16_t len = std_query(".", false);
 
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_OK);
 	ck_assert_uint_eq(q.qname_len, 1);
 	ck_assert_uint_eq(q.qname_labels, 0);
 }
@@ -71,10 +70,10 @@ START_TEST(test_parse_query_runt)
 	uint16_t len = std_query("example.test", false);
 
 	for (uint16_t l = 0; l < PX_DNS_HDR_LEN; l++)
-		ck_assert_int_eq(dp_wire_parse_query(&q, msg, l), DP_WIRE_DROP_RUNT);
+		ck_assert_int_eq(px_wire_parse_query(&q, msg, l), PX_WIRE_DROP_RUNT);
 	/* Every cut between the header and the end of the question is a count that lies. */
 	for (uint16_t l = PX_DNS_HDR_LEN; l < len; l++)
-		ck_assert_int_eq(dp_wire_parse_query(&q, msg, l), DP_WIRE_FORMERR_COUNTS);
+		ck_assert_int_eq(px_wire_parse_query(&q, msg, l), PX_WIRE_FORMERR_COUNTS);
 }
 END_TEST
 
@@ -83,7 +82,7 @@ START_TEST(test_parse_query_response_dropped)
 	uint16_t len = std_query("example.test", false);
 
 	px_put16(msg + 2, PX_DNS_QR);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_DROP_RESPONSE);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_DROP_RESPONSE);
 }
 END_TEST
 
@@ -93,7 +92,7 @@ START_TEST(test_parse_query_opcode_notimp)
 
 	for (unsigned op = 1; op < 16; op++) {
 		px_put16(msg + 2, (uint16_t)(op << PX_DNS_OPCODE_SHIFT));
-		ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_NOTIMP);
+		ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_NOTIMP);
 	}
 }
 END_TEST
@@ -103,11 +102,11 @@ START_TEST(test_parse_query_qdcount)
 	uint16_t len = std_query("example.test", false);
 
 	px_put16(msg + 4, 0);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_FORMERR_QDCOUNT);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_FORMERR_QDCOUNT);
 	px_put16(msg + 4, 2);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_FORMERR_QDCOUNT);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_FORMERR_QDCOUNT);
 	px_put16(msg + 4, 0xffff);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_FORMERR_QDCOUNT);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_FORMERR_QDCOUNT);
 	ck_assert_uint_eq(q.question_end, 0);
 }
 END_TEST
@@ -118,17 +117,17 @@ START_TEST(test_parse_query_counts_lie)
 
 	/* Claims an additional record that is not there. */
 	px_put16(msg + 10, 1);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_FORMERR_COUNTS);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_FORMERR_COUNTS);
 	/* The question is still echoed in the FORMERR. */
 	ck_assert_uint_eq(q.question_end, len);
 	/* Claims fewer records than the data holds: trailing bytes. */
 	px_put16(msg + 10, 0);
 	msg[len] = 0xaa;
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, (uint16_t)(len + 1)), DP_WIRE_FORMERR_COUNTS);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, (uint16_t)(len + 1)), PX_WIRE_FORMERR_COUNTS);
 	/* An OPT whose rdlength runs past the end. */
 	len = std_query("example.test", true);
 	px_put16(msg + len - 2, 10);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_FORMERR_COUNTS);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_FORMERR_COUNTS);
 	ck_assert(!q.edns);
 }
 END_TEST
@@ -140,12 +139,12 @@ START_TEST(test_parse_query_answer_section)
 	/* One well-formed A record in the answer section of a query. */
 	px_put16(msg + 6, 1);
 	memcpy(msg + len, "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x01\x02\x03\x04", 16);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, (uint16_t)(len + 16)),
-			 DP_WIRE_FORMERR_SECTIONS);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, (uint16_t)(len + 16)),
+			 PX_WIRE_FORMERR_SECTIONS);
 	px_put16(msg + 6, 0);
 	px_put16(msg + 8, 1);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, (uint16_t)(len + 16)),
-			 DP_WIRE_FORMERR_SECTIONS);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, (uint16_t)(len + 16)),
+			 PX_WIRE_FORMERR_SECTIONS);
 }
 END_TEST
 
@@ -156,10 +155,10 @@ START_TEST(test_parse_query_opt_misplaced)
 	/* Move the OPT from the additional to the answer section, then to authority. */
 	px_put16(msg + 10, 0);
 	px_put16(msg + 6, 1);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_FORMERR_OPT);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_FORMERR_OPT);
 	px_put16(msg + 6, 0);
 	px_put16(msg + 8, 1);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_FORMERR_OPT);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_FORMERR_OPT);
 }
 END_TEST
 
@@ -169,8 +168,8 @@ START_TEST(test_parse_query_opt_twice)
 
 	memcpy(msg + len, msg + len - PX_DNS_OPT_LEN, PX_DNS_OPT_LEN);
 	px_put16(msg + 10, 2);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, (uint16_t)(len + PX_DNS_OPT_LEN)),
-			 DP_WIRE_FORMERR_OPT);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, (uint16_t)(len + PX_DNS_OPT_LEN)),
+			 PX_WIRE_FORMERR_OPT);
 	ck_assert(!q.edns);
 }
 END_TEST
@@ -182,7 +181,7 @@ START_TEST(test_parse_query_opt_owner)
 	/* OPT owned by the question name (via a pointer) instead of the root. */
 	px_put16(msg + 10, 1);
 	memcpy(msg + len, "\xc0\x0c\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00", 12);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, (uint16_t)(len + 12)), DP_WIRE_FORMERR_OPT);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, (uint16_t)(len + 12)), PX_WIRE_FORMERR_OPT);
 }
 END_TEST
 
@@ -194,11 +193,11 @@ START_TEST(test_parse_query_opt_options)
 	/* A cookie option (10) of 8 bytes: well-formed. */
 	memcpy(msg + len, "\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x0c"
 			  "\x00\x0a\x00\x08\x01\x02\x03\x04\x05\x06\x07\x08", 23);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, (uint16_t)(len + 23)), DP_WIRE_OK);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, (uint16_t)(len + 23)), PX_WIRE_OK);
 	ck_assert(q.edns);
 	/* The option claims 9 bytes inside a 12-byte rdata: malformed. */
 	msg[len + 14] = 9;
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, (uint16_t)(len + 23)), DP_WIRE_FORMERR_OPT);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, (uint16_t)(len + 23)), PX_WIRE_FORMERR_OPT);
 }
 END_TEST
 
@@ -207,7 +206,7 @@ START_TEST(test_parse_query_badvers)
 	uint16_t len = std_query("example.test", true);
 
 	msg[len - PX_DNS_OPT_LEN + 6] = 1; /* version 1 */
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_BADVERS);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_BADVERS);
 	ck_assert(q.edns);
 }
 END_TEST
@@ -218,9 +217,9 @@ START_TEST(test_read_name_label_too_long)
 
 	/* 0x40 and 0x80 are not lengths but reserved label types. */
 	msg[12] = 64;
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_FORMERR_NAME);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_FORMERR_NAME);
 	msg[12] = 0x80;
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_FORMERR_NAME);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_FORMERR_NAME);
 }
 END_TEST
 
@@ -233,7 +232,7 @@ START_TEST(test_read_name_lengths)
 	memset(name, 'a', 63);
 	name[63] = '\0';
 	len = std_query(name, false);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_OK);
 	ck_assert_uint_eq(q.qname_len, 65);
 
 	/* Exactly 255: 3 x 63-byte labels + a 61-byte label + root = 192 + 62 + 1. */
@@ -253,63 +252,63 @@ START_TEST(test_read_name_lengths)
 	p += 4;
 	px_put16(msg + 10, 0);
 	len = (uint16_t)(p - msg);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_OK);
 	ck_assert_uint_eq(q.qname_len, 255);
 
 	/* One more byte in the last label: 256. */
 	msg[12 + 3 * 64] = 62;
 	memmove(msg + 12 + 3 * 64 + 1 + 62, msg + 12 + 3 * 64 + 1 + 61, 5);
 	msg[12 + 3 * 64 + 62] = 'c';
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, (uint16_t)(len + 1)), DP_WIRE_FORMERR_NAME);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, (uint16_t)(len + 1)), PX_WIRE_FORMERR_NAME);
 }
 END_TEST
 
 START_TEST(test_read_name_pointer_rules)
 {
-	struct dp_wire_rd rd;
+	struct px_wire_rd rd;
 	uint8_t out[PX_DNS_NAME_BUF];
 	uint8_t b[64] = {0};
 
 	/* The question name may not point anywhere: the only bytes before it are the header. */
 	memcpy(b + 12, "\xc0\x0c", 2);
-	dp_wire_rd_init(&rd, b, 20);
+	px_wire_rd_init(&rd, b, 20);
 	rd.pos = 12;
-	ck_assert_uint_eq(dp_wire_read_name(&rd, out, NULL), 0); /* to itself */
+	ck_assert_uint_eq(px_wire_read_name(&rd, out, NULL), 0); /* to itself */
 	memcpy(b + 12, "\xc0\x02", 2);
-	dp_wire_rd_init(&rd, b, 20);
+	px_wire_rd_init(&rd, b, 20);
 	rd.pos = 12;
-	ck_assert_uint_eq(dp_wire_read_name(&rd, out, NULL), 0); /* into the header */
+	ck_assert_uint_eq(px_wire_read_name(&rd, out, NULL), 0); /* into the header */
 	memcpy(b + 12, "\xc0\x10\x00\x00\x01a\x00", 7);
-	dp_wire_rd_init(&rd, b, 20);
+	px_wire_rd_init(&rd, b, 20);
 	rd.pos = 12;
-	ck_assert_uint_eq(dp_wire_read_name(&rd, out, NULL), 0); /* forwards */
+	ck_assert_uint_eq(px_wire_read_name(&rd, out, NULL), 0); /* forwards */
 
 	/* Backwards is fine and the cursor ends after the pointer. */
 	memcpy(b + 12, "\x01X\x00\x01y\xc0\x0c", 7);
-	dp_wire_rd_init(&rd, b, 20);
+	px_wire_rd_init(&rd, b, 20);
 	rd.pos = 15;
-	ck_assert_uint_eq(dp_wire_read_name(&rd, out, NULL), 5);
+	ck_assert_uint_eq(px_wire_read_name(&rd, out, NULL), 5);
 	ck_assert_mem_eq(out, "\1y\1x\0", 5);
 	ck_assert_uint_eq(rd.pos, 19);
 	ck_assert(!rd.err);
 
 	/* A loop of two pointers each pointing at the other. */
 	memcpy(b + 12, "\x01x\xc0\x10\xc0\x0e", 6);
-	dp_wire_rd_init(&rd, b, 20);
+	px_wire_rd_init(&rd, b, 20);
 	rd.pos = 16;
-	ck_assert_uint_eq(dp_wire_read_name(&rd, out, NULL), 0);
+	ck_assert_uint_eq(px_wire_read_name(&rd, out, NULL), 0);
 	ck_assert(rd.err);
 	/* A pointer cut in half by the end of the message. */
-	dp_wire_rd_init(&rd, b, 17);
+	px_wire_rd_init(&rd, b, 17);
 	rd.pos = 16;
-	ck_assert_uint_eq(dp_wire_read_name(&rd, out, NULL), 0);
+	ck_assert_uint_eq(px_wire_read_name(&rd, out, NULL), 0);
 }
 END_TEST
 
 START_TEST(test_read_name_hop_limit)
 {
 	uint8_t b[200] = {0};
-	struct dp_wire_rd rd;
+	struct px_wire_rd rd;
 	uint16_t pos = 13;
 
 	/* b[12] is the root name; then a chain of pointers, each to the previous one. */
@@ -322,12 +321,12 @@ START_TEST(test_read_name_hop_limit)
 		pos += 2;
 	}
 	/* 32 hops are allowed, 33 are not. */
-	dp_wire_rd_init(&rd, b, pos);
+	px_wire_rd_init(&rd, b, pos);
 	rd.pos = 13 + 31 * 2;
-	ck_assert_uint_eq(dp_wire_read_name(&rd, NULL, NULL), 1);
-	dp_wire_rd_init(&rd, b, pos);
+	ck_assert_uint_eq(px_wire_read_name(&rd, NULL, NULL), 1);
+	px_wire_rd_init(&rd, b, pos);
 	rd.pos = 13 + 32 * 2;
-	ck_assert_uint_eq(dp_wire_read_name(&rd, NULL, NULL), 0);
+	ck_assert_uint_eq(px_wire_read_name(&rd, NULL, NULL), 0);
 }
 END_TEST
 
@@ -340,7 +339,7 @@ START_TEST(test_parse_query_compression_loop_in_additional)
 	msg[len] = 0xc0;
 	msg[len + 1] = (uint8_t)len;
 	memcpy(msg + len + 2, "\x00\x01\x00\x01\x00\x00\x00\x00\x00\x00", 10);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, (uint16_t)(len + 12)), DP_WIRE_FORMERR_NAME);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, (uint16_t)(len + 12)), PX_WIRE_FORMERR_NAME);
 }
 END_TEST
 
@@ -367,15 +366,15 @@ START_TEST(test_write_response_answer)
 {
 	uint16_t len = std_query("WWW.example.test", false);
 	uint8_t orig[512];
-	struct dp_wire_answer ans = {
+	struct px_wire_answer ans = {
 		.rcode = 0, .aa = true, .an_count = 1, .rr = rr_a, .rr_len = sizeof(rr_a),
 		.ttl_off = rr_a_ttl, .ttl_off_count = 1, .ttl = 3600,
 	};
 
 	px_put16(msg + 2, PX_DNS_RD | PX_DNS_CD);
 	memcpy(orig, msg, len);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
-	uint16_t rlen = dp_wire_write_response(msg, sizeof(msg), 512, &q, &ans);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_OK);
+	uint16_t rlen = px_wire_write_response(msg, sizeof(msg), 512, &q, &ans);
 
 	ck_assert_uint_eq(rlen, len + sizeof(rr_a));
 	ck_assert_uint_eq(px_get16(msg), 0xbeef);
@@ -396,11 +395,11 @@ START_TEST(test_write_response_edns_and_tc)
 {
 	static uint8_t big[1400];
 	uint16_t len = std_query("example.test", true);
-	struct dp_wire_answer ans = {.rcode = 0, .an_count = 1, .rr = big, .rr_len = 600};
+	struct px_wire_answer ans = {.rcode = 0, .an_count = 1, .rr = big, .rr_len = 600};
 
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_OK);
 	uint16_t qend = q.question_end;
-	uint16_t rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	uint16_t rlen = px_wire_write_response(msg, sizeof(msg), px_wire_udp_limit(&q), &q, &ans);
 
 	/* Fits 1232: answer plus our OPT. */
 	ck_assert_uint_eq(rlen, qend + 600 + PX_DNS_OPT_LEN);
@@ -414,31 +413,31 @@ START_TEST(test_write_response_edns_and_tc)
 	/* A query with DO set gets it back (RFC 3225 3). */
 	len = std_query("example.test", true);
 	msg[len - PX_DNS_OPT_LEN + 7] = 0x80;
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_OK);
 	ck_assert(q.edns_do);
-	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	rlen = px_wire_write_response(msg, sizeof(msg), px_wire_udp_limit(&q), &q, &ans);
 	ck_assert_uint_eq(px_get32(msg + rlen - PX_DNS_OPT_LEN + 5), PX_DNS_EDNS_DO);
 
 	/* Too big for 1232: TC, no records, OPT kept. */
 	len = std_query("example.test", true);
-	dp_wire_parse_query(&q, msg, len);
+	px_wire_parse_query(&q, msg, len);
 	ans.rr_len = 1300;
-	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	rlen = px_wire_write_response(msg, sizeof(msg), px_wire_udp_limit(&q), &q, &ans);
 	ck_assert_uint_eq(rlen, qend + PX_DNS_OPT_LEN);
 	ck_assert(px_get16(msg + 2) & PX_DNS_TC);
 	ck_assert_uint_eq(px_get16(msg + 6), 0);
 
 	/* Without EDNS the limit is 512. */
 	len = std_query("example.test", false);
-	dp_wire_parse_query(&q, msg, len);
+	px_wire_parse_query(&q, msg, len);
 	ans.rr_len = 500;
-	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	rlen = px_wire_write_response(msg, sizeof(msg), px_wire_udp_limit(&q), &q, &ans);
 	ck_assert_uint_eq(rlen, len);
 	ck_assert(px_get16(msg + 2) & PX_DNS_TC);
 	ans.rr_len = (uint16_t)(512 - len);
 	len = std_query("example.test", false);
-	dp_wire_parse_query(&q, msg, len);
-	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	px_wire_parse_query(&q, msg, len);
+	rlen = px_wire_write_response(msg, sizeof(msg), px_wire_udp_limit(&q), &q, &ans);
 	ck_assert_uint_eq(rlen, 512);
 	ck_assert(!(px_get16(msg + 2) & PX_DNS_TC));
 }
@@ -447,11 +446,11 @@ END_TEST
 START_TEST(test_write_response_no_room)
 {
 	uint16_t len = std_query("example.test", true);
-	struct dp_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL};
+	struct px_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL};
 
-	dp_wire_parse_query(&q, msg, len);
+	px_wire_parse_query(&q, msg, len);
 	/* The question fits but our OPT does not. */
-	ck_assert_uint_eq(dp_wire_write_response(msg, q.question_end + 5, 512, &q, &ans), 0);
+	ck_assert_uint_eq(px_wire_write_response(msg, q.question_end + 5, 512, &q, &ans), 0);
 }
 END_TEST
 
@@ -463,13 +462,13 @@ START_TEST(test_write_response_ede)
 	static const char long_text[] = "0123456789012345678901234567890123456789012345678901234567"
 					"89012345678901234567890123456789";
 	struct px_dns_ede_info lng = {PX_DNS_EDE_OTHER, long_text};
-	struct dp_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL, .ede = &ede};
+	struct px_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL, .ede = &ede};
 	uint16_t len = std_query("example.test", true), qend, rlen;
 	const uint8_t *o;
 
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_OK);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_OK);
 	qend = q.question_end;
-	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	rlen = px_wire_write_response(msg, sizeof(msg), px_wire_udp_limit(&q), &q, &ans);
 	ck_assert_uint_eq(rlen, qend + PX_DNS_OPT_LEN + 4 + 2 + 9);
 	ck_assert_uint_eq(px_get16(msg + 10), 1);
 	o = msg + qend;
@@ -483,24 +482,24 @@ START_TEST(test_write_response_ede)
 
 	/* A long text is cut. */
 	len = std_query("example.test", true);
-	dp_wire_parse_query(&q, msg, len);
+	px_wire_parse_query(&q, msg, len);
 	ans.ede = &lng;
-	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	rlen = px_wire_write_response(msg, sizeof(msg), px_wire_udp_limit(&q), &q, &ans);
 	ck_assert_uint_eq(rlen, qend + PX_DNS_OPT_LEN + 4 + 2 + PX_DNS_EDE_TEXT_MAX);
 	ck_assert_uint_eq(px_get16(msg + qend + 13), 2 + PX_DNS_EDE_TEXT_MAX);
 
 	/* No room for the option: the answer still goes, with a bare OPT. */
 	len = std_query("example.test", true);
-	dp_wire_parse_query(&q, msg, len);
+	px_wire_parse_query(&q, msg, len);
 	ans.ede = &ede;
-	rlen = dp_wire_write_response(msg, (uint16_t)(qend + PX_DNS_OPT_LEN + 3), 512, &q, &ans);
+	rlen = px_wire_write_response(msg, (uint16_t)(qend + PX_DNS_OPT_LEN + 3), 512, &q, &ans);
 	ck_assert_uint_eq(rlen, qend + PX_DNS_OPT_LEN);
 	ck_assert_uint_eq(px_get16(msg + qend + 9), 0);
 
 	/* Without EDNS there is nowhere to put it. */
 	len = std_query("example.test", false);
-	dp_wire_parse_query(&q, msg, len);
-	rlen = dp_wire_write_response(msg, sizeof(msg), dp_wire_udp_limit(&q), &q, &ans);
+	px_wire_parse_query(&q, msg, len);
+	rlen = px_wire_write_response(msg, sizeof(msg), px_wire_udp_limit(&q), &q, &ans);
 	ck_assert_uint_eq(rlen, len);
 	ck_assert_uint_eq(px_get16(msg + 10), 0);
 }
@@ -509,11 +508,11 @@ END_TEST
 START_TEST(test_write_response_formerr_bare)
 {
 	uint16_t len = std_query("example.test", false);
-	struct dp_wire_answer ans = {.rcode = PX_DNS_RCODE_FORMERR};
+	struct px_wire_answer ans = {.rcode = PX_DNS_RCODE_FORMERR};
 
 	px_put16(msg + 4, 3);
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_FORMERR_QDCOUNT);
-	ck_assert_uint_eq(dp_wire_write_response(msg, sizeof(msg), 512, &q, &ans), 12);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_FORMERR_QDCOUNT);
+	ck_assert_uint_eq(px_wire_write_response(msg, sizeof(msg), 512, &q, &ans), 12);
 	ck_assert_uint_eq(px_get16(msg + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_FORMERR);
 	ck_assert_uint_eq(px_get16(msg + 4), 0);
 }
@@ -522,11 +521,11 @@ END_TEST
 START_TEST(test_write_response_badvers)
 {
 	uint16_t len = std_query("example.test", true);
-	struct dp_wire_answer ans = {.rcode = PX_DNS_RCODE_BADVERS};
+	struct px_wire_answer ans = {.rcode = PX_DNS_RCODE_BADVERS};
 
 	msg[len - PX_DNS_OPT_LEN + 6] = 3;
-	ck_assert_int_eq(dp_wire_parse_query(&q, msg, len), DP_WIRE_BADVERS);
-	uint16_t rlen = dp_wire_write_response(msg, sizeof(msg), 512, &q, &ans);
+	ck_assert_int_eq(px_wire_parse_query(&q, msg, len), PX_WIRE_BADVERS);
+	uint16_t rlen = px_wire_write_response(msg, sizeof(msg), 512, &q, &ans);
 
 	/* BADVERS is 16: 0 in the header, 1 in the OPT's extended-rcode byte. */
 	ck_assert_uint_eq(px_get16(msg + 2) & PX_DNS_RCODE_MASK, 0);
@@ -552,9 +551,9 @@ START_TEST(test_parse_query_mutations)
 		/* An exactly-sized heap copy so that ASan sees any overread. */
 		copy = malloc(len);
 		memcpy(copy, msg, len);
-		enum dp_wire_verdict v = dp_wire_parse_query(&q, copy, len);
+		enum px_wire_verdict v = px_wire_parse_query(&q, copy, len);
 
-		ck_assert_int_le(v, DP_WIRE_BADVERS);
+		ck_assert_int_le(v, PX_WIRE_BADVERS);
 		free(copy);
 	}
 }

@@ -56,7 +56,7 @@ TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 QUESTIONS=$TEST_DIR/questions.txt
 # An answer that waited for an upstream timeout takes at least the RTO of a server never
-# measured (DP_UPQ_RTT_UNKNOWN_MS, 376 ms): one within 300 ms waited for none. Idle, pollux
+# measured (PX_UPQ_RTT_UNKNOWN_MS, 376 ms): one within 300 ms waited for none. Idle, pollux
 # answers these in 0-40 ms; the margin is for a machine whose cores are busy with other work,
 # where the lab's processes wait for a CPU (100 ms was exceeded that way).
 FAST_MS=300
