@@ -82,14 +82,14 @@ miss_cache_offer(struct dp_lcore *lc, const struct px_resolver_action *act)
 void
 miss_cut_offer(struct dp_lcore *lc, const struct px_resolver_cut *cut)
 {
-	uint8_t buf[DP_CUT_MAX_LEN];
+	uint8_t buf[PX_CUT_MAX_LEN];
 	uint16_t ns_count, len;
 	struct dp_cache_key key;
 	uint32_t ttl = RTE_MIN(cut->ttl, lc->miss->conf.resolve.max_ttl);
 
 	if (ttl == 0 || cut->zone_len <= 1 || lc->cache_w == NULL)
 		return;
-	len = dp_cut_encode(buf, sizeof(buf), cut, &ns_count);
+	len = px_cut_encode(buf, sizeof(buf), cut, &ns_count);
 	if (len == 0)
 		return;
 	dp_cut_key(&key, cut->zone, cut->zone_len);
@@ -183,13 +183,13 @@ static int
 prime_insert(struct dp_lcore *lc, const struct px_hints *h, uint32_t ttl)
 {
 	static const uint8_t root = 0;
-	uint8_t buf[DP_CUT_MAX_LEN];
+	uint8_t buf[PX_CUT_MAX_LEN];
 	uint16_t ns_count, len;
 	struct dp_cache_key key;
 
 	if (lc->cache_w == NULL)
 		return -ENOENT;
-	len = dp_cut_encode_hints(buf, sizeof(buf), h, &ns_count);
+	len = px_cut_encode_hints(buf, sizeof(buf), h, &ns_count);
 	if (len == 0)
 		return -EINVAL;
 	dp_cut_key(&key, &root, 1);

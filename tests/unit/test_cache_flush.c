@@ -99,7 +99,7 @@ static void
 put_cut(struct dp_cache *c, const char *zone, uint8_t flags)
 {
 	struct px_resolver_cut cut;
-	uint8_t buf[DP_CUT_MAX_LEN];
+	uint8_t buf[PX_CUT_MAX_LEN];
 	char ns[300];
 	uint16_t ns_count, len;
 	struct dp_cache_key key;
@@ -113,7 +113,7 @@ put_cut(struct dp_cache *c, const char *zone, uint8_t flags)
 	px_upq_addr_set4(&cut.ns[0].addr[0], htonl(0xc0000235));
 	cut.ns[0].addr_count = 1;
 	cut.ns[0].state = PX_RES_NS_GLUE;
-	len = dp_cut_encode(buf, sizeof(buf), &cut, &ns_count);
+	len = px_cut_encode(buf, sizeof(buf), &cut, &ns_count);
 	ck_assert_uint_gt(len, 0);
 	dp_cut_key(&key, cut.zone, cut.zone_len);
 

@@ -76,8 +76,8 @@ cut_make(struct px_resolver_cut *cut, const char *zone, const char *const *ns,
 static void
 cut_insert(const struct px_resolver_cut *cut, uint64_t now_ms)
 {
-	uint8_t buf[DP_CUT_MAX_LEN];
-	uint16_t ns_count, len = dp_cut_encode(buf, sizeof(buf), cut, &ns_count);
+	uint8_t buf[PX_CUT_MAX_LEN];
+	uint16_t ns_count, len = px_cut_encode(buf, sizeof(buf), cut, &ns_count);
 	struct dp_cache_key key;
 	struct dp_cache_entry *e;
 
@@ -161,12 +161,12 @@ START_TEST(test_cut_encode_nothing_usable)
 	static const char *const ns[] = {"ns1.bad.test"};
 	static const char *const glue[] = {NULL};
 	struct px_resolver_cut cut;
-	uint8_t buf[DP_CUT_MAX_LEN];
+	uint8_t buf[PX_CUT_MAX_LEN];
 	uint16_t n;
 
 	cut_make(&cut, "bad.test", ns, glue, 1, 3600);
 	cut.ns[0].state = PX_RES_NS_UNUSABLE;
-	ck_assert_uint_eq(dp_cut_encode(buf, sizeof(buf), &cut, &n), 0);
+	ck_assert_uint_eq(px_cut_encode(buf, sizeof(buf), &cut, &n), 0);
 	ck_assert_uint_eq(n, 0);
 }
 END_TEST
