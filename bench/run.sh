@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # One command that measures pollux against Unbound, Knot Resolver, PowerDNS Recursor and BIND
-# in the lab's simulated internet (issue 5). As root on Debian 12:
+# in the lab's simulated internet. As root on Debian 12:
 #
 #   bench/run.sh            the full run (about 20 minutes on 2 cores)
 #   bench/run.sh --quick    the CI smoke run (under 4 minutes)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The TCP DNS server thread (issue 4, item 6; dataplane/dp_tcp.h has the whole design). A plain
+ * The TCP DNS server thread (dataplane/dp_tcp.h has the whole design). A plain
  * pthread, not an lcore: it sleeps in epoll on kernel sockets, which no worker may do. It
  *
  *  - listens on port 53 on pollux's --ip and --ip6 (the tun's addresses, ctl_tun.h) and serves

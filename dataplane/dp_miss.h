@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The worker side of iterative resolution (issue 4): the I/O around the I/O-free state machine
+ * The worker side of iterative resolution: the I/O around the I/O-free state machine
  * of pollux/resolver.h. A cache miss outside the local zones takes a client slot and starts (or joins)
  * a resolution; every action the resolver answers with is carried out here: SEND builds an
  * upstream query frame (Ethernet to the gateway, IPv4 or IPv6, UDP from a random port to 53,

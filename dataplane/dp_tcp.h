@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * DNS over TCP, the worker's side (issue 4, item 6). pollux does not run TCP in the data plane:
+ * DNS over TCP, the worker's side. pollux does not run TCP in the data plane:
  * TCP goes to the kernel through an exception path, the way grout and VPP punt control traffic,
  * because TCP is a small share of DNS and the kernel's TCP (retransmission, reassembly, windows,
  * SYN cookies) is better than a partial one here. Three pieces:

@@ -13,7 +13,7 @@
 #   named         so their upstream traffic crosses the same router as pollux's), pinned to
 #                 core 1 with taskset.
 #
-# Every stock resolver gets the same treatment, as issue 5 asks: the lab's root hints; one
+# Every stock resolver gets the same treatment: the lab's root hints; one
 # worker thread; DNSSEC off (the lab is unsigned: no trust anchor, no validator); a cache far
 # bigger than the test set (BENCH_CACHE_MB); room for as many concurrent resolutions as pollux's
 # --resolver-slots (BENCH_RES_SLOTS), so a cache-miss run compares resolvers, not queue limits;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The upstream reply classifier and bailiwick scrubber of the iterative resolver (issue 4,
- * "Resolution" and "Anti-poisoning").
+ * The upstream reply classifier and bailiwick scrubber of the iterative resolver.
  *
  * Given a reply from an authoritative server, the question pollux asked it and the zone cut that
  * server was asked as ("bailiwick"), px_reply_classify() validates the whole message in place and

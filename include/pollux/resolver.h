@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The iterative resolution state machine (issue 4, "Resolution" and "Server selection and
- * failure"): I/O-free and clock-free, in the way Knot Resolver's library is driven by its
+ * The iterative resolution state machine: I/O-free and clock-free, in the way Knot Resolver's library is driven by its
  * daemon. The worker feeds it events (a new question, a classified reply, a timeout) with the
  * time, and it answers each event with exactly one action: send this query to this server,
  * answer the clients, fail them with SERVFAIL (and why), or wait.

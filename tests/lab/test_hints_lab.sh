@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Integration test of the root hints (issue 3): `pollux --check-hints` on the lab's hints files,
+# Integration test of the root hints: `pollux --check-hints` on the lab's hints files,
 # then the real pollux in the lab (tests/lab/lab.sh) started with a corrupt file (it falls back
 # to the built-in hints and serves), refusing to start with hints-fallback refuse, and swapping
 # hints by every trigger (polluxctl reload-hints, SIGHUP, the file changing on disk) with bad and

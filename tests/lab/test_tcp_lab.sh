@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# DNS over TCP (issue 4, item 6; dataplane/dp_tcp.h), end to end: pollux in the lab resolving
+# DNS over TCP (dataplane/dp_tcp.h), end to end: pollux in the lab resolving
 # through the simulated internet (tests/lab/internet/internet.sh), asked over TCP by dig and by
 # tests/lab/tcp_pipeline.py from the client namespace:
 #   1. the exception path exists: the tun interface has pollux's addresses (/32, /128), its

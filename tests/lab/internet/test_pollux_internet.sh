@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# pollux resolving through the lab's simulated internet (issue 4, UDP step):
+# pollux resolving through the lab's simulated internet over UDP:
 #   1. the internet comes up (internet.sh) and pollux starts in the lab with --gateway,
 #      --gateway6, the lab's root hints and a local zone;
 #   2. every line of questions.txt is asked of pollux (ask.py --expect correct, --fast-ms 300):
