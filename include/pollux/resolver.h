@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The iterative resolution state machine: I/O-free and clock-free, in the way Knot Resolver's library is driven by its
- * daemon. The worker feeds it events (a new question, a classified reply, a timeout) with the
- * time, and it answers each event with exactly one action: send this query to this server,
- * answer the clients, fail them with SERVFAIL (and why), or wait.
+ * The iterative resolution state machine: I/O-free and clock-free, in the way Knot Resolver's
+ * library is driven by its daemon. The worker feeds it events (a new question, a classified
+ * reply, a timeout) with the time, and it answers each event with exactly one action: send this
+ * query to this server, answer the clients, fail them with SERVFAIL (and why), or wait.
  *
  * Shape:
  *  - One struct px_resolver per worker, built in a caller-provided block of
