@@ -118,13 +118,16 @@ key() { awk -F': ' -v k="$2" '$1 == k {print $2}' "$1"; }
 # Every counter of interest from polluxctl stats, as one line of numbers.
 counters=(busy_cycles rec_answered rec_started rec_queries_sent rec_servfail rec_cache_inserted
 	rec_cut_inserted rec_cache_busy rec_cache_dropped rec_cut_busy rec_cut_dropped rec_timeouts)
-snap() { # snap FILE: the counters, the time in ns, the worker's run and wait ns
+snap() { # snap FILE: appends a line: the counters, the time in ns, the worker's run and wait ns
 	local st
 	st=$("$ctl" -s "$tmp/ctl.sock" stats) || return 1
-	for c in "${counters[@]}"; do
-		awk -v k="total.$c" '$1 == k {print $2; f = 1} END {if (!f) print 0}' <<<"$st"
-	done | tr '\n' ' ' >"$1"
-	printf '%s %s\n' "$(date +%s%N)" "$(awk '{print $1, $2}' "/proc/$px_pid/task/$wtid/schedstat")" >>"$1"
+	{
+		for c in "${counters[@]}"; do
+			awk -v k="total.$c" '$1 == k {print $2; f = 1} END {if (!f) print 0}' <<<"$st"
+		done | tr '\n' ' '
+		printf '%s %s\n' "$(date +%s%N)" \
+			"$(awk '{print $1, $2}' "/proc/$px_pid/task/$wtid/schedstat")"
+	} >>"$1"
 }
 
 # Runs one kind; appends a row "kind|fields..." to rows.
@@ -169,17 +172,24 @@ run_kind() {
 		[ "$(cat "$t/comm" 2>/dev/null)" = rte-worker-1 ] && wtid=$(basename "$t")
 	done
 	if ! grep -q '^gen.phase: measuring' "$tmp/$name.out" || [ -z "$wtid" ] ||
-		! snap "$tmp/$name.s0"; then
+		! snap "$tmp/$name.snaps"; then
 		echo "run_miss.sh: [$kind] never reached the measured interval:" >&2
 		grep -v '^EAL' "$tmp/$name.err" | tail -5 >&2
 		grep -E '^(gen|auth)\.' "$tmp/$name.out" | grep -v ': 0$' | tail -20 >&2
 		tail -5 "$tmp/pollux-$name.log" >&2
 		return 1
 	fi
+	# A snapshot a second, and one at the end: the seconds give a median and a best cost per
+	# resolution (other load on the machine only ever adds to it).
+	local next=$(($(date +%s%N) + 1000000000))
 	while ! grep -q '^gen.phase: done' "$tmp/$name.out" && kill -0 "$gen_pid" 2>/dev/null; do
 		sleep 0.02
+		if [ "$(date +%s%N)" -ge "$next" ]; then
+			snap "$tmp/$name.snaps" || break
+			next=$((next + 1000000000))
+		fi
 	done
-	snap "$tmp/$name.s1" || true
+	snap "$tmp/$name.snaps" || true
 	local rc=0
 	wait "$gen_pid" || rc=$?
 	"$ctl" -s "$tmp/ctl.sock" stats >"$tmp/$name.stats" 2>/dev/null || true
@@ -187,7 +197,7 @@ run_kind() {
 	wait "$px_pid" 2>/dev/null || true
 	cp "$tmp/$name.out" "$raw-$name-gen.txt"
 	cp "$tmp/$name.stats" "$raw-$name-pollux-stats.txt" 2>/dev/null || true
-	if [ "$rc" -ne 0 ] || [ ! -s "$tmp/$name.s1" ]; then
+	if [ "$rc" -ne 0 ] || [ "$(wc -l <"$tmp/$name.snaps")" -lt 2 ]; then
 		echo "run_miss.sh: [$kind] generator failed (exit $rc):" >&2
 		grep -v '^EAL' "$tmp/$name.err" | tail -5 >&2
 		grep -E '^(gen\.bad|auth\.bad)' "$tmp/$name.out" | grep -v ': 0$' >&2 || true
@@ -199,17 +209,30 @@ run_kind() {
 	best=$(key "$tmp/$name.out" gen.answers_per_s_max)
 	to=$(key "$tmp/$name.out" gen.timeouts)
 	late=$(key "$tmp/$name.out" gen.late)
-	# Fields of s0/s1: the counters in order, then ns, run_ns, wait_ns.
+	# Each snapshot line: the counters in order, then ns, run_ns, wait_ns. Totals from the first
+	# and the last; per interval, busy and on-CPU cycles per resolution (median and best).
 	local row
-	row=$(paste -d' ' "$tmp/$name.s0" "$tmp/$name.s1" | awk -v n="${#counters[@]}" -v hz="$hz" '{
-		for (i = 1; i <= n + 3; i++) d[i] = $(n + 3 + i) - $i
-		res = d[2]; wall = d[n + 1]
-		printf "%d %.0f %.2f %.0f %.1f %.1f %.0f %d %d %d %d %d %d",
-			res, res ? d[1] / res : 0, res ? d[4] / res : 0,
-			res ? d[n + 2] * hz / 1e9 / res : 0,
-			wall ? 100 * d[1] / (hz * wall / 1e9) : 0, wall ? 100 * d[n + 3] / wall : 0,
-			wall ? (d[6] + d[7]) / (wall / 1e9) : 0, d[6], d[7], d[8] + d[10], d[9] + d[11],
-			d[5], d[12] }')
+	row=$(awk -v n="${#counters[@]}" -v hz="$hz" '
+		function med(a, k,   i, j, t) {
+			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
+				if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return k ? a[int((k + 1) / 2)] : 0
+		}
+		{ for (i = 1; i <= n + 3; i++) v[NR, i] = $i }
+		NR > 1 && $2 - v[NR - 1, 2] > 0 {
+			r = $2 - v[NR - 1, 2]; k++
+			bc[k] = ($1 - v[NR - 1, 1]) / r; oc[k] = ($(n + 2) - v[NR - 1, n + 2]) * hz / 1e9 / r
+			bm = (k == 1 || bc[k] < bm) ? bc[k] : bm; om = (k == 1 || oc[k] < om) ? oc[k] : om
+		}
+		END {
+			for (i = 1; i <= n + 3; i++) d[i] = v[NR, i] - v[1, i]
+			res = d[2]; wall = d[n + 1]
+			printf "%d %.0f %.2f %.0f %.1f %.1f %.0f %d %d %d %d %d %d %.0f %.0f %.0f %.0f",
+				res, res ? d[1] / res : 0, res ? d[4] / res : 0,
+				res ? d[n + 2] * hz / 1e9 / res : 0,
+				wall ? 100 * d[1] / (hz * wall / 1e9) : 0, wall ? 100 * d[n + 3] / wall : 0,
+				wall ? (d[6] + d[7]) / (wall / 1e9) : 0, d[6], d[7], d[8] + d[10],
+				d[9] + d[11], d[5], d[12], med(bc, k), bm, med(oc, k), om }' "$tmp/$name.snaps")
 	rows+=("$kind $aps $best $to $late $row")
 	if [ "$quick" = yes ]; then
 		# The smoke check: resolutions happened, every client got its answer.
@@ -260,13 +283,14 @@ dpdk=$(key "$raw-${kinds%%,*}-gen.txt" gen.dpdk)
 		"warm-up, $window queries outstanding, $zones leaf zones, cache 262144 entries (full" \
 		"within the run: inserts evict). Build: $build."
 	echo
-	echo "| kind | upstream queries per resolution | resolutions/s (median, best second) | worker busy cycles per resolution | worker on-CPU cycles per resolution | worker busy | worker waiting for a CPU | inserts/s during the run (answers + cuts) | not cached (busy, dropped) | SERVFAIL | client timeouts |"
+	echo "| kind | upstream queries per resolution | resolutions/s (median, best second) | worker busy cycles per resolution: whole run (median, best second) | worker on-CPU cycles per resolution: whole run (median, best second) | worker busy | worker waiting for a CPU | inserts/s during the run (answers + cuts) | not cached (busy, dropped) | SERVFAIL | client timeouts |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	for r in "${rows[@]}"; do
-		read -r kind aps best to late res cpr qpr ocpr busy wait insps ans cuts nbusy ndrop servf utime <<<"$r"
-		printf '| %s | %s | %s, %s | %s | %s | %s%% | %s%% | %s (%s + %s) | %s, %s | %s | %s |\n' \
-			"$kind" "$qpr" "$aps" "$best" "$cpr" "$ocpr" "$busy" "$wait" "$insps" "$ans" \
-			"$cuts" "$nbusy" "$ndrop" "$servf" "$to"
+		read -r kind aps best to late res cpr qpr ocpr busy wait insps ans cuts nbusy ndrop servf utime \
+			bmed bbest omed obest <<<"$r"
+		printf '| %s | %s | %s, %s | %s (%s, %s) | %s (%s, %s) | %s%% | %s%% | %s (%s + %s) | %s, %s | %s | %s |\n' \
+			"$kind" "$qpr" "$aps" "$best" "$cpr" "$bmed" "$bbest" "$ocpr" "$omed" "$obest" \
+			"$busy" "$wait" "$insps" "$ans" "$cuts" "$nbusy" "$ndrop" "$servf" "$to"
 	done
 	echo
 	echo "Insert path alone (bench_cache_insert, one writer on lcore 1, $ins_entries entries," \
