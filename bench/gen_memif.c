@@ -794,6 +794,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "gen_memif: %" PRIu64 " frames failed the checks (gen.bad.*, "
 			"gen.warmup_bad, auth.bad): the figures are not trustworthy\n",
 			bad + warm_bad);
+	/* Said before the teardown, which net_memif's disconnect race can crash (README). */
+	printf("gen.exit: %d\n", ret);
+	fflush(stdout);
 	rte_eth_dev_stop(opt.port);
 	rte_eth_dev_close(opt.port);
 	rte_eal_cleanup();
