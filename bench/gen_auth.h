@@ -16,12 +16,15 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+/* An IPv4 address in host order (DPDK's RTE_IPV4 shifts an int: 198 << 24 overflows it). */
+#define GEN_IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
 /* The servers' fixed lab addresses (bench/run_miss.sh writes the root's into pollux's hints). */
 #define GEN_AUTH_ROOT_NAME "a.root-servers.test"
-#define GEN_AUTH_ROOT_IP RTE_IPV4(198, 18, 1, 1)
-#define GEN_AUTH_TLD_IP RTE_IPV4(198, 18, 1, 2)
+#define GEN_AUTH_ROOT_IP GEN_IP4(198, 18, 1, 1)
+#define GEN_AUTH_TLD_IP GEN_IP4(198, 18, 1, 2)
 /* Leaf zone i is served by 198.18.2.(1 + i % GEN_AUTH_LEAF_SERVERS) alone. */
-#define GEN_AUTH_LEAF_NET RTE_IPV4(198, 18, 2, 0)
+#define GEN_AUTH_LEAF_NET GEN_IP4(198, 18, 2, 0)
 #define GEN_AUTH_LEAF_SERVERS 250
 
 struct gen_auth_cfg {

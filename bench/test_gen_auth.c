@@ -21,8 +21,8 @@
 #include "gen_auth.h"
 #include "testlib.h"
 
-#define RESOLVER_IP RTE_IPV4(198, 18, 0, 2)
-#define GATEWAY_IP RTE_IPV4(198, 18, 0, 1)
+#define RESOLVER_IP GEN_IP4(198, 18, 0, 2)
+#define GATEWAY_IP GEN_IP4(198, 18, 0, 1)
 #define L4_OFF (14 + 20)
 #define DNS_OFF (L4_OFF + 8)
 
@@ -37,7 +37,7 @@ setup(void)
 {
 	struct gen_auth_cfg c = {
 		.mac = gen_mac, .self_ip = rte_cpu_to_be_32(GATEWAY_IP),
-		.a_base = RTE_IPV4(198, 19, 0, 0), .zones = 8,
+		.a_base = GEN_IP4(198, 19, 0, 0), .zones = 8,
 	};
 
 	gen_auth_init(&c);
@@ -172,7 +172,7 @@ END_TEST
 
 START_TEST(test_gen_auth_take_leaf_answers)
 {
-	uint32_t a = rte_cpu_to_be_32(RTE_IPV4(198, 19, 1, 2));
+	uint32_t a = rte_cpu_to_be_32(GEN_IP4(198, 19, 1, 2));
 	char text[64];
 
 	query(GEN_AUTH_LEAF_NET + 4, "N258.z3.TeSt", PX_DNS_TYPE_A);
@@ -182,7 +182,7 @@ START_TEST(test_gen_auth_take_leaf_answers)
 	ck_assert_uint_eq(rep.answer[0].rdlen, 4);
 	ck_assert_mem_eq(buf + RTE_PKTMBUF_HEADROOM + DNS_OFF + rep.answer[0].rdata_off, &a, 4);
 	/* The client side names it the same way and expects the same address. */
-	ck_assert_uint_eq(gen_auth_name(text, sizeof(text), 258, false), RTE_IPV4(198, 19, 1, 2));
+	ck_assert_uint_eq(gen_auth_name(text, sizeof(text), 258, false), GEN_IP4(198, 19, 1, 2));
 	ck_assert_str_eq(text, "n258.z2.test");
 	gen_auth_name(text, sizeof(text), 258, true);
 	ck_assert_str_eq(text, "n258.d258.test");
