@@ -19,6 +19,11 @@
  *  - echo mode (dpdk-testpmd forwarding the frames back): the frame must be the query the slot
  *    sent, unchanged. This measures the PMD's ceiling with the same generator and the same
  *    checks' cost class.
+ *  - miss mode (pollux resolving through us): the generator also plays the authoritative
+ *    servers and pollux's gateway (gen_auth.c); every query is a name never asked before
+ *    (gen_auth_name(), n<i> under --zones leaf zones, or with --fresh-zones under a zone of its
+ *    own), built into its slot's own frame, and checked as in dns mode. Frames to the servers
+ *    and ARP requests for --src-ip are answered in the same burst.
  * A checked answer frees its slot and its mbuf is rewritten in place into the slot's next query
  * (a 90-byte copy of a prebuilt frame plus an ID, a port and an incremental checksum update), so
  * the steady state allocates nothing. A slot unanswered for --timeout-ms is counted and sent
@@ -29,11 +34,13 @@
  * measured load. "gen.phase: measuring" is printed (and flushed) when the measured interval
  * starts, so a script can read the peer's counters inside it. Results are "key: value" lines.
  *
- * Usage: gen_memif [EAL options] -- --dst-ip A --src-ip A [--dst-mac auto|MAC] [--mode dns|echo]
- *        [--apex NAME] [--names N] [--a-base A] [--window N] [--seconds S] [--warmup S]
- *        [--timeout-ms N] [--link-wait S] [--port N]
+ * Usage: gen_memif [EAL options] -- --dst-ip A --src-ip A [--dst-mac auto|MAC]
+ *        [--mode dns|echo|miss] [--apex NAME] [--names N] [--a-base A] [--window N]
+ *        [--seconds S] [--warmup S] [--timeout-ms N] [--link-wait S] [--port N] [--zones N]
+ *        [--fresh-zones]
  * Exits 0 when answers were measured and none failed a check; 3 when a frame failed a check
- * (the figures would count garbage); 1 on a setup failure.
+ * (the figures would count garbage; in miss mode also a malformed query to the servers); 1 on
+ * a setup failure.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,7 +50,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_arp.h>
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -59,6 +65,8 @@
 
 #include <pollux/wire.h>
 
+#include "gen_auth.h"
+
 #define GEN_BURST 32
 #define GEN_FRAME_MAX 192
 #define GEN_SPORT_BASE 1024
@@ -70,7 +78,7 @@
 #define GEN_ID_OFF GEN_DNS_OFF
 #define GEN_QD_OFF (GEN_DNS_OFF + PX_DNS_HDR_LEN)
 
-enum gen_mode { GEN_MODE_DNS, GEN_MODE_ECHO };
+enum gen_mode { GEN_MODE_DNS, GEN_MODE_ECHO, GEN_MODE_MISS };
 
 /* Why a received frame was not counted as an answer; printed as gen.bad.<name>. */
 enum gen_bad {
@@ -117,13 +125,15 @@ static struct {
 	bool dst_mac_given;
 	char apex[200];
 	uint32_t a_base; /* host order */
-	unsigned names, window, timeout_ms;
+	unsigned names, window, timeout_ms, zones;
+	bool fresh_zones;
 	double seconds, warmup, link_wait;
 } opt = {
 	.mode = GEN_MODE_DNS,
 	.apex = "bench.example",
 	.a_base = 0xc6130000, /* 198.19.0.0 */
 	.names = 1000,
+	.zones = 8,
 	.window = 512,
 	.timeout_ms = 200,
 	.seconds = 5,
@@ -136,6 +146,7 @@ static struct gen_slot *slots;
 static struct rte_mempool *pool;
 static struct gen_stats st;
 static unsigned next_name;
+static uint64_t next_miss; /* miss mode: the next name never asked */
 static unsigned nb_gens; /* generations that fit the DNS ID: 65536 / window */
 static bool slots_freed; /* a slot went free outside the answer path: refill() has work */
 static volatile sig_atomic_t stop_requested;
@@ -177,21 +188,20 @@ encode_name(uint8_t *dst, size_t room, const char *text)
 	return n > PX_DNS_MAX_NAME ? 0 : (uint16_t)n;
 }
 
-/* Builds name i's query frame: RD set and an EDNS OPT of 1232 bytes, as a stub's query looks
- * (and as bench_hit's are). ID and source port stay zero; send_query() fills them in. */
+/* Builds the query frame for text, whose A record must be a (host order): RD set and an EDNS
+ * OPT of 1232 bytes, as a stub's query looks (and as bench_hit's are). ID and source port stay
+ * zero; load_query() fills them in. */
 static int
-build_name(struct gen_name *g, unsigned i)
+build_name(struct gen_name *g, const char *text, uint32_t a)
 {
 	uint8_t *f = g->frame;
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)f;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	uint8_t *dns = (uint8_t *)(udp + 1);
-	char text[256];
 	uint16_t nlen, dlen;
 	uint32_t sum;
 
-	snprintf(text, sizeof(text), "host%u.%s", i, opt.apex);
 	memset(f, 0, sizeof(g->frame));
 	nlen = encode_name(dns + PX_DNS_HDR_LEN, GEN_FRAME_MAX - GEN_QD_OFF - 4 - PX_DNS_OPT_LEN,
 			   text);
@@ -228,7 +238,7 @@ build_name(struct gen_name *g, unsigned i)
 	sum = (uint32_t)rte_ipv4_phdr_cksum(ip, 0) + rte_raw_cksum(udp, GEN_L4 + dlen);
 	g->udp_sum = fold(sum);
 	g->len = (uint16_t)(GEN_DNS_OFF + dlen);
-	g->a_be = rte_cpu_to_be_32(opt.a_base + i);
+	g->a_be = rte_cpu_to_be_32(a);
 	return 0;
 }
 
@@ -236,12 +246,23 @@ build_name(struct gen_name *g, unsigned i)
 static inline void
 load_query(struct rte_mbuf *m, unsigned s, uint64_t now)
 {
-	const struct gen_name *g = &names[next_name];
+	unsigned name = next_name;
+	const struct gen_name *g;
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(f + GEN_L2 + GEN_L3);
 	uint16_t id_be, port_be = rte_cpu_to_be_16((uint16_t)(GEN_SPORT_BASE + s));
 	uint16_t ck;
+	char text[64];
 
+	if (opt.mode == GEN_MODE_MISS) {
+		/* A name never asked before, in the slot's own frame (its answer is checked there). */
+		name = s;
+		build_name(&names[s], text, gen_auth_name(text, sizeof(text), next_miss++,
+							  opt.fresh_zones));
+	} else {
+		next_name = next_name + 1 == opt.names ? 0 : next_name + 1;
+	}
+	g = &names[name];
 	slots[s].gen = (uint16_t)((slots[s].gen + 1) % nb_gens);
 	id_be = rte_cpu_to_be_16((uint16_t)(s + opt.window * slots[s].gen));
 
@@ -254,9 +275,20 @@ load_query(struct rte_mbuf *m, unsigned s, uint64_t now)
 	m->data_len = g->len;
 	m->pkt_len = g->len;
 	m->ol_flags = 0;
-	slots[s].name = next_name;
+	slots[s].name = name;
 	slots[s].sent_tsc = now;
-	next_name = next_name + 1 == opt.names ? 0 : next_name + 1;
+}
+
+/* True if the n bytes of uncompressed names a and b are equal, ASCII case aside (a resolver may
+ * write the owner as a 0x20-randomising server spelt it). */
+static inline bool
+name_eq(const uint8_t *a, const uint8_t *b, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		if (a[i] != b[i] && ((a[i] | 0x20) != (b[i] | 0x20) || (a[i] | 0x20) < 'a' ||
+				     (a[i] | 0x20) > 'z'))
+			return false;
+	return true;
 }
 
 /* The slot a frame from the peer answers, or -1 - (enum gen_bad) when it is not an answer. */
@@ -331,7 +363,7 @@ check_frame(struct rte_mbuf *m)
 
 	if (end - rr >= 2 && rr[0] == (PX_DNS_QNAME_PTR >> 8) && rr[1] == (PX_DNS_QNAME_PTR & 0xff))
 		rr += 2;
-	else if (end - rr >= nlen && memcmp(rr, g->frame + GEN_QD_OFF, nlen) == 0)
+	else if (end - rr >= nlen && name_eq(rr, g->frame + GEN_QD_OFF, nlen))
 		rr += nlen;
 	else
 		return -1 - GEN_BAD_ANSWER;
@@ -349,13 +381,19 @@ send_burst(struct rte_mbuf **tx, uint16_t n)
 
 	st.sent += sent;
 	for (uint16_t i = sent; i < n; i++) {
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(tx[i], struct rte_ether_hdr *);
 		const struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(tx[i], struct rte_udp_hdr *,
 									GEN_L2 + GEN_L3);
 		uint16_t s = (uint16_t)(rte_be_to_cpu_16(udp->src_port) - GEN_SPORT_BASE);
 
+		st.tx_full++;
+		/* Only a client query holds a slot (the servers' replies and ARP go from port 53 or
+		 * are no UDP at all): the resolver retries those itself. */
+		if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+		    udp->dst_port != RTE_BE16(PX_DNS_PORT) || s >= opt.window)
+			continue;
 		slots[s].sent_tsc = 0;
 		slots[s].gen = (uint16_t)((slots[s].gen + 1) % nb_gens);
-		st.tx_full++;
 		slots_freed = true;
 	}
 	if (sent < n)
@@ -420,6 +458,16 @@ poll_once(uint64_t now)
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
+		enum gen_auth_verdict v = opt.mode == GEN_MODE_MISS ? gen_auth_take(rx[i])
+								    : GEN_AUTH_PASS;
+
+		if (v != GEN_AUTH_PASS) {
+			if (v == GEN_AUTH_REPLY)
+				tx[ntx++] = rx[i];
+			else
+				bad[nbad++] = rx[i];
+			continue;
+		}
 		int s = check_frame(rx[i]);
 
 		if (unlikely(s < 0)) {
@@ -478,65 +526,6 @@ run_load(double seconds, uint64_t *samples, unsigned max_samples, bool until_ans
 	return nb_samples;
 }
 
-static int
-arp_request(struct rte_mbuf *m)
-{
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
-
-	memset(eth->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
-	rte_ether_addr_copy(&opt.src_mac, &eth->src_addr);
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
-	memset(arp, 0, sizeof(*arp));
-	arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
-	arp->arp_plen = 4;
-	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
-	rte_ether_addr_copy(&opt.src_mac, &arp->arp_data.arp_sha);
-	arp->arp_data.arp_sip = opt.src_ip;
-	arp->arp_data.arp_tip = opt.dst_ip;
-	m->data_len = m->pkt_len = RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN;
-	return rte_eth_tx_burst(opt.port, 0, &m, 1) == 1 ? 0 : -ENOBUFS;
-}
-
-/* Learns the peer's MAC from its ARP reply, asking every 100 ms for up to 5 s. */
-static int
-arp_resolve(void)
-{
-	uint64_t hz = rte_get_tsc_hz(), end = rte_rdtsc() + 5 * hz, next = 0;
-
-	while (!stop_requested && rte_rdtsc() < end) {
-		struct rte_mbuf *rx[GEN_BURST];
-		uint16_t n;
-
-		if (rte_rdtsc() >= next) {
-			struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-
-			if (m != NULL && arp_request(m) != 0)
-				rte_pktmbuf_free(m);
-			next = rte_rdtsc() + hz / 10;
-		}
-		n = rte_eth_rx_burst(opt.port, 0, rx, GEN_BURST);
-		for (uint16_t i = 0; i < n; i++) {
-			const struct rte_ether_hdr *eth =
-				rte_pktmbuf_mtod(rx[i], const struct rte_ether_hdr *);
-			const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(eth + 1);
-			bool ok = rx[i]->data_len >= GEN_L2 + sizeof(*arp) &&
-				  eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP) &&
-				  arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY) &&
-				  arp->arp_data.arp_sip == opt.dst_ip;
-
-			if (ok)
-				rte_ether_addr_copy(&arp->arp_data.arp_sha, &opt.dst_mac);
-			rte_pktmbuf_free(rx[i]);
-			if (ok)
-				return 0;
-		}
-	}
-	return -ETIMEDOUT;
-}
-
 static void
 port_setup(void)
 {
@@ -587,9 +576,9 @@ static void
 usage_exit(const char *why)
 {
 	fprintf(stderr, "gen_memif: %s\nusage: gen_memif [EAL] -- --dst-ip A --src-ip A "
-		"[--dst-mac auto|MAC] [--mode dns|echo] [--apex NAME] [--names N] [--a-base A] "
+		"[--dst-mac auto|MAC] [--mode dns|echo|miss] [--apex NAME] [--names N] [--a-base A] "
 		"[--window N] [--seconds S] [--warmup S] [--timeout-ms N] [--link-wait S] "
-		"[--port N]\n", why);
+		"[--port N] [--zones N] [--fresh-zones]\n", why);
 	exit(2);
 }
 
@@ -604,6 +593,7 @@ parse_args(int argc, char **argv)
 		{"seconds", required_argument, NULL, 'S'}, {"warmup", required_argument, NULL, 'W'},
 		{"timeout-ms", required_argument, NULL, 't'},
 		{"link-wait", required_argument, NULL, 'l'}, {"port", required_argument, NULL, 'p'},
+		{"zones", required_argument, NULL, 'z'}, {"fresh-zones", no_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
 	bool have_dst = false, have_src = false;
@@ -625,7 +615,8 @@ parse_args(int argc, char **argv)
 			  break;
 		case 'M': if (strcmp(optarg, "dns") == 0) opt.mode = GEN_MODE_DNS;
 			  else if (strcmp(optarg, "echo") == 0) opt.mode = GEN_MODE_ECHO;
-			  else usage_exit("--mode: dns or echo");
+			  else if (strcmp(optarg, "miss") == 0) opt.mode = GEN_MODE_MISS;
+			  else usage_exit("--mode: dns, echo or miss");
 			  break;
 		case 'a': if (strlen(optarg) >= sizeof(opt.apex) || optarg[0] == '\0')
 				  usage_exit("--apex: empty or too long");
@@ -643,6 +634,8 @@ parse_args(int argc, char **argv)
 		case 't': opt.timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'l': opt.link_wait = atof(optarg); break;
 		case 'p': opt.port = (uint16_t)strtoul(optarg, NULL, 10); break;
+		case 'z': opt.zones = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'f': opt.fresh_zones = true; break;
 		default: usage_exit("unknown option");
 		}
 	}
@@ -652,6 +645,8 @@ parse_args(int argc, char **argv)
 		usage_exit("--names must be 1-1000000, and --a-base + --names must fit IPv4");
 	if (opt.window == 0 || opt.window > GEN_WINDOW_MAX)
 		usage_exit("--window must be 1-16384");
+	if (opt.zones == 0 || opt.zones > 1000000)
+		usage_exit("--zones must be 1-1000000");
 	if (opt.seconds <= 0 || opt.seconds > 86400 || opt.warmup < 0 || opt.timeout_ms == 0 ||
 	    opt.link_wait <= 0)
 		usage_exit("--seconds (up to 86400), --timeout-ms and --link-wait must be > 0, "
@@ -716,6 +711,9 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	pool = rte_pktmbuf_pool_create("gen_pool", 8191 + opt.window, 256, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	/* Miss mode asks each name once: a frame per slot, built as each query is sent. */
+	if (opt.mode == GEN_MODE_MISS)
+		opt.names = opt.window;
 	names = rte_zmalloc("gen_names", sizeof(*names) * opt.names, RTE_CACHE_LINE_SIZE);
 	slots = rte_zmalloc("gen_slots", sizeof(*slots) * opt.window, RTE_CACHE_LINE_SIZE);
 	nb_gens = 65536 / opt.window;
@@ -724,15 +722,29 @@ main(int argc, char **argv)
 	if (pool == NULL || names == NULL || slots == NULL || samples == NULL)
 		rte_exit(1, "out of memory (reserve hugepages, or give the EAL --no-huge -m 256)\n");
 	port_setup();
-	if (opt.mode == GEN_MODE_DNS && !opt.dst_mac_given && arp_resolve() != 0)
+	if (opt.mode != GEN_MODE_ECHO && !opt.dst_mac_given &&
+	    gen_arp_resolve(opt.port, pool, &opt.src_mac, opt.src_ip, opt.dst_ip, &opt.dst_mac,
+			    &stop_requested) != 0)
 		rte_exit(1, "no ARP reply for the resolver's address: is --dst-ip its --ip?\n");
-	for (unsigned i = 0; i < opt.names; i++) {
-		ret = build_name(&names[i], i);
+	for (unsigned i = 0; i < opt.names && opt.mode != GEN_MODE_MISS; i++) {
+		char text[256];
+
+		snprintf(text, sizeof(text), "host%u.%s", i, opt.apex);
+		ret = build_name(&names[i], text, opt.a_base + i);
 		if (ret != 0)
 			rte_exit(1, "name %u under %s: %s\n", i, opt.apex, strerror(-ret));
 	}
+	if (opt.mode == GEN_MODE_MISS) {
+		struct gen_auth_cfg ac = {
+			.mac = opt.src_mac, .self_ip = opt.src_ip, .a_base = opt.a_base,
+			.zones = opt.zones,
+		};
+
+		gen_auth_init(&ac);
+	}
 	printf("gen.dpdk: %s\n", rte_version());
-	printf("gen.mode: %s\n", opt.mode == GEN_MODE_DNS ? "dns" : "echo");
+	printf("gen.mode: %s\n", opt.mode == GEN_MODE_DNS ? "dns" : opt.mode == GEN_MODE_ECHO ? "echo"
+			     : opt.fresh_zones ? "miss-fresh-zones" : "miss");
 	printf("gen.peer_mac: " RTE_ETHER_ADDR_PRT_FMT "\n", RTE_ETHER_ADDR_BYTES(&opt.dst_mac));
 	printf("gen.window: %u\n", opt.window);
 	printf("gen.names: %u\n", opt.names);
@@ -746,6 +758,8 @@ main(int argc, char **argv)
 		/* Say what came back instead: that is the diagnosis. */
 		for (int i = 0; i < GEN_BAD_COUNT; i++)
 			printf("gen.bad.%s: %" PRIu64 "\n", gen_bad_names[i], st.bad[i]);
+		if (opt.mode == GEN_MODE_MISS)
+			gen_auth_report();
 		fflush(stdout);
 		rte_exit(1, "no answer within %.0f s of link up (%" PRIu64 " queries sent, %" PRIu64
 			 " refused by the port, %" PRIu64 " timed out; gen.bad.* counts what came "
@@ -765,6 +779,9 @@ main(int argc, char **argv)
 	t0 = rte_rdtsc();
 	nb_samples = run_load(opt.seconds, samples, max_samples, false);
 	report(rte_rdtsc() - t0, samples, nb_samples);
+	/* The servers' counters cover the whole run, warm-up included. */
+	if (opt.mode == GEN_MODE_MISS)
+		bad += gen_auth_report();
 	printf("gen.phase: done\n");
 	fflush(stdout);
 
@@ -775,7 +792,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "gen_memif: no answers in the measured interval\n");
 	else if (bad + warm_bad != 0)
 		fprintf(stderr, "gen_memif: %" PRIu64 " frames failed the checks (gen.bad.*, "
-			"gen.warmup_bad): the figures are not trustworthy\n", bad + warm_bad);
+			"gen.warmup_bad, auth.bad): the figures are not trustworthy\n",
+			bad + warm_bad);
+	/* Said before the teardown, which net_memif's disconnect race can crash (README). */
+	printf("gen.exit: %d\n", ret);
+	fflush(stdout);
 	rte_eth_dev_stop(opt.port);
 	rte_eth_dev_close(opt.port);
 	rte_eal_cleanup();

@@ -9,6 +9,8 @@
 #   4. the lab integration tests: the real daemon on a veth pair in network namespaces (DNS over
 #      TCP included: tests/lab/test_tcp_lab.sh);
 #   5. a one-second smoke run of the cache-hit benchmark (it checks itself; no timing asserted),
+#      a short run of the cache-miss benchmark (bench/run_miss.sh --quick: resolutions happened,
+#      every query was answered),
 #      and bench/run.sh --quick: every system (pollux, Unbound, kresd, pdns_recursor, named) and
 #      pollux's memif generator measured briefly, so the harness itself is known to work. Its
 #      figures are not asserted (they go to $PX_BENCH_OUT); the full benchmark is not run here.
@@ -76,6 +78,10 @@ step "lab cache control (flush, flush-zone, flush-all, lookup, dump-cache)" test
 step "lab dnstap (a file read by dnstap-read, fstrm_capture on a socket, sampling)" tests/lab/test_dnstap_lab.sh
 step "lab systemd (install, systemd-analyze verify, READY=1, reloads, watchdog vs a stuck worker)" tests/lab/test_systemd_lab.sh
 step "benchmark smoke run" bench_smoke
+# The cache-miss benchmark, short (about 15 s): resolutions happened through the generator's
+# authoritative servers and every query was answered; no figure is asserted.
+step "benchmark smoke: cache misses through memif (bench/run_miss.sh --quick)" \
+	bench/run_miss.sh --quick --no-build
 PX_BENCH_OUT=${PX_BENCH_OUT:-${TMPDIR:-/tmp}/pollux-bench-quick}
 # The quick run asserts no figure, only that the report carries what each run reads: here,
 # pollux's upstream counters over the miss run.
