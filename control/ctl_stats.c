@@ -18,7 +18,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 #include "dp_miss.h"
 
 /* Telemetry callbacks get no user pointer and run on DPDK's telemetry thread, which DPDK 22.11

@@ -52,7 +52,7 @@
 #include "ctl_cache_cmd.h" /* and dp_cache.h */
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 #include "dp_miss.h"
 
 RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);

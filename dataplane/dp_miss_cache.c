@@ -21,7 +21,7 @@
 
 #include "dp_cache.h"
 #include "dp_cut.h"
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 #include "dp_miss_int.h"
 
 /* Counts a cache insert's outcome in the worker's counters. */

@@ -17,8 +17,8 @@
 #include <rte_udp.h>
 
 #include "dp_cksum.h"
-#include "dp_nbr.h"
-#include "dp_neigh.h"
+#include "dp_nexthop.h"
+#include "dp_host.h"
 #include "dp_miss_int.h"
 
 /* TX: frames the resolution path makes are batched here and sent at the end of the iteration,

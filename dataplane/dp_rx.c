@@ -23,7 +23,7 @@
 #include "dp_answer.h"
 #include "dp_cksum.h"
 #include "dp_lcore.h"
-#include "dp_neigh.h"
+#include "dp_host.h"
 #include "dp_miss.h"
 #include "dp_tap.h"
 #include "dp_tcp.h"

@@ -85,7 +85,7 @@
 #include "dp_clock.h"
 #include "dp_cut.h"
 #include "dp_lcore.h"
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 #include "dp_miss.h"
 #include "dp_tcp.h"
 #include "testlib.h"

@@ -25,7 +25,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 #include "dp_miss.h"
 #include "dp_settings.h"
 #include "testlib.h"

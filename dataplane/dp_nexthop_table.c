@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <string.h>
 
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 
 #define READ_TRIES 4
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 
 static struct dp_nbr_table t;
 

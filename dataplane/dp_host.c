@@ -8,7 +8,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
-#include "dp_neigh.h"
+#include "dp_host.h"
 #include "dp_miss.h"
 
 enum dp_verdict
