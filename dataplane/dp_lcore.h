@@ -20,7 +20,7 @@ struct dp_access;
 struct dp_cache;
 struct dp_cache_writer;
 struct px_hints;
-struct dp_nbr_table;
+struct dp_nexthop_table;
 struct px_prime_status;
 struct dp_settings;
 struct dp_tap;
@@ -73,7 +73,7 @@ struct dp_ctx {
 	uint64_t idle_grace_tsc;   /* TSC cycles without a packet before the first sleep */
 	/* Iterative resolution's shared state (NULL when recursion is off). With one resolving
 	 * worker, port_owner and handoff are NULL: every reply is its own. */
-	struct dp_nbr_table *nbr;  /* next hops' MACs (dp_nbr.h): any worker writes, lock-free */
+	struct dp_nexthop_table *nbr; /* next hops' MACs (dp_nexthop.h): any worker writes */
 	uint8_t *port_owner;       /* upstream source port -> worker index + 1 (pollux/upstream.h) */
 	struct rte_ring **handoff; /* [worker index]: replies for that worker (MP enqueue, SC) */
 	uint16_t worker_count;
@@ -222,6 +222,15 @@ uint16_t dp_rx_burst_handle(struct dp_lcore *lc, struct rte_mbuf **rx, uint16_t 
  * Returns when ctx->stop is set.
  */
 int dp_loop_run(void *arg);
+
+/*
+ * The loop's TCP step (lc->tcp set): segments to and from the kernel (dp_tcp_poll, with the miss
+ * path's next hops), then the TCP thread's messages, each to its path: a client's query to the
+ * answer path, the reply to a TC retry to the miss path. The loop joins them so that the TCP
+ * path calls neither. Worker only, as an online RCU reader; lc->now_ms must be current. Also
+ * called by tests that run a worker's loop by hand.
+ */
+void dp_loop_tcp(struct dp_lcore *lc);
 
 /* Fills the derived IPv6 addresses (link-local, solicited-node) from mac and ip6. Control
  * thread, before launch. */

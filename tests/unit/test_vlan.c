@@ -67,7 +67,7 @@ static void
 step(void)
 {
 	worker->now_ms = dp_clock_ms();
-	dp_tcp_poll(worker);
+	dp_loop_tcp(worker);
 	dp_miss_tick(worker);
 }
 
@@ -621,7 +621,7 @@ recursion_setup(void)
 	hints->ns[0].v4[0] = ROOT_IP4;
 	hints->checksum = px_hints_checksum(hints);
 	ctx.hints = hints;
-	dp_nbr_init(ctx.nbr);
+	dp_nexthop_table_init(ctx.nbr);
 	ctx.worker_count = 1;
 	px_addr_policy_init(&policy);
 	px_addr_policy_set_self4(&policy, H->server_ip4, 24);
