@@ -134,41 +134,6 @@ enum dp_verdict {
 
 #define DP_STAT_INC(lc, name) ((lc)->stats.name++)
 
-/* Sends n frames on (port, queue) and frees, counting them in *unsent, the ones the queue did
- * not take. Returns how many were sent. Worker only (the queue is the caller's). */
-static inline uint16_t
-dp_tx_or_free(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n, uint64_t *unsent)
-{
-	uint16_t sent = rte_eth_tx_burst(port, queue, pkts, n);
-
-	if (unlikely(sent < n)) {
-		*unsent += n - sent;
-		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-	}
-	return sent;
-}
-
-/* Gives each of the n untagged frames the port's 802.1Q tag (dp_vlan.c); frees and counts
- * (drop_vlan_tx) those that cannot take it and returns how many are left, in order. Worker
- * only, with --vlan. */
-uint16_t dp_vlan_tag_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n);
-
-/* Sends n frames out of the worker's own queue on the port (tx_pkts, drop_tx_full). Every
- * frame for the port leaves through here, so this is where the VLAN tag goes on. */
-static inline uint16_t
-dp_tx_port(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
-{
-	uint16_t sent;
-
-	if (unlikely(lc->ctx->port.vlan != 0))
-		n = dp_vlan_tag_burst(lc, pkts, n);
-	sent = dp_tx_or_free(lc->ctx->port.port_id, lc->queue_id, pkts, n,
-			     &lc->stats.drop_tx_full);
-
-	lc->stats.tx_pkts += sent;
-	return sent;
-}
-
 /* Records that a local zone apex has `labels` labels. Control thread (tests and fuzzers; the
  * daemon's zones set every bit at once with dp_ctx_set_zone_depths). */
 static inline void

@@ -16,6 +16,7 @@
 #include "dp_lcore.h"
 #include "dp_miss.h"
 #include "dp_tcp.h"
+#include "dp_tx.h"
 
 RTE_LOG_REGISTER(dp_loop_logtype, pollux.dp.loop, INFO);
 

@@ -16,6 +16,7 @@
 
 #include "dp_cksum.h"
 #include "dp_miss_int.h"
+#include "dp_tx.h"
 
 /* TX: frames the resolution path makes are batched here and sent at the end of the iteration,
  * or as soon as the batch is full. */

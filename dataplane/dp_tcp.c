@@ -22,6 +22,7 @@
 #include "dp_nexthop.h"
 #include "dp_tap.h"
 #include "dp_tcp.h"
+#include "dp_tx.h"
 
 #define L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
 #define IP4_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))

@@ -44,6 +44,7 @@
 #include "dp_lcore.h"
 #include "dp_nexthop.h"
 #include "dp_miss.h"
+#include "dp_tx.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 

@@ -37,6 +37,7 @@
 #include "dp_host.h"
 #include "dp_miss.h"
 #include "dp_tcp.h"
+#include "dp_tx.h"
 #include "dp_vlan.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
