@@ -5,8 +5,9 @@ includes, and fails naming every cycle of that graph.
 
 A module is a file stem's first two words: dp_miss.c, dp_miss_link.c and dp_miss_int.h are all
 "dp_miss"; dp_cache_mem.c is "dp_cache". An edge A -> B says A includes a header of B or calls
-(or reads) a symbol B defines. A module may use those below it, never one that uses it back:
-that is what lets each be read, tested and replaced on its own.
+(or reads) a symbol B defines, from its sources or from a header's inline functions. A module
+may use those below it, never one that uses it back: that is what lets each be read, tested and
+replaced on its own.
 
 usage: check_module_graph.py NM LIBRARY.a SRCDIR"""
 import collections, os, re, subprocess, sys
@@ -38,7 +39,28 @@ def call_edges(nm, lib):
         for s in syms:
             if s in defs and module(defs[s]) != module(o):
                 edges[(module(o), module(defs[s]))].add('calls ' + s)
-    return sorted(objs), edges
+    return sorted(objs), edges, defs
+
+
+def inline_edges(srcdir, defined):
+    """Calls from a header's inline functions: they are its module's code, though nm sees them
+    in the objects that include the header. A call is a name followed by ( on an indented
+    line that is not a comment (declarations start at the left margin)."""
+    edges = collections.defaultdict(set)
+    call = re.compile(r'\b([a-z_][a-z0-9_]*)\s*\(')
+    for f in sorted(os.listdir(srcdir)):
+        if not f.endswith('.h'):
+            continue
+        with open(os.path.join(srcdir, f)) as fh:
+            for line in fh:
+                code = re.sub(r'/\*.*?(\*/|$)', '', line).rstrip()
+                if not code[:1].isspace() or code.lstrip().startswith('*'):
+                    continue
+                for sym in call.findall(code):
+                    if sym in defined and module(defined[sym]) != module(f):
+                        edges[(module(f), module(defined[sym]))].add(
+                            f + ' inline calls ' + sym)
+    return edges
 
 
 def include_edges(srcdir):
@@ -108,13 +130,14 @@ def shortest_loop(graph, start, comp):
 
 def main():
     nm, lib, srcdir = sys.argv[1:4]
-    objs, calls = call_edges(nm, lib)
+    objs, calls, defined = call_edges(nm, lib)
     incs = include_edges(srcdir)
+    inlines = inline_edges(srcdir, defined)
     if not objs:
         print('no object in %s' % lib)
         return 1
     why = collections.defaultdict(set)
-    for d in (calls, incs):
+    for d in (calls, incs, inlines):
         for e, w in d.items():
             why[e] |= w
     graph = collections.defaultdict(set)
