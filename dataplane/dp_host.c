@@ -181,7 +181,7 @@ dp_host_icmp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, 
 			nd_learn(lc, ip->src_addr, icmp, l4_len, 1);
 		return neigh_advert(lc, m, ip, target);
 	}
-	/* An advertisement for the resolver's gateway (RFC 4861 7.1.2 checks). */
+	/* An advertisement for a wanted next hop (RFC 4861 7.1.2 checks). */
 	if (icmp[0] == DP_ICMP6_NA && lc->miss != NULL && ip->hop_limits == 255 && icmp[1] == 0 &&
 	    l4_len >= 24 && nd_learn(lc, icmp + 8, icmp, l4_len, 2))
 		return DP_CONSUMED;
