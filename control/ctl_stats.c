@@ -18,7 +18,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 #include "dp_miss.h"
 
 /* Telemetry callbacks get no user pointer and run on DPDK's telemetry thread, which DPDK 22.11
@@ -107,7 +107,7 @@ print_resolver(const struct ctl_state *st, FILE *out)
 	for (unsigned r = 1; r < PX_RES_FAIL_COUNT; r++)
 		fprintf(out, "resolver.servfail.%s %" PRIu64 "\n", px_resolver_fail_name(r), fail[r]);
 	if (st->ctx->nbr != NULL) {
-		const struct dp_nbr_stats *ns = &st->ctx->nbr->stats;
+		const struct dp_nexthop_stats *ns = &st->ctx->nbr->stats;
 
 		fprintf(out, "neigh.learned %" PRIu64 "\nneigh.refreshed %" PRIu64
 			"\nneigh.evicted %" PRIu64 "\nneigh.writer_busy %" PRIu64

@@ -52,7 +52,7 @@
 #include "ctl_cache_cmd.h" /* and dp_cache.h */
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 #include "dp_miss.h"
 
 RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
@@ -250,7 +250,7 @@ recurse_shared(struct ctl_state *st, unsigned workers)
 	ctx->nbr = rte_zmalloc("pollux_nbr", sizeof(*ctx->nbr), RTE_CACHE_LINE_SIZE);
 	if (ctx->nbr == NULL)
 		rte_exit(EXIT_FAILURE, "out of memory for the neighbour table\n");
-	dp_nbr_init(ctx->nbr);
+	dp_nexthop_table_init(ctx->nbr);
 	ctx->worker_count = (uint16_t)workers;
 	if (workers < 2)
 		return;

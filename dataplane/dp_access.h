@@ -19,9 +19,9 @@
 
 #include <pollux/acl.h>
 #include <pollux/ratelimit.h>
+#include <pollux/stats.h>
 #include <pollux/wire.h>
 
-#include "dp_answer.h"
 #include "dp_lcore.h"
 
 struct dp_access {
@@ -127,6 +127,6 @@ dp_access_screen(struct dp_lcore *lc, const uint8_t *src, bool v6, uint8_t *dns,
 			DP_STAT_INC(lc, drop_dns_response);
 		return -1;
 	}
-	dp_answer_count_rcode(lc, rcode, dns);
+	px_stats_count_rcode(&lc->stats, rcode, dns);
 	return rlen;
 }

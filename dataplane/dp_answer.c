@@ -11,23 +11,6 @@
 #include "dp_lcore.h"
 #include "dp_miss.h"
 
-void
-dp_answer_count_rcode(struct dp_lcore *lc, uint8_t rcode, const uint8_t *msg)
-{
-	switch (rcode) {
-	case PX_DNS_RCODE_NOERROR: DP_STAT_INC(lc, resp_noerror); break;
-	case PX_DNS_RCODE_NXDOMAIN: DP_STAT_INC(lc, resp_nxdomain); break;
-	case PX_DNS_RCODE_SERVFAIL: DP_STAT_INC(lc, resp_servfail); break;
-	case PX_DNS_RCODE_FORMERR: DP_STAT_INC(lc, resp_formerr); break;
-	case PX_DNS_RCODE_NOTIMP: DP_STAT_INC(lc, resp_notimp); break;
-	case PX_DNS_RCODE_REFUSED: DP_STAT_INC(lc, resp_refused); break;
-	case PX_DNS_RCODE_BADVERS: DP_STAT_INC(lc, resp_badvers); break;
-	default: break;
-	}
-	if (px_get16(msg + 2) & PX_DNS_TC)
-		DP_STAT_INC(lc, resp_truncated);
-}
-
 /* Over TCP (tcp set) the only limit is the room the message has: a TCP message can hold
  * 65535 bytes, and the client asked over TCP because UDP was too small. */
 static inline uint16_t
@@ -41,7 +24,7 @@ respond(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *
 		DP_STAT_INC(lc, drop_no_room);
 		return 0;
 	}
-	dp_answer_count_rcode(lc, ans->rcode, msg);
+	px_stats_count_rcode(&lc->stats, ans->rcode, msg);
 	return len;
 }
 

@@ -28,7 +28,3 @@ uint16_t dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16
  */
 uint16_t dp_answer_query_tcp(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
 			     const struct dp_client_addr *from);
-
-/* Counts a response by its rcode (resp_*) and its TC bit, msg being the response written.
- * Every path that sends a client a DNS response calls it once. Worker only. */
-void dp_answer_count_rcode(struct dp_lcore *lc, uint8_t rcode, const uint8_t *msg);

@@ -20,7 +20,7 @@ struct dp_access;
 struct dp_cache;
 struct dp_cache_writer;
 struct px_hints;
-struct dp_nbr_table;
+struct dp_nexthop_table;
 struct px_prime_status;
 struct dp_settings;
 struct dp_tap;
@@ -73,7 +73,7 @@ struct dp_ctx {
 	uint64_t idle_grace_tsc;   /* TSC cycles without a packet before the first sleep */
 	/* Iterative resolution's shared state (NULL when recursion is off). With one resolving
 	 * worker, port_owner and handoff are NULL: every reply is its own. */
-	struct dp_nbr_table *nbr;  /* next hops' MACs (dp_nbr.h): any worker writes, lock-free */
+	struct dp_nexthop_table *nbr; /* next hops' MACs (dp_nexthop.h): any worker writes */
 	uint8_t *port_owner;       /* upstream source port -> worker index + 1 (pollux/upstream.h) */
 	struct rte_ring **handoff; /* [worker index]: replies for that worker (MP enqueue, SC) */
 	uint16_t worker_count;
@@ -134,41 +134,6 @@ enum dp_verdict {
 
 #define DP_STAT_INC(lc, name) ((lc)->stats.name++)
 
-/* Sends n frames on (port, queue) and frees, counting them in *unsent, the ones the queue did
- * not take. Returns how many were sent. Worker only (the queue is the caller's). */
-static inline uint16_t
-dp_tx_or_free(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n, uint64_t *unsent)
-{
-	uint16_t sent = rte_eth_tx_burst(port, queue, pkts, n);
-
-	if (unlikely(sent < n)) {
-		*unsent += n - sent;
-		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-	}
-	return sent;
-}
-
-/* Gives each of the n untagged frames the port's 802.1Q tag (dp_vlan.c); frees and counts
- * (drop_vlan_tx) those that cannot take it and returns how many are left, in order. Worker
- * only, with --vlan. */
-uint16_t dp_vlan_tag_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n);
-
-/* Sends n frames out of the worker's own queue on the port (tx_pkts, drop_tx_full). Every
- * frame for the port leaves through here, so this is where the VLAN tag goes on. */
-static inline uint16_t
-dp_tx_port(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
-{
-	uint16_t sent;
-
-	if (unlikely(lc->ctx->port.vlan != 0))
-		n = dp_vlan_tag_burst(lc, pkts, n);
-	sent = dp_tx_or_free(lc->ctx->port.port_id, lc->queue_id, pkts, n,
-			     &lc->stats.drop_tx_full);
-
-	lc->stats.tx_pkts += sent;
-	return sent;
-}
-
 /* Records that a local zone apex has `labels` labels. Control thread (tests and fuzzers; the
  * daemon's zones set every bit at once with dp_ctx_set_zone_depths). */
 static inline void
@@ -222,6 +187,15 @@ uint16_t dp_rx_burst_handle(struct dp_lcore *lc, struct rte_mbuf **rx, uint16_t 
  * Returns when ctx->stop is set.
  */
 int dp_loop_run(void *arg);
+
+/*
+ * The loop's TCP step (lc->tcp set): segments to and from the kernel (dp_tcp_poll, with the miss
+ * path's next hops), then the TCP thread's messages, each to its path: a client's query to the
+ * answer path, the reply to a TC retry to the miss path. The loop joins them so that the TCP
+ * path calls neither. Worker only, as an online RCU reader; lc->now_ms must be current. Also
+ * called by tests that run a worker's loop by hand.
+ */
+void dp_loop_tcp(struct dp_lcore *lc);
 
 /* Fills the derived IPv6 addresses (link-local, solicited-node) from mac and ip6. Control
  * thread, before launch. */

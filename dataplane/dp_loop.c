@@ -9,11 +9,14 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "dp_answer.h"
 #include "dp_cache.h"
+#include "dp_client.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
 #include "dp_miss.h"
 #include "dp_tcp.h"
+#include "dp_tx.h"
 
 RTE_LOG_REGISTER(dp_loop_logtype, pollux.dp.loop, INFO);
 
@@ -83,6 +86,56 @@ park(struct dp_lcore *lc)
 	rte_rcu_qsbr_thread_online(ctx->qsbr, lc->lcore_id);
 }
 
+/* A client's query over TCP: answered like a UDP one, or handed to the resolver (answered later
+ * by dp_tcp_client_answer). Any other outcome goes back to the thread, empty when there is
+ * nothing to send. */
+static void
+tcp_query(struct dp_lcore *lc, struct rte_mbuf *m)
+{
+	struct dp_client_addr from;
+	uint16_t cap = dp_tcp_query_take(lc, m, &from);
+	uint16_t rlen = dp_answer_query_tcp(lc, rte_pktmbuf_mtod(m, uint8_t *), m->data_len, cap,
+					    &from);
+
+	if (rlen == DP_ANSWER_CONSUMED)
+		rte_pktmbuf_free(m);
+	else
+		dp_tcp_query_reply(lc, m, &from, rlen);
+}
+
+void
+dp_loop_tcp(struct dp_lcore *lc)
+{
+	struct rte_mbuf *msgs[DP_TCP_BURST];
+	unsigned n;
+
+	dp_tcp_poll(lc, lc->miss != NULL ? dp_miss_nexthop(lc->miss) : NULL);
+	n = dp_tcp_recv(lc, msgs, DP_TCP_BURST);
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = msgs[i];
+		const struct dp_tcp_meta *mt = dp_tcp_meta(m);
+
+		switch (mt->kind) {
+		case DP_TCP_MSG_QUERY:
+			tcp_query(lc, m);
+			continue;
+		case DP_TCP_MSG_UP_REPLY:
+			DP_STAT_INC(lc, tcp_up_replies);
+			dp_miss_tcp_reply(lc, mt, rte_pktmbuf_mtod(m, const uint8_t *),
+					  m->data_len);
+			break;
+		case DP_TCP_MSG_UP_FAIL:
+			DP_STAT_INC(lc, tcp_up_failed);
+			dp_miss_tcp_reply(lc, mt, NULL, 0);
+			break;
+		default:
+			DP_STAT_INC(lc, tcp_bad_msg);
+			break;
+		}
+		rte_pktmbuf_free(m);
+	}
+}
+
 int
 dp_loop_run(void *arg)
 {
@@ -124,7 +177,7 @@ dp_loop_run(void *arg)
 		/* TCP: segments to and from the kernel, queries and replies from the TCP thread. */
 		if (lc->tcp != NULL) {
 			lc->now_ms = dp_clock_ms();
-			dp_tcp_poll(lc);
+			dp_loop_tcp(lc);
 		}
 		/* Resolution: deadlines, neighbour probes, and the frames this iteration made. */
 		if (lc->miss != NULL) {

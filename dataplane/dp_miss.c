@@ -22,12 +22,9 @@
 #include <pollux/reply.h>
 #include <pollux/upstream.h>
 
-#include "dp_answer.h"
 #include "dp_cache.h"
 #include "dp_cksum.h"
 #include "dp_cut.h"
-#include "dp_nbr.h"
-#include "dp_neigh.h"
 #include "dp_miss.h"
 #include "dp_miss_int.h"
 #include "dp_settings.h"
@@ -44,6 +41,12 @@ const struct px_upq_table *
 dp_miss_upstream(const struct dp_miss *rc)
 {
 	return rc->upq;
+}
+
+const struct dp_nexthop *
+dp_miss_nexthop(const struct dp_miss *rc)
+{
+	return &rc->nexthop;
 }
 
 const struct px_share *
@@ -95,6 +98,12 @@ dp_miss_create(const struct dp_miss_conf *conf, int socket, struct rte_mempool *
 	rc->policy = *conf->policy;
 	rc->conf.policy = &rc->policy;
 	rc->pool = pool;
+	rc->nexthop.has_gw4 = conf->has_gw4;
+	rc->nexthop.gw4 = conf->gw4;
+	rc->nexthop.has_gw6 = conf->has_gw6;
+	memcpy(rc->nexthop.gw6, conf->gw6, 16);
+	rc->nexthop.pool = pool;
+	rc->nexthop.send = miss_queue;
 	rc->clients = rte_zmalloc_socket("pollux_rec_clients", sizeof(*rc->clients) * n,
 					 RTE_CACHE_LINE_SIZE, socket);
 	rc->client_free = rte_zmalloc_socket("pollux_rec_cfree", sizeof(uint32_t) * n, 0, socket);
@@ -262,7 +271,9 @@ miss_send(struct dp_lcore *lc, const struct px_resolver_action *act)
 		count_rejected(lc, why);
 		return -1;
 	}
-	if (unlikely(miss_nexthop(lc, srv, &on_link) == NULL ||
+	if (unlikely(dp_nexthop_route(&lc->ctx->port, &rc->nexthop,
+				      srv->family == PX_UPQ_AF_INET ? 4 : 6, srv->a,
+				      &on_link) == NULL ||
 		     (uint32_t)act->res >= rc->conf.slots)) {
 		DP_STAT_INC(lc, rec_drop_family);
 		return -1;
@@ -287,7 +298,7 @@ miss_wire(struct dp_lcore *lc, const struct px_upq_addr *srv, const struct px_up
 	uint16_t len;
 	uint8_t *dns, *p;
 
-	if (unlikely(!miss_nexthop_mac(lc, srv, &mac))) {
+	if (unlikely(!dp_nexthop_mac(lc, &rc->nexthop, fam, srv->a, &mac))) {
 		DP_STAT_INC(lc, rec_drop_no_neigh);
 		return false;
 	}
@@ -327,7 +338,7 @@ miss_wire(struct dp_lcore *lc, const struct px_upq_addr *srv, const struct px_up
 				PX_DNS_PORT, dns, len);
 	miss_queue(lc, m);
 	DP_STAT_INC(lc, rec_queries_sent);
-	miss_nexthop(lc, srv, &on_link);
+	dp_nexthop_route(&lc->ctx->port, &rc->nexthop, fam, srv->a, &on_link);
 	if (on_link)
 		DP_STAT_INC(lc, rec_onlink_sent);
 	return true;
@@ -380,7 +391,7 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
 		DP_STAT_INC(lc, drop_no_room);
 		goto out;
 	}
-	dp_answer_count_rcode(lc, ans->rcode, dns);
+	px_stats_count_rcode(&lc->stats, ans->rcode, dns);
 	if (dp_tap_on(lc))
 		dp_tap_client(lc, PX_TAP_CLIENT_RESPONSE, fam, PX_TAP_UDP, c->from.addr,
 			      rte_be_to_cpu_16(c->from.port_be), dns, len);
@@ -747,7 +758,6 @@ void
 dp_miss_tick(struct dp_lcore *lc)
 {
 	struct dp_miss *rc = lc->miss;
-	const struct dp_port_conf *pc = &lc->ctx->port;
 	struct px_upq_done done;
 	uint64_t now = lc->now_ms;
 
@@ -759,14 +769,8 @@ dp_miss_tick(struct dp_lcore *lc)
 	for (unsigned k = 0; k < DP_MISS_EXPIRE_BUDGET && px_upq_expire(rc->upq, now, &done); k++)
 		miss_query_expired(lc, &done);
 	/* The gateways are wanted from the start, before any query needs them, and refreshed
-	 * before they go stale; the neighbour table decides whether a probe is due. */
-	if (now >= rc->gw_check_ms) {
-		rc->gw_check_ms = now + DP_MISS_PROBE_INTERVAL_MS;
-		if (rc->conf.has_gw4 && pc->has_ip4)
-			miss_gateway_check(lc, 4, (const uint8_t *)&rc->conf.gw4);
-		if (rc->conf.has_gw6 && pc->has_ip6)
-			miss_gateway_check(lc, 6, rc->conf.gw6);
-	}
+	 * before they go stale. */
+	dp_nexthop_tick(lc, &rc->nexthop);
 	if (rc->owners != NULL)
 		miss_handoff_drain(lc);
 	miss_prime_tick(lc);

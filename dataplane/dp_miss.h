@@ -29,7 +29,7 @@
  *  - Next hops: a nameserver inside the port's own subnet (--ip/--ip6 prefix) is sent to
  *    directly, by its own ARP/ND entry; any other through the gateway of its family (--gateway,
  *    --gateway6); with neither, the send fails and the resolver moves on. MACs live in the
- *    neighbour table all workers share (dp_nbr.h): an ARP or ND answer is learned by whichever
+ *    neighbour table all workers share (dp_nexthop.h): an ARP or ND answer is learned by whichever
  *    worker receives it. A query whose next hop is not resolved yet is kept and sent again
  *    (DP_MISS_UNSENT_RETRIES) once the probe has had time to be answered.
  *  - A timed-out query is not retried to the same server: the resolver moves to the next one.
@@ -64,6 +64,7 @@
 #include <pollux/resolver.h>
 #include <pollux/wire.h>
 
+#include "dp_client.h"
 #include "dp_lcore.h"
 
 #define DP_MISS_DEFAULT_SLOTS 4096
@@ -78,23 +79,6 @@
 /* While the primed set is fresh, the worker still looks for it this often: a root cut that
  * left the cache early (evicted, deleted) is primed again at once, not at its refresh time. */
 #define DP_MISS_PRIME_CHECK_MS 1000
-/* An ARP request / neighbour solicitation for an unknown gateway at most this often. */
-#define DP_MISS_PROBE_INTERVAL_MS 500
-
-/* dp_client_addr.family of a client that asked over TCP (dp_tcp.h): its answer goes back to
- * the TCP thread; addr holds the connection tag (struct dp_tcp_client), mac is unused, and
- * tcp_family, tcp_addr and port_be say who the peer is (for dnstap only). */
-#define DP_CLIENT_TCP 't'
-
-/* Where a client query came from: enough to send it its answer later. */
-struct dp_client_addr {
-	uint8_t family;            /* 4 or 6, or DP_CLIENT_TCP */
-	uint16_t port_be;          /* the client's UDP port, network order */
-	uint8_t addr[16];          /* IPv4 in the first 4 bytes, network order */
-	struct rte_ether_addr mac; /* the frame's source: where the answer goes back */
-	uint8_t tcp_family;        /* DP_CLIENT_TCP: the peer's family (4 or 6), else unused */
-	uint8_t tcp_addr[16];      /* DP_CLIENT_TCP: the peer's address, else unused */
-};
 
 /* What the control thread decides for every worker. */
 struct dp_miss_conf {
@@ -204,11 +188,10 @@ struct dp_tcp_meta;
 void dp_miss_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8_t *dns,
 			  uint16_t dns_len);
 
-/* The next hop's MAC for a packet to dst (family 4: 4 bytes, 6: 16): dst itself when on-link,
- * else the family's gateway, from the shared neighbour table; asks the link (rate-limited) when
- * it is unknown. Fills mac and returns true if known. Worker only. */
-bool dp_miss_route_mac(struct dp_lcore *lc, uint8_t family, const uint8_t *dst,
-			  struct rte_ether_addr *mac);
+/* The worker's next hops (dp_nexthop.h: its gateways, its probes sent with the miss path's
+ * frames), for the TCP path's segments from the kernel. Worker only. */
+struct dp_nexthop;
+const struct dp_nexthop *dp_miss_nexthop(const struct dp_miss *rc);
 
 /* True if the port is one upstream queries are sent from (a reply's destination port). */
 static inline bool
@@ -216,14 +199,6 @@ dp_miss_port(uint16_t dport_host)
 {
 	return dport_host >= PX_UPQ_PORT_MIN;
 }
-
-/* An ARP packet to us (request or reply) from sip: a wanted next hop's MAC is learned into the
- * shared neighbour table. Returns true if sip is one (a gateway or an on-link server asked
- * for). */
-bool dp_miss_learn4(struct dp_lcore *lc, uint32_t sip_be, const struct rte_ether_addr *sha);
-
-/* ND: an advertisement for, or a solicitation from, a wanted IPv6 next hop teaches its MAC. */
-bool dp_miss_learn6(struct dp_lcore *lc, const uint8_t *ip6, const struct rte_ether_addr *lla);
 
 /*
  * Once per loop iteration, after the burst and before the quiescent state report: points the

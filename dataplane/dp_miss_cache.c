@@ -21,7 +21,6 @@
 
 #include "dp_cache.h"
 #include "dp_cut.h"
-#include "dp_nbr.h"
 #include "dp_miss_int.h"
 
 /* Counts a cache insert's outcome in the worker's counters. */
@@ -286,7 +285,7 @@ miss_prime_tick(struct dp_lcore *lc)
 
 	if (!rc->conf.prime || lc->ctx->prime_status == NULL || rc->prime_res != 0 ||
 	    now < rc->prime_next_ms || h == NULL || h->ns_count == 0 ||
-	    !miss_gateway_known(lc))
+	    !dp_nexthop_gateway_known(lc, &rc->nexthop))
 		return;
 	e = lc->ctx->cache == NULL ? NULL :
 	    dp_cache_lookup(lc->ctx->cache, &root, 1, PX_DNS_TYPE_NS, PX_DNS_CLASS_IN,

@@ -6,8 +6,8 @@
  *  - dp_miss_query.c: the queries on the wire and the resolutions waiting on each (one
  *    query per identical question, its reply or timeout fed to every waiter), and their
  *    retries (no neighbour yet, 0x20 case mismatches, TC over TCP);
- *  - dp_miss_link.c: the link: frames and the TX batch, next hops and neighbour probes over
- *    the shared neighbour table, learning from ARP/ND, the reply hand-off between workers;
+ *  - dp_miss_link.c: the link: frames and the TX batch (next hops and their probes are
+ *    dp_nexthop.h's, with rc->nexthop), the reply hand-off between workers;
  *  - dp_miss_cache.c: what resolution leaves in the cache and takes from it: answers, cuts
  *    (referrals), the closest cached cut to start from, and priming (RFC 8109);
  *  - dp_miss_share.c: every client's fair share of the slots (pollux/share.h) and the jostle
@@ -32,6 +32,7 @@
 
 #include "dp_lcore.h"
 #include "dp_miss.h"
+#include "dp_nexthop.h"
 
 #define L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
 #define IP4_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
@@ -131,7 +132,8 @@ struct dp_miss {
 	struct px_rand rand;
 	struct px_share *share; /* the fair-share table; NULL without a cap */
 
-	uint64_t gw_check_ms; /* next look at the gateways' neighbour entries */
+	/* This worker's next hops: conf's gateways, probes from pool into the TX batch. */
+	struct dp_nexthop nexthop;
 	uint8_t *owners;      /* the shared port owner map, NULL with one worker */
 	uint16_t *port_refs;
 	uint8_t self;         /* our index + 1 in owners */
@@ -176,11 +178,7 @@ void miss_flush(struct dp_lcore *lc);
 void miss_queue(struct dp_lcore *lc, struct rte_mbuf *m);
 void miss_frame(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family, const struct rte_ether_addr *dst,
 	  const uint8_t *daddr, uint16_t sport_be, uint16_t dport_be, uint16_t dns_len);
-const uint8_t *miss_nexthop(const struct dp_lcore *lc, const struct px_upq_addr *srv, bool *on_link);
-bool miss_nexthop_mac(struct dp_lcore *lc, const struct px_upq_addr *srv, struct rte_ether_addr *mac);
 void miss_handoff_drain(struct dp_lcore *lc);
-void miss_gateway_check(struct dp_lcore *lc, uint8_t family, const uint8_t *gw);
-bool miss_gateway_known(struct dp_lcore *lc);
 
 /* dp_miss_share.c */
 /* One more client slot for `from` in the fair-share table: false when it holds its share

@@ -35,7 +35,7 @@ miss_probe_tick(struct dp_lcore *lc)
 	/* The same question in flight (a client's, or the last probe's) will tell. */
 	if (px_resolver_find(rc->res, &q) != 0)
 		return;
-	if (!miss_gateway_known(lc)) {
+	if (!dp_nexthop_gateway_known(lc, &rc->nexthop)) {
 		DP_STAT_INC(lc, rec_probe_not_started);
 		return;
 	}

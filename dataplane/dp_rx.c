@@ -23,7 +23,7 @@
 #include "dp_answer.h"
 #include "dp_cksum.h"
 #include "dp_lcore.h"
-#include "dp_neigh.h"
+#include "dp_host.h"
 #include "dp_miss.h"
 #include "dp_tap.h"
 #include "dp_tcp.h"
@@ -243,7 +243,7 @@ handle_ip4(struct dp_lcore *lc, struct rte_mbuf *m, uint16_t len)
 	if (likely(ip->next_proto_id == IPPROTO_UDP))
 		return handle_udp4(lc, m, ip, tl - IP4_LEN);
 	if (ip->next_proto_id == IPPROTO_ICMP)
-		return dp_neigh_icmp4(lc, m, ip, tl - IP4_LEN);
+		return dp_host_icmp4(lc, m, ip, tl - IP4_LEN);
 	if (ip->next_proto_id == IPPROTO_TCP)
 		return dp_tcp_to_kernel(lc, m, 4);
 	DP_STAT_INC(lc, drop_l4_proto);
@@ -395,7 +395,7 @@ handle_ip6(struct dp_lcore *lc, struct rte_mbuf *m, uint16_t len)
 			DP_STAT_INC(lc, drop_ip_src);
 			return DP_DROP;
 		}
-		return dp_neigh_icmp6(lc, m, ip, pl);
+		return dp_host_icmp6(lc, m, ip, pl);
 	}
 	if (unlikely(mcast)) {
 		DP_STAT_INC(lc, drop_ip_src);
@@ -452,7 +452,7 @@ handle_pkt(struct dp_lcore *lc, struct rte_mbuf *m)
 	case RTE_BE16(RTE_ETHER_TYPE_IPV6):
 		return handle_ip6(lc, m, len);
 	case RTE_BE16(RTE_ETHER_TYPE_ARP):
-		return dp_neigh_arp(lc, m);
+		return dp_host_arp(lc, m);
 	default:
 		DP_STAT_INC(lc, drop_ethertype);
 		return DP_DROP;

@@ -18,10 +18,11 @@
 #include <pollux/upstream.h>
 #include <pollux/wire.h>
 
-#include "dp_answer.h"
-#include "dp_miss.h"
+#include "dp_client.h"
+#include "dp_nexthop.h"
 #include "dp_tap.h"
 #include "dp_tcp.h"
+#include "dp_tx.h"
 
 #define L2_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
 #define IP4_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
@@ -184,7 +185,7 @@ kernel_pkt_check(const struct dp_port_conf *pc, const struct rte_mbuf *m, const 
 
 /* What the kernel's TCP sends: an Ethernet header in front, out of the DPDK port. */
 static void
-from_kernel(struct dp_lcore *lc)
+from_kernel(struct dp_lcore *lc, const struct dp_nexthop *nh)
 {
 	struct dp_tcp_lcore *t = lc->tcp;
 	const struct dp_port_conf *pc = &lc->ctx->port;
@@ -204,7 +205,8 @@ from_kernel(struct dp_lcore *lc)
 			drop[ndrop++] = m;
 			continue;
 		}
-		if (!dp_tcp_neigh_lookup(t, fam, dst, &mac) && !dp_miss_route_mac(lc, fam, dst, &mac)) {
+		if (!dp_tcp_neigh_lookup(t, fam, dst, &mac) &&
+		    (nh == NULL || !dp_nexthop_mac(lc, nh, fam, dst, &mac))) {
 			DP_STAT_INC(lc, tcp_from_kernel_no_neigh);
 			drop[ndrop++] = m;
 			continue;
@@ -263,29 +265,27 @@ tap_client(struct dp_lcore *lc, enum px_tap_type type, const struct dp_client_ad
 			      rte_be_to_cpu_16(from->port_be), msg, len);
 }
 
-/* A client's query: answered in place, or handed to the resolver (answered later by
- * dp_tcp_client_answer). Every other outcome goes back, empty when there is nothing to send. */
-static void
-handle_query(struct dp_lcore *lc, struct rte_mbuf *m)
+uint16_t
+dp_tcp_query_take(struct dp_lcore *lc, struct rte_mbuf *m, struct dp_client_addr *from)
 {
-	struct dp_tcp_meta *mt = dp_tcp_meta(m);
-	struct dp_client_addr from;
 	uint32_t room = (uint32_t)m->buf_len - m->data_off;
-	uint16_t rlen;
 
 	DP_STAT_INC(lc, tcp_queries);
-	client_tag_write(&from, mt);
+	client_tag_write(from, dp_tcp_meta(m));
 	if (dp_tap_on(lc))
-		tap_client(lc, PX_TAP_CLIENT_QUERY, &from, rte_pktmbuf_mtod(m, uint8_t *),
+		tap_client(lc, PX_TAP_CLIENT_QUERY, from, rte_pktmbuf_mtod(m, uint8_t *),
 			   m->data_len);
-	rlen = dp_answer_query_tcp(lc, rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
-				   room > UINT16_MAX ? UINT16_MAX : (uint16_t)room, &from);
-	if (dp_tap_on(lc) && rlen != 0 && rlen != DP_ANSWER_CONSUMED)
-		tap_client(lc, PX_TAP_CLIENT_RESPONSE, &from, rte_pktmbuf_mtod(m, uint8_t *), rlen);
-	if (rlen == DP_ANSWER_CONSUMED) {
-		rte_pktmbuf_free(m);
-		return;
-	}
+	return room > UINT16_MAX ? UINT16_MAX : (uint16_t)room;
+}
+
+void
+dp_tcp_query_reply(struct dp_lcore *lc, struct rte_mbuf *m, const struct dp_client_addr *from,
+		   uint16_t rlen)
+{
+	struct dp_tcp_meta *mt = dp_tcp_meta(m);
+
+	if (dp_tap_on(lc) && rlen != 0)
+		tap_client(lc, PX_TAP_CLIENT_RESPONSE, from, rte_pktmbuf_mtod(m, uint8_t *), rlen);
 	m->data_len = rlen;
 	m->pkt_len = rlen;
 	mt->kind = DP_TCP_MSG_ANSWER;
@@ -294,43 +294,17 @@ handle_query(struct dp_lcore *lc, struct rte_mbuf *m)
 		DP_STAT_INC(lc, tcp_answers);
 }
 
-static void
-from_thread(struct dp_lcore *lc)
+unsigned
+dp_tcp_recv(struct dp_lcore *lc, struct rte_mbuf **msgs, unsigned n)
 {
-	struct rte_mbuf *msgs[DP_TCP_BURST];
-	unsigned n = rte_ring_dequeue_burst(lc->tcp->in, (void **)msgs, DP_TCP_BURST, NULL);
-
-	for (unsigned i = 0; i < n; i++) {
-		struct rte_mbuf *m = msgs[i];
-		const struct dp_tcp_meta *mt = dp_tcp_meta(m);
-
-		switch (mt->kind) {
-		case DP_TCP_MSG_QUERY:
-			handle_query(lc, m);
-			continue;
-		case DP_TCP_MSG_UP_REPLY:
-			DP_STAT_INC(lc, tcp_up_replies);
-			dp_miss_tcp_reply(lc, mt, rte_pktmbuf_mtod(m, const uint8_t *),
-					     m->data_len);
-			break;
-		case DP_TCP_MSG_UP_FAIL:
-			DP_STAT_INC(lc, tcp_up_failed);
-			dp_miss_tcp_reply(lc, mt, NULL, 0);
-			break;
-		default:
-			DP_STAT_INC(lc, tcp_bad_msg);
-			break;
-		}
-		rte_pktmbuf_free(m);
-	}
+	return rte_ring_dequeue_burst(lc->tcp->in, (void **)msgs, n, NULL);
 }
 
 void
-dp_tcp_poll(struct dp_lcore *lc)
+dp_tcp_poll(struct dp_lcore *lc, const struct dp_nexthop *nh)
 {
 	flush_to_kernel(lc);
-	from_kernel(lc);
-	from_thread(lc);
+	from_kernel(lc, nh);
 }
 
 void
@@ -367,7 +341,7 @@ dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
 		DP_STAT_INC(lc, drop_no_room);
 		return;
 	}
-	dp_answer_count_rcode(lc, ans->rcode, dns);
+	px_stats_count_rcode(&lc->stats, ans->rcode, dns);
 	if (dp_tap_on(lc))
 		tap_client(lc, PX_TAP_CLIENT_RESPONSE, from, dns, len);
 	m->data_len = len;

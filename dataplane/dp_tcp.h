@@ -13,7 +13,7 @@
  *     Ethernet header and leaves through the DPDK port (anything else the kernel emits, such as
  *     IPv6 router solicitations, is dropped and counted). The destination MAC comes from a small
  *     per-worker table of (IP -> MAC) learned from the TCP frames the worker handed to the
- *     kernel, else the next hop's from the resolver's shared neighbour table (dp_nbr.h: the
+ *     kernel, else the next hop's from the resolver's shared neighbour table (dp_nexthop.h: the
  *     server itself when on-link, else the gateway) for connections pollux opens itself.
  *     The table is per worker and needs no sharing: the kernel's tun queue selection (automq)
  *     sends a flow's segments out of the queue that flow's segments came in on.
@@ -44,6 +44,10 @@
  * too short for its TCP header, drop_tcp_hdr), so a service listening on another port of the
  * namespace stays out of reach. An nftables table on the tun (control/ctl_nft.c) filters the
  * same way on the kernel's side: either filter alone keeps the host closed.
+ *
+ * Layering: dp_tcp calls neither the answer path nor the miss path (both call it: answers and
+ * TC retries go out through it). The loop joins them (dp_loop_tcp): it passes the miss path's
+ * next hops to dp_tcp_poll and hands each message from the thread to the path it is for.
  *
  * Memory: the pool, the rings and the tables are allocated by the control thread at start;
  * the worker allocates nothing but mbufs and counts their exhaustion.
@@ -168,11 +172,37 @@ struct dp_tcp_lcore {
 enum dp_verdict dp_tcp_to_kernel(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family);
 
 /*
- * Once per loop iteration: writes the queued segments to the kernel, sends what the kernel
- * wrote out of the DPDK port, answers the queries and feeds the upstream replies from the ring.
- * lc->now_ms must be current. Worker only, as an online RCU reader.
+ * Once per loop iteration: writes the queued segments to the kernel and sends what the kernel
+ * wrote out of the DPDK port, each to the MAC learned from its peer's own segments, else to its
+ * next hop by nh (the miss path's: dp_nexthop.h; NULL: none, the segment is dropped and counted
+ * tcp_from_kernel_no_neigh). lc->now_ms must be current. Worker only.
  */
-void dp_tcp_poll(struct dp_lcore *lc);
+struct dp_nexthop;
+void dp_tcp_poll(struct dp_lcore *lc, const struct dp_nexthop *nh);
+
+/*
+ * The TCP thread's messages to this worker: dequeues up to n into msgs and returns how many.
+ * The caller (dp_loop_tcp, which joins the TCP path to the answer and miss paths so that this
+ * module calls neither) hands a DP_TCP_MSG_QUERY to dp_tcp_query_take, the answer path and
+ * dp_tcp_query_reply, an UP_REPLY or UP_FAIL to dp_miss_tcp_reply, and frees the rest. Worker
+ * only.
+ */
+unsigned dp_tcp_recv(struct dp_lcore *lc, struct rte_mbuf **msgs, unsigned n);
+
+/*
+ * A client's query m (DP_TCP_MSG_QUERY) is taken in: counted, from filled with its connection
+ * tag (family DP_CLIENT_TCP) and peer, logged to dnstap. Returns the room m has for the answer,
+ * written in place over the query. Worker only.
+ */
+struct dp_client_addr;
+uint16_t dp_tcp_query_take(struct dp_lcore *lc, struct rte_mbuf *m, struct dp_client_addr *from);
+
+/*
+ * Returns m, now holding the answer of rlen bytes (0: nothing to say, the thread still hears
+ * back), to the thread for the client from. m is the thread's after; counted. Worker only.
+ */
+void dp_tcp_query_reply(struct dp_lcore *lc, struct rte_mbuf *m, const struct dp_client_addr *from,
+			uint16_t rlen);
 
 /*
  * The resolver's answer for a client that asked over TCP (from->family DP_CLIENT_TCP): writes
@@ -191,7 +221,7 @@ void dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from
  * A UDP reply from server to the worker's query res (slot send_idx) had TC: asks the
  * thread to send the question (qname/qtype/qclass with ID id, RD clear, EDNS) over TCP. zone is
  * the bailiwick for the reply. Returns 0 when asked (the reply or failure comes back through
- * dp_tcp_poll), -1 when TCP is off or the ring or pool is exhausted (counted): the caller then
+ * dp_loop_tcp), -1 when TCP is off or the ring or pool is exhausted (counted): the caller then
  * treats the reply as truncated. Worker only.
  */
 struct px_upq_addr;

@@ -4,7 +4,7 @@
  * 0x8100 and the VLAN ID; the priority and DEI bits are not looked at); it is taken off before
  * anything else reads the frame, so every handler, the hand-off to other workers and the TCP
  * exception path (dp_tcp.c) see an untagged Ethernet frame at offset 0. Every frame for the
- * port gets the tag back in dp_tx_port (dp_lcore.h), the one place all of them leave through:
+ * port gets the tag back in dp_tx_port (dp_tx.h), the one place all of them leave through:
  * answers written in place, client answers after a resolution, upstream queries, ARP and ND
  * probes and replies, and the kernel's TCP segments.
  *
@@ -89,3 +89,8 @@ dp_vlan_strip(struct dp_lcore *lc, struct rte_mbuf *m)
 	rte_pktmbuf_adj(m, sizeof(*vh));
 	return true;
 }
+
+/* Gives each of the n untagged frames the port's 802.1Q tag (dp_vlan.c); frees and counts
+ * (drop_vlan_tx) those that cannot take it and returns how many are left, in order. Worker
+ * only, with --vlan. */
+uint16_t dp_vlan_tag_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, uint16_t n);

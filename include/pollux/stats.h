@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include <pollux/wire.h>
+
 /* X(name, help): every counter a worker keeps. */
 #define PX_STATS_FIELDS(X) \
 	X(rx_pkts, "packets received") \
@@ -180,3 +182,24 @@ extern const char *const px_stats_help[PX_STATS_COUNT];
 /* Adds every counter of src to dst. Thread-agnostic; src may be written concurrently, each
  * counter is read with one relaxed atomic load so no value is ever torn. */
 void px_stats_add(struct px_stats *dst, const struct px_stats *src);
+
+/* Counts a response in s by its rcode (resp_*) and its TC bit, msg being the response written.
+ * Every path that sends a client a DNS response calls it once (the answer path, the miss path,
+ * the TCP path, access control), so it lives here, below all of them, inline: it runs per
+ * answer. The caller is s's one writer. */
+static inline void
+px_stats_count_rcode(struct px_stats *s, uint8_t rcode, const uint8_t *msg)
+{
+	switch (rcode) {
+	case PX_DNS_RCODE_NOERROR: s->resp_noerror++; break;
+	case PX_DNS_RCODE_NXDOMAIN: s->resp_nxdomain++; break;
+	case PX_DNS_RCODE_SERVFAIL: s->resp_servfail++; break;
+	case PX_DNS_RCODE_FORMERR: s->resp_formerr++; break;
+	case PX_DNS_RCODE_NOTIMP: s->resp_notimp++; break;
+	case PX_DNS_RCODE_REFUSED: s->resp_refused++; break;
+	case PX_DNS_RCODE_BADVERS: s->resp_badvers++; break;
+	default: break;
+	}
+	if (px_get16(msg + 2) & PX_DNS_TC)
+		s->resp_truncated++;
+}

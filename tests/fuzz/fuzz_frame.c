@@ -23,6 +23,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_vlan.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 

@@ -85,7 +85,7 @@
 #include "dp_clock.h"
 #include "dp_cut.h"
 #include "dp_lcore.h"
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 #include "dp_miss.h"
 #include "dp_tcp.h"
 #include "testlib.h"
@@ -738,7 +738,7 @@ gateway_ready(void)
 	ck_assert_uint_eq(STAT(rec_neigh_probes), 1);
 	arp_reply_from(GW_IP4, gw_mac);
 	ck_assert_uint_eq(STAT(rec_neigh_learned), 1);
-	/* A probe sent again before the reply arrived (one per DP_MISS_PROBE_INTERVAL_MS) may still
+	/* A probe sent again before the reply arrived (one per DP_NEXTHOP_GW_CHECK_MS) may still
 	 * be queued (tx_next() audits it as an ARP request); then comes the priming query, in the
 	 * same loop iteration that learned the gateway. */
 	for (;;) {
@@ -1586,7 +1586,7 @@ primer_step(uint64_t now)
 	ck_assert_uint_ge(now, pnow);
 	pnow = now;
 	primer->now_ms = now;
-	dp_tcp_poll(primer);
+	dp_loop_tcp(primer);
 	dp_miss_tick(primer);
 }
 
@@ -1917,7 +1917,7 @@ crowd_step(uint64_t now)
 	ck_assert_uint_ge(now, cnow);
 	cnow = now;
 	crowd->now_ms = now;
-	dp_tcp_poll(crowd);
+	dp_loop_tcp(crowd);
 	dp_miss_tick(crowd);
 }
 
@@ -2413,7 +2413,7 @@ primer_setup(const struct dp_miss_conf *rconf)
 	primer = rte_zmalloc(NULL, sizeof(*primer), RTE_CACHE_LINE_SIZE);
 	if (pctx.cache == NULL || pctx.prime_status == NULL || pctx.nbr == NULL || primer == NULL)
 		rte_exit(2, "test_miss: cannot set up the priming worker\n");
-	dp_nbr_init(pctx.nbr);
+	dp_nexthop_table_init(pctx.nbr);
 	ctl_prime_init(&pstate, &ctl_cfg, &pctx);
 	primer->ctx = &pctx;
 	primer->lcore_id = rte_get_main_lcore();
@@ -2455,7 +2455,7 @@ crowd_setup(const struct dp_miss_conf *rconf)
 	crowd = rte_zmalloc(NULL, sizeof(*crowd), RTE_CACHE_LINE_SIZE);
 	if (cctx.cache == NULL || cctx.nbr == NULL || crowd == NULL)
 		rte_exit(2, "test_miss: cannot set up the crowd worker\n");
-	dp_nbr_init(cctx.nbr);
+	dp_nexthop_table_init(cctx.nbr);
 	crowd->ctx = &cctx;
 	crowd->lcore_id = rte_get_main_lcore();
 	crowd->queue_id = 0;
@@ -2546,7 +2546,7 @@ setup(void)
 	if (ctx.nbr == NULL || port_owner == NULL || handoff[0] == NULL || handoff[1] == NULL ||
 	    worker == NULL || other == NULL)
 		rte_exit(2, "test_miss: out of memory\n");
-	dp_nbr_init(ctx.nbr);
+	dp_nexthop_table_init(ctx.nbr);
 	ctx.port_owner = port_owner;
 	ctx.handoff = handoff;
 	ctx.worker_count = 2;

@@ -48,7 +48,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 #include "dp_miss.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
@@ -404,7 +404,7 @@ setup(void)
 	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
 	if (ctx.cache == NULL || ctx.nbr == NULL || worker == NULL)
 		rte_exit(2, "test_miss_rcu: out of memory\n");
-	dp_nbr_init(ctx.nbr);
+	dp_nexthop_table_init(ctx.nbr);
 	ctx.worker_count = 1;
 	generation = 1;
 	ctx.hints = make_hints(generation);

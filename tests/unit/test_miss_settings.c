@@ -25,7 +25,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 #include "dp_miss.h"
 #include "dp_settings.h"
 #include "testlib.h"
@@ -145,7 +145,7 @@ setup(void)
 	w = rte_zmalloc(NULL, sizeof(*w), RTE_CACHE_LINE_SIZE);
 	if (ctx.cache == NULL || ctx.nbr == NULL || hints == NULL || w == NULL)
 		rte_exit(2, "test_miss_settings: out of memory\n");
-	dp_nbr_init(ctx.nbr);
+	dp_nexthop_table_init(ctx.nbr);
 	ctx.worker_count = 1;
 	hints->generation = 1;
 	hints->ns_count = 1;

@@ -5,7 +5,7 @@
  * plays the net_tun port (its TX ring is what the kernel would receive, its RX ring what the
  * kernel would send). The test also plays the TCP thread: it puts messages on the worker's ring
  * and reads what comes back. The worker's code runs inline on the main lcore (dp_rx_burst_handle
- * and dp_tcp_poll), so every step is deterministic.
+ * and dp_loop_tcp), so every step is deterministic.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -114,7 +114,7 @@ static void
 worker_iteration(void)
 {
 	worker->now_ms = dp_clock_ms();
-	dp_tcp_poll(worker);
+	dp_loop_tcp(worker);
 }
 
 /* Delivers one frame to the worker as the port's RX would, runs one loop iteration. */

@@ -33,10 +33,11 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nbr.h"
-#include "dp_neigh.h"
+#include "dp_nexthop.h"
+#include "dp_host.h"
 #include "dp_miss.h"
 #include "dp_tcp.h"
+#include "dp_tx.h"
 #include "dp_vlan.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
@@ -67,7 +68,7 @@ static void
 step(void)
 {
 	worker->now_ms = dp_clock_ms();
-	dp_tcp_poll(worker);
+	dp_loop_tcp(worker);
 	dp_miss_tick(worker);
 }
 
@@ -621,7 +622,7 @@ recursion_setup(void)
 	hints->ns[0].v4[0] = ROOT_IP4;
 	hints->checksum = px_hints_checksum(hints);
 	ctx.hints = hints;
-	dp_nbr_init(ctx.nbr);
+	dp_nexthop_table_init(ctx.nbr);
 	ctx.worker_count = 1;
 	px_addr_policy_init(&policy);
 	px_addr_policy_set_self4(&policy, H->server_ip4, 24);

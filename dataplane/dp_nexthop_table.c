@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <string.h>
 
-#include "dp_nbr.h"
+#include "dp_nexthop.h"
 
 #define READ_TRIES 4
 
@@ -12,7 +12,7 @@ addr_len(uint8_t family)
 }
 
 static inline uint32_t
-nbr_hash(uint8_t family, const uint8_t *addr)
+table_hash(uint8_t family, const uint8_t *addr)
 {
 	uint32_t h = 2166136261u ^ family; /* FNV-1a: addresses are ours to choose, not hostile */
 
@@ -21,10 +21,10 @@ nbr_hash(uint8_t family, const uint8_t *addr)
 	return h;
 }
 
-static inline struct dp_nbr_entry *
-slot(struct dp_nbr_table *t, uint32_t h, unsigned way)
+static inline struct dp_nexthop_entry *
+slot(struct dp_nexthop_table *t, uint32_t h, unsigned way)
 {
-	return &t->e[(h + way) & (DP_NBR_SLOTS - 1)];
+	return &t->e[(h + way) & (DP_NEXTHOP_SLOTS - 1)];
 }
 
 static inline void
@@ -35,7 +35,7 @@ count(uint64_t *c)
 
 /* Enters e as its writer, or returns false if another writer is inside. */
 static bool
-write_begin(struct dp_nbr_entry *e, uint32_t *seq)
+write_begin(struct dp_nexthop_entry *e, uint32_t *seq)
 {
 	uint32_t s = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
 
@@ -51,14 +51,14 @@ write_begin(struct dp_nbr_entry *e, uint32_t *seq)
 }
 
 static inline void
-write_end(struct dp_nbr_entry *e, uint32_t seq)
+write_end(struct dp_nexthop_entry *e, uint32_t seq)
 {
 	__atomic_store_n(&e->seq, seq + 1, __ATOMIC_RELEASE);
 }
 
 /* A consistent copy of e, or false if writers kept it busy. */
 static bool
-read_entry(const struct dp_nbr_entry *e, struct dp_nbr_entry *out)
+read_entry(const struct dp_nexthop_entry *e, struct dp_nexthop_entry *out)
 {
 	for (unsigned i = 0; i < READ_TRIES; i++) {
 		uint32_t s = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
@@ -74,24 +74,24 @@ read_entry(const struct dp_nbr_entry *e, struct dp_nbr_entry *out)
 }
 
 static inline bool
-same(const struct dp_nbr_entry *c, uint8_t family, const uint8_t *addr)
+same(const struct dp_nexthop_entry *c, uint8_t family, const uint8_t *addr)
 {
 	return c->family == family && memcmp(c->addr, addr, addr_len(family)) == 0;
 }
 
 void
-dp_nbr_init(struct dp_nbr_table *t)
+dp_nexthop_table_init(struct dp_nexthop_table *t)
 {
 	memset(t, 0, sizeof(*t));
 }
 
 /* Finds addr's slot: returns its way, or -1 with *busy set if a slot could not be read. */
 static int
-find(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr, uint32_t h,
-     struct dp_nbr_entry *copy, bool *busy)
+find(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, uint32_t h,
+     struct dp_nexthop_entry *copy, bool *busy)
 {
 	*busy = false;
-	for (unsigned w = 0; w < DP_NBR_WAYS; w++) {
+	for (unsigned w = 0; w < DP_NEXTHOP_WAYS; w++) {
 		if (!read_entry(slot(t, h, w), copy)) {
 			*busy = true;
 			continue;
@@ -102,37 +102,37 @@ find(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr, uint32_t h,
 	return -1;
 }
 
-enum dp_nbr_state
-dp_nbr_lookup(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr,
+enum dp_nexthop_state
+dp_nexthop_table_lookup(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr,
 	      struct rte_ether_addr *mac, uint64_t *learned_ms)
 {
-	struct dp_nbr_entry c;
+	struct dp_nexthop_entry c;
 	bool busy;
 
-	if (find(t, family, addr, nbr_hash(family, addr), &c, &busy) < 0) {
+	if (find(t, family, addr, table_hash(family, addr), &c, &busy) < 0) {
 		if (busy)
 			count(&t->stats.reader_busy);
-		return DP_NBR_ABSENT;
+		return DP_NEXTHOP_ABSENT;
 	}
 	if (!c.resolved)
-		return DP_NBR_PENDING;
+		return DP_NEXTHOP_PENDING;
 	rte_ether_addr_copy(&c.mac, mac);
 	if (learned_ms != NULL)
 		*learned_ms = c.learned_ms;
-	return DP_NBR_RESOLVED;
+	return DP_NEXTHOP_RESOLVED;
 }
 
 /* Creates addr's entry in a free way, else over the unpinned entry learned longest ago.
  * Returns the entry with its writer held (*seq), or NULL. */
-static struct dp_nbr_entry *
-create(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr, uint32_t h, bool pinned,
+static struct dp_nexthop_entry *
+create(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, uint32_t h, bool pinned,
        uint32_t *seq)
 {
-	struct dp_nbr_entry *victim = NULL, c;
+	struct dp_nexthop_entry *victim = NULL, c;
 	uint64_t oldest = UINT64_MAX;
 
-	for (unsigned w = 0; w < DP_NBR_WAYS; w++) {
-		struct dp_nbr_entry *e = slot(t, h, w);
+	for (unsigned w = 0; w < DP_NEXTHOP_WAYS; w++) {
+		struct dp_nexthop_entry *e = slot(t, h, w);
 
 		if (!read_entry(e, &c) || c.pinned)
 			continue;
@@ -171,11 +171,11 @@ create(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr, uint32_t h, 
 }
 
 bool
-dp_nbr_want(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr, bool pinned,
+dp_nexthop_table_want(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, bool pinned,
 	    uint64_t now_ms)
 {
-	uint32_t h = nbr_hash(family, addr), seq;
-	struct dp_nbr_entry c, *e;
+	uint32_t h = table_hash(family, addr), seq;
+	struct dp_nexthop_entry c, *e;
 	bool busy, probe;
 	int w = find(t, family, addr, h, &c, &busy);
 
@@ -186,9 +186,9 @@ dp_nbr_want(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr, bool pi
 		if (e == NULL)
 			return false;
 	} else {
-		bool stale = !c.resolved || now_ms - c.learned_ms >= DP_NBR_REFRESH_MS;
+		bool stale = !c.resolved || now_ms - c.learned_ms >= DP_NEXTHOP_REFRESH_MS;
 
-		if (!stale || (c.probe_ms != 0 && now_ms - c.probe_ms < DP_NBR_PROBE_MS))
+		if (!stale || (c.probe_ms != 0 && now_ms - c.probe_ms < DP_NEXTHOP_PROBE_MS))
 			return false;
 		e = slot(t, h, (unsigned)w);
 		if (!write_begin(e, &seq)) {
@@ -200,7 +200,7 @@ dp_nbr_want(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr, bool pi
 			return false;
 		}
 	}
-	probe = e->probe_ms == 0 || now_ms - e->probe_ms >= DP_NBR_PROBE_MS;
+	probe = e->probe_ms == 0 || now_ms - e->probe_ms >= DP_NEXTHOP_PROBE_MS;
 	if (probe)
 		e->probe_ms = now_ms != 0 ? now_ms : 1;
 	write_end(e, seq);
@@ -208,11 +208,11 @@ dp_nbr_want(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr, bool pi
 }
 
 bool
-dp_nbr_learn(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr,
+dp_nexthop_table_learn(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr,
 	     const struct rte_ether_addr *mac, uint64_t now_ms)
 {
-	uint32_t h = nbr_hash(family, addr), seq;
-	struct dp_nbr_entry c, *e;
+	uint32_t h = table_hash(family, addr), seq;
+	struct dp_nexthop_entry c, *e;
 	bool busy;
 	int w;
 
@@ -222,7 +222,7 @@ dp_nbr_learn(struct dp_nbr_table *t, uint8_t family, const uint8_t *addr,
 	if (w < 0)
 		return false;
 	if (c.resolved && rte_is_same_ether_addr(&c.mac, mac) &&
-	    now_ms - c.learned_ms < DP_NBR_REFRESH_MS / 2)
+	    now_ms - c.learned_ms < DP_NEXTHOP_REFRESH_MS / 2)
 		return true; /* nothing new: spare the other workers a cache line bounce */
 	e = slot(t, h, (unsigned)w);
 	if (!write_begin(e, &seq)) {

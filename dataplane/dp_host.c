@@ -8,11 +8,11 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
-#include "dp_neigh.h"
-#include "dp_miss.h"
+#include "dp_host.h"
+#include "dp_nexthop.h"
 
 enum dp_verdict
-dp_neigh_arp(struct dp_lcore *lc, struct rte_mbuf *m)
+dp_host_arp(struct dp_lcore *lc, struct rte_mbuf *m)
 {
 	const struct dp_port_conf *pc = &lc->ctx->port;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -26,8 +26,9 @@ dp_neigh_arp(struct dp_lcore *lc, struct rte_mbuf *m)
 		DP_STAT_INC(lc, drop_arp);
 		return DP_DROP;
 	}
-	/* The resolver's gateway: its requests and its replies both say where it is. */
-	if (lc->miss != NULL && a->arp_tip == pc->ip4 && dp_miss_learn4(lc, a->arp_sip, &a->arp_sha) &&
+	/* A next hop of the miss path's: its requests and its replies both say where it is. */
+	if (lc->miss != NULL && a->arp_tip == pc->ip4 &&
+	    dp_nexthop_learn4(lc, a->arp_sip, &a->arp_sha) &&
 	    arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY))
 		return DP_CONSUMED;
 	if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) || a->arp_tip != pc->ip4 ||
@@ -47,7 +48,7 @@ dp_neigh_arp(struct dp_lcore *lc, struct rte_mbuf *m)
 }
 
 enum dp_verdict
-dp_neigh_icmp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, uint16_t l4_len)
+dp_host_icmp4(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, uint16_t l4_len)
 {
 	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
 
@@ -83,7 +84,8 @@ icmp6_cksum(const struct rte_ipv6_hdr *ip, const void *l4)
 
 /* Builds a neighbour advertisement for target in place of the solicitation. */
 static enum dp_verdict
-neigh_advert(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, const uint8_t *target)
+neigh_advert(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip,
+	     const uint8_t *target)
 {
 	const struct dp_port_conf *pc = &lc->ctx->port;
 	uint8_t *icmp = (uint8_t *)(ip + 1);
@@ -138,8 +140,8 @@ neigh_advert(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, c
 	return DP_TX;
 }
 
-/* Learns the gateway's MAC from the link-layer address option of type opt_type (1: source, in
- * a solicitation; 2: target, in an advertisement) when ip6 is the gateway's address. */
+/* Learns a next hop's MAC from the link-layer address option of type opt_type (1: source, in
+ * a solicitation; 2: target, in an advertisement) when ip6 is a wanted next hop. */
 static bool
 nd_learn(struct dp_lcore *lc, const uint8_t *ip6, const uint8_t *icmp, uint16_t l4_len,
 	 uint8_t opt_type)
@@ -150,14 +152,15 @@ nd_learn(struct dp_lcore *lc, const uint8_t *ip6, const uint8_t *icmp, uint16_t 
 		if (olen == 0 || off + olen > l4_len)
 			return false;
 		if (icmp[off] == opt_type && olen == 8)
-			return dp_miss_learn6(lc, ip6, (const struct rte_ether_addr *)(icmp + off + 2));
+			return dp_nexthop_learn6(lc, ip6,
+						 (const struct rte_ether_addr *)(icmp + off + 2));
 		off = (uint16_t)(off + olen);
 	}
 	return false;
 }
 
 enum dp_verdict
-dp_neigh_icmp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, uint16_t l4_len)
+dp_host_icmp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip, uint16_t l4_len)
 {
 	const struct dp_port_conf *pc = &lc->ctx->port;
 	uint8_t *icmp = (uint8_t *)(ip + 1);
@@ -178,7 +181,7 @@ dp_neigh_icmp6(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ipv6_hdr *ip,
 			nd_learn(lc, ip->src_addr, icmp, l4_len, 1);
 		return neigh_advert(lc, m, ip, target);
 	}
-	/* An advertisement for the resolver's gateway (RFC 4861 7.1.2 checks). */
+	/* An advertisement for a wanted next hop (RFC 4861 7.1.2 checks). */
 	if (icmp[0] == DP_ICMP6_NA && lc->miss != NULL && ip->hop_limits == 255 && icmp[1] == 0 &&
 	    l4_len >= 24 && nd_learn(lc, icmp + 8, icmp, l4_len, 2))
 		return DP_CONSUMED;

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Next-hop resolution (dataplane/dp_nexthop.h). The shared table: only wanted addresses are
+ * learned, probes are rate-limited and claimed once across callers, stale entries ask for a
+ * refresh, a full probe window evicts the oldest unpinned entry and never a gateway, and
+ * readers racing a writer never see a torn entry (two threads, pthreads: the table needs no
+ * EAL). The route choice: on-link server or gateway, for each family; and learning and MAC
+ * lookups through a worker's entry points (an lcore and a context on the stack, no EAL: the
+ * probes that need an mbuf are tested with the miss path, in test_miss.c).
+ */
+#include <check.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dp_nexthop.h"
+
+static struct dp_nexthop_table t;
+
+static const uint8_t gw[4] = {198, 18, 0, 1};
+static const uint8_t srv[4] = {198, 18, 0, 53};
+static const uint8_t gw6[16] = {0x20, 0x01, 0, 2, [15] = 1};
+static const struct rte_ether_addr mac_a = {{0x02, 0, 0, 0, 0, 0xaa}};
+static const struct rte_ether_addr mac_b = {{0x02, 0, 0, 0, 0, 0xbb}};
+
+static void
+reset(void)
+{
+	dp_nexthop_table_init(&t);
+}
+
+START_TEST(test_nexthop_table_only_wanted_learned)
+{
+	struct rte_ether_addr m;
+
+	reset();
+	/* Nobody asked for it: an ARP from the link does not enter the table. */
+	ck_assert(!dp_nexthop_table_learn(&t, 4, srv, &mac_a, 1000));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, srv, &m, NULL), DP_NEXTHOP_ABSENT);
+
+	ck_assert(dp_nexthop_table_want(&t, 4, srv, false, 1000)); /* first want: probe now */
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, srv, &m, NULL), DP_NEXTHOP_PENDING);
+	ck_assert(dp_nexthop_table_learn(&t, 4, srv, &mac_a, 1010));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, srv, &m, NULL), DP_NEXTHOP_RESOLVED);
+	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
+	ck_assert_uint_eq(t.stats.learned, 1);
+
+	/* A multicast or zero MAC is never learned. */
+	struct rte_ether_addr mc = {{0x01, 0, 0x5e, 0, 0, 1}}, zero = {{0}};
+
+	ck_assert(!dp_nexthop_table_learn(&t, 4, srv, &mc, 1020));
+	ck_assert(!dp_nexthop_table_learn(&t, 4, srv, &zero, 1020));
+	dp_nexthop_table_lookup(&t, 4, srv, &m, NULL);
+	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
+
+	/* The MAC moves when the neighbour says so. */
+	ck_assert(dp_nexthop_table_learn(&t, 4, srv, &mac_b, 1030));
+	dp_nexthop_table_lookup(&t, 4, srv, &m, NULL);
+	ck_assert(rte_is_same_ether_addr(&m, &mac_b));
+	ck_assert_uint_eq(t.stats.learned, 2);
+}
+END_TEST
+
+START_TEST(test_nexthop_table_families_distinct)
+{
+	struct rte_ether_addr m;
+	uint8_t v6_like_v4[16] = {198, 18, 0, 1};
+
+	reset();
+	dp_nexthop_table_want(&t, 4, gw, true, 1);
+	dp_nexthop_table_want(&t, 6, gw6, true, 1);
+	ck_assert(dp_nexthop_table_learn(&t, 6, gw6, &mac_b, 2));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, gw, &m, NULL), DP_NEXTHOP_PENDING);
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 6, gw6, &m, NULL), DP_NEXTHOP_RESOLVED);
+	/* An IPv6 address whose first bytes are an IPv4 address in the table is another host. */
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 6, v6_like_v4, &m, NULL), DP_NEXTHOP_ABSENT);
+	ck_assert(!dp_nexthop_table_learn(&t, 6, v6_like_v4, &mac_a, 3));
+}
+END_TEST
+
+START_TEST(test_nexthop_table_probe_rate_and_refresh)
+{
+	struct rte_ether_addr m;
+	uint64_t learned;
+
+	reset();
+	ck_assert(dp_nexthop_table_want(&t, 4, gw, true, 1000));
+	/* Another worker wanting it within the interval does not probe again. */
+	ck_assert(!dp_nexthop_table_want(&t, 4, gw, true, 1000 + DP_NEXTHOP_PROBE_MS - 1));
+	ck_assert(dp_nexthop_table_want(&t, 4, gw, true, 1000 + DP_NEXTHOP_PROBE_MS));
+	ck_assert(dp_nexthop_table_learn(&t, 4, gw, &mac_a, 2000));
+	/* Fresh: no probe however often it is wanted. */
+	ck_assert(!dp_nexthop_table_want(&t, 4, gw, true, 2000 + DP_NEXTHOP_PROBE_MS * 4));
+	ck_assert(!dp_nexthop_table_want(&t, 4, gw, true, 2000 + DP_NEXTHOP_REFRESH_MS - 1));
+	/* Stale: still usable, and one probe to refresh it. */
+	ck_assert(dp_nexthop_table_want(&t, 4, gw, true, 2000 + DP_NEXTHOP_REFRESH_MS));
+	ck_assert(!dp_nexthop_table_want(&t, 4, gw, true, 2000 + DP_NEXTHOP_REFRESH_MS + 1));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, gw, &m, &learned), DP_NEXTHOP_RESOLVED);
+	ck_assert_uint_eq(learned, 2000);
+	ck_assert(dp_nexthop_table_learn(&t, 4, gw, &mac_a, 2000 + DP_NEXTHOP_REFRESH_MS + 5));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, gw, &m, &learned), DP_NEXTHOP_RESOLVED);
+	ck_assert_uint_eq(learned, 2000 + DP_NEXTHOP_REFRESH_MS + 5);
+	ck_assert_uint_eq(t.stats.refreshed, 1);
+}
+END_TEST
+
+/* Many on-link servers: the table keeps working, entries are evicted oldest first, and the
+ * pinned gateway is never one of them. */
+START_TEST(test_nexthop_table_eviction_spares_gateway)
+{
+	struct rte_ether_addr m;
+	uint8_t a[4] = {198, 18, 0, 0};
+	unsigned resolved = 0;
+
+	reset();
+	dp_nexthop_table_want(&t, 4, gw, true, 1);
+	ck_assert(dp_nexthop_table_learn(&t, 4, gw, &mac_a, 1));
+	for (unsigned i = 0; i < 4 * DP_NEXTHOP_SLOTS; i++) {
+		a[2] = (uint8_t)(i >> 8);
+		a[3] = (uint8_t)i;
+		if (memcmp(a, gw, 4) == 0)
+			continue;
+		dp_nexthop_table_want(&t, 4, a, false, 10 + i);
+		dp_nexthop_table_learn(&t, 4, a, &mac_b, 10 + i);
+	}
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, gw, &m, NULL), DP_NEXTHOP_RESOLVED);
+	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
+	ck_assert_uint_gt(t.stats.evicted, 0);
+	/* The most recent ones are there. */
+	for (unsigned i = 4 * DP_NEXTHOP_SLOTS - 16; i < 4 * DP_NEXTHOP_SLOTS; i++) {
+		a[2] = (uint8_t)(i >> 8);
+		a[3] = (uint8_t)i;
+		resolved += dp_nexthop_table_lookup(&t, 4, a, &m, NULL) == DP_NEXTHOP_RESOLVED;
+	}
+	ck_assert_uint_ge(resolved, 12);
+}
+END_TEST
+
+START_TEST(test_nexthop_on_link)
+{
+	const uint8_t net[4] = {198, 18, 0, 2};
+	const uint8_t in[4] = {198, 18, 0, 200}, out[4] = {198, 18, 1, 1};
+	const uint8_t net6[16] = {0x20, 0x01, 0, 2, [15] = 2};
+	uint8_t in6[16] = {0x20, 0x01, 0, 2, [15] = 0x99}, out6[16] = {0x20, 0x01, 0, 3};
+
+	ck_assert(dp_nexthop_on_link(4, in, net, 24));
+	ck_assert(!dp_nexthop_on_link(4, out, net, 24));
+	ck_assert(dp_nexthop_on_link(4, out, net, 23)); /* 198.18.0.0/23 holds 198.18.1.1 */
+	ck_assert(!dp_nexthop_on_link(4, in, net, 0)); /* no prefix: nothing is on-link */
+	ck_assert(dp_nexthop_on_link(4, net, net, 32));
+	ck_assert(!dp_nexthop_on_link(4, in, net, 33));
+	ck_assert(dp_nexthop_on_link(6, in6, net6, 64));
+	ck_assert(!dp_nexthop_on_link(6, out6, net6, 64));
+	ck_assert(!dp_nexthop_on_link(6, in6, net6, 129));
+}
+END_TEST
+
+/* A worker's view of the link for the route tests: 198.18.0.10/24 and 2001:2::10/64, with both
+ * gateways; the lcore reaches the shared table t through its context. */
+static struct dp_ctx ctx;
+static struct dp_lcore lc;
+static struct dp_nexthop nh;
+
+static void
+worker_reset(void)
+{
+	static const uint8_t ip6[16] = {0x20, 0x01, 0, 2, [15] = 0x10};
+	static const uint8_t gw6_ll[16] = {0xfe, 0x80, [15] = 1};
+	const uint8_t ip4[4] = {198, 18, 0, 10};
+
+	reset();
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&lc, 0, sizeof(lc));
+	memset(&nh, 0, sizeof(nh));
+	ctx.port.has_ip4 = true;
+	memcpy(&ctx.port.ip4, ip4, 4);
+	ctx.port.ip4_prefix = 24;
+	ctx.port.has_ip6 = true;
+	memcpy(ctx.port.ip6, ip6, 16);
+	ctx.port.ip6_prefix = 64;
+	ctx.nbr = &t;
+	lc.ctx = &ctx;
+	lc.now_ms = 1000;
+	nh.has_gw4 = true;
+	memcpy(&nh.gw4, gw, 4);
+	nh.has_gw6 = true;
+	memcpy(nh.gw6, gw6_ll, 16);
+}
+
+START_TEST(test_nexthop_route_v4)
+{
+	const uint8_t off[4] = {198, 19, 1, 1};
+	bool on_link = true;
+
+	worker_reset();
+	/* On the port's /24: the server itself. */
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 4, srv, &on_link), srv);
+	ck_assert(on_link);
+	/* Off it: the gateway. */
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 4, off, &on_link),
+			 (const uint8_t *)&nh.gw4);
+	ck_assert(!on_link);
+	/* Without a gateway only the link is reachable. */
+	nh.has_gw4 = false;
+	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, 4, off, &on_link));
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 4, srv, &on_link), srv);
+	/* No prefix configured: nothing is on-link, everything goes through the gateway. */
+	nh.has_gw4 = true;
+	ctx.port.ip4_prefix = 0;
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 4, srv, &on_link),
+			 (const uint8_t *)&nh.gw4);
+	ck_assert(!on_link);
+	/* No IPv4 address on the port: no IPv4 next hop at all, even with a gateway. */
+	ctx.port.has_ip4 = false;
+	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, 4, srv, &on_link));
+}
+END_TEST
+
+START_TEST(test_nexthop_route_v6)
+{
+	const uint8_t in6[16] = {0x20, 0x01, 0, 2, [15] = 0x53};
+	const uint8_t off6[16] = {0x20, 0x01, 0, 2, 0, 1, [15] = 0x53};
+	bool on_link = true;
+
+	worker_reset();
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 6, in6, &on_link), in6);
+	ck_assert(on_link);
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 6, off6, &on_link), nh.gw6);
+	ck_assert(!on_link);
+	nh.has_gw6 = false;
+	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, 6, off6, &on_link));
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 6, in6, &on_link), in6);
+	/* The families keep apart: an IPv4 gateway never carries IPv6, and the reverse. */
+	nh.has_gw6 = true;
+	nh.has_gw4 = false;
+	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, 4, (const uint8_t[4]){198, 19, 0, 1},
+					    &on_link));
+	ctx.port.has_ip6 = false;
+	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, 6, off6, &on_link));
+}
+END_TEST
+
+/* Learning through the worker's entry points fills only what a worker asked for, and counts
+ * what it learned. */
+START_TEST(test_nexthop_learn_only_wanted)
+{
+	const uint8_t stranger6[16] = {0x20, 0x01, 0, 2, [15] = 0x77};
+	uint32_t gw_be, srv_be;
+	struct rte_ether_addr m;
+
+	worker_reset();
+	memcpy(&gw_be, gw, 4);
+	memcpy(&srv_be, srv, 4);
+	/* Nobody asked: an ARP or ND message from anybody on the link teaches nothing. */
+	ck_assert(!dp_nexthop_learn4(&lc, gw_be, &mac_a));
+	ck_assert(!dp_nexthop_learn6(&lc, nh.gw6, &mac_a));
+	ck_assert_uint_eq(lc.stats.rec_neigh_learned, 0);
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, gw, &m, NULL), DP_NEXTHOP_ABSENT);
+	ck_assert(!dp_nexthop_gateway_known(&lc, &nh));
+
+	dp_nexthop_table_want(&t, 4, gw, true, lc.now_ms);
+	dp_nexthop_table_want(&t, 6, nh.gw6, true, lc.now_ms);
+	ck_assert(dp_nexthop_learn4(&lc, gw_be, &mac_a));
+	ck_assert(!dp_nexthop_learn4(&lc, srv_be, &mac_b)); /* still not wanted */
+	ck_assert(dp_nexthop_learn6(&lc, nh.gw6, &mac_b));
+	ck_assert(!dp_nexthop_learn6(&lc, stranger6, &mac_b));
+	ck_assert_uint_eq(lc.stats.rec_neigh_learned, 2);
+	ck_assert(dp_nexthop_gateway_known(&lc, &nh));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, srv, &m, NULL), DP_NEXTHOP_ABSENT);
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 6, stranger6, &m, NULL), DP_NEXTHOP_ABSENT);
+}
+END_TEST
+
+/* The MAC of a destination's next hop: the gateway's for an off-link one, the server's own for
+ * an on-link one, and none while the next hop is unresolved (its probe already claimed, so
+ * no frame is made here). */
+START_TEST(test_nexthop_mac_by_route)
+{
+	const uint8_t off[4] = {198, 19, 1, 1};
+	uint32_t gw_be, srv_be;
+	struct rte_ether_addr m;
+
+	worker_reset();
+	memcpy(&gw_be, gw, 4);
+	memcpy(&srv_be, srv, 4);
+	dp_nexthop_table_want(&t, 4, gw, true, lc.now_ms);
+	dp_nexthop_table_want(&t, 4, srv, false, lc.now_ms);
+	lc.now_ms++;
+	ck_assert(!dp_nexthop_mac(&lc, &nh, 4, off, &m));
+	ck_assert(!dp_nexthop_mac(&lc, &nh, 4, srv, &m));
+	ck_assert(dp_nexthop_learn4(&lc, gw_be, &mac_a));
+	ck_assert(dp_nexthop_mac(&lc, &nh, 4, off, &m));
+	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
+	ck_assert(!dp_nexthop_mac(&lc, &nh, 4, srv, &m)); /* on-link: not the gateway's MAC */
+	ck_assert(dp_nexthop_learn4(&lc, srv_be, &mac_b));
+	ck_assert(dp_nexthop_mac(&lc, &nh, 4, srv, &m));
+	ck_assert(rte_is_same_ether_addr(&m, &mac_b));
+	/* No route, no MAC (and no probe). */
+	nh.has_gw4 = false;
+	ck_assert(!dp_nexthop_mac(&lc, &nh, 4, off, &m));
+	ck_assert_uint_eq(lc.stats.rec_neigh_probes, 0);
+}
+END_TEST
+
+/* A writer flips a neighbour between two MACs while a reader looks it up: every lookup sees
+ * one of the two, never a mix. */
+static volatile bool stop_writer;
+
+/* The reader and the writer on two different CPUs when the process may use two: left to the
+ * scheduler, both threads can share one CPU on a busy machine, taking turns of milliseconds,
+ * and the reads then never overlap a write. Returns whether they were pinned. */
+static bool
+pin_apart(pthread_t reader, pthread_t writer_th)
+{
+	cpu_set_t all, one;
+	int first = -1, second = -1;
+
+	if (pthread_getaffinity_np(reader, sizeof(all), &all) != 0)
+		return false;
+	for (int c = 0; c < CPU_SETSIZE && second < 0; c++)
+		if (CPU_ISSET(c, &all))
+			*(first < 0 ? &first : &second) = c;
+	if (second < 0)
+		return false;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	if (pthread_setaffinity_np(reader, sizeof(one), &one) != 0)
+		return false;
+	CPU_ZERO(&one);
+	CPU_SET(second, &one);
+	return pthread_setaffinity_np(writer_th, sizeof(one), &one) == 0;
+}
+
+static void *
+writer(void *arg)
+{
+	unsigned long flips = 0;
+
+	(void)arg;
+	while (!__atomic_load_n(&stop_writer, __ATOMIC_RELAXED)) {
+		/* now_ms far apart so that learn() always writes (no "nothing new" shortcut). */
+		dp_nexthop_table_learn(&t, 4, srv, (flips & 1) ? &mac_b : &mac_a,
+				       flips * DP_NEXTHOP_REFRESH_MS);
+		flips++;
+	}
+	return (void *)flips;
+}
+
+START_TEST(test_nexthop_table_no_torn_reads)
+{
+	pthread_t th;
+	struct rte_ether_addr m;
+	unsigned long seen_a = 0, seen_b = 0, changes = 0, i = 0;
+	const struct rte_ether_addr *last = NULL;
+	struct timespec now, deadline;
+	void *flips;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 20;
+	reset();
+	dp_nexthop_table_want(&t, 4, srv, false, 1);
+	dp_nexthop_table_learn(&t, 4, srv, &mac_a, 1);
+	stop_writer = false;
+	ck_assert_int_eq(pthread_create(&th, NULL, writer, NULL), 0);
+	pin_apart(pthread_self(), th);
+	/* Until the reads have seen the MAC change under them often enough to show that they
+	 * overlapped the writes (a writer scheduled only after the reads would prove nothing),
+	 * and 2 M reads at least. */
+	for (; i < 2000000 || changes < 1000; i++) {
+		if ((i & 0xffff) == 0 && clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
+		    now.tv_sec > deadline.tv_sec)
+			break;
+		if (dp_nexthop_table_lookup(&t, 4, srv, &m, NULL) != DP_NEXTHOP_RESOLVED)
+			continue; /* a writer kept it busy for every retry: allowed, and counted */
+		if (rte_is_same_ether_addr(&m, &mac_a)) {
+			seen_a++;
+			changes += last == &mac_b;
+			last = &mac_a;
+		} else if (rte_is_same_ether_addr(&m, &mac_b)) {
+			seen_b++;
+			changes += last == &mac_a;
+			last = &mac_b;
+		} else {
+			ck_abort_msg("torn MAC read");
+		}
+	}
+	__atomic_store_n(&stop_writer, true, __ATOMIC_RELAXED);
+	pthread_join(th, &flips);
+	ck_assert_uint_gt((unsigned long)flips, 0);
+	ck_assert_msg(changes >= 1000, "the reads saw the MAC change %lu times in %lu reads (%lu a, "
+		      "%lu b): they did not overlap the writes", changes, i, seen_a, seen_b);
+}
+END_TEST
+
+static Suite *
+nexthop_suite(void)
+{
+	Suite *s = suite_create("nexthop");
+	TCase *tc = tcase_create("table");
+
+	tcase_add_test(tc, test_nexthop_table_only_wanted_learned);
+	tcase_add_test(tc, test_nexthop_table_families_distinct);
+	tcase_add_test(tc, test_nexthop_table_probe_rate_and_refresh);
+	tcase_add_test(tc, test_nexthop_table_eviction_spares_gateway);
+	tcase_add_test(tc, test_nexthop_table_no_torn_reads);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("route");
+	tcase_add_test(tc, test_nexthop_on_link);
+	tcase_add_test(tc, test_nexthop_route_v4);
+	tcase_add_test(tc, test_nexthop_route_v6);
+	tcase_add_test(tc, test_nexthop_learn_only_wanted);
+	tcase_add_test(tc, test_nexthop_mac_by_route);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(nexthop_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
