@@ -97,16 +97,24 @@ send_frame(const uint8_t *frame, uint16_t len)
 		ck_assert_uint_lt(spin, 2000000000ull);
 }
 
-/* The reply to the last frame, or NULL if the worker sent nothing (it sends before counting
- * the next burst, and each send_frame() waited for the frame to be taken). */
+/* Waits until the worker has ended the loop iteration that took the last frame: everything that
+ * iteration sends (its burst's answers, then the miss path's frames) is on the TX ring, and
+ * every counter it moves has moved. The worker reports a quiescent state at the end of each
+ * iteration, after it transmits, and goes offline only between iterations, so a grace period
+ * begun after it took the frame ends after that iteration. */
+static void
+iteration_done(void)
+{
+	rte_rcu_qsbr_check(ctx.qsbr, rte_rcu_qsbr_start(ctx.qsbr), true);
+}
+
+/* The reply to the last frame, or NULL if the worker sent nothing for it. */
 static struct rte_mbuf *
 reply(void)
 {
 	struct rte_mbuf *m = NULL;
 
-	/* The worker transmits after handling the whole burst: give it a moment. */
-	for (int i = 0; i < 1000000 && rte_ring_count(tx_ring) == 0; i++)
-		rte_pause();
+	iteration_done();
 	if (rte_ring_dequeue(tx_ring, (void **)&m) != 0)
 		return NULL;
 	return m;
@@ -119,21 +127,21 @@ stat(size_t off)
 }
 #define STAT(name) stat(offsetof(struct px_stats, name))
 
-/* Sends a frame that must be dropped for one reason, checked by its counter. */
+/* Sends a frame that must be dropped for one reason, checked by its counter, with nothing sent
+ * for it: the port is checked empty before the frame (so that a leftover cannot be taken for
+ * the frame's reply) and again once the iteration that handled the frame has ended, after
+ * everything it sent is out. */
 static void
 expect_drop(const uint8_t *frame, uint16_t len, size_t counter_off)
 {
 	uint64_t before = stat(counter_off);
 
+	ck_assert_msg(rte_ring_count(tx_ring) == 0, "an earlier frame's reply is still queued");
 	send_frame(frame, len);
-	for (int i = 0; i < 1000 && stat(counter_off) == before; i++)
-		rte_delay_us_sleep(100);
+	iteration_done();
 	ck_assert_uint_eq(stat(counter_off), before + 1);
-	/* The drop was counted while the burst was handled; whatever the burst sent goes out at
-	 * the end of that loop iteration. Wait for the worker's next quiescent report, which
-	 * follows it, before checking that nothing was sent. */
-	rte_rcu_qsbr_check(ctx.qsbr, rte_rcu_qsbr_start(ctx.qsbr), true);
-	ck_assert_uint_eq(rte_ring_count(tx_ring), 0);
+	ck_assert_msg(rte_ring_count(tx_ring) == 0, "the dropped frame's burst sent %u frames",
+		      rte_ring_count(tx_ring));
 }
 #define EXPECT_DROP(f, l, name) expect_drop(f, l, offsetof(struct px_stats, name))
 
@@ -607,8 +615,8 @@ START_TEST(test_million_mixed_no_mbuf_leak)
 	}
 	while (worker_rx() - start_rx < TOTAL)
 		rte_pause();
-	/* The worker transmits right after counting a burst; let the last one land. */
-	rte_delay_us_sleep(10000);
+	/* The worker transmits after counting a burst: wait for the last one's iteration. */
+	iteration_done();
 	for (;;) {
 		struct rte_mbuf *out[64];
 		unsigned d = rte_ring_dequeue_burst(tx_ring, (void **)out, RTE_DIM(out), NULL);
