@@ -27,6 +27,7 @@
 #include "dp_cksum.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_worker.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 
@@ -735,15 +736,21 @@ setup(void)
 	ctx.port.has_ip6 = true;
 	memcpy(ctx.port.ip6, H->server_ip6, 16);
 	dp_port_conf_derive(&ctx.port);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE);
-	ctx.cache = dp_cache_create("test_pkt_cache", 1024, ctx.qsbr, 0);
+	/* The daemon's worker (dp_worker.h) without recursion: misses get SERVFAIL. */
+	const struct dp_worker_ctx_conf cc = {.name = "test_pkt", .cache_size = 1024};
+
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
+		rte_exit(2, "test_pkt: cannot build the workers' shared state\n");
 	cache_fill();
 
-	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
-	worker->ctx = &ctx;
-	worker->lcore_id = rte_get_next_lcore(-1, 1, 0);
-	worker->queue_id = 0;
+	const struct dp_worker_conf wc = {
+		.ctx = &ctx, .lcore_id = rte_get_next_lcore(-1, 1, 0), .pool = pool,
+		.now_ms = dp_clock_ms(),
+	};
+
+	worker = dp_worker_build(&wc);
+	if (worker == NULL)
+		rte_exit(2, "test_pkt: cannot build the worker\n");
 	rte_eal_remote_launch(dp_loop_run, worker, worker->lcore_id);
 }
 
@@ -762,9 +769,8 @@ main(void)
 
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
-	dp_cache_free(ctx.cache);
-	rte_free(worker);
-	rte_free(ctx.qsbr);
+	dp_worker_free(worker);
+	dp_worker_ctx_free(&ctx);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
