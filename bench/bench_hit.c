@@ -58,6 +58,7 @@
 #include "dp_clock.h"
 #include "dp_lcore.h"
 #include "dp_tap.h"
+#include "dp_worker.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 
@@ -73,7 +74,7 @@ static unsigned nb_names = 1000;
 static double seconds = 5;
 static uint8_t (*frames)[128];
 static uint16_t *frame_len;
-static struct px_rl_table *ring_rl; /* the ring worker's buckets with --access on */
+static bool ring_rl; /* the ring worker has rate-limit buckets (--access on) */
 static uint32_t tap_sample; /* --dnstap N; 0: off */
 #define TAP_RING 4096
 
@@ -176,30 +177,34 @@ access_table(void)
 	return a;
 }
 
-static struct px_rl_table *
-rl_table(void)
-{
-	static const uint8_t key[16] = {SEED};
-	struct px_rl_table *t = rte_zmalloc(NULL, px_rl_table_size(65536, NULL),
-					     RTE_CACHE_LINE_SIZE);
+#define RL_BUCKETS 65536
+static const uint8_t rl_key[16] = {SEED};
 
-	if (t == NULL)
-		rte_exit(1, "out of memory\n");
-	px_rl_table_init(t, 65536, key);
-	return t;
+/* The daemon's worker (dp_worker.h) without recursion, with rate-limit buckets under a fixed
+ * key when rl is set. */
+static struct dp_lcore *
+bench_worker(unsigned lcore, bool rl)
+{
+	const struct dp_worker_conf wc = {
+		.ctx = &ctx, .lcore_id = lcore, .pool = pool, .now_ms = dp_clock_ms(),
+		.ratelimit_size = rl ? RL_BUCKETS : 0, .ratelimit_key = rl_key,
+	};
+	struct dp_lcore *lc = dp_worker_build(&wc);
+
+	if (lc == NULL)
+		rte_exit(1, "cannot build the worker: %s\n", strerror(errno));
+	return lc;
 }
 
 /* Runs the inline measurement for secs; returns the cycles per query, prints under prefix. */
 static double
-bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
+bench_inline(const char *prefix, double secs_run, bool rl)
 {
-	struct dp_lcore *lc = rte_zmalloc(NULL, sizeof(*lc), RTE_CACHE_LINE_SIZE);
+	struct dp_lcore *lc = bench_worker(rte_lcore_id(), rl);
 	struct rte_mbuf *rx[DP_BURST], *tx[DP_BURST];
 	uint64_t answers = 0, copy_cycles = 0, start, end, hz = rte_get_tsc_hz();
 	unsigned next = 0;
 
-	lc->ctx = &ctx;
-	lc->rl = rl;
 	if (tap_sample != 0) {
 		struct px_tap_ring *r = rte_zmalloc(NULL, px_tap_ring_size(TAP_RING),
 						    RTE_CACHE_LINE_SIZE);
@@ -273,7 +278,7 @@ bench_inline(const char *prefix, double secs_run, struct px_rl_table *rl)
 		rte_free(lc->tap);
 	}
 	rte_pktmbuf_free_bulk(rx, DP_BURST);
-	rte_free(lc);
+	dp_worker_free(lc);
 	return cyc;
 }
 
@@ -299,7 +304,6 @@ static void
 bench_compare(void)
 {
 	struct dp_access *a = access_table();
-	struct px_rl_table *rl = rl_table();
 	double off[COMPARE_ROUNDS], on[COMPARE_ROUNDS], d_acl[COMPARE_ROUNDS], d_on[COMPARE_ROUNDS];
 	double per = seconds / (3 * COMPARE_ROUNDS);
 	char name[32];
@@ -307,12 +311,12 @@ bench_compare(void)
 	for (int r = 0; r < COMPARE_ROUNDS; r++) {
 		ctx.access = NULL;
 		snprintf(name, sizeof(name), "inline_off%d", r);
-		off[r] = bench_inline(name, per, NULL);
+		off[r] = bench_inline(name, per, false);
 		ctx.access = a;
 		snprintf(name, sizeof(name), "inline_aclonly%d", r);
-		d_acl[r] = bench_inline(name, per, NULL) - off[r];
+		d_acl[r] = bench_inline(name, per, false) - off[r];
 		snprintf(name, sizeof(name), "inline_acl%d", r);
-		on[r] = bench_inline(name, per, rl);
+		on[r] = bench_inline(name, per, true);
 		d_on[r] = on[r] - off[r];
 	}
 	ctx.access = NULL;
@@ -326,7 +330,6 @@ bench_compare(void)
 	printf("acl.acl_only_added_cycles_per_query: %.1f\n", median(d_acl, COMPARE_ROUNDS));
 	printf("acl.added_cycles_per_query: %.1f\n", median(d_on, COMPARE_ROUNDS));
 	ctl_access_free(a);
-	rte_free(rl);
 }
 
 /* Rounds without dnstap and with it at 1 in tap_sample, back to back, paired as
@@ -342,10 +345,10 @@ bench_tap_compare(void)
 	for (int r = 0; r < COMPARE_ROUNDS; r++) {
 		tap_sample = 0;
 		snprintf(name, sizeof(name), "inline_tapoff%d", r);
-		off[r] = bench_inline(name, per, NULL);
+		off[r] = bench_inline(name, per, false);
 		tap_sample = sample;
 		snprintf(name, sizeof(name), "inline_tapon%d", r);
-		on[r] = bench_inline(name, per, NULL);
+		on[r] = bench_inline(name, per, false);
 		d[r] = on[r] - off[r];
 	}
 	printf("dnstap.sample: %u\n", sample);
@@ -379,11 +382,7 @@ bench_ring(void)
 	worker = rte_get_next_lcore(-1, 1, 0);
 	if (worker >= RTE_MAX_LCORE)
 		rte_exit(1, "ring mode needs a worker lcore: -l 0,1\n");
-	lc = rte_zmalloc_socket(NULL, sizeof(*lc), RTE_CACHE_LINE_SIZE,
-				(int)rte_lcore_to_socket_id(worker));
-	lc->ctx = &ctx;
-	lc->lcore_id = worker;
-	lc->rl = ring_rl;
+	lc = bench_worker(worker, ring_rl);
 	rte_eal_remote_launch(dp_loop_run, lc, worker);
 
 	if (rte_pktmbuf_alloc_bulk(pool, bufs, INFLIGHT) != 0)
@@ -438,7 +437,7 @@ bench_ring(void)
 	printf("ring.worker_idle_polls: %" PRIu64 "\n", idle1 - idle0);
 	printf("ring.hits: %" PRIu64 "\n", lc->stats.hits);
 	printf("ring.seconds: %.2f\n", secs);
-	rte_free(lc);
+	dp_worker_free(lc);
 }
 
 int
@@ -481,12 +480,13 @@ main(int argc, char **argv)
 	frame_len = calloc(nb_names, sizeof(*frame_len));
 	pool = rte_pktmbuf_pool_create("bench_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       (int)rte_socket_id());
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	if (frames == NULL || frame_len == NULL || pool == NULL || ctx.qsbr == NULL ||
-	    rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
+	if (frames == NULL || frame_len == NULL || pool == NULL)
 		rte_exit(1, "out of memory\n");
-	ctx.cache = dp_cache_create("bench_cache", nb_names * 2, ctx.qsbr, (int)rte_socket_id());
-	if (ctx.cache == NULL)
+	const struct dp_worker_ctx_conf cc = {
+		.name = "bench", .socket = (int)rte_socket_id(), .cache_size = nb_names * 2,
+	};
+
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
 		rte_exit(1, "cannot create the cache\n");
 	memcpy(ctx.port.mac.addr_bytes, px_test_hosts.server_mac, 6);
 	ctx.port.has_ip4 = true;
@@ -507,12 +507,12 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 0;
 	}
-	struct px_rl_table *rl = NULL;
+	bool rl = false;
 
 	if (strcmp(access, "on") == 0) {
 		ctx.access = access_table();
-		rl = rl_table();
-		ring_rl = rl_table();
+		rl = true;
+		ring_rl = true;
 	} else if (strcmp(access, "off") != 0) {
 		rte_exit(2, "--access must be off, on or compare\n");
 	}

@@ -29,7 +29,6 @@
 #include <pollux/addr_policy.h>
 #include <pollux/ctl_proto.h>
 #include <pollux/prime.h>
-#include <pollux/rand.h>
 #include <pollux/upstream.h>
 #include <pollux/wire.h>
 
@@ -52,8 +51,8 @@
 #include "ctl_cache_cmd.h" /* and dp_cache.h */
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nexthop.h"
 #include "dp_miss.h"
+#include "dp_worker.h"
 
 RTE_LOG_REGISTER(ctl_main_logtype, pollux.ctl.main, INFO);
 #define LOG(level, ...) rte_log(RTE_LOG_##level, ctl_main_logtype, "pollux: " __VA_ARGS__)
@@ -226,128 +225,74 @@ port_setup(struct ctl_state *st, struct dp_ctx *ctx, uint16_t nb_q)
 	return pool;
 }
 
-static struct rte_rcu_qsbr *
-rcu_create(void)
-{
-	size_t sz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
-	struct rte_rcu_qsbr *v = rte_zmalloc("pollux_rcu", sz, RTE_CACHE_LINE_SIZE);
-
-	if (v == NULL || rte_rcu_qsbr_init(v, RTE_MAX_LCORE) != 0)
-		rte_exit(EXIT_FAILURE, "cannot set up RCU\n");
-	return v;
-}
-
 /*
- * What the resolving workers share (dp_lcore.h): the neighbour table, and with two or more of
- * them the source-port owner map and one hand-off ring each, for replies RSS delivered to the
- * wrong queue. Freed at exit with the rest of the EAL's memory.
+ * What the workers share (dp_worker.h): RCU, the cache, the priming record when a resolving
+ * worker primes, and with recursion the neighbour table and, with two or more workers, the
+ * source-port owner map and one hand-off ring each, for replies RSS delivered to the wrong
+ * queue.
  */
 static void
-recurse_shared(struct ctl_state *st, unsigned workers)
+shared_setup(struct dp_ctx *ctx, const struct ctl_config *cfg, bool recurse)
 {
-	struct dp_ctx *ctx = st->ctx;
+	unsigned workers = rte_lcore_count() - 1;
+	struct dp_worker_ctx_conf c = {
+		.name = "pollux",
+		.socket = (int)rte_socket_id(),
+		.cache_size = cfg->cache_size,
+		.resolvers = (uint16_t)(recurse ? workers : 0),
+		.handoff_size = HANDOFF_RING_SIZE,
+		.prime = cfg->priming && recurse,
+	};
+	int ret;
 
-	ctx->nbr = rte_zmalloc("pollux_nbr", sizeof(*ctx->nbr), RTE_CACHE_LINE_SIZE);
-	if (ctx->nbr == NULL)
-		rte_exit(EXIT_FAILURE, "out of memory for the neighbour table\n");
-	dp_nexthop_table_init(ctx->nbr);
-	ctx->worker_count = (uint16_t)workers;
-	if (workers < 2)
-		return;
-	if (workers >= UINT8_MAX)
+	if (recurse && workers >= UINT8_MAX)
 		rte_exit(EXIT_FAILURE, "recursion supports at most %u workers\n", UINT8_MAX - 1);
-	ctx->port_owner = rte_zmalloc("pollux_port_owner", PX_UPQ_PORT_MAX + 1, RTE_CACHE_LINE_SIZE);
-	ctx->handoff = rte_zmalloc("pollux_handoff", sizeof(*ctx->handoff) * workers, 0);
-	if (ctx->port_owner == NULL || ctx->handoff == NULL)
-		rte_exit(EXIT_FAILURE, "out of memory for the reply hand-off\n");
-	for (unsigned i = 0; i < workers; i++) {
-		char name[RTE_RING_NAMESIZE];
-
-		snprintf(name, sizeof(name), "pollux_handoff%u", i);
-		ctx->handoff[i] = rte_ring_create(name, HANDOFF_RING_SIZE, rte_socket_id(),
-						  RING_F_SC_DEQ);
-		if (ctx->handoff[i] == NULL)
-			rte_exit(EXIT_FAILURE, "cannot create ring %s: %s\n", name,
-				 rte_strerror(rte_errno));
-	}
-	LOG(INFO, "%u resolving workers: replies are handed to the worker owning their port\n",
-	    workers);
+	ret = dp_worker_ctx_build(ctx, &c);
+	if (ret != 0)
+		rte_exit(EXIT_FAILURE, "cannot create a cache of %u entries and the workers' shared "
+			 "state: %s\n", cfg->cache_size, strerror(-ret));
+	if (recurse && workers >= 2)
+		LOG(INFO, "%u resolving workers: replies are handed to the worker owning their "
+		    "port\n", workers);
 }
 
-/* One worker's token buckets, keyed with a secret of its own. */
-static struct px_rl_table *
-rl_table(const struct ctl_config *cfg, unsigned lcore)
-{
-	size_t sz = px_rl_table_size(cfg->ratelimit_size, NULL);
-	struct px_rl_table *t = rte_zmalloc_socket("pollux_ratelimit", sz, RTE_CACHE_LINE_SIZE,
-						    (int)rte_lcore_to_socket_id(lcore));
-	struct px_rand r;
-	uint8_t key[16];
-
-	if (t == NULL)
-		rte_exit(EXIT_FAILURE, "out of memory for %u rate-limit buckets (--ratelimit-size)\n",
-			 cfg->ratelimit_size);
-	if (px_rand_init(&r) != 0)
-		rte_exit(EXIT_FAILURE, "getrandom: %s\n", strerror(errno));
-	px_rand_bytes(&r, key, sizeof(key));
-	px_rl_table_init(t, cfg->ratelimit_size, key);
-	memset(key, 0, sizeof(key));
-	memset(&r, 0, sizeof(r));
-	return t;
-}
-
+/* Builds one worker per worker lcore (dp_worker.h) and launches them. rconf: the resolution
+ * settings, or NULL with recursion off. */
 static void
-launch_workers(struct ctl_state *st)
+launch_workers(struct ctl_state *st, struct dp_miss_conf *rconf)
 {
-	struct dp_miss_conf rconf;
-	bool recurse = ctl_settings_recurse_conf(st->cfg, &rconf);
 	unsigned lcore, n = 0;
-
-	/* Priming needs a worker that resolves. */
-	if (!recurse && st->ctx->prime_status != NULL) {
-		rte_free(st->ctx->prime_status);
-		st->ctx->prime_status = NULL;
-	}
 
 	st->workers = rte_zmalloc("pollux_workers", sizeof(*st->workers) * RTE_MAX_LCORE, 0);
 	if (st->workers == NULL)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
-	if (recurse)
-		recurse_shared(st, rte_lcore_count() - 1);
 	RTE_LCORE_FOREACH_WORKER(lcore) {
-		struct dp_lcore *lc = rte_zmalloc_socket("pollux_lcore", sizeof(*lc),
-							 RTE_CACHE_LINE_SIZE,
-							 (int)rte_lcore_to_socket_id(lcore));
+		struct dp_worker_conf wc = {
+			.ctx = st->ctx,
+			.lcore_id = lcore,
+			.index = (uint16_t)n,
+			.pool = st->pool,
+			.miss = rconf,
+			.now_ms = dp_clock_ms(),
+			.ratelimit_size = st->cfg->ratelimit_size,
+			.tcp = ctl_tcp_worker(st->tcp, n),
+			.tap = ctl_dnstap_tap(st->dnstap, n),
+		};
 
-		if (lc == NULL)
-			rte_exit(EXIT_FAILURE, "out of memory for lcore %u\n", lcore);
-		lc->ctx = st->ctx;
-		lc->lcore_id = lcore;
-		lc->queue_id = (uint16_t)n;
-		lc->tcp = ctl_tcp_worker(st->tcp, n);
-		lc->rl = rl_table(st->cfg, lcore);
-		lc->tap = ctl_dnstap_tap(st->dnstap, n);
-		if (recurse) {
-			int socket = (int)rte_lcore_to_socket_id(lcore);
-
+		if (rconf != NULL) {
 			/* One worker primes: the first. */
-			rconf.prime = st->ctx->prime_status != NULL && n == 0;
+			rconf->prime = st->ctx->prime_status != NULL && n == 0;
 			/* The health probe too (ctl_health.h), which asks only while the window
 			 * check is on: a reload may turn it on. */
-			rconf.probe = n == 0;
-			lc->miss = dp_miss_create(&rconf, socket, st->pool, dp_clock_ms());
-			if (lc->miss == NULL ||
-			    (st->ctx->port_owner != NULL &&
-			     dp_miss_share_ports(lc->miss, st->ctx->port_owner, n, socket) != 0))
-				rte_exit(EXIT_FAILURE, "cannot set up resolution for lcore %u (%u "
-					 "slots): %s\n", lcore, rconf.slots, strerror(errno));
-			/* The worker caches what it resolves itself, from its socket's pools. */
-			lc->cache_w = dp_cache_writer_create(st->ctx->cache, socket, 0);
-			if (lc->cache_w == NULL)
-				rte_exit(EXIT_FAILURE, "cannot set up cache writes for lcore %u: %s\n",
-					 lcore, strerror(errno));
+			rconf->probe = n == 0;
 		}
-		st->workers[n++] = lc;
+		st->workers[n] = dp_worker_build(&wc);
+		if (st->workers[n] == NULL)
+			rte_exit(EXIT_FAILURE, "cannot set up the worker on lcore %u (%u resolution "
+				 "slots, %u rate-limit buckets): %s\n", lcore,
+				 rconf != NULL ? rconf->slots : 0, st->cfg->ratelimit_size,
+				 strerror(errno));
+		n++;
 	}
 	st->worker_count = n;
 	for (unsigned i = 0; i < n; i++)
@@ -603,8 +548,10 @@ main(int argc, char **argv)
 	static struct ctl_health health;
 	static struct ctl_settings settings;
 	static struct ctl_zones zones;
+	static struct dp_miss_conf rconf;
 	struct ctl_api *api;
 	char err[CTL_HINTS_REASONS_LEN + 256];
+	bool recurse;
 	int ret, sfd;
 
 	if (wants_help(argc, argv)) {
@@ -662,17 +609,8 @@ main(int argc, char **argv)
 	st.pool = port_setup(&st, &ctx, (uint16_t)(rte_lcore_count() - 1));
 	dp_port_conf_derive(&ctx.port);
 	px_addr_policy_set_self6(&cfg.addr_policy, ctx.port.ip6_ll);
-	ctx.qsbr = rcu_create();
-	ctx.cache = dp_cache_create("pollux_cache", cfg.cache_size, ctx.qsbr, (int)rte_socket_id());
-	if (ctx.cache == NULL)
-		rte_exit(EXIT_FAILURE, "cannot create a cache of %u entries: %s\n", cfg.cache_size,
-			 strerror(errno));
-	if (cfg.priming && cfg.recursion) {
-		ctx.prime_status = rte_zmalloc("pollux_prime", sizeof(*ctx.prime_status),
-					       RTE_CACHE_LINE_SIZE);
-		if (ctx.prime_status == NULL)
-			rte_exit(EXIT_FAILURE, "out of memory for the priming status\n");
-	}
+	recurse = ctl_settings_recurse_conf(&cfg, &rconf);
+	shared_setup(&ctx, &cfg, recurse);
 	ctl_prime_init(&prime, &cfg, &ctx);
 	if (ctl_zones_start(&zones, &ctx, &cfg, dp_clock_ms(), err, sizeof(err)) != 0)
 		rte_exit(EXIT_FAILURE, "local zone rejected: %s\n", err);
@@ -717,7 +655,7 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "%s\n", err);
 	if (ctl_systemd_start(&sd, cfg.idle_sleep_us, rte_lcore_count() - 1, dp_clock_ms()) != 0)
 		rte_exit(EXIT_FAILURE, "out of memory\n");
-	launch_workers(&st);
+	launch_workers(&st, recurse ? &rconf : NULL);
 	if (st.tcp != NULL && ctl_tcp_start(st.tcp, err, sizeof(err)) != 0) {
 		LOG(ERR, "tcp_unavailable: %s\n", err);
 		__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
@@ -748,15 +686,10 @@ main(int argc, char **argv)
 	ctl_reload_free(&reload);
 	rte_eth_dev_stop(ctx.port.port_id);
 	rte_eth_dev_close(ctx.port.port_id);
-	rte_free(ctx.prime_status);
-	dp_cache_free(ctx.cache);
-	for (unsigned i = 0; i < st.worker_count; i++) {
-		dp_miss_free(st.workers[i]->miss);
-		rte_free(st.workers[i]->rl);
-		rte_free(st.workers[i]);
-	}
+	for (unsigned i = 0; i < st.worker_count; i++)
+		dp_worker_free(st.workers[i]);
 	rte_free(st.workers);
-	rte_free(ctx.qsbr);
+	dp_worker_ctx_free(&ctx);
 	rte_mempool_free(st.pool);
 	close(sfd);
 	ctl_config_free(&cfg);

@@ -421,8 +421,8 @@ setup(void)
 	rconf.resolve.use_ipv4 = true;
 	rconf.resolve.use_ipv6 = false;
 	rconf.policy = &policy;
-	/* The servers are this test's thread: as in test_miss, a busy machine must not turn
-	 * its scheduling delays into timeouts. */
+	/* The servers are this test's thread: a busy machine must not turn its scheduling
+	 * delays into timeouts. */
 	rconf.rto_min_ms = PX_UPQ_RTT_UNKNOWN_MS;
 	worker->ctx = &ctx;
 	worker->lcore_id = rte_get_next_lcore(-1, 1, 0);

@@ -13,7 +13,6 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dp_nexthop.h"
 
@@ -305,12 +304,27 @@ START_TEST(test_nexthop_mac_by_route)
 END_TEST
 
 /* A writer flips a neighbour between two MACs while a reader looks it up: every lookup sees
- * one of the two, never a mix. */
-static volatile bool stop_writer;
+ * one of the two, whole, with the time it was learned at, never a mix. The two MACs differ in
+ * every byte and each write also moves learned_ms, whose parity says which MAC goes with it,
+ * so a copy taken across a write cannot pass for a clean one. */
+static bool stop_writer;
+
+#define TORN_MIN_READS 1000000UL
+#define TORN_MIN_OVERLAPS 1000UL
+/* A bound on reads, not on time. On two CPUs about one read in two thousand returns a MAC
+ * while a write goes on (most overlapping reads find the writer inside and give up), so the
+ * minimum comes within a few million reads, and a loaded machine that runs both threads at
+ * once only now and then still gets there well before the cap. On one CPU only a preemption
+ * inside a lookup makes such a read, a few per million: the test then reads to the cap (a few
+ * minutes) and fails, saying the threads were not pinned apart. */
+#define TORN_MAX_READS 100000000UL
+
+static const struct rte_ether_addr torn_a = {{0x02, 0x11, 0x11, 0x11, 0x11, 0x11}};
+static const struct rte_ether_addr torn_b = {{0x06, 0xee, 0xee, 0xee, 0xee, 0xee}};
 
 /* The reader and the writer on two different CPUs when the process may use two: left to the
  * scheduler, both threads can share one CPU on a busy machine, taking turns of milliseconds,
- * and the reads then never overlap a write. Returns whether they were pinned. */
+ * and the reads then seldom overlap a write. Returns whether they were pinned. */
 static bool
 pin_apart(pthread_t reader, pthread_t writer_th)
 {
@@ -336,61 +350,85 @@ pin_apart(pthread_t reader, pthread_t writer_th)
 static void *
 writer(void *arg)
 {
-	unsigned long flips = 0;
+	unsigned long flips = 1;
 
 	(void)arg;
 	while (!__atomic_load_n(&stop_writer, __ATOMIC_RELAXED)) {
-		/* now_ms far apart so that learn() always writes (no "nothing new" shortcut). */
-		dp_nexthop_table_learn(&t, 4, srv, (flips & 1) ? &mac_b : &mac_a,
+		/* now_ms far apart so that learn() always writes (no "nothing new" shortcut);
+		 * odd multiples go with torn_b, even ones with torn_a. */
+		dp_nexthop_table_learn(&t, 4, srv, (flips & 1) ? &torn_b : &torn_a,
 				       flips * DP_NEXTHOP_REFRESH_MS);
 		flips++;
 	}
-	return (void *)flips;
+	return (void *)(flips - 1);
+}
+
+/* The entry the writer rewrites, to watch its sequence from the outside. */
+static const struct dp_nexthop_entry *
+entry_of(uint8_t family, const uint8_t *addr)
+{
+	for (unsigned i = 0; i < DP_NEXTHOP_SLOTS; i++)
+		if (t.e[i].family == family && memcmp(t.e[i].addr, addr, 4) == 0)
+			return &t.e[i];
+	return NULL;
 }
 
 START_TEST(test_nexthop_table_no_torn_reads)
 {
 	pthread_t th;
 	struct rte_ether_addr m;
-	unsigned long seen_a = 0, seen_b = 0, changes = 0, i = 0;
-	const struct rte_ether_addr *last = NULL;
-	struct timespec now, deadline;
+	const struct dp_nexthop_entry *e;
+	unsigned long seen_a = 0, seen_b = 0, overlaps = 0, busy = 0, i;
+	uint64_t learned;
 	void *flips;
+	bool pinned;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += 20;
 	reset();
 	dp_nexthop_table_want(&t, 4, srv, false, 1);
-	dp_nexthop_table_learn(&t, 4, srv, &mac_a, 1);
-	stop_writer = false;
+	ck_assert(dp_nexthop_table_learn(&t, 4, srv, &torn_a, 0));
+	e = entry_of(4, srv);
+	ck_assert_ptr_nonnull(e);
+	__atomic_store_n(&stop_writer, false, __ATOMIC_RELAXED);
 	ck_assert_int_eq(pthread_create(&th, NULL, writer, NULL), 0);
-	pin_apart(pthread_self(), th);
-	/* Until the reads have seen the MAC change under them often enough to show that they
-	 * overlapped the writes (a writer scheduled only after the reads would prove nothing),
-	 * and 2 M reads at least. */
-	for (; i < 2000000 || changes < 1000; i++) {
-		if ((i & 0xffff) == 0 && clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
-		    now.tv_sec > deadline.tv_sec)
-			break;
-		if (dp_nexthop_table_lookup(&t, 4, srv, &m, NULL) != DP_NEXTHOP_RESOLVED)
-			continue; /* a writer kept it busy for every retry: allowed, and counted */
-		if (rte_is_same_ether_addr(&m, &mac_a)) {
-			seen_a++;
-			changes += last == &mac_b;
-			last = &mac_a;
-		} else if (rte_is_same_ether_addr(&m, &mac_b)) {
-			seen_b++;
-			changes += last == &mac_a;
-			last = &mac_b;
-		} else {
-			ck_abort_msg("torn MAC read");
+	pinned = pin_apart(pthread_self(), th);
+	/* A read overlapped a write when the entry's sequence was odd as it began (a writer
+	 * inside) or moved while it ran. Only such a read could have been torn, and only one that
+	 * still returned a MAC shows the table keeping it whole (one that gave up is allowed, but
+	 * proves nothing), so the test counts those and reads on until there are enough, rather
+	 * than trusting a writer that may have been scheduled only after the reads. */
+	for (i = 0; i < TORN_MAX_READS && (i < TORN_MIN_READS || overlaps < TORN_MIN_OVERLAPS);
+	     i++) {
+		uint32_t s0 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+		enum dp_nexthop_state st = dp_nexthop_table_lookup(&t, 4, srv, &m, &learned);
+		uint32_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+
+		if (st != DP_NEXTHOP_RESOLVED) {
+			/* A writer kept it busy for every retry: allowed, and counted. */
+			ck_assert_int_eq(st, DP_NEXTHOP_ABSENT);
+			busy++;
+			continue;
 		}
+		bool is_b = rte_is_same_ether_addr(&m, &torn_b);
+
+		if (!is_b && !rte_is_same_ether_addr(&m, &torn_a))
+			ck_abort_msg("torn MAC read %02x:%02x:%02x:%02x:%02x:%02x", m.addr_bytes[0],
+				     m.addr_bytes[1], m.addr_bytes[2], m.addr_bytes[3],
+				     m.addr_bytes[4], m.addr_bytes[5]);
+		ck_assert_msg(learned % DP_NEXTHOP_REFRESH_MS == 0 &&
+			      ((learned / DP_NEXTHOP_REFRESH_MS) & 1) == is_b,
+			      "torn read: the MAC of one write, learned_ms %llu of another",
+			      (unsigned long long)learned);
+		*(is_b ? &seen_b : &seen_a) += 1;
+		overlaps += (s0 & 1) != 0 || s0 != s1;
 	}
 	__atomic_store_n(&stop_writer, true, __ATOMIC_RELAXED);
 	pthread_join(th, &flips);
 	ck_assert_uint_gt((unsigned long)flips, 0);
-	ck_assert_msg(changes >= 1000, "the reads saw the MAC change %lu times in %lu reads (%lu a, "
-		      "%lu b): they did not overlap the writes", changes, i, seen_a, seen_b);
+	ck_assert_uint_eq(busy, t.stats.reader_busy);
+	ck_assert_msg(overlaps >= TORN_MIN_OVERLAPS && seen_a > 0 && seen_b > 0,
+		      "only %lu of %lu reads returned a MAC while a write went on (%lu saw a, %lu b, %lu busy; "
+		      "threads %s): the reads did not race the writes", overlaps, i, seen_a,
+		      seen_b, busy, pinned ? "on two CPUs" : "not pinned");
 }
 END_TEST
 
@@ -405,7 +443,7 @@ nexthop_suite(void)
 	tcase_add_test(tc, test_nexthop_table_probe_rate_and_refresh);
 	tcase_add_test(tc, test_nexthop_table_eviction_spares_gateway);
 	tcase_add_test(tc, test_nexthop_table_no_torn_reads);
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 540);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("route");

@@ -27,6 +27,7 @@
 #include "dp_cksum.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_worker.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 
@@ -97,16 +98,24 @@ send_frame(const uint8_t *frame, uint16_t len)
 		ck_assert_uint_lt(spin, 2000000000ull);
 }
 
-/* The reply to the last frame, or NULL if the worker sent nothing (it sends before counting
- * the next burst, and each send_frame() waited for the frame to be taken). */
+/* Waits until the worker has ended the loop iteration that took the last frame: everything that
+ * iteration sends (its burst's answers, then the miss path's frames) is on the TX ring, and
+ * every counter it moves has moved. The worker reports a quiescent state at the end of each
+ * iteration, after it transmits, and goes offline only between iterations, so a grace period
+ * begun after it took the frame ends after that iteration. */
+static void
+iteration_done(void)
+{
+	rte_rcu_qsbr_check(ctx.qsbr, rte_rcu_qsbr_start(ctx.qsbr), true);
+}
+
+/* The reply to the last frame, or NULL if the worker sent nothing for it. */
 static struct rte_mbuf *
 reply(void)
 {
 	struct rte_mbuf *m = NULL;
 
-	/* The worker transmits after handling the whole burst: give it a moment. */
-	for (int i = 0; i < 1000000 && rte_ring_count(tx_ring) == 0; i++)
-		rte_pause();
+	iteration_done();
 	if (rte_ring_dequeue(tx_ring, (void **)&m) != 0)
 		return NULL;
 	return m;
@@ -119,21 +128,21 @@ stat(size_t off)
 }
 #define STAT(name) stat(offsetof(struct px_stats, name))
 
-/* Sends a frame that must be dropped for one reason, checked by its counter. */
+/* Sends a frame that must be dropped for one reason, checked by its counter, with nothing sent
+ * for it: the port is checked empty before the frame (so that a leftover cannot be taken for
+ * the frame's reply) and again once the iteration that handled the frame has ended, after
+ * everything it sent is out. */
 static void
 expect_drop(const uint8_t *frame, uint16_t len, size_t counter_off)
 {
 	uint64_t before = stat(counter_off);
 
+	ck_assert_msg(rte_ring_count(tx_ring) == 0, "an earlier frame's reply is still queued");
 	send_frame(frame, len);
-	for (int i = 0; i < 1000 && stat(counter_off) == before; i++)
-		rte_delay_us_sleep(100);
+	iteration_done();
 	ck_assert_uint_eq(stat(counter_off), before + 1);
-	/* The drop was counted while the burst was handled; whatever the burst sent goes out at
-	 * the end of that loop iteration. Wait for the worker's next quiescent report, which
-	 * follows it, before checking that nothing was sent. */
-	rte_rcu_qsbr_check(ctx.qsbr, rte_rcu_qsbr_start(ctx.qsbr), true);
-	ck_assert_uint_eq(rte_ring_count(tx_ring), 0);
+	ck_assert_msg(rte_ring_count(tx_ring) == 0, "the dropped frame's burst sent %u frames",
+		      rte_ring_count(tx_ring));
 }
 #define EXPECT_DROP(f, l, name) expect_drop(f, l, offsetof(struct px_stats, name))
 
@@ -607,8 +616,8 @@ START_TEST(test_million_mixed_no_mbuf_leak)
 	}
 	while (worker_rx() - start_rx < TOTAL)
 		rte_pause();
-	/* The worker transmits right after counting a burst; let the last one land. */
-	rte_delay_us_sleep(10000);
+	/* The worker transmits after counting a burst: wait for the last one's iteration. */
+	iteration_done();
 	for (;;) {
 		struct rte_mbuf *out[64];
 		unsigned d = rte_ring_dequeue_burst(tx_ring, (void **)out, RTE_DIM(out), NULL);
@@ -727,15 +736,21 @@ setup(void)
 	ctx.port.has_ip6 = true;
 	memcpy(ctx.port.ip6, H->server_ip6, 16);
 	dp_port_conf_derive(&ctx.port);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE);
-	ctx.cache = dp_cache_create("test_pkt_cache", 1024, ctx.qsbr, 0);
+	/* The daemon's worker (dp_worker.h) without recursion: misses get SERVFAIL. */
+	const struct dp_worker_ctx_conf cc = {.name = "test_pkt", .cache_size = 1024};
+
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
+		rte_exit(2, "test_pkt: cannot build the workers' shared state\n");
 	cache_fill();
 
-	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
-	worker->ctx = &ctx;
-	worker->lcore_id = rte_get_next_lcore(-1, 1, 0);
-	worker->queue_id = 0;
+	const struct dp_worker_conf wc = {
+		.ctx = &ctx, .lcore_id = rte_get_next_lcore(-1, 1, 0), .pool = pool,
+		.now_ms = dp_clock_ms(),
+	};
+
+	worker = dp_worker_build(&wc);
+	if (worker == NULL)
+		rte_exit(2, "test_pkt: cannot build the worker\n");
 	rte_eal_remote_launch(dp_loop_run, worker, worker->lcore_id);
 }
 
@@ -754,9 +769,8 @@ main(void)
 
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
-	dp_cache_free(ctx.cache);
-	rte_free(worker);
-	rte_free(ctx.qsbr);
+	dp_worker_free(worker);
+	dp_worker_ctx_free(&ctx);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -27,6 +27,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_worker.h"
 #include "dp_tcp.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
@@ -597,10 +598,9 @@ setup(void)
 	ctx.port.has_ip6 = true;
 	memcpy(ctx.port.ip6, H->server_ip6, 16);
 	dp_port_conf_derive(&ctx.port);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE);
-	ctx.cache = dp_cache_create("test_tcp_cache", 1024, ctx.qsbr, 0);
-	if (ctx.cache == NULL)
+	const struct dp_worker_ctx_conf cc = {.name = "test_tcp", .cache_size = 1024};
+
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
 		rte_exit(2, "test_tcp: cannot create the cache\n");
 	cache_fill();
 
@@ -611,12 +611,17 @@ setup(void)
 	tcp->up_ports = &up_ports;
 	tcp->in = rte_ring_create("tcp_in", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	tcp->out = rte_ring_create("tcp_out", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
-	if (tcp->in == NULL || tcp->out == NULL || worker == NULL)
+	if (tcp->in == NULL || tcp->out == NULL)
 		rte_exit(2, "test_tcp: cannot create the worker's TCP side\n");
-	worker->ctx = &ctx;
-	worker->lcore_id = rte_lcore_id();
-	worker->tcp = tcp;
+	/* The daemon's worker (dp_worker.h), stepped by the test on its own lcore. */
+	const struct dp_worker_conf wc = {
+		.ctx = &ctx, .lcore_id = rte_lcore_id(), .pool = pool, .now_ms = dp_clock_ms(),
+		.tcp = tcp,
+	};
+
+	worker = dp_worker_build(&wc);
+	if (worker == NULL)
+		rte_exit(2, "test_tcp: cannot build the worker\n");
 	pool_base = rte_mempool_in_use_count(pool);
 	msg_base = rte_mempool_in_use_count(msg_pool);
 }
@@ -633,10 +638,9 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	dp_cache_free(ctx.cache);
-	rte_free(worker);
+	dp_worker_free(worker);
 	rte_free(tcp);
-	rte_free(ctx.qsbr);
+	dp_worker_ctx_free(&ctx);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
