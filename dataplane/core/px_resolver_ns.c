@@ -55,6 +55,8 @@ res_add_addr(struct px_resolver *r, struct px_resolver_ns *ns, const struct px_u
 		return false;
 	}
 	if (why != PX_ADDR_OK) {
+		if (ns->rejected != UINT8_MAX)
+			ns->rejected++;
 		if (at == PX_ADDR_AT_GLUE)
 			r->stats.glue_rejected[why]++;
 		else
@@ -219,6 +221,7 @@ res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px
 		memset(ns, 0, sizeof(*ns));
 		memcpy(ns->name, rn->name, rn->name_len);
 		ns->name_len = rn->name_len;
+		ns->rejected = rn->addr_rejected; /* px_reply's policy check came first */
 		for (unsigned j = 0; j < rn->addr_count; j++) {
 			if (rn->addr[j].family == 4) {
 				uint32_t v4;
@@ -243,6 +246,25 @@ res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px
 			ns->state = PX_RES_NS_GLUELESS;
 	}
 	return 0;
+}
+
+/*
+ * True when the policy is why cut has no server to ask: no NS entry holds an address (so none
+ * ever passed the policy, and no server was ever tried) and the policy refused at least one.
+ * An entry that never had an address (in the zone without glue, a lookup that found nothing)
+ * does not count either way: the policy rejected every address there was.
+ */
+bool
+res_cut_rejected(const struct px_resolver_cut *cut)
+{
+	bool rejected = false;
+
+	for (unsigned i = 0; i < cut->ns_count; i++) {
+		if (cut->ns[i].addr_count != 0)
+			return false;
+		rejected |= cut->ns[i].rejected != 0;
+	}
+	return rejected;
 }
 
 void
@@ -429,7 +451,8 @@ res_advance(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms,
 			if (s->cut.ns[ni].state == PX_RES_NS_GLUELESS)
 				break;
 		if (ni == s->cut.ns_count) {
-			res_fail(r, s, PX_RES_FAIL_NO_NS, now_ms, act);
+			res_fail(r, s, res_cut_rejected(&s->cut) ? PX_RES_FAIL_POLICY : PX_RES_FAIL_NO_NS,
+				 now_ms, act);
 			return;
 		}
 		struct px_resolver_ns *ns = &s->cut.ns[ni];

@@ -903,11 +903,13 @@ START_TEST(test_miss_forged_replies_dropped)
 END_TEST
 
 /* A resolution through a delegation with no valid address: SERVFAIL right after the referral,
- * with nothing sent anywhere but the root (tx_next() audits every destination). */
+ * with nothing sent anywhere but the root (tx_next() audits every destination), counted as the
+ * policy's doing and told to the client as Invalid Data naming the zone (RFC 8914). */
 static void
-expect_no_ns(uint16_t port, const char *qname)
+expect_no_ns(uint16_t port, const char *qname, const char *ede_text)
 {
-	uint64_t servfail = STAT(rec_servfail), no_ns = STAT(rec_servfail_no_ns);
+	uint64_t servfail = STAT(rec_servfail), by_policy = STAT(rec_servfail_policy);
+	uint64_t no_ns = STAT(rec_servfail_no_ns);
 	uint64_t timeouts = STAT(rec_timeouts), sent = STAT(rec_queries_sent);
 	uint32_t path[8];
 	struct frame f;
@@ -920,8 +922,11 @@ expect_no_ns(uint16_t port, const char *qname)
 		ck_assert_uint_eq(path[i], ROOT_IP4);
 	check_client_answer(&f, port, 0x2222, qname, PX_DNS_RCODE_SERVFAIL);
 	rte_pktmbuf_free(f.m);
+	ck_assert_int_eq(last_ede, PX_DNS_EDE_INVALID_DATA);
+	ck_assert_str_eq(last_ede_text, ede_text);
 	ck_assert_uint_eq(STAT(rec_servfail), servfail + 1);
-	ck_assert_uint_eq(STAT(rec_servfail_no_ns), no_ns + 1);
+	ck_assert_uint_eq(STAT(rec_servfail_policy), by_policy + 1);
+	ck_assert_uint_eq(STAT(rec_servfail_no_ns), no_ns);
 	ck_assert_uint_eq(STAT(rec_timeouts), timeouts);
 	ck_assert_uint_eq(STAT(rec_queries_sent), sent + n);
 	expect_quiet(5);
@@ -930,8 +935,8 @@ expect_no_ns(uint16_t port, const char *qname)
 START_TEST(test_miss_invalid_glue_servfail)
 {
 	gateway_ready();
-	expect_no_ns(40003, "www.bad.test");
-	expect_no_ns(40003, "Www.AllBad.test");
+	expect_no_ns(40003, "www.bad.test", "NS addresses rejected: bad.test.");
+	expect_no_ns(40003, "Www.AllBad.test", "NS addresses rejected: allbad.test.");
 	ck_assert_uint_eq(STAT(rec_send_rejected_unspecified), 0);
 	ck_assert_uint_eq(STAT(rec_send_rejected_loopback), 0);
 	ck_assert_uint_eq(STAT(rec_send_rejected_broadcast), 0);
@@ -953,7 +958,7 @@ START_TEST(test_miss_self_glue_servfail)
 	uint64_t nat64 = rs->glue_rejected[PX_ADDR_NAT64];
 
 	gateway_ready();
-	expect_no_ns(40013, "www.self.test");
+	expect_no_ns(40013, "www.self.test", "NS addresses rejected: self.test.");
 	ck_assert_uint_eq(rs->glue_rejected[PX_ADDR_SELF], self + 1);
 	ck_assert_uint_eq(rs->glue_rejected[PX_ADDR_SUBNET_BROADCAST], bcast + 2);
 	ck_assert_uint_eq(rs->glue_rejected[PX_ADDR_LINK_LOCAL], ll + 1);
