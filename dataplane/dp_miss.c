@@ -416,6 +416,7 @@ answer_clients(struct dp_lcore *lc, const struct px_resolver_action *act)
 		case PX_RES_FAIL_NO_NS: DP_STAT_INC(lc, rec_servfail_no_ns); break;
 		case PX_RES_FAIL_DEADLINE: DP_STAT_INC(lc, rec_servfail_deadline); break;
 		case PX_RES_FAIL_POLICY: DP_STAT_INC(lc, rec_servfail_policy); break;
+		case PX_RES_FAIL_NETWORK: DP_STAT_INC(lc, rec_servfail_network); break;
 		default: DP_STAT_INC(lc, rec_servfail_limit); break;
 		}
 	}

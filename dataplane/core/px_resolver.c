@@ -634,6 +634,19 @@ px_resolver_on_timeout(struct px_resolver *r, uint64_t res, const struct px_upq_
 		server_failed(r, s, PX_RES_SRV_TIMEOUT, now_ms, act);
 }
 
+void
+px_resolver_on_unreachable(struct px_resolver *r, uint64_t res, const struct px_upq_addr *server,
+			   uint64_t now_ms, struct px_resolver_action *act)
+{
+	struct px_resolution *s = event_res(r, res, server, act);
+
+	if (s == NULL)
+		return;
+	r->stats.server_fail[PX_RES_SRV_UNREACHABLE]++;
+	s->cut.ns[s->inflight_ns].addr_state[s->inflight_addr] = PX_RES_ADDR_UNREACHABLE;
+	res_advance(r, s, now_ms, act);
+}
+
 static enum px_resolver_srv
 srv_of(const struct px_reply *rep)
 {
@@ -789,8 +802,9 @@ px_resolver_on_reply(struct px_resolver *r, uint64_t res, const struct px_reply 
 /*
  * Each reason's counter name and the Extended DNS Error a client gets for it. No Reachable
  * Authority (22) when the servers did not answer usefully, Invalid Data (24) when the
- * delegation gave nothing the policy lets pollux ask, Other (0) with the reason for a work
- * limit: the servers answered, pollux chose to stop.
+ * delegation gave nothing the policy lets pollux ask, Network Error (23) when pollux could not
+ * send to any of them, Other (0) with the reason for a work limit: the servers answered,
+ * pollux chose to stop.
  */
 static const struct {
 	const char *name;
@@ -813,6 +827,8 @@ static const struct {
 	[PX_RES_FAIL_TOO_BIG] = {"too_big", {PX_DNS_EDE_OTHER, "answer too large"}, false},
 	[PX_RES_FAIL_POLICY] = {"policy", {PX_DNS_EDE_INVALID_DATA, "NS addresses rejected: "},
 				true},
+	[PX_RES_FAIL_NETWORK] = {"network", {PX_DNS_EDE_NETWORK_ERROR,
+					     "no query could be sent to any nameserver"}, false},
 	[PX_RES_FAIL_CANCELLED] = {"cancelled", {PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
 						 "nameserver unresponsive; resolution ended to "
 						 "make room"}, false},
@@ -847,7 +863,7 @@ px_resolver_srv_name(enum px_resolver_srv s)
 {
 	static const char *const names[PX_RES_SRV_COUNT] = {
 		"lame", "refused", "servfail", "formerr", "truncated", "malformed", "timeout",
-		"too_many_rrs",
+		"too_many_rrs", "unreachable",
 	};
 
 	return (unsigned)s < PX_RES_SRV_COUNT ? names[s] : "?";

@@ -249,22 +249,34 @@ res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px
 }
 
 /*
- * True when the policy is why cut has no server to ask: no NS entry holds an address (so none
- * ever passed the policy, and no server was ever tried) and the policy refused at least one.
- * An entry that never had an address (in the zone without glue, a lookup that found nothing)
- * does not count either way: the policy rejected every address there was.
+ * Why cut, out of servers, has none left to ask. PX_RES_FAIL_POLICY when no NS entry holds an
+ * address (so none ever passed the policy, and no server was ever tried) and the policy refused
+ * at least one: an entry that never had an address (in the zone without glue, a lookup that
+ * found nothing) does not count either way, the policy rejected every address there was.
+ * PX_RES_FAIL_NETWORK when every address this worker could use was unreachable. Else NO_NS.
  */
-bool
-res_cut_rejected(const struct px_resolver_cut *cut)
+enum px_resolver_fail
+res_cut_fail(const struct px_resolver *r, const struct px_resolver_cut *cut)
 {
-	bool rejected = false;
+	bool rejected = false, held = false, unreachable = false, failed = false;
 
 	for (unsigned i = 0; i < cut->ns_count; i++) {
-		if (cut->ns[i].addr_count != 0)
-			return false;
-		rejected |= cut->ns[i].rejected != 0;
+		const struct px_resolver_ns *ns = &cut->ns[i];
+
+		held |= ns->addr_count != 0;
+		rejected |= ns->rejected != 0;
+		for (unsigned j = 0; j < ns->addr_count; j++) {
+			if (!family_ok(r, ns->addr[j].family))
+				continue;
+			unreachable |= ns->addr_state[j] == PX_RES_ADDR_UNREACHABLE;
+			failed |= ns->addr_state[j] != PX_RES_ADDR_UNREACHABLE;
+		}
 	}
-	return rejected;
+	if (!held && rejected)
+		return PX_RES_FAIL_POLICY;
+	if (unreachable && !failed)
+		return PX_RES_FAIL_NETWORK;
+	return PX_RES_FAIL_NO_NS;
 }
 
 void
@@ -330,7 +342,7 @@ pick_server(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms, uns
 		const struct px_resolver_ns *ns = &s->cut.ns[i];
 
 		for (unsigned j = 0; j < ns->addr_count; j++) {
-			if (ns->addr_state[j] == PX_RES_ADDR_FAILED ||
+			if (ns->addr_state[j] >= PX_RES_ADDR_FAILED || /* or UNREACHABLE */
 			    !family_ok(r, ns->addr[j].family))
 				continue;
 			if (r->upq == NULL) {
@@ -451,8 +463,7 @@ res_advance(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms,
 			if (s->cut.ns[ni].state == PX_RES_NS_GLUELESS)
 				break;
 		if (ni == s->cut.ns_count) {
-			res_fail(r, s, res_cut_rejected(&s->cut) ? PX_RES_FAIL_POLICY : PX_RES_FAIL_NO_NS,
-				 now_ms, act);
+			res_fail(r, s, res_cut_fail(r, &s->cut), now_ms, act);
 			return;
 		}
 		struct px_resolver_ns *ns = &s->cut.ns[ni];

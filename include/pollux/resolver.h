@@ -34,7 +34,9 @@
  *    (PX_RES_FAIL_NO_NS): never by letting the client time out. When that is because the
  *    policy rejected every address the cut was given (none ever passed, at least one was
  *    refused: glue, a cached cut, or what a glueless lookup found), the reason is
- *    PX_RES_FAIL_POLICY instead: the delegation, not the network, is what is wrong.
+ *    PX_RES_FAIL_POLICY instead: the delegation, not the network, is what is wrong; when no
+ *    query to any of them could even be sent (px_resolver_on_unreachable), it is
+ *    PX_RES_FAIL_NETWORK: pollux's own link, not the servers.
  *
  * Behaviour, per reply class (the caller classified the reply with px_reply_classify() using
  * the SEND action's qname, qtype, qclass and zone as bailiwick, so only in-bailiwick data is
@@ -141,7 +143,9 @@ enum px_resolver_fail {
 	PX_RES_FAIL_DEADLINE,  /* the deadline passed */
 	PX_RES_FAIL_TOO_BIG,   /* the answer does not fit PX_RES_RR_BUF / PX_RES_MAX_RR */
 	PX_RES_FAIL_POLICY,    /* no usable nameserver: the cut never had an address the policy
-				* allowed, and it rejected at least one (res_cut_rejected) */
+				* allowed, and it rejected at least one (res_cut_fail) */
+	PX_RES_FAIL_NETWORK,   /* no usable nameserver: no query to any of them could be sent
+				* (px_resolver_on_unreachable), none failed otherwise */
 	PX_RES_FAIL_CANCELLED, /* px_resolver_cancel() (no action is produced for it) */
 	PX_RES_FAIL_COUNT,
 };
@@ -156,6 +160,7 @@ enum px_resolver_srv {
 	PX_RES_SRV_MALFORMED,
 	PX_RES_SRV_TIMEOUT,
 	PX_RES_SRV_TOO_MANY_RRS, /* a reply with more records than px_reply indexes */
+	PX_RES_SRV_UNREACHABLE,  /* the query never left (the caller had no next-hop MAC) */
 	PX_RES_SRV_COUNT,
 };
 
@@ -170,6 +175,7 @@ enum px_resolver_addr_state {
 	PX_RES_ADDR_UNTRIED = 0,
 	PX_RES_ADDR_OK,     /* answered usefully: still usable */
 	PX_RES_ADDR_FAILED, /* failed for this resolution: never used again by it */
+	PX_RES_ADDR_UNREACHABLE, /* failed the same way, because no query could be sent to it */
 };
 
 enum px_resolver_ns_state {
@@ -473,6 +479,13 @@ void px_resolver_on_reply(struct px_resolver *r, uint64_t res, const struct px_r
 void px_resolver_on_timeout(struct px_resolver *r, uint64_t res, const struct px_upq_addr *server,
 			   uint64_t now_ms, struct px_resolver_action *act);
 
+/* As px_resolver_on_timeout(), when the caller could never send the query at all (no
+ * link-layer next hop for the server): the address is failed as unreachable, so a resolution
+ * that could reach none of its servers fails PX_RES_FAIL_NETWORK rather than NO_NS. */
+void px_resolver_on_unreachable(struct px_resolver *r, uint64_t res,
+			       const struct px_upq_addr *server, uint64_t now_ms,
+			       struct px_resolver_action *act);
+
 /* The top resolution in flight for the same question (name compared case-insensitively), or 0.
  * O(1) on average. */
 uint64_t px_resolver_find(const struct px_resolver *r, const struct px_resolver_question *q);
@@ -557,6 +570,6 @@ bool res_cut_start(struct px_resolver *r, struct px_resolution *s,
 		      const struct px_resolver_start_cut *sc);
 void res_cut_closest(struct px_resolver *r, struct px_resolution *s);
 int res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px_reply *rep);
-bool res_cut_rejected(const struct px_resolver_cut *cut);
+enum px_resolver_fail res_cut_fail(const struct px_resolver *r, const struct px_resolver_cut *cut);
 bool res_add_addr(struct px_resolver *r, struct px_resolver_ns *ns,
 		     const struct px_upq_addr *a, enum px_addr_entry at);

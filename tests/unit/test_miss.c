@@ -21,6 +21,8 @@
  *   dead.test     ns.dead.test 198.18.5.1             never answers
  *   onlink.test   ns.onlink.test 198.18.0.53          on pollux's own /24: reached by its own
  *                                                     ARP entry, not through the gateway
+ *   noarp.test    ns.noarp.test 198.18.0.54           on the /24 too, but never answers ARP:
+ *                                                     no query to it can leave
  *   tc.test       ns.tc.test 198.18.7.1               answers over UDP with TC set and no
  *   tc2.test      ns1/ns2.tc2.test 198.18.8.1/.2      records (the same): the answer comes
  *                                                     only through the TCP retry
@@ -99,6 +101,7 @@
 #define DEAD_IP4 RTE_BE32(0xc6120501)    /* 198.18.5.1 */
 #define FORGED_IP4 RTE_BE32(0xc6120601)  /* 198.18.6.1 */
 #define ONLINK_IP4 RTE_BE32(0xc6120035)  /* 198.18.0.53: in pollux's 198.18.0.0/24 */
+#define NOARP_IP4 RTE_BE32(0xc6120036)   /* 198.18.0.54: the same, silent on the link */
 #define TC_IP4 RTE_BE32(0xc6120701)      /* 198.18.7.1 */
 #define TC2A_IP4 RTE_BE32(0xc6120801)    /* 198.18.8.1 */
 #define TC2B_IP4 RTE_BE32(0xc6120802)    /* 198.18.8.2 */
@@ -145,6 +148,7 @@ static const struct deleg delegs[] = {
 	{"slow.test", 2, {"ns1.slow.test", "ns2.slow.test"}, {"198.18.4.1", "198.18.4.2"}},
 	{"dead.test", 1, {"ns.dead.test"}, {"198.18.5.1"}},
 	{"onlink.test", 1, {"ns.onlink.test"}, {"198.18.0.53"}},
+	{"noarp.test", 1, {"ns.noarp.test"}, {"198.18.0.54"}},
 	{"tc.test", 1, {"ns.tc.test"}, {"198.18.7.1"}, true},
 	{"tc2.test", 2, {"ns1.tc2.test", "ns2.tc2.test"}, {"198.18.8.1", "198.18.8.2"}, true},
 	/* The sharing cases (the crowd worker). */
@@ -249,7 +253,8 @@ audit(const struct rte_mbuf *m)
 		const struct rte_arp_hdr *a = (const struct rte_arp_hdr *)(e + 1);
 
 		ck_assert_uint_eq(a->arp_opcode, RTE_BE16(RTE_ARP_OP_REQUEST));
-		ck_assert(a->arp_data.arp_tip == GW_IP4 || a->arp_data.arp_tip == ONLINK_IP4);
+		ck_assert(a->arp_data.arp_tip == GW_IP4 || a->arp_data.arp_tip == ONLINK_IP4 ||
+			  a->arp_data.arp_tip == NOARP_IP4);
 		return;
 	}
 	ck_assert_uint_eq(e->ether_type, RTE_BE16(RTE_ETHER_TYPE_IPV4));
@@ -1267,6 +1272,58 @@ START_TEST(test_miss_onlink_server)
 	rte_pktmbuf_free(f.m);
 	/* Waiting for the neighbour was not the server's fault. */
 	ck_assert_uint_eq(STAT(rec_timeouts), timeouts);
+	expect_quiet(5);
+}
+END_TEST
+
+/*
+ * A nameserver on pollux's subnet that never answers ARP: its query never leaves (counted
+ * rec_drop_no_neigh each time), is tried again DP_MISS_UNSENT_RETRIES times, and then the
+ * resolver is told the server is unreachable rather than slow. With no other server the
+ * client gets SERVFAIL with Network Error (RFC 8914), counted rec_servfail_network.
+ */
+START_TEST(test_miss_unreachable_server_network_error)
+{
+	uint64_t network = STAT(rec_servfail_network), no_ns = STAT(rec_servfail_no_ns);
+	uint64_t no_neigh = STAT(rec_drop_no_neigh);
+	const struct px_resolver_stats *rs = &dp_miss_resolver(worker->miss)->stats;
+	uint64_t unreachable = rs->server_fail[PX_RES_SRV_UNREACHABLE];
+	unsigned arps = 0;
+	struct rte_mbuf *m;
+	struct frame f;
+
+	gateway_ready();
+	client_ask(40014, 0x2323, "www.noarp.test", PX_DNS_TYPE_A);
+	for (;;) {
+		m = tx_next(WAIT_TIMEOUT_MS);
+		ck_assert_ptr_nonnull(m);
+		if (rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->ether_type ==
+		    RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+			const struct rte_arp_hdr *a = rte_pktmbuf_mtod_offset(m, const struct rte_arp_hdr *,
+									      14);
+
+			ck_assert_uint_eq(a->arp_data.arp_tip, NOARP_IP4);
+			rte_pktmbuf_free(m);
+			arps++;
+			continue;
+		}
+		frame_parse(m, &f);
+		if (!f.upstream)
+			break;
+		ck_assert_uint_eq(f.q.dst, ROOT_IP4); /* nothing ever reaches 198.18.0.54 */
+		answer_upq(&f.q);
+	}
+	check_client_answer(&f, 40014, 0x2323, "www.noarp.test", PX_DNS_RCODE_SERVFAIL);
+	rte_pktmbuf_free(f.m);
+	ck_assert_int_eq(last_ede, PX_DNS_EDE_NETWORK_ERROR);
+	ck_assert_str_eq(last_ede_text, "no query could be sent to any nameserver");
+	ck_assert_uint_ge(arps, 1);
+	/* Sent at least once more before giving up: not the first miss of a MAC. */
+	ck_assert_uint_ge(STAT(rec_drop_no_neigh), no_neigh + 2);
+	no_neigh_expected += STAT(rec_drop_no_neigh) - no_neigh;
+	ck_assert_uint_eq(rs->server_fail[PX_RES_SRV_UNREACHABLE], unreachable + 1);
+	ck_assert_uint_eq(STAT(rec_servfail_network), network + 1);
+	ck_assert_uint_eq(STAT(rec_servfail_no_ns), no_ns);
 	expect_quiet(5);
 }
 END_TEST
@@ -2351,6 +2408,7 @@ recurse_suite(void)
 	tcase_add_test(tc, test_miss_timeout_failover);
 	tcase_add_test(tc, test_miss_timeout_last_server_servfail);
 	tcase_add_test(tc, test_miss_onlink_server);
+	tcase_add_test(tc, test_miss_unreachable_server_network_error);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 

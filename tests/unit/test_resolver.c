@@ -276,6 +276,18 @@ note_cache(void)
 	strcat(cached, ";");
 }
 
+/* Servers the worker could not even send to (no neighbour), by address; NULL ends. */
+static const char *unreachable[4];
+
+static bool
+is_unreachable(const char *server)
+{
+	for (unsigned i = 0; i < 4 && unreachable[i] != NULL; i++)
+		if (strcmp(unreachable[i], server) == 0)
+			return true;
+	return false;
+}
+
 /* Answers SEND actions from the fake internet until the resolution ends (or max_steps). */
 static void
 drive(unsigned max_steps)
@@ -301,6 +313,12 @@ drive(unsigned max_steps)
 			ck_assert_int_eq(px_addr_check4(&policy, v4), PX_ADDR_OK);
 		} else {
 			ck_assert_int_eq(px_addr_check6(&policy, to.a), PX_ADDR_OK);
+		}
+		if (is_unreachable(server)) {
+			now += timeout_ms;
+			px_resolver_on_unreachable(res, h, &to, now, &act);
+			note_cache();
+			continue;
 		}
 		ru = lookup(server, q, act.qtype);
 		if (ru == NULL) {
@@ -349,6 +367,7 @@ setup_with(const struct px_resolver_config *c)
 	timeout_ms = 400;
 	send_count = 0;
 	cached[0] = 0;
+	memset(unreachable, 0, sizeof(unreachable));
 }
 
 static void
@@ -622,6 +641,36 @@ START_TEST(test_resolve_glueless_address_rejected)
 }
 END_TEST
 
+/* No query to any server of the cut could leave: the network, not the servers (Network
+ * Error); one that could and timed out makes it the servers' failure again. */
+START_TEST(test_resolve_all_unreachable)
+{
+	unreachable[0] = "198.18.2.1";
+	unreachable[1] = "198.18.2.2";
+	ck_assert_int_eq(resolve("www.example.test", PX_DNS_TYPE_A, 1), 0);
+	assert_servfail(PX_RES_FAIL_NETWORK);
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_UNREACHABLE], 2);
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_TIMEOUT], 0);
+	ck_assert_str_eq(px_resolver_srv_name(PX_RES_SRV_UNREACHABLE), "unreachable");
+	assert_fail_ede(PX_DNS_EDE_NETWORK_ERROR, "no query could be sent to any nameserver");
+}
+END_TEST
+
+START_TEST(test_resolve_unreachable_and_timeout)
+{
+	static const char *const want[] = {"198.18.0.1 test. A", "198.18.1.1 example.test. A",
+					   "198.18.2.1 www.example.test. A",
+					   "198.18.2.2 www.example.test. A"};
+
+	unreachable[0] = "198.18.2.1"; /* 198.18.2.2 has no rule: it times out */
+	ck_assert_int_eq(resolve("www.example.test", PX_DNS_TYPE_A, 1), 0);
+	assert_sends(want, 4);
+	assert_servfail(PX_RES_FAIL_NO_NS);
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_UNREACHABLE], 1);
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_TIMEOUT], 1);
+}
+END_TEST
+
 /* One table gives each reason its counter name and its Extended DNS Error. */
 START_TEST(test_resolve_fail_ede_table)
 {
@@ -639,6 +688,8 @@ START_TEST(test_resolve_fail_ede_table)
 		{PX_RES_FAIL_LOOP, PX_DNS_EDE_OTHER, "CNAME loop"},
 		{PX_RES_FAIL_TOO_BIG, PX_DNS_EDE_OTHER, "answer too large"},
 		{PX_RES_FAIL_POLICY, PX_DNS_EDE_INVALID_DATA, "NS addresses rejected: a\\\\b\\.c.\\000."},
+		{PX_RES_FAIL_NETWORK, PX_DNS_EDE_NETWORK_ERROR,
+		 "no query could be sent to any nameserver"},
 		{PX_RES_FAIL_CANCELLED, PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
 		 "nameserver unresponsive; resolution ended to make room"},
 	};
@@ -1370,6 +1421,8 @@ resolve_suite(void)
 	TC("failover", tcase_add_test(tc, test_resolve_lame_then_good);
 	   tcase_add_test(tc, test_resolve_too_many_rrs_then_second);
 	   tcase_add_test(tc, test_resolve_timeout_then_second);
+	   tcase_add_test(tc, test_resolve_all_unreachable);
+	   tcase_add_test(tc, test_resolve_unreachable_and_timeout);
 	   tcase_add_test(tc, test_resolve_stale_events));
 	TC("cname", tcase_add_test(tc, test_resolve_cname_in_zone);
 	   tcase_add_test(tc, test_resolve_cname_across_zones);
