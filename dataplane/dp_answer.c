@@ -110,8 +110,8 @@ lookup_live(const struct dp_lcore *lc, const uint8_t *name, uint8_t name_len, ui
  * the query in and answers it later. With recursion off, or when the resolver cannot take it
  * (no client slot, no resolution slot: counted), the answer is SERVFAIL at once rather than a
  * client left to time out. The local zones' own NXDOMAIN and NODATA carry no Extended DNS
- * Error: they are the data, not a failure. A TCP client (tcp set) is handed to the resolver as such: its answer
- * goes back to the TCP thread, not out of the port.
+ * Error: they are the data, not a failure. A TCP client (tcp set) is handed to the resolver as
+ * such: its answer goes back to the TCP thread, not out of the port.
  */
 static uint16_t
 answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,

@@ -216,8 +216,9 @@ classify(struct dp_miss *rc, const struct px_reply_query *qq, const uint8_t *zon
  * Feeds q's outcome to every waiter, oldest first: the reply dns (question qq; rc->reply holds
  * its classification for the zone `classified` names, or nothing when classified is NULL) or,
  * with dns NULL, a timeout, or for a query that never left (no neighbour MAC, after its
- * retries) the server being unreachable. Each waiter is unlinked before it is fed and q is freed with the
- * last; a waiter cut short meanwhile has left the list through the release hook.
+ * retries) the server being unreachable. Each waiter is unlinked before it is fed and q is
+ * freed with the last; a waiter cut short meanwhile has left the list through the release
+ * hook.
  */
 static void
 query_feed(struct dp_lcore *lc, struct miss_query *q, const struct px_upq_addr *server,
