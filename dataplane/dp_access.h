@@ -94,20 +94,24 @@ dp_access_check(struct dp_lcore *lc, const uint8_t *src, bool v6)
 }
 
 /*
- * Rewrites the query msg[0, len) in place into a bare answer with rcode (and TC when tc): the
- * header, and the question when there is exactly one that reads cleanly; no records, no OPT.
- * So the answer is never larger than the query. Returns its length, or 0 when nothing is to
- * be sent (shorter than a header, or QR set: never answer a response). Any thread.
+ * Rewrites the query msg[0, len) in place (cap bytes of room) into a bare answer with rcode
+ * (and TC when tc): the header, and the question when there is exactly one that reads
+ * cleanly; no records. A REFUSED to a query that carried an OPT gets an OPT with the Extended
+ * DNS Error Prohibited (18) and no EXTRA-TEXT, if cap has room; anything else gets no OPT. So
+ * the answer is never larger than the query, or 6 bytes larger with that option (the query's
+ * OPT was at least as long as the answer's without it). Returns its length, or 0 when nothing
+ * is to be sent (shorter than a header, or QR set: never answer a response). Any thread.
  */
-uint16_t dp_access_reply(uint8_t *msg, uint16_t len, uint8_t rcode, bool tc);
+uint16_t dp_access_reply(uint8_t *msg, uint16_t len, uint16_t cap, uint8_t rcode, bool tc);
 
 /*
- * The whole screen for a UDP query from src, its DNS payload dns[0, len): returns 0 to go on
- * answering it, -1 to drop it (counted), or the length of the REFUSED or TC answer written in
- * place (counted by rcode). Worker only, as an online RCU reader.
+ * The whole screen for a UDP query from src, its DNS payload dns[0, len) with cap bytes of
+ * room: returns 0 to go on answering it, -1 to drop it (counted), or the length of the REFUSED
+ * or TC answer written in place (counted by rcode). Worker only, as an online RCU reader.
  */
 static inline int
-dp_access_screen(struct dp_lcore *lc, const uint8_t *src, bool v6, uint8_t *dns, uint16_t len)
+dp_access_screen(struct dp_lcore *lc, const uint8_t *src, bool v6, uint8_t *dns, uint16_t len,
+		 uint16_t cap)
 {
 	enum dp_access_verdict v = dp_access_check(lc, src, v6);
 	uint8_t rcode = PX_DNS_RCODE_REFUSED;
@@ -119,7 +123,7 @@ dp_access_screen(struct dp_lcore *lc, const uint8_t *src, bool v6, uint8_t *dns,
 		return -1;
 	if (v == DP_ACCESS_SLIP)
 		rcode = PX_DNS_RCODE_NOERROR;
-	rlen = dp_access_reply(dns, len, rcode, v == DP_ACCESS_SLIP);
+	rlen = dp_access_reply(dns, len, cap, rcode, v == DP_ACCESS_SLIP);
 	if (rlen == 0) {
 		if (len < PX_DNS_HDR_LEN)
 			DP_STAT_INC(lc, drop_dns_runt);

@@ -11,6 +11,14 @@
 #include "dp_lcore.h"
 #include "dp_miss.h"
 
+/* What a refused class or zone transfer is told: Not Supported (RFC 8914 4.22), with no
+ * EXTRA-TEXT: the answer costs nothing to ask for from a spoofed source, so it stays small. */
+static const struct px_dns_ede_info ede_not_supported = {PX_DNS_EDE_NOT_SUPPORTED, ""};
+
+/* With recursion off a miss outside the local zones is a name pollux is neither authoritative
+ * for nor set up to resolve: Not Authoritative (RFC 8914 4.21), no text, as above. */
+static const struct px_dns_ede_info ede_not_authoritative = {PX_DNS_EDE_NOT_AUTHORITATIVE, ""};
+
 /* Over TCP (tcp set) the only limit is the room the message has: a TCP message can hold
  * 65535 bytes, and the client asked over TCP because UDP was too small. */
 static inline uint16_t
@@ -84,14 +92,15 @@ lookup_live(const struct dp_lcore *lc, const uint8_t *name, uint8_t name_len, ui
  * local zone apex but does not exist: NXDOMAIN), then the resolver (dp_miss.h), which takes
  * the query in and answers it later. With recursion off, or when the resolver cannot take it
  * (no client slot, no resolution slot: counted), the answer is SERVFAIL at once rather than a
- * client left to time out. A TCP client (tcp set) is handed to the resolver as such: its answer
- * goes back to the TCP thread, not out of the port.
+ * client left to time out. The local zones' own NXDOMAIN and NODATA carry no Extended DNS
+ * Error: they are the data, not a failure. A TCP client (tcp set) is handed to the resolver as
+ * such: its answer goes back to the TCP thread, not out of the port.
  */
 static uint16_t
 answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
 		const struct rte_mbuf *m, const struct dp_client_addr *tcp)
 {
-	const struct px_dns_ede_info *why = NULL;
+	const struct px_dns_ede_info *why = lc->miss == NULL ? &ede_not_authoritative : NULL;
 	const struct dp_cache_entry *e;
 	int64_t ttl;
 	unsigned off = 0;
@@ -129,17 +138,22 @@ answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp
 }
 
 /* Queries pollux refuses or does not implement whatever the cache holds. Returns the rcode, or
- * PX_DNS_RCODE_NOERROR when the query is to be looked up. */
+ * PX_DNS_RCODE_NOERROR when the query is to be looked up; *ede is the Extended DNS Error to
+ * send with a REFUSED. */
 static inline uint8_t
-screen_question(const struct dp_query *q)
+screen_question(const struct dp_query *q, const struct px_dns_ede_info **ede)
 {
-	if (unlikely(q->qclass != PX_DNS_CLASS_IN))
+	*ede = NULL;
+	if (unlikely(q->qclass != PX_DNS_CLASS_IN)) {
+		*ede = &ede_not_supported;
 		return PX_DNS_RCODE_REFUSED;
+	}
 	switch (q->qtype) {
 	case PX_DNS_TYPE_OPT:
 		return PX_DNS_RCODE_FORMERR; /* a meta-type, meaningless as a question */
 	case PX_DNS_TYPE_AXFR:
 	case PX_DNS_TYPE_IXFR:
+		*ede = &ede_not_supported;
 		return PX_DNS_RCODE_REFUSED; /* zone transfers are not a resolver's business */
 	case PX_DNS_TYPE_MAILA:
 	case PX_DNS_TYPE_MAILB:
@@ -154,6 +168,7 @@ answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
 	     const struct rte_mbuf *m, const struct dp_client_addr *tcp)
 {
 	struct dp_query q;
+	const struct px_dns_ede_info *ede;
 	const struct dp_cache_entry *e;
 	int64_t ttl;
 	uint8_t rcode;
@@ -190,9 +205,9 @@ answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
 		goto formerr;
 	}
 	DP_STAT_INC(lc, queries);
-	rcode = screen_question(&q);
+	rcode = screen_question(&q, &ede);
 	if (unlikely(rcode != PX_DNS_RCODE_NOERROR))
-		return respond_rcode(lc, msg, cap, &q, rcode, tcp);
+		return respond_rcode_ede(lc, msg, cap, &q, rcode, ede, tcp);
 
 	e = lookup_live(lc, q.qname_lc, q.qname_len, q.qtype, q.qclass, DP_CACHE_RRSET, &ttl);
 	if (likely(e != NULL)) {

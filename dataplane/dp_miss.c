@@ -403,41 +403,12 @@ out:
 	client_release(rc, i);
 }
 
-/* The Extended DNS Error a client gets with a SERVFAIL for why (RFC 8914). */
-static const struct px_dns_ede_info *
-miss_fail_ede(enum px_resolver_fail why)
-{
-	static const struct px_dns_ede_info no_ns = {PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
-						     "no usable nameserver answered"};
-	static const struct px_dns_ede_info deadline = {PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
-							"resolution timed out"};
-	static const struct px_dns_ede_info queries = {PX_DNS_EDE_OTHER,
-						       "work limit: upstream queries"};
-	static const struct px_dns_ede_info referrals = {PX_DNS_EDE_OTHER,
-							 "work limit: referrals"};
-	static const struct px_dns_ede_info glueless = {PX_DNS_EDE_OTHER,
-							"work limit: glueless lookups"};
-	static const struct px_dns_ede_info cnames = {PX_DNS_EDE_OTHER, "CNAME chain too long"};
-	static const struct px_dns_ede_info loop = {PX_DNS_EDE_OTHER, "CNAME loop"};
-	static const struct px_dns_ede_info too_big = {PX_DNS_EDE_OTHER, "answer too large"};
-
-	switch (why) {
-	case PX_RES_FAIL_NO_NS: return &no_ns;
-	case PX_RES_FAIL_DEADLINE: return &deadline;
-	case PX_RES_FAIL_QUERIES: return &queries;
-	case PX_RES_FAIL_REFERRALS: return &referrals;
-	case PX_RES_FAIL_GLUELESS: return &glueless;
-	case PX_RES_FAIL_CNAMES: return &cnames;
-	case PX_RES_FAIL_LOOP: return &loop;
-	case PX_RES_FAIL_TOO_BIG: return &too_big;
-	default: return NULL;
-	}
-}
-
 static void
 answer_clients(struct dp_lcore *lc, const struct px_resolver_action *act)
 {
 	struct px_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL};
+	struct px_dns_ede_info ede;
+	char text[PX_DNS_EDE_TEXT_MAX + 1];
 
 	if (act->kind == PX_RES_ACT_ANSWER) {
 		ans.rcode = act->rcode;
@@ -451,10 +422,12 @@ answer_clients(struct dp_lcore *lc, const struct px_resolver_action *act)
 		DP_STAT_INC(lc, rec_answered);
 	} else {
 		DP_STAT_INC(lc, rec_servfail);
-		ans.ede = miss_fail_ede(act->reason);
+		ans.ede = px_resolver_fail_ede(act->reason, act->zone, act->zone_len, &ede, text);
 		switch (act->reason) {
 		case PX_RES_FAIL_NO_NS: DP_STAT_INC(lc, rec_servfail_no_ns); break;
 		case PX_RES_FAIL_DEADLINE: DP_STAT_INC(lc, rec_servfail_deadline); break;
+		case PX_RES_FAIL_POLICY: DP_STAT_INC(lc, rec_servfail_policy); break;
+		case PX_RES_FAIL_NETWORK: DP_STAT_INC(lc, rec_servfail_network); break;
 		default: DP_STAT_INC(lc, rec_servfail_limit); break;
 		}
 	}
@@ -569,12 +542,11 @@ dp_miss_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
 	uint32_t i;
 	int ret;
 
-	*why = NULL;
+	*why = &ede_no_room;
 	if (unlikely(q->question_end == 0 || q->question_end > REC_QMSG_MAX)) {
 		DP_STAT_INC(lc, rec_no_client_slot);
 		return false;
 	}
-	*why = &ede_no_room;
 	/* The share first: a client past it must not push anybody else out (no jostle). */
 	if (rc->share != NULL && !miss_share_take(lc, from, &shared)) {
 		*why = &ede_no_room;

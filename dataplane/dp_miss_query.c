@@ -215,8 +215,10 @@ classify(struct dp_miss *rc, const struct px_reply_query *qq, const uint8_t *zon
 /*
  * Feeds q's outcome to every waiter, oldest first: the reply dns (question qq; rc->reply holds
  * its classification for the zone `classified` names, or nothing when classified is NULL) or,
- * with dns NULL, a timeout. Each waiter is unlinked before it is fed and q is freed with the
- * last; a waiter cut short meanwhile has left the list through the release hook.
+ * with dns NULL, a timeout, or for a query that never left (no neighbour MAC, after its
+ * retries) the server being unreachable. Each waiter is unlinked before it is fed and q is
+ * freed with the last; a waiter cut short meanwhile has left the list through the release
+ * hook.
  */
 static void
 query_feed(struct dp_lcore *lc, struct miss_query *q, const struct px_upq_addr *server,
@@ -227,7 +229,7 @@ query_feed(struct dp_lcore *lc, struct miss_query *q, const struct px_upq_addr *
 	const uint64_t h = query_handle(rc, q);
 	uint8_t zone[PX_DNS_NAME_BUF];
 	uint8_t zone_len = 0;
-	bool have = classified != NULL;
+	bool have = classified != NULL, unsent = q->unsent; /* read before q is freed */
 	struct px_resolver_action act;
 
 	if (have) {
@@ -253,7 +255,9 @@ query_feed(struct dp_lcore *lc, struct miss_query *q, const struct px_upq_addr *
 		query_unlink(rc, q, w);
 		if (q->head == 0)
 			query_free(rc, q);
-		if (dns == NULL) {
+		if (dns == NULL && unsent) {
+			px_resolver_on_unreachable(rc->res, res, server, lc->now_ms, &act);
+		} else if (dns == NULL) {
 			px_resolver_on_timeout(rc->res, res, server, lc->now_ms, &act);
 		} else {
 			miss_prime_reply(lc, res, dns, dns_len, server);

@@ -78,10 +78,11 @@ miss_evict(struct dp_lcore *lc, uint64_t top)
 {
 	struct dp_miss *rc = lc->miss;
 	const struct px_resolution *s = px_resolver_get(rc->res, top);
-	static const struct px_dns_ede_info ede = {
-		PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
-		"nameserver unresponsive; resolution ended to make room"};
-	struct px_wire_answer ans = {.rcode = PX_DNS_RCODE_SERVFAIL, .ede = &ede};
+	struct px_dns_ede_info ede;
+	struct px_wire_answer ans = {
+		.rcode = PX_DNS_RCODE_SERVFAIL,
+		.ede = px_resolver_fail_ede(PX_RES_FAIL_CANCELLED, NULL, 0, &ede, NULL),
+	};
 	uint64_t clients[PX_RES_MAX_CLIENTS], tree[8];
 	unsigned count, n;
 

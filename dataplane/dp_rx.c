@@ -91,7 +91,7 @@ static inline uint16_t
 screen_and_answer(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *src, bool v6,
 		  uint8_t *dns, uint16_t dns_len, uint16_t dns_off)
 {
-	int screen = dp_access_screen(lc, src, v6, dns, dns_len);
+	int screen = dp_access_screen(lc, src, v6, dns, dns_len, dns_room(m, dns_off));
 
 	if (unlikely(screen != 0))
 		return screen < 0 ? 0 : (uint16_t)screen;

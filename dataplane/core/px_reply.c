@@ -420,6 +420,7 @@ add_ns(struct ctx *c, const struct px_reply_rr *rr)
 	ns->name_len = (uint8_t)n;
 	ns->addr_count = 0;
 	ns->glue_seen = false;
+	ns->addr_rejected = 0;
 	memcpy(ns->name, name, n);
 }
 
@@ -469,6 +470,8 @@ add_glue(struct ctx *c, struct px_reply_ns *ns, const struct px_reply_rr *rr)
 	}
 	if (why != PX_ADDR_OK) {
 		r->counts.addr_rejected[(unsigned)why < PX_ADDR_REASON_COUNT ? why : 0]++;
+		if (ns->addr_rejected != UINT8_MAX)
+			ns->addr_rejected++;
 		return;
 	}
 	for (unsigned i = 0; i < ns->addr_count; i++) {

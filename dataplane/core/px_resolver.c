@@ -347,6 +347,8 @@ res_fail(struct px_resolver *r, struct px_resolution *s, enum px_resolver_fail w
 	r->stats.servfail_reason[why]++;
 	act->kind = PX_RES_ACT_SERVFAIL;
 	act->reason = why;
+	act->zone = s->cut.zone; /* the slot keeps its bytes until the next call (act_done) */
+	act->zone_len = s->cut.zone_len;
 	act->truncated_seen = s->truncated_seen;
 }
 
@@ -632,6 +634,19 @@ px_resolver_on_timeout(struct px_resolver *r, uint64_t res, const struct px_upq_
 		server_failed(r, s, PX_RES_SRV_TIMEOUT, now_ms, act);
 }
 
+void
+px_resolver_on_unreachable(struct px_resolver *r, uint64_t res, const struct px_upq_addr *server,
+			   uint64_t now_ms, struct px_resolver_action *act)
+{
+	struct px_resolution *s = event_res(r, res, server, act);
+
+	if (s == NULL)
+		return;
+	r->stats.server_fail[PX_RES_SRV_UNREACHABLE]++;
+	s->cut.ns[s->inflight_ns].addr_state[s->inflight_addr] = PX_RES_ADDR_UNREACHABLE;
+	res_advance(r, s, now_ms, act);
+}
+
 static enum px_resolver_srv
 srv_of(const struct px_reply *rep)
 {
@@ -784,15 +799,63 @@ px_resolver_on_reply(struct px_resolver *r, uint64_t res, const struct px_reply 
 	}
 }
 
+/*
+ * Each reason's counter name and the Extended DNS Error a client gets for it. No Reachable
+ * Authority (22) when the servers did not answer usefully, Invalid Data (24) when the
+ * delegation gave nothing the policy lets pollux ask, Network Error (23) when pollux could not
+ * send to any of them, Other (0) with the reason for a work limit: the servers answered,
+ * pollux chose to stop.
+ */
+static const struct {
+	const char *name;
+	struct px_dns_ede_info ede;
+	bool zone; /* the text is followed by the zone's name */
+} fail_info[PX_RES_FAIL_COUNT] = {
+	[PX_RES_FAIL_NONE] = {"none", {0, NULL}, false},
+	[PX_RES_FAIL_NO_NS] = {"no_ns", {PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
+					 "no usable nameserver answered"}, false},
+	[PX_RES_FAIL_QUERIES] = {"queries", {PX_DNS_EDE_OTHER, "work limit: upstream queries"},
+				 false},
+	[PX_RES_FAIL_REFERRALS] = {"referrals", {PX_DNS_EDE_OTHER, "work limit: referrals"},
+				   false},
+	[PX_RES_FAIL_GLUELESS] = {"glueless", {PX_DNS_EDE_OTHER, "work limit: glueless lookups"},
+				  false},
+	[PX_RES_FAIL_CNAMES] = {"cnames", {PX_DNS_EDE_OTHER, "CNAME chain too long"}, false},
+	[PX_RES_FAIL_LOOP] = {"loop", {PX_DNS_EDE_OTHER, "CNAME loop"}, false},
+	[PX_RES_FAIL_DEADLINE] = {"deadline", {PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
+					       "resolution timed out"}, false},
+	[PX_RES_FAIL_TOO_BIG] = {"too_big", {PX_DNS_EDE_OTHER, "answer too large"}, false},
+	[PX_RES_FAIL_POLICY] = {"policy", {PX_DNS_EDE_INVALID_DATA, "NS addresses rejected: "},
+				true},
+	[PX_RES_FAIL_NETWORK] = {"network", {PX_DNS_EDE_NETWORK_ERROR,
+					     "no query could be sent to any nameserver"}, false},
+	[PX_RES_FAIL_CANCELLED] = {"cancelled", {PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
+						 "nameserver unresponsive; resolution ended to "
+						 "make room"}, false},
+};
+
 const char *
 px_resolver_fail_name(enum px_resolver_fail f)
 {
-	static const char *const names[PX_RES_FAIL_COUNT] = {
-		"none", "no_ns", "queries", "referrals", "glueless",
-		"cnames", "loop", "deadline", "too_big", "cancelled",
-	};
+	return (unsigned)f < PX_RES_FAIL_COUNT ? fail_info[f].name : "?";
+}
 
-	return (unsigned)f < PX_RES_FAIL_COUNT ? names[f] : "?";
+const struct px_dns_ede_info *
+px_resolver_fail_ede(enum px_resolver_fail why, const uint8_t *zone, uint8_t zone_len,
+		     struct px_dns_ede_info *ede, char *text)
+{
+	size_t n;
+
+	if ((unsigned)why >= PX_RES_FAIL_COUNT || why == PX_RES_FAIL_NONE)
+		return NULL;
+	*ede = fail_info[why].ede;
+	if (!fail_info[why].zone)
+		return ede;
+	n = strnlen(ede->text, PX_DNS_EDE_TEXT_MAX);
+	memcpy(text, ede->text, n);
+	px_wire_name_text(text + n, PX_DNS_EDE_TEXT_MAX + 1 - n, zone, zone_len);
+	ede->text = text;
+	return ede;
 }
 
 const char *
@@ -800,7 +863,7 @@ px_resolver_srv_name(enum px_resolver_srv s)
 {
 	static const char *const names[PX_RES_SRV_COUNT] = {
 		"lame", "refused", "servfail", "formerr", "truncated", "malformed", "timeout",
-		"too_many_rrs",
+		"too_many_rrs", "unreachable",
 	};
 
 	return (unsigned)s < PX_RES_SRV_COUNT ? names[s] : "?";

@@ -55,6 +55,8 @@ res_add_addr(struct px_resolver *r, struct px_resolver_ns *ns, const struct px_u
 		return false;
 	}
 	if (why != PX_ADDR_OK) {
+		if (ns->rejected != UINT8_MAX)
+			ns->rejected++;
 		if (at == PX_ADDR_AT_GLUE)
 			r->stats.glue_rejected[why]++;
 		else
@@ -219,6 +221,7 @@ res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px
 		memset(ns, 0, sizeof(*ns));
 		memcpy(ns->name, rn->name, rn->name_len);
 		ns->name_len = rn->name_len;
+		ns->rejected = rn->addr_rejected; /* px_reply's policy check came first */
 		for (unsigned j = 0; j < rn->addr_count; j++) {
 			if (rn->addr[j].family == 4) {
 				uint32_t v4;
@@ -243,6 +246,37 @@ res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px
 			ns->state = PX_RES_NS_GLUELESS;
 	}
 	return 0;
+}
+
+/*
+ * Why cut, out of servers, has none left to ask. PX_RES_FAIL_POLICY when no NS entry holds an
+ * address (so none ever passed the policy, and no server was ever tried) and the policy refused
+ * at least one: an entry that never had an address (in the zone without glue, a lookup that
+ * found nothing) does not count either way, the policy rejected every address there was.
+ * PX_RES_FAIL_NETWORK when every address this worker could use was unreachable. Else NO_NS.
+ */
+enum px_resolver_fail
+res_cut_fail(const struct px_resolver *r, const struct px_resolver_cut *cut)
+{
+	bool rejected = false, held = false, unreachable = false, failed = false;
+
+	for (unsigned i = 0; i < cut->ns_count; i++) {
+		const struct px_resolver_ns *ns = &cut->ns[i];
+
+		held |= ns->addr_count != 0;
+		rejected |= ns->rejected != 0;
+		for (unsigned j = 0; j < ns->addr_count; j++) {
+			if (!family_ok(r, ns->addr[j].family))
+				continue;
+			unreachable |= ns->addr_state[j] == PX_RES_ADDR_UNREACHABLE;
+			failed |= ns->addr_state[j] != PX_RES_ADDR_UNREACHABLE;
+		}
+	}
+	if (!held && rejected)
+		return PX_RES_FAIL_POLICY;
+	if (unreachable && !failed)
+		return PX_RES_FAIL_NETWORK;
+	return PX_RES_FAIL_NO_NS;
 }
 
 void
@@ -308,7 +342,7 @@ pick_server(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms, uns
 		const struct px_resolver_ns *ns = &s->cut.ns[i];
 
 		for (unsigned j = 0; j < ns->addr_count; j++) {
-			if (ns->addr_state[j] == PX_RES_ADDR_FAILED ||
+			if (ns->addr_state[j] >= PX_RES_ADDR_FAILED || /* or UNREACHABLE */
 			    !family_ok(r, ns->addr[j].family))
 				continue;
 			if (r->upq == NULL) {
@@ -429,7 +463,7 @@ res_advance(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms,
 			if (s->cut.ns[ni].state == PX_RES_NS_GLUELESS)
 				break;
 		if (ni == s->cut.ns_count) {
-			res_fail(r, s, PX_RES_FAIL_NO_NS, now_ms, act);
+			res_fail(r, s, res_cut_fail(r, &s->cut), now_ms, act);
 			return;
 		}
 		struct px_resolver_ns *ns = &s->cut.ns[ni];

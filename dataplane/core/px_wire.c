@@ -270,3 +270,64 @@ px_wire_write_response(uint8_t *msg, uint16_t cap, uint16_t limit, const struct 
 	px_put16(msg + 10, ar);
 	return pos;
 }
+
+/* Appends s[0, n) to dst at *pos if it fits with the NUL still after it; false if not. */
+static bool
+text_put(char *dst, size_t cap, size_t *pos, const char *s, size_t n)
+{
+	if (*pos + n + 1 > cap)
+		return false;
+	memcpy(dst + *pos, s, n);
+	*pos += n;
+	return true;
+}
+
+size_t
+px_wire_name_text(char *dst, size_t cap, const uint8_t *name, unsigned len)
+{
+	size_t pos = 0;
+	unsigned i = 0;
+
+	if (cap == 0)
+		return 0;
+	dst[0] = '\0';
+	if (len == 0 || name[0] == 0) {
+		text_put(dst, cap, &pos, ".", 1);
+		dst[pos] = '\0';
+		return pos;
+	}
+	/* A label that would run past len ends the walk: the name is printed as far as it
+	 * is well formed, which is all of it for every name the resolver keeps. */
+	while (i < len && name[i] != 0 && name[i] <= PX_DNS_MAX_LABEL && i + 1u + name[i] <= len) {
+		unsigned c = name[i];
+
+		for (unsigned k = 1; k <= c; k++) {
+			uint8_t b = name[i + k];
+			char esc[4];
+			size_t n;
+
+			if (b <= 0x20 || b >= 0x7f) {
+				esc[0] = '\\';
+				esc[1] = (char)('0' + b / 100);
+				esc[2] = (char)('0' + b / 10 % 10);
+				esc[3] = (char)('0' + b % 10);
+				n = 4;
+			} else if (strchr(".\\\";()@$", b) != NULL) {
+				esc[0] = '\\';
+				esc[1] = (char)b;
+				n = 2;
+			} else {
+				esc[0] = (char)b;
+				n = 1;
+			}
+			if (!text_put(dst, cap, &pos, esc, n))
+				goto out;
+		}
+		if (!text_put(dst, cap, &pos, ".", 1))
+			goto out;
+		i += 1u + c;
+	}
+out:
+	dst[pos] = '\0';
+	return pos;
+}

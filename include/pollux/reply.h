@@ -174,6 +174,8 @@ struct px_reply_ns {
 	bool glue_seen; /* the additional section has an A or AAAA record (class IN) owned by
 			 * this name, kept or not: with addr_count 0, the policy or the
 			 * bailiwick refused every address the referral gave for it */
+	uint8_t addr_rejected; /* glue records for this name the address policy refused
+				* (saturating) */
 	uint8_t name[PX_DNS_NAME_BUF]; /* lower-cased, uncompressed wire form */
 	struct px_reply_addr addr[PX_REPLY_MAX_ADDRS];
 };

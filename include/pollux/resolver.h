@@ -31,7 +31,12 @@
  *    start cut from the cache and for addresses learned by sub-resolutions); a rejected one is
  *    counted and never appears in a SEND action. When the cut has no usable address left and no
  *    NS name can still be resolved, the resolution fails with SERVFAIL at once
- *    (PX_RES_FAIL_NO_NS): never by letting the client time out.
+ *    (PX_RES_FAIL_NO_NS): never by letting the client time out. When that is because the
+ *    policy rejected every address the cut was given (none ever passed, at least one was
+ *    refused: glue, a cached cut, or what a glueless lookup found), the reason is
+ *    PX_RES_FAIL_POLICY instead: the delegation, not the network, is what is wrong; when no
+ *    query to any of them could even be sent (px_resolver_on_unreachable), it is
+ *    PX_RES_FAIL_NETWORK: pollux's own link, not the servers.
  *
  * Behaviour, per reply class (the caller classified the reply with px_reply_classify() using
  * the SEND action's qname, qtype, qclass and zone as bailiwick, so only in-bailiwick data is
@@ -129,7 +134,7 @@ void px_resolver_config_default(struct px_resolver_config *c);
 /* Why a resolution ended in SERVFAIL. */
 enum px_resolver_fail {
 	PX_RES_FAIL_NONE = 0,
-	PX_RES_FAIL_NO_NS,     /* no usable nameserver left (including: the policy rejected all) */
+	PX_RES_FAIL_NO_NS,     /* no usable nameserver left: every server failed */
 	PX_RES_FAIL_QUERIES,   /* max_queries sent */
 	PX_RES_FAIL_REFERRALS, /* max_referrals followed */
 	PX_RES_FAIL_GLUELESS,  /* max_glueless sub-resolutions started and more were needed */
@@ -137,6 +142,10 @@ enum px_resolver_fail {
 	PX_RES_FAIL_LOOP,      /* a CNAME target seen before */
 	PX_RES_FAIL_DEADLINE,  /* the deadline passed */
 	PX_RES_FAIL_TOO_BIG,   /* the answer does not fit PX_RES_RR_BUF / PX_RES_MAX_RR */
+	PX_RES_FAIL_POLICY,    /* no usable nameserver: the cut never had an address the policy
+				* allowed, and it rejected at least one (res_cut_fail) */
+	PX_RES_FAIL_NETWORK,   /* no usable nameserver: no query to any of them could be sent
+				* (px_resolver_on_unreachable), none failed otherwise */
 	PX_RES_FAIL_CANCELLED, /* px_resolver_cancel() (no action is produced for it) */
 	PX_RES_FAIL_COUNT,
 };
@@ -151,6 +160,7 @@ enum px_resolver_srv {
 	PX_RES_SRV_MALFORMED,
 	PX_RES_SRV_TIMEOUT,
 	PX_RES_SRV_TOO_MANY_RRS, /* a reply with more records than px_reply indexes */
+	PX_RES_SRV_UNREACHABLE,  /* the query never left (the caller had no next-hop MAC) */
 	PX_RES_SRV_COUNT,
 };
 
@@ -165,6 +175,7 @@ enum px_resolver_addr_state {
 	PX_RES_ADDR_UNTRIED = 0,
 	PX_RES_ADDR_OK,     /* answered usefully: still usable */
 	PX_RES_ADDR_FAILED, /* failed for this resolution: never used again by it */
+	PX_RES_ADDR_UNREACHABLE, /* failed the same way, because no query could be sent to it */
 };
 
 enum px_resolver_ns_state {
@@ -179,6 +190,7 @@ struct px_resolver_ns {
 	uint8_t state;    /* enum px_resolver_ns_state */
 	uint8_t addr_count;
 	uint8_t lookups;  /* glueless lookups done for the name: A first, then AAAA */
+	uint8_t rejected; /* addresses of the name the policy refused (saturating) */
 	uint8_t name[PX_DNS_NAME_BUF];
 	struct px_upq_addr addr[PX_RES_NS_ADDRS];
 	uint8_t addr_state[PX_RES_NS_ADDRS]; /* enum px_resolver_addr_state */
@@ -325,7 +337,7 @@ struct px_resolver_action {
 	uint16_t ttl_off_count;
 	uint32_t ttl;
 
-	/* SERVFAIL */
+	/* SERVFAIL (zone and zone_len above: the cut the resolution ended at) */
 	enum px_resolver_fail reason;
 	bool truncated_seen; /* a server answered with TC: a TCP retry might have helped */
 
@@ -467,6 +479,13 @@ void px_resolver_on_reply(struct px_resolver *r, uint64_t res, const struct px_r
 void px_resolver_on_timeout(struct px_resolver *r, uint64_t res, const struct px_upq_addr *server,
 			   uint64_t now_ms, struct px_resolver_action *act);
 
+/* As px_resolver_on_timeout(), when the caller could never send the query at all (no
+ * link-layer next hop for the server): the address is failed as unreachable, so a resolution
+ * that could reach none of its servers fails PX_RES_FAIL_NETWORK rather than NO_NS. */
+void px_resolver_on_unreachable(struct px_resolver *r, uint64_t res,
+			       const struct px_upq_addr *server, uint64_t now_ms,
+			       struct px_resolver_action *act);
+
 /* The top resolution in flight for the same question (name compared case-insensitively), or 0.
  * O(1) on average. */
 uint64_t px_resolver_find(const struct px_resolver *r, const struct px_resolver_question *q);
@@ -520,6 +539,19 @@ px_resolver_active(const struct px_resolver *r)
 const char *px_resolver_fail_name(enum px_resolver_fail f);
 const char *px_resolver_srv_name(enum px_resolver_srv s);
 
+/*
+ * The Extended DNS Error (RFC 8914) a client gets with the SERVFAIL for why: the INFO-CODE and
+ * EXTRA-TEXT, from the same table as the reason's name, so the counter and the code cannot
+ * disagree. PX_RES_FAIL_POLICY names the zone (zone[0, zone_len), the action's zone) in the
+ * text, written to text (PX_DNS_EDE_TEXT_MAX + 1 bytes; the name escaped, see
+ * px_wire_name_text()); the other texts are constants. PX_RES_FAIL_CANCELLED is the caller
+ * ending a resolution stuck on an unresponsive server to make room. Returns ede, filled in, or
+ * NULL for PX_RES_FAIL_NONE or a value out of range. Any thread.
+ */
+const struct px_dns_ede_info *px_resolver_fail_ede(enum px_resolver_fail why, const uint8_t *zone,
+						   uint8_t zone_len, struct px_dns_ede_info *ede,
+						   char *text);
+
 /* Internal: shared by px_resolver.c (events, answers) and px_resolver_ns.c (cuts, servers). */
 struct px_resolution *res_alloc(struct px_resolver *r);
 void res_free(struct px_resolver *r, struct px_resolution *s);
@@ -538,5 +570,6 @@ bool res_cut_start(struct px_resolver *r, struct px_resolution *s,
 		      const struct px_resolver_start_cut *sc);
 void res_cut_closest(struct px_resolver *r, struct px_resolution *s);
 int res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px_reply *rep);
+enum px_resolver_fail res_cut_fail(const struct px_resolver *r, const struct px_resolver_cut *cut);
 bool res_add_addr(struct px_resolver *r, struct px_resolver_ns *ns,
 		     const struct px_upq_addr *a, enum px_addr_entry at);

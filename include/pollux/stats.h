@@ -95,6 +95,10 @@
 	X(rec_servfail, "resolutions that ended in SERVFAIL") \
 	X(rec_servfail_no_ns, "SERVFAIL: no usable nameserver left") \
 	X(rec_servfail_deadline, "SERVFAIL: the resolution's deadline passed") \
+	X(rec_servfail_policy, "SERVFAIL: the address policy rejected every nameserver address " \
+	  "of the zone") \
+	X(rec_servfail_network, "SERVFAIL: no query to any nameserver could be sent (no next-hop " \
+	  "MAC or no buffer)") \
 	X(rec_servfail_limit, "SERVFAIL: a work limit (queries, referrals, glueless, CNAMEs, size)") \
 	X(rec_no_client_slot, "cache misses answered SERVFAIL: every client slot in use") \
 	X(rec_no_res_slot, "cache misses answered SERVFAIL: the resolver could not start") \

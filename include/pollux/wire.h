@@ -26,8 +26,12 @@
 #define PX_DNS_EDE_TEXT_MAX 64 /* EXTRA-TEXT pollux writes, at most */
 enum px_dns_ede {
 	PX_DNS_EDE_OTHER = 0,
+	PX_DNS_EDE_PROHIBITED = 18,
+	PX_DNS_EDE_NOT_AUTHORITATIVE = 20,
+	PX_DNS_EDE_NOT_SUPPORTED = 21,
 	PX_DNS_EDE_NO_REACHABLE_AUTHORITY = 22,
 	PX_DNS_EDE_NETWORK_ERROR = 23,
+	PX_DNS_EDE_INVALID_DATA = 24,
 };
 
 /* An extended error to attach to an answer: INFO-CODE and EXTRA-TEXT (NUL-terminated; empty
@@ -291,3 +295,13 @@ struct px_wire_answer {
  */
 uint16_t px_wire_write_response(uint8_t *msg, uint16_t cap, uint16_t limit,
 				const struct dp_query *q, const struct px_wire_answer *ans);
+
+/*
+ * Writes the presentation form of the uncompressed wire-form name[0, len) to dst (cap bytes,
+ * NUL-terminated), for text a client or an operator reads: the name may come from the network,
+ * so every byte outside printable ASCII (space included) is written \DDD and the characters
+ * that have a meaning in a name (. \ " ; ( ) @ $) are escaped \c (RFC 1035 5.1); the root is
+ * ".". What does not fit is left out from the end, never in the middle of an escape. Returns
+ * the length written (without the NUL); cap 0 writes nothing. Any thread.
+ */
+size_t px_wire_name_text(char *dst, size_t cap, const uint8_t *name, unsigned len);

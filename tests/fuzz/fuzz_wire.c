@@ -2,7 +2,8 @@
 /*
  * libFuzzer harness for the DNS message parser and response writer: any input is parsed as a
  * query, and whatever verdict comes back, a response is written into an exactly-sized buffer so
- * that the writer's bounds are fuzzed too.
+ * that the writer's bounds are fuzzed too. The raw input is also printed as a wire-form name
+ * (px_wire_name_text(), which must stay within its room and NUL-terminate whatever it gets).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +25,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * that an overrun lands outside the allocation where ASan sees it. */
 	uint16_t cap = (uint16_t)(len > UINT16_MAX - 64 ? UINT16_MAX : len + 64);
 
+	char text[PX_DNS_EDE_TEXT_MAX + 1];
+	size_t tlen = px_wire_name_text(text, sizeof(text), data, (unsigned)len);
+
+	if (tlen >= sizeof(text) || text[tlen] != '\0' || strlen(text) != tlen)
+		abort();
 	msg = malloc(cap);
 	if (msg == NULL)
 		return 0;

@@ -7,8 +7,10 @@
 # them come back on the same link. dig -b picks the source.
 #   0. a bad rule on the command line or in the file stops pollux at start, saying where and why;
 #   1. no rule configured: the start-up log lists the defaults; the --ip subnet is served, a
-#      source outside it is REFUSED over UDP (IPv4 and IPv6) with an answer no larger than the
-#      query, and its TCP connection is closed unanswered; all counted;
+#      source outside it is REFUSED over UDP (IPv4 and IPv6), saying why with the Extended DNS
+#      Error 18 (Prohibited) when the query had EDNS, in an answer at most the option's 6 bytes
+#      larger than the query (no larger at all without EDNS, or with dig's cookie), and its TCP
+#      connection is closed unanswered; all counted;
 #   2. a config file with allow and drop rules: allowed served (UDP, TCP), dropped gets nothing,
 #      the rest still refused; polluxctl acl shows FILE:LINE origins and hit counters;
 #   3. polluxctl reload applies an edited file at once; SIGHUP too; six reloads while a client
@@ -119,13 +121,27 @@ sent=$(awk '/QUERY SIZE:/ {print $NF}' <<<"$out")
 rcvd=$(awk '/MSG SIZE  rcvd:/ {print $NF}' <<<"$out")
 check "a client outside the subnet is REFUSED over UDP" "$(oneline "$out")" \
 	test "$(status_of "$out")" = REFUSED
-check "the REFUSED answer is no larger than the query ($rcvd <= $sent bytes)" "$(oneline "$out")" \
-	test -n "$rcvd" -a -n "$sent" -a "${rcvd:-999}" -le "${sent:-0}"
+check "the REFUSED answer is no larger than the query with dig's cookie ($rcvd <= $sent bytes)" \
+	"$(oneline "$out")" test -n "$rcvd" -a -n "$sent" -a "${rcvd:-999}" -le "${sent:-0}"
+check "the REFUSED says why: EDE 18 (Prohibited), no text" "$(oneline "$out")" \
+	grep -qx '; EDE: 18 (Prohibited)' <<<"$out"
+out=$(q "$OUT3" www.example.test +qr +nocookie)
+sent=$(awk '/QUERY SIZE:/ {print $NF}' <<<"$out")
+rcvd=$(awk '/MSG SIZE  rcvd:/ {print $NF}' <<<"$out")
+check "with a bare OPT the REFUSED is at most the option's 6 bytes larger ($rcvd <= $sent + 6)" \
+	"$(oneline "$out")" eval 'test -n "$rcvd" -a -n "$sent" -a "${rcvd:-999}" -le "$((${sent:-0} + 6))" &&
+	grep -qx "; EDE: 18 (Prohibited)" <<<"$out"'
+out=$(q "$OUT3" www.example.test +qr +noedns)
+sent=$(awk '/QUERY SIZE:/ {print $NF}' <<<"$out")
+rcvd=$(awk '/MSG SIZE  rcvd:/ {print $NF}' <<<"$out")
+check "without EDNS the REFUSED has no OPT and is no larger than the query ($rcvd <= $sent)" \
+	"$(oneline "$out")" eval 'test "$(status_of "$out")" = REFUSED -a -n "$rcvd" -a -n "$sent" \
+	-a "${rcvd:-999}" -le "${sent:-0}" && ! grep -q "OPT PSEUDOSECTION\|EDE:" <<<"$out"'
 out=$(q "$OUT6" www.example.test)
-check "an IPv6 client outside --ip6's subnet is REFUSED" "$(oneline "$out")" \
-	test "$(status_of "$out")" = REFUSED
-check "acl_refused counts both ($refused0 -> $(stat_of acl_refused))" "" \
-	test "$(stat_of acl_refused)" -eq $((refused0 + 2))
+check "an IPv6 client outside --ip6's subnet is REFUSED, EDE 18" "$(oneline "$out")" \
+	eval 'test "$(status_of "$out")" = REFUSED && grep -qx "; EDE: 18 (Prohibited)" <<<"$out"'
+check "acl_refused counts all four ($refused0 -> $(stat_of acl_refused))" "" \
+	test "$(stat_of acl_refused)" -eq $((refused0 + 4))
 out=$(q "$OUT3" www.example.test +tcp)
 check "over TCP the outside client gets no answer" "$(oneline "$out")" test -z "$(status_of "$out")"
 acl=$(lab_ctl acl 2>&1)

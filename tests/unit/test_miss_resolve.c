@@ -59,11 +59,13 @@ START_TEST(test_miss_referral_then_answer)
 END_TEST
 
 /* A resolution through a delegation with no valid address: SERVFAIL right after the referral,
- * with nothing sent anywhere but the root (tm_tx_next() audits every destination). */
+ * with nothing sent anywhere but the root (tm_tx_next() audits every destination), counted as
+ * the policy's doing and told to the client as Invalid Data naming the zone (RFC 8914). */
 static void
-expect_no_ns(uint16_t port, const char *qname)
+expect_no_ns(uint16_t port, const char *qname, const char *ede_text)
 {
-	uint64_t servfail = TM_STAT(rec_servfail), no_ns = TM_STAT(rec_servfail_no_ns);
+	uint64_t servfail = TM_STAT(rec_servfail), by_policy = TM_STAT(rec_servfail_policy);
+	uint64_t no_ns = TM_STAT(rec_servfail_no_ns);
 	uint64_t timeouts = TM_STAT(rec_timeouts), sent = TM_STAT(rec_queries_sent);
 	uint32_t path[8];
 	struct tm_frame f;
@@ -76,8 +78,11 @@ expect_no_ns(uint16_t port, const char *qname)
 		ck_assert_uint_eq(path[i], ROOT_IP4);
 	tm_check_answer(&f, port, 0x2222, qname, PX_DNS_RCODE_SERVFAIL);
 	rte_pktmbuf_free(f.m);
+	ck_assert_int_eq(tm.last_ede, PX_DNS_EDE_INVALID_DATA);
+	ck_assert_str_eq(tm.last_ede_text, ede_text);
 	ck_assert_uint_eq(TM_STAT(rec_servfail), servfail + 1);
-	ck_assert_uint_eq(TM_STAT(rec_servfail_no_ns), no_ns + 1);
+	ck_assert_uint_eq(TM_STAT(rec_servfail_policy), by_policy + 1);
+	ck_assert_uint_eq(TM_STAT(rec_servfail_no_ns), no_ns);
 	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
 	ck_assert_uint_eq(TM_STAT(rec_queries_sent), sent + n);
 	tm_expect_quiet(5);
@@ -85,8 +90,8 @@ expect_no_ns(uint16_t port, const char *qname)
 
 START_TEST(test_miss_invalid_glue_servfail)
 {
-	expect_no_ns(40003, "www.bad.test");
-	expect_no_ns(40003, "Www.AllBad.test");
+	expect_no_ns(40003, "www.bad.test", "NS addresses rejected: bad.test.");
+	expect_no_ns(40003, "Www.AllBad.test", "NS addresses rejected: allbad.test.");
 	ck_assert_uint_eq(TM_STAT(rec_send_rejected_unspecified), 0);
 	ck_assert_uint_eq(TM_STAT(rec_send_rejected_loopback), 0);
 	ck_assert_uint_eq(TM_STAT(rec_send_rejected_broadcast), 0);
@@ -107,7 +112,7 @@ START_TEST(test_miss_self_glue_servfail)
 	uint64_t ll = rs->glue_rejected[PX_ADDR_LINK_LOCAL];
 	uint64_t nat64 = rs->glue_rejected[PX_ADDR_NAT64];
 
-	expect_no_ns(40013, "www.self.test");
+	expect_no_ns(40013, "www.self.test", "NS addresses rejected: self.test.");
 	ck_assert_uint_eq(rs->glue_rejected[PX_ADDR_SELF], self + 1);
 	ck_assert_uint_eq(rs->glue_rejected[PX_ADDR_SUBNET_BROADCAST], bcast + 2);
 	ck_assert_uint_eq(rs->glue_rejected[PX_ADDR_LINK_LOCAL], ll + 1);
@@ -211,6 +216,62 @@ START_TEST(test_miss_onlink_server)
 }
 END_TEST
 
+/*
+ * A nameserver on pollux's subnet that never answers ARP: its query never leaves (counted
+ * rec_drop_no_neigh each time), is tried again DP_MISS_UNSENT_RETRIES times, and then the
+ * resolver is told the server is unreachable rather than slow. With no other server the
+ * client gets SERVFAIL with Network Error (RFC 8914), counted rec_servfail_network. The test's
+ * clock moves 10 ms at a time while nothing is sent, up to a minute.
+ */
+START_TEST(test_miss_unreachable_server_network_error)
+{
+	uint64_t network = TM_STAT(rec_servfail_network), no_ns = TM_STAT(rec_servfail_no_ns);
+	uint64_t no_neigh = TM_STAT(rec_drop_no_neigh);
+	const struct px_resolver_stats *rs = &dp_miss_resolver(tm.w->miss)->stats;
+	uint64_t unreachable = rs->server_fail[PX_RES_SRV_UNREACHABLE];
+	uint64_t end = tm.now + 60000;
+	unsigned arps = 0;
+	struct rte_mbuf *m;
+	struct tm_frame f;
+
+	tm_client_ask(40014, 0x2323, "www.noarp.test", PX_DNS_TYPE_A);
+	for (;;) {
+		m = tm_tx_next();
+		if (m == NULL) {
+			ck_assert_msg(tm.now < end, "no answer within a minute of the test's clock");
+			tm_step(tm.now + 10);
+			continue;
+		}
+		if (rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->ether_type ==
+		    RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+			const struct rte_arp_hdr *a =
+				rte_pktmbuf_mtod_offset(m, const struct rte_arp_hdr *, 14);
+
+			ck_assert_uint_eq(a->arp_data.arp_tip, NOARP_IP4);
+			rte_pktmbuf_free(m);
+			arps++;
+			continue;
+		}
+		tm_frame_parse(m, &f);
+		if (!f.upstream)
+			break;
+		ck_assert_uint_eq(f.q.dst, ROOT_IP4); /* nothing ever reaches 198.18.0.54 */
+		tm_answer(&f.q);
+	}
+	tm_check_answer(&f, 40014, 0x2323, "www.noarp.test", PX_DNS_RCODE_SERVFAIL);
+	rte_pktmbuf_free(f.m);
+	ck_assert_int_eq(tm.last_ede, PX_DNS_EDE_NETWORK_ERROR);
+	ck_assert_str_eq(tm.last_ede_text, "no query could be sent to any nameserver");
+	ck_assert_uint_ge(arps, 1);
+	/* Sent at least once more before giving up: not the first miss of a MAC. */
+	ck_assert_uint_ge(TM_STAT(rec_drop_no_neigh), no_neigh + 2);
+	ck_assert_uint_eq(rs->server_fail[PX_RES_SRV_UNREACHABLE], unreachable + 1);
+	ck_assert_uint_eq(TM_STAT(rec_servfail_network), network + 1);
+	ck_assert_uint_eq(TM_STAT(rec_servfail_no_ns), no_ns);
+	tm_expect_quiet(5);
+}
+END_TEST
+
 /* After a mix of resolutions (through a referral, ended by a server's timeout, completed over
  * TCP after a TC reply), every mbuf and TCP message is back in its pool, every resolution slot
  * free, and nothing was dropped for want of one. */
@@ -272,6 +333,7 @@ miss_resolve_suite(void)
 	tm_add_case(s, test_miss_self_glue_servfail, tm_setup_plain);
 	tm_add_case(s, test_miss_coalesced, tm_setup_plain);
 	tm_add_case(s, test_miss_onlink_server, tm_setup_plain);
+	tm_add_case(s, test_miss_unreachable_server_network_error, tm_setup_plain);
 	tm_add_case(s, test_miss_mbufs_back, tm_setup_plain);
 	return s;
 }

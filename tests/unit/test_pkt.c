@@ -41,7 +41,7 @@ static const struct px_test_hosts *H = &px_test_hosts;
 /* Test data: www.example.test A 198.51.100.10, a local zone example.test. */
 static const uint8_t soa_rr[] = {
 	7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0, 0, 6, 0, 1, 0, 0, 0, 60,
-	0, 24, 2, 'n', 's', 0xc0, 0x0c, 4, 'h', 'o', 's', 't', 0xc0, 0x0c,
+	0, 32, 2, 'n', 's', 0xc0, 0x0c, 4, 'h', 'o', 's', 't', 0xc0, 0x0c,
 	0, 0, 0, 1, 0, 0, 0x0e, 0x10, 0, 0, 0x0e, 0x10, 0, 0, 0x0e, 0x10, 0, 0, 0, 60,
 };
 
@@ -394,6 +394,86 @@ START_TEST(test_dns_negative_answers)
 }
 END_TEST
 
+/* The INFO-CODE of the Extended DNS Error in the DNS message d[0, len), or -1 without one.
+ * The message must read to its end exactly. */
+static int
+ede_of(const uint8_t *d, uint16_t len)
+{
+	unsigned rrs = px_get16(d + 6) + px_get16(d + 8) + px_get16(d + 10);
+	struct px_wire_rd rd;
+	int code = -1;
+
+	px_wire_rd_init(&rd, d, len);
+	px_wire_skip(&rd, PX_DNS_HDR_LEN);
+	for (unsigned i = 0; i < px_get16(d + 4); i++) {
+		px_wire_read_name(&rd, NULL, NULL);
+		px_wire_skip(&rd, 4);
+	}
+	for (unsigned i = 0; i < rrs; i++) {
+		uint16_t type, rdlen, start;
+
+		px_wire_read_name(&rd, NULL, NULL);
+		type = px_wire_read_u16(&rd);
+		px_wire_skip(&rd, 6);
+		rdlen = px_wire_read_u16(&rd);
+		start = rd.pos;
+		px_wire_skip(&rd, rdlen);
+		ck_assert(!rd.err);
+		for (uint16_t o = start; type == PX_DNS_TYPE_OPT && o + 4 <= start + rdlen;
+		     o = (uint16_t)(o + 4 + px_get16(d + o + 2)))
+			if (px_get16(d + o) == PX_DNS_OPT_EDE)
+				code = px_get16(d + o + 4);
+	}
+	ck_assert_uint_eq(rd.pos, len);
+	return code;
+}
+
+/* What pollux decides itself says why (RFC 8914) to a query with EDNS; the local zones' own
+ * negative answers are data and say nothing more. */
+START_TEST(test_dns_refused_servfail_ede)
+{
+	static const uint16_t xfr[] = {PX_DNS_TYPE_AXFR, PX_DNS_TYPE_IXFR};
+	uint8_t f[600], dns[512];
+	struct rte_mbuf *m;
+	uint8_t *d;
+
+	d = dns_reply(f, query4(f, "nope.example.test", PX_DNS_TYPE_A), &m);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_NXDOMAIN);
+	ck_assert_int_eq(ede_of(d, check_udp4_reply(m)), -1);
+	rte_pktmbuf_free(m);
+	d = dns_reply(f, query4(f, "www.example.test", PX_DNS_TYPE_AAAA), &m);
+	ck_assert_int_eq(ede_of(d, check_udp4_reply(m)), -1);
+	rte_pktmbuf_free(m);
+	/* Recursion is off here: a name outside the local zones is not pollux's to answer. */
+	d = dns_reply(f, query4(f, "www.elsewhere.test", PX_DNS_TYPE_A), &m);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_SERVFAIL);
+	ck_assert_int_eq(ede_of(d, check_udp4_reply(m)), PX_DNS_EDE_NOT_AUTHORITATIVE);
+	rte_pktmbuf_free(m);
+	for (unsigned i = 0; i < 2; i++) {
+		d = dns_reply(f, query4(f, "example.test", xfr[i]), &m);
+		ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_REFUSED);
+		ck_assert_int_eq(ede_of(d, check_udp4_reply(m)), PX_DNS_EDE_NOT_SUPPORTED);
+		rte_pktmbuf_free(m);
+	}
+	/* Class CH, with EDNS and without. */
+	struct px_test_query q = {.id = 1, .name = "version.bind", .qtype = 16, .qclass = 3,
+				  .edns = true, .edns_bufsize = 1232};
+	uint16_t len = px_test_frame_udp4(f, H, 40000, 53, dns, px_test_query(dns, &q));
+
+	d = dns_reply(f, len, &m);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_REFUSED);
+	ck_assert_int_eq(ede_of(d, check_udp4_reply(m)), PX_DNS_EDE_NOT_SUPPORTED);
+	rte_pktmbuf_free(m);
+	q.edns = false;
+	len = px_test_frame_udp4(f, H, 40000, 53, dns, px_test_query(dns, &q));
+	d = dns_reply(f, len, &m);
+	ck_assert_uint_eq(px_get16(d + 2) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_REFUSED);
+	ck_assert_uint_eq(px_get16(d + 10), 0);
+	ck_assert_int_eq(ede_of(d, check_udp4_reply(m)), -1);
+	rte_pktmbuf_free(m);
+}
+END_TEST
+
 /* A DNS payload that must get FORMERR, counted by counter. */
 static void
 expect_formerr(const uint8_t *dns, uint16_t dlen, size_t counter_off)
@@ -707,6 +787,7 @@ pkt_suite(void)
 	tcase_add_test(tc, test_dns_hit_ipv4);
 	tcase_add_test(tc, test_dns_hit_ipv6);
 	tcase_add_test(tc, test_dns_negative_answers);
+	tcase_add_test(tc, test_dns_refused_servfail_ede);
 	tcase_add_test(tc, test_dns_malformed_formerr);
 	suite_add_tcase(s, tc);
 

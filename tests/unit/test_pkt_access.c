@@ -108,9 +108,11 @@ query4(uint8_t *frame, const struct px_test_hosts *h, uint16_t *dns_len)
 	return px_test_frame_udp4(frame, h, 40000, 53, dns, *dns_len);
 }
 
-/* Checks a bare answer (header and question, no records, no OPT) and returns its flags. */
+/* Checks a bare answer (header and question, no records; with ede an OPT carrying only the
+ * Extended DNS Error Prohibited, no text, and the DO bit as do_bit; else no OPT) and returns
+ * its flags. */
 static uint16_t
-bare_answer(struct rte_mbuf *m, uint16_t query_len, bool v6)
+bare_answer_ede(struct rte_mbuf *m, uint16_t query_len, bool v6, bool ede, bool do_bit)
 {
 	uint16_t l3 = v6 ? 40 : 20;
 	struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, 14 + l3);
@@ -127,11 +129,34 @@ bare_answer(struct rte_mbuf *m, uint16_t query_len, bool v6)
 	ck_assert_uint_eq(px_get16(d + 4), 1);
 	ck_assert_uint_eq(px_get16(d + 6), 0);
 	ck_assert_uint_eq(px_get16(d + 8), 0);
-	ck_assert_uint_eq(px_get16(d + 10), 0);
-	ck_assert_uint_eq(dlen, 12 + 18 + 4);
-	ck_assert_uint_lt(dlen, query_len);
+	ck_assert_uint_eq(px_get16(d + 10), ede ? 1 : 0);
+	if (ede) {
+		const uint8_t *o = d + 12 + 18 + 4;
+
+		ck_assert_uint_eq(dlen, 12 + 18 + 4 + PX_DNS_OPT_LEN + 6);
+		/* The query's OPT made room for all but the option's 6 bytes. */
+		ck_assert_uint_le(dlen, query_len + 6);
+		ck_assert_uint_eq(o[0], 0);
+		ck_assert_uint_eq(px_get16(o + 1), PX_DNS_TYPE_OPT);
+		ck_assert_uint_eq(px_get16(o + 3), PX_DNS_EDNS_BUFSIZE);
+		ck_assert_uint_eq(px_get32(o + 5), do_bit ? PX_DNS_EDNS_DO : 0);
+		ck_assert_uint_eq(px_get16(o + 9), 6);
+		ck_assert_uint_eq(px_get16(o + 11), PX_DNS_OPT_EDE);
+		ck_assert_uint_eq(px_get16(o + 13), 2);
+		ck_assert_uint_eq(px_get16(o + 15), PX_DNS_EDE_PROHIBITED);
+	} else {
+		ck_assert_uint_eq(dlen, 12 + 18 + 4);
+		ck_assert_uint_le(dlen, query_len);
+	}
 	ck_assert_uint_eq(m->pkt_len, 14u + l3 + 8 + dlen);
 	return px_get16(d + 2);
+}
+
+/* A bare answer to a query without EDNS, or to a slipped one: no OPT. */
+static uint16_t
+bare_answer(struct rte_mbuf *m, uint16_t query_len, bool v6)
+{
+	return bare_answer_ede(m, query_len, v6, false, false);
 }
 
 START_TEST(test_access_allowed_answered_and_counted)
@@ -167,7 +192,8 @@ START_TEST(test_access_refused_no_larger_than_query)
 	send_frame(f, len);
 	m = reply();
 	ck_assert_ptr_nonnull(m);
-	ck_assert_uint_eq(bare_answer(m, qlen, false),
+	/* The query had EDNS: the REFUSED says why (RFC 8914 Prohibited). */
+	ck_assert_uint_eq(bare_answer_ede(m, qlen, false, true, false),
 			  PX_DNS_QR | PX_DNS_RD | PX_DNS_RCODE_REFUSED);
 	rte_pktmbuf_free(m);
 	ck_assert_uint_eq(STAT(acl_refused), refused + 1);
@@ -185,7 +211,8 @@ START_TEST(test_access_refused_no_larger_than_query)
 	send_frame(f, len);
 	m = reply();
 	ck_assert_ptr_nonnull(m);
-	ck_assert_uint_eq(bare_answer(m, qlen, true) & PX_DNS_RCODE_MASK, PX_DNS_RCODE_REFUSED);
+	ck_assert_uint_eq(bare_answer_ede(m, qlen, true, true, false) & PX_DNS_RCODE_MASK,
+			  PX_DNS_RCODE_REFUSED);
 	rte_pktmbuf_free(m);
 	ck_assert_uint_eq(STAT(acl_refused), refused + 2);
 
@@ -196,6 +223,51 @@ START_TEST(test_access_refused_no_larger_than_query)
 	send_frame(f, len);
 	ck_assert_ptr_null(reply());
 	ck_assert_uint_eq(STAT(acl_refused), refused + 3);
+}
+END_TEST
+
+/* Prohibited only goes to a query that carried an OPT: without one the REFUSED stays smaller
+ * than the query; the DO bit of the query's OPT is echoed. */
+START_TEST(test_access_refused_ede_needs_opt)
+{
+	uint8_t f[600], dns[512];
+	struct px_test_query q = {.id = 0x4242, .flags = PX_DNS_RD, .name = "www.example.test",
+				  .qtype = 1, .qclass = 1};
+	uint16_t qlen = px_test_query(dns, &q), len;
+	struct rte_mbuf *m;
+
+	PUBLISH("--access-control", "198.18.0.1 refuse");
+	len = px_test_frame_udp4(f, H, 40000, 53, dns, qlen);
+	send_frame(f, len);
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(bare_answer(m, qlen, false), PX_DNS_QR | PX_DNS_RD | PX_DNS_RCODE_REFUSED);
+	rte_pktmbuf_free(m);
+
+	q.edns = true;
+	q.edns_bufsize = 4096;
+	qlen = px_test_query(dns, &q);
+	dns[qlen - PX_DNS_OPT_LEN + 7] |= 0x80; /* DO, the high bit of the OPT TTL's flags */
+	len = px_test_frame_udp4(f, H, 40000, 53, dns, qlen);
+	send_frame(f, len);
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(bare_answer_ede(m, qlen, false, true, true),
+			  PX_DNS_QR | PX_DNS_RD | PX_DNS_RCODE_REFUSED);
+	rte_pktmbuf_free(m);
+
+	/* An OPT not owned by the root is no OPT: nothing to add the option to. */
+	dns[qlen - PX_DNS_OPT_LEN + 7] &= 0x7f;
+	dns[qlen - PX_DNS_OPT_LEN] = 0xc0; /* a pointer in place of the root... */
+	memmove(dns + qlen - PX_DNS_OPT_LEN + 2, dns + qlen - PX_DNS_OPT_LEN + 1, PX_DNS_OPT_LEN - 1);
+	dns[qlen - PX_DNS_OPT_LEN + 1] = 12; /* ...to the question name */
+	qlen++;
+	len = px_test_frame_udp4(f, H, 40000, 53, dns, qlen);
+	send_frame(f, len);
+	m = reply();
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(bare_answer(m, qlen, false), PX_DNS_QR | PX_DNS_RD | PX_DNS_RCODE_REFUSED);
+	rte_pktmbuf_free(m);
 }
 END_TEST
 
@@ -300,6 +372,7 @@ pkt_access_suite(void)
 	tcase_add_checked_fixture(tc, NULL, unpublish);
 	tcase_add_test(tc, test_access_allowed_answered_and_counted);
 	tcase_add_test(tc, test_access_refused_no_larger_than_query);
+	tcase_add_test(tc, test_access_refused_ede_needs_opt);
 	tcase_add_test(tc, test_access_dropped_gets_nothing);
 	tcase_add_test(tc, test_access_ratelimit_slips_every_kth);
 	tcase_add_test(tc, test_access_acl_before_ratelimit);

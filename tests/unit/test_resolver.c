@@ -62,6 +62,9 @@ static const struct rule internet[] = {
 	 {"ns1.bad.test", "ns2.bad.test", "ns3.bad.test", "ns4.bad.test", "ns5.bad.test",
 	  "ns6.bad.test"},
 	 {"0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", "::", "240.0.0.1"}},
+	{"198.18.1.1", "halfbad.test", true, 0, R_REFER, "halfbad.test",
+	 {"ns1.halfbad.test", "ns2.halfbad.test"}, {"127.0.0.1", "198.18.6.1"}},
+	{"198.18.1.1", "badns.test", true, 0, R_REFER, "badns.test", {"lo.example.other"}},
 	{"198.18.1.1", "lame.test", true, 0, R_REFER, "lame.test", {"ns1.lame.test", "ns2.lame.test"},
 	 {"198.18.4.1", "198.18.4.2"}},
 	{"198.18.1.1", "slow.test", true, 0, R_REFER, "slow.test", {"ns1.slow.test", "ns2.slow.test"},
@@ -94,6 +97,9 @@ static const struct rule internet[] = {
 	 {"198.18.7.1"}},
 	{"198.18.7.1", "www.example.other", false, PX_DNS_TYPE_A, R_A, .addr = "192.0.2.7"},
 	{"198.18.7.1", "ns.example.other", false, PX_DNS_TYPE_A, R_A, .addr = "198.18.8.1"},
+	{"198.18.7.1", "lo.example.other", false, PX_DNS_TYPE_A, R_A, .addr = "127.0.0.1"},
+	{"198.18.7.1", "lo.example.other", false, PX_DNS_TYPE_AAAA, R_NODATA, "example.other",
+	 .soa_ttl = 300, .soa_min = 300},
 	{"198.18.7.1", "loop.example.other", false, 0, R_CNAME, .target = "loop.example.test"},
 	{"198.18.7.1", "nx.example.other", false, 0, R_NX, "example.other", .soa_ttl = 100,
 	 .soa_min = 200},
@@ -270,6 +276,18 @@ note_cache(void)
 	strcat(cached, ";");
 }
 
+/* Servers the worker could not even send to (no neighbour), by address; NULL ends. */
+static const char *unreachable[4];
+
+static bool
+is_unreachable(const char *server)
+{
+	for (unsigned i = 0; i < 4 && unreachable[i] != NULL; i++)
+		if (strcmp(unreachable[i], server) == 0)
+			return true;
+	return false;
+}
+
 /* Answers SEND actions from the fake internet until the resolution ends (or max_steps). */
 static void
 drive(unsigned max_steps)
@@ -295,6 +313,12 @@ drive(unsigned max_steps)
 			ck_assert_int_eq(px_addr_check4(&policy, v4), PX_ADDR_OK);
 		} else {
 			ck_assert_int_eq(px_addr_check6(&policy, to.a), PX_ADDR_OK);
+		}
+		if (is_unreachable(server)) {
+			now += timeout_ms;
+			px_resolver_on_unreachable(res, h, &to, now, &act);
+			note_cache();
+			continue;
 		}
 		ru = lookup(server, q, act.qtype);
 		if (ru == NULL) {
@@ -343,6 +367,7 @@ setup_with(const struct px_resolver_config *c)
 	timeout_ms = 400;
 	send_count = 0;
 	cached[0] = 0;
+	memset(unreachable, 0, sizeof(unreachable));
 }
 
 static void
@@ -431,6 +456,20 @@ assert_servfail(enum px_resolver_fail why)
 	ck_assert_str_eq(px_resolver_fail_name(act.reason), px_resolver_fail_name(why));
 	ck_assert_uint_eq(res->stats.servfail_reason[why], 1);
 	ck_assert_uint_eq(px_resolver_active(res), 0);
+}
+
+/* The Extended DNS Error a client gets for the SERVFAIL in act. */
+static void
+assert_fail_ede(uint16_t code, const char *text)
+{
+	struct px_dns_ede_info ede;
+	char buf[PX_DNS_EDE_TEXT_MAX + 1];
+	const struct px_dns_ede_info *e =
+		px_resolver_fail_ede(act.reason, act.zone, act.zone_len, &ede, buf);
+
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->code, code);
+	ck_assert_str_eq(e->text, text);
 }
 
 /* Resolves name/qtype (QNAME minimisation off: the servers here answer only the full name) and
@@ -538,7 +577,10 @@ START_TEST(test_resolve_all_glue_invalid)
 
 	ck_assert_int_eq(resolve("www.bad.test", PX_DNS_TYPE_A, 1), 0);
 	assert_sends(want, 2);
-	assert_servfail(PX_RES_FAIL_NO_NS);
+	/* The policy, not the servers: told apart, and the zone named. */
+	assert_servfail(PX_RES_FAIL_POLICY);
+	ck_assert_uint_eq(res->stats.servfail_reason[PX_RES_FAIL_NO_NS], 0);
+	assert_fail_ede(PX_DNS_EDE_INVALID_DATA, "NS addresses rejected: bad.test.");
 	ck_assert_uint_eq(now - t0, 2); /* two replies, no wait */
 	ck_assert_uint_eq(res->stats.glue_rejected[PX_ADDR_UNSPECIFIED], 2);
 	ck_assert_uint_eq(res->stats.glue_rejected[PX_ADDR_LOOPBACK], 1);
@@ -566,7 +608,113 @@ START_TEST(test_resolve_policy_rejects_start_cut)
 	ck_assert_uint_eq(res->stats.ns_addr_rejected[PX_ADDR_MULTICAST], 1);
 	drive(10);
 	assert_sends(want, 2);
+	assert_servfail(PX_RES_FAIL_POLICY);
+	assert_fail_ede(PX_DNS_EDE_INVALID_DATA, "NS addresses rejected: bad.test.");
+}
+END_TEST
+
+/* One server's glue rejected, the other's address timing out: the servers failed, not (only)
+ * the policy: No Reachable Authority. */
+START_TEST(test_resolve_some_glue_invalid_rest_failed)
+{
+	static const char *const want[] = {"198.18.0.1 test. A", "198.18.1.1 halfbad.test. A",
+					   "198.18.6.1 www.halfbad.test. A"};
+
+	ck_assert_int_eq(resolve("www.halfbad.test", PX_DNS_TYPE_A, 1), 0);
+	assert_sends(want, 3);
 	assert_servfail(PX_RES_FAIL_NO_NS);
+	ck_assert_uint_eq(res->stats.servfail_reason[PX_RES_FAIL_POLICY], 0);
+	ck_assert_uint_eq(res->stats.glue_rejected[PX_ADDR_LOOPBACK], 1);
+	assert_fail_ede(PX_DNS_EDE_NO_REACHABLE_AUTHORITY, "no usable nameserver answered");
+}
+END_TEST
+
+/* A glueless NS name whose lookup finds only an address the policy rejects (and no AAAA):
+ * the policy again, naming the delegation's zone, not the zone the name was looked up in. */
+START_TEST(test_resolve_glueless_address_rejected)
+{
+	ck_assert_int_eq(resolve("www.badns.test", PX_DNS_TYPE_A, 1), 0);
+	assert_servfail(PX_RES_FAIL_POLICY);
+	ck_assert_uint_eq(res->stats.glueless_started, 2); /* A, then AAAA */
+	ck_assert_uint_eq(res->stats.ns_addr_rejected[PX_ADDR_LOOPBACK], 1);
+	assert_fail_ede(PX_DNS_EDE_INVALID_DATA, "NS addresses rejected: badns.test.");
+}
+END_TEST
+
+/* No query to any server of the cut could leave: the network, not the servers (Network
+ * Error); one that could and timed out makes it the servers' failure again. */
+START_TEST(test_resolve_all_unreachable)
+{
+	unreachable[0] = "198.18.2.1";
+	unreachable[1] = "198.18.2.2";
+	ck_assert_int_eq(resolve("www.example.test", PX_DNS_TYPE_A, 1), 0);
+	assert_servfail(PX_RES_FAIL_NETWORK);
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_UNREACHABLE], 2);
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_TIMEOUT], 0);
+	ck_assert_str_eq(px_resolver_srv_name(PX_RES_SRV_UNREACHABLE), "unreachable");
+	assert_fail_ede(PX_DNS_EDE_NETWORK_ERROR, "no query could be sent to any nameserver");
+}
+END_TEST
+
+START_TEST(test_resolve_unreachable_and_timeout)
+{
+	static const char *const want[] = {"198.18.0.1 test. A", "198.18.1.1 example.test. A",
+					   "198.18.2.1 www.example.test. A",
+					   "198.18.2.2 www.example.test. A"};
+
+	unreachable[0] = "198.18.2.1"; /* 198.18.2.2 has no rule: it times out */
+	ck_assert_int_eq(resolve("www.example.test", PX_DNS_TYPE_A, 1), 0);
+	assert_sends(want, 4);
+	assert_servfail(PX_RES_FAIL_NO_NS);
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_UNREACHABLE], 1);
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_TIMEOUT], 1);
+}
+END_TEST
+
+/* One table gives each reason its counter name and its Extended DNS Error. */
+START_TEST(test_resolve_fail_ede_table)
+{
+	static const struct {
+		enum px_resolver_fail why;
+		uint16_t code;
+		const char *text;
+	} want[] = {
+		{PX_RES_FAIL_NO_NS, PX_DNS_EDE_NO_REACHABLE_AUTHORITY, "no usable nameserver answered"},
+		{PX_RES_FAIL_DEADLINE, PX_DNS_EDE_NO_REACHABLE_AUTHORITY, "resolution timed out"},
+		{PX_RES_FAIL_QUERIES, PX_DNS_EDE_OTHER, "work limit: upstream queries"},
+		{PX_RES_FAIL_REFERRALS, PX_DNS_EDE_OTHER, "work limit: referrals"},
+		{PX_RES_FAIL_GLUELESS, PX_DNS_EDE_OTHER, "work limit: glueless lookups"},
+		{PX_RES_FAIL_CNAMES, PX_DNS_EDE_OTHER, "CNAME chain too long"},
+		{PX_RES_FAIL_LOOP, PX_DNS_EDE_OTHER, "CNAME loop"},
+		{PX_RES_FAIL_TOO_BIG, PX_DNS_EDE_OTHER, "answer too large"},
+		{PX_RES_FAIL_POLICY, PX_DNS_EDE_INVALID_DATA, "NS addresses rejected: a\\\\b\\.c.\\000."},
+		{PX_RES_FAIL_NETWORK, PX_DNS_EDE_NETWORK_ERROR,
+		 "no query could be sent to any nameserver"},
+		{PX_RES_FAIL_CANCELLED, PX_DNS_EDE_NO_REACHABLE_AUTHORITY,
+		 "nameserver unresponsive; resolution ended to make room"},
+	};
+	/* A zone from the network with a backslash, a dot and a NUL inside labels. */
+	static const uint8_t odd_zone[] = {5, 'a', '\\', 'b', '.', 'c', 1, 0, 0};
+	struct px_dns_ede_info ede;
+	char text[PX_DNS_EDE_TEXT_MAX + 1];
+	uint8_t longz[PX_DNS_NAME_BUF], longz_len;
+	const struct px_dns_ede_info *e;
+
+	ck_assert_uint_eq(sizeof(want) / sizeof(want[0]), PX_RES_FAIL_COUNT - 1);
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		e = px_resolver_fail_ede(want[i].why, odd_zone, sizeof(odd_zone), &ede, text);
+		ck_assert_ptr_nonnull(e);
+		ck_assert_uint_eq(e->code, want[i].code);
+		ck_assert_str_eq(e->text, want[i].text);
+	}
+	ck_assert_ptr_null(px_resolver_fail_ede(PX_RES_FAIL_NONE, NULL, 0, &ede, text));
+	ck_assert_ptr_null(px_resolver_fail_ede(PX_RES_FAIL_COUNT, NULL, 0, &ede, text));
+	ck_assert_str_eq(px_resolver_fail_name(PX_RES_FAIL_POLICY), "policy");
+	/* A long zone is cut to PX_DNS_EDE_TEXT_MAX, at a whole character. */
+	longz_len = (uint8_t)px_test_name(longz, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.test");
+	e = px_resolver_fail_ede(PX_RES_FAIL_POLICY, longz, longz_len, &ede, text);
+	ck_assert_uint_eq(strlen(e->text), PX_DNS_EDE_TEXT_MAX);
+	ck_assert_mem_eq(e->text, "NS addresses rejected: aaaa", 27);
 }
 END_TEST
 
@@ -1266,10 +1414,15 @@ resolve_suite(void)
 	TC("glue_policy", tcase_add_test(tc, test_resolve_glue_zero_skipped);
 	   tcase_add_test(tc, test_resolve_all_glue_invalid);
 	   tcase_add_test(tc, test_resolve_policy_rejects_start_cut);
+	   tcase_add_test(tc, test_resolve_some_glue_invalid_rest_failed);
+	   tcase_add_test(tc, test_resolve_glueless_address_rejected);
+	   tcase_add_test(tc, test_resolve_fail_ede_table);
 	   tcase_add_test(tc, test_resolve_glueless));
 	TC("failover", tcase_add_test(tc, test_resolve_lame_then_good);
 	   tcase_add_test(tc, test_resolve_too_many_rrs_then_second);
 	   tcase_add_test(tc, test_resolve_timeout_then_second);
+	   tcase_add_test(tc, test_resolve_all_unreachable);
+	   tcase_add_test(tc, test_resolve_unreachable_and_timeout);
 	   tcase_add_test(tc, test_resolve_stale_events));
 	TC("cname", tcase_add_test(tc, test_resolve_cname_in_zone);
 	   tcase_add_test(tc, test_resolve_cname_across_zones);

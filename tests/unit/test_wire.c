@@ -454,6 +454,35 @@ START_TEST(test_write_response_no_room)
 }
 END_TEST
 
+/* A name from the network, printed for a person: specials and non-printable bytes escaped,
+ * the root as ".", and a name cut at a whole character when the room ends. */
+START_TEST(test_name_text)
+{
+	static const uint8_t odd[] = {4, 'a', ' ', '"', 0x7f, 3, 'B', ';', 0xff, 0};
+	static const uint8_t bad[] = {3, 'a', 'b'}; /* the label runs past the end */
+	uint8_t w[PX_DNS_NAME_BUF];
+	char t[32];
+	unsigned wl = px_test_name(w, "www.example.test");
+
+	ck_assert_uint_eq(px_wire_name_text(t, sizeof(t), w, wl), 17);
+	ck_assert_str_eq(t, "www.example.test.");
+	ck_assert_uint_eq(px_wire_name_text(t, sizeof(t), (const uint8_t *)"", 1), 1);
+	ck_assert_str_eq(t, ".");
+	ck_assert_uint_eq(px_wire_name_text(t, sizeof(t), odd, sizeof(odd)), 20);
+	ck_assert_str_eq(t, "a\\032\\\"\\127.B\\;\\255.");
+	/* Room for "a\032" and the first byte of the next escape: the escape is left out whole. */
+	ck_assert_uint_eq(px_wire_name_text(t, 7, odd, sizeof(odd)), 5);
+	ck_assert_str_eq(t, "a\\032");
+	ck_assert_uint_eq(px_wire_name_text(t, 1, w, wl), 0);
+	ck_assert_str_eq(t, "");
+	t[0] = 'x';
+	ck_assert_uint_eq(px_wire_name_text(t, 0, w, wl), 0);
+	ck_assert_int_eq(t[0], 'x');
+	ck_assert_uint_eq(px_wire_name_text(t, sizeof(t), bad, sizeof(bad)), 0);
+	ck_assert_str_eq(t, "");
+}
+END_TEST
+
 /* RFC 8914: an Extended DNS Error rides in our OPT, only when the query had EDNS; its text is
  * cut at PX_DNS_EDE_TEXT_MAX; without room for it the answer goes without it. */
 START_TEST(test_write_response_ede)
@@ -603,6 +632,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_write_response_formerr_bare);
 	tcase_add_test(tc, test_write_response_badvers);
 	tcase_add_test(tc, test_write_response_ede);
+	tcase_add_test(tc, test_name_text);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -291,7 +291,8 @@ audit(const struct rte_mbuf *m)
 		const struct rte_arp_hdr *a = (const struct rte_arp_hdr *)(e + 1);
 
 		ck_assert_uint_eq(a->arp_opcode, RTE_BE16(RTE_ARP_OP_REQUEST));
-		ck_assert(a->arp_data.arp_tip == GW_IP4 || a->arp_data.arp_tip == ONLINK_IP4);
+		ck_assert(a->arp_data.arp_tip == GW_IP4 || a->arp_data.arp_tip == ONLINK_IP4 ||
+			  a->arp_data.arp_tip == NOARP_IP4);
 		return;
 	}
 	ck_assert_uint_eq(e->ether_type, RTE_BE16(RTE_ETHER_TYPE_IPV4));

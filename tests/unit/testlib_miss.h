@@ -50,6 +50,7 @@
 #define DEAD_IP4 RTE_BE32(0xc6120501)    /* 198.18.5.1 */
 #define FORGED_IP4 RTE_BE32(0xc6120601)  /* 198.18.6.1 */
 #define ONLINK_IP4 RTE_BE32(0xc6120035)  /* 198.18.0.53: in pollux's 198.18.0.0/24 */
+#define NOARP_IP4 RTE_BE32(0xc6120036)   /* 198.18.0.54: the same, silent on the link */
 #define TC_IP4 RTE_BE32(0xc6120701)      /* 198.18.7.1 */
 #define TC2A_IP4 RTE_BE32(0xc6120801)    /* 198.18.8.1 */
 #define TC2B_IP4 RTE_BE32(0xc6120802)    /* 198.18.8.2 */

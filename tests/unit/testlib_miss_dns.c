@@ -17,6 +17,8 @@
  *   dead.test     ns.dead.test 198.18.5.1             never answers
  *   onlink.test   ns.onlink.test 198.18.0.53          on pollux's own /24: reached by its own
  *                                                     ARP entry, not through the gateway
+ *   noarp.test    ns.noarp.test 198.18.0.54           on the /24 too, but never answers ARP:
+ *                                                     no query to it can leave
  *   tc.test       ns.tc.test 198.18.7.1               answers over UDP with TC set and no
  *   tc2.test      ns1/ns2.tc2.test 198.18.8.1/.2      records (the same): the answer comes
  *                                                     only through the TCP retry
@@ -50,6 +52,7 @@ static const struct tm_deleg tm_delegs[] = {
 	{"slow.test", 2, {"ns1.slow.test", "ns2.slow.test"}, {"198.18.4.1", "198.18.4.2"}},
 	{"dead.test", 1, {"ns.dead.test"}, {"198.18.5.1"}},
 	{"onlink.test", 1, {"ns.onlink.test"}, {"198.18.0.53"}},
+	{"noarp.test", 1, {"ns.noarp.test"}, {"198.18.0.54"}},
 	{"tc.test", 1, {"ns.tc.test"}, {"198.18.7.1"}, true},
 	{"tc2.test", 2, {"ns1.tc2.test", "ns2.tc2.test"}, {"198.18.8.1", "198.18.8.2"}, true},
 	/* The sharing cases. */

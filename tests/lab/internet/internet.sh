@@ -50,8 +50,9 @@
 # lame.test (to the lame server), halflame.test (lame first, good second), glueless.test
 # (NS ns.z1.test, no glue), glueless.example (NS ns.z2.test, across TLDs), v6only.test (AAAA glue
 # only), evil.test and victim.test (poisoning), silent.test, selfish.test (ns1..ns5 at
-# 169.254.169.254, pollux's 198.18.0.2 and 2001:2::2, 198.18.0.255, 64:ff9b::7f00:1) and
-# mixed.test (the same five, then ns6 on sld-a). Data addresses (www records) come
+# 169.254.169.254, pollux's 198.18.0.2 and 2001:2::2, 198.18.0.255, 64:ff9b::7f00:1),
+# mixed.test (the same five, then ns6 on sld-a) and noarp.test (ns1 at 198.18.0.99, on pollux's
+# subnet, where nobody answers ARP). Data addresses (www records) come
 # from 198.18.10.0-198.18.20.255 and 198.19.0.0/16: nothing listens there. Every zN.test also
 # has a wildcard *.w.zN.test A/AAAA: unlimited distinct names for cache-miss benchmarks.
 # tests/lab/internet/questions.txt lists the questions and their right answers.

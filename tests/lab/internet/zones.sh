@@ -193,7 +193,9 @@ EOF
 # usable: the cloud metadata address (169.254.0.0/16), pollux's own addresses (tests/lab/lab.sh),
 # the broadcast address of its subnet, and 127.0.0.1 behind the NAT64 prefix. mixed.test: the
 # same five, then one good server (sld-a), which must be used at once: querying pollux's own
-# address or the broadcast means an ARP nobody answers and about a second's wait.
+# address or the broadcast means an ARP nobody answers and about a second's wait. noarp.test:
+# one server at an address of pollux's subnet that nobody holds, so pollux's ARP for it is never
+# answered and no query to it can leave.
 inet_gen_selfish() {
 	local z bcast=${LAB_PX_IP4%.*}.255 # the lab's /24
 	for z in selfish mixed; do
@@ -203,6 +205,7 @@ inet_gen_selfish() {
 		printf 'ns4.%s IN A %s\nns5.%s IN AAAA 64:ff9b::7f00:1\n' "$z" "$bcast" "$z"
 	done
 	printf 'mixed IN NS ns6.mixed\nns6.mixed IN A 198.18.3.1\nns6.mixed IN AAAA 2001:2:0:3::1\n'
+	printf 'noarp IN NS ns1.noarp\nns1.noarp IN A %s.99\n' "${LAB_PX_IP4%.*}"
 }
 
 inet_gen_sld() { # N
