@@ -109,8 +109,8 @@ static const struct opt_desc opt_table[] = {
 	  "ADDR); repeatable" },
 	{ "allow-loopback-ns", OPT_ALLOW_LOOPBACK_NS, "yes|no", "accept 127.0.0.0/8 and ::1 "
 	  "nameservers (labs only)" },
-	{ "recursion", OPT_RECURSION, "yes|no", "resolve misses via --gateway/--gateway6 (no: "
-	  "SERVFAIL)" },
+	{ "recursion", OPT_RECURSION, "yes|no", "resolve misses via --gateway/--gateway6 or "
+	  "on-link (no: SERVFAIL)" },
 	{ "resolver-slots", OPT_RESOLVER_SLOTS, "N", "pending resolutions per worker, 1-1048576" },
 	{ "resolver-slots-per-client", OPT_SLOTS_PER_CLIENT, "N", "pending misses per client "
 	  "and worker, 0-1048576 (0: no cap)" },

@@ -125,12 +125,6 @@ ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_miss_conf *rc)
 	rc->gw4 = cfg->gw4;
 	rc->has_gw6 = cfg->has_ip6 && cfg->has_gw6;
 	memcpy(rc->gw6, cfg->gw6, 16);
-	/* Upstream goes through a gateway only (dp_miss.h): without one, nothing is reachable. */
-	if (!rc->has_gw4 && !rc->has_gw6) {
-		LOG(NOTICE, "recursion off: no --gateway or --gateway6 to reach nameservers "
-		    "through; cache misses get SERVFAIL\n");
-		return false;
-	}
 	rc->slots = cfg->resolver_slots;
 	px_resolver_config_default(&rc->resolve);
 	rc->resolve.qname_min = cfg->qname_min;
@@ -138,6 +132,16 @@ ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_miss_conf *rc)
 	rc->resolve.max_neg_ttl = cfg->max_neg_ttl;
 	rc->resolve.use_ipv4 = rc->has_gw4;
 	rc->resolve.use_ipv6 = rc->has_gw6;
+	/* Without any gateway, only nameservers inside the port's own subnets are reachable
+	 * (dp_miss_link.c sends to them directly): every family with an address is used, and a
+	 * server elsewhere has no route, which fails it at once. With a gateway of one family,
+	 * that family alone: an address of the other would only wait for a route. */
+	if (!rc->has_gw4 && !rc->has_gw6) {
+		rc->resolve.use_ipv4 = cfg->has_ip4;
+		rc->resolve.use_ipv6 = cfg->has_ip6;
+		LOG(NOTICE, "no --gateway or --gateway6: only nameservers on the --ip/--ip6 "
+		    "subnets are reachable\n");
+	}
 	rc->policy = &cfg->addr_policy;
 	rc->prime_min_servers = cfg->min_root_servers;
 	rc->per_client = ctl_config_slots_per_client(cfg);
@@ -148,7 +152,8 @@ ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_miss_conf *rc)
 	rc->probe_qname_len = cfg->health_probe.qname_len;
 	rc->probe_qtype = cfg->health_probe.qtype;
 	LOG(INFO, "recursion on: %u resolver slots per worker, upstream over%s%s, QNAME "
-	    "minimisation %s\n", rc->slots, rc->has_gw4 ? " IPv4" : "", rc->has_gw6 ? " IPv6" : "",
+	    "minimisation %s\n", rc->slots, rc->resolve.use_ipv4 ? " IPv4" : "",
+	    rc->resolve.use_ipv6 ? " IPv6" : "",
 	    cfg->qname_min ? "on" : "off");
 	if (rc->per_client != 0)
 		LOG(INFO, "fair share: at most %u pending misses per client (IPv4 address, IPv6 "

@@ -20,7 +20,8 @@ struct dp_settings;
 /*
  * Whether cache misses are resolved, and how: fills rc from cfg, the same for every worker (the
  * part a reload may change later comes through ctl_settings_build). Returns false, saying why
- * in the log, when misses are answered SERVFAIL instead (recursion off, or no gateway).
+ * in the log, when misses are answered SERVFAIL instead (recursion off). Without a gateway,
+ * nameservers on the port's own subnets are still reachable, and only they.
  * Control thread, at start.
  */
 bool ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_miss_conf *rc);

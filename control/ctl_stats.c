@@ -64,6 +64,7 @@ print_resolver(const struct ctl_state *st, FILE *out)
 	uint64_t srv[PX_RES_SRV_COUNT] = {0}, fail[PX_RES_FAIL_COUNT] = {0};
 	uint64_t malformed[PX_REPLY_BAD_COUNT] = {0};
 	uint64_t qmin = 0, referrals = 0, glueless = 0, cnames = 0;
+	uint64_t fb_parent_addr = 0, fb_child = 0, fb_cut = 0, fb_rejected = 0;
 	bool any = false;
 
 	for (unsigned i = 0; i < st->worker_count; i++) {
@@ -88,12 +89,20 @@ print_resolver(const struct ctl_state *st, FILE *out)
 		referrals += rd(&rs->referrals);
 		glueless += rd(&rs->glueless_started);
 		cnames += rd(&rs->cnames_followed);
+		fb_parent_addr += rd(&rs->fb_parent_addr);
+		fb_child += rd(&rs->fb_child_lookup);
+		fb_cut += rd(&rs->fb_parent_cut);
+		fb_rejected += rd(&rs->fb_rejected_lookup);
 	}
 	if (!any)
 		return;
 	fprintf(out, "resolver.referrals %" PRIu64 "\nresolver.glueless_started %" PRIu64
 		"\nresolver.cnames_followed %" PRIu64 "\nresolver.qmin_queries %" PRIu64 "\n",
 		referrals, glueless, cnames, qmin);
+	fprintf(out, "resolver.fallback.parent_addr %" PRIu64 "\nresolver.fallback.child_lookup %"
+		PRIu64 "\nresolver.fallback.parent_cut %" PRIu64
+		"\nresolver.fallback.rejected_lookup %" PRIu64 "\n", fb_parent_addr, fb_child, fb_cut,
+		fb_rejected);
 	for (unsigned r = 1; r < PX_ADDR_REASON_COUNT; r++) {
 		fprintf(out, "addr_rejected.glue.%s %" PRIu64 "\n", px_addr_reason_name(r), glue[r]);
 		fprintf(out, "addr_rejected.ns_addr.%s %" PRIu64 "\n", px_addr_reason_name(r),

@@ -230,6 +230,7 @@ query_feed(struct dp_lcore *lc, struct miss_query *q, const struct px_upq_addr *
 	uint8_t zone[PX_DNS_NAME_BUF];
 	uint8_t zone_len = 0;
 	bool have = classified != NULL, unsent = q->unsent; /* read before q is freed */
+	bool counted = false;
 	struct px_resolver_action act;
 
 	if (have) {
@@ -251,6 +252,11 @@ query_feed(struct dp_lcore *lc, struct miss_query *q, const struct px_upq_addr *
 			memcpy(zone, snd->zone, zone_len);
 			classify(rc, qq, zone, zone_len, dns, dns_len);
 			have = true;
+		}
+		/* Once per reply, however many zones it is classified for. */
+		if (dns != NULL && !counted) {
+			lc->stats.rec_answer_type_mismatch += rc->reply.counts.type_mismatch;
+			counted = true;
 		}
 		query_unlink(rc, q, w);
 		if (q->head == 0)

@@ -207,6 +207,8 @@ dp_nexthop_gateway_known(struct dp_lcore *lc, const struct dp_nexthop *nh)
 {
 	struct rte_ether_addr mac;
 
+	if (!nh->has_gw4 && !nh->has_gw6)
+		return true;
 	return (nh->has_gw4 && dp_nexthop_table_lookup(lc->ctx->nbr, 4, (const uint8_t *)&nh->gw4,
 						       &mac, NULL) == DP_NEXTHOP_RESOLVED) ||
 	       (nh->has_gw6 && dp_nexthop_table_lookup(lc->ctx->nbr, 6, nh->gw6, &mac, NULL) ==

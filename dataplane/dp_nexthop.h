@@ -181,5 +181,7 @@ bool dp_nexthop_learn6(struct dp_lcore *lc, const uint8_t *ip6, const struct rte
  * unknown or about to go stale (the table decides whether a probe is due). Worker only. */
 void dp_nexthop_tick(struct dp_lcore *lc, struct dp_nexthop *nh);
 
-/* True when a gateway's MAC is known (for either family). Worker only. */
+/* True when a gateway's MAC is known (for either family), or when there is no gateway at all:
+ * every nameserver reachable is then on-link, and its own MAC is asked for when a query needs
+ * it (priming and the health probe need not wait). Worker only. */
 bool dp_nexthop_gateway_known(struct dp_lcore *lc, const struct dp_nexthop *nh);

@@ -50,7 +50,18 @@ px_cut_encode(uint8_t *buf, uint16_t cap, const struct px_resolver_cut *cut, uin
 	*ns_count = 0;
 	for (unsigned i = 0; i < cut->ns_count; i++) {
 		const struct px_resolver_ns *ns = &cut->ns[i];
-		unsigned n = ns->addr_count;
+		struct px_upq_addr keep[PX_RES_NS_ADDRS];
+		bool child = false;
+		unsigned n = 0;
+
+		/* The name's own zone's addresses, when it gave any: the parent side's glue is
+		 * a fallback of the resolution that learned both, and a later one that finds the
+		 * child side failing looks the name up again (and so finds the glue again). */
+		for (unsigned j = 0; j < ns->addr_count; j++)
+			child |= ns->addr_side[j] == PX_RES_SIDE_CHILD;
+		for (unsigned j = 0; j < ns->addr_count; j++)
+			if (!child || ns->addr_side[j] == PX_RES_SIDE_CHILD)
+				keep[n++] = ns->addr[j];
 
 		/* Failed marks are this resolution's: a server that timed out once is kept. An
 		 * unusable name (in zone without glue, glue rejected) is not worth a lookup. */
@@ -58,7 +69,7 @@ px_cut_encode(uint8_t *buf, uint16_t cap, const struct px_resolver_cut *cut, uin
 			continue;
 		if (n == 0 && ns->name_len == 0)
 			continue;
-		if (!put_ns(buf, cap, &len, ns->name, ns->name_len, ns->addr, n))
+		if (!put_ns(buf, cap, &len, ns->name, ns->name_len, keep, n))
 			break;
 		(*ns_count)++;
 	}

@@ -357,6 +357,28 @@ find_delegation(struct ctx *c, struct px_reply_above *above_sname)
 	return lame;
 }
 
+/* An answer record at sname of a type that was not asked (rule 9c'): neither the answer nor a
+ * CNAME link, nor a signature that goes with the others. */
+static bool
+is_mismatch(const struct ctx *c, const struct px_reply_ixrr *e)
+{
+	return e->name == c->sname_id && c->sname_id != PX_REPLY_NO_NAME &&
+	       e->rr.rclass == c->q->qclass && !type_matches(c, e->rr.type) &&
+	       e->rr.type != PX_DNS_TYPE_CNAME && e->rr.type != PX_DNS_TYPE_RRSIG;
+}
+
+static bool
+has_mismatch(const struct ctx *c)
+{
+	const struct px_reply_index *ix = c->ix;
+
+	for (unsigned i = ix->sec_first[PX_REPLY_SEC_ANSWER];
+	     i < ix->sec_first[PX_REPLY_SEC_ANSWER + 1]; i++)
+		if (is_mismatch(c, &ix->rr[i]))
+			return true;
+	return false;
+}
+
 static bool
 is_link(const struct px_reply *r, uint16_t off)
 {
@@ -383,6 +405,8 @@ scrub_answer(struct ctx *c)
 		else if (r->cls == PX_REPLY_ANSWER && e->rr.rclass == c->q->qclass &&
 			 type_matches(c, e->rr.type) && e->name == c->sname_id)
 			continue; /* reported, or counted in answer_dropped */
+		else if (is_mismatch(c, e))
+			r->counts.type_mismatch++;
 		else
 			r->counts.ignored[PX_REPLY_SEC_ANSWER]++;
 	}
@@ -511,17 +535,19 @@ scrub_additional(struct ctx *c)
 		if (e->rr.type == PX_DNS_TYPE_OPT)
 			continue; /* the message's, not data: read by the walk */
 		if (r->cls == PX_REPLY_REFERRAL && e->rr.rclass == PX_DNS_CLASS_IN &&
-		    (e->rr.type == PX_DNS_TYPE_A || e->rr.type == PX_DNS_TYPE_AAAA)) {
+		    (e->rr.type == PX_DNS_TYPE_A || e->rr.type == PX_DNS_TYPE_AAAA))
 			ns = find_ns(c, e->name);
-			if (ns != NULL)
-				ns->glue_seen = true;
-		}
-		if (!owner_in_zone(c, e))
+		if (!owner_in_zone(c, e)) {
 			r->counts.out_of_bailiwick[PX_REPLY_SEC_ADDITIONAL]++;
-		else if (ns != NULL)
+		} else if (ns != NULL) {
+			/* Only in-bailiwick glue is seen: out of it, the name is as good as
+			 * glueless (the resolver looks it up), whereas glue the policy turns
+			 * away is a statement about where the server is. */
+			ns->glue_seen = true;
 			add_glue(c, ns, &e->rr);
-		else
+		} else {
 			r->counts.ignored[PX_REPLY_SEC_ADDITIONAL]++;
+		}
 	}
 }
 
@@ -560,6 +586,8 @@ classify_records(struct ctx *c)
 		return PX_REPLY_REFERRAL;
 	if (r->cname_count != 0)
 		return PX_REPLY_CNAME;
+	if (has_mismatch(c))
+		return PX_REPLY_NODATA;
 	if (lame == PX_REPLY_LAME_NONE && !r->aa)
 		lame = PX_REPLY_LAME_EMPTY;
 	r->lame = lame;

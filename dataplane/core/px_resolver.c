@@ -509,7 +509,7 @@ sub_answer(struct px_resolver *r, struct px_resolution *s, const struct px_reply
 		} else {
 			continue;
 		}
-		res_add_addr(r, ns, &a, PX_ADDR_AT_NS_ADDR);
+		res_add_addr_side(r, ns, &a, PX_ADDR_AT_NS_ADDR, PX_RES_SIDE_CHILD);
 	}
 	res_sub_end(r, s, now_ms, act);
 }
@@ -715,6 +715,7 @@ px_resolver_on_reply(struct px_resolver *r, uint64_t res, const struct px_reply 
 
 	if (s == NULL)
 		return;
+	r->stats.answer_type_mismatch += rep->counts.type_mismatch;
 	if (now_ms >= s->deadline_ms) {
 		res_fail(r, s, PX_RES_FAIL_DEADLINE, now_ms, act);
 		return;

@@ -81,6 +81,7 @@ cut_reset(struct px_resolution *s, const uint8_t *zone, unsigned zone_len)
 	s->cut.zone_len = (uint8_t)zone_len;
 	s->cut.ns_count = 0;
 	s->cut.ttl = 0;
+	s->cut_cached = false;
 	res_qmin_step_reset(s);
 }
 
@@ -143,6 +144,7 @@ res_cut_start(struct px_resolver *r, struct px_resolution *s, const struct px_re
 	bool usable = false;
 
 	cut_reset(s, sc->zone, sc->zone_len);
+	s->cut_cached = true;
 	for (unsigned i = 0; i < sc->addr_count; i++) {
 		struct px_resolver_ns *ns = &s->cut.ns[s->cut.ns_count];
 
@@ -235,16 +237,21 @@ res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px
 		}
 		if (ns->addr_count > 0)
 			ns->state = PX_RES_NS_GLUE;
-		else if (px_reply_name_in(ns->name, ns->name_len, s->cut.zone, s->cut.zone_len) ||
-			 rn->glue_seen)
+		else if (px_reply_name_in(ns->name, ns->name_len, s->cut.zone, s->cut.zone_len))
 			/* Inside the zone it serves without glue: only the zone could say where
-			 * it is. With glue that the policy rejected: the delegation points at an
-			 * address pollux never queries, and looking the name up elsewhere would
-			 * only launder it. */
+			 * it is. */
 			ns->state = PX_RES_NS_UNUSABLE;
+		else if (rn->glue_seen)
+			/* In-bailiwick glue that the policy rejected: the delegation points at
+			 * an address pollux never queries. Looking the name up elsewhere is a
+			 * last resort (res_next_lookup), and what it finds is checked again. */
+			ns->state = PX_RES_NS_REJECTED;
 		else
+			/* No glue, or glue out of the bailiwick (px_reply dropped it): the
+			 * name is looked up like any glueless one. */
 			ns->state = PX_RES_NS_GLUELESS;
 	}
+	res_cut_mark_failed(s);
 	return 0;
 }
 
@@ -343,7 +350,7 @@ pick_server(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms, uns
 
 		for (unsigned j = 0; j < ns->addr_count; j++) {
 			if (ns->addr_state[j] >= PX_RES_ADDR_FAILED || /* or UNREACHABLE */
-			    !family_ok(r, ns->addr[j].family))
+			    !family_ok(r, ns->addr[j].family) || res_addr_held_back(r, ns, j))
 				continue;
 			if (r->upq == NULL) {
 				*ni = i;
@@ -459,11 +466,14 @@ res_advance(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms,
 			act->zone_len = s->cut.zone_len;
 			return;
 		}
-		for (ni = 0; ni < s->cut.ns_count; ni++)
-			if (s->cut.ns[ni].state == PX_RES_NS_GLUELESS)
-				break;
+		ni = res_next_lookup(r, s);
 		if (ni == s->cut.ns_count) {
-			res_fail(r, s, res_cut_fail(r, &s->cut), now_ms, act);
+			int ret = res_cut_parent(r, s);
+
+			if (ret == 0)
+				continue;
+			res_fail(r, s, ret == -E2BIG ? PX_RES_FAIL_REFERRALS : res_cut_fail(r, &s->cut),
+				 now_ms, act);
 			return;
 		}
 		struct px_resolver_ns *ns = &s->cut.ns[ni];
@@ -501,10 +511,14 @@ res_sub_end(struct px_resolver *r, struct px_resolution *sub, uint64_t now_ms,
 	struct px_resolver_ns *ns = &p->cut.ns[sub->parent_ns];
 	bool usable = false;
 
+	res_keep_parent_side(r, sub, ns);
 	res_free(r, sub);
 	p->child = 0;
+	/* Failed addresses do not count: the name may have had glue that failed before its own
+	 * zone was asked (res_next_lookup). */
 	for (unsigned i = 0; i < ns->addr_count; i++)
-		usable |= family_ok(r, ns->addr[i].family);
+		usable |= family_ok(r, ns->addr[i].family) &&
+			  ns->addr_state[i] < PX_RES_ADDR_FAILED;
 	if (usable) {
 		ns->state = PX_RES_NS_GLUE;
 		act->cache_cut = &p->cut;

@@ -50,6 +50,10 @@
  *        delegation"); NS records with any other owner are ignored;
  *     c. a CNAME chain was followed: PX_REPLY_CNAME (the server gave the chain but neither the
  *        target's data nor a negative answer or referral for it);
+ *     c'. records at sname of another type than the one asked (an A record in reply to an
+ *        AAAA question; CNAME and RRSIG aside) in the answer section: PX_REPLY_NODATA without
+ *        an SOA. The server says the name exists without the asked type; the records are
+ *        left out and counted in type_mismatch (whatever the class);
  *     d. any NS record in the authority section other than the bailiwick's own apex NS in an
  *        AA reply: PX_REPLY_LAME, lame_reason UPWARD if its owner is the bailiwick or above it
  *        (a TLD server handing out the root NS set), otherwise SIDEWAYS (an unrelated zone, or
@@ -68,8 +72,9 @@
  * Scrub accounting: every record of the answer, authority and additional sections that is not
  * reported (and is not the OPT) is counted exactly once: out_of_bailiwick[section] when its
  * owner is not the bailiwick or below it, else ns_ignored for an NS record in the authority
- * section that is not the delegation's, else ignored[section] (for the additional section that
- * is "not glue"). Records reported but dropped for want of room are counted in the *_dropped
+ * section that is not the delegation's, else type_mismatch for an answer record at sname of a
+ * type not asked (rule 9c'), else ignored[section] (for the additional section that is "not
+ * glue"). Records reported but dropped for want of room are counted in the *_dropped
  * fields instead. TTLs above 2^31 - 1 are read as 0 (RFC 2181 8).
  *
  * Bounded work: a server chooses how many records a reply has and how costly each name is to
@@ -171,9 +176,10 @@ struct px_reply_ns {
 	struct px_reply_rr rr; /* the (first) NS record naming it */
 	uint8_t name_len;
 	uint8_t addr_count;
-	bool glue_seen; /* the additional section has an A or AAAA record (class IN) owned by
-			 * this name, kept or not: with addr_count 0, the policy or the
-			 * bailiwick refused every address the referral gave for it */
+	bool glue_seen; /* the additional section has an in-bailiwick A or AAAA record (class
+			 * IN) owned by this name, kept or not: with addr_count 0, the policy
+			 * refused every address the referral gave for it. Glue out of the
+			 * bailiwick is not seen: the name is then as good as glueless. */
 	uint8_t addr_rejected; /* glue records for this name the address policy refused
 				* (saturating) */
 	uint8_t name[PX_DNS_NAME_BUF]; /* lower-cased, uncompressed wire form */
@@ -199,6 +205,7 @@ struct px_reply_counts {
 	uint16_t addr_rejected[PX_ADDR_REASON_COUNT]; /* glue the address policy refused */
 	uint16_t answer_dropped;              /* final-RRset records past PX_REPLY_MAX_ANSWER */
 	uint16_t ns_dropped;                  /* NS names past PX_REPLY_MAX_NS */
+	uint16_t type_mismatch; /* answer records at sname of a type not asked (rule 9c') */
 	uint16_t addr_dropped;                /* glue past PX_REPLY_MAX_ADDRS for a name */
 };
 

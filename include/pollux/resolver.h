@@ -43,10 +43,13 @@
  * ever seen here: anything out of bailiwick never reaches an ANSWER or CACHE action):
  *  - REFERRAL: must be strictly below the cut (px_reply guarantees it; checked again) and is
  *    counted against max_referrals. The new cut's NS names and in-bailiwick glue replace the
- *    old set and are offered for caching (action.cache_cut). An NS name whose glue was all
- *    rejected by the policy, or that lies inside the delegated zone without glue, is unusable;
- *    an out-of-zone NS name without glue is resolved by a sub-resolution only when no usable
- *    address is left (at most max_glueless per tree, nested at most max_depth deep).
+ *    old set and are offered for caching (action.cache_cut). An NS name that lies inside the
+ *    delegated zone without usable glue is unusable; an out-of-zone NS name without glue (or
+ *    with glue out of the bailiwick, which px_reply drops) is resolved by a sub-resolution
+ *    only when no usable address is left (at most max_glueless per tree, nested at most
+ *    max_depth deep); one whose glue the policy rejected, only when nothing else is left.
+ *  - NODATA includes a reply whose answer section holds only records of another type at the
+ *    name (px_reply rule 9c'): those are counted (stats.answer_type_mismatch), never used.
  *  - ANSWER, CNAME: the CNAME links are appended to the resolution's answer buffer; a target
  *    seen before is a loop (PX_RES_FAIL_LOOP); more than max_cname links in all is
  *    PX_RES_FAIL_CNAMES. A CNAME to restart with continues at the current cut when the target is
@@ -79,8 +82,23 @@
  *
  * Cuts from the cache: the first cut of a resolution is the caller's start_cut (NS names and/or
  * bare addresses); sub-resolutions and CNAME restarts outside the cut ask the cut source, if
- * one is set. A cached cut whose servers all fail is a SERVFAIL (no_ns) like any other cut:
- * there is no fallback to the parent zone within a resolution.
+ * one is set.
+ *
+ * Fallbacks (px_resolver_fb.c), each counted (stats.fb_*) and each within the limits above:
+ *  - An NS name's addresses are tagged with their side (enum px_resolver_addr_side): the
+ *    parent's glue, or the name's own zone (a sub-resolution's answer). When a sub-resolution
+ *    ends, however it ended, the glue its cut holds for the very name it looked up joins the
+ *    parent's NS entry as parent side; the child side is asked first, the parent side once all
+ *    of the child side has failed.
+ *  - With no address left, an out-of-zone name whose glue all failed and that was never looked
+ *    up is looked up in its own zone (after the glueless names); a name whose glue the policy
+ *    rejected, last.
+ *  - A cut that came from the cache (start cut or cut source) whose servers and names are all
+ *    used up is replaced by the closest cut the cut source knows above it, else the root hints
+ *    (never for the root's own cut); it counts against max_referrals. The addresses that
+ *    failed are remembered (PX_RES_FB_FAILED of them) and marked failed in the cuts that
+ *    follow, so a parent still naming the same servers does not send the resolution back to
+ *    them. A cut from a referral of the same resolution fails with SERVFAIL (no_ns).
  *
  * Not implemented here: DNSSEC, caching of the sub-resolutions' own answers (their addresses
  * reach the cache through the parent's cut).
@@ -113,6 +131,9 @@
 #define PX_RES_MAX_RR (PX_RES_MAX_CNAME_LINKS + PX_REPLY_MAX_ANSWER + 1)
 #define PX_RES_QMIN_ONE_LAB 4 /* RFC 9156 MINIMISE_ONE_LAB */
 #define PX_RES_QMIN_MAX 10    /* RFC 9156 MAX_MINIMISE_COUNT */
+/* Failed addresses a resolution remembers when it gives a cached cut up for a fresh one from
+ * the parent, so that the parent's referral does not send it back to them. */
+#define PX_RES_FB_FAILED 16
 
 struct px_resolver_config {
 	uint32_t max_ttl;      /* seconds; default 86400 */
@@ -182,7 +203,17 @@ enum px_resolver_ns_state {
 	PX_RES_NS_GLUE = 0,   /* has addresses (or had them; see addr states) */
 	PX_RES_NS_GLUELESS,   /* no address yet: may be resolved by a sub-resolution */
 	PX_RES_NS_RESOLVING,  /* a sub-resolution is under way */
-	PX_RES_NS_UNUSABLE,   /* glue rejected, in-zone without glue, or resolution failed */
+	PX_RES_NS_UNUSABLE,   /* in-zone without usable glue, or resolution failed */
+	PX_RES_NS_REJECTED,   /* out of zone, every glue address rejected by the policy: looked
+			       * up only when nothing else is left */
+};
+
+/* Where an address of an NS name came from: the delegating (parent) zone's glue, or the
+ * name's own zone (a sub-resolution's answer). Kept apart so that when one side fails the
+ * other is still tried. Addresses of a start cut from the cache count as parent side. */
+enum px_resolver_addr_side {
+	PX_RES_SIDE_PARENT = 0,
+	PX_RES_SIDE_CHILD,
 };
 
 struct px_resolver_ns {
@@ -194,6 +225,7 @@ struct px_resolver_ns {
 	uint8_t name[PX_DNS_NAME_BUF];
 	struct px_upq_addr addr[PX_RES_NS_ADDRS];
 	uint8_t addr_state[PX_RES_NS_ADDRS]; /* enum px_resolver_addr_state */
+	uint8_t addr_side[PX_RES_NS_ADDRS];  /* enum px_resolver_addr_side */
 };
 
 /* A zone cut: the zone and its nameserver set. Offered to the caller for caching after a
@@ -274,6 +306,8 @@ struct px_resolution {
 	uint8_t parent_ns;   /* the parent's NS entry this sub-resolution resolves */
 	bool in_index;
 	bool truncated_seen;
+	bool cut_cached;     /* the cut came from the cache (start cut or cut source): when all
+			      * its servers fail, the parent zone is asked for a fresh one */
 	uint64_t start_ms, deadline_ms;
 
 	uint8_t qname_len, sname_len, sname_labels;
@@ -291,6 +325,8 @@ struct px_resolution {
 	struct px_upq_addr inflight_server;
 
 	struct px_resolver_cut cut;
+	uint8_t fb_failed_count;
+	struct px_upq_addr fb_failed[PX_RES_FB_FAILED];
 
 	/* Work done: queries and glueless are counted on the top for the whole tree. */
 	uint16_t queries, referrals, glueless, cnames;
@@ -365,6 +401,12 @@ struct px_resolver_stats {
 	uint64_t stale_events;    /* replies and timeouts that concerned nothing in flight */
 	uint64_t start_cut_unusable; /* a start cut with nothing usable: hints used instead */
 	uint64_t cut_source_used;    /* sub-resolutions and CNAME restarts from the cut source */
+	/* Fallbacks within one resolution (each also bounded by the limits above). */
+	uint64_t fb_parent_addr;  /* parent-side glue kept for a name looked up in its own zone */
+	uint64_t fb_child_lookup; /* a name whose glue all failed looked up in its own zone */
+	uint64_t fb_parent_cut;   /* a cached cut whose servers all failed: the parent asked */
+	uint64_t fb_rejected_lookup; /* a name whose glue the policy rejected looked up, last */
+	uint64_t answer_type_mismatch; /* answer records of another type ignored (px_reply) */
 };
 
 struct px_resolver {
@@ -573,3 +615,14 @@ int res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struc
 enum px_resolver_fail res_cut_fail(const struct px_resolver *r, const struct px_resolver_cut *cut);
 bool res_add_addr(struct px_resolver *r, struct px_resolver_ns *ns,
 		     const struct px_upq_addr *a, enum px_addr_entry at);
+/* px_resolver_fb.c */
+bool res_add_addr_side(struct px_resolver *r, struct px_resolver_ns *ns,
+		       const struct px_upq_addr *a, enum px_addr_entry at,
+		       enum px_resolver_addr_side side);
+void res_keep_parent_side(struct px_resolver *r, const struct px_resolution *sub,
+			  struct px_resolver_ns *ns);
+unsigned res_next_lookup(struct px_resolver *r, struct px_resolution *s);
+bool res_addr_held_back(const struct px_resolver *r, const struct px_resolver_ns *ns,
+			unsigned j);
+int res_cut_parent(struct px_resolver *r, struct px_resolution *s);
+void res_cut_mark_failed(struct px_resolution *s);

@@ -147,6 +147,8 @@
 	X(rec_cut_hints, "resolutions started from the root hints (nothing cached, not primed)") \
 	X(rec_cut_restarts, "sub-resolutions and CNAME restarts started from a cached cut") \
 	X(rec_cut_bad, "cached cuts that did not decode (ignored)") \
+	X(rec_answer_type_mismatch, "upstream answer records of a type not asked, ignored (an A " \
+	  "record for an AAAA question): never cached; with nothing else, the reply is NODATA") \
 	X(rec_cut_inserted, "delegations (referral NS sets and glue) this worker put in the cache") \
 	X(rec_cut_busy, "delegations not cached: another writer held the bucket") \
 	X(rec_cut_dropped, "delegations not cached: no pool room, defer queue full, or kept") \

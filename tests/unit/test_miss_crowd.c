@@ -339,6 +339,37 @@ START_TEST(test_miss_0x20_fallback)
 }
 END_TEST
 
+/*
+ * Only the first worker primes; any other resolves from the root hints while no primed root
+ * set is in the cache, and waits for nobody: this worker (priming off, nothing cached) asks
+ * the hints' root server at once and answers, and never sends a priming query itself.
+ */
+START_TEST(test_miss_unprimed_worker_uses_hints)
+{
+	uint64_t hints_used = TM_STAT(rec_cut_hints), prime_sent = TM_STAT(rec_prime_sent);
+	struct tm_upq q;
+	struct tm_frame f;
+	unsigned steps = 0;
+
+	ask(41900, 41900 ^ 0x5555, "unprimed.crowd.test");
+	ck_assert_uint_eq(TM_STAT(rec_cut_hints), hints_used + 1);
+	one_query(&q);
+	ck_assert_uint_eq(q.dst, ROOT_IP4);
+	ck_assert_str_ne(q.qname, ".");
+	for (;;) {
+		ck_assert_uint_le(++steps, 8);
+		tm_answer(&q);
+		ck_assert(tm_frame(&f));
+		if (!f.upstream)
+			break;
+		q = f.q;
+	}
+	tm_check_answer(&f, 41900, 41900 ^ 0x5555, "unprimed.crowd.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	ck_assert_uint_eq(TM_STAT(rec_prime_sent), prime_sent);
+}
+END_TEST
+
 static Suite *
 miss_crowd_suite(void)
 {
@@ -349,6 +380,7 @@ miss_crowd_suite(void)
 	tm_add_case(s, test_miss_share_timeout, tm_setup_crowd);
 	tm_add_case(s, test_miss_share_waiter_leaves, tm_setup_crowd);
 	tm_add_case(s, test_miss_0x20_fallback, tm_setup_crowd);
+	tm_add_case(s, test_miss_unprimed_worker_uses_hints, tm_setup_crowd);
 	return s;
 }
 

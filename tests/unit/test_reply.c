@@ -511,7 +511,39 @@ START_TEST(test_classify_nodata_with_soa)
 	mb_soa(NS, "example.test", 3600, 600);
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
 			 PX_REPLY_NODATA);
+	ck_assert_uint_eq(r.counts.type_mismatch, 1);
+	ck_assert_uint_eq(r.counts.ignored[AN], 0);
+}
+END_TEST
+
+/* An A record in reply to an AAAA question, neither AA nor an SOA: not a lame server but a
+ * NODATA answer; the record is left out and counted. */
+START_TEST(test_classify_wrong_type_is_nodata)
+{
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_AAAA);
+	mb_a(AN, "www.example.test", "192.0.2.1");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
+			 PX_REPLY_NODATA);
+	ck_assert(!r.has_soa);
+	ck_assert_uint_eq(r.answer_count, 0);
+	ck_assert_uint_eq(r.counts.type_mismatch, 1);
+	/* The same record owned by another name is no statement about the question's name: an
+	 * empty non-authoritative reply, lame. */
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_AAAA);
+	mb_a(AN, "ftp.example.test", "192.0.2.1");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
+			 PX_REPLY_LAME);
+	ck_assert_uint_eq(r.counts.type_mismatch, 0);
 	ck_assert_uint_eq(r.counts.ignored[AN], 1);
+	/* Alongside the asked type, the other type is left out of the answer and counted. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_A);
+	mb_a(AN, "www.example.test", "2001:db8::1");
+	mb_a(AN, "www.example.test", "192.0.2.1");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_A, "example.test"),
+			 PX_REPLY_ANSWER);
+	ck_assert_uint_eq(r.answer_count, 1);
+	ck_assert_uint_eq(r.answer[0].type, PX_DNS_TYPE_A);
+	ck_assert_uint_eq(r.counts.type_mismatch, 1);
 }
 END_TEST
 
@@ -1112,6 +1144,7 @@ reply_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_classify_nxdomain_with_soa);
 	tcase_add_test(tc, test_classify_nodata_with_soa);
+	tcase_add_test(tc, test_classify_wrong_type_is_nodata);
 	tcase_add_test(tc, test_classify_cname_then_nxdomain);
 	suite_add_tcase(s, tc);
 

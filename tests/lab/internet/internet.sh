@@ -44,6 +44,16 @@
 #                                                                     victim.test)
 #   silent  ns.silent.test               198.18.4.3   2001:2:0:4::3   nothing: a blackhole route
 #                                                                     in pxlab-net drops it all
+#   odd     ns.odd.test                  198.18.4.4   2001:2:0:4::4   odd.test (odd_responder.py:
+#                                                                     glue out of its bailiwick,
+#                                                                     A records for AAAA)
+#   fb      ns.host/liar/oob.example     198.18.5.1   2001:2:0:5::1   host.example liar.example
+#           (glue; their own zones say                                oob.example sib.test
+#           otherwise), ns.moved.test                                 lies.test oob.odd.test
+#           once moved                                                moved.test
+#   fb-old  ns.moved.test until moved    198.18.5.2   2001:2:0:5::2   moved.test (stopped and
+#                                                                     blackholed by
+#                                                                     inet_move_zone)
 #
 # The pathological delegations, all in test.: badglue.test (ns1 glue 0.0.0.0, ns2 good),
 # allbad.test (ns1..ns6 at 0.0.0.0, 255.255.255.255, 224.0.0.1, 127.0.0.1, ::, 240.0.0.1),
@@ -52,7 +62,11 @@
 # only), evil.test and victim.test (poisoning), silent.test, selfish.test (ns1..ns5 at
 # 169.254.169.254, pollux's 198.18.0.2 and 2001:2::2, 198.18.0.255, 64:ff9b::7f00:1),
 # mixed.test (the same five, then ns6 on sld-a) and noarp.test (ns1 at 198.18.0.99, on pollux's
-# subnet, where nobody answers ARP). Data addresses (www records) come
+# subnet, where nobody answers ARP). For the fallbacks within one resolution: sib.test (NS
+# ns.host.example, whose own zone puts it at the silent address; example.'s glue works),
+# lies.test (NS ns.liar.example, which its own zone denies), oob.odd.test (glue out of
+# odd.test's bailiwick), wrongtype.odd.test (A records for AAAA questions) and moved.test
+# (moved to another server mid-run by inet_move_zone). Data addresses (www records) come
 # from 198.18.10.0-198.18.20.255 and 198.19.0.0/16: nothing listens there. Every zN.test also
 # has a wildcard *.w.zN.test A/AAAA: unlimited distinct names for cache-miss benchmarks.
 # tests/lab/internet/questions.txt lists the questions and their right answers.
@@ -139,6 +153,8 @@ INET_ROLES=(
 	"sld-b 198.18.3.2 2001:2:0:3::2 @SLD chain.test."
 	"sld-c 198.18.3.3 2001:2:0:3::3 victim.test. glueless.test. glueless.example. site.example. v6only.test."
 	"lame 198.18.4.1 2001:2:0:4::1 -"
+	"fb 198.18.5.1 2001:2:0:5::1 host.example. liar.example. oob.example. sib.test. lies.test. oob.odd.test. moved.test."
+	"fb-old 198.18.5.2 2001:2:0:5::2 moved.test."
 )
 INET_EVIL_IP4=198.18.4.2
 INET_EVIL_IP6=2001:2:0:4::2
@@ -156,6 +172,11 @@ INET_UB_LOG=$INET_UB/unbound.log
 INET_UB_CTL=$INET_UB/unbound.ctl
 INET_EVIL_PID=$POLLUX_INET_RUN/evil/evil.pid
 INET_EVIL_LOG=$POLLUX_INET_RUN/evil/evil.log
+INET_ODD_IP4=198.18.4.4
+INET_ODD_IP6=2001:2:0:4::4
+INET_ODD=$INET_DIR/odd_responder.py
+INET_ODD_PID=$POLLUX_INET_RUN/odd/odd.pid
+INET_ODD_LOG=$POLLUX_INET_RUN/odd/odd.log
 
 inet_log() {
 	echo "internet: $*" >&2
@@ -355,7 +376,9 @@ inet_net_steps() {
 			lab_run "adding $ip6 to lo" ip -n "$n" addr add "$ip6/128" dev lo || return 1
 	done
 	lab_run "adding $INET_EVIL_IP4 to lo" ip -n "$n" addr add "$INET_EVIL_IP4/32" dev lo &&
-		lab_run "adding $INET_EVIL_IP6 to lo" ip -n "$n" addr add "$INET_EVIL_IP6/128" dev lo
+		lab_run "adding $INET_EVIL_IP6 to lo" ip -n "$n" addr add "$INET_EVIL_IP6/128" dev lo &&
+		lab_run "adding $INET_ODD_IP4 to lo" ip -n "$n" addr add "$INET_ODD_IP4/32" dev lo &&
+		lab_run "adding $INET_ODD_IP6 to lo" ip -n "$n" addr add "$INET_ODD_IP6/128" dev lo
 }
 
 inet_start_servers() {
@@ -380,6 +403,52 @@ inet_start_servers() {
 		--forged "$INET_FORGED_WWW4" --pidfile "$INET_EVIL_PID" --logfile "$INET_EVIL_LOG" \
 		</dev/null >>"$INET_EVIL_LOG.stderr" 2>&1 &
 	echo $! >"$INET_EVIL_PID.launch"
+	mkdir -p "$(dirname "$INET_ODD_PID")" || return 1
+	ip netns exec "$POLLUX_INET_NS" setsid python3 "$INET_ODD" --zone odd.test \
+		--listen "$INET_ODD_IP4" --listen "$INET_ODD_IP6" --address4 198.18.12.23 \
+		--pidfile "$INET_ODD_PID" --logfile "$INET_ODD_LOG" \
+		</dev/null >>"$INET_ODD_LOG.stderr" 2>&1 &
+	echo $! >"$INET_ODD_PID.launch"
+}
+
+# Moves moved.test (zones.sh): test. now delegates it to role fb, both TLD servers reload, and
+# role fb-old stops and its addresses go silent (blackholed: no ICMP, as for silent.test).
+inet_move_zone() {
+	local r role ip4 ip6 zones pid i=0 ok
+	INET_MOVED4=$INET_MOVED_NEW4 INET_MOVED6=$INET_MOVED_NEW6 inet_gen_test \
+		>"$INET_ZONES/test.zone.new" && mv "$INET_ZONES/test.zone.new" "$INET_ZONES/test.zone" ||
+		return 1
+	for r in "${INET_ROLES[@]}"; do
+		read -r role ip4 ip6 zones <<<"$r"
+		case $role in
+		tld-*)
+			# nsd reloads its zone files on SIGHUP.
+			pid=$(cat "$POLLUX_INET_RUN/nsd/$role/nsd.pid" 2>/dev/null) &&
+				inet_pid_alive "$pid" "$POLLUX_INET_NS" && kill -HUP "$pid" || return 1
+			;;
+		fb-old)
+			pid=$(cat "$POLLUX_INET_RUN/nsd/$role/nsd.pid" 2>/dev/null) &&
+				inet_kill_wait "$POLLUX_INET_NS" TERM 3 "$pid" || return 1
+			ip -n "$POLLUX_INET_NS" addr del "$ip4/32" dev lo &&
+				ip -n "$POLLUX_INET_NS" -6 addr del "$ip6/128" dev lo &&
+				ip -n "$POLLUX_INET_NS" route add blackhole "$ip4/32" &&
+				ip -n "$POLLUX_INET_NS" -6 route add blackhole "$ip6/128" || return 1
+			;;
+		esac
+	done
+	# Until both TLD servers give the new delegation.
+	while [ "$i" -lt 50 ]; do
+		ok=0
+		for ip4 in 198.18.2.1 198.18.2.2; do
+			inet_dig +norec +tries=1 +time=1 "@$ip4" www.moved.test A 2>/dev/null |
+				grep -q "$INET_MOVED_NEW4" && ok=$((ok + 1))
+		done
+		[ "$ok" = 2 ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	inet_err "the TLD servers still give moved.test's old delegation"
+	return 1
 }
 
 # One probe: the server at addr answers for zone with the expected rcode (aa for NOERROR).
@@ -406,6 +475,7 @@ inet_wait_servers() {
 		fi
 	done
 	probes+=("evil $INET_EVIL_IP4 evil.test. NOERROR" "evil $INET_EVIL_IP6 evil.test. NOERROR")
+	probes+=("odd $INET_ODD_IP4 odd.test. NOERROR" "odd $INET_ODD_IP6 odd.test. NOERROR")
 	while :; do
 		pending=()
 		for p in "${probes[@]}"; do
@@ -418,8 +488,9 @@ inet_wait_servers() {
 			for p in "${pending[@]}"; do
 				read -r role ip4 z r <<<"$p"
 				inet_err "$role ($ip4) does not answer $z SOA with $r"
-				if [ "$role" = evil ]; then
-					tail -5 "$INET_EVIL_LOG" "$INET_EVIL_LOG.stderr" 2>/dev/null
+				if [ "$role" = evil ] || [ "$role" = odd ]; then
+					tail -5 "$INET_EVIL_LOG" "$INET_EVIL_LOG.stderr" "$INET_ODD_LOG" \
+						"$INET_ODD_LOG.stderr" 2>/dev/null
 				else
 					tail -5 "$POLLUX_INET_RUN/nsd/$role/nsd.log" 2>/dev/null
 				fi | sed 's/^/internet:   | /' >&2
@@ -497,7 +568,8 @@ inet_down() {
 		inet_capture_stop "${f%.pid}" || rc=1
 	done
 	inet_ns_stop_all "$POLLUX_INET_NS_RES" "$INET_UB_PID" || rc=1
-	inet_ns_stop_all "$POLLUX_INET_NS" "$POLLUX_INET_RUN"/nsd/*/nsd.pid "$INET_EVIL_PID" || rc=1
+	inet_ns_stop_all "$POLLUX_INET_NS" "$POLLUX_INET_RUN"/nsd/*/nsd.pid "$INET_EVIL_PID" \
+		"$INET_ODD_PID" || rc=1
 	for f in "$POLLUX_INET_NS_RES" "$POLLUX_INET_NS"; do
 		if lab_ns_exists "$f"; then
 			lab_run "deleting namespace $f" ip netns delete "$f" || rc=1
@@ -521,6 +593,7 @@ inet_down() {
 		ip netns exec "$POLLUX_LAB_NS_CLI" sysctl -qw net.ipv6.conf.all.forwarding=0 2>/dev/null
 	fi
 	rm -f "$POLLUX_INET_RUN"/nsd/*/nsd.pid "$INET_EVIL_PID" "$INET_EVIL_PID.launch" \
+		"$INET_ODD_PID" "$INET_ODD_PID.launch" \
 		"$INET_UB_PID" 2>/dev/null
 	return "$rc"
 }

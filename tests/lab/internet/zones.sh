@@ -113,6 +113,16 @@ site     IN NS ns1.site
 ns1.site IN A 198.18.3.3
 ns1.site IN AAAA 2001:2:0:3::3
 glueless IN NS ns.z2.test.
+; The fallbacks' nameservers (role fb, 198.18.5.1), each with honest glue here.
+host     IN NS ns.host
+ns.host  IN A 198.18.5.1
+ns.host  IN AAAA 2001:2:0:5::1
+liar     IN NS ns.liar
+ns.liar  IN A 198.18.5.1
+ns.liar  IN AAAA 2001:2:0:5::1
+oob      IN NS ns.oob
+ns.oob   IN A 198.18.5.1
+ns.oob   IN AAAA 2001:2:0:5::1
 EOF
 }
 
@@ -185,7 +195,18 @@ ns1.victim IN AAAA 2001:2:0:3::3
 silent IN NS ns.silent
 ns.silent IN A 198.18.4.3
 ns.silent IN AAAA 2001:2:0:4::3
+; Fallbacks within one resolution. sib.test: its server's own zone (host.example) gives it the
+; silent address; the glue example. gives works. lies.test: its server's own zone (liar.example)
+; says the name does not exist; example.'s glue works.
+sib IN NS ns.host.example.
+lies IN NS ns.liar.example.
+; odd.test (odd_responder.py): out-of-bailiwick glue below it (oob.odd.test), and A records
+; in reply to AAAA questions (wrongtype.odd.test).
+odd IN NS ns.odd
+ns.odd IN A 198.18.4.4
+ns.odd IN AAAA 2001:2:0:4::4
 EOF
+	inet_gen_moved
 	inet_gen_selfish
 }
 
@@ -206,6 +227,18 @@ inet_gen_selfish() {
 	done
 	printf 'mixed IN NS ns6.mixed\nns6.mixed IN A 198.18.3.1\nns6.mixed IN AAAA 2001:2:0:3::1\n'
 	printf 'noarp IN NS ns1.noarp\nns1.noarp IN A %s.99\n' "${LAB_PX_IP4%.*}"
+}
+
+# moved.test: delegated to role fb-old (198.18.5.2) until test_pollux_internet.sh moves it
+# (inet_move_zone): then to role fb (198.18.5.1), and fb-old goes silent. A resolver that
+# cached the old delegation must go back to test.'s servers for the new one.
+INET_MOVED_OLD4=198.18.5.2
+INET_MOVED_OLD6=2001:2:0:5::2
+INET_MOVED_NEW4=198.18.5.1
+INET_MOVED_NEW6=2001:2:0:5::1
+inet_gen_moved() {
+	printf 'moved IN NS ns.moved\nns.moved IN A %s\nns.moved IN AAAA %s\n' \
+		"${INET_MOVED4:-$INET_MOVED_OLD4}" "${INET_MOVED6:-$INET_MOVED_OLD6}"
 }
 
 inet_gen_sld() { # N
@@ -323,7 +356,28 @@ inet_gen_zones() {
 			>"$INET_ZONES/mixed.test.zone" &&
 		inet_gen_simple victim.test. ns1.victim.test. -- "ns1 IN A 198.18.3.3" \
 			"ns1 IN AAAA 2001:2:0:3::3" "www IN A $INET_VICTIM_WWW4" \
-			"www IN AAAA 2001:2:0:20::1" >"$INET_ZONES/victim.test.zone"
+			"www IN AAAA 2001:2:0:20::1" >"$INET_ZONES/victim.test.zone" &&
+		inet_gen_fallback_zones
+}
+
+# The zones of role fb (and fb-old: moved.test). host.example says its own nameserver is at
+# the silent address; liar.example has no address for its own nameserver at all.
+inet_gen_fallback_zones() {
+	inet_gen_simple host.example. ns.host.example. -- "ns IN A $INET_SILENT_IP4" \
+		"ns IN AAAA $INET_SILENT_IP6" >"$INET_ZONES/host.example.zone" &&
+		inet_gen_simple liar.example. ns.liar.example. -- "www IN A 198.18.12.30" \
+			>"$INET_ZONES/liar.example.zone" &&
+		inet_gen_simple oob.example. ns.oob.example. -- "ns IN A 198.18.5.1" \
+			"ns IN AAAA 2001:2:0:5::1" >"$INET_ZONES/oob.example.zone" &&
+		inet_gen_simple sib.test. ns.host.example. -- "www IN A 198.18.12.20" \
+			>"$INET_ZONES/sib.test.zone" &&
+		inet_gen_simple lies.test. ns.liar.example. -- "www IN A 198.18.12.21" \
+			>"$INET_ZONES/lies.test.zone" &&
+		inet_gen_simple oob.odd.test. ns.oob.example. -- "www IN A 198.18.12.22" \
+			>"$INET_ZONES/oob.odd.test.zone" &&
+		inet_gen_simple moved.test. ns.moved.test. -- "ns IN A $INET_MOVED_NEW4" \
+			"ns IN AAAA $INET_MOVED_NEW6" "www IN A 198.18.12.24" "www2 IN A 198.18.12.25" \
+			>"$INET_ZONES/moved.test.zone"
 }
 
 # Every zone file through nsd-checkzone, a few at a time. The zN.test zones past z20 come from
