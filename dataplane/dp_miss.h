@@ -32,6 +32,7 @@
  *    neighbour table all workers share (dp_nexthop.h): an ARP or ND answer is learned by whichever
  *    worker receives it. A query whose next hop is not resolved yet is kept and sent again
  *    (DP_MISS_UNSENT_RETRIES) once the probe has had time to be answered.
+ *  - Serve-stale (RFC 8767) and prefetch: dp_miss_stale.c (conf.stale).
  *  - A timed-out query is not retried to the same server: the resolver moves to the next one.
  *  - Identical upstream questions are asked once (dp_miss_query.c): a resolution that would
  *    send a server the question already outstanding to it waits on that query instead, and
