@@ -365,9 +365,11 @@ usage:
 }
 
 void
-ctl_cache_tick(struct dp_cache *c, struct ctl_cache_dump *dump, uint64_t now_ms)
+ctl_cache_tick(struct dp_cache *c, struct ctl_cache_dump *dump, uint64_t now_ms,
+	       uint32_t stale_max_s)
 {
-	dp_cache_sweep(c, now_ms, CTL_CACHE_SWEEP_BUCKETS);
+	/* Expired answers stay for serve-stale's window (--serve-stale-max). */
+	dp_cache_sweep_keep(c, now_ms, (uint64_t)stale_max_s * 1000, CTL_CACHE_SWEEP_BUCKETS);
 	dp_cache_reclaim(c);
 	ctl_cache_dump_tick(dump);
 }

@@ -19,7 +19,8 @@
 /* The control thread's cache duties, once per control-loop tick at now_ms (dp_clock_ms()):
  * expired entries swept (CTL_CACHE_SWEEP_BUCKETS buckets), so dead entries give their memory
  * back within a few ticks; its defer queue reclaimed; a running dump moved on. */
-void ctl_cache_tick(struct dp_cache *c, struct ctl_cache_dump *dump, uint64_t now_ms);
+void ctl_cache_tick(struct dp_cache *c, struct ctl_cache_dump *dump, uint64_t now_ms,
+		    uint32_t stale_max_s);
 
 /* Whether cmd is one of this module's commands. */
 bool ctl_cache_cmd_handles(const char *cmd);

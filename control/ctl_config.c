@@ -68,6 +68,10 @@ enum opt_id {
 	OPT_DNSTAP_LOG_CR,
 	OPT_DNSTAP_LOG_RQ,
 	OPT_DNSTAP_LOG_RR,
+	OPT_SERVE_STALE_MAX,
+	OPT_SERVE_STALE_TIMEOUT,
+	OPT_SERVE_STALE_TTL,
+	OPT_PREFETCH,
 };
 
 #define STR_(x) #x
@@ -126,6 +130,12 @@ static const struct opt_desc opt_table[] = {
 	{ "max-neg-ttl", OPT_MAX_NEG_TTL, "SECONDS", "cache negative answers at most this long, "
 	  "0-" STR(CTL_MAX_TTL_LIMIT) " (default " STR(CTL_DEFAULT_MAX_NEG_TTL) ")" },
 	{ "priming", OPT_PRIMING, "yes|no", "RFC 8109 priming of the root NS set (default yes)" },
+	{ "serve-stale-max", OPT_SERVE_STALE_MAX, "SECONDS", "serve expired answers this long "
+	  "when a refresh fails, 0-" STR(CTL_MAX_TTL_LIMIT) " (0: off)" },
+	{ "serve-stale-client-timeout", OPT_SERVE_STALE_TIMEOUT, "MS", "stale answer after "
+	  "this long on a refresh, 0-30000" },
+	{ "serve-stale-ttl", OPT_SERVE_STALE_TTL, "SECONDS", "the TTL of stale answers, 1-3600" },
+	{ "prefetch", OPT_PREFETCH, "yes|no", "refresh an entry hit in its TTL's last tenth" },
 	{ "tcp", OPT_TCP, "on|off", "DNS over TCP through the kernel (a net_tun exception path)" },
 	{ "tcp-iface", OPT_TCP_IFACE, "NAME", "the kernel interface of the TCP exception path" },
 	{ "access-control", OPT_ACCESS_CONTROL, "'NET ACTION'", "ACTION allow|refuse|drop; "
@@ -214,6 +224,10 @@ ctl_config_init(struct ctl_config *cfg)
 	cfg->max_ttl = CTL_DEFAULT_MAX_TTL;
 	cfg->max_neg_ttl = CTL_DEFAULT_MAX_NEG_TTL;
 	cfg->priming = true;
+	cfg->serve_stale_max = CTL_DEFAULT_SERVE_STALE_MAX;
+	cfg->serve_stale_timeout_ms = CTL_DEFAULT_SERVE_STALE_TIMEOUT_MS;
+	cfg->serve_stale_ttl = CTL_DEFAULT_SERVE_STALE_TTL;
+	cfg->prefetch = true;
 	cfg->tcp = true;
 	snprintf(cfg->tcp_iface, sizeof(cfg->tcp_iface), "%s", CTL_DEFAULT_TCP_IFACE);
 	cfg->ratelimit_slip = CTL_DEFAULT_RATELIMIT_SLIP;
@@ -483,6 +497,14 @@ apply_option(struct ctl_config *cfg, int id, const char *val, const char *origin
 		return parse_u32(val, 0, CTL_MAX_TTL_LIMIT, &cfg->max_neg_ttl, why, why_len);
 	case OPT_PRIMING:
 		return parse_yes_no(val, &cfg->priming, why, why_len);
+	case OPT_SERVE_STALE_MAX:
+		return parse_u32(val, 0, CTL_MAX_TTL_LIMIT, &cfg->serve_stale_max, why, why_len);
+	case OPT_SERVE_STALE_TIMEOUT:
+		return parse_u32(val, 0, 30000, &cfg->serve_stale_timeout_ms, why, why_len);
+	case OPT_SERVE_STALE_TTL:
+		return parse_u32(val, 1, 3600, &cfg->serve_stale_ttl, why, why_len);
+	case OPT_PREFETCH:
+		return parse_yes_no(val, &cfg->prefetch, why, why_len);
 	case OPT_TCP:
 		if (strcmp(val, "on") == 0 || strcmp(val, "off") == 0) {
 			cfg->tcp = val[1] == 'n';
@@ -926,11 +948,21 @@ opt_default(int id, char *buf, size_t len)
 	case OPT_HEALTH_WINDOW:
 		snprintf(buf, len, "%u", CTL_DEFAULT_HEALTH_WINDOW_S);
 		break;
+	case OPT_SERVE_STALE_MAX:
+		snprintf(buf, len, "%u", CTL_DEFAULT_SERVE_STALE_MAX);
+		break;
+	case OPT_SERVE_STALE_TIMEOUT:
+		snprintf(buf, len, "%u", CTL_DEFAULT_SERVE_STALE_TIMEOUT_MS);
+		break;
+	case OPT_SERVE_STALE_TTL:
+		snprintf(buf, len, "%u", CTL_DEFAULT_SERVE_STALE_TTL);
+		break;
 	case OPT_HEALTH_PROBE:
 		snprintf(buf, len, ". NS");
 		break;
 	case OPT_RECURSION:
 	case OPT_QNAME_MIN:
+	case OPT_PREFETCH:
 	case OPT_DNSTAP_LOG_CQ:
 	case OPT_DNSTAP_LOG_CR:
 		snprintf(buf, len, "yes");
@@ -1013,9 +1045,10 @@ ctl_config_usage(FILE *out, const char *prog)
 		"are not keys. The command line overrides the file; local-zone and\n"
 		"access-control accumulate. polluxctl reload (and SIGHUP) re-read the file, all\n"
 		"or nothing: local-zone, access-control, ratelimit*, do-not-query,\n"
-		"allow-loopback-ns, qname-minimisation, max-ttl, max-neg-ttl, hints*,\n"
-		"min-root-servers, metrics-listen and health-* apply at once; other changed keys\n"
-		"need a restart. polluxctl config shows the values in force and their sources.\n"
+		"allow-loopback-ns, qname-minimisation, max-ttl, max-neg-ttl, serve-stale-*,\n"
+		"prefetch, hints*, min-root-servers, metrics-listen and health-* apply at once;\n"
+		"other changed keys need a restart. polluxctl config shows the values in force\n"
+		"and their sources.\n"
 		"\nAccess control is closed by default: the --ip and --ip6 subnets and fe80::/10\n"
 		"are allowed, every other source is refused. access-control rules (at most "
 		STR(PX_ACL_MAX_CONFIGURED) ")\n"

@@ -61,6 +61,11 @@ struct ctl_config {
 	uint32_t max_ttl;       /* seconds: answers and delegations are cached at most this long */
 	uint32_t max_neg_ttl;   /* seconds: negative answers (RFC 2308) at most this long */
 	bool priming;           /* RFC 8109 priming of the root NS set */
+	/* Serve-stale (RFC 8767) and prefetch (dp_miss.h's struct dp_stale_conf). */
+	uint32_t serve_stale_max;        /* seconds expired answers are kept; 0: off */
+	uint32_t serve_stale_timeout_ms; /* the client response timer */
+	uint32_t serve_stale_ttl;        /* seconds: the TTL stale answers carry */
+	bool prefetch;                   /* refresh entries hit in the last tenth of their TTL */
 	bool tcp;               /* DNS over TCP through the kernel (ctl_tun.h, ctl_tcp.h) */
 	char tcp_iface[16];     /* the tun's kernel interface name */
 	/* Access control (ctl_access.h): the configured rules, in the order given; the
@@ -124,6 +129,10 @@ ctl_config_slots_per_client(const struct ctl_config *cfg)
 #define CTL_DEFAULT_MAX_TTL 86400
 #define CTL_DEFAULT_MAX_NEG_TTL 3600
 #define CTL_MAX_TTL_LIMIT 604800
+/* RFC 8767's suggestions: a day (it allows 1 to 7), a 1.8 s client response timer, 30 s TTL. */
+#define CTL_DEFAULT_SERVE_STALE_MAX 86400
+#define CTL_DEFAULT_SERVE_STALE_TIMEOUT_MS 1800
+#define CTL_DEFAULT_SERVE_STALE_TTL 30
 #define CTL_DEFAULT_TCP_IFACE "pxtcp0"
 #define CTL_DEFAULT_RATELIMIT_SLIP 2
 #define CTL_DEFAULT_RATELIMIT_V4_PREFIX 32

@@ -153,6 +153,10 @@ settings_commit(struct ctl_reload *r, struct ctl_config *next, void *state, char
 	cfg->qname_min = next->qname_min;
 	cfg->max_ttl = next->max_ttl;
 	cfg->max_neg_ttl = next->max_neg_ttl;
+	cfg->serve_stale_max = next->serve_stale_max; /* the sweep's window (ctl_cache_tick) */
+	cfg->serve_stale_timeout_ms = next->serve_stale_timeout_ms;
+	cfg->serve_stale_ttl = next->serve_stale_ttl;
+	cfg->prefetch = next->prefetch;
 	cfg->health_probe = next->health_probe;
 	ctl_settings_publish(r->settings, state);
 	return 0;
@@ -400,7 +404,8 @@ const struct ctl_reload_group ctl_reload_groups[] = {
 	   "ratelimit-ipv4-prefix", "ratelimit-ipv6-prefix"},
 	  access_wired, access_prepare, access_commit, access_discard },
 	{ {"do-not-query", "allow-loopback-ns", "qname-minimisation", "max-ttl", "max-neg-ttl",
-	   "health-probe"},
+	   "health-probe", "serve-stale-max", "serve-stale-client-timeout", "serve-stale-ttl",
+	   "prefetch"},
 	  settings_wired, settings_prepare, settings_commit, settings_discard },
 	{ {"hints", "hints-fallback", "min-root-servers"},
 	  hints_wired, hints_prepare, hints_commit, hints_discard },

@@ -7,7 +7,7 @@
 
 #include "ctl_reload.h"
 
-#define CTL_RELOAD_GROUP_KEYS 8
+#define CTL_RELOAD_GROUP_KEYS 12
 
 /* One group of options applied together: prepare builds what they need from next without
  * touching anything in force (and may fail, with FILE:LINE where there is one); commit puts it

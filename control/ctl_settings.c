@@ -18,6 +18,15 @@
 RTE_LOG_REGISTER(ctl_settings_logtype, pollux.ctl.settings, INFO);
 #define LOG(level, ...) rte_log(RTE_LOG_##level, ctl_settings_logtype, "pollux: " __VA_ARGS__)
 
+void
+ctl_settings_stale(const struct ctl_config *cfg, struct dp_stale_conf *st)
+{
+	st->max_s = cfg->serve_stale_max;
+	st->timeout_ms = cfg->serve_stale_timeout_ms;
+	st->ttl = cfg->serve_stale_ttl;
+	st->prefetch = cfg->prefetch;
+}
+
 struct dp_settings *
 ctl_settings_build(const struct ctl_config *cfg, const struct px_addr_policy *self)
 {
@@ -35,6 +44,7 @@ ctl_settings_build(const struct ctl_config *cfg, const struct px_addr_policy *se
 	memcpy(s->probe_qname, cfg->health_probe.qname, sizeof(s->probe_qname));
 	s->probe_qname_len = cfg->health_probe.qname_len;
 	s->probe_qtype = cfg->health_probe.qtype;
+	ctl_settings_stale(cfg, &s->stale);
 	return s;
 }
 
@@ -151,6 +161,7 @@ ctl_settings_recurse_conf(const struct ctl_config *cfg, struct dp_miss_conf *rc)
 	memcpy(rc->probe_qname, cfg->health_probe.qname, sizeof(rc->probe_qname));
 	rc->probe_qname_len = cfg->health_probe.qname_len;
 	rc->probe_qtype = cfg->health_probe.qtype;
+	ctl_settings_stale(cfg, &rc->stale);
 	LOG(INFO, "recursion on: %u resolver slots per worker, upstream over%s%s, QNAME "
 	    "minimisation %s\n", rc->slots, rc->resolve.use_ipv4 ? " IPv4" : "",
 	    rc->resolve.use_ipv6 ? " IPv6" : "",

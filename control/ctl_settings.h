@@ -33,6 +33,10 @@ struct ctl_settings {
 	bool tcp_reader_ok;
 };
 
+/* Fills st with the serve-stale and prefetch settings cfg describes. Any thread. */
+struct dp_stale_conf;
+void ctl_settings_stale(const struct ctl_config *cfg, struct dp_stale_conf *st);
+
 /*
  * Builds the settings cfg describes, its address policy given the own addresses of self (the
  * running policy: the addresses cannot change without a restart). Returns a malloc'ed object,

@@ -172,7 +172,8 @@ ctl_stats_print(const struct ctl_state *st, FILE *out)
 		ci.insert_failures);
 	fprintf(out, "cache.writers %u\ncache.contended %" PRIu64 "\ncache.no_mem %" PRIu64
 		"\ncache.kept %" PRIu64 "\n", ci.writers, ci.contended, ci.no_mem, ci.kept);
-	fprintf(out, "cache.flushed %" PRIu64 "\n", ci.flushed);
+	fprintf(out, "cache.flushed %" PRIu64 "\ncache.evicted_expired %" PRIu64 "\n", ci.flushed,
+		ci.evicted_expired);
 	print_resolver(st, out);
 	if (st->hints != NULL)
 		ctl_hints_print_stats(st->hints, out);

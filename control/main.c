@@ -530,7 +530,7 @@ control_loop(struct ctl_state *st, struct ctl_api *api, int sfd)
 		port_watch(st);
 		ctl_health_tick(st->health, st, dp_clock_ms());
 		ctl_systemd_tick(&sd, st, dp_clock_ms());
-		ctl_cache_tick(st->ctx->cache, &st->dump, dp_clock_ms());
+		ctl_cache_tick(st->ctx->cache, &st->dump, dp_clock_ms(), st->cfg->serve_stale_max);
 	}
 }
 

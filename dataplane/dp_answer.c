@@ -52,6 +52,20 @@ respond_rcode(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_q
 	return respond_rcode_ede(lc, msg, cap, q, rcode, NULL, tcp);
 }
 
+/* Serve-stale's answer when the resolver cannot take the query in: an expired entry, with the
+ * stale TTL and EDE 3. */
+static uint16_t
+respond_stale(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
+	      const struct dp_cache_entry *e, const struct dp_client_addr *tcp)
+{
+	static const struct px_dns_ede_info ede = {PX_DNS_EDE_STALE_ANSWER, "no resolver slot"};
+	struct px_wire_answer ans;
+
+	dp_miss_stale_answer(e, dp_miss_stale_conf(lc->miss)->ttl, &ede, &ans);
+	DP_STAT_INC(lc, stale_served);
+	return respond(lc, msg, cap, q, &ans, tcp);
+}
+
 static inline uint16_t
 respond_entry(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
 	      const struct dp_cache_entry *e, int64_t ttl, const struct dp_client_addr *tcp)
@@ -94,11 +108,14 @@ lookup_live(const struct dp_lcore *lc, const uint8_t *name, uint8_t name_len, ui
  * (no client slot, no resolution slot: counted), the answer is SERVFAIL at once rather than a
  * client left to time out. The local zones' own NXDOMAIN and NODATA carry no Extended DNS
  * Error: they are the data, not a failure. A TCP client (tcp set) is handed to the resolver as
- * such: its answer goes back to the TCP thread, not out of the port.
+ * such: its answer goes back to the TCP thread, not out of the port. stale is an expired entry
+ * serve-stale may serve (or NULL): the resolver is asked to refresh it all the same, and it is
+ * served at once only when the resolver cannot take the query in.
  */
 static uint16_t
 answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp_query *q,
-		const struct rte_mbuf *m, const struct dp_client_addr *tcp)
+		const struct rte_mbuf *m, const struct dp_client_addr *tcp,
+		const struct dp_cache_entry *stale)
 {
 	const struct px_dns_ede_info *why = lc->miss == NULL ? &ede_not_authoritative : NULL;
 	const struct dp_cache_entry *e;
@@ -124,17 +141,31 @@ answer_uncached(struct dp_lcore *lc, uint8_t *msg, uint16_t cap, const struct dp
 			return respond_entry(lc, msg, cap, q, e, ttl, tcp);
 		}
 	}
-	if (lc->miss != NULL && tcp != NULL)
-		return dp_miss_miss(lc, msg, q, tcp, &why) ? DP_ANSWER_CONSUMED
-			: respond_rcode_ede(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL, why, tcp);
-	if (lc->miss != NULL && m != NULL) {
+	if (lc->miss != NULL && tcp != NULL) {
+		if (dp_miss_miss(lc, msg, q, tcp, stale != NULL, &why))
+			return DP_ANSWER_CONSUMED;
+	} else if (lc->miss != NULL && m != NULL) {
 		struct dp_client_addr from;
 
 		dp_client_addr_read(&from, m);
-		if (dp_miss_miss(lc, msg, q, &from, &why))
+		if (dp_miss_miss(lc, msg, q, &from, stale != NULL, &why))
 			return DP_ANSWER_CONSUMED;
 	}
+	if (stale != NULL)
+		return respond_stale(lc, msg, cap, q, stale, tcp);
 	return respond_rcode_ede(lc, msg, cap, q, PX_DNS_RCODE_SERVFAIL, why, tcp);
+}
+
+/* A hit due a prefetch: the client is looked up only now, for its fair share. */
+static __rte_noinline void
+prefetch(struct dp_lcore *lc, const struct dp_query *q, const struct rte_mbuf *m,
+	 const struct dp_client_addr *tcp)
+{
+	struct dp_client_addr from;
+
+	if (tcp == NULL && m != NULL)
+		dp_client_addr_read(&from, m);
+	dp_miss_prefetch(lc, q, tcp != NULL ? tcp : m != NULL ? &from : NULL);
 }
 
 /* Queries pollux refuses or does not implement whatever the cache holds. Returns the rcode, or
@@ -209,12 +240,25 @@ answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16_t cap,
 	if (unlikely(rcode != PX_DNS_RCODE_NOERROR))
 		return respond_rcode_ede(lc, msg, cap, &q, rcode, ede, tcp);
 
-	e = lookup_live(lc, q.qname_lc, q.qname_len, q.qtype, q.qclass, DP_CACHE_RRSET, &ttl);
+	e = dp_cache_lookup(lc->ctx->cache, q.qname_lc, q.qname_len, q.qtype, q.qclass,
+			    DP_CACHE_RRSET);
 	if (likely(e != NULL)) {
-		DP_STAT_INC(lc, hits);
-		return respond_entry(lc, msg, cap, &q, e, ttl, tcp);
+		ttl = dp_cache_entry_ttl(e, lc->now_ms);
+		if (likely(ttl >= 0)) {
+			uint16_t out;
+
+			DP_STAT_INC(lc, hits);
+			out = respond_entry(lc, msg, cap, &q, e, ttl, tcp);
+			if (unlikely(dp_cache_entry_prefetch_due(e, lc->now_ms)) && lc->miss != NULL)
+				prefetch(lc, &q, m, tcp);
+			return out;
+		}
+		if (lc->miss == NULL ||
+		    !dp_cache_entry_stale(e, lc->now_ms,
+					  (uint64_t)dp_miss_stale_conf(lc->miss)->max_s * 1000))
+			e = NULL;
 	}
-	return answer_uncached(lc, msg, cap, &q, m, tcp);
+	return answer_uncached(lc, msg, cap, &q, m, tcp, e);
 
 formerr:
 	DP_STAT_INC(lc, queries);

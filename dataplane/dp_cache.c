@@ -332,12 +332,14 @@ untouchable(const struct dp_cache_writer *w, const struct dp_cache_entry *o)
 }
 
 /* The entry in b1 or b2 to evict for a newcomer arriving at now_ms: the unpinned one closest
- * to expiring (an expired one sorts first by the same rule), which loses the least cached
- * time, to the second. It reads only the buckets' summaries (meta), not the eight entries.
- * Returns its bucket and slot through *vb and *vi, or false if all eight are pinned. */
+ * to expiring (an expired one sorts first by the same rule, the longest expired first), which
+ * loses the least cached time, to the second. It reads only the buckets' summaries (meta), not
+ * the eight entries. Returns its bucket and slot through *vb and *vi and its time left (coarse
+ * seconds, negative once expired) through *left_out, or false if all eight are pinned. */
 static bool
 pick_victim(const struct dp_cache_writer *w, struct dp_cache_bucket *b1,
-	    struct dp_cache_bucket *b2, uint64_t now_ms, struct dp_cache_bucket **vb, int *vi)
+	    struct dp_cache_bucket *b2, uint64_t now_ms, struct dp_cache_bucket **vb, int *vi,
+	    int32_t *left_out)
 {
 	struct dp_cache_bucket *bs[2] = {b1, b2};
 	uint32_t now = coarse_s(now_ms);
@@ -364,6 +366,7 @@ pick_victim(const struct dp_cache_writer *w, struct dp_cache_bucket *b1,
 			}
 		}
 	}
+	*left_out = best;
 	return found;
 }
 
@@ -404,8 +407,9 @@ insert_locked(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_ent
 	const uint8_t *name = dp_cache_entry_name(e);
 	uint32_t sig = sig_of(e->hash);
 	struct dp_cache_bucket *b1 = &c->buckets[idx1], *b2 = &c->buckets[idx2];
-	struct dp_cache_bucket *b;
-	int i;
+	struct dp_cache_bucket *b, *vb;
+	int32_t left;
+	int i, vi;
 
 	/* The same key: replace in place, atomically for readers. */
 	for (int k = 0; k < 2; k++) {
@@ -425,9 +429,22 @@ insert_locked(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_ent
 			return 0;
 		}
 	}
-	/* A new key: the less loaded bucket, then room made by a move, then an eviction. */
+	/* A new key: the less loaded bucket, then an expired entry's slot (kept for serve-stale,
+	 * it is worth less than any live one a move would save), then room made by a move, then
+	 * an eviction. */
 	b = bucket_load(b2) < bucket_load(b1) ? b2 : b1;
 	i = free_slot(b);
+	if (i < 0 && pick_victim(w, b1, b2, e->insert_ms, &vb, &vi, &left) && left < 0) {
+		struct dp_cache_entry *victim = vb->e[vi];
+
+		slot_set(vb, vi, e, sig);
+		DP_CACHE_WCOUNT_ADD(w, evictions, 1);
+		DP_CACHE_WCOUNT_ADD(w, evicted_expired, 1);
+		dp_cache_retire(w, victim);
+		count_added(w, e);
+		DP_CACHE_WCOUNT_ADD(w, inserts, 1);
+		return 0;
+	}
 	if (i < 0)
 		prefetch_full(c, b1, idx1, b2, idx2);
 	if (i < 0) {
@@ -439,7 +456,7 @@ insert_locked(struct dp_cache *c, struct dp_cache_writer *w, struct dp_cache_ent
 		i = displace(c, w, b2, idx2, idx1);
 	}
 	if (i < 0) {
-		if (!pick_victim(w, b1, b2, e->insert_ms, &b, &i)) {
+		if (!pick_victim(w, b1, b2, e->insert_ms, &b, &i, &left)) {
 			DP_CACHE_WCOUNT_ADD(w, insert_failures, 1);
 			return -ENOSPC;
 		}
@@ -616,6 +633,7 @@ dp_cache_info(const struct dp_cache *c, struct dp_cache_info *info)
 		info->inserts += LOAD(n->inserts);
 		info->replaces += LOAD(n->replaces);
 		info->evictions += LOAD(n->evictions);
+		info->evicted_expired += LOAD(n->evicted_expired);
 		info->moves += LOAD(n->moves);
 		info->expired_swept += LOAD(n->expired_swept);
 		info->insert_failures += LOAD(n->insert_failures);

@@ -10,8 +10,10 @@
  * so every probe would compare 260 bytes), it has no notion of expiry, and eviction would need
  * a second structure. Here a probe compares a 32-bit signature, then the name length, then the
  * name, and eviction falls out of the bucket layout: when both candidate buckets are full the
- * writer replaces the expired or soonest-to-expire entry among the eight (to the second: each
- * bucket keeps its slots' expiry in its spare bytes, so the choice reads no entry).
+ * writer replaces an expired entry among the eight if there is one (the longest expired: kept
+ * for serve-stale, it is worth less than any live entry, which a move would keep), else moves an
+ * entry to its other bucket, else replaces the soonest to expire (to the second: each bucket
+ * keeps its slots' expiry in its spare bytes, so the choice reads no entry).
  *
  * Keys are names a client or an authoritative server chose, so the index is keyed: one
  * SipHash-1-3 of the key under a secret drawn from the kernel when the cache is created gives
@@ -168,6 +170,30 @@ dp_cache_entry_ttl(const struct dp_cache_entry *e, uint64_t now_ms)
 }
 
 /*
+ * Whether an entry that dp_cache_entry_ttl() calls expired may still be served stale at now_ms
+ * (RFC 8767): a resolved answer (positive or negative: never local-zone data, pinned or from
+ * the heap, never a cut) expired less than stale_ms ago. Any thread.
+ */
+static inline bool
+dp_cache_entry_stale(const struct dp_cache_entry *e, uint64_t now_ms, uint64_t stale_ms)
+{
+	return e->kind == DP_CACHE_RRSET &&
+	       !(e->flags & (DP_CACHE_F_AA | DP_CACHE_F_PINNED | DP_CACHE_F_HEAP)) &&
+	       now_ms >= e->expire_ms && now_ms - e->expire_ms < stale_ms;
+}
+
+/*
+ * Whether a hit at now_ms on an entry that is still live falls in the last tenth of its TTL,
+ * when a prefetch refreshes it. Reads only the entry's header, which the hit reads anyway.
+ * Any thread.
+ */
+static inline bool
+dp_cache_entry_prefetch_due(const struct dp_cache_entry *e, uint64_t now_ms)
+{
+	return e->expire_ms - now_ms < (uint64_t)e->ttl * 100 && !(e->flags & DP_CACHE_F_PINNED);
+}
+
+/*
  * True when the len bytes at a and at b are equal: whole 8-byte words, then the last 8 bytes
  * (overlapping), so nothing outside either is read. The lookup's name compare: a libc call costs
  * more than the compare itself for names this short. Any thread.
@@ -296,10 +322,16 @@ int dp_cache_insert(struct dp_cache *c, struct dp_cache_entry *e);
 /* Removes the key's entry. Returns 0 or -ENOENT. Control thread only. */
 int dp_cache_delete(struct dp_cache *c, const struct dp_cache_key *key);
 
-/* Removes up to `budget` expired unpinned entries, resuming where the last call stopped, so a
- * periodic call bounds how long memory is held by dead entries. A bucket a worker holds is
- * skipped until the next round. Returns how many it removed. Control thread only. */
+/* Removes expired unpinned entries from up to `budget` buckets, resuming where the last call
+ * stopped, so a periodic call bounds how long memory is held by dead entries. A bucket a worker
+ * holds is skipped until the next round. Returns how many it removed. Control thread only. */
 unsigned dp_cache_sweep(struct dp_cache *c, uint64_t now_ms, unsigned budget);
+
+/* As dp_cache_sweep(), but resolved answers (DP_CACHE_RRSET) are kept until they have been
+ * expired for keep_ms: serve-stale's window (dp_cache_entry_stale()). They still count against
+ * the table's size, and an insert into a full pair of buckets evicts them first. */
+unsigned dp_cache_sweep_keep(struct dp_cache *c, uint64_t now_ms, uint64_t keep_ms,
+			     unsigned budget);
 
 /* Removes every unpinned entry (pinned too if `pinned`). Control thread only. */
 void dp_cache_flush(struct dp_cache *c, bool pinned);
@@ -352,6 +384,7 @@ struct dp_cache_info {
 	uint64_t no_mem;    /* inserts refused: no pool object (or heap) for the entry */
 	uint64_t kept;      /* worker inserts refused: the key holds configuration */
 	uint64_t flushed;   /* entries removed by flush commands (dp_cache_flush_match) */
+	uint64_t evicted_expired; /* of evictions: expired entries (serve-stale's) made room */
 };
 
 /* Counters summed over every writer (each writer's are its own; read relaxed, so a sum taken

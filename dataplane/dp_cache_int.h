@@ -47,6 +47,7 @@ struct dp_cache_wcount {
 	uint64_t inserts, replaces, evictions, moves, expired_swept, insert_failures;
 	uint64_t contended, no_mem, kept;
 	uint64_t flushed;
+	uint64_t evicted_expired;
 };
 
 /* One size class's pool per class, for one NUMA socket. */

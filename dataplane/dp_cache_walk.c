@@ -16,6 +16,12 @@
 unsigned
 dp_cache_sweep(struct dp_cache *c, uint64_t now_ms, unsigned budget)
 {
+	return dp_cache_sweep_keep(c, now_ms, 0, budget);
+}
+
+unsigned
+dp_cache_sweep_keep(struct dp_cache *c, uint64_t now_ms, uint64_t keep_ms, unsigned budget)
+{
 	unsigned removed = 0;
 	uint32_t nb = c->mask + 1;
 
@@ -31,6 +37,9 @@ dp_cache_sweep(struct dp_cache *c, uint64_t now_ms, unsigned budget)
 			struct dp_cache_entry *o = b->e[i];
 
 			if (o == NULL || (o->flags & DP_CACHE_F_PINNED) || now_ms < o->expire_ms)
+				continue;
+			/* An answer in its serve-stale window stays until then. */
+			if (o->kind == DP_CACHE_RRSET && now_ms - o->expire_ms < keep_ms)
 				continue;
 			slot_set(b, i, NULL, 0);
 			dp_cache_retire(c->ctl, o);

@@ -114,7 +114,7 @@ dp_miss_create(const struct dp_miss_conf *conf, int socket, struct rte_mempool *
 	rc->query_free = rte_zmalloc_socket("pollux_rec_qfree", sizeof(uint32_t) * n, 0, socket);
 	rc->res_mem = rte_zmalloc_socket("pollux_rec_res", rsz, RTE_CACHE_LINE_SIZE, socket);
 	rc->upq_mem = rte_zmalloc_socket("pollux_rec_upq", usz, RTE_CACHE_LINE_SIZE, socket);
-	if (rc->clients == NULL || rc->client_free == NULL || rc->sends == NULL ||
+	if (miss_stale_init(rc, socket) != 0 || rc->clients == NULL || rc->client_free == NULL || rc->sends == NULL ||
 	    rc->queries == NULL || rc->query_free == NULL || rc->res_mem == NULL ||
 	    rc->upq_mem == NULL)
 		goto nomem;
@@ -182,6 +182,7 @@ dp_miss_free(struct dp_miss *rc)
 	rte_free(rc->upq_mem);
 	rte_free(rc->share_mem);
 	rte_free(rc->port_refs);
+	rte_free(rc->stale_timers);
 	rte_free(rc);
 }
 
@@ -430,15 +431,20 @@ answer_clients(struct dp_lcore *lc, const struct px_resolver_action *act)
 		case PX_RES_FAIL_NETWORK: DP_STAT_INC(lc, rec_servfail_network); break;
 		default: DP_STAT_INC(lc, rec_servfail_limit); break;
 		}
+		if (act->done != NULL &&
+		    miss_stale_fail(lc, act->done->qname, act->done->qname_len, act->done->qtype,
+				    act->done->qclass, act->clients, act->client_count))
+			return;
 	}
 	miss_clients_answer(lc, act->clients, act->client_count, &ans);
 }
 
-void
+unsigned
 miss_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsigned count,
-		   const struct px_wire_answer *ans)
+		    const struct px_wire_answer *ans)
 {
 	struct dp_miss *rc = lc->miss;
+	unsigned n = 0;
 
 	for (unsigned k = 0; k < count; k++) {
 		uint64_t cookie = clients[k];
@@ -448,7 +454,9 @@ miss_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsigned count
 		    rc->clients[i].gen != (uint32_t)(cookie >> 32))
 			continue;
 		client_answer(lc, i, ans);
+		n++;
 	}
+	return n;
 }
 
 /* While one reply is fed to its waiters (miss_dedupe.active): true if this cut, by zone, was
@@ -524,7 +532,7 @@ static const struct px_dns_ede_info ede_no_room = {PX_DNS_EDE_OTHER, ""};
 
 bool
 dp_miss_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
-		const struct dp_client_addr *from, const struct px_dns_ede_info **why)
+	     const struct dp_client_addr *from, bool stale, const struct px_dns_ede_info **why)
 {
 	struct dp_miss *rc = lc->miss;
 	struct px_resolver_question rq = {
@@ -568,12 +576,16 @@ dp_miss_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
 	c->edns_bufsize = q->edns_bufsize;
 	c->edns = q->edns;
 	c->edns_do = q->edns_do;
+	/* The timer looks the answer up again by the question as asked: an uncompressed one. */
+	c->stale = stale && q->question_end == PX_DNS_HDR_LEN + q->qname_len + 4;
 	memcpy(c->msg, msg, q->question_end);
 	cookie = (uint64_t)c->gen << 32 | i;
 
 	res = px_resolver_find(rc->res, &rq);
 	if (res != 0 && px_resolver_attach(rc->res, res, cookie) == 0) {
 		DP_STAT_INC(lc, rec_attached);
+		if (c->stale)
+			miss_stale_arm(lc, cookie);
 		return true;
 	}
 	sc = miss_start_cut(lc, &rq, &scut);
@@ -589,6 +601,9 @@ dp_miss_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
 	}
 	DP_STAT_INC(lc, rec_started);
 	miss_run(lc, &act);
+	/* Unless it was answered at once (a resolution that failed before it sent anything). */
+	if (c->stale && c->used && c->gen == (uint32_t)(cookie >> 32))
+		miss_stale_arm(lc, cookie);
 	return true;
 }
 
@@ -723,6 +738,7 @@ miss_settings_apply(struct dp_lcore *lc)
 	memcpy(rc->conf.probe_qname, s->probe_qname, sizeof(rc->conf.probe_qname));
 	rc->conf.probe_qname_len = s->probe_qname_len;
 	rc->conf.probe_qtype = s->probe_qtype;
+	rc->conf.stale = s->stale;
 	DP_STAT_INC(lc, rec_settings_applied);
 }
 
@@ -740,6 +756,7 @@ dp_miss_tick(struct dp_lcore *lc)
 	px_resolver_set_cut_source(rc->res, miss_cut_source, lc);
 	for (unsigned k = 0; k < DP_MISS_EXPIRE_BUDGET && px_upq_expire(rc->upq, now, &done); k++)
 		miss_query_expired(lc, &done);
+	miss_stale_tick(lc);
 	/* The gateways are wanted from the start, before any query needs them, and refreshed
 	 * before they go stale. */
 	dp_nexthop_tick(lc, &rc->nexthop);

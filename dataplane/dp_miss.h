@@ -32,6 +32,7 @@
  *    neighbour table all workers share (dp_nexthop.h): an ARP or ND answer is learned by whichever
  *    worker receives it. A query whose next hop is not resolved yet is kept and sent again
  *    (DP_MISS_UNSENT_RETRIES) once the probe has had time to be answered.
+ *  - Serve-stale (RFC 8767) and prefetch: dp_miss_stale.c (conf.stale).
  *  - A timed-out query is not retried to the same server: the resolver moves to the next one.
  *  - Identical upstream questions are asked once (dp_miss_query.c): a resolution that would
  *    send a server the question already outstanding to it waits on that query instead, and
@@ -66,6 +67,7 @@
 
 #include "dp_client.h"
 #include "dp_lcore.h"
+#include "dp_settings.h"
 
 #define DP_MISS_DEFAULT_SLOTS 4096
 #define DP_MISS_MAX_SLOTS (1u << 20)
@@ -107,6 +109,7 @@ struct dp_miss_conf {
 	uint8_t probe_qname[PX_DNS_NAME_BUF]; /* wire form, lower case */
 	uint8_t probe_qname_len;
 	uint16_t probe_qtype;
+	struct dp_stale_conf stale;
 };
 
 struct dp_miss;
@@ -153,7 +156,9 @@ uint32_t dp_miss_clients_used(const struct dp_miss *rc);
  * joins a resolution. Returns true if the query was taken in (its answer will be sent later,
  * or was just queued; the caller frees the mbuf, DP_CONSUMED), false if the caller must answer
  * SERVFAIL now (counted: the client holds its share already, no client slot, no resolution),
- * with *why the Extended DNS Error to give it.
+ * with *why the Extended DNS Error to give it. With `stale`, the cache holds an expired answer
+ * to q that may be served stale (dp_miss_stale.c): the client gets it if the resolution fails
+ * or has not finished within conf.stale.timeout_ms.
  *
  * Fair share: a client holding conf.per_client slots is refused (rec_client_capped), whether
  * its question would start a resolution or join one in flight, since either takes a client
@@ -165,7 +170,26 @@ uint32_t dp_miss_clients_used(const struct dp_miss *rc);
  * finds no query and is dropped. Worker only, as an online RCU reader.
  */
 bool dp_miss_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
-		     const struct dp_client_addr *from, const struct px_dns_ede_info **why);
+		  const struct dp_client_addr *from, bool stale, const struct px_dns_ede_info **why);
+
+/* The serve-stale and prefetch settings in force (dp_miss_stale.c). Worker only. */
+const struct dp_stale_conf *dp_miss_stale_conf(const struct dp_miss *rc);
+
+/* Fills ans with cache entry e's answer, served with ttl and ede (NULL: none). Any thread. */
+struct dp_cache_entry;
+struct px_wire_answer;
+void dp_miss_stale_answer(const struct dp_cache_entry *e, uint32_t ttl,
+			  const struct px_dns_ede_info *ede, struct px_wire_answer *ans);
+
+/*
+ * A cache hit on q's answer in the last tenth of its TTL (dp_cache_entry_prefetch_due), from
+ * client `from` (NULL: not known): starts a refresh with no client, unless prefetch is off, a
+ * resolution of the question is in flight already, fewer than a quarter of the resolutions are
+ * free or the client holds its whole fair share (counted prefetch_skipped). Counted prefetch.
+ * Worker only, as an online RCU reader.
+ */
+void dp_miss_prefetch(struct dp_lcore *lc, const struct dp_query *q,
+		      const struct dp_client_addr *from);
 
 /*
  * A UDP datagram to our address with a destination port other than 53: an upstream reply in m.

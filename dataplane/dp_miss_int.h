@@ -11,7 +11,9 @@
  *  - dp_miss_cache.c: what resolution leaves in the cache and takes from it: answers, cuts
  *    (referrals), the closest cached cut to start from, and priming (RFC 8109);
  *  - dp_miss_share.c: every client's fair share of the slots (pollux/share.h) and the jostle
- *    that makes room when every slot is taken.
+ *    that makes room when every slot is taken;
+ *  - dp_miss_stale.c: serve-stale (RFC 8767: stale answers on failure or after the client
+ *    response timer) and prefetch.
  * Worker only, like dp_miss.h.
  */
 #pragma once
@@ -51,7 +53,14 @@ struct miss_client {
 	uint16_t question_end;
 	uint16_t edns_bufsize;
 	bool edns, edns_do;
+	bool stale;       /* an expired answer may be served (dp_miss_stale.c) */
 	uint8_t msg[REC_QMSG_MAX]; /* header and question, byte for byte as asked */
+};
+
+/* A client response timer (dp_miss_stale.c): the slot's cookie and when it fires. */
+struct miss_stale_timer {
+	uint64_t cookie;
+	uint64_t deadline_ms;
 };
 
 /*
@@ -131,6 +140,9 @@ struct dp_miss {
 	struct px_reply reply; /* scratch for one classification (about 80 KiB) */
 	struct px_rand rand;
 	struct px_share *share; /* the fair-share table; NULL without a cap */
+	/* The client response timers of stale slots, in deadline order: a ring of stale_cap. */
+	struct miss_stale_timer *stale_timers;
+	uint32_t stale_cap, stale_head, stale_count;
 
 	/* This worker's next hops: conf's gateways, probes from pool into the TX batch. */
 	struct dp_nexthop nexthop;
@@ -158,8 +170,8 @@ struct dp_miss {
 void miss_run(struct dp_lcore *lc, struct px_resolver_action *act);
 struct px_wire_answer;
 /* Sends ans to each live client among the cookies and releases its slot. */
-void miss_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsigned count,
-			const struct px_wire_answer *ans);
+unsigned miss_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsigned count,
+			     const struct px_wire_answer *ans);
 enum dp_verdict miss_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be,
 	  uint16_t dport_be, const uint8_t *dns, uint16_t dns_len);
 bool miss_wire(struct dp_lcore *lc, const struct px_upq_addr *srv, const struct px_upq_sent *sent,
@@ -202,6 +214,19 @@ const struct px_resolver_start_cut *miss_start_cut(struct dp_lcore *lc, const st
 void miss_prime_reply(struct dp_lcore *lc, uint64_t res, const uint8_t *dns, uint16_t dns_len,
 		const struct px_upq_addr *server);
 void miss_prime_tick(struct dp_lcore *lc);
+
+/* dp_miss_stale.c */
+struct dp_cache_entry;
+/* Makes rc's timer ring on socket. 0, or -1 when out of memory. */
+int miss_stale_init(struct dp_miss *rc, int socket);
+/* A resolution of the question failed: if the cache holds a fresh answer, or a stale one,
+ * its clients get that (counted stale_served) and true is returned; false: nothing served. */
+bool miss_stale_fail(struct dp_lcore *lc, const uint8_t *qname, uint8_t qname_len,
+		     uint16_t qtype, uint16_t qclass, const uint64_t *clients, unsigned count);
+/* Starts the client response timer of the slot behind cookie. */
+void miss_stale_arm(struct dp_lcore *lc, uint64_t cookie);
+/* Fires the due client response timers (at most DP_MISS_EXPIRE_BUDGET). */
+void miss_stale_tick(struct dp_lcore *lc);
 
 /* dp_miss_probe.c */
 /* The health probe, when the control thread asked for one (ctx->probe_seq moved). */

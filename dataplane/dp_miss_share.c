@@ -84,18 +84,26 @@ miss_evict(struct dp_lcore *lc, uint64_t top)
 		.ede = px_resolver_fail_ede(PX_RES_FAIL_CANCELLED, NULL, 0, &ede, NULL),
 	};
 	uint64_t clients[PX_RES_MAX_CLIENTS], tree[8];
+	uint8_t qname[PX_DNS_NAME_BUF], qname_len;
+	uint16_t qtype, qclass;
 	unsigned count, n;
 
 	if (s == NULL)
 		return;
 	count = s->client_count;
 	memcpy(clients, s->clients, count * sizeof(clients[0]));
+	qname_len = s->qname_len;
+	memcpy(qname, s->qname, qname_len);
+	qtype = s->qtype;
+	qclass = s->qclass;
 	n = px_resolver_tree(rc->res, top, tree, RTE_DIM(tree));
 	for (unsigned k = 0; k < n; k++)
 		if (rc->sends[(uint32_t)tree[k]].res == tree[k])
 			miss_query_leave(rc, (uint32_t)tree[k]);
 	px_resolver_cancel(rc->res, top);
-	miss_clients_answer(lc, clients, count, &ans);
+	/* A failure like any other: what serve-stale has is better than SERVFAIL. */
+	if (!miss_stale_fail(lc, qname, qname_len, qtype, qclass, clients, count))
+		miss_clients_answer(lc, clients, count, &ans);
 }
 
 bool

@@ -2,7 +2,8 @@
 /*
  * The resolver settings a reload may change while workers run (polluxctl reload, SIGHUP): the
  * nameserver address policy (do-not-query, allow-loopback-ns, pollux's own addresses), the TTL
- * caps, QNAME minimisation, the priming threshold and the health probe's question.
+ * caps, QNAME minimisation, the priming threshold, the health probe's question, serve-stale and
+ * prefetch.
  *
  * The control thread builds a new immutable struct dp_settings, publishes it in ctx->settings
  * with a release store and frees the old one after an RCU grace period (ctl_settings.h). A
@@ -22,6 +23,14 @@
 
 #include "dp_lcore.h"
 
+/* Serve-stale (RFC 8767) and prefetch (dp_miss_stale.c); a reload may change them. */
+struct dp_stale_conf {
+	uint32_t max_s;      /* expired answers are kept and served this long after expiry; 0: off */
+	uint32_t timeout_ms; /* a client waiting this long on a refresh gets the stale answer */
+	uint32_t ttl;        /* seconds: the TTL stale answers carry */
+	bool prefetch;       /* a hit in the last tenth of an entry's TTL refreshes it */
+};
+
 struct dp_settings {
 	uint64_t generation;           /* 1 for the first published; bumped by each reload */
 	struct px_addr_policy policy;
@@ -31,6 +40,7 @@ struct dp_settings {
 	uint8_t probe_qname[PX_DNS_NAME_BUF]; /* wire form, lower case */
 	uint8_t probe_qname_len;
 	uint16_t probe_qtype;
+	struct dp_stale_conf stale; /* serve-stale-* and prefetch */
 };
 
 /* The settings in force, or NULL before the first publication (the conf given at creation

@@ -66,6 +66,7 @@ step "lab root hints" tests/lab/test_hints_lab.sh
 step "lab simulated internet (Unbound)" tests/lab/internet/test_internet.sh
 step "lab simulated internet (pollux resolves)" tests/lab/internet/test_pollux_internet.sh
 step "lab upstream sharing and 0x20 (400-client crowds)" tests/lab/internet/test_coalesce_lab.sh
+step "lab serve-stale and prefetch (pollux and Unbound, a zone's server stopped)" tests/lab/internet/test_stale_lab.sh
 step "lab DNS over TCP (client TCP, TC retry upstream, only DNS reaches the kernel)" tests/lab/test_tcp_lab.sh
 step "lab fair share (a silent-zone flood starves nobody)" tests/lab/test_fairshare_lab.sh
 step "lab PMDs (pcap, tap, af_packet)" tests/lab/test_pmds.sh

@@ -26,6 +26,11 @@
 	X(misses, "queries not in the cache (handed to the resolver path)") \
 	X(local_nodata, "NODATA answers from a local zone") \
 	X(local_nxdomain, "NXDOMAIN answers from a local zone") \
+	X(stale_served, "expired answers served (serve-stale, RFC 8767, with EDE 3 for EDNS clients)") \
+	X(stale_on_timeout, "stale answers sent because the refresh outran serve-stale-client-timeout") \
+	X(stale_no_timer, "stale-eligible misses with no client timer (ring full): answered at the end") \
+	X(prefetch, "refreshes started by a hit in the last tenth of an entry's TTL (prefetch)") \
+	X(prefetch_skipped, "prefetches not started: too few free resolutions, or the client at its cap") \
 	X(resp_noerror, "responses with rcode NOERROR") \
 	X(resp_nxdomain, "responses with rcode NXDOMAIN") \
 	X(resp_servfail, "responses with rcode SERVFAIL") \

@@ -54,6 +54,8 @@
 #   fb-old  ns.moved.test until moved    198.18.5.2   2001:2:0:5::2   moved.test (stopped and
 #                                                                     blackholed by
 #                                                                     inet_move_zone)
+#   stale   ns.stale.test                198.18.4.5   2001:2:0:4::5   stale.test (short TTLs; the
+#                                                                     serve-stale test stops it)
 #
 # The pathological delegations, all in test.: badglue.test (ns1 glue 0.0.0.0, ns2 good),
 # allbad.test (ns1..ns6 at 0.0.0.0, 255.255.255.255, 224.0.0.1, 127.0.0.1, ::, 240.0.0.1),
@@ -104,6 +106,7 @@
 #   POLLUX_INET_IF_CLI, POLLUX_INET_IF_NET          the pxlab-cli/pxlab-net link [pxl-cn, pxl-nc]
 #   POLLUX_INET_IF_RES_CLI, POLLUX_INET_IF_RES      the pxlab-cli/pxlab-res link [pxl-cr, pxl-rc]
 #   POLLUX_INET_SLD_COUNT  how many zN.test zones [20]; 10 to 60000
+#   POLLUX_INET_UNBOUND_EXTRA  lines added to Unbound's server: clause (e.g. serve-expired) []
 #   POLLUX_INET_TIMEOUT    seconds `up` waits for every server to answer [10]
 #
 # Two labs can run side by side only if every namespace, interface and run directory name (these
@@ -155,6 +158,7 @@ INET_ROLES=(
 	"lame 198.18.4.1 2001:2:0:4::1 -"
 	"fb 198.18.5.1 2001:2:0:5::1 host.example. liar.example. oob.example. sib.test. lies.test. oob.odd.test. moved.test."
 	"fb-old 198.18.5.2 2001:2:0:5::2 moved.test."
+	"stale 198.18.4.5 2001:2:0:4::5 stale.test."
 )
 INET_EVIL_IP4=198.18.4.2
 INET_EVIL_IP6=2001:2:0:4::2
@@ -681,6 +685,7 @@ server:
 	# Unbound answers the special-use name test. (RFC 6761) itself, NXDOMAIN for everything;
 	# the lab's TLD test. must be resolved like any other.
 	local-zone: "test." nodefault
+${POLLUX_INET_UNBOUND_EXTRA:-}
 	# 1024 file descriptors are the default limit here: leave room for the listening sockets.
 	outgoing-range: 900
 remote-control:

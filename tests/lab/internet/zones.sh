@@ -205,6 +205,10 @@ lies IN NS ns.liar.example.
 odd IN NS ns.odd
 ns.odd IN A 198.18.4.4
 ns.odd IN AAAA 2001:2:0:4::4
+; Serve-stale and prefetch (test_stale_lab.sh): one server, which the test stops.
+stale IN NS ns.stale
+ns.stale IN A 198.18.4.5
+ns.stale IN AAAA 2001:2:0:4::5
 EOF
 	inet_gen_moved
 	inet_gen_selfish
@@ -357,7 +361,10 @@ inet_gen_zones() {
 		inet_gen_simple victim.test. ns1.victim.test. -- "ns1 IN A 198.18.3.3" \
 			"ns1 IN AAAA 2001:2:0:3::3" "www IN A $INET_VICTIM_WWW4" \
 			"www IN AAAA 2001:2:0:20::1" >"$INET_ZONES/victim.test.zone" &&
-		inet_gen_fallback_zones
+		inet_gen_fallback_zones &&
+		inet_gen_simple stale.test. ns.stale.test. -- "ns IN A 198.18.4.5" \
+			"ns IN AAAA 2001:2:0:4::5" "www 2 IN A 198.18.12.40" "pf 20 IN A 198.18.12.41" \
+			>"$INET_ZONES/stale.test.zone"
 }
 
 # The zones of role fb (and fb-old: moved.test). host.example says its own nameserver is at
