@@ -537,7 +537,7 @@ bench_resolve(const struct bench_case *c, const struct px_addr_policy *policy)
 		    .qclass = act.qclass,
 		    .policy = policy,
 		};
-		const struct px_upq_addr server = act.server;
+		const struct px_addr server = act.server;
 		uint64_t res_id = act.res;
 
 		t0 = rte_rdtsc();

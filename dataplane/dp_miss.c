@@ -256,24 +256,17 @@ static int
 miss_send(struct dp_lcore *lc, const struct px_resolver_action *act)
 {
 	struct dp_miss *rc = lc->miss;
-	const struct px_upq_addr *srv = &act->server;
+	const struct px_addr *srv = &act->server;
 	enum px_addr_reason why;
 	bool on_link;
 
-	if (srv->family == PX_UPQ_AF_INET) {
-		uint32_t a;
-
-		memcpy(&a, srv->a, 4);
-		why = px_addr_check4(rc->conf.policy, a);
-	} else {
-		why = px_addr_check6(rc->conf.policy, srv->a);
-	}
+	why = px_addr_check(rc->conf.policy, srv);
 	if (unlikely(why != PX_ADDR_OK)) {
 		count_rejected(lc, why);
 		return -1;
 	}
 	if (unlikely(dp_nexthop_route(&lc->ctx->port, &rc->nexthop,
-				      srv->family == PX_UPQ_AF_INET ? 4 : 6, srv->a,
+				      srv->family == PX_AF_INET ? 4 : 6, srv->a,
 				      &on_link) == NULL ||
 		     (uint32_t)act->res >= rc->conf.slots)) {
 		DP_STAT_INC(lc, rec_drop_family);
@@ -288,11 +281,11 @@ miss_send(struct dp_lcore *lc, const struct px_resolver_action *act)
  * yet, no mbuf: counted; the query's deadline brings it back).
  */
 bool
-miss_wire(struct dp_lcore *lc, const struct px_upq_addr *srv, const struct px_upq_sent *sent,
+miss_wire(struct dp_lcore *lc, const struct px_addr *srv, const struct px_upq_sent *sent,
 	 uint8_t qname_len, uint16_t qtype, uint16_t qclass)
 {
 	struct dp_miss *rc = lc->miss;
-	uint8_t fam = srv->family == PX_UPQ_AF_INET ? 4 : 6;
+	uint8_t fam = srv->family == PX_AF_INET ? 4 : 6;
 	struct rte_ether_addr mac;
 	struct rte_mbuf *m;
 	bool on_link = false;
@@ -495,7 +488,7 @@ void
 miss_run(struct dp_lcore *lc, struct px_resolver_action *act)
 {
 	struct dp_miss *rc = lc->miss;
-	struct px_upq_addr server;
+	struct px_addr server;
 	uint64_t res;
 
 	/* Each step marks one more address failed, so this ends; the bound is a backstop. */
@@ -663,16 +656,15 @@ miss_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_b
 	  uint16_t dport_be, const uint8_t *dns, uint16_t dns_len)
 {
 	struct dp_miss *rc = lc->miss;
-	struct px_upq_reply rep = {
-		.sport = rte_be_to_cpu_16(sport_be),
-		.dport = rte_be_to_cpu_16(dport_be),
-	};
+	struct px_upq_reply rep = {.dport = rte_be_to_cpu_16(dport_be)};
 	struct px_upq_done done;
 
 	if (family == 4)
-		px_upq_addr_set4(&rep.src, ((const struct rte_ipv4_hdr *)ip)->src_addr);
+		px_addr_set4(&rep.src, ((const struct rte_ipv4_hdr *)ip)->src_addr,
+			     rte_be_to_cpu_16(sport_be));
 	else
-		px_upq_addr_set6(&rep.src, ((const struct rte_ipv6_hdr *)ip)->src_addr);
+		px_addr_set6(&rep.src, ((const struct rte_ipv6_hdr *)ip)->src_addr,
+			     rte_be_to_cpu_16(sport_be));
 	if (dns_len < PX_DNS_HDR_LEN) {
 		DP_STAT_INC(lc, drop_dns_runt);
 		return DP_DROP;
@@ -708,7 +700,7 @@ miss_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_b
 	DP_STAT_INC(lc, rec_replies_matched);
 	if (dp_tap_on(lc))
 		dp_tap_upstream(lc, PX_TAP_RESOLVER_RESPONSE, family, PX_TAP_UDP, rep.dport,
-				rep.src.a, rep.sport, dns, dns_len);
+				rep.src.a, rep.src.port, dns, dns_len);
 	px_upq_server_update(rc->upq, &done.server, (uint32_t)(lc->now_ms - done.sent_ms),
 			     lc->now_ms);
 	miss_query_reply(lc, &done, rep.id, dns, dns_len);

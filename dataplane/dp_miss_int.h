@@ -174,7 +174,7 @@ unsigned miss_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsig
 			     const struct px_wire_answer *ans);
 enum dp_verdict miss_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be,
 	  uint16_t dport_be, const uint8_t *dns, uint16_t dns_len);
-bool miss_wire(struct dp_lcore *lc, const struct px_upq_addr *srv, const struct px_upq_sent *sent,
+bool miss_wire(struct dp_lcore *lc, const struct px_addr *srv, const struct px_upq_sent *sent,
 	      uint8_t qname_len, uint16_t qtype, uint16_t qclass);
 
 /* dp_miss_query.c */
@@ -212,7 +212,7 @@ void miss_prime_done(struct dp_lcore *lc, const struct px_resolver_action *act);
 const struct px_resolver_start_cut *miss_start_cut(struct dp_lcore *lc, const struct px_resolver_question *q,
 	      struct px_resolver_start_buf *buf);
 void miss_prime_reply(struct dp_lcore *lc, uint64_t res, const uint8_t *dns, uint16_t dns_len,
-		const struct px_upq_addr *server);
+		const struct px_addr *server);
 void miss_prime_tick(struct dp_lcore *lc);
 
 /* dp_miss_stale.c */

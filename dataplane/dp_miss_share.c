@@ -48,7 +48,7 @@ miss_share_put(struct dp_miss *rc, const struct miss_client *c)
  * (no neighbour yet): that is not the server's fault. The priming resolution is never jostled.
  */
 static bool
-miss_stuck(void *arg, uint64_t top, uint64_t leaf, const struct px_upq_addr *server)
+miss_stuck(void *arg, uint64_t top, uint64_t leaf, const struct px_addr *server)
 {
 	struct dp_lcore *lc = arg;
 	struct dp_miss *rc = lc->miss;

@@ -360,7 +360,7 @@ dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
 
 int
 dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
-		    const struct px_upq_addr *server, uint16_t id, const uint8_t *qname,
+		    const struct px_addr *server, uint16_t id, const uint8_t *qname,
 		    uint8_t qname_len, uint16_t qtype, uint16_t qclass, const uint8_t *zone,
 		    uint8_t zone_len)
 {
@@ -401,7 +401,7 @@ dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
 
 	mt = dp_tcp_meta(m);
 	mt->kind = DP_TCP_MSG_UP_QUERY;
-	mt->family = server->family == PX_UPQ_AF_INET ? 4 : 6;
+	mt->family = server->family == PX_AF_INET ? 4 : 6;
 	mt->worker = t->worker;
 	mt->conn = 0;
 	mt->conn_gen = 0;

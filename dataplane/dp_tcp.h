@@ -224,9 +224,9 @@ void dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from
  * dp_loop_tcp), -1 when TCP is off or the ring or pool is exhausted (counted): the caller then
  * treats the reply as truncated. Worker only.
  */
-struct px_upq_addr;
+struct px_addr;
 int dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
-			const struct px_upq_addr *server, uint16_t id, const uint8_t *qname,
+			const struct px_addr *server, uint16_t id, const uint8_t *qname,
 			uint8_t qname_len, uint16_t qtype, uint16_t qclass, const uint8_t *zone,
 			uint8_t zone_len);
 
