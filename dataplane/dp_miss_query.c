@@ -319,7 +319,6 @@ dp_miss_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8
 		     uint16_t dns_len)
 {
 	struct dp_miss *rc = lc->miss;
-	struct px_addr server;
 	struct miss_query *q;
 
 	if (rc == NULL)
@@ -330,14 +329,6 @@ dp_miss_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8
 		DP_STAT_INC(lc, tcp_up_stale);
 		return;
 	}
-	if (mt->family == 4) {
-		uint32_t a;
-
-		memcpy(&a, mt->addr, 4);
-		px_addr_set4(&server, a, 0);
-	} else {
-		px_addr_set6(&server, mt->addr, 0);
-	}
 	const struct px_reply_query qq = {
 		.qname = mt->qname,
 		.qname_len = mt->qname_len,
@@ -347,9 +338,9 @@ dp_miss_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8
 
 	/* The kernel chose the connection's local port: the record leaves it out. */
 	if (dp_tap_on(lc) && dns != NULL)
-		dp_tap_upstream(lc, PX_TAP_RESOLVER_RESPONSE, mt->family, PX_TAP_TCP, 0, mt->addr,
-				PX_DNS_PORT, dns, dns_len);
-	query_feed(lc, q, &server, &qq, dns, dns_len, NULL);
+		dp_tap_upstream(lc, PX_TAP_RESOLVER_RESPONSE, mt->peer.family, PX_TAP_TCP, 0,
+				mt->peer.a, PX_DNS_PORT, dns, dns_len);
+	query_feed(lc, q, &mt->peer, &qq, dns, dns_len, NULL);
 }
 
 /*

@@ -520,9 +520,9 @@ tm_check_up_query(struct rte_mbuf *m, const struct tm_upq *q, const char *zone)
 	struct tm_upq tq;
 
 	ck_assert_uint_eq(mt->kind, DP_TCP_MSG_UP_QUERY);
-	ck_assert_uint_eq(mt->family, 4);
+	ck_assert_uint_eq(mt->peer.family, PX_AF_INET);
 	ck_assert_uint_eq(mt->worker, 0);
-	ck_assert_mem_eq(mt->addr, &q->dst, 4);
+	ck_assert_mem_eq(mt->peer.a, &q->dst, 4);
 	ck_assert_uint_eq(mt->timeout_ms, DP_TCP_UP_TIMEOUT_MS);
 	ck_assert_uint_ne(mt->res, 0);
 	ck_assert_uint_lt(mt->send_idx, TM_SLOTS);
