@@ -344,7 +344,7 @@ client_release(struct dp_miss *rc, uint32_t i)
 	struct miss_client *c = &rc->clients[i];
 
 	if (c->shared)
-		miss_share_put(rc, c);
+		miss_share_put(rc, &c->from);
 	c->used = false;
 	c->gen++;
 	rc->client_free[rc->client_free_count++] = i;
@@ -356,7 +356,7 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
 {
 	struct dp_miss *rc = lc->miss;
 	struct miss_client *c = &rc->clients[i];
-	uint8_t fam = c->from.family;
+	uint8_t fam = c->from.peer.family;
 	struct dp_query q = {
 		.flags = c->flags,
 		.question_end = c->question_end,
@@ -368,7 +368,7 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
 	uint16_t len;
 	uint8_t *dns;
 
-	if (fam == DP_CLIENT_TCP) {
+	if (c->from.transport == DP_CLIENT_TCP) {
 		dp_tcp_client_answer(lc, &c->from, c->msg, &q, ans);
 		goto out;
 	}
@@ -387,10 +387,10 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
 	}
 	px_stats_count_rcode(&lc->stats, ans->rcode, dns);
 	if (dp_tap_on(lc))
-		dp_tap_client(lc, PX_TAP_CLIENT_RESPONSE, fam, PX_TAP_UDP, c->from.addr,
-			      rte_be_to_cpu_16(c->from.port_be), dns, len);
-	miss_frame(lc, m, fam, &c->from.mac, c->from.addr, RTE_BE16(PX_DNS_PORT), c->from.port_be,
-		  len);
+		dp_tap_client(lc, PX_TAP_CLIENT_RESPONSE, fam, PX_TAP_UDP, c->from.peer.a,
+			      c->from.peer.port, dns, len);
+	miss_frame(lc, m, fam, &c->from.mac, c->from.peer.a, RTE_BE16(PX_DNS_PORT),
+		   rte_cpu_to_be_16(c->from.peer.port), len);
 	miss_queue(lc, m);
 	DP_STAT_INC(lc, rec_client_answers);
 out:
@@ -555,7 +555,7 @@ dp_miss_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
 	}
 	if (unlikely(rc->client_free_count == 0) && !miss_jostle(lc)) {
 		if (shared)
-			px_share_put(rc->share, from->family, from->addr);
+			miss_share_put(rc, from);
 		DP_STAT_INC(lc, rec_no_client_slot);
 		return false;
 	}
@@ -606,22 +606,21 @@ dp_client_addr_read(struct dp_client_addr *from, const struct rte_mbuf *m)
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_udp_hdr *udp;
 
+	from->transport = DP_CLIENT_UDP;
 	rte_ether_addr_copy(&eth->src_addr, &from->mac);
-	memset(from->addr, 0, 16);
+	from->tcp_conn = 0;
+	from->tcp_conn_gen = 0;
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 
-		from->family = 4;
-		memcpy(from->addr, &ip->src_addr, 4);
 		udp = (const struct rte_udp_hdr *)(ip + 1);
+		px_addr_set4(&from->peer, ip->src_addr, rte_be_to_cpu_16(udp->src_port));
 	} else {
 		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
 
-		from->family = 6;
-		memcpy(from->addr, ip->src_addr, 16);
 		udp = (const struct rte_udp_hdr *)(ip + 1);
+		px_addr_set6(&from->peer, ip->src_addr, rte_be_to_cpu_16(udp->src_port));
 	}
-	from->port_be = udp->src_port;
 }
 
 /* Reads the reply's question into rep (qname_len 0 when it has none that can be read). The

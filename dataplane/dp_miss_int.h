@@ -197,8 +197,10 @@ void miss_handoff_drain(struct dp_lcore *lc);
  * already (counted rec_client_capped); else true, with *counted saying whether it must be given
  * back (false when its probe run was full: counted rec_share_uncounted). */
 bool miss_share_take(struct dp_lcore *lc, const struct dp_client_addr *from, bool *counted);
-/* Gives back the slot client c was counted for. */
-void miss_share_put(struct dp_miss *rc, const struct miss_client *c);
+/* Gives back the slot `from` was counted for. */
+void miss_share_put(struct dp_miss *rc, const struct dp_client_addr *from);
+/* The client slots `from` holds in the fair-share table. */
+uint32_t miss_share_count(const struct dp_miss *rc, const struct dp_client_addr *from);
 /* Every slot is taken: ends the oldest resolution only waiting for an unresponsive server, if
  * there is one (counted rec_jostled; its clients get SERVFAIL). Returns true if it did. */
 bool miss_jostle(struct dp_lcore *lc);

@@ -237,12 +237,10 @@ static inline void
 client_tag_write(struct dp_client_addr *from, const struct dp_tcp_meta *mt)
 {
 	memset(from, 0, sizeof(*from));
-	from->family = DP_CLIENT_TCP;
-	memcpy(from->addr, &mt->conn, 4);
-	memcpy(from->addr + 4, &mt->conn_gen, 4);
-	from->tcp_family = mt->peer.family;
-	memcpy(from->tcp_addr, mt->peer.a, 16);
-	from->port_be = rte_cpu_to_be_16(mt->peer.port);
+	from->transport = DP_CLIENT_TCP;
+	from->tcp_conn = mt->conn;
+	from->tcp_conn_gen = mt->conn_gen;
+	from->peer = mt->peer;
 }
 
 /* A TCP client's message for dnstap, when the TCP thread said who the client is. */
@@ -250,9 +248,9 @@ static inline void
 tap_client(struct dp_lcore *lc, enum px_tap_type type, const struct dp_client_addr *from,
 	   const uint8_t *msg, uint16_t len)
 {
-	if (from->tcp_family == 4 || from->tcp_family == 6)
-		dp_tap_client(lc, type, from->tcp_family, PX_TAP_TCP, from->tcp_addr,
-			      rte_be_to_cpu_16(from->port_be), msg, len);
+	if (from->peer.family == PX_AF_INET || from->peer.family == PX_AF_INET6)
+		dp_tap_client(lc, type, from->peer.family, PX_TAP_TCP, from->peer.a, from->peer.port,
+			      msg, len);
 }
 
 uint16_t
@@ -340,8 +338,8 @@ dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
 	memset(mt, 0, offsetof(struct dp_tcp_meta, qname));
 	mt->kind = DP_TCP_MSG_ANSWER;
 	mt->worker = t->worker;
-	memcpy(&mt->conn, from->addr, 4);
-	memcpy(&mt->conn_gen, from->addr + 4, 4);
+	mt->conn = from->tcp_conn;
+	mt->conn_gen = from->tcp_conn_gen;
 	if (to_thread(lc, m)) {
 		DP_STAT_INC(lc, tcp_answers);
 		DP_STAT_INC(lc, rec_client_answers);

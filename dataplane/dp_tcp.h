@@ -21,7 +21,7 @@
  *     listens on port 53 on our addresses, reads length-prefixed messages (RFC 7766) and hands
  *     each query to a worker over a ring, as an mbuf from a dedicated pool whose data is just the
  *     DNS message and whose private area is a struct dp_tcp_meta. The worker answers it like a
- *     UDP query (dp_answer_query_tcp: cache, local zones, or the resolver with the client kind
+ *     UDP query (dp_answer_query_tcp: cache, local zones, or the resolver with the client transport
  *     DP_CLIENT_TCP) with no truncation below the mbuf room, and returns the answer on its ring
  *     back to the thread, which writes it to the connection.
  *  3. Upstream retries. When a server's UDP reply has TC, the worker asks the thread (ring) to
@@ -205,7 +205,7 @@ void dp_tcp_query_reply(struct dp_lcore *lc, struct rte_mbuf *m, const struct dp
 			uint16_t rlen);
 
 /*
- * The resolver's answer for a client that asked over TCP (from->family DP_CLIENT_TCP): writes
+ * The resolver's answer for a client that asked over TCP (from->transport DP_CLIENT_TCP): writes
  * the response (header and question from qmsg, the answer from ans, no truncation below the
  * mbuf room) into a message mbuf and returns it to the thread. Counted; nothing to free.
  * Worker only.
