@@ -79,21 +79,19 @@ px_cut_encode(uint8_t *buf, uint16_t cap, const struct px_resolver_cut *cut, uin
 uint16_t
 px_cut_encode_hints(uint8_t *buf, uint16_t cap, const struct px_hints *h, uint16_t *ns_count)
 {
-	struct px_addr a[2 * PX_HINTS_MAX_ADDRS];
 	uint16_t len = 0;
 
 	*ns_count = 0;
 	for (uint32_t i = 0; i < h->ns_count && *ns_count < PX_RES_MAX_NS; i++) {
 		const struct px_hints_ns *hn = &h->ns[i];
-		unsigned n = 0;
+		/* IPv4 first, as the table holds them, and no more than a cut keeps. */
+		unsigned n = px_hints_ns_addr_count(hn);
 
-		for (unsigned j = 0; j < hn->v4_count && n < PX_RES_NS_ADDRS; j++)
-			px_addr_set4(&a[n++], hn->v4[j], 0);
-		for (unsigned j = 0; j < hn->v6_count && n < PX_RES_NS_ADDRS; j++)
-			px_addr_set6(&a[n++], hn->v6[j], 0);
+		if (n > PX_RES_NS_ADDRS)
+			n = PX_RES_NS_ADDRS;
 		if (n == 0)
 			continue;
-		if (!put_ns(buf, cap, &len, hn->name, hn->name_len, a, n))
+		if (!put_ns(buf, cap, &len, hn->name, hn->name_len, hn->addr, n))
 			break;
 		(*ns_count)++;
 	}

@@ -86,7 +86,6 @@ void
 res_cut_hints(struct px_resolver *r, struct px_resolution *s, const struct px_hints *h)
 {
 	static const uint8_t root = 0;
-	struct px_addr a;
 
 	cut_reset(s, &root, 1);
 	for (uint32_t i = 0; h != NULL && i < h->ns_count && s->cut.ns_count < PX_RES_MAX_NS; i++) {
@@ -96,14 +95,8 @@ res_cut_hints(struct px_resolver *r, struct px_resolution *s, const struct px_hi
 		memset(ns, 0, sizeof(*ns));
 		memcpy(ns->name, hn->name, hn->name_len);
 		ns->name_len = hn->name_len;
-		for (unsigned j = 0; j < hn->v4_count; j++) {
-			px_addr_set4(&a, hn->v4[j], 0);
-			res_add_addr(r, ns, &a, PX_ADDR_AT_HINTS);
-		}
-		for (unsigned j = 0; j < hn->v6_count; j++) {
-			px_addr_set6(&a, hn->v6[j], 0);
-			res_add_addr(r, ns, &a, PX_ADDR_AT_HINTS);
-		}
+		for (unsigned j = 0; j < px_hints_ns_addr_count(hn); j++)
+			res_add_addr(r, ns, &hn->addr[j], PX_ADDR_AT_HINTS);
 		/* A hints server without a usable address is of no use: there is no way to look
 		 * its name up without the root. */
 		ns->state = ns->addr_count > 0 ? PX_RES_NS_GLUE : PX_RES_NS_UNUSABLE;

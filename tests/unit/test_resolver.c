@@ -358,7 +358,8 @@ setup_with(const struct px_resolver_config *c)
 	for (int i = 0; i < 2; i++) {
 		hints->ns[i].name_len = (uint8_t)px_test_name(hints->ns[i].name, roots[i][0]);
 		hints->ns[i].v4_count = 1;
-		inet_pton(AF_INET, roots[i][1], &hints->ns[i].v4[0]);
+		inet_pton(AF_INET, roots[i][1], &hints->ns[i].addr[0].a);
+		hints->ns[i].addr[0].family = PX_AF_INET;
 	}
 	/* Restarts load the table from here, as a worker's resolver does from ctx->hints. */
 	px_resolver_set_hints_source(res, &hints);

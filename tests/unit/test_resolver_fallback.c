@@ -301,7 +301,8 @@ setup_with(const struct px_resolver_config *c)
 	hints->ns_count = 1;
 	hints->ns[0].name_len = (uint8_t)px_test_name(hints->ns[0].name, "a.root");
 	hints->ns[0].v4_count = 1;
-	inet_pton(AF_INET, "198.18.0.1", &hints->ns[0].v4[0]);
+	inet_pton(AF_INET, "198.18.0.1", &hints->ns[0].addr[0].a);
+	hints->ns[0].addr[0].family = PX_AF_INET;
 	px_resolver_set_hints_source(res, &hints);
 	memset(&act, 0, sizeof(act));
 	now = 1000000;

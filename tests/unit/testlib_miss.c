@@ -60,7 +60,7 @@ hints_one_root(void)
 	h->ttl = 518400;
 	h->ns[0].name_len = (uint8_t)px_test_name(h->ns[0].name, "a.root.test");
 	h->ns[0].v4_count = 1;
-	h->ns[0].v4[0] = ROOT_IP4;
+	px_addr_set4(&h->ns[0].addr[0], ROOT_IP4, 0);
 	h->checksum = px_hints_checksum(h);
 	return h;
 }
