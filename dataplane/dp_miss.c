@@ -98,10 +98,10 @@ dp_miss_create(const struct dp_miss_conf *conf, int socket, struct rte_mempool *
 	rc->policy = *conf->policy;
 	rc->conf.policy = &rc->policy;
 	rc->pool = pool;
-	rc->nexthop.has_gw4 = conf->has_gw4;
-	rc->nexthop.gw4 = conf->gw4;
-	rc->nexthop.has_gw6 = conf->has_gw6;
-	memcpy(rc->nexthop.gw6, conf->gw6, 16);
+	if (conf->has_gw4)
+		px_addr_set4(&rc->nexthop.gw4, conf->gw4, 0);
+	if (conf->has_gw6)
+		px_addr_set6(&rc->nexthop.gw6, conf->gw6, 0);
 	rc->nexthop.pool = pool;
 	rc->nexthop.send = miss_queue;
 	rc->clients = rte_zmalloc_socket("pollux_rec_clients", sizeof(*rc->clients) * n,
@@ -265,9 +265,7 @@ miss_send(struct dp_lcore *lc, const struct px_resolver_action *act)
 		count_rejected(lc, why);
 		return -1;
 	}
-	if (unlikely(dp_nexthop_route(&lc->ctx->port, &rc->nexthop,
-				      srv->family == PX_AF_INET ? 4 : 6, srv->a,
-				      &on_link) == NULL ||
+	if (unlikely(dp_nexthop_route(&lc->ctx->port, &rc->nexthop, srv, &on_link) == NULL ||
 		     (uint32_t)act->res >= rc->conf.slots)) {
 		DP_STAT_INC(lc, rec_drop_family);
 		return -1;
@@ -292,7 +290,7 @@ miss_wire(struct dp_lcore *lc, const struct px_addr *srv, const struct px_upq_se
 	uint16_t len;
 	uint8_t *dns, *p;
 
-	if (unlikely(!dp_nexthop_mac(lc, &rc->nexthop, fam, srv->a, &mac))) {
+	if (unlikely(!dp_nexthop_mac(lc, &rc->nexthop, srv, &mac))) {
 		DP_STAT_INC(lc, rec_drop_no_neigh);
 		return false;
 	}
@@ -332,7 +330,7 @@ miss_wire(struct dp_lcore *lc, const struct px_addr *srv, const struct px_upq_se
 				PX_DNS_PORT, dns, len);
 	miss_queue(lc, m);
 	DP_STAT_INC(lc, rec_queries_sent);
-	dp_nexthop_route(&lc->ctx->port, &rc->nexthop, fam, srv->a, &on_link);
+	dp_nexthop_route(&lc->ctx->port, &rc->nexthop, srv, &on_link);
 	if (on_link)
 		DP_STAT_INC(lc, rec_onlink_sent);
 	return true;

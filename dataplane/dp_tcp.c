@@ -196,7 +196,7 @@ from_kernel(struct dp_lcore *lc, const struct dp_nexthop *nh)
 			continue;
 		}
 		if (!dp_tcp_neigh_lookup(t, &dst, &mac) &&
-		    (nh == NULL || !dp_nexthop_mac(lc, nh, dst.family, dst.a, &mac))) {
+		    (nh == NULL || !dp_nexthop_mac(lc, nh, &dst, &mac))) {
 			DP_STAT_INC(lc, tcp_from_kernel_no_neigh);
 			drop[ndrop++] = m;
 			continue;
