@@ -518,7 +518,8 @@ bench_resolve(const struct bench_case *c, const struct px_addr_policy *policy)
 	hints->ns_count = 1;
 	hints->ns[0].name_len = (uint8_t)text_name(hints->ns[0].name, "a.root");
 	hints->ns[0].v4_count = 1;
-	inet_pton(AF_INET, "198.18.0.1", &hints->ns[0].v4[0]);
+	inet_pton(AF_INET, "198.18.0.1", &hints->ns[0].addr[0].a);
+	hints->ns[0].addr[0].family = PX_AF_INET;
 
 	end = rte_rdtsc() + tsc_hz / 5 + (uint64_t)(seconds * (double)tsc_hz);
 	for (uint64_t warm = rte_rdtsc() + tsc_hz / 5;; n++) {
@@ -537,7 +538,7 @@ bench_resolve(const struct bench_case *c, const struct px_addr_policy *policy)
 		    .qclass = act.qclass,
 		    .policy = policy,
 		};
-		const struct px_upq_addr server = act.server;
+		const struct px_addr server = act.server;
 		uint64_t res_id = act.res;
 
 		t0 = rte_rdtsc();

@@ -117,10 +117,10 @@ rcode_str(char *buf, size_t size, uint8_t rcode)
 }
 
 static void
-print_addr(FILE *out, const char *owner, uint32_t ttl, const struct px_upq_addr *a)
+print_addr(FILE *out, const char *owner, uint32_t ttl, const struct px_addr *a)
 {
 	char s[INET6_ADDRSTRLEN];
-	bool v4 = a->family == PX_UPQ_AF_INET;
+	bool v4 = a->family == PX_AF_INET;
 
 	if (inet_ntop(v4 ? AF_INET : AF_INET6, a->a, s, sizeof(s)) == NULL)
 		return;

@@ -377,7 +377,7 @@ hints_apply_policy(struct hints *h)
 		struct hints_ns *ns;
 		enum px_addr_reason why;
 		struct px_hints_ns *o;
-		uint32_t v4;
+		struct px_addr a;
 
 		if (r->type == PX_DNS_TYPE_NS || h->dup_of[i] != NULL)
 			continue;
@@ -385,16 +385,11 @@ hints_apply_policy(struct hints *h)
 		ns = hints_ns_find(h, r->owner_lc, r->owner_len);
 		o = &ns->out;
 		/* hints_check_records() made sure of the lengths. */
-		if (r->type == PX_DNS_TYPE_A) {
-			memcpy(&v4, r->rdata, 4);
-			why = px_addr_check4(h->pol, v4);
-			if (why == PX_ADDR_OK)
-				o->v4[o->v4_count++] = v4;
-		} else {
-			why = px_addr_check6(h->pol, r->rdata);
-			if (why == PX_ADDR_OK)
-				memcpy(o->v6[o->v6_count++], r->rdata, 16);
-		}
+		px_addr_set(&a, r->type == PX_DNS_TYPE_A ? PX_AF_INET : PX_AF_INET6, r->rdata, 0);
+		why = px_addr_check(h->pol, &a);
+		/* hints_check_addrs() held each family to PX_HINTS_MAX_ADDRS: it fits. */
+		if (why == PX_ADDR_OK)
+			(void)px_hints_ns_add(o, &a);
 		if (why != PX_ADDR_OK) {
 			hints_log_rejected(h, ns, r->type == PX_DNS_TYPE_A ? AF_INET : AF_INET6,
 					   r->rdata, why);
@@ -413,7 +408,7 @@ hints_build(struct hints *h, unsigned min_usable)
 	struct px_hints *t;
 
 	for (unsigned i = 0; i < h->ns_count; i++)
-		if (h->ns[i].out.v4_count + h->ns[i].out.v6_count > 0)
+		if (px_hints_ns_addr_count(&h->ns[i].out) > 0)
 			usable++;
 	h->rep->ns_usable = usable;
 	if (usable < need) {
@@ -432,7 +427,7 @@ hints_build(struct hints *h, unsigned min_usable)
 	for (unsigned i = 0; i < h->ns_count; i++) {
 		struct hints_ns *ns = &h->ns[i];
 
-		if (ns->out.v4_count + ns->out.v6_count == 0)
+		if (px_hints_ns_addr_count(&ns->out) == 0)
 			continue;
 		ns->out.name_len = (uint8_t)ns->rr->rdlen;
 		memcpy(ns->out.name, ns->rr->rdata, ns->rr->rdlen);

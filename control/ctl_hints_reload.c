@@ -312,10 +312,10 @@ ctl_hints_print(const struct ctl_hints_state *hs, FILE *out)
 
 		fputs("server: ", out);
 		print_name(out, ns->name);
-		for (unsigned k = 0; k < ns->v4_count; k++)
-			fprintf(out, " %s", inet_ntop(AF_INET, &ns->v4[k], a, sizeof(a)));
-		for (unsigned k = 0; k < ns->v6_count; k++)
-			fprintf(out, " %s", inet_ntop(AF_INET6, ns->v6[k], a, sizeof(a)));
+		for (unsigned k = 0; k < px_hints_ns_addr_count(ns); k++)
+			fprintf(out, " %s",
+				inet_ntop(ns->addr[k].family == PX_AF_INET ? AF_INET : AF_INET6,
+					  ns->addr[k].a, a, sizeof(a)));
 		fputc('\n', out);
 	}
 	if (!hs->has_rejection) {

@@ -28,9 +28,9 @@ ctl_prime_init(struct ctl_prime_state *ps, const struct ctl_config *cfg, struct 
 }
 
 static const char *
-addr_str(const struct px_upq_addr *a, char *buf, size_t len)
+addr_str(const struct px_addr *a, char *buf, size_t len)
 {
-	if (inet_ntop(a->family == PX_UPQ_AF_INET ? AF_INET : AF_INET6, a->a, buf,
+	if (inet_ntop(a->family == PX_AF_INET ? AF_INET : AF_INET6, a->a, buf,
 		      (socklen_t)len) == NULL)
 		snprintf(buf, len, "?");
 	return buf;

@@ -92,22 +92,17 @@ ctl_settings_start(struct ctl_settings *cs, const struct ctl_config *cfg, struct
 }
 
 enum px_addr_reason
-ctl_settings_check_addr(struct ctl_settings *cs, uint8_t family, const uint8_t *addr)
+ctl_settings_check_addr(struct ctl_settings *cs, const struct px_addr *addr)
 {
 	const struct dp_settings *s;
 	enum px_addr_reason why = PX_ADDR_DO_NOT_QUERY;
-	uint32_t a4;
 
 	if (!cs->tcp_reader_ok)
 		return why;
 	rte_rcu_qsbr_thread_online(cs->ctx->qsbr, cs->tcp_reader);
 	s = dp_settings_get(cs->ctx);
-	if (s != NULL && family == 4) {
-		memcpy(&a4, addr, 4);
-		why = px_addr_check4(&s->policy, a4);
-	} else if (s != NULL) {
-		why = px_addr_check6(&s->policy, addr);
-	}
+	if (s != NULL)
+		why = px_addr_check(&s->policy, addr);
 	rte_rcu_qsbr_thread_offline(cs->ctx->qsbr, cs->tcp_reader);
 	return why;
 }

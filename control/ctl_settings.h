@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <pollux/addr.h>
 #include <pollux/addr_policy.h>
 
 #include "ctl_config.h"
@@ -57,12 +58,10 @@ int ctl_settings_start(struct ctl_settings *cs, const struct ctl_config *cfg, st
 void ctl_settings_publish(struct ctl_settings *cs, struct dp_settings *s);
 
 /*
- * Checks an upstream address (family 4: 4 bytes network order, 6: 16 bytes) against the policy
- * in force. The TCP thread only: it goes RCU-online for the check and offline again. With no
+ * Checks an upstream address (its port is not looked at) against the policy in force. The TCP thread only: it goes RCU-online for the check and offline again. With no
  * reader id, every address is refused (closed, as everywhere else).
  */
-enum px_addr_reason ctl_settings_check_addr(struct ctl_settings *cs, uint8_t family,
-					    const uint8_t *addr);
+enum px_addr_reason ctl_settings_check_addr(struct ctl_settings *cs, const struct px_addr *addr);
 
 /* Unpublishes and frees the settings. After the workers and the TCP thread have stopped. */
 void ctl_settings_stop(struct ctl_settings *cs);

@@ -104,9 +104,7 @@ conn_query(struct ctl_tcp *t, struct tcp_conn *c, const uint8_t *msg, uint16_t l
 	mt->worker = w;
 	mt->conn = ci;
 	mt->conn_gen = c->gen;
-	mt->family = c->peer_family;
-	mt->port = c->peer_port;
-	memcpy(mt->addr, c->peer_addr, 16);
+	mt->peer = c->peer;
 	if (rte_ring_enqueue(t->workers[w]->in, m) != 0) {
 		rte_pktmbuf_free(m);
 		STAT(t, query_ring_full);
@@ -177,47 +175,46 @@ conn_read(struct ctl_tcp *t, struct tcp_conn *c)
 }
 
 /* The address a client is counted by: IPv4 whole, IPv6 by its /64 (one subscriber's
- * prefix, which holds as many addresses as it likes). Returns its family, 0 if unknown. */
-static uint8_t
-peer_key(const struct sockaddr_storage *sa, uint8_t key[16])
+ * prefix, which holds as many addresses as it likes), no port. Leaves key without a family
+ * (0) when the socket's is neither. */
+static void
+peer_key(const struct sockaddr_storage *sa, struct px_addr *key)
 {
-	memset(key, 0, 16);
+	memset(key, 0, sizeof(*key));
 	if (sa->ss_family == AF_INET) {
-		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return 4;
+		px_addr_set4(key, ((const struct sockaddr_in *)sa)->sin_addr.s_addr, 0);
+	} else if (sa->ss_family == AF_INET6) {
+		key->family = PX_AF_INET6;
+		memcpy(key->a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
 	}
-	if (sa->ss_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
-		return 6;
-	}
-	return 0;
 }
 
-/* The client's whole address (IPv4 in the first 4 bytes) and port. */
+/* The client's whole address and port. */
 static void
-peer_whole(const struct sockaddr_storage *sa, uint8_t addr[16], uint16_t *port)
+peer_whole(const struct sockaddr_storage *sa, struct px_addr *peer)
 {
-	memset(addr, 0, 16);
-	*port = 0;
+	memset(peer, 0, sizeof(*peer));
 	if (sa->ss_family == AF_INET) {
-		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		px_addr_set4(peer, in->sin_addr.s_addr, ntohs(in->sin_port));
 	} else if (sa->ss_family == AF_INET6) {
-		memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		px_addr_set6(peer, in6->sin6_addr.s6_addr, ntohs(in6->sin6_port));
 	}
 }
 
 /* Whether the client already holds its share of the connection slots. */
 static bool
-peer_over_limit(const struct ctl_tcp *t, uint8_t family, const uint8_t key[16])
+peer_over_limit(const struct ctl_tcp *t, const struct px_addr *key)
 {
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < CTL_TCP_MAX_CONNS; i++) {
 		const struct tcp_conn *c = &t->conns[i];
 
-		if (c->used && c->peer_family == family && memcmp(c->peer, key, 16) == 0 &&
+		if (c->used && px_addr_eq(&c->peer_key, key) &&
 		    ++n >= t->conf.conn_per_client)
 			return true;
 	}
@@ -232,7 +229,7 @@ accept_all(struct ctl_tcp *t, int lfd)
 		socklen_t slen = sizeof(sa);
 		int fd = accept4(lfd, (struct sockaddr *)&sa, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct tcp_conn *c = NULL;
-		uint8_t key[16], fam;
+		struct px_addr key;
 		int one = 1;
 
 		if (fd < 0)
@@ -243,8 +240,8 @@ accept_all(struct ctl_tcp *t, int lfd)
 			close(fd);
 			continue;
 		}
-		fam = peer_key(&sa, key);
-		if (fam == 0 || peer_over_limit(t, fam, key)) {
+		peer_key(&sa, &key);
+		if (key.family == PX_AF_NONE || peer_over_limit(t, &key)) {
 			STAT(t, conns_per_client);
 			close(fd);
 			continue;
@@ -266,9 +263,8 @@ accept_all(struct ctl_tcp *t, int lfd)
 		c->inflight = 0;
 		c->rlen = c->woff = c->wlen = 0;
 		c->last_ms = ctl_tcp_now_ms();
-		c->peer_family = fam;
-		memcpy(c->peer, key, 16);
-		peer_whole(&sa, c->peer_addr, &c->peer_port);
+		c->peer_key = key;
+		peer_whole(&sa, &c->peer);
 		c->events = EPOLLIN;
 		ctl_tcp_ep_set(t, fd, TAG_CONN, (uint32_t)(c - t->conns), EPOLLIN, true);
 		STAT(t, conns_accepted);

@@ -12,6 +12,7 @@
 
 #include <rte_mbuf.h>
 
+#include <pollux/addr.h>
 #include <pollux/wire.h>
 
 #include "ctl_tcp.h"
@@ -63,10 +64,9 @@ struct tcp_conn {
 	uint32_t inflight;
 	uint32_t events;  /* what epoll watches now */
 	uint64_t last_ms; /* accept, the last complete query, or the last answer queued */
-	uint8_t peer_family; /* 4 or 6 */
-	uint8_t peer[16];    /* the client's address; IPv6 keeps its /64 only */
-	uint8_t peer_addr[16]; /* the client's whole address, and its port (host order): what */
-	uint16_t peer_port;    /* the workers log with its queries (dnstap) */
+	struct px_addr peer_key; /* what the per-client limit counts: IPv6 keeps its /64 only */
+	struct px_addr peer;     /* the client's whole address and port: what the workers log
+				  * with its queries (dnstap) */
 	uint32_t rlen, woff, wlen;
 	uint8_t rbuf[2 + DP_TCP_MSG_ROOM];
 	uint8_t wbuf[WBUF_LEN];

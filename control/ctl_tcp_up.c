@@ -143,20 +143,21 @@ up_finish(struct ctl_tcp *t, struct tcp_up *u, bool ok)
 /* The socket, bound to our address on a port the kernel picks, which is marked before
  * connect(). Returns false on failure (counted by the caller). */
 static bool
-up_connect(struct ctl_tcp *t, struct tcp_up *u, uint8_t family, const uint8_t *addr)
+up_connect(struct ctl_tcp *t, struct tcp_up *u, const struct px_addr *server)
 {
+	const bool v4 = server->family == PX_AF_INET;
 	struct sockaddr_storage src, dst;
 	socklen_t slen;
 	uint16_t lport;
 
 	memset(&src, 0, sizeof(src));
 	memset(&dst, 0, sizeof(dst));
-	if (family == 4) {
+	if (v4) {
 		struct sockaddr_in *s = (struct sockaddr_in *)&src, *d = (struct sockaddr_in *)&dst;
 
 		s->sin_family = d->sin_family = AF_INET;
 		s->sin_addr.s_addr = t->conf.ip4;
-		memcpy(&d->sin_addr.s_addr, addr, 4);
+		memcpy(&d->sin_addr.s_addr, server->a, 4);
 		d->sin_port = htons(t->conf.up_port);
 		slen = sizeof(*s);
 	} else {
@@ -165,28 +166,27 @@ up_connect(struct ctl_tcp *t, struct tcp_up *u, uint8_t family, const uint8_t *a
 
 		s->sin6_family = d->sin6_family = AF_INET6;
 		memcpy(&s->sin6_addr, t->conf.ip6, 16);
-		memcpy(&d->sin6_addr, addr, 16);
+		memcpy(&d->sin6_addr, server->a, 16);
 		d->sin6_port = htons(t->conf.up_port);
 		slen = sizeof(*s);
 	}
 	/* From pollux's own address: the policy rule then routes it into the tun (ctl_tun.h).
 	 * Binding to port 0 makes the kernel choose the port now, so it is known (and let
 	 * through by the workers) before the SYN leaves. */
-	u->fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		       0);
+	u->fd = socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->fd < 0 || bind(u->fd, (struct sockaddr *)&src, slen) != 0)
 		return false;
 	slen = sizeof(src);
 	if (getsockname(u->fd, (struct sockaddr *)&src, &slen) != 0)
 		return false;
-	lport = ntohs(family == 4 ? ((struct sockaddr_in *)&src)->sin_port
-				  : ((struct sockaddr_in6 *)&src)->sin6_port);
+	lport = ntohs(v4 ? ((struct sockaddr_in *)&src)->sin_port
+			 : ((struct sockaddr_in6 *)&src)->sin6_port);
 	if (lport == 0)
 		return false;
 	port_hold(t, lport);
 	u->lport = lport;
 	if (connect(u->fd, (struct sockaddr *)&dst,
-		    family == 4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) != 0 &&
+		    v4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) != 0 &&
 	    errno != EINPROGRESS)
 		return false;
 	return true;
@@ -207,18 +207,13 @@ up_start(struct ctl_tcp *t, struct tcp_up *u, struct rte_mbuf *m)
 	u->need = 0;
 	u->deadline_ms = ctl_tcp_now_ms() + RTE_MIN(mt->timeout_ms, (uint32_t)DP_TCP_UP_TIMEOUT_MS);
 	STAT(t, up_started);
-	if (t->conf.settings != NULL) {
-		why = ctl_settings_check_addr(t->conf.settings, mt->family, mt->addr);
-	} else if (mt->family == 4) {
-		uint32_t a;
-
-		memcpy(&a, mt->addr, 4);
-		why = px_addr_check4(t->conf.policy, a);
-	} else {
-		why = px_addr_check6(t->conf.policy, mt->addr);
-	}
+	if (t->conf.settings != NULL)
+		why = ctl_settings_check_addr(t->conf.settings, &mt->peer);
+	else
+		why = px_addr_check(t->conf.policy, &mt->peer);
 	/* The worker checked too; this is the last point before a packet leaves. */
-	if (why != PX_ADDR_OK || (mt->family == 4 ? !t->conf.has_ip4 : !t->conf.has_ip6)) {
+	if (why != PX_ADDR_OK ||
+	    (mt->peer.family == PX_AF_INET ? !t->conf.has_ip4 : !t->conf.has_ip6)) {
 		STAT(t, up_fail_policy);
 		up_finish(t, u, false);
 		return;
@@ -233,7 +228,7 @@ up_start(struct ctl_tcp *t, struct tcp_up *u, struct rte_mbuf *m)
 	memcpy(u->out + 2, rte_pktmbuf_mtod(m, uint8_t *), qlen);
 	u->out_len = (uint16_t)(qlen + 2);
 	u->id = px_get16(u->out + 2);
-	if (!up_connect(t, u, mt->family, mt->addr)) {
+	if (!up_connect(t, u, &mt->peer)) {
 		STAT(t, up_fail_connect);
 		up_finish(t, u, false);
 		return;

@@ -22,7 +22,7 @@ uint16_t dp_answer_query(struct dp_lcore *lc, uint8_t *msg, uint16_t len, uint16
 			 const struct rte_mbuf *m);
 
 /*
- * The same for a query that came over TCP (dp_tcp.h), from the client from (family
+ * The same for a query that came over TCP (dp_tcp.h), from the client from (transport
  * DP_CLIENT_TCP): no truncation below cap (TCP carries up to 65535 bytes), and a miss handed to
  * the resolver is answered through the TCP thread. Worker only, as an online RCU reader.
  */

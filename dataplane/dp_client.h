@@ -10,17 +10,21 @@
 
 #include <rte_ether.h>
 
-/* dp_client_addr.family of a client that asked over TCP (dp_tcp.h): its answer goes back to
- * the TCP thread; addr holds the connection tag (struct dp_tcp_client), mac is unused, and
- * tcp_family, tcp_addr and port_be say who the peer is (for dnstap only). */
-#define DP_CLIENT_TCP 't'
+#include <pollux/addr.h>
 
-/* Where a client query came from: enough to send it its answer later. */
+/* How a client asked, and so how its answer goes back. */
+enum dp_client_transport {
+	DP_CLIENT_UDP = 0, /* out of the port: to mac, peer and its port */
+	DP_CLIENT_TCP,     /* to the TCP thread (dp_tcp.h), for connection tcp_conn */
+};
+
+/* Where a client query came from: enough to send it its answer later. Written once per miss
+ * (dp_client_addr_read for UDP, from the TCP thread's message for TCP), never on a hit. */
 struct dp_client_addr {
-	uint8_t family;            /* 4 or 6, or DP_CLIENT_TCP */
-	uint16_t port_be;          /* the client's UDP port, network order */
-	uint8_t addr[16];          /* IPv4 in the first 4 bytes, network order */
-	struct rte_ether_addr mac; /* the frame's source: where the answer goes back */
-	uint8_t tcp_family;        /* DP_CLIENT_TCP: the peer's family (4 or 6), else unused */
-	uint8_t tcp_addr[16];      /* DP_CLIENT_TCP: the peer's address, else unused */
+	struct px_addr peer;       /* the client and its port; TCP: for dnstap only, and family 0
+				    * when the TCP thread did not say */
+	uint8_t transport;         /* enum dp_client_transport */
+	struct rte_ether_addr mac; /* UDP: the frame's source, where the answer goes back */
+	uint32_t tcp_conn;         /* TCP: the thread's connection slot */
+	uint32_t tcp_conn_gen;     /* TCP: its generation (a closed connection's is stale) */
 };

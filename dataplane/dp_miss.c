@@ -98,10 +98,10 @@ dp_miss_create(const struct dp_miss_conf *conf, int socket, struct rte_mempool *
 	rc->policy = *conf->policy;
 	rc->conf.policy = &rc->policy;
 	rc->pool = pool;
-	rc->nexthop.has_gw4 = conf->has_gw4;
-	rc->nexthop.gw4 = conf->gw4;
-	rc->nexthop.has_gw6 = conf->has_gw6;
-	memcpy(rc->nexthop.gw6, conf->gw6, 16);
+	if (conf->has_gw4)
+		px_addr_set4(&rc->nexthop.gw4, conf->gw4, 0);
+	if (conf->has_gw6)
+		px_addr_set6(&rc->nexthop.gw6, conf->gw6, 0);
 	rc->nexthop.pool = pool;
 	rc->nexthop.send = miss_queue;
 	rc->clients = rte_zmalloc_socket("pollux_rec_clients", sizeof(*rc->clients) * n,
@@ -256,25 +256,16 @@ static int
 miss_send(struct dp_lcore *lc, const struct px_resolver_action *act)
 {
 	struct dp_miss *rc = lc->miss;
-	const struct px_upq_addr *srv = &act->server;
+	const struct px_addr *srv = &act->server;
 	enum px_addr_reason why;
 	bool on_link;
 
-	if (srv->family == PX_UPQ_AF_INET) {
-		uint32_t a;
-
-		memcpy(&a, srv->a, 4);
-		why = px_addr_check4(rc->conf.policy, a);
-	} else {
-		why = px_addr_check6(rc->conf.policy, srv->a);
-	}
+	why = px_addr_check(rc->conf.policy, srv);
 	if (unlikely(why != PX_ADDR_OK)) {
 		count_rejected(lc, why);
 		return -1;
 	}
-	if (unlikely(dp_nexthop_route(&lc->ctx->port, &rc->nexthop,
-				      srv->family == PX_UPQ_AF_INET ? 4 : 6, srv->a,
-				      &on_link) == NULL ||
+	if (unlikely(dp_nexthop_route(&lc->ctx->port, &rc->nexthop, srv, &on_link) == NULL ||
 		     (uint32_t)act->res >= rc->conf.slots)) {
 		DP_STAT_INC(lc, rec_drop_family);
 		return -1;
@@ -288,18 +279,18 @@ miss_send(struct dp_lcore *lc, const struct px_resolver_action *act)
  * yet, no mbuf: counted; the query's deadline brings it back).
  */
 bool
-miss_wire(struct dp_lcore *lc, const struct px_upq_addr *srv, const struct px_upq_sent *sent,
+miss_wire(struct dp_lcore *lc, const struct px_addr *srv, const struct px_upq_sent *sent,
 	 uint8_t qname_len, uint16_t qtype, uint16_t qclass)
 {
 	struct dp_miss *rc = lc->miss;
-	uint8_t fam = srv->family == PX_UPQ_AF_INET ? 4 : 6;
+	uint8_t fam = srv->family == PX_AF_INET ? 4 : 6;
 	struct rte_ether_addr mac;
 	struct rte_mbuf *m;
 	bool on_link = false;
 	uint16_t len;
 	uint8_t *dns, *p;
 
-	if (unlikely(!dp_nexthop_mac(lc, &rc->nexthop, fam, srv->a, &mac))) {
+	if (unlikely(!dp_nexthop_mac(lc, &rc->nexthop, srv, &mac))) {
 		DP_STAT_INC(lc, rec_drop_no_neigh);
 		return false;
 	}
@@ -339,7 +330,7 @@ miss_wire(struct dp_lcore *lc, const struct px_upq_addr *srv, const struct px_up
 				PX_DNS_PORT, dns, len);
 	miss_queue(lc, m);
 	DP_STAT_INC(lc, rec_queries_sent);
-	dp_nexthop_route(&lc->ctx->port, &rc->nexthop, fam, srv->a, &on_link);
+	dp_nexthop_route(&lc->ctx->port, &rc->nexthop, srv, &on_link);
 	if (on_link)
 		DP_STAT_INC(lc, rec_onlink_sent);
 	return true;
@@ -351,7 +342,7 @@ client_release(struct dp_miss *rc, uint32_t i)
 	struct miss_client *c = &rc->clients[i];
 
 	if (c->shared)
-		miss_share_put(rc, c);
+		miss_share_put(rc, &c->from);
 	c->used = false;
 	c->gen++;
 	rc->client_free[rc->client_free_count++] = i;
@@ -363,7 +354,7 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
 {
 	struct dp_miss *rc = lc->miss;
 	struct miss_client *c = &rc->clients[i];
-	uint8_t fam = c->from.family;
+	uint8_t fam = c->from.peer.family;
 	struct dp_query q = {
 		.flags = c->flags,
 		.question_end = c->question_end,
@@ -375,7 +366,7 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
 	uint16_t len;
 	uint8_t *dns;
 
-	if (fam == DP_CLIENT_TCP) {
+	if (c->from.transport == DP_CLIENT_TCP) {
 		dp_tcp_client_answer(lc, &c->from, c->msg, &q, ans);
 		goto out;
 	}
@@ -394,10 +385,10 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
 	}
 	px_stats_count_rcode(&lc->stats, ans->rcode, dns);
 	if (dp_tap_on(lc))
-		dp_tap_client(lc, PX_TAP_CLIENT_RESPONSE, fam, PX_TAP_UDP, c->from.addr,
-			      rte_be_to_cpu_16(c->from.port_be), dns, len);
-	miss_frame(lc, m, fam, &c->from.mac, c->from.addr, RTE_BE16(PX_DNS_PORT), c->from.port_be,
-		  len);
+		dp_tap_client(lc, PX_TAP_CLIENT_RESPONSE, fam, PX_TAP_UDP, c->from.peer.a,
+			      c->from.peer.port, dns, len);
+	miss_frame(lc, m, fam, &c->from.mac, c->from.peer.a, RTE_BE16(PX_DNS_PORT),
+		   rte_cpu_to_be_16(c->from.peer.port), len);
 	miss_queue(lc, m);
 	DP_STAT_INC(lc, rec_client_answers);
 out:
@@ -495,7 +486,7 @@ void
 miss_run(struct dp_lcore *lc, struct px_resolver_action *act)
 {
 	struct dp_miss *rc = lc->miss;
-	struct px_upq_addr server;
+	struct px_addr server;
 	uint64_t res;
 
 	/* Each step marks one more address failed, so this ends; the bound is a backstop. */
@@ -562,7 +553,7 @@ dp_miss_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
 	}
 	if (unlikely(rc->client_free_count == 0) && !miss_jostle(lc)) {
 		if (shared)
-			px_share_put(rc->share, from->family, from->addr);
+			miss_share_put(rc, from);
 		DP_STAT_INC(lc, rec_no_client_slot);
 		return false;
 	}
@@ -613,22 +604,21 @@ dp_client_addr_read(struct dp_client_addr *from, const struct rte_mbuf *m)
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_udp_hdr *udp;
 
+	from->transport = DP_CLIENT_UDP;
 	rte_ether_addr_copy(&eth->src_addr, &from->mac);
-	memset(from->addr, 0, 16);
+	from->tcp_conn = 0;
+	from->tcp_conn_gen = 0;
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 
-		from->family = 4;
-		memcpy(from->addr, &ip->src_addr, 4);
 		udp = (const struct rte_udp_hdr *)(ip + 1);
+		px_addr_set4(&from->peer, ip->src_addr, rte_be_to_cpu_16(udp->src_port));
 	} else {
 		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
 
-		from->family = 6;
-		memcpy(from->addr, ip->src_addr, 16);
 		udp = (const struct rte_udp_hdr *)(ip + 1);
+		px_addr_set6(&from->peer, ip->src_addr, rte_be_to_cpu_16(udp->src_port));
 	}
-	from->port_be = udp->src_port;
 }
 
 /* Reads the reply's question into rep (qname_len 0 when it has none that can be read). The
@@ -663,16 +653,15 @@ miss_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_b
 	  uint16_t dport_be, const uint8_t *dns, uint16_t dns_len)
 {
 	struct dp_miss *rc = lc->miss;
-	struct px_upq_reply rep = {
-		.sport = rte_be_to_cpu_16(sport_be),
-		.dport = rte_be_to_cpu_16(dport_be),
-	};
+	struct px_upq_reply rep = {.dport = rte_be_to_cpu_16(dport_be)};
 	struct px_upq_done done;
 
 	if (family == 4)
-		px_upq_addr_set4(&rep.src, ((const struct rte_ipv4_hdr *)ip)->src_addr);
+		px_addr_set4(&rep.src, ((const struct rte_ipv4_hdr *)ip)->src_addr,
+			     rte_be_to_cpu_16(sport_be));
 	else
-		px_upq_addr_set6(&rep.src, ((const struct rte_ipv6_hdr *)ip)->src_addr);
+		px_addr_set6(&rep.src, ((const struct rte_ipv6_hdr *)ip)->src_addr,
+			     rte_be_to_cpu_16(sport_be));
 	if (dns_len < PX_DNS_HDR_LEN) {
 		DP_STAT_INC(lc, drop_dns_runt);
 		return DP_DROP;
@@ -708,7 +697,7 @@ miss_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_b
 	DP_STAT_INC(lc, rec_replies_matched);
 	if (dp_tap_on(lc))
 		dp_tap_upstream(lc, PX_TAP_RESOLVER_RESPONSE, family, PX_TAP_UDP, rep.dport,
-				rep.src.a, rep.sport, dns, dns_len);
+				rep.src.a, rep.src.port, dns, dns_len);
 	px_upq_server_update(rc->upq, &done.server, (uint32_t)(lc->now_ms - done.sent_ms),
 			     lc->now_ms);
 	miss_query_reply(lc, &done, rep.id, dns, dns_len);

@@ -210,7 +210,7 @@ prime_insert(struct dp_lcore *lc, const struct px_hints *h, uint32_t ttl)
  */
 void
 miss_prime_reply(struct dp_lcore *lc, uint64_t res, const uint8_t *dns, uint16_t dns_len,
-		const struct px_upq_addr *server)
+		const struct px_addr *server)
 {
 	struct dp_miss *rc = lc->miss;
 	struct px_prime_status *ps = lc->ctx->prime_status;

@@ -174,7 +174,7 @@ unsigned miss_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsig
 			     const struct px_wire_answer *ans);
 enum dp_verdict miss_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be,
 	  uint16_t dport_be, const uint8_t *dns, uint16_t dns_len);
-bool miss_wire(struct dp_lcore *lc, const struct px_upq_addr *srv, const struct px_upq_sent *sent,
+bool miss_wire(struct dp_lcore *lc, const struct px_addr *srv, const struct px_upq_sent *sent,
 	      uint8_t qname_len, uint16_t qtype, uint16_t qclass);
 
 /* dp_miss_query.c */
@@ -197,8 +197,10 @@ void miss_handoff_drain(struct dp_lcore *lc);
  * already (counted rec_client_capped); else true, with *counted saying whether it must be given
  * back (false when its probe run was full: counted rec_share_uncounted). */
 bool miss_share_take(struct dp_lcore *lc, const struct dp_client_addr *from, bool *counted);
-/* Gives back the slot client c was counted for. */
-void miss_share_put(struct dp_miss *rc, const struct miss_client *c);
+/* Gives back the slot `from` was counted for. */
+void miss_share_put(struct dp_miss *rc, const struct dp_client_addr *from);
+/* The client slots `from` holds in the fair-share table. */
+uint32_t miss_share_count(const struct dp_miss *rc, const struct dp_client_addr *from);
 /* Every slot is taken: ends the oldest resolution only waiting for an unresponsive server, if
  * there is one (counted rec_jostled; its clients get SERVFAIL). Returns true if it did. */
 bool miss_jostle(struct dp_lcore *lc);
@@ -212,7 +214,7 @@ void miss_prime_done(struct dp_lcore *lc, const struct px_resolver_action *act);
 const struct px_resolver_start_cut *miss_start_cut(struct dp_lcore *lc, const struct px_resolver_question *q,
 	      struct px_resolver_start_buf *buf);
 void miss_prime_reply(struct dp_lcore *lc, uint64_t res, const uint8_t *dns, uint16_t dns_len,
-		const struct px_upq_addr *server);
+		const struct px_addr *server);
 void miss_prime_tick(struct dp_lcore *lc);
 
 /* dp_miss_stale.c */

@@ -167,7 +167,6 @@ miss_query_send(struct dp_lcore *lc, const struct px_resolver_action *act)
 	uint32_t idx = (uint32_t)act->res, qi;
 	struct px_upq_query uq = {
 		.server = act->server,
-		.server_port = PX_DNS_PORT,
 		.qtype = act->qtype,
 		.qclass = act->qclass,
 		.qname_len = act->qname_len,
@@ -176,6 +175,7 @@ miss_query_send(struct dp_lcore *lc, const struct px_resolver_action *act)
 	struct miss_query *q;
 	uint64_t h;
 
+	uq.server.port = PX_DNS_PORT;
 	/* What an ended resolution that had this index waited on is of no use now. */
 	miss_query_leave(rc, idx);
 	h = px_upq_find(rc->upq, &uq, &qi);
@@ -221,7 +221,7 @@ classify(struct dp_miss *rc, const struct px_reply_query *qq, const uint8_t *zon
  * hook.
  */
 static void
-query_feed(struct dp_lcore *lc, struct miss_query *q, const struct px_upq_addr *server,
+query_feed(struct dp_lcore *lc, struct miss_query *q, const struct px_addr *server,
 	   const struct px_reply_query *qq, const uint8_t *dns, uint16_t dns_len,
 	   const struct miss_send *classified)
 {
@@ -319,7 +319,6 @@ dp_miss_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8
 		     uint16_t dns_len)
 {
 	struct dp_miss *rc = lc->miss;
-	struct px_upq_addr server;
 	struct miss_query *q;
 
 	if (rc == NULL)
@@ -330,14 +329,6 @@ dp_miss_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8
 		DP_STAT_INC(lc, tcp_up_stale);
 		return;
 	}
-	if (mt->family == 4) {
-		uint32_t a;
-
-		memcpy(&a, mt->addr, 4);
-		px_upq_addr_set4(&server, a);
-	} else {
-		px_upq_addr_set6(&server, mt->addr);
-	}
 	const struct px_reply_query qq = {
 		.qname = mt->qname,
 		.qname_len = mt->qname_len,
@@ -347,9 +338,9 @@ dp_miss_tcp_reply(struct dp_lcore *lc, const struct dp_tcp_meta *mt, const uint8
 
 	/* The kernel chose the connection's local port: the record leaves it out. */
 	if (dp_tap_on(lc) && dns != NULL)
-		dp_tap_upstream(lc, PX_TAP_RESOLVER_RESPONSE, mt->family, PX_TAP_TCP, 0, mt->addr,
-				PX_DNS_PORT, dns, dns_len);
-	query_feed(lc, q, &server, &qq, dns, dns_len, NULL);
+		dp_tap_upstream(lc, PX_TAP_RESOLVER_RESPONSE, mt->peer.family, PX_TAP_TCP, 0,
+				mt->peer.a, PX_DNS_PORT, dns, dns_len);
+	query_feed(lc, q, &mt->peer, &qq, dns, dns_len, NULL);
 }
 
 /*
@@ -364,7 +355,6 @@ miss_query_expired(struct dp_lcore *lc, const struct px_upq_done *done)
 	struct dp_miss *rc = lc->miss;
 	struct px_upq_query uq = {
 		.server = done->server,
-		.server_port = done->server_port,
 		.qtype = done->qtype,
 		.qclass = done->qclass,
 		.qname_len = done->qname_len,

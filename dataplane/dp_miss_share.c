@@ -16,10 +16,32 @@
 #include "dp_miss.h"
 #include "dp_miss_int.h"
 
+/* The fair-share family of a TCP client: no address family has it. */
+#define SHARE_TCP 't'
+
+/* A client's fair-share key: its address (px_share masks an IPv6 one to the prefix), or the
+ * TCP connection (the worker does not count a TCP client by its address: the TCP thread bounds
+ * connections per source). Returns the key's family. */
+static uint8_t
+share_key(const struct dp_client_addr *from, uint8_t key[16])
+{
+	if (from->transport == DP_CLIENT_TCP) {
+		memset(key, 0, 16);
+		memcpy(key, &from->tcp_conn, 4);
+		memcpy(key + 4, &from->tcp_conn_gen, 4);
+		return SHARE_TCP;
+	}
+	memcpy(key, from->peer.a, 16);
+	return from->peer.family;
+}
+
 bool
 miss_share_take(struct dp_lcore *lc, const struct dp_client_addr *from, bool *counted)
 {
-	switch (px_share_take(lc->miss->share, from->family, from->addr)) {
+	uint8_t key[16];
+	uint8_t family = share_key(from, key);
+
+	switch (px_share_take(lc->miss->share, family, key)) {
 	case PX_SHARE_TAKEN:
 		*counted = true;
 		return true;
@@ -33,10 +55,22 @@ miss_share_take(struct dp_lcore *lc, const struct dp_client_addr *from, bool *co
 	}
 }
 
-void
-miss_share_put(struct dp_miss *rc, const struct miss_client *c)
+uint32_t
+miss_share_count(const struct dp_miss *rc, const struct dp_client_addr *from)
 {
-	px_share_put(rc->share, c->from.family, c->from.addr);
+	uint8_t key[16];
+	uint8_t family = share_key(from, key);
+
+	return px_share_count(rc->share, family, key);
+}
+
+void
+miss_share_put(struct dp_miss *rc, const struct dp_client_addr *from)
+{
+	uint8_t key[16];
+	uint8_t family = share_key(from, key);
+
+	px_share_put(rc->share, family, key);
 }
 
 /*
@@ -48,7 +82,7 @@ miss_share_put(struct dp_miss *rc, const struct miss_client *c)
  * (no neighbour yet): that is not the server's fault. The priming resolution is never jostled.
  */
 static bool
-miss_stuck(void *arg, uint64_t top, uint64_t leaf, const struct px_upq_addr *server)
+miss_stuck(void *arg, uint64_t top, uint64_t leaf, const struct px_addr *server)
 {
 	struct dp_lcore *lc = arg;
 	struct dp_miss *rc = lc->miss;

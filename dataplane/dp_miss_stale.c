@@ -226,7 +226,7 @@ dp_miss_prefetch(struct dp_lcore *lc, const struct dp_query *q, const struct dp_
 	 * its whole share makes no more work for the resolver, not even a refresh. */
 	if (px_resolver_active(rc->res) + RTE_MAX(rc->conf.slots / 4, 1u) > rc->conf.slots ||
 	    (rc->share != NULL && from != NULL &&
-	     px_share_count(rc->share, from->family, from->addr) >= rc->conf.per_client)) {
+	     miss_share_count(rc, from) >= rc->conf.per_client)) {
 		DP_STAT_INC(lc, prefetch_skipped);
 		return;
 	}

@@ -100,60 +100,56 @@ probe6(struct dp_lcore *lc, const struct dp_nexthop *nh, const uint8_t *target)
 	DP_STAT_INC(lc, rec_neigh_probes);
 }
 
-const uint8_t *
-dp_nexthop_route(const struct dp_port_conf *pc, const struct dp_nexthop *nh, uint8_t family,
-		 const uint8_t *dst, bool *on_link)
+const struct px_addr *
+dp_nexthop_route(const struct dp_port_conf *pc, const struct dp_nexthop *nh,
+		 const struct px_addr *dst, bool *on_link)
 {
-	if (family == 4) {
+	const struct px_addr *gw;
+
+	if (dst->family == PX_AF_INET) {
 		if (!pc->has_ip4)
 			return NULL;
-		*on_link = dp_nexthop_on_link(4, dst, (const uint8_t *)&pc->ip4, pc->ip4_prefix);
-		if (*on_link)
-			return dst;
-		return nh->has_gw4 ? (const uint8_t *)&nh->gw4 : NULL;
+		*on_link = dp_nexthop_on_link(dst, (const uint8_t *)&pc->ip4, pc->ip4_prefix);
+		gw = &nh->gw4;
+	} else {
+		if (!pc->has_ip6)
+			return NULL;
+		*on_link = dp_nexthop_on_link(dst, pc->ip6, pc->ip6_prefix);
+		gw = &nh->gw6;
 	}
-	if (!pc->has_ip6)
-		return NULL;
-	*on_link = dp_nexthop_on_link(6, dst, pc->ip6, pc->ip6_prefix);
 	if (*on_link)
 		return dst;
-	return nh->has_gw6 ? nh->gw6 : NULL;
+	return gw->family != PX_AF_NONE ? gw : NULL;
 }
 
-/* Asks the link for hop (probe rate-limited across workers by the neighbour table). */
 static void
-probe(struct dp_lcore *lc, const struct dp_nexthop *nh, uint8_t family, const uint8_t *hop,
-      bool pinned)
+probe(struct dp_lcore *lc, const struct dp_nexthop *nh, const struct px_addr *hop, bool pinned)
 {
-	if (!dp_nexthop_table_want(lc->ctx->nbr, family, hop, pinned, lc->now_ms))
+	if (!dp_nexthop_table_want(lc->ctx->nbr, hop, pinned, lc->now_ms))
 		return;
-	if (family == 4) {
-		uint32_t tip;
-
-		memcpy(&tip, hop, 4);
-		probe4(lc, nh, tip);
-	} else {
-		probe6(lc, nh, hop);
-	}
+	if (hop->family == PX_AF_INET)
+		probe4(lc, nh, px_addr_v4(hop));
+	else
+		probe6(lc, nh, hop->a);
 }
 
 bool
-dp_nexthop_mac(struct dp_lcore *lc, const struct dp_nexthop *nh, uint8_t family,
-	       const uint8_t *dst, struct rte_ether_addr *mac)
+dp_nexthop_mac(struct dp_lcore *lc, const struct dp_nexthop *nh, const struct px_addr *dst,
+	       struct rte_ether_addr *mac)
 {
 	bool on_link = false;
-	const uint8_t *hop = dp_nexthop_route(&lc->ctx->port, nh, family, dst, &on_link);
+	const struct px_addr *hop = dp_nexthop_route(&lc->ctx->port, nh, dst, &on_link);
 	uint64_t learned;
 
 	if (hop == NULL)
 		return false;
-	switch (dp_nexthop_table_lookup(lc->ctx->nbr, family, hop, mac, &learned)) {
+	switch (dp_nexthop_table_lookup(lc->ctx->nbr, hop, mac, &learned)) {
 	case DP_NEXTHOP_RESOLVED:
 		if (lc->now_ms - learned >= DP_NEXTHOP_REFRESH_MS)
-			probe(lc, nh, family, hop, !on_link);
+			probe(lc, nh, hop, !on_link);
 		return true;
 	default:
-		probe(lc, nh, family, hop, !on_link);
+		probe(lc, nh, hop, !on_link);
 		return false;
 	}
 }
@@ -161,7 +157,10 @@ dp_nexthop_mac(struct dp_lcore *lc, const struct dp_nexthop *nh, uint8_t family,
 bool
 dp_nexthop_learn4(struct dp_lcore *lc, uint32_t sip_be, const struct rte_ether_addr *sha)
 {
-	if (!dp_nexthop_table_learn(lc->ctx->nbr, 4, (const uint8_t *)&sip_be, sha, lc->now_ms))
+	struct px_addr a;
+
+	px_addr_set4(&a, sip_be, 0);
+	if (!dp_nexthop_table_learn(lc->ctx->nbr, &a, sha, lc->now_ms))
 		return false;
 	DP_STAT_INC(lc, rec_neigh_learned);
 	return true;
@@ -170,22 +169,24 @@ dp_nexthop_learn4(struct dp_lcore *lc, uint32_t sip_be, const struct rte_ether_a
 bool
 dp_nexthop_learn6(struct dp_lcore *lc, const uint8_t *ip6, const struct rte_ether_addr *lla)
 {
-	if (!dp_nexthop_table_learn(lc->ctx->nbr, 6, ip6, lla, lc->now_ms))
+	struct px_addr a;
+
+	px_addr_set6(&a, ip6, 0);
+	if (!dp_nexthop_table_learn(lc->ctx->nbr, &a, lla, lc->now_ms))
 		return false;
 	DP_STAT_INC(lc, rec_neigh_learned);
 	return true;
 }
 
 static void
-gateway_check(struct dp_lcore *lc, const struct dp_nexthop *nh, uint8_t family, const uint8_t *gw)
+gateway_check(struct dp_lcore *lc, const struct dp_nexthop *nh, const struct px_addr *gw)
 {
 	struct rte_ether_addr mac;
 	uint64_t learned;
 
-	if (dp_nexthop_table_lookup(lc->ctx->nbr, family, gw, &mac, &learned) !=
-		    DP_NEXTHOP_RESOLVED ||
+	if (dp_nexthop_table_lookup(lc->ctx->nbr, gw, &mac, &learned) != DP_NEXTHOP_RESOLVED ||
 	    lc->now_ms - learned >= DP_NEXTHOP_REFRESH_MS)
-		probe(lc, nh, family, gw, true);
+		probe(lc, nh, gw, true);
 }
 
 void
@@ -196,10 +197,10 @@ dp_nexthop_tick(struct dp_lcore *lc, struct dp_nexthop *nh)
 	if (lc->now_ms < nh->gw_check_ms)
 		return;
 	nh->gw_check_ms = lc->now_ms + DP_NEXTHOP_GW_CHECK_MS;
-	if (nh->has_gw4 && pc->has_ip4)
-		gateway_check(lc, nh, 4, (const uint8_t *)&nh->gw4);
-	if (nh->has_gw6 && pc->has_ip6)
-		gateway_check(lc, nh, 6, nh->gw6);
+	if (nh->gw4.family != PX_AF_NONE && pc->has_ip4)
+		gateway_check(lc, nh, &nh->gw4);
+	if (nh->gw6.family != PX_AF_NONE && pc->has_ip6)
+		gateway_check(lc, nh, &nh->gw6);
 }
 
 bool
@@ -207,10 +208,11 @@ dp_nexthop_gateway_known(struct dp_lcore *lc, const struct dp_nexthop *nh)
 {
 	struct rte_ether_addr mac;
 
-	if (!nh->has_gw4 && !nh->has_gw6)
+	if (nh->gw4.family == PX_AF_NONE && nh->gw6.family == PX_AF_NONE)
 		return true;
-	return (nh->has_gw4 && dp_nexthop_table_lookup(lc->ctx->nbr, 4, (const uint8_t *)&nh->gw4,
-						       &mac, NULL) == DP_NEXTHOP_RESOLVED) ||
-	       (nh->has_gw6 && dp_nexthop_table_lookup(lc->ctx->nbr, 6, nh->gw6, &mac, NULL) ==
-				       DP_NEXTHOP_RESOLVED);
+	return (nh->gw4.family != PX_AF_NONE &&
+		dp_nexthop_table_lookup(lc->ctx->nbr, &nh->gw4, &mac, NULL) ==
+			DP_NEXTHOP_RESOLVED) ||
+	       (nh->gw6.family != PX_AF_NONE &&
+		dp_nexthop_table_lookup(lc->ctx->nbr, &nh->gw6, &mac, NULL) == DP_NEXTHOP_RESOLVED);
 }

@@ -46,6 +46,7 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 
+#include <pollux/addr.h>
 #include <pollux/addr_policy.h>
 
 #include "dp_lcore.h"
@@ -66,15 +67,18 @@ struct rte_mempool;
 #define DP_ICMP6_NA 136
 
 struct dp_nexthop_entry {
-	uint32_t seq;      /* odd while a writer is inside */
-	uint8_t family;    /* 0: free, 4 or 6 */
-	bool resolved;     /* mac is known */
-	bool pinned;       /* a gateway: never evicted */
-	uint8_t addr[16];  /* IPv4 in the first 4 bytes (network order), rest zero */
+	uint32_t seq;        /* odd while a writer is inside */
+	bool resolved;       /* mac is known */
+	bool pinned;         /* a gateway: never evicted */
+	struct px_addr addr; /* family 0: free; port always 0 */
 	struct rte_ether_addr mac;
 	uint64_t learned_ms;
 	uint64_t probe_ms; /* when the last probe was sent (0: never) */
 } __rte_cache_aligned;
+
+/* One line per entry, so a writer on one neighbour never bounces another's line. */
+_Static_assert(sizeof(struct dp_nexthop_entry) == RTE_CACHE_LINE_SIZE,
+	       "a neighbour entry must fit one cache line");
 
 struct dp_nexthop_stats {
 	uint64_t learned;       /* an entry resolved, or its MAC changed */
@@ -100,11 +104,11 @@ enum dp_nexthop_state {
 void dp_nexthop_table_init(struct dp_nexthop_table *t);
 
 /*
- * Looks addr (family 4: 4 bytes; 6: 16 bytes) up. On DP_NEXTHOP_RESOLVED fills mac and, if not
+ * Looks addr up (its port is ignored). On DP_NEXTHOP_RESOLVED fills mac and, if not
  * NULL, learned_ms. Lock-free; any thread.
  */
-enum dp_nexthop_state dp_nexthop_table_lookup(struct dp_nexthop_table *t, uint8_t family,
-					     const uint8_t *addr, struct rte_ether_addr *mac,
+enum dp_nexthop_state dp_nexthop_table_lookup(struct dp_nexthop_table *t,
+					     const struct px_addr *addr, struct rte_ether_addr *mac,
 					     uint64_t *learned_ms);
 
 /*
@@ -113,24 +117,24 @@ enum dp_nexthop_state dp_nexthop_table_lookup(struct dp_nexthop_table *t, uint8_
  * the entry is unresolved or older than DP_NEXTHOP_REFRESH_MS, and no probe for it went out in the
  * last DP_NEXTHOP_PROBE_MS, from any worker. The probe time is claimed by the call.
  */
-bool dp_nexthop_table_want(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr,
-			   bool pinned, uint64_t now_ms);
+bool dp_nexthop_table_want(struct dp_nexthop_table *t, const struct px_addr *addr, bool pinned,
+			   uint64_t now_ms);
 
 /*
  * A neighbour said it has addr at mac (an ARP request or reply to us, a solicitation or an
  * advertisement). Fills or refreshes the entry if one exists, and returns true then; an
  * address nobody asked for is not learned (false). mac must be unicast and not zero.
  */
-bool dp_nexthop_table_learn(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr,
+bool dp_nexthop_table_learn(struct dp_nexthop_table *t, const struct px_addr *addr,
 			    const struct rte_ether_addr *mac, uint64_t now_ms);
 
-/* True if addr lies in the subnet net/plen (family 4: IPv4 in network order; 6: 16 bytes). A
- * prefix of 0 (none configured) makes nothing on-link. */
+/* True if addr lies in the subnet net/plen (net: 4 or 16 bytes of addr's family, network
+ * order). A prefix of 0 (none configured) makes nothing on-link. */
 static inline bool
-dp_nexthop_on_link(uint8_t family, const uint8_t *addr, const uint8_t *net, uint8_t plen)
+dp_nexthop_on_link(const struct px_addr *addr, const uint8_t *net, uint8_t plen)
 {
-	return plen != 0 && plen <= (family == 4 ? 32 : 128) &&
-	       px_addr_prefix_match(addr, net, plen);
+	return plen != 0 && plen <= px_addr_len(addr->family) * 8 &&
+	       px_addr_prefix_match(addr->a, net, plen);
 }
 
 /*
@@ -139,10 +143,8 @@ dp_nexthop_on_link(uint8_t family, const uint8_t *addr, const uint8_t *net, uint
  * Written before launch, read-only on the worker after.
  */
 struct dp_nexthop {
-	bool has_gw4;
-	uint32_t gw4; /* network order */
-	bool has_gw6;
-	uint8_t gw6[16];
+	struct px_addr gw4; /* family 0: no IPv4 gateway; no port */
+	struct px_addr gw6; /* family 0: no IPv6 gateway; no port */
 	struct rte_mempool *pool; /* where probe frames come from */
 	/* Takes a probe frame to send with the caller's other frames (its TX batch). */
 	void (*send)(struct dp_lcore *lc, struct rte_mbuf *m);
@@ -150,21 +152,21 @@ struct dp_nexthop {
 };
 
 /*
- * The next hop of a frame to dst (family 4: 4 bytes, network order; 6: 16): dst itself when it
- * lies in the port's subnet of its family (*on_link set), else that family's gateway. Returns
- * the next hop's address (4 or 16 bytes, inside dst or nh), or NULL when there is none (the
- * port has no address of that family, or dst is off-link and there is no gateway). Any thread.
+ * The next hop of a frame to dst (its port is ignored): dst itself when it lies in the port's
+ * subnet of its family (*on_link set), else that family's gateway. Returns the next hop (dst,
+ * or a gateway in nh), or NULL when there is none (the port has no address of that family, or
+ * dst is off-link and there is no gateway). Any thread.
  */
-const uint8_t *dp_nexthop_route(const struct dp_port_conf *pc, const struct dp_nexthop *nh,
-				uint8_t family, const uint8_t *dst, bool *on_link);
+const struct px_addr *dp_nexthop_route(const struct dp_port_conf *pc, const struct dp_nexthop *nh,
+				       const struct px_addr *dst, bool *on_link);
 
 /*
  * The MAC of dst's next hop, from the shared table: fills mac and returns true when it is
  * known. Sends a probe (rate-limited across workers, counted rec_neigh_probes) when it is
  * unknown or older than DP_NEXTHOP_REFRESH_MS; an unknown one returns false. Worker only.
  */
-bool dp_nexthop_mac(struct dp_lcore *lc, const struct dp_nexthop *nh, uint8_t family,
-		    const uint8_t *dst, struct rte_ether_addr *mac);
+bool dp_nexthop_mac(struct dp_lcore *lc, const struct dp_nexthop *nh, const struct px_addr *dst,
+		    struct rte_ether_addr *mac);
 
 /*
  * An ARP packet to us (request or reply) says sip_be is at sha: learned into the shared table

@@ -5,19 +5,13 @@
 
 #define READ_TRIES 4
 
-static inline unsigned
-addr_len(uint8_t family)
-{
-	return family == 4 ? 4 : 16;
-}
-
 static inline uint32_t
-table_hash(uint8_t family, const uint8_t *addr)
+table_hash(const struct px_addr *addr)
 {
-	uint32_t h = 2166136261u ^ family; /* FNV-1a: addresses are ours to choose, not hostile */
+	uint32_t h = 2166136261u ^ addr->family; /* FNV-1a: addresses are ours to choose */
 
-	for (unsigned i = 0; i < addr_len(family); i++)
-		h = (h ^ addr[i]) * 16777619u;
+	for (unsigned i = 0; i < px_addr_len(addr->family); i++)
+		h = (h ^ addr->a[i]) * 16777619u;
 	return h;
 }
 
@@ -74,9 +68,9 @@ read_entry(const struct dp_nexthop_entry *e, struct dp_nexthop_entry *out)
 }
 
 static inline bool
-same(const struct dp_nexthop_entry *c, uint8_t family, const uint8_t *addr)
+same(const struct dp_nexthop_entry *c, const struct px_addr *addr)
 {
-	return c->family == family && memcmp(c->addr, addr, addr_len(family)) == 0;
+	return px_addr_eq(&c->addr, addr);
 }
 
 void
@@ -87,7 +81,7 @@ dp_nexthop_table_init(struct dp_nexthop_table *t)
 
 /* Finds addr's slot: returns its way, or -1 with *busy set if a slot could not be read. */
 static int
-find(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, uint32_t h,
+find(struct dp_nexthop_table *t, const struct px_addr *addr, uint32_t h,
      struct dp_nexthop_entry *copy, bool *busy)
 {
 	*busy = false;
@@ -96,20 +90,20 @@ find(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, uint32_t h
 			*busy = true;
 			continue;
 		}
-		if (same(copy, family, addr))
+		if (same(copy, addr))
 			return (int)w;
 	}
 	return -1;
 }
 
 enum dp_nexthop_state
-dp_nexthop_table_lookup(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr,
+dp_nexthop_table_lookup(struct dp_nexthop_table *t, const struct px_addr *addr,
 	      struct rte_ether_addr *mac, uint64_t *learned_ms)
 {
 	struct dp_nexthop_entry c;
 	bool busy;
 
-	if (find(t, family, addr, table_hash(family, addr), &c, &busy) < 0) {
+	if (find(t, addr, table_hash(addr), &c, &busy) < 0) {
 		if (busy)
 			count(&t->stats.reader_busy);
 		return DP_NEXTHOP_ABSENT;
@@ -125,7 +119,7 @@ dp_nexthop_table_lookup(struct dp_nexthop_table *t, uint8_t family, const uint8_
 /* Creates addr's entry in a free way, else over the unpinned entry learned longest ago.
  * Returns the entry with its writer held (*seq), or NULL. */
 static struct dp_nexthop_entry *
-create(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, uint32_t h, bool pinned,
+create(struct dp_nexthop_table *t, const struct px_addr *addr, uint32_t h, bool pinned,
        uint32_t *seq)
 {
 	struct dp_nexthop_entry *victim = NULL, c;
@@ -136,7 +130,7 @@ create(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, uint32_t
 
 		if (!read_entry(e, &c) || c.pinned)
 			continue;
-		if (c.family == 0) {
+		if (c.addr.family == PX_AF_NONE) {
 			victim = e;
 			break;
 		}
@@ -151,7 +145,7 @@ create(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, uint32_t
 	}
 	/* Another writer may have filled it between the read and the CAS: fine, it is replaced
 	 * with what we know now. */
-	if (victim->family != 0) {
+	if (victim->addr.family != PX_AF_NONE) {
 		if (victim->pinned) {
 			write_end(victim, *seq);
 			count(&t->stats.writer_busy);
@@ -159,9 +153,8 @@ create(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, uint32_t
 		}
 		count(&t->stats.evicted);
 	}
-	victim->family = family;
-	memset(victim->addr, 0, sizeof(victim->addr));
-	memcpy(victim->addr, addr, addr_len(family));
+	/* Whole, with the bytes past an IPv4 address and the port zero: an entry has no port. */
+	px_addr_set(&victim->addr, addr->family, addr->a, 0);
 	victim->resolved = false;
 	victim->pinned = pinned;
 	memset(&victim->mac, 0, sizeof(victim->mac));
@@ -171,18 +164,18 @@ create(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, uint32_t
 }
 
 bool
-dp_nexthop_table_want(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr, bool pinned,
+dp_nexthop_table_want(struct dp_nexthop_table *t, const struct px_addr *addr, bool pinned,
 	    uint64_t now_ms)
 {
-	uint32_t h = table_hash(family, addr), seq;
+	uint32_t h = table_hash(addr), seq;
 	struct dp_nexthop_entry c, *e;
 	bool busy, probe;
-	int w = find(t, family, addr, h, &c, &busy);
+	int w = find(t, addr, h, &c, &busy);
 
 	if (w < 0) {
 		if (busy)
 			return false; /* the next query asks again */
-		e = create(t, family, addr, h, pinned, &seq);
+		e = create(t, addr, h, pinned, &seq);
 		if (e == NULL)
 			return false;
 	} else {
@@ -195,7 +188,7 @@ dp_nexthop_table_want(struct dp_nexthop_table *t, uint8_t family, const uint8_t 
 			count(&t->stats.writer_busy);
 			return false;
 		}
-		if (!same(e, family, addr)) { /* evicted and reused meanwhile */
+		if (!same(e, addr)) { /* evicted and reused meanwhile */
 			write_end(e, seq);
 			return false;
 		}
@@ -208,17 +201,17 @@ dp_nexthop_table_want(struct dp_nexthop_table *t, uint8_t family, const uint8_t 
 }
 
 bool
-dp_nexthop_table_learn(struct dp_nexthop_table *t, uint8_t family, const uint8_t *addr,
+dp_nexthop_table_learn(struct dp_nexthop_table *t, const struct px_addr *addr,
 	     const struct rte_ether_addr *mac, uint64_t now_ms)
 {
-	uint32_t h = table_hash(family, addr), seq;
+	uint32_t h = table_hash(addr), seq;
 	struct dp_nexthop_entry c, *e;
 	bool busy;
 	int w;
 
 	if (!rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac))
 		return false;
-	w = find(t, family, addr, h, &c, &busy);
+	w = find(t, addr, h, &c, &busy);
 	if (w < 0)
 		return false;
 	if (c.resolved && rte_is_same_ether_addr(&c.mac, mac) &&
@@ -229,7 +222,7 @@ dp_nexthop_table_learn(struct dp_nexthop_table *t, uint8_t family, const uint8_t
 		count(&t->stats.writer_busy);
 		return true;
 	}
-	if (!same(e, family, addr)) {
+	if (!same(e, addr)) {
 		write_end(e, seq);
 		return false;
 	}

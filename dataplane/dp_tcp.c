@@ -15,6 +15,7 @@
 #include <rte_ring.h>
 #include <rte_tcp.h>
 
+#include <pollux/addr.h>
 #include <pollux/upstream.h>
 #include <pollux/wire.h>
 
@@ -29,44 +30,36 @@
 #define IP6_LEN ((uint16_t)sizeof(struct rte_ipv6_hdr))
 #define TCP_LEN ((uint16_t)sizeof(struct rte_tcp_hdr))
 
-static inline unsigned
-addr_len(uint8_t family)
-{
-	return family == 4 ? 4 : 16;
-}
-
 static inline uint32_t
-neigh_slot(uint8_t family, const uint8_t *addr)
+neigh_slot(const struct px_addr *addr)
 {
-	uint32_t h = 2166136261u ^ family;
+	uint32_t h = 2166136261u ^ addr->family;
 
 	/* FNV-1a: spread enough for a table the peers of one link fill; a collision only
 	 * overwrites a MAC that the next frame from that peer teaches again. */
-	for (unsigned i = 0; i < addr_len(family); i++)
-		h = (h ^ addr[i]) * 16777619u;
+	for (unsigned i = 0; i < px_addr_len(addr->family); i++)
+		h = (h ^ addr->a[i]) * 16777619u;
 	return h & (DP_TCP_NEIGH_SIZE - 1);
 }
 
 static inline void
-neigh_learn(struct dp_tcp_lcore *t, uint8_t family, const uint8_t *addr,
-	    const struct rte_ether_addr *mac)
+neigh_learn(struct dp_tcp_lcore *t, const struct px_addr *addr, const struct rte_ether_addr *mac)
 {
-	struct dp_tcp_neigh *n = &t->neigh[neigh_slot(family, addr)];
+	struct dp_tcp_neigh *n = &t->neigh[neigh_slot(addr)];
 
 	if (unlikely(!rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac)))
 		return;
-	n->family = family;
-	memcpy(n->addr, addr, addr_len(family));
+	n->addr = *addr;
 	rte_ether_addr_copy(mac, &n->mac);
 }
 
 bool
-dp_tcp_neigh_lookup(const struct dp_tcp_lcore *t, uint8_t family, const uint8_t *addr,
+dp_tcp_neigh_lookup(const struct dp_tcp_lcore *t, const struct px_addr *addr,
 		    struct rte_ether_addr *mac)
 {
-	const struct dp_tcp_neigh *n = &t->neigh[neigh_slot(family, addr)];
+	const struct dp_tcp_neigh *n = &t->neigh[neigh_slot(addr)];
 
-	if (n->family != family || memcmp(n->addr, addr, addr_len(family)) != 0)
+	if (!px_addr_eq(&n->addr, addr))
 		return false;
 	rte_ether_addr_copy(&n->mac, mac);
 	return true;
@@ -133,15 +126,13 @@ dp_tcp_to_kernel(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family)
 		return DP_DROP;
 	/* Whoever sent us this segment is where the kernel's segments of the flow go back to:
 	 * the client itself on the link, or the router in front of it. */
-	if (family == 4) {
-		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	struct px_addr src;
 
-		neigh_learn(t, 4, (const uint8_t *)&ip->src_addr, &eth->src_addr);
-	} else {
-		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
-
-		neigh_learn(t, 6, ip->src_addr, &eth->src_addr);
-	}
+	if (family == 4)
+		px_addr_set4(&src, ((const struct rte_ipv4_hdr *)(eth + 1))->src_addr, 0);
+	else
+		px_addr_set6(&src, ((const struct rte_ipv6_hdr *)(eth + 1))->src_addr, 0);
+	neigh_learn(t, &src, &eth->src_addr);
 	rte_pktmbuf_adj(m, L2_LEN);
 	m->ol_flags = 0;
 	if (t->to_kernel_count == DP_TCP_BURST)
@@ -150,25 +141,25 @@ dp_tcp_to_kernel(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family)
 	return DP_KEPT;
 }
 
-/* Checks a packet the kernel wrote to the tun (an IP packet, no link header) and returns its
- * family (4 or 6) with its destination in *dst, or 0 when it is not ours to send: only TCP
- * from our own address leaves, whatever else the kernel tries on that interface. */
-static inline uint8_t
-kernel_pkt_check(const struct dp_port_conf *pc, const struct rte_mbuf *m, const uint8_t **dst)
+/* Checks a packet the kernel wrote to the tun (an IP packet, no link header) and returns true
+ * with its destination in *dst, or false when it is not ours to send: only TCP from our own
+ * address leaves, whatever else the kernel tries on that interface. */
+static inline bool
+kernel_pkt_check(const struct dp_port_conf *pc, const struct rte_mbuf *m, struct px_addr *dst)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint16_t len = m->data_len;
 
 	if (m->nb_segs != 1 || len < 1)
-		return 0;
+		return false;
 	if ((p[0] >> 4) == 4) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)p;
 
 		if (len < IP4_LEN || !pc->has_ip4 || ip->next_proto_id != IPPROTO_TCP ||
 		    ip->src_addr != pc->ip4 || rte_be_to_cpu_16(ip->total_length) > len)
-			return 0;
-		*dst = (const uint8_t *)&ip->dst_addr;
-		return 4;
+			return false;
+		px_addr_set4(dst, ip->dst_addr, 0);
+		return true;
 	}
 	if ((p[0] >> 4) == 6) {
 		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)p;
@@ -176,11 +167,11 @@ kernel_pkt_check(const struct dp_port_conf *pc, const struct rte_mbuf *m, const 
 		if (len < IP6_LEN || !pc->has_ip6 || ip->proto != IPPROTO_TCP ||
 		    memcmp(ip->src_addr, pc->ip6, 16) != 0 ||
 		    (uint32_t)rte_be_to_cpu_16(ip->payload_len) + IP6_LEN > len)
-			return 0;
-		*dst = ip->dst_addr;
-		return 6;
+			return false;
+		px_addr_set6(dst, ip->dst_addr, 0);
+		return true;
 	}
-	return 0;
+	return false;
 }
 
 /* What the kernel's TCP sends: an Ethernet header in front, out of the DPDK port. */
@@ -195,18 +186,17 @@ from_kernel(struct dp_lcore *lc, const struct dp_nexthop *nh)
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = rx[i];
-		const uint8_t *dst = NULL;
-		uint8_t fam = kernel_pkt_check(pc, m, &dst);
+		struct px_addr dst;
 		struct rte_ether_addr mac;
 		struct rte_ether_hdr *eth;
 
-		if (fam == 0) {
+		if (!kernel_pkt_check(pc, m, &dst)) {
 			DP_STAT_INC(lc, tcp_from_kernel_bad);
 			drop[ndrop++] = m;
 			continue;
 		}
-		if (!dp_tcp_neigh_lookup(t, fam, dst, &mac) &&
-		    (nh == NULL || !dp_nexthop_mac(lc, nh, fam, dst, &mac))) {
+		if (!dp_tcp_neigh_lookup(t, &dst, &mac) &&
+		    (nh == NULL || !dp_nexthop_mac(lc, nh, &dst, &mac))) {
 			DP_STAT_INC(lc, tcp_from_kernel_no_neigh);
 			drop[ndrop++] = m;
 			continue;
@@ -219,8 +209,8 @@ from_kernel(struct dp_lcore *lc, const struct dp_nexthop *nh)
 		}
 		rte_ether_addr_copy(&mac, &eth->dst_addr);
 		rte_ether_addr_copy(&pc->mac, &eth->src_addr);
-		eth->ether_type = fam == 4 ? RTE_BE16(RTE_ETHER_TYPE_IPV4)
-					   : RTE_BE16(RTE_ETHER_TYPE_IPV6);
+		eth->ether_type = dst.family == PX_AF_INET ? RTE_BE16(RTE_ETHER_TYPE_IPV4)
+							   : RTE_BE16(RTE_ETHER_TYPE_IPV6);
 		m->ol_flags = 0;
 		tx[ntx++] = m;
 	}
@@ -247,12 +237,10 @@ static inline void
 client_tag_write(struct dp_client_addr *from, const struct dp_tcp_meta *mt)
 {
 	memset(from, 0, sizeof(*from));
-	from->family = DP_CLIENT_TCP;
-	memcpy(from->addr, &mt->conn, 4);
-	memcpy(from->addr + 4, &mt->conn_gen, 4);
-	from->tcp_family = mt->family;
-	memcpy(from->tcp_addr, mt->addr, 16);
-	from->port_be = rte_cpu_to_be_16(mt->port);
+	from->transport = DP_CLIENT_TCP;
+	from->tcp_conn = mt->conn;
+	from->tcp_conn_gen = mt->conn_gen;
+	from->peer = mt->peer;
 }
 
 /* A TCP client's message for dnstap, when the TCP thread said who the client is. */
@@ -260,9 +248,9 @@ static inline void
 tap_client(struct dp_lcore *lc, enum px_tap_type type, const struct dp_client_addr *from,
 	   const uint8_t *msg, uint16_t len)
 {
-	if (from->tcp_family == 4 || from->tcp_family == 6)
-		dp_tap_client(lc, type, from->tcp_family, PX_TAP_TCP, from->tcp_addr,
-			      rte_be_to_cpu_16(from->port_be), msg, len);
+	if (from->peer.family == PX_AF_INET || from->peer.family == PX_AF_INET6)
+		dp_tap_client(lc, type, from->peer.family, PX_TAP_TCP, from->peer.a, from->peer.port,
+			      msg, len);
 }
 
 uint16_t
@@ -350,8 +338,8 @@ dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
 	memset(mt, 0, offsetof(struct dp_tcp_meta, qname));
 	mt->kind = DP_TCP_MSG_ANSWER;
 	mt->worker = t->worker;
-	memcpy(&mt->conn, from->addr, 4);
-	memcpy(&mt->conn_gen, from->addr + 4, 4);
+	mt->conn = from->tcp_conn;
+	mt->conn_gen = from->tcp_conn_gen;
 	if (to_thread(lc, m)) {
 		DP_STAT_INC(lc, tcp_answers);
 		DP_STAT_INC(lc, rec_client_answers);
@@ -360,7 +348,7 @@ dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from,
 
 int
 dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
-		    const struct px_upq_addr *server, uint16_t id, const uint8_t *qname,
+		    const struct px_addr *server, uint16_t id, const uint8_t *qname,
 		    uint8_t qname_len, uint16_t qtype, uint16_t qclass, const uint8_t *zone,
 		    uint8_t zone_len)
 {
@@ -401,7 +389,6 @@ dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
 
 	mt = dp_tcp_meta(m);
 	mt->kind = DP_TCP_MSG_UP_QUERY;
-	mt->family = server->family == PX_UPQ_AF_INET ? 4 : 6;
 	mt->worker = t->worker;
 	mt->conn = 0;
 	mt->conn_gen = 0;
@@ -412,14 +399,14 @@ dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
 	mt->qclass = qclass;
 	mt->qname_len = qname_len;
 	mt->zone_len = zone_len;
-	memcpy(mt->addr, server->a, 16);
+	mt->peer = *server;
 	memcpy(mt->qname, qname, qname_len);
 	memcpy(mt->zone, zone, zone_len);
 	/* Logged before the ring takes it: the mbuf is the thread's after. The kernel will
 	 * choose the local port, so the record leaves it out. */
 	if (dp_tap_on(lc))
-		dp_tap_upstream(lc, PX_TAP_RESOLVER_QUERY, mt->family, PX_TAP_TCP, 0, mt->addr,
-				PX_DNS_PORT, dns, len);
+		dp_tap_upstream(lc, PX_TAP_RESOLVER_QUERY, mt->peer.family, PX_TAP_TCP, 0,
+				mt->peer.a, PX_DNS_PORT, dns, len);
 	if (!to_thread(lc, m))
 		return -1;
 	DP_STAT_INC(lc, tcp_up_asked);

@@ -21,7 +21,7 @@
  *     listens on port 53 on our addresses, reads length-prefixed messages (RFC 7766) and hands
  *     each query to a worker over a ring, as an mbuf from a dedicated pool whose data is just the
  *     DNS message and whose private area is a struct dp_tcp_meta. The worker answers it like a
- *     UDP query (dp_answer_query_tcp: cache, local zones, or the resolver with the client kind
+ *     UDP query (dp_answer_query_tcp: cache, local zones, or the resolver with the client transport
  *     DP_CLIENT_TCP) with no truncation below the mbuf room, and returns the answer on its ring
  *     back to the thread, which writes it to the connection.
  *  3. Upstream retries. When a server's UDP reply has TC, the worker asks the thread (ring) to
@@ -62,6 +62,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include <pollux/addr.h>
 #include <pollux/wire.h>
 
 #include "dp_lcore.h"
@@ -87,7 +88,6 @@ enum dp_tcp_msg_kind {
  * (one segment). Written by whoever enqueues, read by whoever dequeues. */
 struct dp_tcp_meta {
 	uint8_t kind;        /* enum dp_tcp_msg_kind */
-	uint8_t family;      /* UP_*, QUERY: 4 or 6 (QUERY: 0 when the thread did not say) */
 	uint16_t worker;     /* the worker (index) that handles or asked */
 	uint32_t conn;       /* QUERY/ANSWER: the thread's connection slot */
 	uint32_t conn_gen;   /* QUERY/ANSWER: its generation (a closed connection's is stale) */
@@ -96,8 +96,9 @@ struct dp_tcp_meta {
 	uint32_t timeout_ms; /* UP_QUERY: for the whole exchange */
 	uint16_t qtype, qclass;
 	uint8_t qname_len, zone_len;
-	uint16_t port;       /* QUERY: the client's port, host order (for dnstap) */
-	uint8_t addr[16];    /* UP_*: the server; QUERY: the client (IPv4 in the first 4 bytes) */
+	/* UP_*: the server (the thread connects to its own up_port, whatever port says);
+	 * QUERY: the client and its port, for dnstap (family 0 when the thread did not say). */
+	struct px_addr peer;
 	uint8_t qname[PX_DNS_NAME_BUF]; /* UP_*: the question as sent, for the reply check */
 	uint8_t zone[PX_DNS_NAME_BUF];  /* UP_*: the bailiwick the reply is scrubbed with */
 };
@@ -141,8 +142,7 @@ dp_tcp_port_mark(struct dp_tcp_ports *p, uint16_t port, bool on)
 }
 
 struct dp_tcp_neigh {
-	uint8_t family; /* 0: empty */
-	uint8_t addr[16];
+	struct px_addr addr; /* family 0: empty; port 0 */
 	struct rte_ether_addr mac;
 };
 
@@ -205,7 +205,7 @@ void dp_tcp_query_reply(struct dp_lcore *lc, struct rte_mbuf *m, const struct dp
 			uint16_t rlen);
 
 /*
- * The resolver's answer for a client that asked over TCP (from->family DP_CLIENT_TCP): writes
+ * The resolver's answer for a client that asked over TCP (from->transport DP_CLIENT_TCP): writes
  * the response (header and question from qmsg, the answer from ans, no truncation below the
  * mbuf room) into a message mbuf and returns it to the thread. Counted; nothing to free.
  * Worker only.
@@ -224,13 +224,12 @@ void dp_tcp_client_answer(struct dp_lcore *lc, const struct dp_client_addr *from
  * dp_loop_tcp), -1 when TCP is off or the ring or pool is exhausted (counted): the caller then
  * treats the reply as truncated. Worker only.
  */
-struct px_upq_addr;
 int dp_tcp_upstream_ask(struct dp_lcore *lc, uint64_t res, uint32_t send_idx,
-			const struct px_upq_addr *server, uint16_t id, const uint8_t *qname,
+			const struct px_addr *server, uint16_t id, const uint8_t *qname,
 			uint8_t qname_len, uint16_t qtype, uint16_t qclass, const uint8_t *zone,
 			uint8_t zone_len);
 
-/* Looks up the MAC the worker learned for an address (family 4: IPv4 in the first 4 bytes).
- * Returns true and fills mac if known. Worker only; exported for tests. */
-bool dp_tcp_neigh_lookup(const struct dp_tcp_lcore *t, uint8_t family, const uint8_t *addr,
+/* Looks up the MAC the worker learned for an address (its port is ignored). Returns true and
+ * fills mac if known. Worker only; exported for tests. */
+bool dp_tcp_neigh_lookup(const struct dp_tcp_lcore *t, const struct px_addr *addr,
 			 struct rte_ether_addr *mac);

@@ -187,6 +187,16 @@ px_addr_check6(const struct px_addr_policy *p, const uint8_t addr[16])
 	return PX_ADDR_OK;
 }
 
+enum px_addr_reason
+px_addr_check(const struct px_addr_policy *p, const struct px_addr *a)
+{
+	if (a->family == PX_AF_INET)
+		return px_addr_check4(p, px_addr_v4(a));
+	if (a->family == PX_AF_INET6)
+		return px_addr_check6(p, a->a);
+	return PX_ADDR_UNSPECIFIED;
+}
+
 /* Parses the "/LEN" suffix strictly: digits only, at most max. Returns the length or -1. */
 static int
 parse_plen(const char *s, unsigned max)

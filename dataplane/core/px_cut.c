@@ -9,19 +9,19 @@
 
 /* Bytes one server takes: name_len, name, addr_count, addresses. */
 static unsigned
-ns_size(unsigned name_len, const struct px_upq_addr *a, unsigned n)
+ns_size(unsigned name_len, const struct px_addr *a, unsigned n)
 {
 	unsigned sz = 2 + name_len;
 
 	for (unsigned i = 0; i < n; i++)
-		sz += 1u + (a[i].family == PX_UPQ_AF_INET ? 4u : 16u);
+		sz += 1u + px_addr_len(a[i].family);
 	return sz;
 }
 
 /* Appends one server if it fits whole. Returns false when it does not. */
 static bool
 put_ns(uint8_t *buf, uint16_t cap, uint16_t *len, const uint8_t *name, unsigned name_len,
-       const struct px_upq_addr *a, unsigned n)
+       const struct px_addr *a, unsigned n)
 {
 	unsigned pos = *len;
 
@@ -32,7 +32,7 @@ put_ns(uint8_t *buf, uint16_t cap, uint16_t *len, const uint8_t *name, unsigned 
 	pos += name_len;
 	buf[pos++] = (uint8_t)n;
 	for (unsigned i = 0; i < n; i++) {
-		unsigned alen = a[i].family == PX_UPQ_AF_INET ? 4 : 16;
+		unsigned alen = px_addr_len(a[i].family);
 
 		buf[pos++] = a[i].family;
 		memcpy(buf + pos, a[i].a, alen);
@@ -50,7 +50,7 @@ px_cut_encode(uint8_t *buf, uint16_t cap, const struct px_resolver_cut *cut, uin
 	*ns_count = 0;
 	for (unsigned i = 0; i < cut->ns_count; i++) {
 		const struct px_resolver_ns *ns = &cut->ns[i];
-		struct px_upq_addr keep[PX_RES_NS_ADDRS];
+		struct px_addr keep[PX_RES_NS_ADDRS];
 		bool child = false;
 		unsigned n = 0;
 
@@ -79,21 +79,19 @@ px_cut_encode(uint8_t *buf, uint16_t cap, const struct px_resolver_cut *cut, uin
 uint16_t
 px_cut_encode_hints(uint8_t *buf, uint16_t cap, const struct px_hints *h, uint16_t *ns_count)
 {
-	struct px_upq_addr a[2 * PX_HINTS_MAX_ADDRS];
 	uint16_t len = 0;
 
 	*ns_count = 0;
 	for (uint32_t i = 0; i < h->ns_count && *ns_count < PX_RES_MAX_NS; i++) {
 		const struct px_hints_ns *hn = &h->ns[i];
-		unsigned n = 0;
+		/* IPv4 first, as the table holds them, and no more than a cut keeps. */
+		unsigned n = px_hints_ns_addr_count(hn);
 
-		for (unsigned j = 0; j < hn->v4_count && n < PX_RES_NS_ADDRS; j++)
-			px_upq_addr_set4(&a[n++], hn->v4[j]);
-		for (unsigned j = 0; j < hn->v6_count && n < PX_RES_NS_ADDRS; j++)
-			px_upq_addr_set6(&a[n++], hn->v6[j]);
+		if (n > PX_RES_NS_ADDRS)
+			n = PX_RES_NS_ADDRS;
 		if (n == 0)
 			continue;
-		if (!put_ns(buf, cap, &len, hn->name, hn->name_len, a, n))
+		if (!put_ns(buf, cap, &len, hn->name, hn->name_len, hn->addr, n))
 			break;
 		(*ns_count)++;
 	}
@@ -127,19 +125,16 @@ px_cut_decode(const uint8_t *p, unsigned len, const uint8_t *zone, uint8_t zone_
 		if (n > PX_RES_NS_ADDRS)
 			return -EINVAL;
 		for (unsigned i = 0; i < n; i++) {
-			struct px_upq_addr *a = &out->addr[out->sc.ns_count][i];
 			unsigned alen;
+			uint8_t family;
 
 			if (pos >= len)
 				return -EINVAL;
-			a->family = p[pos++];
-			if (a->family != PX_UPQ_AF_INET && a->family != PX_UPQ_AF_INET6)
+			family = p[pos++];
+			alen = px_addr_len(family);
+			if (alen == 0 || pos + alen > len)
 				return -EINVAL;
-			alen = a->family == PX_UPQ_AF_INET ? 4 : 16;
-			if (pos + alen > len)
-				return -EINVAL;
-			memset(a->a, 0, sizeof(a->a));
-			memcpy(a->a, p + pos, alen);
+			px_addr_set(&out->addr[out->sc.ns_count][i], family, p + pos, 0);
 			pos += alen;
 		}
 		ns->addrs = out->addr[out->sc.ns_count];

@@ -54,26 +54,20 @@ add_addr(struct px_hints_ns *ns, const struct px_reply_rr *rr, const uint8_t *ms
 {
 	bool v4 = rr->type == PX_DNS_TYPE_A;
 	enum px_addr_reason why;
-	uint32_t a4;
+	struct px_addr a;
 
 	if (++seen[v4 ? 0 : 1] > PX_HINTS_MAX_ADDRS)
 		return PX_PRIME_BAD_TOO_MANY_ADDRS;
 	rep->addr_count++;
-	if (v4) {
-		memcpy(&a4, msg + rr->rdata_off, 4);
-		why = px_addr_check4(pol, a4);
-	} else {
-		why = px_addr_check6(pol, msg + rr->rdata_off);
-	}
+	px_addr_set(&a, v4 ? PX_AF_INET : PX_AF_INET6, msg + rr->rdata_off, 0);
+	why = px_addr_check(pol, &a);
 	if (why != PX_ADDR_OK) {
 		rep->addr_rejected++;
 		rep->rejected[why]++;
 		return PX_PRIME_OK;
 	}
-	if (v4)
-		ns->v4[ns->v4_count++] = a4;
-	else
-		memcpy(ns->v6[ns->v6_count++], msg + rr->rdata_off, 16);
+	/* seen[] held each family to PX_HINTS_MAX_ADDRS: it fits. */
+	(void)px_hints_ns_add(ns, &a);
 	return PX_PRIME_OK;
 }
 
@@ -145,7 +139,7 @@ px_prime_check(const struct px_reply *r, const uint8_t *msg, uint16_t len,
 	}
 	/* Servers whose every address the policy refused are left out, as from a file. */
 	for (uint32_t k = 0; k < out->ns_count; k++) {
-		if (out->ns[k].v4_count + out->ns[k].v6_count == 0)
+		if (px_hints_ns_addr_count(&out->ns[k]) == 0)
 			continue;
 		if (usable != k)
 			out->ns[usable] = out->ns[k];

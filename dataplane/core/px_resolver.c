@@ -493,7 +493,7 @@ sub_answer(struct px_resolver *r, struct px_resolution *s, const struct px_reply
 	   uint64_t now_ms, struct px_resolver_action *act)
 {
 	struct px_resolver_ns *ns = &r->pool[s->parent - 1].cut.ns[s->parent_ns];
-	struct px_upq_addr a;
+	struct px_addr a;
 
 	for (unsigned i = 0; i < rep->answer_count; i++) {
 		const struct px_reply_rr *rr = &rep->answer[i];
@@ -503,9 +503,9 @@ sub_answer(struct px_resolver *r, struct px_resolution *s, const struct px_reply
 			continue;
 		if (rr->type == PX_DNS_TYPE_A && rr->rdlen == 4) {
 			memcpy(&v4, msg + rr->rdata_off, 4);
-			px_upq_addr_set4(&a, v4);
+			px_addr_set4(&a, v4, 0);
 		} else if (rr->type == PX_DNS_TYPE_AAAA && rr->rdlen == 16) {
-			px_upq_addr_set6(&a, msg + rr->rdata_off);
+			px_addr_set6(&a, msg + rr->rdata_off, 0);
 		} else {
 			continue;
 		}
@@ -609,14 +609,14 @@ server_failed(struct px_resolver *r, struct px_resolution *s, enum px_resolver_s
 
 /* The in-flight resolution for an event, or NULL (counted, act WAIT). */
 static struct px_resolution *
-event_res(struct px_resolver *r, uint64_t res, const struct px_upq_addr *server,
+event_res(struct px_resolver *r, uint64_t res, const struct px_addr *server,
 	  struct px_resolver_action *act)
 {
 	struct px_resolution *s = (struct px_resolution *)px_resolver_get(r, res);
 
 	memset(act, 0, sizeof(*act));
 	act->kind = PX_RES_ACT_WAIT;
-	if (s == NULL || !s->inflight || !px_upq_addr_eq(server, &s->inflight_server)) {
+	if (s == NULL || !s->inflight || !px_addr_eq(server, &s->inflight_server)) {
 		r->stats.stale_events++;
 		return NULL;
 	}
@@ -625,7 +625,7 @@ event_res(struct px_resolver *r, uint64_t res, const struct px_upq_addr *server,
 }
 
 void
-px_resolver_on_timeout(struct px_resolver *r, uint64_t res, const struct px_upq_addr *server,
+px_resolver_on_timeout(struct px_resolver *r, uint64_t res, const struct px_addr *server,
 		      uint64_t now_ms, struct px_resolver_action *act)
 {
 	struct px_resolution *s = event_res(r, res, server, act);
@@ -635,7 +635,7 @@ px_resolver_on_timeout(struct px_resolver *r, uint64_t res, const struct px_upq_
 }
 
 void
-px_resolver_on_unreachable(struct px_resolver *r, uint64_t res, const struct px_upq_addr *server,
+px_resolver_on_unreachable(struct px_resolver *r, uint64_t res, const struct px_addr *server,
 			   uint64_t now_ms, struct px_resolver_action *act)
 {
 	struct px_resolution *s = event_res(r, res, server, act);
@@ -707,7 +707,7 @@ on_minimised(struct px_resolver *r, struct px_resolution *s, const struct px_rep
 
 void
 px_resolver_on_reply(struct px_resolver *r, uint64_t res, const struct px_reply *rep,
-		    const uint8_t *msg, uint16_t len, const struct px_upq_addr *server,
+		    const uint8_t *msg, uint16_t len, const struct px_addr *server,
 		    uint64_t now_ms, struct px_resolver_action *act)
 {
 	struct px_resolution *s = event_res(r, res, server, act);

@@ -14,7 +14,7 @@
 #include <pollux/wire.h>
 
 bool
-res_add_addr_side(struct px_resolver *r, struct px_resolver_ns *ns, const struct px_upq_addr *a,
+res_add_addr_side(struct px_resolver *r, struct px_resolver_ns *ns, const struct px_addr *a,
 		  enum px_addr_entry at, enum px_resolver_addr_side side)
 {
 	unsigned before = ns->addr_count;
@@ -41,7 +41,7 @@ res_addr_held_back(const struct px_resolver *r, const struct px_resolver_ns *ns,
 
 		if (ns->addr_side[i] == PX_RES_SIDE_CHILD &&
 		    ns->addr_state[i] < PX_RES_ADDR_FAILED &&
-		    (f == PX_UPQ_AF_INET ? r->cfg.use_ipv4 : r->cfg.use_ipv6))
+		    (f == PX_AF_INET ? r->cfg.use_ipv4 : r->cfg.use_ipv6))
 			return true;
 	}
 	return false;
@@ -164,7 +164,7 @@ res_cut_mark_failed(struct px_resolution *s)
 			struct px_resolver_ns *ns = &s->cut.ns[i];
 
 			for (unsigned j = 0; j < ns->addr_count; j++)
-				if (px_upq_addr_eq(&ns->addr[j], &s->fb_failed[k]))
+				if (px_addr_eq(&ns->addr[j], &s->fb_failed[k]))
 					ns->addr_state[j] = PX_RES_ADDR_FAILED;
 		}
 }

@@ -34,26 +34,20 @@ res_set_sname(struct px_resolution *s, const uint8_t *name, unsigned len)
 static bool
 family_ok(const struct px_resolver *r, uint8_t family)
 {
-	return family == PX_UPQ_AF_INET ? r->cfg.use_ipv4 : r->cfg.use_ipv6 && family == PX_UPQ_AF_INET6;
+	return family == PX_AF_INET ? r->cfg.use_ipv4 : r->cfg.use_ipv6 && family == PX_AF_INET6;
 }
 
 /* Adds a to ns if it passes the policy (counted when not) and is not there already. Returns
  * true if ns holds it afterwards. */
 bool
-res_add_addr(struct px_resolver *r, struct px_resolver_ns *ns, const struct px_upq_addr *a,
+res_add_addr(struct px_resolver *r, struct px_resolver_ns *ns, const struct px_addr *a,
 		enum px_addr_entry at)
 {
 	enum px_addr_reason why;
-	uint32_t v4;
 
-	if (a->family == PX_UPQ_AF_INET) {
-		memcpy(&v4, a->a, 4);
-		why = px_addr_check4(r->policy, v4);
-	} else if (a->family == PX_UPQ_AF_INET6) {
-		why = px_addr_check6(r->policy, a->a);
-	} else {
+	if (a->family != PX_AF_INET && a->family != PX_AF_INET6)
 		return false;
-	}
+	why = px_addr_check(r->policy, a);
 	if (why != PX_ADDR_OK) {
 		if (ns->rejected != UINT8_MAX)
 			ns->rejected++;
@@ -64,7 +58,7 @@ res_add_addr(struct px_resolver *r, struct px_resolver_ns *ns, const struct px_u
 		return false;
 	}
 	for (unsigned i = 0; i < ns->addr_count; i++)
-		if (px_upq_addr_eq(&ns->addr[i], a))
+		if (px_addr_eq(&ns->addr[i], a))
 			return true;
 	if (ns->addr_count == PX_RES_NS_ADDRS)
 		return false;
@@ -92,7 +86,6 @@ void
 res_cut_hints(struct px_resolver *r, struct px_resolution *s, const struct px_hints *h)
 {
 	static const uint8_t root = 0;
-	struct px_upq_addr a;
 
 	cut_reset(s, &root, 1);
 	for (uint32_t i = 0; h != NULL && i < h->ns_count && s->cut.ns_count < PX_RES_MAX_NS; i++) {
@@ -102,14 +95,8 @@ res_cut_hints(struct px_resolver *r, struct px_resolution *s, const struct px_hi
 		memset(ns, 0, sizeof(*ns));
 		memcpy(ns->name, hn->name, hn->name_len);
 		ns->name_len = hn->name_len;
-		for (unsigned j = 0; j < hn->v4_count; j++) {
-			px_upq_addr_set4(&a, hn->v4[j]);
-			res_add_addr(r, ns, &a, PX_ADDR_AT_HINTS);
-		}
-		for (unsigned j = 0; j < hn->v6_count; j++) {
-			px_upq_addr_set6(&a, hn->v6[j]);
-			res_add_addr(r, ns, &a, PX_ADDR_AT_HINTS);
-		}
+		for (unsigned j = 0; j < px_hints_ns_addr_count(hn); j++)
+			res_add_addr(r, ns, &hn->addr[j], PX_ADDR_AT_HINTS);
 		/* A hints server without a usable address is of no use: there is no way to look
 		 * its name up without the root. */
 		ns->state = ns->addr_count > 0 ? PX_RES_NS_GLUE : PX_RES_NS_UNUSABLE;
@@ -207,7 +194,7 @@ res_cut_closest(struct px_resolver *r, struct px_resolution *s)
 int
 res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px_reply *rep)
 {
-	struct px_upq_addr a;
+	struct px_addr a;
 
 	if (rep->zone_len <= s->cut.zone_len ||
 	    !px_reply_name_in(rep->zone, rep->zone_len, s->cut.zone, s->cut.zone_len))
@@ -229,9 +216,9 @@ res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px
 				uint32_t v4;
 
 				memcpy(&v4, rn->addr[j].addr, 4);
-				px_upq_addr_set4(&a, v4);
+				px_addr_set4(&a, v4, 0);
 			} else {
-				px_upq_addr_set6(&a, rn->addr[j].addr);
+				px_addr_set6(&a, rn->addr[j].addr, 0);
 			}
 			res_add_addr(r, ns, &a, PX_ADDR_AT_GLUE);
 		}
@@ -340,7 +327,7 @@ ask_set(struct px_resolution *s)
 static bool
 pick_server(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms, unsigned *ni, unsigned *ai)
 {
-	struct px_upq_addr cand[PX_RES_MAX_NS * PX_RES_NS_ADDRS];
+	struct px_addr cand[PX_RES_MAX_NS * PX_RES_NS_ADDRS];
 	uint8_t cn[PX_RES_MAX_NS * PX_RES_NS_ADDRS], ca[PX_RES_MAX_NS * PX_RES_NS_ADDRS];
 	unsigned n = 0;
 	int pick;

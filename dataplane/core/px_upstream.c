@@ -178,7 +178,7 @@ slot_asks(const struct slot *s, const uint8_t *qname, unsigned len, uint16_t qty
 	  uint16_t qclass, uint16_t server_port)
 {
 	if (s->qname_len != len || s->qtype != qtype || s->qclass != qclass ||
-	    s->server_port != server_port)
+	    s->server.port != server_port)
 		return false;
 	for (unsigned i = 0; i < len; i++)
 		if (lower(s->qname[i]) != lower(qname[i]))
@@ -249,7 +249,6 @@ slot_copy_out(const struct slot *s, uint32_t idx, struct px_upq_done *out)
 	out->sent_ms = s->sent_ms;
 	out->deadline_ms = s->deadline_ms;
 	out->server = s->server;
-	out->server_port = s->server_port;
 	out->sport = s->sport;
 	out->id = s->id;
 	out->qtype = s->qtype;
@@ -348,7 +347,6 @@ late_remember(struct px_upq_table *t, const struct slot *s)
 	l->server = s->server;
 	l->sport = s->sport;
 	l->id = s->id;
-	l->server_port = s->server_port;
 	l->case_on = s->case_on;
 	if (t->owners != NULL)
 		t->refs[s->sport]++;
@@ -364,15 +362,14 @@ late_match(struct px_upq_table *t, const struct px_upq_reply *rep, struct px_upq
 	struct late *l = at != 0 ? &t->late[at - 1] : NULL;
 
 	if (l == NULL || l->until_ms == 0 || l->until_ms < t->wheel_ms || l->sport != rep->dport ||
-	    l->id != rep->id || !px_upq_addr_eq(&l->server, &rep->src) ||
-	    l->server_port != rep->sport || !name_valid(rep->qname, rep->qname_len) ||
+	    l->id != rep->id || !px_addr_eq(&l->server, &rep->src) ||
+	    l->server.port != rep->src.port || !name_valid(rep->qname, rep->qname_len) ||
 	    late_qhash(t, rep->qname, rep->qname_len, rep->qtype, rep->qclass, !l->case_on) !=
 		    l->qhash)
 		return false;
 	memset(out, 0, sizeof(*out));
 	out->sent_ms = l->sent_ms;
 	out->server = l->server;
-	out->server_port = l->server_port;
 	out->sport = l->sport;
 	out->id = l->id;
 	out->qtype = rep->qtype;
@@ -447,7 +444,7 @@ px_upq_start(struct px_upq_table *t, struct px_rand *r, const struct px_upq_quer
 	struct slot *s;
 	unsigned tries;
 
-	if ((q->server.family != PX_UPQ_AF_INET && q->server.family != PX_UPQ_AF_INET6) ||
+	if ((q->server.family != PX_AF_INET && q->server.family != PX_AF_INET6) ||
 	    !name_valid(q->qname, q->qname_len))
 		return -EINVAL;
 	if (t->free_head == NONE) {
@@ -479,9 +476,8 @@ px_upq_start(struct px_upq_table *t, struct px_rand *r, const struct px_upq_quer
 	s->sport = port;
 	s->id = id;
 	s->server = q->server;
-	if (s->server.family == PX_UPQ_AF_INET)
+	if (s->server.family == PX_AF_INET)
 		memset(s->server.a + 4, 0, 12);
-	s->server_port = q->server_port;
 	s->qtype = q->qtype;
 	s->qclass = q->qclass;
 	s->cookie = q->cookie;
@@ -559,11 +555,11 @@ px_upq_match(struct px_upq_table *t, const struct px_upq_reply *rep, struct px_u
 		return PX_UPQ_NO_SUCH_QUERY;
 	}
 	s = &t->slots[idx];
-	if (!px_upq_addr_eq(&s->server, &rep->src)) {
+	if (!px_addr_eq(&s->server, &rep->src)) {
 		t->stats.drop_wrong_addr++;
 		return PX_UPQ_WRONG_ADDR;
 	}
-	if (rep->sport != s->server_port) {
+	if (rep->src.port != s->server.port) {
 		t->stats.drop_wrong_port++;
 		return PX_UPQ_WRONG_PORT;
 	}
@@ -640,8 +636,8 @@ px_upq_find(const struct px_upq_table *t, const struct px_upq_query *q, uint32_t
 	     i != NONE; i = t->slots[i].qnext) {
 		const struct slot *s = &t->slots[i];
 
-		if (slot_asks(s, q->qname, q->qname_len, q->qtype, q->qclass, q->server_port) &&
-		    px_upq_addr_eq(&s->server, &q->server)) {
+		if (slot_asks(s, q->qname, q->qname_len, q->qtype, q->qclass, q->server.port) &&
+		    px_addr_eq(&s->server, &q->server)) {
 			*cookie = s->cookie;
 			return slot_handle(s, i);
 		}
@@ -652,7 +648,7 @@ px_upq_find(const struct px_upq_table *t, const struct px_upq_query *q, uint32_t
 int
 px_upq_find_server(const struct px_upq_table *t, const uint8_t *qname, uint8_t qname_len,
 		   uint16_t qtype, uint16_t qclass, uint16_t server_port,
-		   const struct px_upq_addr *cand, unsigned n)
+		   const struct px_addr *cand, unsigned n)
 {
 	unsigned best = n;
 
@@ -667,7 +663,7 @@ px_upq_find_server(const struct px_upq_table *t, const uint8_t *qname, uint8_t q
 		if (!slot_asks(s, qname, qname_len, qtype, qclass, server_port))
 			continue;
 		for (unsigned k = 0; k < best; k++)
-			if (px_upq_addr_eq(&s->server, &cand[k]))
+			if (px_addr_eq(&s->server, &cand[k]))
 				best = k;
 	}
 	return best < n ? (int)best : -1;

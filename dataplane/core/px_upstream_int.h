@@ -36,20 +36,19 @@ struct slot {
 	uint8_t qname_len;
 	uint8_t case_on;   /* qname was sent in a random case (0x20) */
 	uint8_t case_seen; /* a reply matched all but the case */
-	uint16_t server_port;
 	uint16_t qtype;
 	uint16_t qclass;
 	uint32_t cookie;
 	uint32_t qprev; /* question index chain while pending, both ways: removal is O(1) */
 	uint32_t qnext;
-	struct px_upq_addr server;
+	struct px_addr server;
 	uint64_t sent_ms;
 	uint64_t deadline_ms;
 	uint8_t qname[PX_DNS_MAX_NAME]; /* as sent: in its 0x20 case */
 };
 
 struct server {
-	struct px_upq_addr addr;
+	struct px_addr addr;
 	uint8_t used;
 	uint8_t has_sample;
 	uint8_t backoff;  /* steps as of last_timeout_ms; decays from there */
@@ -69,10 +68,9 @@ struct late {
 	uint64_t qhash;    /* late_qhash() of the question as sent */
 	uint64_t sent_ms;
 	uint64_t until_ms; /* 0: answered late already, or never used */
-	struct px_upq_addr server;
+	struct px_addr server;
 	uint16_t sport;
 	uint16_t id;
-	uint16_t server_port;
 	uint8_t case_on;
 };
 
@@ -104,5 +102,5 @@ struct px_upq_table {
 };
 
 /* px_upstream_srv.c: the server entry for a, or NULL; whether 0x20 is off for it. */
-const struct server *upq_server_find(const struct px_upq_table *t, const struct px_upq_addr *a);
+const struct server *upq_server_find(const struct px_upq_table *t, const struct px_addr *a);
 bool upq_server_case_off(const struct server *s, uint64_t now_ms);

@@ -24,11 +24,11 @@ mix64(uint64_t x)
 /* A seeded mix of the address: not a cryptographic MAC, but without the seed an attacker cannot
  * choose nameserver addresses that all land in one set. */
 static uint32_t
-server_set(const struct px_upq_table *t, const struct px_upq_addr *a)
+server_set(const struct px_upq_table *t, const struct px_addr *a)
 {
 	uint64_t w0 = 0, w1 = 0;
 
-	if (a->family == PX_UPQ_AF_INET) {
+	if (a->family == PX_AF_INET) {
 		uint32_t v4;
 
 		memcpy(&v4, a->a, 4);
@@ -42,25 +42,25 @@ server_set(const struct px_upq_table *t, const struct px_upq_addr *a)
 }
 
 const struct server *
-upq_server_find(const struct px_upq_table *t, const struct px_upq_addr *a)
+upq_server_find(const struct px_upq_table *t, const struct px_addr *a)
 {
 	const struct server *set = &t->servers[server_set(t, a) * PX_UPQ_SERVER_WAYS];
 
 	for (unsigned w = 0; w < PX_UPQ_SERVER_WAYS; w++)
-		if (set[w].used && px_upq_addr_eq(&set[w].addr, a))
+		if (set[w].used && px_addr_eq(&set[w].addr, a))
 			return &set[w];
 	return NULL;
 }
 
 /* The entry for a, created (in a free way, else over the least recently used) if missing. */
 static struct server *
-server_get(struct px_upq_table *t, const struct px_upq_addr *a, uint64_t now_ms)
+server_get(struct px_upq_table *t, const struct px_addr *a, uint64_t now_ms)
 {
 	struct server *set = &t->servers[server_set(t, a) * PX_UPQ_SERVER_WAYS];
 	struct server *victim = &set[0];
 
 	for (unsigned w = 0; w < PX_UPQ_SERVER_WAYS; w++) {
-		if (set[w].used && px_upq_addr_eq(&set[w].addr, a)) {
+		if (set[w].used && px_addr_eq(&set[w].addr, a)) {
 			set[w].last_used_ms = now_ms;
 			return &set[w];
 		}
@@ -75,7 +75,8 @@ server_get(struct px_upq_table *t, const struct px_upq_addr *a, uint64_t now_ms)
 		t->stats.server_evictions++;
 	memset(victim, 0, sizeof(*victim));
 	victim->addr = *a;
-	if (a->family == PX_UPQ_AF_INET)
+	victim->addr.port = 0; /* one entry per address, whatever the port */
+	if (a->family == PX_AF_INET)
 		memset(victim->addr.a + 4, 0, 12);
 	victim->used = 1;
 	victim->last_used_ms = now_ms;
@@ -132,7 +133,7 @@ px_upq_set_rto_min(struct px_upq_table *t, uint32_t ms)
 }
 
 uint32_t
-px_upq_server_rto(const struct px_upq_table *t, const struct px_upq_addr *a, uint64_t now_ms)
+px_upq_server_rto(const struct px_upq_table *t, const struct px_addr *a, uint64_t now_ms)
 {
 	return server_rto(t, upq_server_find(t, a), now_ms);
 }
@@ -160,7 +161,7 @@ server_sample(struct server *s, uint32_t rtt_ms)
 }
 
 void
-px_upq_server_update(struct px_upq_table *t, const struct px_upq_addr *a, uint32_t rtt_ms,
+px_upq_server_update(struct px_upq_table *t, const struct px_addr *a, uint32_t rtt_ms,
 		     uint64_t now_ms)
 {
 	struct server *s = server_get(t, a, now_ms);
@@ -170,7 +171,7 @@ px_upq_server_update(struct px_upq_table *t, const struct px_upq_addr *a, uint32
 }
 
 void
-px_upq_server_late(struct px_upq_table *t, const struct px_upq_addr *a, uint32_t rtt_ms,
+px_upq_server_late(struct px_upq_table *t, const struct px_addr *a, uint32_t rtt_ms,
 		   uint64_t now_ms)
 {
 	server_sample(server_get(t, a, now_ms), rtt_ms);
@@ -183,7 +184,7 @@ upq_server_case_off(const struct server *s, uint64_t now_ms)
 }
 
 bool
-px_upq_server_case_failed(struct px_upq_table *t, const struct px_upq_addr *a, uint64_t now_ms)
+px_upq_server_case_failed(struct px_upq_table *t, const struct px_addr *a, uint64_t now_ms)
 {
 	struct server *s = server_get(t, a, now_ms);
 
@@ -196,14 +197,14 @@ px_upq_server_case_failed(struct px_upq_table *t, const struct px_upq_addr *a, u
 }
 
 bool
-px_upq_server_case_off(const struct px_upq_table *t, const struct px_upq_addr *a,
+px_upq_server_case_off(const struct px_upq_table *t, const struct px_addr *a,
 		       uint64_t now_ms)
 {
 	return upq_server_case_off(upq_server_find(t, a), now_ms);
 }
 
 void
-px_upq_server_timeout(struct px_upq_table *t, const struct px_upq_addr *a, uint64_t now_ms)
+px_upq_server_timeout(struct px_upq_table *t, const struct px_addr *a, uint64_t now_ms)
 {
 	struct server *s = server_get(t, a, now_ms);
 	unsigned b = server_backoff(s, now_ms);
@@ -227,7 +228,7 @@ server_score(const struct server *s, uint64_t now_ms)
 
 int
 px_upq_server_select(const struct px_upq_table *t, struct px_rand *r,
-		     const struct px_upq_addr *cand, unsigned n, uint64_t now_ms)
+		     const struct px_addr *cand, unsigned n, uint64_t now_ms)
 {
 	unsigned unknown = 0, in_band = 0, pick;
 	uint64_t best = UINT64_MAX;
@@ -261,7 +262,7 @@ px_upq_server_select(const struct px_upq_table *t, struct px_rand *r,
 }
 
 bool
-px_upq_server_info(const struct px_upq_table *t, const struct px_upq_addr *a, uint64_t now_ms,
+px_upq_server_info(const struct px_upq_table *t, const struct px_addr *a, uint64_t now_ms,
 		   struct px_upq_server_info *info)
 {
 	const struct server *s = upq_server_find(t, a);

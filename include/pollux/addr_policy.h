@@ -34,6 +34,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <pollux/addr.h>
+
 /* Why an address was rejected. The order is the order of the checks. */
 enum px_addr_reason {
 	PX_ADDR_OK = 0,
@@ -117,6 +119,10 @@ enum px_addr_reason px_addr_check4(const struct px_addr_policy *p, uint32_t addr
 
 /* Checks an IPv6 address. */
 enum px_addr_reason px_addr_check6(const struct px_addr_policy *p, const uint8_t addr[16]);
+
+/* Checks a by its family (its port is not looked at); an address of neither family is
+ * PX_ADDR_UNSPECIFIED. */
+enum px_addr_reason px_addr_check(const struct px_addr_policy *p, const struct px_addr *a);
 
 /* True if the first plen bits of a and net (network order, plen bits' worth of bytes each) are
  * equal: an address in a prefix, for either family. */

@@ -95,14 +95,14 @@ struct px_prime_status {
 	uint8_t last_fail;     /* enum px_resolver_fail */
 	int last_errno;
 	uint64_t last_ms;      /* dp_clock_ms() of the last outcome */
-	struct px_upq_addr last_server;
+	struct px_addr last_server;
 	/* The primed set, as last accepted. */
 	bool primed;
 	uint64_t primed_ms, expire_ms;
 	uint32_t ttl;
 	uint32_t servers;
 	uint32_t addr_rejected;
-	struct px_upq_addr server;
+	struct px_addr server;
 	uint64_t addr_rejected_total[PX_ADDR_REASON_COUNT];
 };
 

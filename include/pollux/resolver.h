@@ -223,7 +223,7 @@ struct px_resolver_ns {
 	uint8_t lookups;  /* glueless lookups done for the name: A first, then AAAA */
 	uint8_t rejected; /* addresses of the name the policy refused (saturating) */
 	uint8_t name[PX_DNS_NAME_BUF];
-	struct px_upq_addr addr[PX_RES_NS_ADDRS];
+	struct px_addr addr[PX_RES_NS_ADDRS];
 	uint8_t addr_state[PX_RES_NS_ADDRS]; /* enum px_resolver_addr_state */
 	uint8_t addr_side[PX_RES_NS_ADDRS];  /* enum px_resolver_addr_side */
 };
@@ -244,7 +244,7 @@ struct px_resolver_start_ns {
 	const uint8_t *name; /* lower-cased wire form */
 	uint8_t name_len;
 	uint8_t addr_count;  /* at most PX_RES_NS_ADDRS are used */
-	const struct px_upq_addr *addrs;
+	const struct px_addr *addrs;
 };
 
 /* A closest enclosing delegation the caller found in its cache (optional at start). Either
@@ -254,7 +254,7 @@ struct px_resolver_start_ns {
 struct px_resolver_start_cut {
 	const uint8_t *zone; /* lower-cased wire form */
 	uint8_t zone_len;
-	const struct px_upq_addr *addrs;
+	const struct px_addr *addrs;
 	unsigned addr_count;
 	const struct px_resolver_start_ns *ns;
 	unsigned ns_count; /* at most PX_RES_MAX_NS are used (after the bare addresses) */
@@ -264,7 +264,7 @@ struct px_resolver_start_cut {
 struct px_resolver_start_buf {
 	struct px_resolver_start_cut sc;
 	struct px_resolver_start_ns ns[PX_RES_MAX_NS];
-	struct px_upq_addr addr[PX_RES_MAX_NS][PX_RES_NS_ADDRS];
+	struct px_addr addr[PX_RES_MAX_NS][PX_RES_NS_ADDRS];
 };
 
 /*
@@ -322,11 +322,11 @@ struct px_resolution {
 	uint8_t qmin_steps; /* minimised steps taken for the current sname */
 	bool inflight;
 	uint8_t inflight_ns, inflight_addr;
-	struct px_upq_addr inflight_server;
+	struct px_addr inflight_server;
 
 	struct px_resolver_cut cut;
 	uint8_t fb_failed_count;
-	struct px_upq_addr fb_failed[PX_RES_FB_FAILED];
+	struct px_addr fb_failed[PX_RES_FB_FAILED];
 
 	/* Work done: queries and glueless are counted on the top for the whole tree. */
 	uint16_t queries, referrals, glueless, cnames;
@@ -349,7 +349,7 @@ struct px_resolver_action {
 		       * timeout); ANSWER/SERVFAIL: the top resolution, now ended */
 
 	/* SEND */
-	struct px_upq_addr server;
+	struct px_addr server;
 	const uint8_t *qname; /* possibly minimised */
 	uint8_t qname_len;
 	uint16_t qtype;
@@ -513,19 +513,19 @@ int px_resolver_start(struct px_resolver *r, const struct px_resolver_question *
  * has nothing in flight to that server is counted and answered with WAIT.
  */
 void px_resolver_on_reply(struct px_resolver *r, uint64_t res, const struct px_reply *rep,
-			 const uint8_t *msg, uint16_t len, const struct px_upq_addr *server,
+			 const uint8_t *msg, uint16_t len, const struct px_addr *server,
 			 uint64_t now_ms, struct px_resolver_action *act);
 
 /* The caller gave up on the query of resolution `res` to `server` (after its own retries):
  * the address is failed and the next action is filled in act. */
-void px_resolver_on_timeout(struct px_resolver *r, uint64_t res, const struct px_upq_addr *server,
+void px_resolver_on_timeout(struct px_resolver *r, uint64_t res, const struct px_addr *server,
 			   uint64_t now_ms, struct px_resolver_action *act);
 
 /* As px_resolver_on_timeout(), when the caller could never send the query at all (no
  * link-layer next hop for the server): the address is failed as unreachable, so a resolution
  * that could reach none of its servers fails PX_RES_FAIL_NETWORK rather than NO_NS. */
 void px_resolver_on_unreachable(struct px_resolver *r, uint64_t res,
-			       const struct px_upq_addr *server, uint64_t now_ms,
+			       const struct px_addr *server, uint64_t now_ms,
 			       struct px_resolver_action *act);
 
 /* The top resolution in flight for the same question (name compared case-insensitively), or 0.
@@ -557,7 +557,7 @@ int px_resolver_cancel(struct px_resolver *r, uint64_t res);
  */
 #define PX_RES_JOSTLE_SCAN 32
 typedef bool (*px_resolver_stuck_fn)(void *arg, uint64_t top, uint64_t leaf,
-				    const struct px_upq_addr *server);
+				    const struct px_addr *server);
 uint64_t px_resolver_jostle_find(const struct px_resolver *r, uint64_t now_ms,
 				uint32_t min_age_ms, px_resolver_stuck_fn stuck, void *arg);
 
@@ -614,10 +614,10 @@ void res_cut_closest(struct px_resolver *r, struct px_resolution *s);
 int res_cut_referral(struct px_resolver *r, struct px_resolution *s, const struct px_reply *rep);
 enum px_resolver_fail res_cut_fail(const struct px_resolver *r, const struct px_resolver_cut *cut);
 bool res_add_addr(struct px_resolver *r, struct px_resolver_ns *ns,
-		     const struct px_upq_addr *a, enum px_addr_entry at);
+		     const struct px_addr *a, enum px_addr_entry at);
 /* px_resolver_fb.c */
 bool res_add_addr_side(struct px_resolver *r, struct px_resolver_ns *ns,
-		       const struct px_upq_addr *a, enum px_addr_entry at,
+		       const struct px_addr *a, enum px_addr_entry at,
 		       enum px_resolver_addr_side side);
 void res_keep_parent_side(struct px_resolver *r, const struct px_resolution *sub,
 			  struct px_resolver_ns *ns);

@@ -68,9 +68,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <pollux/wire.h>
-
+#include <pollux/addr.h>
 #include <pollux/rand.h>
+#include <pollux/wire.h>
 
 /* The source ports queries use: the whole unprivileged range. Port 53, on which pollux serves,
  * lies outside it, so a reply can never be mistaken for a client query by port alone. */
@@ -109,50 +109,6 @@
 #define PX_UPQ_CASE_STRIKES 2
 #define PX_UPQ_CASE_FALLBACK_MS (900u * 1000u)
 
-enum px_upq_family {
-	PX_UPQ_AF_INET = 4,
-	PX_UPQ_AF_INET6 = 6,
-};
-
-/* A server address. IPv4 sits in a[0..3] in network byte order; only the family's bytes are
- * compared. */
-struct px_upq_addr {
-	uint8_t family; /* enum px_upq_family */
-	uint8_t a[16];
-};
-
-static inline void
-px_upq_addr_set4(struct px_upq_addr *dst, uint32_t addr_be)
-{
-	const uint8_t *p = (const uint8_t *)&addr_be;
-
-	dst->family = PX_UPQ_AF_INET;
-	for (unsigned i = 0; i < 16; i++)
-		dst->a[i] = i < 4 ? p[i] : 0;
-}
-
-static inline void
-px_upq_addr_set6(struct px_upq_addr *dst, const uint8_t addr[16])
-{
-	dst->family = PX_UPQ_AF_INET6;
-	for (unsigned i = 0; i < 16; i++)
-		dst->a[i] = addr[i];
-}
-
-/* True if both addresses are the same family and address. Any thread. */
-static inline bool
-px_upq_addr_eq(const struct px_upq_addr *x, const struct px_upq_addr *y)
-{
-	unsigned len = x->family == PX_UPQ_AF_INET ? 4 : 16;
-
-	if (x->family != y->family)
-		return false;
-	for (unsigned i = 0; i < len; i++)
-		if (x->a[i] != y->a[i])
-			return false;
-	return true;
-}
-
 /* Counters, one writer (the owning worker); X(name, help). */
 #define PX_UPQ_STATS_FIELDS(X)                                                                     \
 	X(started, "upstream queries started")                                                     \
@@ -177,10 +133,10 @@ struct px_upq_stats {
 #undef PX_UPQ_STATS_MEMBER
 };
 
-/* The query to send. */
+/* The query to send. Addresses here (pollux/addr.h) carry the server's port in queries, in done
+ * records and in replies; the server RTT functions below key on the address alone and ignore it. */
 struct px_upq_query {
-	struct px_upq_addr server;
-	uint16_t server_port; /* host order: PX_DNS_PORT outside labs */
+	struct px_addr server; /* port: PX_DNS_PORT outside labs */
 	uint16_t qtype;
 	uint16_t qclass;
 	uint8_t qname_len;    /* wire length, root label included */
@@ -204,8 +160,7 @@ struct px_upq_done {
 	uint64_t handle;
 	uint64_t sent_ms;
 	uint64_t deadline_ms;
-	struct px_upq_addr server;
-	uint16_t server_port;
+	struct px_addr server;
 	uint16_t sport;
 	uint16_t id;
 	uint16_t qtype;
@@ -219,8 +174,7 @@ struct px_upq_done {
 
 /* What a reply says about itself, read from its IP/UDP headers and its question. */
 struct px_upq_reply {
-	struct px_upq_addr src;
-	uint16_t sport; /* host order */
+	struct px_addr src; /* with the reply's source port */
 	uint16_t dport; /* host order: our port */
 	uint16_t id;
 	uint16_t qtype;
@@ -329,7 +283,7 @@ bool px_upq_expire(struct px_upq_table *t, uint64_t now_ms, struct px_upq_done *
 int px_upq_cancel(struct px_upq_table *t, uint64_t handle);
 
 /*
- * The outstanding query asking q->server on q->server_port q's question (name compared without
+ * The outstanding query asking q->server on q->server.port q's question (name compared without
  * case): returns its handle and writes its cookie to *cookie, or returns 0 when there is none
  * (q->cookie is ignored). O(1) on average: one hash of the question, one short chain.
  */
@@ -343,7 +297,7 @@ uint64_t px_upq_find(const struct px_upq_table *t, const struct px_upq_query *q,
  */
 int px_upq_find_server(const struct px_upq_table *t, const uint8_t *qname, uint8_t qname_len,
 		       uint16_t qtype, uint16_t qclass, uint16_t server_port,
-		       const struct px_upq_addr *cand, unsigned n);
+		       const struct px_addr *cand, unsigned n);
 
 /* Queries outstanding now. */
 uint32_t px_upq_outstanding(const struct px_upq_table *t);
@@ -357,7 +311,7 @@ const struct px_upq_stats *px_upq_stats(const struct px_upq_table *t);
  * 2.3), PX_UPQ_RTT_UNKNOWN_MS for a server never measured, doubled per outstanding backoff step
  * and clamped to [the floor (px_upq_set_rto_min), PX_UPQ_RTO_MAX_MS].
  */
-uint32_t px_upq_server_rto(const struct px_upq_table *t, const struct px_upq_addr *a,
+uint32_t px_upq_server_rto(const struct px_upq_table *t, const struct px_addr *a,
 			   uint64_t now_ms);
 
 /* Sets the floor of every RTO (PX_UPQ_RTO_MIN_MS by default): a server measured faster still
@@ -372,7 +326,7 @@ int px_upq_set_rto_min(struct px_upq_table *t, uint32_t ms);
  * even for a retry, because each try has its own port and ID (so Karn's rule is not needed).
  * Adds the server to the table, evicting the least recently used of its set if needed.
  */
-void px_upq_server_update(struct px_upq_table *t, const struct px_upq_addr *a, uint32_t rtt_ms,
+void px_upq_server_update(struct px_upq_table *t, const struct px_addr *a, uint32_t rtt_ms,
 			  uint64_t now_ms);
 
 /*
@@ -381,12 +335,12 @@ void px_upq_server_update(struct px_upq_table *t, const struct px_upq_addr *a, u
  * the backoff is what marks a server whose queries keep expiring (a resolution waiting on it
  * may be jostled out); the larger RTO the sample brings is what ends the timeouts.
  */
-void px_upq_server_late(struct px_upq_table *t, const struct px_upq_addr *a, uint32_t rtt_ms,
+void px_upq_server_late(struct px_upq_table *t, const struct px_addr *a, uint32_t rtt_ms,
 			uint64_t now_ms);
 
 /* Records a timeout for server a: one more backoff step (RFC 6298 5.5), up to
  * PX_UPQ_MAX_BACKOFF. Adds the server to the table like px_upq_server_update(). */
-void px_upq_server_timeout(struct px_upq_table *t, const struct px_upq_addr *a, uint64_t now_ms);
+void px_upq_server_timeout(struct px_upq_table *t, const struct px_addr *a, uint64_t now_ms);
 
 /*
  * A query to server a sent with 0x20 expired after a reply that failed only the case check
@@ -394,11 +348,11 @@ void px_upq_server_timeout(struct px_upq_table *t, const struct px_upq_addr *a, 
  * fallback until now_ms + PX_UPQ_CASE_FALLBACK_MS (counted case_fallbacks) and returns true.
  * Adds the server to the table like px_upq_server_update().
  */
-bool px_upq_server_case_failed(struct px_upq_table *t, const struct px_upq_addr *a,
+bool px_upq_server_case_failed(struct px_upq_table *t, const struct px_addr *a,
 			       uint64_t now_ms);
 
 /* True if queries to server a go without 0x20 at now_ms (fallback in force). */
-bool px_upq_server_case_off(const struct px_upq_table *t, const struct px_upq_addr *a,
+bool px_upq_server_case_off(const struct px_upq_table *t, const struct px_addr *a,
 			    uint64_t now_ms);
 
 /*
@@ -410,7 +364,7 @@ bool px_upq_server_case_off(const struct px_upq_table *t, const struct px_upq_ad
  * failed in this resolution).
  */
 int px_upq_server_select(const struct px_upq_table *t, struct px_rand *r,
-			 const struct px_upq_addr *cand, unsigned n, uint64_t now_ms);
+			 const struct px_addr *cand, unsigned n, uint64_t now_ms);
 
 /* What the table knows about a server, for telemetry and tests. */
 struct px_upq_server_info {
@@ -426,5 +380,5 @@ struct px_upq_server_info {
 };
 
 /* Fills info for server a at now_ms; returns info->known. */
-bool px_upq_server_info(const struct px_upq_table *t, const struct px_upq_addr *a, uint64_t now_ms,
+bool px_upq_server_info(const struct px_upq_table *t, const struct px_addr *a, uint64_t now_ms,
 			struct px_upq_server_info *info);

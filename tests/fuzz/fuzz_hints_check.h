@@ -25,11 +25,10 @@ fuzz_check_hints_table(const struct px_hints *h, const struct px_addr_policy *po
 		if (ns->v4_count + ns->v6_count == 0 || ns->v4_count > PX_HINTS_MAX_ADDRS ||
 		    ns->v6_count > PX_HINTS_MAX_ADDRS || ns->name_len == 0)
 			abort();
-		for (unsigned k = 0; k < ns->v4_count; k++)
-			if (px_addr_check4(pol, ns->v4[k]) != PX_ADDR_OK)
-				abort();
-		for (unsigned k = 0; k < ns->v6_count; k++)
-			if (px_addr_check6(pol, ns->v6[k]) != PX_ADDR_OK)
+		/* IPv4 first, then IPv6, every one passing the policy, none with a port. */
+		for (unsigned k = 0; k < px_hints_ns_addr_count(ns); k++)
+			if (ns->addr[k].family != (k < ns->v4_count ? PX_AF_INET : PX_AF_INET6) ||
+			    ns->addr[k].port != 0 || px_addr_check(pol, &ns->addr[k]) != PX_ADDR_OK)
 				abort();
 	}
 }

@@ -464,6 +464,91 @@ START_TEST(test_px_addr_reason_names)
 }
 END_TEST
 
+/* The address type: IPv4 in the first four bytes with the rest zero, the port beside it in host
+ * order, and equality with and without the port. */
+START_TEST(test_px_addr_helpers)
+{
+	static const uint8_t zero[12];
+	struct px_addr x, y;
+	uint8_t v6[16];
+	uint32_t v4;
+
+	ck_assert_uint_eq(sizeof(struct px_addr), 20);
+	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.1", &v4), 1);
+	memset(&x, 0xa5, sizeof(x));
+	px_addr_set4(&x, v4, 53);
+	ck_assert_uint_eq(x.family, PX_AF_INET);
+	ck_assert_uint_eq(x.zero, 0);
+	ck_assert_uint_eq(x.port, 53);
+	ck_assert_mem_eq(x.a, "\xc0\x00\x02\x01", 4);
+	ck_assert_mem_eq(x.a + 4, zero, 12);
+	ck_assert_uint_eq(px_addr_v4(&x), v4);
+	ck_assert_uint_eq(px_addr_len(x.family), 4);
+
+	/* Only the family's bytes count; the port counts only for px_addr_eq_port. */
+	y = x;
+	y.a[15] = 1;
+	y.port = 5353;
+	ck_assert(px_addr_eq(&x, &y));
+	ck_assert(!px_addr_eq_port(&x, &y));
+	y.port = 53;
+	ck_assert(px_addr_eq_port(&x, &y));
+	y.a[3] = 2;
+	ck_assert(!px_addr_eq(&x, &y));
+
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", v6), 1);
+	px_addr_set6(&y, v6, 0);
+	ck_assert_uint_eq(y.family, PX_AF_INET6);
+	ck_assert_uint_eq(px_addr_len(y.family), 16);
+	ck_assert_mem_eq(y.a, v6, 16);
+	/* The same bytes under the other family are another address. */
+	memcpy(x.a, v6, 16);
+	ck_assert(!px_addr_eq(&x, &y));
+
+	px_addr_set(&x, 6, v6, 7);
+	ck_assert(px_addr_eq(&x, &y));
+	ck_assert_uint_eq(x.port, 7);
+	px_addr_set(&x, 4, (const uint8_t *)&v4, 0);
+	ck_assert_uint_eq(px_addr_v4(&x), v4);
+	ck_assert_mem_eq(x.a + 4, zero, 12);
+	px_addr_set(&x, 5, v6, 7);
+	ck_assert_uint_eq(x.family, PX_AF_NONE);
+	ck_assert_uint_eq(x.port, 0);
+	ck_assert_uint_eq(px_addr_len(x.family), 0);
+}
+END_TEST
+
+/* px_addr_check() is check4 or check6 by the family, and no family is unspecified. */
+START_TEST(test_px_addr_check_by_family)
+{
+	struct px_addr x;
+	uint8_t v6[16];
+	uint32_t v4;
+
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.1", &v4), 1);
+	px_addr_set4(&x, v4, 53);
+	ck_assert_int_eq(px_addr_check(&pol, &x), PX_ADDR_LOOPBACK);
+	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.1", &v4), 1);
+	px_addr_set4(&x, v4, 53);
+	ck_assert_int_eq(px_addr_check(&pol, &x), PX_ADDR_OK);
+	ck_assert_int_eq(inet_pton(AF_INET6, "ff02::1", v6), 1);
+	px_addr_set6(&x, v6, 0);
+	ck_assert_int_eq(px_addr_check(&pol, &x), PX_ADDR_MULTICAST);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", v6), 1);
+	px_addr_set6(&x, v6, 0);
+	ck_assert_int_eq(px_addr_check(&pol, &x), PX_ADDR_OK);
+	/* The first four bytes of 2001:db8:: read as IPv4 (32.1.13.184) would pass too; a
+	 * multicast IPv4 prefix shows the family is what picks the check. */
+	ck_assert_int_eq(inet_pton(AF_INET6, "e000::1", v6), 1);
+	px_addr_set6(&x, v6, 0);
+	ck_assert_int_eq(px_addr_check(&pol, &x), PX_ADDR_OK);
+	x.family = PX_AF_INET;
+	ck_assert_int_eq(px_addr_check(&pol, &x), PX_ADDR_MULTICAST);
+	x.family = PX_AF_NONE;
+	ck_assert_int_eq(px_addr_check(&pol, &x), PX_ADDR_UNSPECIFIED);
+}
+END_TEST
+
 #define ADD_CASE(s, name, test)                                                                  \
 	do {                                                                                     \
 		TCase *tc = tcase_create(name);                                                  \
@@ -496,6 +581,8 @@ addr_policy_suite(void)
 	ADD_CASE(s, "add_full", test_px_addr_policy_add_full);
 	ADD_CASE(s, "init_clears", test_px_addr_policy_init_clears);
 	ADD_CASE(s, "names", test_px_addr_reason_names);
+	ADD_CASE(s, "addr_helpers", test_px_addr_helpers);
+	ADD_CASE(s, "check_by_family", test_px_addr_check_by_family);
 	return s;
 }
 

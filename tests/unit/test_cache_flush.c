@@ -110,7 +110,7 @@ put_cut(struct dp_cache *c, const char *zone, uint8_t flags)
 	cut.ns_count = 1;
 	snprintf(ns, sizeof(ns), "ns1.%s", strcmp(zone, ".") == 0 ? "root.test" : zone);
 	cut.ns[0].name_len = (uint8_t)px_test_name(cut.ns[0].name, ns);
-	px_upq_addr_set4(&cut.ns[0].addr[0], htonl(0xc0000235));
+	px_addr_set4(&cut.ns[0].addr[0], htonl(0xc0000235), 0);
 	cut.ns[0].addr_count = 1;
 	cut.ns[0].state = PX_RES_NS_GLUE;
 	len = px_cut_encode(buf, sizeof(buf), &cut, &ns_count);

@@ -62,10 +62,10 @@ cut_make(struct px_resolver_cut *cut, const char *zone, const char *const *ns,
 		uint32_t a4;
 
 		if (inet_pton(AF_INET, glue[i], &a4) == 1) {
-			px_upq_addr_set4(&s->addr[0], a4);
+			px_addr_set4(&s->addr[0], a4, 0);
 		} else {
 			ck_assert_int_eq(inet_pton(AF_INET6, glue[i], a6), 1);
-			px_upq_addr_set6(&s->addr[0], a6);
+			px_addr_set6(&s->addr[0], a6, 0);
 		}
 		s->addr_count = 1;
 		s->state = PX_RES_NS_GLUE;
@@ -145,11 +145,11 @@ START_TEST(test_cut_encode_decode)
 	ck_assert_uint_eq(sb.ns[0].name_len, cut.ns[0].name_len);
 	ck_assert_mem_eq(sb.ns[0].name, cut.ns[0].name, cut.ns[0].name_len);
 	ck_assert_uint_eq(sb.ns[0].addr_count, 1);
-	ck_assert(px_upq_addr_eq(&sb.ns[0].addrs[0], &cut.ns[0].addr[0]));
+	ck_assert(px_addr_eq(&sb.ns[0].addrs[0], &cut.ns[0].addr[0]));
 	ck_assert_uint_eq(sb.ns[1].addr_count, 0);
 	ck_assert_mem_eq(sb.ns[1].name, cut.ns[1].name, cut.ns[1].name_len);
-	ck_assert_uint_eq(sb.ns[2].addrs[0].family, PX_UPQ_AF_INET6);
-	ck_assert(px_upq_addr_eq(&sb.ns[2].addrs[0], &cut.ns[2].addr[0]));
+	ck_assert_uint_eq(sb.ns[2].addrs[0].family, PX_AF_INET6);
+	ck_assert(px_addr_eq(&sb.ns[2].addrs[0], &cut.ns[2].addr[0]));
 	/* The cut is never an answer: no RRSET entry under the zone's name. */
 	ck_assert_ptr_null(dp_cache_lookup(cache, cut.zone, cut.zone_len, PX_DNS_TYPE_NS,
 					   PX_DNS_CLASS_IN, DP_CACHE_RRSET));

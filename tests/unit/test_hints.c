@@ -94,7 +94,7 @@ assert_accepted(const struct px_hints *h)
 	ck_assert_uint_eq(h->generation, 0);
 	ck_assert_uint_eq(h->checksum, px_hints_checksum(h));
 	for (uint32_t i = 0; i < h->ns_count; i++)
-		ck_assert_uint_gt(h->ns[i].v4_count + h->ns[i].v6_count, 0);
+		ck_assert_uint_gt(px_hints_ns_addr_count(&h->ns[i]), 0);
 }
 
 /* Writes len bytes to a new temporary file, removed by teardown(). */
@@ -173,11 +173,13 @@ assert_ns(const struct px_hints_ns *ns, const char *name, const char *v4, const 
 	ck_assert_uint_eq(ns->v6_count, v6 != NULL);
 	if (v4 != NULL) {
 		ck_assert_int_eq(inet_pton(AF_INET, v4, &a4), 1);
-		ck_assert_uint_eq(ns->v4[0], a4);
+		ck_assert_uint_eq(ns->addr[0].family, PX_AF_INET);
+		ck_assert_uint_eq(px_addr_v4(&ns->addr[0]), a4);
 	}
 	if (v6 != NULL) {
 		ck_assert_int_eq(inet_pton(AF_INET6, v6, a6), 1);
-		ck_assert_mem_eq(ns->v6[0], a6, 16);
+		ck_assert_uint_eq(ns->addr[ns->v4_count].family, PX_AF_INET6);
+		ck_assert_mem_eq(ns->addr[ns->v4_count].a, a6, 16);
 	}
 }
 
@@ -517,7 +519,7 @@ START_TEST(test_ctl_hints_parse_one_zero)
 	ck_assert_ptr_null(find_ns(table, "b.root-servers.net."));
 	for (uint32_t i = 0; i < table->ns_count; i++)
 		for (unsigned k = 0; k < table->ns[i].v4_count; k++)
-			ck_assert_uint_ne(table->ns[i].v4[k], 0);
+			ck_assert_uint_ne(px_addr_v4(&table->ns[i].addr[k]), 0);
 	ck_assert_uint_eq(rep.ns_count, 3);
 	ck_assert_uint_eq(rep.ns_usable, 2);
 	ck_assert_uint_eq(rep.addr_count, 4);
@@ -616,6 +618,20 @@ START_TEST(test_ctl_hints_parse_limits)
 	assert_accepted(table);
 	ck_assert_uint_eq(table->ns[0].v4_count, 8);
 	ck_assert_uint_eq(table->ns[0].v6_count, 8);
+	/* However the file mixes them: IPv4 first, each family in file order, no ports. */
+	for (unsigned k = 0; k < 2 * PX_HINTS_MAX_ADDRS; k++) {
+		const struct px_addr *a = &table->ns[0].addr[k];
+		char expect[64], got[64];
+
+		if (k < PX_HINTS_MAX_ADDRS)
+			snprintf(expect, sizeof(expect), "192.0.2.%u", k + 1);
+		else
+			snprintf(expect, sizeof(expect), "2001:db8::%u", k - PX_HINTS_MAX_ADDRS + 1);
+		ck_assert_uint_eq(a->family, k < PX_HINTS_MAX_ADDRS ? PX_AF_INET : PX_AF_INET6);
+		ck_assert_uint_eq(a->port, 0);
+		inet_ntop(a->family == PX_AF_INET ? AF_INET : AF_INET6, a->a, got, sizeof(got));
+		ck_assert_str_eq(got, expect);
+	}
 	free(buf);
 }
 END_TEST
@@ -751,6 +767,42 @@ START_TEST(test_ctl_hints_parse_never_writes)
 }
 END_TEST
 
+/* px_hints_ns_add: IPv4 goes before every IPv6 address, the port is dropped, and each family
+ * has its own limit. */
+START_TEST(test_ctl_hints_parse_ns_add)
+{
+	struct px_hints_ns ns;
+	struct px_addr a;
+	uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
+
+	memset(&ns, 0, sizeof(ns));
+	for (unsigned k = 0; k < PX_HINTS_MAX_ADDRS; k++) {
+		v6[15] = (uint8_t)k;
+		px_addr_set6(&a, v6, 53);
+		ck_assert_int_eq(px_hints_ns_add(&ns, &a), 0);
+		px_addr_set4(&a, htonl(0xc0000200u + k), 53);
+		ck_assert_int_eq(px_hints_ns_add(&ns, &a), 0);
+	}
+	ck_assert_int_eq(px_hints_ns_add(&ns, &a), -ENOSPC);
+	px_addr_set6(&a, v6, 0);
+	ck_assert_int_eq(px_hints_ns_add(&ns, &a), -ENOSPC);
+	a.family = PX_AF_NONE;
+	ck_assert_int_eq(px_hints_ns_add(&ns, &a), -EINVAL);
+	ck_assert_uint_eq(ns.v4_count, PX_HINTS_MAX_ADDRS);
+	ck_assert_uint_eq(ns.v6_count, PX_HINTS_MAX_ADDRS);
+	for (unsigned k = 0; k < PX_HINTS_MAX_ADDRS; k++) {
+		const struct px_addr *x4 = &ns.addr[k], *x6 = &ns.addr[PX_HINTS_MAX_ADDRS + k];
+
+		ck_assert_uint_eq(x4->family, PX_AF_INET);
+		ck_assert_uint_eq(px_addr_v4(x4), htonl(0xc0000200u + k));
+		ck_assert_uint_eq(x6->family, PX_AF_INET6);
+		ck_assert_uint_eq(x6->a[15], k);
+		ck_assert_uint_eq(x4->port, 0);
+		ck_assert_uint_eq(x6->port, 0);
+	}
+}
+END_TEST
+
 #define ADD_CASE(s, behaviour)                                                                   \
 	do {                                                                                     \
 		TCase *tc = tcase_create(#behaviour);                                            \
@@ -794,6 +846,7 @@ hints_suite(void)
 	ADD_CASE(s, missing);
 	ADD_CASE(s, unreadable);
 	ADD_CASE(s, never_writes);
+	ADD_CASE(s, ns_add);
 	return s;
 }
 

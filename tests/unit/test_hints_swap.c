@@ -43,11 +43,16 @@ make_table(unsigned seed)
 
 		snprintf(name, sizeof(name), "%c.root-servers.net", 'a' + (int)i);
 		ns->name_len = (uint8_t)px_test_name(ns->name, name);
-		ns->v4_count = 1 + (seed + i) % PX_HINTS_MAX_ADDRS;
-		for (unsigned k = 0; k < ns->v4_count; k++)
-			ns->v4[k] = (uint32_t)(seed * 2654435761u + i * 97 + k);
-		ns->v6_count = 1;
-		memset(ns->v6[0], (int)(seed & 0xff), 16);
+		uint8_t v6[16];
+		struct px_addr a;
+
+		for (unsigned k = 0; k < 1 + (seed + i) % PX_HINTS_MAX_ADDRS; k++) {
+			px_addr_set4(&a, (uint32_t)(seed * 2654435761u + i * 97 + k), 0);
+			ck_assert_int_eq(px_hints_ns_add(ns, &a), 0);
+		}
+		memset(v6, (int)(seed & 0xff), 16);
+		px_addr_set6(&a, v6, 0);
+		ck_assert_int_eq(px_hints_ns_add(ns, &a), 0);
 	}
 	h->checksum = px_hints_checksum(h);
 	return h;

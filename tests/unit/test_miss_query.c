@@ -130,9 +130,9 @@ START_TEST(test_miss_timeout_failover)
 	uint64_t late = TM_STAT(rec_late_replies), no_query = TM_STAT(rec_forged_no_query);
 
 	struct px_upq_server_info info;
-	struct px_upq_addr slow;
+	struct px_addr slow;
 
-	px_upq_addr_set4(&slow, timed_out.dst);
+	px_addr_set4(&slow, timed_out.dst, 0);
 	ck_assert(px_upq_server_info(dp_miss_upstream(tm.w->miss), &slow, tm.now, &info));
 	ck_assert(!info.has_sample);
 	ck_assert_uint_eq(info.backoff, 1);

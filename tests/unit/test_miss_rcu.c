@@ -98,7 +98,7 @@ make_hints(uint64_t gen)
 	h->ns[0].name_len = (uint8_t)px_test_name(h->ns[0].name, gen % 2 ? "b.root.test" :
 						   "a.root.test");
 	h->ns[0].v4_count = 1;
-	h->ns[0].v4[0] = gen % 2 ? ROOT1_IP4 : ROOT0_IP4;
+	px_addr_set4(&h->ns[0].addr[0], gen % 2 ? ROOT1_IP4 : ROOT0_IP4, 0);
 	h->checksum = px_hints_checksum(h);
 	return h;
 }

@@ -152,7 +152,7 @@ setup(void)
 	hints->ttl = 518400;
 	hints->ns[0].name_len = (uint8_t)px_test_name(hints->ns[0].name, "a.root.test");
 	hints->ns[0].v4_count = 1;
-	hints->ns[0].v4[0] = RTE_BE32(0xc6120101);
+	px_addr_set4(&hints->ns[0].addr[0], RTE_BE32(0xc6120101), 0);
 	hints->checksum = px_hints_checksum(hints);
 	ctx.hints = hints;
 

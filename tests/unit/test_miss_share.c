@@ -492,6 +492,63 @@ START_TEST(test_share_no_jostle_for_live_server)
 }
 END_TEST
 
+/* A TCP client is counted by its connection, not by the address it connects from: two
+ * connections from one address hold a share each, and the address's own UDP queries a third. */
+static bool
+ask_tcp(uint32_t conn, uint16_t id, const char *name)
+{
+	uint8_t dns[512];
+	const struct px_test_query tq = {.id = id, .flags = PX_DNS_RD, .name = name,
+					 .qtype = PX_DNS_TYPE_A, .qclass = PX_DNS_CLASS_IN};
+	uint16_t dlen = px_test_query(dns, &tq);
+	struct px_test_hosts h = client(0);
+	const struct px_dns_ede_info *why;
+	struct dp_client_addr from;
+	struct dp_query q;
+	bool taken;
+
+	ck_assert_int_eq(px_wire_parse_query(&q, dns, dlen), PX_WIRE_OK);
+	memset(&from, 0, sizeof(from));
+	from.transport = DP_CLIENT_TCP;
+	px_addr_set4(&from.peer, h.client_ip4, 40000);
+	from.tcp_conn = conn;
+	from.tcp_conn_gen = 1;
+	taken = dp_miss_miss(w, dns, &q, &from, false, &why);
+	dp_miss_tick(w);
+	return taken;
+}
+
+START_TEST(test_share_tcp_per_connection)
+{
+	uint64_t capped = STAT(rec_client_capped);
+	struct ans a[32];
+	char name[64];
+
+	gateway_ready();
+	for (unsigned i = 0; i < PER_CLIENT; i++) {
+		snprintf(name, sizeof(name), "t%u.dead.test", i);
+		ck_assert(ask_tcp(7, (uint16_t)(3000 + i), name));
+	}
+	ck_assert_uint_eq(serve(a, 32, NULL), 0);
+	/* Not counted under the address it comes from. */
+	ck_assert_uint_eq(held_by(0), 0);
+	ck_assert(!ask_tcp(7, 3100, "u.dead.test"));
+	ck_assert_uint_eq(STAT(rec_client_capped), capped + 1);
+	/* Another connection from the same address has a share of its own, and so does the
+	 * address over UDP. */
+	ck_assert(ask_tcp(8, 3101, "u.dead.test"));
+	ask(0, 3102, "v.dead.test");
+	ck_assert_uint_eq(serve(a, 32, NULL), 0);
+	ck_assert_uint_eq(held_by(0), 1);
+	ck_assert_uint_eq(STAT(rec_client_capped), capped + 1);
+	ck_assert_uint_eq(dp_miss_clients_used(w->miss), PER_CLIENT + 2);
+	/* The UDP client's SERVFAIL goes out of the port; the TCP ones go to the TCP thread,
+	 * which this worker has not got. Every count comes back. */
+	ck_assert_uint_eq(drain(a, 32), 1);
+	ck_assert_uint_eq(a[0].dport, 3102);
+}
+END_TEST
+
 static Suite *
 share_suite(void)
 {
@@ -501,6 +558,7 @@ share_suite(void)
 	tcase_add_test(tc, test_share_cap_per_client);
 	tcase_add_test(tc, test_share_jostle);
 	tcase_add_test(tc, test_share_no_jostle_for_live_server);
+	tcase_add_test(tc, test_share_tcp_per_connection);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
@@ -538,7 +596,7 @@ setup(void)
 	hints->ttl = 518400;
 	hints->ns[0].name_len = (uint8_t)px_test_name(hints->ns[0].name, "a.root.test");
 	hints->ns[0].v4_count = 1;
-	hints->ns[0].v4[0] = ROOT_IP4;
+	px_addr_set4(&hints->ns[0].addr[0], ROOT_IP4, 0);
 	hints->checksum = px_hints_checksum(hints);
 	ctx.hints = hints;
 

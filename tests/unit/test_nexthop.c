@@ -18,9 +18,9 @@
 
 static struct dp_nexthop_table t;
 
-static const uint8_t gw[4] = {198, 18, 0, 1};
-static const uint8_t srv[4] = {198, 18, 0, 53};
-static const uint8_t gw6[16] = {0x20, 0x01, 0, 2, [15] = 1};
+static const struct px_addr gw = {.family = PX_AF_INET, .a = {198, 18, 0, 1}};
+static const struct px_addr srv = {.family = PX_AF_INET, .a = {198, 18, 0, 53}};
+static const struct px_addr gw6 = {.family = PX_AF_INET6, .a = {0x20, 0x01, 0, 2, [15] = 1}};
 static const struct rte_ether_addr mac_a = {{0x02, 0, 0, 0, 0, 0xaa}};
 static const struct rte_ether_addr mac_b = {{0x02, 0, 0, 0, 0, 0xbb}};
 
@@ -36,27 +36,27 @@ START_TEST(test_nexthop_table_only_wanted_learned)
 
 	reset();
 	/* Nobody asked for it: an ARP from the link does not enter the table. */
-	ck_assert(!dp_nexthop_table_learn(&t, 4, srv, &mac_a, 1000));
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, srv, &m, NULL), DP_NEXTHOP_ABSENT);
+	ck_assert(!dp_nexthop_table_learn(&t, &srv, &mac_a, 1000));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &srv, &m, NULL), DP_NEXTHOP_ABSENT);
 
-	ck_assert(dp_nexthop_table_want(&t, 4, srv, false, 1000)); /* first want: probe now */
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, srv, &m, NULL), DP_NEXTHOP_PENDING);
-	ck_assert(dp_nexthop_table_learn(&t, 4, srv, &mac_a, 1010));
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, srv, &m, NULL), DP_NEXTHOP_RESOLVED);
+	ck_assert(dp_nexthop_table_want(&t, &srv, false, 1000)); /* first want: probe now */
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &srv, &m, NULL), DP_NEXTHOP_PENDING);
+	ck_assert(dp_nexthop_table_learn(&t, &srv, &mac_a, 1010));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &srv, &m, NULL), DP_NEXTHOP_RESOLVED);
 	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
 	ck_assert_uint_eq(t.stats.learned, 1);
 
 	/* A multicast or zero MAC is never learned. */
 	struct rte_ether_addr mc = {{0x01, 0, 0x5e, 0, 0, 1}}, zero = {{0}};
 
-	ck_assert(!dp_nexthop_table_learn(&t, 4, srv, &mc, 1020));
-	ck_assert(!dp_nexthop_table_learn(&t, 4, srv, &zero, 1020));
-	dp_nexthop_table_lookup(&t, 4, srv, &m, NULL);
+	ck_assert(!dp_nexthop_table_learn(&t, &srv, &mc, 1020));
+	ck_assert(!dp_nexthop_table_learn(&t, &srv, &zero, 1020));
+	dp_nexthop_table_lookup(&t, &srv, &m, NULL);
 	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
 
 	/* The MAC moves when the neighbour says so. */
-	ck_assert(dp_nexthop_table_learn(&t, 4, srv, &mac_b, 1030));
-	dp_nexthop_table_lookup(&t, 4, srv, &m, NULL);
+	ck_assert(dp_nexthop_table_learn(&t, &srv, &mac_b, 1030));
+	dp_nexthop_table_lookup(&t, &srv, &m, NULL);
 	ck_assert(rte_is_same_ether_addr(&m, &mac_b));
 	ck_assert_uint_eq(t.stats.learned, 2);
 }
@@ -65,17 +65,23 @@ END_TEST
 START_TEST(test_nexthop_table_families_distinct)
 {
 	struct rte_ether_addr m;
-	uint8_t v6_like_v4[16] = {198, 18, 0, 1};
+	const struct px_addr v6_like_v4 = {.family = PX_AF_INET6, .a = {198, 18, 0, 1}};
 
 	reset();
-	dp_nexthop_table_want(&t, 4, gw, true, 1);
-	dp_nexthop_table_want(&t, 6, gw6, true, 1);
-	ck_assert(dp_nexthop_table_learn(&t, 6, gw6, &mac_b, 2));
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, gw, &m, NULL), DP_NEXTHOP_PENDING);
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 6, gw6, &m, NULL), DP_NEXTHOP_RESOLVED);
+	dp_nexthop_table_want(&t, &gw, true, 1);
+	dp_nexthop_table_want(&t, &gw6, true, 1);
+	ck_assert(dp_nexthop_table_learn(&t, &gw6, &mac_b, 2));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &gw, &m, NULL), DP_NEXTHOP_PENDING);
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &gw6, &m, NULL), DP_NEXTHOP_RESOLVED);
 	/* An IPv6 address whose first bytes are an IPv4 address in the table is another host. */
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 6, v6_like_v4, &m, NULL), DP_NEXTHOP_ABSENT);
-	ck_assert(!dp_nexthop_table_learn(&t, 6, v6_like_v4, &mac_a, 3));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &v6_like_v4, &m, NULL), DP_NEXTHOP_ABSENT);
+	ck_assert(!dp_nexthop_table_learn(&t, &v6_like_v4, &mac_a, 3));
+	/* A port is not part of a neighbour: the address with one finds the same entry. */
+	struct px_addr gw6_port = gw6;
+
+	gw6_port.port = 53;
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &gw6_port, &m, NULL), DP_NEXTHOP_RESOLVED);
+	ck_assert(rte_is_same_ether_addr(&m, &mac_b));
 }
 END_TEST
 
@@ -85,21 +91,21 @@ START_TEST(test_nexthop_table_probe_rate_and_refresh)
 	uint64_t learned;
 
 	reset();
-	ck_assert(dp_nexthop_table_want(&t, 4, gw, true, 1000));
+	ck_assert(dp_nexthop_table_want(&t, &gw, true, 1000));
 	/* Another worker wanting it within the interval does not probe again. */
-	ck_assert(!dp_nexthop_table_want(&t, 4, gw, true, 1000 + DP_NEXTHOP_PROBE_MS - 1));
-	ck_assert(dp_nexthop_table_want(&t, 4, gw, true, 1000 + DP_NEXTHOP_PROBE_MS));
-	ck_assert(dp_nexthop_table_learn(&t, 4, gw, &mac_a, 2000));
+	ck_assert(!dp_nexthop_table_want(&t, &gw, true, 1000 + DP_NEXTHOP_PROBE_MS - 1));
+	ck_assert(dp_nexthop_table_want(&t, &gw, true, 1000 + DP_NEXTHOP_PROBE_MS));
+	ck_assert(dp_nexthop_table_learn(&t, &gw, &mac_a, 2000));
 	/* Fresh: no probe however often it is wanted. */
-	ck_assert(!dp_nexthop_table_want(&t, 4, gw, true, 2000 + DP_NEXTHOP_PROBE_MS * 4));
-	ck_assert(!dp_nexthop_table_want(&t, 4, gw, true, 2000 + DP_NEXTHOP_REFRESH_MS - 1));
+	ck_assert(!dp_nexthop_table_want(&t, &gw, true, 2000 + DP_NEXTHOP_PROBE_MS * 4));
+	ck_assert(!dp_nexthop_table_want(&t, &gw, true, 2000 + DP_NEXTHOP_REFRESH_MS - 1));
 	/* Stale: still usable, and one probe to refresh it. */
-	ck_assert(dp_nexthop_table_want(&t, 4, gw, true, 2000 + DP_NEXTHOP_REFRESH_MS));
-	ck_assert(!dp_nexthop_table_want(&t, 4, gw, true, 2000 + DP_NEXTHOP_REFRESH_MS + 1));
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, gw, &m, &learned), DP_NEXTHOP_RESOLVED);
+	ck_assert(dp_nexthop_table_want(&t, &gw, true, 2000 + DP_NEXTHOP_REFRESH_MS));
+	ck_assert(!dp_nexthop_table_want(&t, &gw, true, 2000 + DP_NEXTHOP_REFRESH_MS + 1));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &gw, &m, &learned), DP_NEXTHOP_RESOLVED);
 	ck_assert_uint_eq(learned, 2000);
-	ck_assert(dp_nexthop_table_learn(&t, 4, gw, &mac_a, 2000 + DP_NEXTHOP_REFRESH_MS + 5));
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, gw, &m, &learned), DP_NEXTHOP_RESOLVED);
+	ck_assert(dp_nexthop_table_learn(&t, &gw, &mac_a, 2000 + DP_NEXTHOP_REFRESH_MS + 5));
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &gw, &m, &learned), DP_NEXTHOP_RESOLVED);
 	ck_assert_uint_eq(learned, 2000 + DP_NEXTHOP_REFRESH_MS + 5);
 	ck_assert_uint_eq(t.stats.refreshed, 1);
 }
@@ -110,28 +116,28 @@ END_TEST
 START_TEST(test_nexthop_table_eviction_spares_gateway)
 {
 	struct rte_ether_addr m;
-	uint8_t a[4] = {198, 18, 0, 0};
+	struct px_addr a = {.family = PX_AF_INET, .a = {198, 18, 0, 0}};
 	unsigned resolved = 0;
 
 	reset();
-	dp_nexthop_table_want(&t, 4, gw, true, 1);
-	ck_assert(dp_nexthop_table_learn(&t, 4, gw, &mac_a, 1));
+	dp_nexthop_table_want(&t, &gw, true, 1);
+	ck_assert(dp_nexthop_table_learn(&t, &gw, &mac_a, 1));
 	for (unsigned i = 0; i < 4 * DP_NEXTHOP_SLOTS; i++) {
-		a[2] = (uint8_t)(i >> 8);
-		a[3] = (uint8_t)i;
-		if (memcmp(a, gw, 4) == 0)
+		a.a[2] = (uint8_t)(i >> 8);
+		a.a[3] = (uint8_t)i;
+		if (px_addr_eq(&a, &gw))
 			continue;
-		dp_nexthop_table_want(&t, 4, a, false, 10 + i);
-		dp_nexthop_table_learn(&t, 4, a, &mac_b, 10 + i);
+		dp_nexthop_table_want(&t, &a, false, 10 + i);
+		dp_nexthop_table_learn(&t, &a, &mac_b, 10 + i);
 	}
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, gw, &m, NULL), DP_NEXTHOP_RESOLVED);
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &gw, &m, NULL), DP_NEXTHOP_RESOLVED);
 	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
 	ck_assert_uint_gt(t.stats.evicted, 0);
 	/* The most recent ones are there. */
 	for (unsigned i = 4 * DP_NEXTHOP_SLOTS - 16; i < 4 * DP_NEXTHOP_SLOTS; i++) {
-		a[2] = (uint8_t)(i >> 8);
-		a[3] = (uint8_t)i;
-		resolved += dp_nexthop_table_lookup(&t, 4, a, &m, NULL) == DP_NEXTHOP_RESOLVED;
+		a.a[2] = (uint8_t)(i >> 8);
+		a.a[3] = (uint8_t)i;
+		resolved += dp_nexthop_table_lookup(&t, &a, &m, NULL) == DP_NEXTHOP_RESOLVED;
 	}
 	ck_assert_uint_ge(resolved, 12);
 }
@@ -140,19 +146,22 @@ END_TEST
 START_TEST(test_nexthop_on_link)
 {
 	const uint8_t net[4] = {198, 18, 0, 2};
-	const uint8_t in[4] = {198, 18, 0, 200}, out[4] = {198, 18, 1, 1};
 	const uint8_t net6[16] = {0x20, 0x01, 0, 2, [15] = 2};
-	uint8_t in6[16] = {0x20, 0x01, 0, 2, [15] = 0x99}, out6[16] = {0x20, 0x01, 0, 3};
+	const struct px_addr in = {.family = PX_AF_INET, .a = {198, 18, 0, 200}};
+	const struct px_addr out = {.family = PX_AF_INET, .a = {198, 18, 1, 1}};
+	const struct px_addr self = {.family = PX_AF_INET, .a = {198, 18, 0, 2}};
+	const struct px_addr in6 = {.family = PX_AF_INET6, .a = {0x20, 0x01, 0, 2, [15] = 0x99}};
+	const struct px_addr out6 = {.family = PX_AF_INET6, .a = {0x20, 0x01, 0, 3}};
 
-	ck_assert(dp_nexthop_on_link(4, in, net, 24));
-	ck_assert(!dp_nexthop_on_link(4, out, net, 24));
-	ck_assert(dp_nexthop_on_link(4, out, net, 23)); /* 198.18.0.0/23 holds 198.18.1.1 */
-	ck_assert(!dp_nexthop_on_link(4, in, net, 0)); /* no prefix: nothing is on-link */
-	ck_assert(dp_nexthop_on_link(4, net, net, 32));
-	ck_assert(!dp_nexthop_on_link(4, in, net, 33));
-	ck_assert(dp_nexthop_on_link(6, in6, net6, 64));
-	ck_assert(!dp_nexthop_on_link(6, out6, net6, 64));
-	ck_assert(!dp_nexthop_on_link(6, in6, net6, 129));
+	ck_assert(dp_nexthop_on_link(&in, net, 24));
+	ck_assert(!dp_nexthop_on_link(&out, net, 24));
+	ck_assert(dp_nexthop_on_link(&out, net, 23)); /* 198.18.0.0/23 holds 198.18.1.1 */
+	ck_assert(!dp_nexthop_on_link(&in, net, 0)); /* no prefix: nothing is on-link */
+	ck_assert(dp_nexthop_on_link(&self, net, 32));
+	ck_assert(!dp_nexthop_on_link(&in, net, 33));
+	ck_assert(dp_nexthop_on_link(&in6, net6, 64));
+	ck_assert(!dp_nexthop_on_link(&out6, net6, 64));
+	ck_assert(!dp_nexthop_on_link(&in6, net6, 129));
 }
 END_TEST
 
@@ -182,62 +191,61 @@ worker_reset(void)
 	ctx.nbr = &t;
 	lc.ctx = &ctx;
 	lc.now_ms = 1000;
-	nh.has_gw4 = true;
-	memcpy(&nh.gw4, gw, 4);
-	nh.has_gw6 = true;
-	memcpy(nh.gw6, gw6_ll, 16);
+	nh.gw4 = gw;
+	px_addr_set6(&nh.gw6, gw6_ll, 0);
 }
 
 START_TEST(test_nexthop_route_v4)
 {
-	const uint8_t off[4] = {198, 19, 1, 1};
+	const struct px_addr off = {.family = PX_AF_INET, .a = {198, 19, 1, 1}};
 	bool on_link = true;
 
 	worker_reset();
 	/* On the port's /24: the server itself. */
-	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 4, srv, &on_link), srv);
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, &srv, &on_link), &srv);
 	ck_assert(on_link);
 	/* Off it: the gateway. */
-	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 4, off, &on_link),
-			 (const uint8_t *)&nh.gw4);
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, &off, &on_link), &nh.gw4);
 	ck_assert(!on_link);
 	/* Without a gateway only the link is reachable. */
-	nh.has_gw4 = false;
-	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, 4, off, &on_link));
-	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 4, srv, &on_link), srv);
+	nh.gw4.family = PX_AF_NONE;
+	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, &off, &on_link));
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, &srv, &on_link), &srv);
 	/* No prefix configured: nothing is on-link, everything goes through the gateway. */
-	nh.has_gw4 = true;
+	nh.gw4.family = PX_AF_INET;
 	ctx.port.ip4_prefix = 0;
-	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 4, srv, &on_link),
-			 (const uint8_t *)&nh.gw4);
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, &srv, &on_link), &nh.gw4);
 	ck_assert(!on_link);
 	/* No IPv4 address on the port: no IPv4 next hop at all, even with a gateway. */
 	ctx.port.has_ip4 = false;
-	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, 4, srv, &on_link));
+	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, &srv, &on_link));
 }
 END_TEST
 
 START_TEST(test_nexthop_route_v6)
 {
-	const uint8_t in6[16] = {0x20, 0x01, 0, 2, [15] = 0x53};
-	const uint8_t off6[16] = {0x20, 0x01, 0, 2, 0, 1, [15] = 0x53};
+	const struct px_addr in6 = {.family = PX_AF_INET6, .a = {0x20, 0x01, 0, 2, [15] = 0x53}};
+	const struct px_addr off6 = {.family = PX_AF_INET6,
+				     .a = {0x20, 0x01, 0, 2, 0, 1, [15] = 0x53}};
 	bool on_link = true;
 
 	worker_reset();
-	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 6, in6, &on_link), in6);
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, &in6, &on_link), &in6);
 	ck_assert(on_link);
-	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 6, off6, &on_link), nh.gw6);
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, &off6, &on_link), &nh.gw6);
 	ck_assert(!on_link);
-	nh.has_gw6 = false;
-	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, 6, off6, &on_link));
-	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, 6, in6, &on_link), in6);
+	nh.gw6.family = PX_AF_NONE;
+	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, &off6, &on_link));
+	ck_assert_ptr_eq(dp_nexthop_route(&ctx.port, &nh, &in6, &on_link), &in6);
 	/* The families keep apart: an IPv4 gateway never carries IPv6, and the reverse. */
-	nh.has_gw6 = true;
-	nh.has_gw4 = false;
-	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, 4, (const uint8_t[4]){198, 19, 0, 1},
+	nh.gw6.family = PX_AF_INET6;
+	nh.gw4.family = PX_AF_NONE;
+	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh,
+					    &(const struct px_addr){.family = PX_AF_INET,
+								    .a = {198, 19, 0, 1}},
 					    &on_link));
 	ctx.port.has_ip6 = false;
-	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, 6, off6, &on_link));
+	ck_assert_ptr_null(dp_nexthop_route(&ctx.port, &nh, &off6, &on_link));
 }
 END_TEST
 
@@ -245,30 +253,31 @@ END_TEST
  * what it learned. */
 START_TEST(test_nexthop_learn_only_wanted)
 {
-	const uint8_t stranger6[16] = {0x20, 0x01, 0, 2, [15] = 0x77};
+	const struct px_addr stranger6 = {.family = PX_AF_INET6,
+					  .a = {0x20, 0x01, 0, 2, [15] = 0x77}};
 	uint32_t gw_be, srv_be;
 	struct rte_ether_addr m;
 
 	worker_reset();
-	memcpy(&gw_be, gw, 4);
-	memcpy(&srv_be, srv, 4);
+	gw_be = px_addr_v4(&gw);
+	srv_be = px_addr_v4(&srv);
 	/* Nobody asked: an ARP or ND message from anybody on the link teaches nothing. */
 	ck_assert(!dp_nexthop_learn4(&lc, gw_be, &mac_a));
-	ck_assert(!dp_nexthop_learn6(&lc, nh.gw6, &mac_a));
+	ck_assert(!dp_nexthop_learn6(&lc, nh.gw6.a, &mac_a));
 	ck_assert_uint_eq(lc.stats.rec_neigh_learned, 0);
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, gw, &m, NULL), DP_NEXTHOP_ABSENT);
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &gw, &m, NULL), DP_NEXTHOP_ABSENT);
 	ck_assert(!dp_nexthop_gateway_known(&lc, &nh));
 
-	dp_nexthop_table_want(&t, 4, gw, true, lc.now_ms);
-	dp_nexthop_table_want(&t, 6, nh.gw6, true, lc.now_ms);
+	dp_nexthop_table_want(&t, &gw, true, lc.now_ms);
+	dp_nexthop_table_want(&t, &nh.gw6, true, lc.now_ms);
 	ck_assert(dp_nexthop_learn4(&lc, gw_be, &mac_a));
 	ck_assert(!dp_nexthop_learn4(&lc, srv_be, &mac_b)); /* still not wanted */
-	ck_assert(dp_nexthop_learn6(&lc, nh.gw6, &mac_b));
-	ck_assert(!dp_nexthop_learn6(&lc, stranger6, &mac_b));
+	ck_assert(dp_nexthop_learn6(&lc, nh.gw6.a, &mac_b));
+	ck_assert(!dp_nexthop_learn6(&lc, stranger6.a, &mac_b));
 	ck_assert_uint_eq(lc.stats.rec_neigh_learned, 2);
 	ck_assert(dp_nexthop_gateway_known(&lc, &nh));
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 4, srv, &m, NULL), DP_NEXTHOP_ABSENT);
-	ck_assert_int_eq(dp_nexthop_table_lookup(&t, 6, stranger6, &m, NULL), DP_NEXTHOP_ABSENT);
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &srv, &m, NULL), DP_NEXTHOP_ABSENT);
+	ck_assert_int_eq(dp_nexthop_table_lookup(&t, &stranger6, &m, NULL), DP_NEXTHOP_ABSENT);
 }
 END_TEST
 
@@ -277,28 +286,28 @@ END_TEST
  * no frame is made here). */
 START_TEST(test_nexthop_mac_by_route)
 {
-	const uint8_t off[4] = {198, 19, 1, 1};
+	const struct px_addr off = {.family = PX_AF_INET, .a = {198, 19, 1, 1}};
 	uint32_t gw_be, srv_be;
 	struct rte_ether_addr m;
 
 	worker_reset();
-	memcpy(&gw_be, gw, 4);
-	memcpy(&srv_be, srv, 4);
-	dp_nexthop_table_want(&t, 4, gw, true, lc.now_ms);
-	dp_nexthop_table_want(&t, 4, srv, false, lc.now_ms);
+	gw_be = px_addr_v4(&gw);
+	srv_be = px_addr_v4(&srv);
+	dp_nexthop_table_want(&t, &gw, true, lc.now_ms);
+	dp_nexthop_table_want(&t, &srv, false, lc.now_ms);
 	lc.now_ms++;
-	ck_assert(!dp_nexthop_mac(&lc, &nh, 4, off, &m));
-	ck_assert(!dp_nexthop_mac(&lc, &nh, 4, srv, &m));
+	ck_assert(!dp_nexthop_mac(&lc, &nh, &off, &m));
+	ck_assert(!dp_nexthop_mac(&lc, &nh, &srv, &m));
 	ck_assert(dp_nexthop_learn4(&lc, gw_be, &mac_a));
-	ck_assert(dp_nexthop_mac(&lc, &nh, 4, off, &m));
+	ck_assert(dp_nexthop_mac(&lc, &nh, &off, &m));
 	ck_assert(rte_is_same_ether_addr(&m, &mac_a));
-	ck_assert(!dp_nexthop_mac(&lc, &nh, 4, srv, &m)); /* on-link: not the gateway's MAC */
+	ck_assert(!dp_nexthop_mac(&lc, &nh, &srv, &m)); /* on-link: not the gateway's MAC */
 	ck_assert(dp_nexthop_learn4(&lc, srv_be, &mac_b));
-	ck_assert(dp_nexthop_mac(&lc, &nh, 4, srv, &m));
+	ck_assert(dp_nexthop_mac(&lc, &nh, &srv, &m));
 	ck_assert(rte_is_same_ether_addr(&m, &mac_b));
 	/* No route, no MAC (and no probe). */
-	nh.has_gw4 = false;
-	ck_assert(!dp_nexthop_mac(&lc, &nh, 4, off, &m));
+	nh.gw4.family = PX_AF_NONE;
+	ck_assert(!dp_nexthop_mac(&lc, &nh, &off, &m));
 	ck_assert_uint_eq(lc.stats.rec_neigh_probes, 0);
 }
 END_TEST
@@ -356,7 +365,7 @@ writer(void *arg)
 	while (!__atomic_load_n(&stop_writer, __ATOMIC_RELAXED)) {
 		/* now_ms far apart so that learn() always writes (no "nothing new" shortcut);
 		 * odd multiples go with torn_b, even ones with torn_a. */
-		dp_nexthop_table_learn(&t, 4, srv, (flips & 1) ? &torn_b : &torn_a,
+		dp_nexthop_table_learn(&t, &srv, (flips & 1) ? &torn_b : &torn_a,
 				       flips * DP_NEXTHOP_REFRESH_MS);
 		flips++;
 	}
@@ -365,10 +374,10 @@ writer(void *arg)
 
 /* The entry the writer rewrites, to watch its sequence from the outside. */
 static const struct dp_nexthop_entry *
-entry_of(uint8_t family, const uint8_t *addr)
+entry_of(const struct px_addr *addr)
 {
 	for (unsigned i = 0; i < DP_NEXTHOP_SLOTS; i++)
-		if (t.e[i].family == family && memcmp(t.e[i].addr, addr, 4) == 0)
+		if (px_addr_eq(&t.e[i].addr, addr))
 			return &t.e[i];
 	return NULL;
 }
@@ -384,9 +393,9 @@ START_TEST(test_nexthop_table_no_torn_reads)
 	bool pinned;
 
 	reset();
-	dp_nexthop_table_want(&t, 4, srv, false, 1);
-	ck_assert(dp_nexthop_table_learn(&t, 4, srv, &torn_a, 0));
-	e = entry_of(4, srv);
+	dp_nexthop_table_want(&t, &srv, false, 1);
+	ck_assert(dp_nexthop_table_learn(&t, &srv, &torn_a, 0));
+	e = entry_of(&srv);
 	ck_assert_ptr_nonnull(e);
 	__atomic_store_n(&stop_writer, false, __ATOMIC_RELAXED);
 	ck_assert_int_eq(pthread_create(&th, NULL, writer, NULL), 0);
@@ -399,7 +408,7 @@ START_TEST(test_nexthop_table_no_torn_reads)
 	for (i = 0; i < TORN_MAX_READS && (i < TORN_MIN_READS || overlaps < TORN_MIN_OVERLAPS);
 	     i++) {
 		uint32_t s0 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
-		enum dp_nexthop_state st = dp_nexthop_table_lookup(&t, 4, srv, &m, &learned);
+		enum dp_nexthop_state st = dp_nexthop_table_lookup(&t, &srv, &m, &learned);
 		uint32_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 
 		if (st != DP_NEXTHOP_RESOLVED) {

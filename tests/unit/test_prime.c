@@ -80,7 +80,7 @@ START_TEST(test_px_prime_check_good)
 	ck_assert_uint_eq(h->ns_count, 3);
 	ck_assert_uint_eq(h->ttl, 518400);
 	ck_assert_uint_eq(h->ns[0].v4_count, 1);
-	ck_assert_uint_eq(h->ns[0].v4[0], htonl(0xc6120101));
+	ck_assert_uint_eq(px_addr_v4(&h->ns[0].addr[0]), htonl(0xc6120101));
 	ck_assert_uint_eq(h->ns[2].v6_count, 1);
 	ck_assert_uint_eq(h->checksum, px_hints_checksum(h));
 	ck_assert_uint_eq(rep.ns_count, 3);
@@ -102,7 +102,7 @@ START_TEST(test_px_prime_check_bad_address)
 	ck_assert_uint_eq(rep.rejected[PX_ADDR_LOOPBACK], 1);
 	for (unsigned i = 0; i < h->ns_count; i++)
 		for (unsigned k = 0; k < h->ns[i].v4_count; k++)
-			ck_assert_uint_ne(h->ns[i].v4[k], htonl(0x7f000001));
+			ck_assert_uint_ne(px_addr_v4(&h->ns[i].addr[k]), htonl(0x7f000001));
 }
 END_TEST
 

@@ -375,9 +375,13 @@ START_TEST(test_reload_settings_published)
 	ck_assert_int_eq(px_addr_check4(&w.cfg.addr_policy, inet_addr("198.51.100.7")),
 			 PX_ADDR_DO_NOT_QUERY);
 	/* The TCP thread's view is the same policy. */
-	ck_assert_int_eq(ctl_settings_check_addr(&w.settings, 4, (const uint8_t[]){198, 51, 100, 7}),
+	ck_assert_int_eq(ctl_settings_check_addr(&w.settings,
+						 &(const struct px_addr){.family = PX_AF_INET,
+									 .a = {198, 51, 100, 7}}),
 			 PX_ADDR_DO_NOT_QUERY);
-	ck_assert_int_eq(ctl_settings_check_addr(&w.settings, 4, (const uint8_t[]){198, 41, 0, 4}),
+	ck_assert_int_eq(ctl_settings_check_addr(&w.settings,
+						 &(const struct px_addr){.family = PX_AF_INET,
+									 .a = {198, 41, 0, 4}}),
 			 PX_ADDR_OK);
 	teardown();
 }

@@ -151,7 +151,7 @@ name_str(char *dst, const uint8_t *w)
 }
 
 static void
-addr_str(char *dst, const struct px_upq_addr *a)
+addr_str(char *dst, const struct px_addr *a)
 {
 	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->a, dst, 64);
 }
@@ -297,7 +297,7 @@ drive(unsigned max_steps)
 		char server[64], q[300];
 		struct px_reply_query rq = {0};
 		const struct rule *ru;
-		struct px_upq_addr to = act.server;
+		struct px_addr to = act.server;
 		uint64_t h = act.res;
 
 		addr_str(server, &act.server);
@@ -358,7 +358,8 @@ setup_with(const struct px_resolver_config *c)
 	for (int i = 0; i < 2; i++) {
 		hints->ns[i].name_len = (uint8_t)px_test_name(hints->ns[i].name, roots[i][0]);
 		hints->ns[i].v4_count = 1;
-		inet_pton(AF_INET, roots[i][1], &hints->ns[i].v4[0]);
+		inet_pton(AF_INET, roots[i][1], &hints->ns[i].addr[0].a);
+		hints->ns[i].addr[0].family = PX_AF_INET;
 	}
 	/* Restarts load the table from here, as a worker's resolver does from ctx->hints. */
 	px_resolver_set_hints_source(res, &hints);
@@ -594,14 +595,14 @@ START_TEST(test_resolve_policy_rejects_start_cut)
 {
 	uint8_t w[PX_DNS_NAME_BUF], z[PX_DNS_NAME_BUF];
 	struct px_resolver_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
-	struct px_upq_addr a[2];
+	struct px_addr a[2];
 	struct px_resolver_start_cut sc = {z, 0, a, 2, NULL, 0};
 	static const char *const want[] = {"198.18.0.1 test. A", "198.18.1.1 bad.test. A"};
 
 	q.qname_len = (uint8_t)px_test_name(w, "www.bad.test");
 	sc.zone_len = (uint8_t)px_test_name(z, "bad.test");
-	px_upq_addr_set4(&a[0], htonl(0x7f000001));
-	px_upq_addr_set4(&a[1], htonl(0xe0000001));
+	px_addr_set4(&a[0], htonl(0x7f000001), 0);
+	px_addr_set4(&a[1], htonl(0xe0000001), 0);
 	ck_assert_int_eq(px_resolver_start(res, &q, hints, &sc, now, 1, &act), 0);
 	ck_assert_uint_eq(res->stats.start_cut_unusable, 1);
 	ck_assert_uint_eq(res->stats.ns_addr_rejected[PX_ADDR_LOOPBACK], 1);
@@ -724,7 +725,7 @@ START_TEST(test_resolve_start_cut_named)
 {
 	uint8_t w[PX_DNS_NAME_BUF], z[PX_DNS_NAME_BUF], n1[PX_DNS_NAME_BUF], n2[PX_DNS_NAME_BUF];
 	struct px_resolver_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
-	struct px_upq_addr a[1];
+	struct px_addr a[1];
 	struct px_resolver_start_ns ns[2] = {{n1, 0, 0, NULL}, {n2, 0, 1, a}};
 	struct px_resolver_start_cut sc = {z, 0, NULL, 0, ns, 2};
 	static const char *const want[] = {"198.18.2.1 www.example.test. A"};
@@ -734,7 +735,7 @@ START_TEST(test_resolve_start_cut_named)
 	sc.zone_len = (uint8_t)px_test_name(z, "example.test");
 	ns[0].name_len = (uint8_t)px_test_name(n1, "ns.example.other");
 	ns[1].name_len = (uint8_t)px_test_name(n2, "ns1.example.test");
-	px_upq_addr_set4(&a[0], htonl(0xc6120201)); /* 198.18.2.1 */
+	px_addr_set4(&a[0], htonl(0xc6120201), 0); /* 198.18.2.1 */
 	ck_assert_int_eq(px_resolver_start(res, &q, hints, &sc, now, 1, &act), 0);
 	r = px_resolver_get(res, act.res);
 	ck_assert_ptr_nonnull(r);
@@ -768,7 +769,7 @@ cut_source_other(void *arg, const uint8_t *name, uint8_t name_len, uint16_t qtyp
 	memset(&out->sc, 0, sizeof(out->sc));
 	out->sc.zone = zone;
 	out->sc.zone_len = (uint8_t)zlen;
-	px_upq_addr_set4(&out->addr[0][0], htonl(0xc6120701)); /* 198.18.7.1 */
+	px_addr_set4(&out->addr[0][0], htonl(0xc6120701), 0); /* 198.18.7.1 */
 	out->sc.addrs = out->addr[0];
 	out->sc.addr_count = 1;
 	return true;
@@ -810,13 +811,13 @@ START_TEST(test_resolve_start_cut_from_cache)
 {
 	uint8_t w[PX_DNS_NAME_BUF], z[PX_DNS_NAME_BUF];
 	struct px_resolver_question q = {w, 0, PX_DNS_TYPE_A, PX_DNS_CLASS_IN};
-	struct px_upq_addr a[1];
+	struct px_addr a[1];
 	struct px_resolver_start_cut sc = {z, 0, a, 1, NULL, 0};
 	static const char *const want[] = {"198.18.2.1 www.example.test. A"};
 
 	q.qname_len = (uint8_t)px_test_name(w, "www.example.test");
 	sc.zone_len = (uint8_t)px_test_name(z, "example.test");
-	px_upq_addr_set4(&a[0], htonl(0xc6120201)); /* 198.18.2.1 */
+	px_addr_set4(&a[0], htonl(0xc6120201), 0); /* 198.18.2.1 */
 	ck_assert_int_eq(px_resolver_start(res, &q, hints, &sc, now, 1, &act), 0);
 	drive(10);
 	assert_sends(want, 1);
@@ -1077,12 +1078,12 @@ END_TEST
 
 START_TEST(test_resolve_stale_events)
 {
-	struct px_upq_addr other;
+	struct px_addr other;
 	uint64_t h;
 
 	ck_assert_int_eq(resolve("www.example.test", PX_DNS_TYPE_A, 1), 0);
 	h = act.res;
-	px_upq_addr_set4(&other, htonl(0xc6120201));
+	px_addr_set4(&other, htonl(0xc6120201), 0);
 	px_resolver_on_timeout(res, h, &other, now, &act);
 	ck_assert_int_eq(act.kind, PX_RES_ACT_WAIT);
 	ck_assert_uint_eq(res->stats.stale_events, 1);
@@ -1226,7 +1227,7 @@ START_TEST(test_resolve_prefers_outstanding)
 	q.qname_len = (uint8_t)px_test_name(w, "www.example.test");
 	for (unsigned i = 0; i < 16; i++) {
 		unsigned pick = px_rand_uniform(&rng, 2);
-		struct px_upq_query uq = {.server_port = PX_DNS_PORT, .qtype = PX_DNS_TYPE_A,
+		struct px_upq_query uq = {.qtype = PX_DNS_TYPE_A,
 					  .qclass = PX_DNS_CLASS_IN, .qname = tw};
 		struct px_upq_sent sent;
 		uint32_t v4;
@@ -1234,7 +1235,7 @@ START_TEST(test_resolve_prefers_outstanding)
 		/* "tEsT." A, as the worker sent it for another resolution. */
 		uq.qname_len = (uint8_t)px_test_name(tw, "tEsT");
 		inet_pton(AF_INET, roots[pick], &v4);
-		px_upq_addr_set4(&uq.server, v4);
+		px_addr_set4(&uq.server, v4, PX_DNS_PORT);
 		ck_assert_int_eq(px_upq_start(t, &rng, &uq, now, 400, &sent), 0);
 		ck_assert_int_eq(px_resolver_start(res, &q, hints, NULL, now, 1, &act), 0);
 		ck_assert_int_eq(act.kind, PX_RES_ACT_SEND);
@@ -1260,10 +1261,10 @@ static uint64_t stuck_leaves[CAP];
 static unsigned stuck_count, stuck_calls;
 static bool stuck_all;
 static uint64_t seen_top, seen_leaf;
-static struct px_upq_addr seen_server;
+static struct px_addr seen_server;
 
 static bool
-stuck_fn(void *arg, uint64_t top, uint64_t leaf, const struct px_upq_addr *server)
+stuck_fn(void *arg, uint64_t top, uint64_t leaf, const struct px_addr *server)
 {
 	ck_assert_ptr_eq(arg, &stuck_calls);
 	stuck_calls++;

@@ -155,7 +155,7 @@ name_str(char *dst, const uint8_t *w)
 }
 
 static void
-addr_str(char *dst, const struct px_upq_addr *a)
+addr_str(char *dst, const struct px_addr *a)
 {
 	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->a, dst, 64);
 }
@@ -251,7 +251,7 @@ drive(void)
 		char server[64], q[300];
 		struct px_reply_query rq = {0};
 		const struct rule *ru;
-		struct px_upq_addr to = act.server;
+		struct px_addr to = act.server;
 		uint64_t h = act.res;
 		uint32_t v4;
 
@@ -301,7 +301,8 @@ setup_with(const struct px_resolver_config *c)
 	hints->ns_count = 1;
 	hints->ns[0].name_len = (uint8_t)px_test_name(hints->ns[0].name, "a.root");
 	hints->ns[0].v4_count = 1;
-	inet_pton(AF_INET, "198.18.0.1", &hints->ns[0].v4[0]);
+	inet_pton(AF_INET, "198.18.0.1", &hints->ns[0].addr[0].a);
+	hints->ns[0].addr[0].family = PX_AF_INET;
 	px_resolver_set_hints_source(res, &hints);
 	memset(&act, 0, sizeof(act));
 	now = 1000000;
@@ -409,22 +410,22 @@ START_TEST(test_fallback_cut_cache_keeps_child_side)
 	cut.ns_count = 2;
 	cut.ns[0].name_len = (uint8_t)px_test_name(cut.ns[0].name, "ns.host.test");
 	cut.ns[0].addr_count = 2;
-	px_upq_addr_set4(&cut.ns[0].addr[0], htonl(0xc6120a63)); /* 198.18.10.99, the child's */
+	px_addr_set4(&cut.ns[0].addr[0], htonl(0xc6120a63), 0); /* 198.18.10.99, the child's */
 	cut.ns[0].addr_side[0] = PX_RES_SIDE_CHILD;
-	px_upq_addr_set4(&cut.ns[0].addr[1], htonl(0xc6120a01)); /* 198.18.10.1, the glue */
+	px_addr_set4(&cut.ns[0].addr[1], htonl(0xc6120a01), 0); /* 198.18.10.1, the glue */
 	cut.ns[0].addr_side[1] = PX_RES_SIDE_PARENT;
 	cut.ns[1].name_len = (uint8_t)px_test_name(cut.ns[1].name, "ns.liar.test");
 	cut.ns[1].addr_count = 1;
-	px_upq_addr_set4(&cut.ns[1].addr[0], htonl(0xc6120b01)); /* 198.18.11.1, glue alone */
+	px_addr_set4(&cut.ns[1].addr[0], htonl(0xc6120b01), 0); /* 198.18.11.1, glue alone */
 	len = px_cut_encode(buf, sizeof(buf), &cut, &n);
 	ck_assert_uint_gt(len, 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(px_cut_decode(buf, len, cut.zone, cut.zone_len, &out), 0);
 	ck_assert_uint_eq(out.sc.ns_count, 2);
 	ck_assert_uint_eq(out.sc.ns[0].addr_count, 1);
-	ck_assert(px_upq_addr_eq(&out.sc.ns[0].addrs[0], &cut.ns[0].addr[0]));
+	ck_assert(px_addr_eq(&out.sc.ns[0].addrs[0], &cut.ns[0].addr[0]));
 	ck_assert_uint_eq(out.sc.ns[1].addr_count, 1);
-	ck_assert(px_upq_addr_eq(&out.sc.ns[1].addrs[0], &cut.ns[1].addr[0]));
+	ck_assert(px_addr_eq(&out.sc.ns[1].addrs[0], &cut.ns[1].addr[0]));
 }
 END_TEST
 
@@ -502,14 +503,14 @@ cut_source_test(void *arg, const uint8_t *name, uint8_t name_len, uint16_t qtype
 	memset(&out->sc, 0, sizeof(out->sc));
 	out->sc.zone = zone;
 	out->sc.zone_len = (uint8_t)zlen;
-	px_upq_addr_set4(&out->addr[0][0], htonl(0xc6120101)); /* 198.18.1.1 */
+	px_addr_set4(&out->addr[0][0], htonl(0xc6120101), 0); /* 198.18.1.1 */
 	out->sc.addrs = out->addr[0];
 	out->sc.addr_count = 1;
 	return true;
 }
 
 static uint8_t sc_zone[PX_DNS_NAME_BUF];
-static struct px_upq_addr sc_addr[1];
+static struct px_addr sc_addr[1];
 static struct px_resolver_start_cut sc;
 
 /* A cached cut for zone with one bare address. */
@@ -519,7 +520,7 @@ cached_cut(const char *zone, uint32_t addr_host)
 	memset(&sc, 0, sizeof(sc));
 	sc.zone = sc_zone;
 	sc.zone_len = (uint8_t)px_test_name(sc_zone, zone);
-	px_upq_addr_set4(&sc_addr[0], htonl(addr_host));
+	px_addr_set4(&sc_addr[0], htonl(addr_host), 0);
 	sc.addrs = sc_addr;
 	sc.addr_count = 1;
 	return &sc;

@@ -749,7 +749,7 @@ setup(void)
 	hints->ttl = 518400;
 	hints->ns[0].name_len = (uint8_t)px_test_name(hints->ns[0].name, "a.root.test");
 	hints->ns[0].v4_count = 1;
-	hints->ns[0].v4[0] = ROOT_IP4;
+	px_addr_set4(&hints->ns[0].addr[0], ROOT_IP4, 0);
 	hints->checksum = px_hints_checksum(hints);
 	ctx.hints = hints;
 

@@ -373,6 +373,7 @@ START_TEST(test_tcp_segment_to_kernel)
 	uint64_t in = STAT(tcp_to_kernel);
 	struct rte_ether_addr mac;
 	struct rte_mbuf *m = NULL;
+	struct px_addr peer;
 	const uint8_t *p;
 
 	port_rx(f, frame_tcp(f, 4, H->client_mac));
@@ -383,7 +384,8 @@ START_TEST(test_tcp_segment_to_kernel)
 	ck_assert_uint_eq(p[0], 0x45);
 	ck_assert_uint_eq(m->data_len, 40);
 	rte_pktmbuf_free(m);
-	ck_assert(dp_tcp_neigh_lookup(tcp, 4, (const uint8_t *)&H->client_ip4, &mac));
+	px_addr_set4(&peer, H->client_ip4, 0);
+	ck_assert(dp_tcp_neigh_lookup(tcp, &peer, &mac));
 	ck_assert_mem_eq(mac.addr_bytes, H->client_mac, 6);
 
 	/* The same client seen behind a router: the newest MAC wins. */
@@ -392,7 +394,8 @@ START_TEST(test_tcp_segment_to_kernel)
 	ck_assert_uint_eq(rte_pktmbuf_mtod(m, const uint8_t *)[0] >> 4, 6);
 	ck_assert_uint_eq(m->data_len, 60);
 	rte_pktmbuf_free(m);
-	ck_assert(dp_tcp_neigh_lookup(tcp, 6, H->client_ip6, &mac));
+	px_addr_set6(&peer, H->client_ip6, 0);
+	ck_assert(dp_tcp_neigh_lookup(tcp, &peer, &mac));
 	ck_assert_mem_eq(mac.addr_bytes, router_mac, 6);
 	ck_assert_uint_eq(STAT(tcp_to_kernel), in + 2);
 }

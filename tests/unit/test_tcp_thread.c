@@ -119,9 +119,8 @@ up_request(uint16_t id, uint32_t timeout_ms)
 	mt = dp_tcp_meta(m);
 	memset(mt, 0, sizeof(*mt));
 	mt->kind = DP_TCP_MSG_UP_QUERY;
-	mt->family = 4;
 	mt->timeout_ms = timeout_ms;
-	memcpy(mt->addr, &lo, 4);
+	px_addr_set4(&mt->peer, lo, 0);
 	return m;
 }
 

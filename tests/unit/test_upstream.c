@@ -24,20 +24,20 @@ static struct px_upq_query q;
 static struct px_upq_sent sent;
 static struct px_upq_done done;
 
-static struct px_upq_addr
+static struct px_addr
 addr(const char *s)
 {
-	struct px_upq_addr a;
+	struct px_addr a;
 	uint8_t buf[16];
 
 	if (strchr(s, ':') != NULL) {
 		ck_assert_int_eq(inet_pton(AF_INET6, s, buf), 1);
-		px_upq_addr_set6(&a, buf);
+		px_addr_set6(&a, buf, 0);
 	} else {
 		uint32_t v4;
 
 		ck_assert_int_eq(inet_pton(AF_INET, s, &v4), 1);
-		px_upq_addr_set4(&a, v4);
+		px_addr_set4(&a, v4, 0);
 	}
 	return a;
 }
@@ -61,7 +61,7 @@ static void
 query_set(const char *server, const char *name, uint32_t cookie)
 {
 	q.server = addr(server);
-	q.server_port = PX_DNS_PORT;
+	q.server.port = PX_DNS_PORT;
 	q.qtype = PX_DNS_TYPE_A;
 	q.qclass = PX_DNS_CLASS_IN;
 	q.qname_len = (uint8_t)px_test_name(qname, name);
@@ -77,7 +77,6 @@ reply_for(const struct px_upq_sent *s, const char *server, const char *name, uin
 {
 	struct px_upq_reply rep = {
 	    .src = addr(server),
-	    .sport = PX_DNS_PORT,
 	    .dport = s->sport,
 	    .id = s->id,
 	    .qtype = PX_DNS_TYPE_A,
@@ -85,6 +84,7 @@ reply_for(const struct px_upq_sent *s, const char *server, const char *name, uin
 	    .qname = buf,
 	};
 
+	rep.src.port = PX_DNS_PORT;
 	if (name != NULL) {
 		rep.qname_len = (uint8_t)px_test_name(buf, name);
 	} else {
@@ -249,12 +249,12 @@ START_TEST(test_dp_upq_match_accepts)
 	ck_assert_uint_eq(done.deadline_ms, 1300);
 	ck_assert_uint_eq(done.sport, sent.sport);
 	ck_assert_uint_eq(done.id, sent.id);
-	ck_assert_uint_eq(done.server_port, PX_DNS_PORT);
+	ck_assert_uint_eq(done.server.port, PX_DNS_PORT);
 	ck_assert_uint_eq(done.qtype, PX_DNS_TYPE_A);
 	ck_assert_uint_eq(done.qclass, PX_DNS_CLASS_IN);
 	ck_assert_uint_eq(done.qname_len, 18);
 	ck_assert_mem_eq(done.qname, "\3www\7example\4test", 18);
-	ck_assert(px_upq_addr_eq(&done.server, &q.server));
+	ck_assert(px_addr_eq(&done.server, &q.server));
 	ck_assert_uint_eq(px_upq_outstanding(t), 0);
 	ck_assert_uint_eq(px_upq_stats(t)->matched, 1);
 	/* It left the wheel too. */
@@ -276,9 +276,10 @@ START_TEST(test_dp_upq_match_ipv6)
 	ck_assert_int_eq(px_upq_match(t, &rep, &done), PX_UPQ_WRONG_ADDR);
 	/* The same 16 bytes under the other family are another address. */
 	rep.src = addr("2001:db8::53");
-	rep.src.family = PX_UPQ_AF_INET;
+	rep.src.family = PX_AF_INET;
 	ck_assert_int_eq(px_upq_match(t, &rep, &done), PX_UPQ_WRONG_ADDR);
 	rep.src = addr("2001:db8::53");
+	rep.src.port = PX_DNS_PORT;
 	ck_assert_int_eq(px_upq_match(t, &rep, &done), PX_UPQ_MATCH);
 	ck_assert_uint_eq(done.cookie, 7);
 }
@@ -311,9 +312,9 @@ START_TEST(test_dp_upq_match_forged)
 	ck_assert_uint_eq(st->drop_wrong_addr, 2);
 
 	rep = good;
-	rep.sport = 5353;
+	rep.src.port = 5353;
 	ck_assert_int_eq(px_upq_match(t, &rep, &done), PX_UPQ_WRONG_PORT);
-	rep.sport = sent.sport;
+	rep.src.port = sent.sport;
 	ck_assert_int_eq(px_upq_match(t, &rep, &done), PX_UPQ_WRONG_PORT);
 	ck_assert_uint_eq(st->drop_wrong_port, 2);
 
@@ -499,7 +500,7 @@ END_TEST
 
 START_TEST(test_dp_upq_server_rtt_smoothing)
 {
-	struct px_upq_addr a = addr("192.0.2.1"), b = addr("192.0.2.2"), c = addr("2001:db8::1");
+	struct px_addr a = addr("192.0.2.1"), b = addr("192.0.2.2"), c = addr("2001:db8::1");
 	struct px_upq_server_info info;
 
 	ck_assert_uint_eq(px_upq_server_rto(t, &a, 0), PX_UPQ_RTT_UNKNOWN_MS);
@@ -545,10 +546,10 @@ START_TEST(test_dp_upq_server_rtt_smoothing)
 	ck_assert_int_eq(px_upq_set_rto_min(t, 200), 0);
 	ck_assert_uint_eq(px_upq_server_rto(t, &b, 0), 200);
 	ck_assert_uint_eq(px_upq_server_rto(t, &c, 0), PX_UPQ_RTO_MAX_MS);
-	ck_assert_uint_eq(px_upq_server_rto(t, &(struct px_upq_addr){.family = PX_UPQ_AF_INET}, 0),
+	ck_assert_uint_eq(px_upq_server_rto(t, &(struct px_addr){.family = PX_AF_INET}, 0),
 			  PX_UPQ_RTT_UNKNOWN_MS);
 	ck_assert_int_eq(px_upq_set_rto_min(t, 500), 0);
-	ck_assert_uint_eq(px_upq_server_rto(t, &(struct px_upq_addr){.family = PX_UPQ_AF_INET}, 0),
+	ck_assert_uint_eq(px_upq_server_rto(t, &(struct px_addr){.family = PX_AF_INET}, 0),
 			  500);
 	ck_assert_int_eq(px_upq_set_rto_min(t, PX_UPQ_RTO_FLOOR_MIN_MS - 1), -EINVAL);
 	ck_assert_int_eq(px_upq_set_rto_min(t, PX_UPQ_RTO_MAX_MS + 1), -EINVAL);
@@ -558,7 +559,7 @@ END_TEST
 
 START_TEST(test_dp_upq_server_backoff)
 {
-	struct px_upq_addr a = addr("192.0.2.1"), u = addr("192.0.2.9");
+	struct px_addr a = addr("192.0.2.1"), u = addr("192.0.2.9");
 	struct px_upq_server_info info;
 	const uint64_t now = 10000;
 
@@ -610,7 +611,7 @@ START_TEST(test_dp_upq_server_backoff)
 END_TEST
 
 static unsigned
-count_picks(const struct px_upq_addr *cand, unsigned n, unsigned trials, unsigned *hits,
+count_picks(const struct px_addr *cand, unsigned n, unsigned trials, unsigned *hits,
 	    uint64_t now)
 {
 	memset(hits, 0, n * sizeof(*hits));
@@ -626,7 +627,7 @@ count_picks(const struct px_upq_addr *cand, unsigned n, unsigned trials, unsigne
 
 START_TEST(test_dp_upq_server_select_fastest)
 {
-	struct px_upq_addr c[4] = {
+	struct px_addr c[4] = {
 	    addr("192.0.2.1"),
 	    addr("192.0.2.2"),
 	    addr("2001:db8::3"),
@@ -664,7 +665,7 @@ END_TEST
 
 START_TEST(test_dp_upq_server_select_explores_unknown)
 {
-	struct px_upq_addr c[4] = {
+	struct px_addr c[4] = {
 	    addr("192.0.2.1"),
 	    addr("192.0.2.2"),
 	    addr("192.0.2.3"),
@@ -697,14 +698,14 @@ END_TEST
  * use survives any number of one-off ones. */
 START_TEST(test_dp_upq_server_table_lru)
 {
-	struct px_upq_addr busy = addr("198.51.100.1"), other;
+	struct px_addr busy = addr("198.51.100.1"), other;
 	struct px_upq_server_info info;
 	uint64_t now = 0;
 	unsigned known = 0;
 
 	px_upq_server_update(t, &busy, 30, now);
 	for (uint32_t i = 0; i < 4 * PX_UPQ_SERVERS; i++) {
-		px_upq_addr_set4(&other, htonl(0x0a000000u + i));
+		px_addr_set4(&other, htonl(0x0a000000u + i), 0);
 		px_upq_server_update(t, &other, 50, ++now);
 		if (i % 2 == 0)
 			px_upq_server_update(t, &busy, 30, ++now);
@@ -713,7 +714,7 @@ START_TEST(test_dp_upq_server_table_lru)
 	ck_assert_uint_eq(info.srtt_ms, 30);
 	ck_assert_uint_ge(px_upq_stats(t)->server_evictions, 3 * PX_UPQ_SERVERS);
 	for (uint32_t i = 0; i < 4 * PX_UPQ_SERVERS; i++) {
-		px_upq_addr_set4(&other, htonl(0x0a000000u + i));
+		px_addr_set4(&other, htonl(0x0a000000u + i), 0);
 		known += px_upq_server_info(t, &other, now, &info);
 	}
 	ck_assert_uint_lt(known, PX_UPQ_SERVERS);
@@ -924,7 +925,7 @@ END_TEST
  */
 START_TEST(test_dp_upq_case_fallback)
 {
-	const struct px_upq_addr a = addr("192.0.2.1"), b = addr("192.0.2.2");
+	const struct px_addr a = addr("192.0.2.1"), b = addr("192.0.2.2");
 	uint8_t rbuf[PX_DNS_NAME_BUF];
 	struct px_upq_server_info info;
 	struct px_upq_reply rep;
@@ -978,7 +979,7 @@ END_TEST
  * case; entries leave it when they leave the table, in any order, duplicates included. */
 START_TEST(test_dp_upq_find)
 {
-	const struct px_upq_addr cand[3] = {addr("192.0.2.9"), addr("192.0.2.2"),
+	const struct px_addr cand[3] = {addr("192.0.2.9"), addr("192.0.2.2"),
 					    addr("192.0.2.1")};
 	uint8_t other[PX_DNS_NAME_BUF], rbuf[PX_DNS_NAME_BUF];
 	struct px_upq_sent s1, s2, s3;
@@ -1004,9 +1005,9 @@ START_TEST(test_dp_upq_find)
 	probe.server = addr("192.0.2.2");
 	ck_assert_uint_eq(px_upq_find(t, &probe, &cookie), 0);
 	probe.server = q.server;
-	probe.server_port = 5353;
+	probe.server.port = 5353;
 	ck_assert_uint_eq(px_upq_find(t, &probe, &cookie), 0);
-	probe.server_port = PX_DNS_PORT;
+	probe.server.port = PX_DNS_PORT;
 	probe.qtype = PX_DNS_TYPE_AAAA;
 	ck_assert_uint_eq(px_upq_find(t, &probe, &cookie), 0);
 	probe.qtype = PX_DNS_TYPE_A;
@@ -1091,7 +1092,7 @@ START_TEST(test_dp_upq_late_reply)
 	bad.src = addr("192.0.2.9");
 	ck_assert_int_eq(px_upq_match(t, &bad, &done), PX_UPQ_NO_SUCH_QUERY);
 	bad = rep;
-	bad.sport = 5353;
+	bad.src.port = 5353;
 	ck_assert_int_eq(px_upq_match(t, &bad, &done), PX_UPQ_NO_SUCH_QUERY);
 	bad = rep;
 	bad.id ^= 1;
@@ -1119,7 +1120,7 @@ START_TEST(test_dp_upq_late_reply)
 
 	memset(&done, 0xff, sizeof(done));
 	ck_assert_int_eq(px_upq_match(t, &rep, &done), PX_UPQ_LATE);
-	ck_assert(px_upq_addr_eq(&done.server, &q.server));
+	ck_assert(px_addr_eq(&done.server, &q.server));
 	ck_assert_uint_eq(done.sent_ms, 1000);
 	ck_assert_uint_eq(done.sport, sent.sport);
 	ck_assert_uint_eq(done.id, sent.id);

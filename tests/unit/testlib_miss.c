@@ -60,7 +60,7 @@ hints_one_root(void)
 	h->ttl = 518400;
 	h->ns[0].name_len = (uint8_t)px_test_name(h->ns[0].name, "a.root.test");
 	h->ns[0].v4_count = 1;
-	h->ns[0].v4[0] = ROOT_IP4;
+	px_addr_set4(&h->ns[0].addr[0], ROOT_IP4, 0);
 	h->checksum = px_hints_checksum(h);
 	return h;
 }
@@ -520,9 +520,9 @@ tm_check_up_query(struct rte_mbuf *m, const struct tm_upq *q, const char *zone)
 	struct tm_upq tq;
 
 	ck_assert_uint_eq(mt->kind, DP_TCP_MSG_UP_QUERY);
-	ck_assert_uint_eq(mt->family, 4);
+	ck_assert_uint_eq(mt->peer.family, PX_AF_INET);
 	ck_assert_uint_eq(mt->worker, 0);
-	ck_assert_mem_eq(mt->addr, &q->dst, 4);
+	ck_assert_mem_eq(mt->peer.a, &q->dst, 4);
 	ck_assert_uint_eq(mt->timeout_ms, DP_TCP_UP_TIMEOUT_MS);
 	ck_assert_uint_ne(mt->res, 0);
 	ck_assert_uint_lt(mt->send_idx, TM_SLOTS);
