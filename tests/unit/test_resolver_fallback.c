@@ -24,7 +24,7 @@
 #define AD 2
 #define CAP 8
 
-enum kind { K_REFER, K_A, K_NX, K_REFUSED, K_SERVFAIL, K_WRONG_TYPE };
+enum kind { K_REFER, K_A, K_NX, K_REFUSED, K_SERVFAIL, K_WRONG_TYPE, K_WRONG_TYPE_NOAA };
 
 struct rule {
 	const char *server;
@@ -119,6 +119,12 @@ static const struct rule internet[] = {
 	 .addr = "192.0.2.18"},
 	{"198.18.17.1", "wrongtype.test", true, PX_DNS_TYPE_A, K_A, .addr = "192.0.2.18"},
 	{"198.18.17.2", "wrongtype.test", true, 0, K_A, .addr = "192.0.2.19"},
+	/* wrongtype2.test: its first server does the same without AA, the second is sound. */
+	{"198.18.1.1", "wrongtype2.test", true, 0, K_REFER, "wrongtype2.test",
+	 {"ns1.wrongtype2.test", "ns2.wrongtype2.test"},
+	 {{"ns1.wrongtype2.test", "198.18.17.3"}, {"ns2.wrongtype2.test", "198.18.17.4"}}},
+	{"198.18.17.3", "wrongtype2.test", true, 0, K_WRONG_TYPE_NOAA, .addr = "192.0.2.18"},
+	{"198.18.17.4", "wrongtype2.test", true, 0, K_A, .addr = "192.0.2.20"},
 };
 
 static struct px_addr_policy policy;
@@ -201,8 +207,9 @@ build(const struct rule *ru, const char *q, uint16_t qtype)
 	case K_SERVFAIL:
 		px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_RCODE_SERVFAIL, q, qtype);
 		break;
-	case K_WRONG_TYPE: /* an A record for an AAAA question, no AA, nothing else */
-		px_test_msg_start(&m, 1, PX_DNS_QR, q, qtype);
+	case K_WRONG_TYPE: /* an A record for an AAAA question, AA, nothing else */
+	case K_WRONG_TYPE_NOAA: /* the same without AA */
+		px_test_msg_start(&m, 1, ru->kind == K_WRONG_TYPE ? aa : PX_DNS_QR, q, qtype);
 		px_test_msg_addr(&m, AN, NULL, ru->addr);
 		break;
 	}
@@ -646,8 +653,9 @@ START_TEST(test_fallback_rejected_glue_after_glueless)
 }
 END_TEST
 
-/* A server answering an AAAA question with an A record: the record is ignored and the reply
- * is a NODATA answer from that server (not a lame server, so no other server is asked). */
+/* An authoritative server answering an AAAA question with an A record: the record is ignored
+ * and the reply is a NODATA answer from that server (not a lame server, so no other server is
+ * asked). */
 START_TEST(test_fallback_wrong_type_is_nodata)
 {
 	resolve_from("www.wrongtype.test", PX_DNS_TYPE_AAAA, NULL);
@@ -658,6 +666,19 @@ START_TEST(test_fallback_wrong_type_is_nodata)
 	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_LAME], 0);
 	ck_assert_uint_eq(res->stats.answer_type_mismatch, 1);
 	ck_assert_uint_eq(res->stats.nodata, 1);
+}
+END_TEST
+
+/* The same without AA is a lame server: the next one is asked, and its answer is the one. */
+START_TEST(test_fallback_wrong_type_not_aa_is_lame)
+{
+	resolve_from("www.wrongtype2.test", PX_DNS_TYPE_AAAA, NULL);
+	ck_assert_int_eq(act.kind, PX_RES_ACT_ANSWER);
+	ck_assert(act.nodata);
+	ck_assert(sent("198.18.17.3 www.wrongtype2.test. AAAA"));
+	ck_assert(sent("198.18.17.4 www.wrongtype2.test. AAAA"));
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_LAME], 1);
+	ck_assert_uint_eq(res->stats.answer_type_mismatch, 1);
 }
 END_TEST
 
@@ -687,7 +708,8 @@ fallback_suite(void)
 	   tcase_add_test(tc, test_fallback_rejected_glue_looked_up_last);
 	   tcase_add_test(tc, test_fallback_rejected_glue_lookup_checked);
 	   tcase_add_test(tc, test_fallback_rejected_glue_after_glueless));
-	TC("wrong_type", tcase_add_test(tc, test_fallback_wrong_type_is_nodata));
+	TC("wrong_type", tcase_add_test(tc, test_fallback_wrong_type_is_nodata);
+	   tcase_add_test(tc, test_fallback_wrong_type_not_aa_is_lame));
 #undef TC
 	return s;
 }
