@@ -24,7 +24,7 @@
 #define AD 2
 #define CAP 8
 
-enum kind { K_REFER, K_A, K_NX, K_REFUSED, K_SERVFAIL, K_WRONG_TYPE, K_WRONG_TYPE_NOAA };
+enum kind { K_REFER, K_A, K_NX, K_REFUSED, K_SERVFAIL, K_WRONG_TYPE, K_WRONG_TYPE_NOAA, K_CNAME };
 
 struct rule {
 	const char *server;
@@ -35,7 +35,7 @@ struct rule {
 	const char *zone; /* K_REFER: the delegation; K_NX: the SOA owner */
 	const char *ns[4];
 	const char *glue[4][2]; /* owner, address: the owner need not be one of ns */
-	const char *addr;       /* K_A, K_WRONG_TYPE */
+	const char *addr;       /* K_A, K_WRONG_TYPE; K_CNAME: the target */
 };
 
 static const struct rule internet[] = {
@@ -110,6 +110,16 @@ static const struct rule internet[] = {
 	{"198.18.22.1", "multi.test", true, 0, K_A, .addr = "192.0.2.23"},
 	{"198.18.1.1", "host7.test", true, 0, K_REFER, "host7.test", {"ns.host7.test"},
 	 {{"ns.host7.test", "198.18.22.50"}}},
+
+	/* cna.test: the caches' cut names 198.18.23.1, silent for it; the parent names
+	 * 198.18.23.2, which aliases www.cna.test to www.cnb.test, a zone of the same name length
+	 * that 198.18.23.1 does serve. */
+	{"198.18.1.1", "cna.test", true, 0, K_REFER, "cna.test", {"ns.cna.test"},
+	 {{"ns.cna.test", "198.18.23.2"}}},
+	{"198.18.23.2", "www.cna.test", false, 0, K_CNAME, .addr = "www.cnb.test"},
+	{"198.18.1.1", "cnb.test", true, 0, K_REFER, "cnb.test", {"ns.cnb.test"},
+	 {{"ns.cnb.test", "198.18.23.1"}}},
+	{"198.18.23.1", "cnb.test", true, 0, K_A, .addr = "192.0.2.24"},
 
 	/* oob.test: served by ns.example.other, with glue the .test server has no say over. */
 	{"198.18.1.1", "oob.test", true, 0, K_REFER, "oob.test", {"ns.example.other"},
@@ -230,6 +240,10 @@ build(const struct rule *ru, const char *q, uint16_t qtype)
 		break;
 	case K_SERVFAIL:
 		px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_RCODE_SERVFAIL, q, qtype);
+		break;
+	case K_CNAME:
+		px_test_msg_start(&m, 1, aa, q, qtype);
+		px_test_msg_target(&m, AN, q, PX_DNS_TYPE_CNAME, 300, ru->addr);
 		break;
 	case K_WRONG_TYPE: /* an A record for an AAAA question, AA, nothing else */
 	case K_WRONG_TYPE_NOAA: /* the same without AA */
@@ -649,6 +663,20 @@ START_TEST(test_fallback_cached_cut_timeout_other_zone)
 }
 END_TEST
 
+/* The marks of a cached cut given up are the old name's: after a CNAME restart a server that
+ * timed out for cna.test is asked for cnb.test (a zone of the same name length). */
+START_TEST(test_fallback_cached_cut_marks_not_after_cname)
+{
+	px_resolver_set_cut_source(res, cut_source_test, NULL);
+	resolve_from("www.cna.test", PX_DNS_TYPE_A, cached_cut("cna.test", 0xc6121701));
+	ck_assert_int_eq(act.kind, PX_RES_ACT_ANSWER);
+	ck_assert_uint_eq(act.an_count, 2);
+	ck_assert(sent("198.18.23.1 www.cna.test. A"));
+	ck_assert(sent("198.18.23.1 www.cnb.test. A"));
+	ck_assert_uint_eq(res->stats.fb_parent_cut, 1);
+}
+END_TEST
+
 static uint8_t ns_names[3][PX_DNS_NAME_BUF];
 static struct px_addr ns_addrs[3];
 static struct px_resolver_start_ns sc_ns[3];
@@ -833,7 +861,8 @@ fallback_suite(void)
 	   tcase_add_test(tc, test_fallback_cached_cut_lame_parent_server);
 	   tcase_add_test(tc, test_fallback_cached_cut_timeout_other_zone);
 	   tcase_add_test(tc, test_fallback_cached_cut_up_before_lookups);
-	   tcase_add_test(tc, test_fallback_cached_cut_unreachable_stays));
+	   tcase_add_test(tc, test_fallback_cached_cut_unreachable_stays);
+	   tcase_add_test(tc, test_fallback_cached_cut_marks_not_after_cname));
 	TC("glue", tcase_add_test(tc, test_fallback_out_of_bailiwick_glue_resolved);
 	   tcase_add_test(tc, test_fallback_rejected_glue_looked_up_last);
 	   tcase_add_test(tc, test_fallback_rejected_glue_lookup_checked);
