@@ -248,9 +248,11 @@ count_rejected(struct dp_lcore *lc, enum px_addr_reason why)
 /*
  * Carries out a SEND action: joins the identical query outstanding if there is one, else starts
  * one (miss_query_send). Returns 0 when the resolution waits on a query (sent, or dropped for want
- * of a neighbour or an mbuf: counted, and its deadline will report it to the resolver), or -1
- * when it could not even be started (the address policy refused the server, no route for its
- * family, no free slot): the caller reports that to the resolver as a failed server at once.
+ * of a neighbour or an mbuf: counted, and its deadline will report it to the resolver),
+ * -EHOSTUNREACH when this host has no route to the server (off-link without a gateway of its
+ * family), or -1 when it could not even be started otherwise (the address policy refused the
+ * server, no free slot): the caller reports that to the resolver at once, as an unreachable
+ * server (a local problem: EDE Network Error) or a failed one.
  */
 static int
 miss_send(struct dp_lcore *lc, const struct px_resolver_action *act)
@@ -265,8 +267,11 @@ miss_send(struct dp_lcore *lc, const struct px_resolver_action *act)
 		count_rejected(lc, why);
 		return -1;
 	}
-	if (unlikely(dp_nexthop_route(&lc->ctx->port, &rc->nexthop, srv, &on_link) == NULL ||
-		     (uint32_t)act->res >= rc->conf.slots)) {
+	if (unlikely(dp_nexthop_route(&lc->ctx->port, &rc->nexthop, srv, &on_link) == NULL)) {
+		DP_STAT_INC(lc, rec_drop_family);
+		return -EHOSTUNREACH;
+	}
+	if (unlikely((uint32_t)act->res >= rc->conf.slots)) {
 		DP_STAT_INC(lc, rec_drop_family);
 		return -1;
 	}
@@ -488,6 +493,7 @@ miss_run(struct dp_lcore *lc, struct px_resolver_action *act)
 	struct dp_miss *rc = lc->miss;
 	struct px_addr server;
 	uint64_t res;
+	int ret;
 
 	/* Each step marks one more address failed, so this ends; the bound is a backstop. */
 	for (unsigned step = 0; step < 4096; step++) {
@@ -499,12 +505,16 @@ miss_run(struct dp_lcore *lc, struct px_resolver_action *act)
 		case PX_RES_ACT_WAIT:
 			return;
 		case PX_RES_ACT_SEND:
-			if (miss_send(lc, act) == 0)
+			ret = miss_send(lc, act);
+			if (ret == 0)
 				return;
 			/* The callee overwrites act: pass copies. */
 			res = act->res;
 			server = act->server;
-			px_resolver_on_timeout(rc->res, res, &server, lc->now_ms, act);
+			if (ret == -EHOSTUNREACH)
+				px_resolver_on_unreachable(rc->res, res, &server, lc->now_ms, act);
+			else
+				px_resolver_on_timeout(rc->res, res, &server, lc->now_ms, act);
 			continue;
 		case PX_RES_ACT_ANSWER:
 		case PX_RES_ACT_SERVFAIL:

@@ -368,18 +368,6 @@ is_mismatch(const struct ctx *c, const struct px_reply_ixrr *e)
 }
 
 static bool
-has_mismatch(const struct ctx *c)
-{
-	const struct px_reply_index *ix = c->ix;
-
-	for (unsigned i = ix->sec_first[PX_REPLY_SEC_ANSWER];
-	     i < ix->sec_first[PX_REPLY_SEC_ANSWER + 1]; i++)
-		if (is_mismatch(c, &ix->rr[i]))
-			return true;
-	return false;
-}
-
-static bool
 is_link(const struct px_reply *r, uint16_t off)
 {
 	for (unsigned i = 0; i < r->cname_count; i++)
@@ -586,8 +574,9 @@ classify_records(struct ctx *c)
 		return PX_REPLY_REFERRAL;
 	if (r->cname_count != 0)
 		return PX_REPLY_CNAME;
-	if (has_mismatch(c))
-		return PX_REPLY_NODATA;
+	/* Answer records of another type at sname (rule 9c') were left out and counted by the
+	 * walk; they make no NODATA by themselves: only an authoritative server says the name has
+	 * no such data, and stray NS records make the server lame whatever else it sent. */
 	if (lame == PX_REPLY_LAME_NONE && !r->aa)
 		lame = PX_REPLY_LAME_EMPTY;
 	r->lame = lame;

@@ -78,34 +78,38 @@ res_keep_parent_side(struct px_resolver *r, const struct px_resolution *sub,
 
 /*
  * The NS entry of s's cut to look up next, once no address is left to ask (or
- * s->cut.ns_count): a glueless name first; then, as fallbacks, a name outside the zone whose
+ * s->cut.ns_count): a glueless name first; then, if fallbacks, a name outside the zone whose
  * glue all failed and that was never looked up (its own zone may know an address that works),
  * and last a name outside the zone whose glue the policy rejected (what the lookup returns
- * goes through the policy again). The entry chosen is left GLUELESS for res_advance().
+ * goes through the policy again). The entry chosen is left GLUELESS for res_advance(), and
+ * *why says which of the three it is (counted by the caller once the lookup starts).
  */
 unsigned
-res_next_lookup(struct px_resolver *r, struct px_resolution *s)
+res_next_lookup(struct px_resolution *s, bool fallbacks, enum px_resolver_lookup *why)
 {
 	struct px_resolver_cut *cut = &s->cut;
 	unsigned i;
 
+	*why = PX_RES_LOOKUP_GLUELESS;
 	for (i = 0; i < cut->ns_count; i++)
 		if (cut->ns[i].state == PX_RES_NS_GLUELESS)
 			return i;
+	if (!fallbacks)
+		return cut->ns_count;
 	for (i = 0; i < cut->ns_count; i++) {
 		struct px_resolver_ns *ns = &cut->ns[i];
 
 		if (ns->state == PX_RES_NS_GLUE && ns->name_len != 0 && ns->lookups == 0 &&
 		    !px_reply_name_in(ns->name, ns->name_len, cut->zone, cut->zone_len)) {
 			ns->state = PX_RES_NS_GLUELESS;
-			r->stats.fb_child_lookup++;
+			*why = PX_RES_LOOKUP_CHILD;
 			return i;
 		}
 	}
 	for (i = 0; i < cut->ns_count; i++) {
 		if (cut->ns[i].state == PX_RES_NS_REJECTED) {
 			cut->ns[i].state = PX_RES_NS_GLUELESS;
-			r->stats.fb_rejected_lookup++;
+			*why = PX_RES_LOOKUP_REJECTED;
 			return i;
 		}
 	}
@@ -117,7 +121,9 @@ res_next_lookup(struct px_resolver *r, struct px_resolution *s)
  * by the closest cut the cut source knows above it (else the root hints), whose servers are
  * asked again and whose referral brings the zone's current servers. It counts as a referral.
  * Returns 0 with the new cut in place, -ENOENT when the cut did not come from the cache (or is
- * the root's), or -E2BIG when max_referrals are used up.
+ * the root's), -ENETUNREACH when every address it had was unreachable (no query left this
+ * host: a stale cut is not the cause, and asking further only spends the deadline), or -E2BIG
+ * when max_referrals are used up.
  */
 int
 res_cut_parent(struct px_resolver *r, struct px_resolution *s)
@@ -128,16 +134,29 @@ res_cut_parent(struct px_resolver *r, struct px_resolution *s)
 
 	if (!s->cut_cached || len <= 1)
 		return -ENOENT;
+	if (res_cut_fail(r, &s->cut) == PX_RES_FAIL_NETWORK)
+		return -ENETUNREACH;
 	if (s->referrals >= r->cfg.max_referrals)
 		return -E2BIG;
 	memcpy(zone, s->cut.zone, len);
 	up = 1u + zone[0];
+	/* Remembered with the zone: a server failed for this zone (lame, silent...) fails the
+	 * same question in a fresh cut of it again, but may well serve another zone (a parent
+	 * server lame for the child it no longer serves). */
 	for (unsigned i = 0; i < s->cut.ns_count; i++) {
 		const struct px_resolver_ns *ns = &s->cut.ns[i];
 
-		for (unsigned j = 0; j < ns->addr_count && s->fb_failed_count < PX_RES_FB_FAILED; j++)
-			if (ns->addr_state[j] >= PX_RES_ADDR_FAILED)
-				s->fb_failed[s->fb_failed_count++] = ns->addr[j];
+		for (unsigned j = 0; j < ns->addr_count && s->fb_failed_count < PX_RES_FB_FAILED;
+		     j++) {
+			struct px_resolver_fb_mark *mk = &s->fb_failed[s->fb_failed_count];
+
+			if (ns->addr_state[j] < PX_RES_ADDR_FAILED)
+				continue;
+			mk->addr = ns->addr[j];
+			mk->zone_len = (uint8_t)len;
+			mk->state = ns->addr_state[j];
+			s->fb_failed_count++;
+		}
 	}
 	s->referrals++;
 	r->stats.fb_parent_cut++;
@@ -154,17 +173,24 @@ res_cut_parent(struct px_resolver *r, struct px_resolution *s)
 	return 0;
 }
 
-/* Marks the addresses of s's cut that failed in a cut s gave up (res_cut_parent) as failed
- * here too: the parent may well hand out the same servers again. */
+/* Marks the addresses of s's cut that failed in a cut of the same zone that s gave up
+ * (res_cut_parent) the same way here (failed, or unreachable): the parent may well hand out
+ * the same servers again. The zone is told by its length alone: the marks' zones and the cut's
+ * are all suffixes of sname (the marks are dropped when sname changes, res_set_sname). */
 void
 res_cut_mark_failed(struct px_resolution *s)
 {
-	for (unsigned k = 0; k < s->fb_failed_count; k++)
+	for (unsigned k = 0; k < s->fb_failed_count; k++) {
+		const struct px_resolver_fb_mark *mk = &s->fb_failed[k];
+
+		if (mk->zone_len != s->cut.zone_len)
+			continue;
 		for (unsigned i = 0; i < s->cut.ns_count; i++) {
 			struct px_resolver_ns *ns = &s->cut.ns[i];
 
 			for (unsigned j = 0; j < ns->addr_count; j++)
-				if (px_addr_eq(&ns->addr[j], &s->fb_failed[k]))
-					ns->addr_state[j] = PX_RES_ADDR_FAILED;
+				if (px_addr_eq(&ns->addr[j], &mk->addr))
+					ns->addr_state[j] = mk->state;
 		}
+	}
 }

@@ -29,6 +29,8 @@ res_set_sname(struct px_resolution *s, const uint8_t *name, unsigned len)
 	s->sname_len = (uint8_t)len;
 	s->sname_labels = (uint8_t)res_labels(s->sname, len);
 	s->qmin_steps = 0;
+	/* The cuts given up were for the old name's zones (res_cut_mark_failed). */
+	s->fb_failed_count = 0;
 }
 
 static bool
@@ -421,6 +423,7 @@ res_advance(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms,
 	       struct px_resolver_action *act)
 {
 	struct px_resolution *top = &r->pool[s->top];
+	enum px_resolver_lookup why;
 	unsigned ni, ai;
 
 	if (now_ms >= s->deadline_ms) {
@@ -453,15 +456,26 @@ res_advance(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms,
 			act->zone_len = s->cut.zone_len;
 			return;
 		}
-		ni = res_next_lookup(r, s);
+		/* A cached cut goes up (res_cut_parent) before its fallback lookups: a stale cut
+		 * is the likelier cause of its servers all failing, one referral from the parent
+		 * fixes it, and each lookup of a name whose glue failed could spend up to two of
+		 * the tree's max_glueless, so that with a few such names going up would never be
+		 * reached. When it cannot go up, the lookups are still tried. */
+		ni = res_next_lookup(s, !s->cut_cached, &why);
 		if (ni == s->cut.ns_count) {
 			int ret = res_cut_parent(r, s);
 
 			if (ret == 0)
 				continue;
-			res_fail(r, s, ret == -E2BIG ? PX_RES_FAIL_REFERRALS : res_cut_fail(r, &s->cut),
-				 now_ms, act);
-			return;
+			if (s->cut_cached)
+				ni = res_next_lookup(s, true, &why);
+			if (ni == s->cut.ns_count) {
+				res_fail(r, s,
+					 ret == -E2BIG ? PX_RES_FAIL_REFERRALS
+						       : res_cut_fail(r, &s->cut),
+					 now_ms, act);
+				return;
+			}
 		}
 		struct px_resolver_ns *ns = &s->cut.ns[ni];
 
@@ -480,6 +494,10 @@ res_advance(struct px_resolver *r, struct px_resolution *s, uint64_t now_ms,
 			ns->state = PX_RES_NS_UNUSABLE;
 			continue;
 		}
+		if (why == PX_RES_LOOKUP_CHILD)
+			r->stats.fb_child_lookup++;
+		else if (why == PX_RES_LOOKUP_REJECTED)
+			r->stats.fb_rejected_lookup++;
 		res_advance(r, sub, now_ms, act);
 		return;
 	}

@@ -223,7 +223,13 @@ px_wire_write_response(uint8_t *msg, uint16_t cap, uint16_t limit, const struct 
 	if (opt_len != 0 && ans->ede != NULL) {
 		text_len = (uint16_t)strnlen(ans->ede->text, PX_DNS_EDE_TEXT_MAX);
 		ede_len = (uint16_t)(4 + 2 + text_len); /* OPTION-CODE, -LENGTH, INFO-CODE, text */
-		if ((uint32_t)qend + opt_len + ede_len > cap)
+		/* The option is extra: it goes only where the records (or, for TC, none) still
+		 * fit the client's limit with it. Otherwise an answer that fits without it (a
+		 * stale answer near the limit) would turn into TC for an EDE. */
+		if ((uint32_t)qend + opt_len + ede_len > cap ||
+		    ((uint32_t)qend + ans->rr_len + opt_len + ede_len > limit &&
+		     ((uint32_t)qend + ans->rr_len + opt_len <= limit ||
+		      (uint32_t)qend + opt_len + ede_len > limit)))
 			ede_len = 0;
 		opt_len = (uint16_t)(opt_len + ede_len);
 	}

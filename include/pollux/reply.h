@@ -51,9 +51,10 @@
  *     c. a CNAME chain was followed: PX_REPLY_CNAME (the server gave the chain but neither the
  *        target's data nor a negative answer or referral for it);
  *     c'. records at sname of another type than the one asked (an A record in reply to an
- *        AAAA question; CNAME and RRSIG aside) in the answer section: PX_REPLY_NODATA without
- *        an SOA. The server says the name exists without the asked type; the records are
- *        left out and counted in type_mismatch (whatever the class);
+ *        AAAA question; CNAME and RRSIG aside) in the answer section are left out and counted
+ *        in type_mismatch (whatever the class). They decide nothing: with AA and no stray NS
+ *        record the reply is NODATA (rule e), else the server is lame (rules d and f), so the
+ *        next server is asked;
  *     d. any NS record in the authority section other than the bailiwick's own apex NS in an
  *        AA reply: PX_REPLY_LAME, lame_reason UPWARD if its owner is the bailiwick or above it
  *        (a TLD server handing out the root NS set), otherwise SIDEWAYS (an unrelated zone, or

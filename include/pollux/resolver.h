@@ -48,8 +48,9 @@
  *    with glue out of the bailiwick, which px_reply drops) is resolved by a sub-resolution
  *    only when no usable address is left (at most max_glueless per tree, nested at most
  *    max_depth deep); one whose glue the policy rejected, only when nothing else is left.
- *  - NODATA includes a reply whose answer section holds only records of another type at the
- *    name (px_reply rule 9c'): those are counted (stats.answer_type_mismatch), never used.
+ *  - Answer records of another type at the name (px_reply rule 9c') are counted
+ *    (stats.answer_type_mismatch) and never used; with nothing else, an AA reply is NODATA
+ *    and any other is lame (the next server is asked).
  *  - ANSWER, CNAME: the CNAME links are appended to the resolution's answer buffer; a target
  *    seen before is a loop (PX_RES_FAIL_LOOP); more than max_cname links in all is
  *    PX_RES_FAIL_CNAMES. A CNAME to restart with continues at the current cut when the target is
@@ -93,12 +94,17 @@
  *  - With no address left, an out-of-zone name whose glue all failed and that was never looked
  *    up is looked up in its own zone (after the glueless names); a name whose glue the policy
  *    rejected, last.
- *  - A cut that came from the cache (start cut or cut source) whose servers and names are all
- *    used up is replaced by the closest cut the cut source knows above it, else the root hints
- *    (never for the root's own cut); it counts against max_referrals. The addresses that
- *    failed are remembered (PX_RES_FB_FAILED of them) and marked failed in the cuts that
- *    follow, so a parent still naming the same servers does not send the resolution back to
- *    them. A cut from a referral of the same resolution fails with SERVFAIL (no_ns).
+ *  - A cut that came from the cache (start cut or cut source) whose servers and glueless names
+ *    are used up is replaced by the closest cut the cut source knows above it, else the root
+ *    hints (never for the root's own cut, nor when every address was unreachable: that is
+ *    this host's network, PX_RES_FAIL_NETWORK); it counts against max_referrals. This comes
+ *    before the two lookups above, which a cached cut gets only when it cannot go up (a stale
+ *    cut is the likelier cause, and each lookup would spend the tree's glueless budget). The
+ *    addresses that failed are remembered (PX_RES_FB_FAILED of them) and keep their state
+ *    (failed, or unreachable) in a fresh cut for the same zone only, so a parent still naming
+ *    the same servers does not send the resolution back to them; other zones' cuts (the
+ *    parent's, which a server lame for its child may well serve, a CNAME target's) are not
+ *    concerned. A cut from a referral of the same resolution fails with SERVFAIL (no_ns).
  *
  * Not implemented here: DNSSEC, caching of the sub-resolutions' own answers (their addresses
  * reach the cache through the parent's cut).
@@ -134,6 +140,14 @@
 /* Failed addresses a resolution remembers when it gives a cached cut up for a fresh one from
  * the parent, so that the parent's referral does not send it back to them. */
 #define PX_RES_FB_FAILED 16
+
+/* An address that failed in a cached cut given up (res_cut_parent). */
+struct px_resolver_fb_mark {
+	struct px_addr addr;
+	uint8_t zone_len; /* the zone of the cut given up: a suffix of sname (marks are dropped
+			   * when sname changes) */
+	uint8_t state;    /* PX_RES_ADDR_FAILED or PX_RES_ADDR_UNREACHABLE */
+};
 
 struct px_resolver_config {
 	uint32_t max_ttl;      /* seconds; default 86400 */
@@ -326,7 +340,7 @@ struct px_resolution {
 
 	struct px_resolver_cut cut;
 	uint8_t fb_failed_count;
-	struct px_addr fb_failed[PX_RES_FB_FAILED];
+	struct px_resolver_fb_mark fb_failed[PX_RES_FB_FAILED];
 
 	/* Work done: queries and glueless are counted on the top for the whole tree. */
 	uint16_t queries, referrals, glueless, cnames;
@@ -403,10 +417,14 @@ struct px_resolver_stats {
 	uint64_t cut_source_used;    /* sub-resolutions and CNAME restarts from the cut source */
 	/* Fallbacks within one resolution (each also bounded by the limits above). */
 	uint64_t fb_parent_addr;  /* parent-side glue kept for a name looked up in its own zone */
-	uint64_t fb_child_lookup; /* a name whose glue all failed looked up in its own zone */
+	uint64_t fb_child_lookup; /* a name whose glue all failed looked up in its own zone
+				   * (lookups started, like the next) */
 	uint64_t fb_parent_cut;   /* a cached cut whose servers all failed: the parent asked */
 	uint64_t fb_rejected_lookup; /* a name whose glue the policy rejected looked up, last */
-	uint64_t answer_type_mismatch; /* answer records of another type ignored (px_reply) */
+	/* Answer records of another type ignored (px_reply), counted for each resolution a reply
+	 * reaches: a reply shared by n resolutions counts n times here, once in the worker's
+	 * rec_answer_type_mismatch (the operator's figure, per reply from the network). */
+	uint64_t answer_type_mismatch;
 };
 
 struct px_resolver {
@@ -621,7 +639,13 @@ bool res_add_addr_side(struct px_resolver *r, struct px_resolver_ns *ns,
 		       enum px_resolver_addr_side side);
 void res_keep_parent_side(struct px_resolver *r, const struct px_resolution *sub,
 			  struct px_resolver_ns *ns);
-unsigned res_next_lookup(struct px_resolver *r, struct px_resolution *s);
+/* Why res_next_lookup() chose an NS entry: counted once the lookup starts. */
+enum px_resolver_lookup {
+	PX_RES_LOOKUP_GLUELESS = 0,
+	PX_RES_LOOKUP_CHILD,    /* fb_child_lookup */
+	PX_RES_LOOKUP_REJECTED, /* fb_rejected_lookup */
+};
+unsigned res_next_lookup(struct px_resolution *s, bool fallbacks, enum px_resolver_lookup *why);
 bool res_addr_held_back(const struct px_resolver *r, const struct px_resolver_ns *ns,
 			unsigned j);
 int res_cut_parent(struct px_resolver *r, struct px_resolution *s);

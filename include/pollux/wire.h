@@ -290,8 +290,9 @@ struct px_wire_answer {
  * kept in place (so the question is echoed byte for byte), everything after the question is
  * replaced by the answer's records and, if the query had EDNS, an OPT advertising
  * PX_DNS_EDNS_BUFSIZE, carrying ans->ede as an Extended DNS Error option (RFC 8914) if set
- * (left out if only that would not fit cap). If the records do not fit min(limit, cap) the response carries TC and
- * no records. A query without a readable question (question_end == 0) gets a bare header.
+ * (left out where it would not fit cap, or where the response would fit min(limit, cap)
+ * without it and not with it: an answer never gets TC, or outgrows the limit, for its EDE).
+ * If the records do not fit min(limit, cap) the response carries TC and no records. A query without a readable question (question_end == 0) gets a bare header.
  *
  * Returns the response length, or 0 if not even the header, question and OPT fit in cap.
  */

@@ -272,6 +272,28 @@ START_TEST(test_miss_unreachable_server_network_error)
 }
 END_TEST
 
+/* Without a gateway, the off-link root has no route: no query leaves, the server is reported
+ * unreachable at once (not as a timeout), and the client gets SERVFAIL with EDE Network Error. */
+START_TEST(test_miss_no_route_network_error)
+{
+	uint64_t network = TM_STAT(rec_servfail_network), no_ns = TM_STAT(rec_servfail_no_ns);
+	const struct px_resolver_stats *rs = &dp_miss_resolver(tm.w->miss)->stats;
+	struct tm_frame f;
+
+	tm_client_ask(40015, 0x2424, "www.example.test", PX_DNS_TYPE_A);
+	tm_frame_next(&f);
+	ck_assert(!f.upstream);
+	tm_check_answer(&f, 40015, 0x2424, "www.example.test", PX_DNS_RCODE_SERVFAIL);
+	rte_pktmbuf_free(f.m);
+	ck_assert_int_eq(tm.last_ede, PX_DNS_EDE_NETWORK_ERROR);
+	ck_assert_uint_eq(rs->server_fail[PX_RES_SRV_UNREACHABLE], 1);
+	ck_assert_uint_eq(rs->server_fail[PX_RES_SRV_TIMEOUT], 0);
+	ck_assert_uint_eq(TM_STAT(rec_servfail_network), network + 1);
+	ck_assert_uint_eq(TM_STAT(rec_servfail_no_ns), no_ns);
+	tm_expect_quiet(5);
+}
+END_TEST
+
 /* After a mix of resolutions (through a referral, ended by a server's timeout, completed over
  * TCP after a TC reply), every mbuf and TCP message is back in its pool, every resolution slot
  * free, and nothing was dropped for want of one. */
@@ -334,6 +356,7 @@ miss_resolve_suite(void)
 	tm_add_case(s, test_miss_coalesced, tm_setup_plain);
 	tm_add_case(s, test_miss_onlink_server, tm_setup_plain);
 	tm_add_case(s, test_miss_unreachable_server_network_error, tm_setup_plain);
+	tm_add_case(s, test_miss_no_route_network_error, tm_setup_no_gateway);
 	tm_add_case(s, test_miss_mbufs_back, tm_setup_plain);
 	return s;
 }

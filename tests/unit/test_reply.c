@@ -516,16 +516,40 @@ START_TEST(test_classify_nodata_with_soa)
 }
 END_TEST
 
-/* An A record in reply to an AAAA question, neither AA nor an SOA: not a lame server but a
- * NODATA answer; the record is left out and counted. */
-START_TEST(test_classify_wrong_type_is_nodata)
+/* An A record in reply to an AAAA question without an SOA: left out and counted; with AA a
+ * NODATA answer, without AA (or beside NS records that make the server lame) a lame server,
+ * so that the next server is asked. */
+START_TEST(test_classify_wrong_type)
 {
-	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_AAAA);
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_AAAA);
 	mb_a(AN, "www.example.test", "192.0.2.1");
 	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
 			 PX_REPLY_NODATA);
 	ck_assert(!r.has_soa);
 	ck_assert_uint_eq(r.answer_count, 0);
+	ck_assert_uint_eq(r.counts.type_mismatch, 1);
+	mb_start(0, 0, "www.example.test", PX_DNS_TYPE_AAAA);
+	mb_a(AN, "www.example.test", "192.0.2.1");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
+			 PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_EMPTY);
+	ck_assert_uint_eq(r.answer_count, 0);
+	ck_assert_uint_eq(r.counts.type_mismatch, 1);
+	/* Authoritative, but handing out the parent's NS set: lame upward. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_AAAA);
+	mb_a(AN, "www.example.test", "192.0.2.1");
+	mb_target(NS, "test", PX_DNS_TYPE_NS, 3600, "ns.test");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
+			 PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_UPWARD);
+	ck_assert_uint_eq(r.counts.type_mismatch, 1);
+	/* Another zone's NS set: lame sideways. */
+	mb_start(PX_DNS_AA, 0, "www.example.test", PX_DNS_TYPE_AAAA);
+	mb_a(AN, "www.example.test", "192.0.2.1");
+	mb_target(NS, "other.test", PX_DNS_TYPE_NS, 3600, "ns.other.test");
+	ck_assert_int_eq(classify("www.example.test", PX_DNS_TYPE_AAAA, "example.test"),
+			 PX_REPLY_LAME);
+	ck_assert_int_eq(r.lame, PX_REPLY_LAME_SIDEWAYS);
 	ck_assert_uint_eq(r.counts.type_mismatch, 1);
 	/* The same record owned by another name is no statement about the question's name: an
 	 * empty non-authoritative reply, lame. */
@@ -1144,7 +1168,7 @@ reply_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_classify_nxdomain_with_soa);
 	tcase_add_test(tc, test_classify_nodata_with_soa);
-	tcase_add_test(tc, test_classify_wrong_type_is_nodata);
+	tcase_add_test(tc, test_classify_wrong_type);
 	tcase_add_test(tc, test_classify_cname_then_nxdomain);
 	suite_add_tcase(s, tc);
 

@@ -24,7 +24,7 @@
 #define AD 2
 #define CAP 8
 
-enum kind { K_REFER, K_A, K_NX, K_REFUSED, K_SERVFAIL, K_WRONG_TYPE };
+enum kind { K_REFER, K_A, K_NX, K_REFUSED, K_SERVFAIL, K_WRONG_TYPE, K_WRONG_TYPE_NOAA, K_CNAME };
 
 struct rule {
 	const char *server;
@@ -35,7 +35,7 @@ struct rule {
 	const char *zone; /* K_REFER: the delegation; K_NX: the SOA owner */
 	const char *ns[4];
 	const char *glue[4][2]; /* owner, address: the owner need not be one of ns */
-	const char *addr;       /* K_A, K_WRONG_TYPE */
+	const char *addr;       /* K_A, K_WRONG_TYPE; K_CNAME: the target */
 };
 
 static const struct rule internet[] = {
@@ -88,6 +88,39 @@ static const struct rule internet[] = {
 	{"198.18.1.1", "gone.test", true, 0, K_REFER, "gone.test", {"ns.gone.test"},
 	 {{"ns.gone.test", "198.18.13.99"}}},
 
+	/* kid.host5.test: moved off its parent's server 198.18.20.1 (which serves host5.test
+	 * and now refers kid.host5.test to 198.18.20.2); the caches' cut still names the parent's
+	 * server, which is lame for it. */
+	{"198.18.1.1", "host5.test", true, 0, K_REFER, "host5.test", {"ns.host5.test"},
+	 {{"ns.host5.test", "198.18.20.1"}}},
+	{"198.18.20.1", "kid.host5.test", true, 0, K_REFER, "kid.host5.test",
+	 {"ns.kid.host5.test"}, {{"ns.kid.host5.test", "198.18.20.2"}}},
+	{"198.18.20.2", "kid.host5.test", true, 0, K_A, .addr = "192.0.2.21"},
+	/* kid.host6.test: the same, but the parent's server 198.18.21.1 is silent for names in
+	 * kid.host6.test and answers only the referral to its new server. */
+	{"198.18.1.1", "host6.test", true, 0, K_REFER, "host6.test", {"ns.host6.test"},
+	 {{"ns.host6.test", "198.18.21.1"}}},
+	{"198.18.21.1", "kid.host6.test", false, 0, K_REFER, "kid.host6.test",
+	 {"ns.kid.host6.test"}, {{"ns.kid.host6.test", "198.18.21.2"}}},
+	{"198.18.21.2", "kid.host6.test", true, 0, K_A, .addr = "192.0.2.22"},
+	/* multi.test: served by 198.18.22.1; the caches' cut names three servers in host7.test
+	 * at addresses that are silent now, and host7.test's own server is silent too. */
+	{"198.18.1.1", "multi.test", true, 0, K_REFER, "multi.test", {"ns.multi.test"},
+	 {{"ns.multi.test", "198.18.22.1"}}},
+	{"198.18.22.1", "multi.test", true, 0, K_A, .addr = "192.0.2.23"},
+	{"198.18.1.1", "host7.test", true, 0, K_REFER, "host7.test", {"ns.host7.test"},
+	 {{"ns.host7.test", "198.18.22.50"}}},
+
+	/* cna.test: the caches' cut names 198.18.23.1, silent for it; the parent names
+	 * 198.18.23.2, which aliases www.cna.test to www.cnb.test, a zone of the same name length
+	 * that 198.18.23.1 does serve. */
+	{"198.18.1.1", "cna.test", true, 0, K_REFER, "cna.test", {"ns.cna.test"},
+	 {{"ns.cna.test", "198.18.23.2"}}},
+	{"198.18.23.2", "www.cna.test", false, 0, K_CNAME, .addr = "www.cnb.test"},
+	{"198.18.1.1", "cnb.test", true, 0, K_REFER, "cnb.test", {"ns.cnb.test"},
+	 {{"ns.cnb.test", "198.18.23.1"}}},
+	{"198.18.23.1", "cnb.test", true, 0, K_A, .addr = "192.0.2.24"},
+
 	/* oob.test: served by ns.example.other, with glue the .test server has no say over. */
 	{"198.18.1.1", "oob.test", true, 0, K_REFER, "oob.test", {"ns.example.other"},
 	 {{"ns.example.other", "198.18.14.66"}}},
@@ -119,6 +152,12 @@ static const struct rule internet[] = {
 	 .addr = "192.0.2.18"},
 	{"198.18.17.1", "wrongtype.test", true, PX_DNS_TYPE_A, K_A, .addr = "192.0.2.18"},
 	{"198.18.17.2", "wrongtype.test", true, 0, K_A, .addr = "192.0.2.19"},
+	/* wrongtype2.test: its first server does the same without AA, the second is sound. */
+	{"198.18.1.1", "wrongtype2.test", true, 0, K_REFER, "wrongtype2.test",
+	 {"ns1.wrongtype2.test", "ns2.wrongtype2.test"},
+	 {{"ns1.wrongtype2.test", "198.18.17.3"}, {"ns2.wrongtype2.test", "198.18.17.4"}}},
+	{"198.18.17.3", "wrongtype2.test", true, 0, K_WRONG_TYPE_NOAA, .addr = "192.0.2.18"},
+	{"198.18.17.4", "wrongtype2.test", true, 0, K_A, .addr = "192.0.2.20"},
 };
 
 static struct px_addr_policy policy;
@@ -134,6 +173,7 @@ static uint64_t now;
 
 static char sends[64][400];
 static unsigned send_count;
+static const char *unreachable; /* a server to which no query can be sent, or NULL */
 static char cached[4096];
 
 static void
@@ -201,8 +241,13 @@ build(const struct rule *ru, const char *q, uint16_t qtype)
 	case K_SERVFAIL:
 		px_test_msg_start(&m, 1, PX_DNS_QR | PX_DNS_RCODE_SERVFAIL, q, qtype);
 		break;
-	case K_WRONG_TYPE: /* an A record for an AAAA question, no AA, nothing else */
-		px_test_msg_start(&m, 1, PX_DNS_QR, q, qtype);
+	case K_CNAME:
+		px_test_msg_start(&m, 1, aa, q, qtype);
+		px_test_msg_target(&m, AN, q, PX_DNS_TYPE_CNAME, 300, ru->addr);
+		break;
+	case K_WRONG_TYPE: /* an A record for an AAAA question, AA, nothing else */
+	case K_WRONG_TYPE_NOAA: /* the same without AA */
+		px_test_msg_start(&m, 1, ru->kind == K_WRONG_TYPE ? aa : PX_DNS_QR, q, qtype);
 		px_test_msg_addr(&m, AN, NULL, ru->addr);
 		break;
 	}
@@ -266,6 +311,11 @@ drive(void)
 		ck_assert_int_eq(to.family, 4);
 		memcpy(&v4, to.a, 4);
 		ck_assert_int_eq(px_addr_check4(&policy, v4), PX_ADDR_OK);
+		if (unreachable != NULL && strcmp(server, unreachable) == 0) {
+			px_resolver_on_unreachable(res, h, &to, now, &act);
+			note_cache();
+			continue;
+		}
 		ru = lookup(server, q, act.qtype);
 		if (ru == NULL) {
 			now += 400;
@@ -307,6 +357,7 @@ setup_with(const struct px_resolver_config *c)
 	memset(&act, 0, sizeof(act));
 	now = 1000000;
 	send_count = 0;
+	unreachable = NULL;
 	cached[0] = 0;
 }
 
@@ -583,6 +634,115 @@ START_TEST(test_fallback_cached_cut_bounded_by_referrals)
 }
 END_TEST
 
+/* A server that was lame for a cached cut is not failed for the cut above it: the child
+ * moved off its parent's server, which now refers it to the new one (the usual way). */
+START_TEST(test_fallback_cached_cut_lame_parent_server)
+{
+	px_resolver_set_cut_source(res, cut_source_test, NULL);
+	resolve_from("www.kid.host5.test", PX_DNS_TYPE_A,
+		     cached_cut("kid.host5.test", 0xc6121401));
+	assert_a("192.0.2.21");
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_LAME], 1);
+	ck_assert_uint_eq(res->stats.fb_parent_cut, 1);
+	ck_assert(sent("198.18.20.1 kid.host5.test. A"));
+	ck_assert(sent("198.18.20.2 www.kid.host5.test. A"));
+}
+END_TEST
+
+/* A server that timed out in a cached cut is failed again only in a fresh cut for the same
+ * zone, not in the parent's, which it may well serve. */
+START_TEST(test_fallback_cached_cut_timeout_other_zone)
+{
+	px_resolver_set_cut_source(res, cut_source_test, NULL);
+	resolve_from("www.kid.host6.test", PX_DNS_TYPE_A,
+		     cached_cut("kid.host6.test", 0xc6121501));
+	assert_a("192.0.2.22");
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_TIMEOUT], 1);
+	ck_assert(sent("198.18.21.1 kid.host6.test. A"));
+	ck_assert_uint_eq(sent_to("198.18.21.1"), 2);
+}
+END_TEST
+
+/* The marks of a cached cut given up are the old name's: after a CNAME restart a server that
+ * timed out for cna.test is asked for cnb.test (a zone of the same name length). */
+START_TEST(test_fallback_cached_cut_marks_not_after_cname)
+{
+	px_resolver_set_cut_source(res, cut_source_test, NULL);
+	resolve_from("www.cna.test", PX_DNS_TYPE_A, cached_cut("cna.test", 0xc6121701));
+	ck_assert_int_eq(act.kind, PX_RES_ACT_ANSWER);
+	ck_assert_uint_eq(act.an_count, 2);
+	ck_assert(sent("198.18.23.1 www.cna.test. A"));
+	ck_assert(sent("198.18.23.1 www.cnb.test. A"));
+	ck_assert_uint_eq(res->stats.fb_parent_cut, 1);
+}
+END_TEST
+
+static uint8_t ns_names[3][PX_DNS_NAME_BUF];
+static struct px_addr ns_addrs[3];
+static struct px_resolver_start_ns sc_ns[3];
+
+/* A cached cut for multi.test naming n1..n3.host7.test at silent addresses: going up comes
+ * before the lookups of those names, which would use up max_glueless (two each, A and AAAA)
+ * before the parent is ever asked. */
+START_TEST(test_fallback_cached_cut_up_before_lookups)
+{
+	static const char *const names[3] = {"n1.host7.test", "n2.host7.test", "n3.host7.test"};
+
+	memset(&sc, 0, sizeof(sc));
+	sc.zone = sc_zone;
+	sc.zone_len = (uint8_t)px_test_name(sc_zone, "multi.test");
+	for (unsigned i = 0; i < 3; i++) {
+		sc_ns[i].name = ns_names[i];
+		sc_ns[i].name_len = (uint8_t)px_test_name(ns_names[i], names[i]);
+		px_addr_set4(&ns_addrs[i], htonl(0xc612165b + i), 0); /* 198.18.22.91.. */
+		sc_ns[i].addrs = &ns_addrs[i];
+		sc_ns[i].addr_count = 1;
+	}
+	sc.ns = sc_ns;
+	sc.ns_count = 3;
+	px_resolver_set_cut_source(res, cut_source_test, NULL);
+	resolve_from("www.multi.test", PX_DNS_TYPE_A, &sc);
+	assert_a("192.0.2.23");
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_TIMEOUT], 3);
+	ck_assert_uint_eq(res->stats.fb_parent_cut, 1);
+	ck_assert_uint_eq(res->stats.fb_child_lookup, 0);
+	ck_assert_uint_eq(res->stats.glueless_started, 0);
+}
+END_TEST
+
+/* Every address of a cached cut unreachable: this host's network, not a stale cut. Nothing
+ * else is asked, and the failure says so (an EDE Network Error for the client). */
+START_TEST(test_fallback_cached_cut_unreachable_stays)
+{
+	px_resolver_set_cut_source(res, cut_source_test, NULL);
+	unreachable = "198.18.13.99";
+	resolve_from("www.moved.test", PX_DNS_TYPE_A, cached_cut("moved.test", 0xc6120d63));
+	ck_assert_int_eq(act.kind, PX_RES_ACT_SERVFAIL);
+	ck_assert_int_eq(act.reason, PX_RES_FAIL_NETWORK);
+	ck_assert_uint_eq(send_count, 1);
+	ck_assert_uint_eq(res->stats.fb_parent_cut, 0);
+	ck_assert_uint_eq(px_resolver_active(res), 0);
+}
+END_TEST
+
+/* The fallback lookups are counted when they start, not when a limit stops them. */
+START_TEST(test_fallback_lookups_counted_when_started)
+{
+	px_resolver_config_default(&cfg);
+	cfg.max_glueless = 0;
+	setup_with(&cfg);
+	resolve_from("www.stale.test", PX_DNS_TYPE_A, NULL);
+	ck_assert_int_eq(act.kind, PX_RES_ACT_SERVFAIL);
+	ck_assert_uint_eq(res->stats.fb_child_lookup, 0);
+	px_resolver_config_default(&cfg);
+	cfg.max_glueless = 0;
+	setup_with(&cfg);
+	resolve_from("www.rej.test", PX_DNS_TYPE_A, NULL);
+	ck_assert_int_eq(act.kind, PX_RES_ACT_SERVFAIL);
+	ck_assert_uint_eq(res->stats.fb_rejected_lookup, 0);
+}
+END_TEST
+
 /* A cut from a referral in this very resolution is fresh: when it fails, nothing is asked
  * again. */
 START_TEST(test_fallback_fresh_cut_not_retried)
@@ -646,8 +806,9 @@ START_TEST(test_fallback_rejected_glue_after_glueless)
 }
 END_TEST
 
-/* A server answering an AAAA question with an A record: the record is ignored and the reply
- * is a NODATA answer from that server (not a lame server, so no other server is asked). */
+/* An authoritative server answering an AAAA question with an A record: the record is ignored
+ * and the reply is a NODATA answer from that server (not a lame server, so no other server is
+ * asked). */
 START_TEST(test_fallback_wrong_type_is_nodata)
 {
 	resolve_from("www.wrongtype.test", PX_DNS_TYPE_AAAA, NULL);
@@ -658,6 +819,19 @@ START_TEST(test_fallback_wrong_type_is_nodata)
 	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_LAME], 0);
 	ck_assert_uint_eq(res->stats.answer_type_mismatch, 1);
 	ck_assert_uint_eq(res->stats.nodata, 1);
+}
+END_TEST
+
+/* The same without AA is a lame server: the next one is asked, and its answer is the one. */
+START_TEST(test_fallback_wrong_type_not_aa_is_lame)
+{
+	resolve_from("www.wrongtype2.test", PX_DNS_TYPE_AAAA, NULL);
+	ck_assert_int_eq(act.kind, PX_RES_ACT_ANSWER);
+	ck_assert(act.nodata);
+	ck_assert(sent("198.18.17.3 www.wrongtype2.test. AAAA"));
+	ck_assert(sent("198.18.17.4 www.wrongtype2.test. AAAA"));
+	ck_assert_uint_eq(res->stats.server_fail[PX_RES_SRV_LAME], 1);
+	ck_assert_uint_eq(res->stats.answer_type_mismatch, 1);
 }
 END_TEST
 
@@ -677,17 +851,24 @@ fallback_suite(void)
 	   tcase_add_test(tc, test_fallback_cut_cache_keeps_child_side);
 	   tcase_add_test(tc, test_fallback_parent_glue_after_refused);
 	   tcase_add_test(tc, test_fallback_bounded_by_glueless_limit);
-	   tcase_add_test(tc, test_fallback_child_lookup_after_glue_fails));
+	   tcase_add_test(tc, test_fallback_child_lookup_after_glue_fails);
+	   tcase_add_test(tc, test_fallback_lookups_counted_when_started));
 	TC("cached_cut", tcase_add_test(tc, test_fallback_cached_cut_to_parent);
 	   tcase_add_test(tc, test_fallback_cached_cut_to_hints);
 	   tcase_add_test(tc, test_fallback_cached_cut_same_servers);
 	   tcase_add_test(tc, test_fallback_cached_cut_bounded_by_referrals);
-	   tcase_add_test(tc, test_fallback_fresh_cut_not_retried));
+	   tcase_add_test(tc, test_fallback_fresh_cut_not_retried);
+	   tcase_add_test(tc, test_fallback_cached_cut_lame_parent_server);
+	   tcase_add_test(tc, test_fallback_cached_cut_timeout_other_zone);
+	   tcase_add_test(tc, test_fallback_cached_cut_up_before_lookups);
+	   tcase_add_test(tc, test_fallback_cached_cut_unreachable_stays);
+	   tcase_add_test(tc, test_fallback_cached_cut_marks_not_after_cname));
 	TC("glue", tcase_add_test(tc, test_fallback_out_of_bailiwick_glue_resolved);
 	   tcase_add_test(tc, test_fallback_rejected_glue_looked_up_last);
 	   tcase_add_test(tc, test_fallback_rejected_glue_lookup_checked);
 	   tcase_add_test(tc, test_fallback_rejected_glue_after_glueless));
-	TC("wrong_type", tcase_add_test(tc, test_fallback_wrong_type_is_nodata));
+	TC("wrong_type", tcase_add_test(tc, test_fallback_wrong_type_is_nodata);
+	   tcase_add_test(tc, test_fallback_wrong_type_not_aa_is_lame));
 #undef TC
 	return s;
 }

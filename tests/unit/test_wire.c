@@ -525,6 +525,43 @@ START_TEST(test_write_response_ede)
 	ck_assert_uint_eq(rlen, qend + PX_DNS_OPT_LEN);
 	ck_assert_uint_eq(px_get16(msg + qend + 9), 0);
 
+	/* Records with an EDE (a stale answer) that fit the limit only without the option: the
+	 * records go, without the option, and no TC. */
+	{
+		static const struct px_dns_ede_info stale = {PX_DNS_EDE_STALE_ANSWER,
+							     "refresh failed"};
+		static uint8_t big[1400];
+		struct px_wire_answer sa = {.an_count = 1, .rr = big, .ede = &stale};
+		uint16_t limit;
+
+		len = std_query("example.test", true);
+		px_wire_parse_query(&q, msg, len);
+		limit = px_wire_udp_limit(&q);
+		sa.rr_len = (uint16_t)(limit - qend - PX_DNS_OPT_LEN - 3);
+		rlen = px_wire_write_response(msg, sizeof(msg), limit, &q, &sa);
+		ck_assert_uint_eq(rlen, limit - 3);
+		ck_assert_uint_le(rlen, limit);
+		ck_assert(!(px_get16(msg + 2) & PX_DNS_TC));
+		ck_assert_uint_eq(px_get16(msg + 6), 1);
+		ck_assert_uint_eq(px_get16(msg + rlen - PX_DNS_OPT_LEN + 9), 0);
+		/* With room for it, the option goes too, exactly up to the limit. */
+		len = std_query("example.test", true);
+		px_wire_parse_query(&q, msg, len);
+		sa.rr_len = (uint16_t)(limit - qend - PX_DNS_OPT_LEN - 4 - 2 - 14);
+		rlen = px_wire_write_response(msg, sizeof(msg), limit, &q, &sa);
+		ck_assert_uint_eq(rlen, limit);
+		ck_assert(!(px_get16(msg + 2) & PX_DNS_TC));
+		ck_assert_uint_eq(px_get16(msg + 6), 1);
+		ck_assert_uint_eq(px_get16(msg + rlen - 20 + 4), PX_DNS_EDE_STALE_ANSWER);
+		/* Too big either way: TC, and the option with it (it fits without the records). */
+		len = std_query("example.test", true);
+		px_wire_parse_query(&q, msg, len);
+		sa.rr_len = 1300;
+		rlen = px_wire_write_response(msg, sizeof(msg), limit, &q, &sa);
+		ck_assert(px_get16(msg + 2) & PX_DNS_TC);
+		ck_assert_uint_eq(rlen, qend + PX_DNS_OPT_LEN + 4 + 2 + 14);
+	}
+
 	/* Without EDNS there is nowhere to put it. */
 	len = std_query("example.test", false);
 	px_wire_parse_query(&q, msg, len);

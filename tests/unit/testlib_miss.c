@@ -71,8 +71,8 @@ static void
 miss_conf(struct dp_miss_conf *rc, const struct tm_conf *c)
 {
 	memset(rc, 0, sizeof(*rc));
-	rc->has_gw4 = true;
-	rc->gw4 = GW_IP4;
+	rc->has_gw4 = !c->no_gateway;
+	rc->gw4 = c->no_gateway ? 0 : GW_IP4;
 	rc->slots = TM_SLOTS;
 	px_resolver_config_default(&rc->resolve);
 	rc->resolve.qname_min = true;
@@ -179,6 +179,12 @@ tm_setup_crowd(void)
 {
 	tm_build(&(struct tm_conf){.crowd = true});
 	tm_gateway();
+}
+
+void
+tm_setup_no_gateway(void)
+{
+	tm_build(&(struct tm_conf){.no_gateway = true});
 }
 
 static void

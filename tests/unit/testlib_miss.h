@@ -68,6 +68,7 @@ struct tm_conf {
 	bool probe;       /* it resolves the health probe (". NS") when ctx.probe_seq moves */
 	bool crowd;       /* no fair share and no jostle: crowds come from one client address */
 	bool two_workers; /* a second worker (queue 1) shares the port owner map and hand-off */
+	bool no_gateway;  /* no gateway: on-link servers only (the root hint is off-link) */
 };
 
 /* An upstream query as the worker sent it. */
@@ -119,6 +120,7 @@ void tm_setup_plain(void);  /* priming on, as in the daemon, and already done (t
 void tm_setup_pair(void);   /* the same, with a second worker */
 void tm_setup_primer(void); /* priming and the probe on, not started: the case drives it */
 void tm_setup_crowd(void);  /* priming off, no fair share; gateway learned */
+void tm_setup_no_gateway(void); /* priming off, no gateway at all */
 void tm_teardown(void);
 
 /* Adds test t to s as a test case of its own, named as the test (so that CK_RUN_CASE=<test>
