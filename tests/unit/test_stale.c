@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,6 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_udp.h>
 
@@ -41,10 +41,10 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nexthop.h"
 #include "dp_miss.h"
 #include "dp_settings.h"
 #include "dp_tx.h"
+#include "dp_worker.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 
@@ -720,6 +720,9 @@ stale_suite(void)
 static void
 setup(void)
 {
+	const struct dp_worker_ctx_conf cc = {
+		.name = "test_st", .cache_size = 1024, .resolvers = 1,
+	};
 	struct dp_miss_conf rconf;
 	int port;
 
@@ -733,17 +736,11 @@ setup(void)
 	ctx.port.ip4 = base.server_ip4;
 	ctx.port.ip4_prefix = 24;
 	dp_port_conf_derive(&ctx.port);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
-		rte_exit(2, "test_stale: cannot set up RCU\n");
-	ctx.cache = dp_cache_create("test_st_cache", 1024, ctx.qsbr, 0);
-	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
+		rte_exit(2, "test_stale: cannot build the workers' shared state\n");
 	hints = rte_zmalloc(NULL, px_hints_size(1), RTE_CACHE_LINE_SIZE);
-	w = rte_zmalloc(NULL, sizeof(*w), RTE_CACHE_LINE_SIZE);
-	if (ctx.cache == NULL || ctx.nbr == NULL || hints == NULL || w == NULL)
+	if (hints == NULL)
 		rte_exit(2, "test_stale: out of memory\n");
-	dp_nexthop_table_init(ctx.nbr);
-	ctx.worker_count = 1;
 	hints->generation = 1;
 	hints->ns_count = 1;
 	hints->ttl = 518400;
@@ -767,13 +764,12 @@ setup(void)
 	rconf.stale.timeout_ms = STALE_TIMEOUT_MS;
 	rconf.stale.ttl = STALE_TTL;
 	rconf.stale.prefetch = true;
-	w->ctx = &ctx;
-	w->lcore_id = rte_get_main_lcore();
-	w->queue_id = 0;
-	w->miss = dp_miss_create(&rconf, 0, pool, dp_clock_ms());
-	w->cache_w = dp_cache_writer_create(ctx.cache, 0, 0);
-	if (w->miss == NULL || w->cache_w == NULL)
-		rte_exit(2, "test_stale: dp_miss_create failed\n");
+	w = dp_worker_build(&(struct dp_worker_conf){
+		.ctx = &ctx, .lcore_id = rte_get_main_lcore(), .pool = pool, .miss = &rconf,
+		.now_ms = dp_clock_ms(),
+	});
+	if (w == NULL)
+		rte_exit(2, "test_stale: dp_worker_build: %s\n", strerror(errno));
 }
 
 int
@@ -789,12 +785,9 @@ main(void)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	free(__atomic_exchange_n(&ctx.settings, NULL, __ATOMIC_ACQ_REL));
-	dp_miss_free(w->miss);
-	dp_cache_free(ctx.cache);
-	rte_free(ctx.nbr);
+	dp_worker_free(w);
+	dp_worker_ctx_free(&ctx);
 	rte_free(hints);
-	rte_free(w);
-	rte_free(ctx.qsbr);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
