@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,6 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_udp.h>
 
@@ -39,12 +39,11 @@
 #include <pollux/upstream.h>
 #include <pollux/wire.h>
 
-#include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nexthop.h"
 #include "dp_miss.h"
 #include "dp_tx.h"
+#include "dp_worker.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 
@@ -567,6 +566,9 @@ share_suite(void)
 static void
 setup(void)
 {
+	const struct dp_worker_ctx_conf cc = {
+		.name = "test_rs", .cache_size = 64, .resolvers = 1,
+	};
 	struct dp_miss_conf rconf;
 	int port;
 
@@ -580,17 +582,11 @@ setup(void)
 	ctx.port.ip4 = base.server_ip4;
 	ctx.port.ip4_prefix = 24;
 	dp_port_conf_derive(&ctx.port);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
-		rte_exit(2, "test_miss_share: cannot set up RCU\n");
-	ctx.cache = dp_cache_create("test_rs_cache", 64, ctx.qsbr, 0);
-	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
+		rte_exit(2, "test_miss_share: cannot build the workers' shared state\n");
 	hints = rte_zmalloc(NULL, px_hints_size(1), RTE_CACHE_LINE_SIZE);
-	w = rte_zmalloc(NULL, sizeof(*w), RTE_CACHE_LINE_SIZE);
-	if (ctx.cache == NULL || ctx.nbr == NULL || hints == NULL || w == NULL)
+	if (hints == NULL)
 		rte_exit(2, "test_miss_share: out of memory\n");
-	dp_nexthop_table_init(ctx.nbr);
-	ctx.worker_count = 1;
 	hints->generation = 1;
 	hints->ns_count = 1;
 	hints->ttl = 518400;
@@ -612,12 +608,15 @@ setup(void)
 	rconf.per_client = PER_CLIENT;
 	rconf.client_prefix6 = 56;
 	rconf.jostle_ms = JOSTLE_MS;
-	w->ctx = &ctx;
-	w->lcore_id = rte_get_main_lcore();
-	w->queue_id = 0;
-	w->miss = dp_miss_create(&rconf, 0, pool, dp_clock_ms());
-	if (w->miss == NULL)
-		rte_exit(2, "test_miss_share: dp_miss_create failed\n");
+	w = dp_worker_build(&(struct dp_worker_conf){
+		.ctx = &ctx, .lcore_id = rte_get_main_lcore(), .pool = pool, .miss = &rconf,
+		.now_ms = dp_clock_ms(),
+	});
+	if (w == NULL)
+		rte_exit(2, "test_miss_share: dp_worker_build: %s\n", strerror(errno));
+	/* No cache writer, so that nothing is cached and every resolution asks the root again
+	 * (the cache still frees the writer built for it). */
+	w->cache_w = NULL;
 }
 
 int
@@ -632,12 +631,9 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	dp_miss_free(w->miss);
-	dp_cache_free(ctx.cache);
-	rte_free(ctx.nbr);
+	dp_worker_free(w);
+	dp_worker_ctx_free(&ctx);
 	rte_free(hints);
-	rte_free(w);
-	rte_free(ctx.qsbr);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
