@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,19 +16,17 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 
 #include <pollux/addr_policy.h>
 #include <pollux/hints.h>
 #include <pollux/resolver.h>
 #include <pollux/wire.h>
 
-#include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nexthop.h"
 #include "dp_miss.h"
 #include "dp_settings.h"
+#include "dp_worker.h"
 #include "testlib.h"
 
 #define GW_IP4 RTE_BE32(0xc6120001) /* 198.18.0.1 */
@@ -124,6 +123,9 @@ settings_suite(void)
 static void
 setup(void)
 {
+	const struct dp_worker_ctx_conf cc = {
+		.name = "test_rset", .cache_size = 64, .resolvers = 1,
+	};
 	struct dp_miss_conf rconf;
 	int port;
 
@@ -136,17 +138,11 @@ setup(void)
 	ctx.port.ip4 = RTE_BE32(0xc6120002); /* 198.18.0.2 */
 	ctx.port.ip4_prefix = 24;
 	dp_port_conf_derive(&ctx.port);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
-		rte_exit(2, "test_miss_settings: cannot set up RCU\n");
-	ctx.cache = dp_cache_create("test_rset_cache", 64, ctx.qsbr, 0);
-	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
+		rte_exit(2, "test_miss_settings: cannot build the workers' shared state\n");
 	hints = rte_zmalloc(NULL, px_hints_size(1), RTE_CACHE_LINE_SIZE);
-	w = rte_zmalloc(NULL, sizeof(*w), RTE_CACHE_LINE_SIZE);
-	if (ctx.cache == NULL || ctx.nbr == NULL || hints == NULL || w == NULL)
+	if (hints == NULL)
 		rte_exit(2, "test_miss_settings: out of memory\n");
-	dp_nexthop_table_init(ctx.nbr);
-	ctx.worker_count = 1;
 	hints->generation = 1;
 	hints->ns_count = 1;
 	hints->ttl = 518400;
@@ -165,12 +161,12 @@ setup(void)
 	rconf.resolve.qname_min = false;
 	rconf.resolve.use_ipv6 = false;
 	rconf.policy = &policy;
-	w->ctx = &ctx;
-	w->lcore_id = rte_get_main_lcore();
-	w->miss = dp_miss_create(&rconf, 0, pool, dp_clock_ms());
-	if (w->miss == NULL)
-		rte_exit(2, "test_miss_settings: dp_miss_create failed\n");
-	w->now_ms = dp_clock_ms();
+	w = dp_worker_build(&(struct dp_worker_conf){
+		.ctx = &ctx, .lcore_id = rte_get_main_lcore(), .pool = pool, .miss = &rconf,
+		.now_ms = dp_clock_ms(),
+	});
+	if (w == NULL)
+		rte_exit(2, "test_miss_settings: dp_worker_build: %s\n", strerror(errno));
 }
 
 int
@@ -185,12 +181,9 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	dp_miss_free(w->miss);
-	dp_cache_free(ctx.cache);
-	rte_free(ctx.nbr);
+	dp_worker_free(w);
+	dp_worker_ctx_free(&ctx);
 	rte_free(hints);
-	rte_free(w);
-	rte_free(ctx.qsbr);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
