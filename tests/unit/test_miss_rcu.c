@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,6 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_udp.h>
 
@@ -45,11 +45,10 @@
 #include <pollux/wire.h>
 
 #include "ctl_hints_reload.h"
-#include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nexthop.h"
 #include "dp_miss.h"
+#include "dp_worker.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 
@@ -379,6 +378,9 @@ recurse_rcu_suite(void)
 static void
 setup(void)
 {
+	const struct dp_worker_ctx_conf cc = {
+		.name = "test_rcu", .cache_size = 256, .resolvers = 1,
+	};
 	struct dp_miss_conf rconf;
 	int port;
 
@@ -396,16 +398,8 @@ setup(void)
 	/* Idle sleeps on: the worker goes off RCU after 20 us without a packet. */
 	ctx.idle_sleep_us = 50;
 	ctx.idle_grace_tsc = rte_get_tsc_hz() / 50000;
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
-		rte_exit(2, "test_miss_rcu: cannot set up RCU\n");
-	ctx.cache = dp_cache_create("test_rcu_cache", 256, ctx.qsbr, 0);
-	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
-	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
-	if (ctx.cache == NULL || ctx.nbr == NULL || worker == NULL)
-		rte_exit(2, "test_miss_rcu: out of memory\n");
-	dp_nexthop_table_init(ctx.nbr);
-	ctx.worker_count = 1;
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
+		rte_exit(2, "test_miss_rcu: cannot build the workers' shared state\n");
 	generation = 1;
 	ctx.hints = make_hints(generation);
 	ctx.hints->generation = generation;
@@ -424,11 +418,15 @@ setup(void)
 	/* The servers are this test's thread: a busy machine must not turn its scheduling
 	 * delays into timeouts. */
 	rconf.rto_min_ms = PX_UPQ_RTT_UNKNOWN_MS;
-	worker->ctx = &ctx;
-	worker->lcore_id = rte_get_next_lcore(-1, 1, 0);
-	worker->miss = dp_miss_create(&rconf, 0, pool, dp_clock_ms());
-	if (worker->miss == NULL)
-		rte_exit(2, "test_miss_rcu: dp_miss_create failed\n");
+	worker = dp_worker_build(&(struct dp_worker_conf){
+		.ctx = &ctx, .lcore_id = rte_get_next_lcore(-1, 1, 0), .pool = pool,
+		.miss = &rconf, .now_ms = dp_clock_ms(),
+	});
+	if (worker == NULL)
+		rte_exit(2, "test_miss_rcu: dp_worker_build: %s\n", strerror(errno));
+	/* No cache writer: nothing is cached, so every restart resolves again (the cache still
+	 * frees the writer built for it). */
+	worker->cache_w = NULL;
 	rte_eal_remote_launch(dp_loop_run, worker, worker->lcore_id);
 }
 
@@ -447,12 +445,9 @@ main(void)
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	__atomic_store_n(&ctx.pause, false, __ATOMIC_SEQ_CST);
 	rte_eal_mp_wait_lcore();
-	dp_miss_free(worker->miss);
-	dp_cache_free(ctx.cache);
+	dp_worker_free(worker);
+	dp_worker_ctx_free(&ctx);
 	free(__atomic_exchange_n(&ctx.hints, NULL, __ATOMIC_ACQ_REL));
-	rte_free(ctx.nbr);
-	rte_free(worker);
-	rte_free(ctx.qsbr);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
