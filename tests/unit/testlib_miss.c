@@ -94,6 +94,8 @@ miss_conf(struct dp_miss_conf *rc, const struct tm_conf *c)
 	 * the same millisecond it was asked is not timed out 50 ms later by a case that moves
 	 * the clock: the deadlines the cases expect are PX_UPQ_RTT_UNKNOWN_MS. */
 	rc->rto_min_ms = PX_UPQ_RTT_UNKNOWN_MS;
+	if (c->miss != NULL)
+		c->miss(rc);
 }
 
 void
@@ -206,6 +208,7 @@ tm_teardown(void)
 	dp_worker_free(tm.w);
 	dp_worker_free(tm.other);
 	dp_worker_ctx_free(&tm.ctx);
+	free(__atomic_exchange_n(&tm.ctx.settings, NULL, __ATOMIC_ACQ_REL));
 	rte_ring_free(tm.tcp.in);
 	rte_ring_free(tm.tcp.out);
 	rte_free(tm.hints);

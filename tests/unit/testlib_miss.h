@@ -38,6 +38,7 @@
 #include "ctl_config.h"
 #include "ctl_prime.h"
 #include "dp_lcore.h"
+#include "dp_miss.h"
 #include "dp_tcp.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
@@ -68,6 +69,9 @@ struct tm_conf {
 	bool probe;       /* it resolves the health probe (". NS") when ctx.probe_seq moves */
 	bool crowd;       /* no fair share and no jostle: crowds come from one client address */
 	bool two_workers; /* a second worker (queue 1) shares the port owner map and hand-off */
+	/* A suite's own resolution settings (slots, fair share, serve-stale ...), applied over
+	 * the rig's, or NULL. */
+	void (*miss)(struct dp_miss_conf *rc);
 };
 
 /* An upstream query as the worker sent it. */
@@ -119,6 +123,7 @@ void tm_setup_plain(void);  /* priming on, as in the daemon, and already done (t
 void tm_setup_pair(void);   /* the same, with a second worker */
 void tm_setup_primer(void); /* priming and the probe on, not started: the case drives it */
 void tm_setup_crowd(void);  /* priming off, no fair share; gateway learned */
+/* Frees the rig, and the settings a case published (calloc'd, as test cases make them). */
 void tm_teardown(void);
 
 /* Adds test t to s as a test case of its own, named as the test (so that CK_RUN_CASE=<test>
