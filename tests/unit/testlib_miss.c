@@ -144,6 +144,8 @@ tm_build(const struct tm_conf *c)
 
 	tm.w = dp_worker_build(&wc);
 	ck_assert_msg(tm.w != NULL, "dp_worker_build: %s", strerror(errno));
+	if (c->no_cache)
+		tm.w->cache_w = NULL; /* the cache still frees the writer built for it */
 	if (c->two_workers) {
 		rc.prime = false;
 		rc.probe = false;
@@ -260,7 +262,8 @@ tm_step(uint64_t now)
 	tm.w->now_ms = now;
 	dp_loop_tcp(tm.w);
 	dp_miss_tick(tm.w);
-	dp_cache_writer_reclaim(tm.w->cache_w);
+	if (tm.w->cache_w != NULL)
+		dp_cache_writer_reclaim(tm.w->cache_w);
 }
 
 void

@@ -69,6 +69,7 @@ struct tm_conf {
 	bool probe;       /* it resolves the health probe (". NS") when ctx.probe_seq moves */
 	bool crowd;       /* no fair share and no jostle: crowds come from one client address */
 	bool two_workers; /* a second worker (queue 1) shares the port owner map and hand-off */
+	bool no_cache;    /* the worker caches nothing (no cache writer): every miss asks again */
 	/* A suite's own resolution settings (slots, fair share, serve-stale ...), applied over
 	 * the rig's, or NULL. */
 	void (*miss)(struct dp_miss_conf *rc);
