@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The rig of the miss-path suites (test_miss_*.c): one worker built as the daemon builds it
- * (dp_worker.h), with its resolution state, cache writer, TCP side and, when a case asks,
- * priming, the health probe, or a second worker sharing the reply hand-off. The test plays
- * every other host through a net_ring port: the client, the gateway (it answers the worker's
- * ARP request), the root server of a one-server hints table and the authoritative servers
- * below it (testlib_miss_dns.c), and the TCP thread.
+ * The rig of the miss-path suites (test_miss_*.c, test_stale.c): one worker built as the
+ * daemon builds it (dp_worker.h), with its resolution state, cache writer, TCP side and, when a
+ * case asks, priming, the health probe, or a second worker sharing the reply hand-off. The
+ * test plays every other host through a net_ring port: the client, the gateway (it answers the
+ * worker's ARP request), the root server of a one-server hints table and the authoritative
+ * servers below it (testlib_miss_dns.c), and the TCP thread.
  *
  * The worker is not launched: the test steps it on the main lcore (tm_rx, tm_step: the RX
  * burst, then the TCP poll and the resolution tick, in dp_loop_run's order) and owns its clock,
