@@ -13,9 +13,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 
 #include <pollux/hints.h>
 
@@ -25,6 +23,7 @@
 #include "ctl_stats.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_worker.h"
 #include "testlib.h"
 
 static struct ctl_health_worker two_workers[2] = {
@@ -335,6 +334,9 @@ health_suite(void)
 static void
 setup(struct rte_mempool **pool)
 {
+	/* A worker that does not resolve (recursion off): its loop is what the health checks
+	 * watch. */
+	const struct dp_worker_ctx_conf cc = {.name = "test_health", .cache_size = 64};
 	struct rte_ring *rx, *tx;
 
 	px_test_eal_init("test_health", "0,1", NULL);
@@ -342,15 +344,18 @@ setup(struct rte_mempool **pool)
 	*pool = rte_pktmbuf_pool_create("test_health_pool", 1023, 32, 0,
 					RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	ctx.port.port_id = px_test_ring_port("net_ring_health", *pool, &rx, &tx);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE);
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
+		rte_exit(2, "test_health: cannot build the worker's shared state\n");
 	ctx.hints = calloc(1, px_hints_size(1));
 	ctx.hints->ns_count = 1;
 
 	ctl_config_init(&cfg);
-	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
-	worker->ctx = &ctx;
-	worker->lcore_id = rte_get_next_lcore(-1, 1, 0);
+	worker = dp_worker_build(&(struct dp_worker_conf){
+		.ctx = &ctx, .lcore_id = rte_get_next_lcore(-1, 1, 0), .pool = *pool,
+		.now_ms = dp_clock_ms(),
+	});
+	if (worker == NULL)
+		rte_exit(2, "test_health: dp_worker_build: %s\n", strerror(errno));
 	st.cfg = &cfg;
 	st.ctx = &ctx;
 	st.workers = &worker;
@@ -376,8 +381,8 @@ main(void)
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
 	free(ctx.hints);
-	rte_free(worker);
-	rte_free(ctx.qsbr);
+	dp_worker_free(worker);
+	dp_worker_ctx_free(&ctx);
 	rte_mempool_free(pool);
 	ctl_config_free(&cfg);
 	rte_eal_cleanup();

@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,6 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_udp.h>
 
@@ -45,15 +45,14 @@
 #include <pollux/wire.h>
 
 #include "ctl_hints_reload.h"
-#include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nexthop.h"
 #include "dp_miss.h"
+#include "dp_worker.h"
 #include "testlib.h"
+#include "testlib_miss.h"
 #include "testlib_pkt.h"
 
-#define GW_IP4 RTE_BE32(0xc6120001)     /* 198.18.0.1 */
 #define ROOT0_IP4 RTE_BE32(0xc6120101)  /* 198.18.1.1: even generations */
 #define ROOT1_IP4 RTE_BE32(0xc6120102)  /* 198.18.1.2: odd generations */
 #define CNAME_IP4 RTE_BE32(0xc6120301)  /* 198.18.3.1 */
@@ -62,14 +61,6 @@
 #define ROUNDS 300
 #define WAIT_MS 4000
 
-static const struct px_test_hosts hosts = {
-	.client_mac = {0x02, 0, 0, 0, 0, 0x01},
-	.server_mac = {0x02, 0, 0, 0, 0, 0x02},
-	.client_ip4 = RTE_BE32(0xc612000a), /* 198.18.0.10 */
-	.server_ip4 = RTE_BE32(0xc6120002), /* 198.18.0.2 */
-};
-static const uint8_t gw_mac[6] = {0x02, 0, 0, 0, 0, 0xfe};
-
 static struct rte_mempool *pool;
 static struct rte_ring *rx_ring, *tx_ring;
 static struct dp_ctx ctx;
@@ -77,12 +68,6 @@ static struct dp_lcore *worker;
 static struct px_addr_policy policy;
 static uint64_t generation;
 
-/* An upstream query as the worker sent it. */
-struct upq {
-	uint32_t dst;
-	uint16_t sport, id, qtype;
-	char qname[PX_DNS_NAME_BUF];
-};
 
 /* A malloc'ed table (ctl_hints_publish frees with free(), so ASan watches it) whose one root
  * server depends on the generation. */
@@ -138,57 +123,20 @@ frame_mbuf(const uint8_t *f, uint16_t len)
 	return m;
 }
 
+/* The gateway's ARP reply, to the worker. */
 static void
 arp_reply_gw(void)
 {
 	uint8_t f[60] __rte_aligned(8) = {0};
-	struct rte_ether_hdr *e = (struct rte_ether_hdr *)f;
-	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(e + 1);
+	uint16_t len = tm_arp_reply_frame(f, GW_IP4, tm_gw_mac);
 
-	memcpy(e->dst_addr.addr_bytes, hosts.server_mac, 6);
-	memcpy(e->src_addr.addr_bytes, gw_mac, 6);
-	e->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
-	a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
-	a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	a->arp_hlen = RTE_ETHER_ADDR_LEN;
-	a->arp_plen = 4;
-	a->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
-	memcpy(a->arp_data.arp_sha.addr_bytes, gw_mac, 6);
-	a->arp_data.arp_sip = GW_IP4;
-	memcpy(a->arp_data.arp_tha.addr_bytes, hosts.server_mac, 6);
-	a->arp_data.arp_tip = hosts.server_ip4;
-	ck_assert_int_eq(rte_ring_enqueue(rx_ring, frame_mbuf(f, 60)), 0);
-}
-
-static void
-read_name(const uint8_t *p, uint16_t len, uint16_t *pos, char *out)
-{
-	size_t o = 0;
-
-	for (;;) {
-		ck_assert_uint_lt(*pos, len);
-		uint8_t l = p[(*pos)++];
-
-		if (l == 0)
-			break;
-		ck_assert_uint_le(l, 63);
-		ck_assert_uint_le(*pos + l, len);
-		memcpy(out + o, p + *pos, l);
-		o += l;
-		out[o++] = '.';
-		*pos = (uint16_t)(*pos + l);
-	}
-	if (o == 0)
-		out[o++] = '.';
-	else
-		o--;
-	out[o] = '\0';
+	ck_assert_int_eq(rte_ring_enqueue(rx_ring, frame_mbuf(f, len)), 0);
 }
 
 /* The next frame the worker sends that is not an ARP request for the gateway (each of those is
  * answered): an upstream query (q filled, true) or the client's answer (its rcode in *rcode). */
 static bool
-next_frame(struct upq *q, unsigned *rcode)
+next_frame(struct tm_upq *q, unsigned *rcode)
 {
 	uint64_t end = dp_clock_ms() + WAIT_MS;
 	struct rte_mbuf *m;
@@ -213,51 +161,35 @@ next_frame(struct upq *q, unsigned *rcode)
 		const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
 		const uint8_t *d = (const uint8_t *)(udp + 1);
 		uint16_t dlen = (uint16_t)(rte_be_to_cpu_16(udp->dgram_len) - sizeof(*udp));
-		bool up = ip->dst_addr != hosts.client_ip4;
+		bool up = ip->dst_addr != tm_hosts.client_ip4;
 
 		ck_assert_uint_ge(dlen, PX_DNS_HDR_LEN);
-		if (up) {
-			uint16_t pos = PX_DNS_HDR_LEN;
-
-			q->dst = ip->dst_addr;
-			q->sport = rte_be_to_cpu_16(udp->src_port);
-			q->id = px_get16(d);
-			read_name(d, dlen, &pos, q->qname);
-			q->qtype = px_get16(d + pos);
-		} else {
+		if (up)
+			tm_parse_upq(m, q);
+		else
 			*rcode = px_get16(d + 2) & 0xf;
-		}
 		rte_pktmbuf_free(m);
 		return up;
 	}
 }
 
-static bool
-below(const char *name, const char *zone)
-{
-	size_t n = strlen(name), z = strlen(zone);
-
-	return strcasecmp(name, zone) == 0 ||
-	       (n > z + 1 && name[n - z - 1] == '.' && strcasecmp(name + n - z, zone) == 0);
-}
-
 /* What the scripted server at q->dst answers; sets *restarts when handling the reply makes the
  * resolution start again from the hints. */
 static void
-script(struct px_test_msg *r, const struct upq *q, bool *restarts)
+script(struct px_test_msg *r, const struct tm_upq *q, bool *restarts)
 {
 	*restarts = false;
 	px_test_msg_start(r, q->id, PX_DNS_QR | (q->dst == ROOT0_IP4 || q->dst == ROOT1_IP4 ?
 						  0 : PX_DNS_AA), q->qname, q->qtype);
 	if (q->dst == ROOT0_IP4 || q->dst == ROOT1_IP4) {
-		if (below(q->qname, "cname.test")) {
+		if (tm_name_below(q->qname, "cname.test")) {
 			px_test_msg_target(r, 1, "cname.test", PX_DNS_TYPE_NS, 1, "ns.cname.test");
 			px_test_msg_addr(r, 2, "ns.cname.test", "198.18.3.1");
-		} else if (below(q->qname, "target.test")) {
+		} else if (tm_name_below(q->qname, "target.test")) {
 			px_test_msg_target(r, 1, "target.test", PX_DNS_TYPE_NS, 1, "ns.target.test");
 			px_test_msg_addr(r, 2, "ns.target.test", "198.18.3.2");
 		} else {
-			ck_assert(below(q->qname, "glueless.test"));
+			ck_assert(tm_name_below(q->qname, "glueless.test"));
 			px_test_msg_target(r, 1, "glueless.test", PX_DNS_TYPE_NS, 1,
 					   "ns.target.test");
 			*restarts = true; /* ns.target.test is looked up from the hints */
@@ -268,30 +200,30 @@ script(struct px_test_msg *r, const struct upq *q, bool *restarts)
 	if (q->dst == CNAME_IP4) {
 		char target[PX_DNS_NAME_BUF];
 
-		ck_assert(below(q->qname, "cname.test"));
+		ck_assert(tm_name_below(q->qname, "cname.test"));
 		snprintf(target, sizeof(target), "%.*s.target.test",
 			 (int)(strlen(q->qname) - strlen(".cname.test")), q->qname);
 		px_test_msg_target(r, 0, q->qname, PX_DNS_TYPE_CNAME, 1, target);
 		*restarts = true;
 	} else if (q->dst == TARGET_IP4) {
-		ck_assert(below(q->qname, "target.test"));
+		ck_assert(tm_name_below(q->qname, "target.test"));
 		px_test_msg_addr(r, 0, q->qname, strcasecmp(q->qname, "ns.target.test") == 0 ?
 			  "198.18.3.3" : "198.51.100.7");
 	} else {
 		ck_assert_uint_eq(q->dst, GLUELESS_IP4);
-		ck_assert(below(q->qname, "glueless.test"));
+		ck_assert(tm_name_below(q->qname, "glueless.test"));
 		px_test_msg_addr(r, 0, q->qname, "198.51.100.7");
 	}
 }
 
 static struct rte_mbuf *
-reply_mbuf(const struct upq *q, const struct px_test_msg *r)
+reply_mbuf(const struct tm_upq *q, const struct px_test_msg *r)
 {
 	uint8_t f[1600] __rte_aligned(8);
-	struct px_test_hosts h = {.client_ip4 = q->dst, .server_ip4 = hosts.server_ip4};
+	struct px_test_hosts h = {.client_ip4 = q->dst, .server_ip4 = tm_hosts.server_ip4};
 
-	memcpy(h.client_mac, gw_mac, 6);
-	memcpy(h.server_mac, hosts.server_mac, 6);
+	memcpy(h.client_mac, tm_gw_mac, 6);
+	memcpy(h.server_mac, tm_hosts.server_mac, 6);
 	return frame_mbuf(f, px_test_frame_udp4(f, &h, PX_DNS_PORT, q->sport, r->buf, r->len));
 }
 
@@ -306,10 +238,10 @@ resolve_one(const char *qname, uint16_t cport)
 	unsigned rcode = 99, restarts = 0, steps = 0;
 	bool expect_new_root = false, restart;
 	struct px_test_msg r;
-	struct upq q;
+	struct tm_upq q;
 
 	ck_assert_int_eq(rte_ring_enqueue(rx_ring, frame_mbuf(f, px_test_frame_udp4(
-		f, &hosts, cport, PX_DNS_PORT, dns, dlen))), 0);
+		f, &tm_hosts, cport, PX_DNS_PORT, dns, dlen))), 0);
 	while (next_frame(&q, &rcode)) {
 		ck_assert_uint_lt(++steps, 16);
 		/* A restart asks the root of the table published just before its cause was
@@ -379,6 +311,9 @@ recurse_rcu_suite(void)
 static void
 setup(void)
 {
+	const struct dp_worker_ctx_conf cc = {
+		.name = "test_rcu", .cache_size = 256, .resolvers = 1,
+	};
 	struct dp_miss_conf rconf;
 	int port;
 
@@ -388,24 +323,16 @@ setup(void)
 	port = px_test_ring_port("net_ring_rcu", pool, &rx_ring, &tx_ring);
 
 	ctx.port.port_id = (uint16_t)port;
-	memcpy(ctx.port.mac.addr_bytes, hosts.server_mac, 6);
+	memcpy(ctx.port.mac.addr_bytes, tm_hosts.server_mac, 6);
 	ctx.port.has_ip4 = true;
-	ctx.port.ip4 = hosts.server_ip4;
+	ctx.port.ip4 = tm_hosts.server_ip4;
 	ctx.port.ip4_prefix = 24;
 	dp_port_conf_derive(&ctx.port);
 	/* Idle sleeps on: the worker goes off RCU after 20 us without a packet. */
 	ctx.idle_sleep_us = 50;
 	ctx.idle_grace_tsc = rte_get_tsc_hz() / 50000;
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
-		rte_exit(2, "test_miss_rcu: cannot set up RCU\n");
-	ctx.cache = dp_cache_create("test_rcu_cache", 256, ctx.qsbr, 0);
-	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
-	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
-	if (ctx.cache == NULL || ctx.nbr == NULL || worker == NULL)
-		rte_exit(2, "test_miss_rcu: out of memory\n");
-	dp_nexthop_table_init(ctx.nbr);
-	ctx.worker_count = 1;
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
+		rte_exit(2, "test_miss_rcu: cannot build the workers' shared state\n");
 	generation = 1;
 	ctx.hints = make_hints(generation);
 	ctx.hints->generation = generation;
@@ -424,11 +351,15 @@ setup(void)
 	/* The servers are this test's thread: a busy machine must not turn its scheduling
 	 * delays into timeouts. */
 	rconf.rto_min_ms = PX_UPQ_RTT_UNKNOWN_MS;
-	worker->ctx = &ctx;
-	worker->lcore_id = rte_get_next_lcore(-1, 1, 0);
-	worker->miss = dp_miss_create(&rconf, 0, pool, dp_clock_ms());
-	if (worker->miss == NULL)
-		rte_exit(2, "test_miss_rcu: dp_miss_create failed\n");
+	worker = dp_worker_build(&(struct dp_worker_conf){
+		.ctx = &ctx, .lcore_id = rte_get_next_lcore(-1, 1, 0), .pool = pool,
+		.miss = &rconf, .now_ms = dp_clock_ms(),
+	});
+	if (worker == NULL)
+		rte_exit(2, "test_miss_rcu: dp_worker_build: %s\n", strerror(errno));
+	/* No cache writer: nothing is cached, so every restart resolves again (the cache still
+	 * frees the writer built for it). */
+	worker->cache_w = NULL;
 	rte_eal_remote_launch(dp_loop_run, worker, worker->lcore_id);
 }
 
@@ -447,12 +378,9 @@ main(void)
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	__atomic_store_n(&ctx.pause, false, __ATOMIC_SEQ_CST);
 	rte_eal_mp_wait_lcore();
-	dp_miss_free(worker->miss);
-	dp_cache_free(ctx.cache);
+	dp_worker_free(worker);
+	dp_worker_ctx_free(&ctx);
 	free(__atomic_exchange_n(&ctx.hints, NULL, __ATOMIC_ACQ_REL));
-	rte_free(ctx.nbr);
-	rte_free(worker);
-	rte_free(ctx.qsbr);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -4,40 +4,22 @@
  * published object's address policy, TTL caps, QNAME minimisation and probe question into the
  * worker's own state, once per generation, and keeps no pointer into the object, so the control
  * thread may free it after the grace period (ASan checks that nothing reads it after). The test,
- * on the main lcore, is both the worker and the control thread.
+ * on the main lcore, is both the worker (on the miss-path rig, testlib_miss.h) and the control
+ * thread.
  */
 #include <arpa/inet.h>
 #include <check.h>
 #include <stdlib.h>
-#include <string.h>
-
-#include <rte_byteorder.h>
-#include <rte_lcore.h>
-#include <rte_malloc.h>
-#include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 
 #include <pollux/addr_policy.h>
-#include <pollux/hints.h>
 #include <pollux/resolver.h>
 #include <pollux/wire.h>
 
-#include "dp_cache.h"
-#include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nexthop.h"
 #include "dp_miss.h"
 #include "dp_settings.h"
 #include "testlib.h"
-
-#define GW_IP4 RTE_BE32(0xc6120001) /* 198.18.0.1 */
-
-static struct rte_mempool *pool;
-static struct rte_ring *rx_ring, *tx_ring;
-static struct dp_ctx ctx;
-static struct dp_lcore *w;
-static struct px_addr_policy policy;
-static struct px_hints *hints;
+#include "testlib_miss.h"
 
 static struct dp_settings *
 settings(uint64_t gen, uint32_t max_ttl, bool qmin, const char *dnq)
@@ -47,7 +29,7 @@ settings(uint64_t gen, uint32_t max_ttl, bool qmin, const char *dnq)
 	ck_assert_ptr_nonnull(s);
 	s->generation = gen;
 	px_addr_policy_init(&s->policy);
-	px_addr_policy_set_self4(&s->policy, ctx.port.ip4, 24);
+	px_addr_policy_set_self4(&s->policy, tm.ctx.port.ip4, 24);
 	if (dnq != NULL)
 		ck_assert_int_eq(px_addr_policy_add(&s->policy, dnq), 0);
 	s->max_ttl = max_ttl;
@@ -64,43 +46,43 @@ settings(uint64_t gen, uint32_t max_ttl, bool qmin, const char *dnq)
 static void
 publish(struct dp_settings *s)
 {
-	free(__atomic_exchange_n(&ctx.settings, s, __ATOMIC_ACQ_REL));
+	free(__atomic_exchange_n(&tm.ctx.settings, s, __ATOMIC_ACQ_REL));
 }
 
 START_TEST(test_miss_settings_taken_in_once)
 {
-	const struct px_resolver *r = dp_miss_resolver(w->miss);
+	const struct px_resolver *r = dp_miss_resolver(tm.w->miss);
 
 	/* Nothing published: the creation conf holds. */
-	dp_miss_tick(w);
-	ck_assert_uint_eq(w->stats.rec_settings_applied, 0);
+	dp_miss_tick(tm.w);
+	ck_assert_uint_eq(tm.w->stats.rec_settings_applied, 0);
 	ck_assert_uint_eq(r->cfg.max_ttl, 86400);
 	ck_assert(!r->cfg.qname_min);
 	ck_assert_int_eq(px_addr_check4(r->policy, inet_addr("198.51.100.7")), PX_ADDR_OK);
 
 	publish(settings(1, 60, true, "198.51.100.0/24"));
-	dp_miss_tick(w);
-	ck_assert_uint_eq(w->stats.rec_settings_applied, 1);
+	dp_miss_tick(tm.w);
+	ck_assert_uint_eq(tm.w->stats.rec_settings_applied, 1);
 	ck_assert_uint_eq(r->cfg.max_ttl, 60);
 	ck_assert_uint_eq(r->cfg.max_neg_ttl, 30);
 	ck_assert(r->cfg.qname_min);
 	ck_assert_int_eq(px_addr_check4(r->policy, inet_addr("198.51.100.7")),
 			 PX_ADDR_DO_NOT_QUERY);
-	ck_assert_int_eq(px_addr_check4(r->policy, ctx.port.ip4), PX_ADDR_SELF);
+	ck_assert_int_eq(px_addr_check4(r->policy, tm.ctx.port.ip4), PX_ADDR_SELF);
 	/* What the resolver does not keep is untouched. */
 	ck_assert_uint_eq(r->cfg.max_cname, 8);
 
 	/* The same generation again: nothing to copy. */
-	dp_miss_tick(w);
-	ck_assert_uint_eq(w->stats.rec_settings_applied, 1);
+	dp_miss_tick(tm.w);
+	ck_assert_uint_eq(tm.w->stats.rec_settings_applied, 1);
 
 	/* A new object, the old one freed: until the next tick the worker runs on its own copy
 	 * (under ASan a pointer into the freed object would fail here), then takes the new one. */
 	publish(settings(2, 300, false, "203.0.113.0/24"));
 	ck_assert_int_eq(px_addr_check4(r->policy, inet_addr("198.51.100.7")),
 			 PX_ADDR_DO_NOT_QUERY);
-	dp_miss_tick(w);
-	ck_assert_uint_eq(w->stats.rec_settings_applied, 2);
+	dp_miss_tick(tm.w);
+	ck_assert_uint_eq(tm.w->stats.rec_settings_applied, 2);
 	ck_assert_uint_eq(r->cfg.max_ttl, 300);
 	ck_assert(!r->cfg.qname_min);
 	ck_assert_int_eq(px_addr_check4(r->policy, inet_addr("198.51.100.7")), PX_ADDR_OK);
@@ -110,87 +92,24 @@ START_TEST(test_miss_settings_taken_in_once)
 }
 END_TEST
 
-static Suite *
-settings_suite(void)
+/* The creation conf the case starts from: no QNAME minimisation. */
+static void
+settings_miss_conf(struct dp_miss_conf *rc)
 {
-	Suite *s = suite_create("recurse_settings");
-	TCase *tc = tcase_create("reload");
-
-	tcase_add_test(tc, test_miss_settings_taken_in_once);
-	suite_add_tcase(s, tc);
-	return s;
+	rc->resolve.qname_min = false;
 }
 
 static void
-setup(void)
+setup_settings(void)
 {
-	struct dp_miss_conf rconf;
-	int port;
-
-	px_test_eal_init("test_miss_settings", "0", NULL);
-	dp_clock_init();
-	pool = rte_pktmbuf_pool_create("test_rset_pool", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	port = px_test_ring_port("net_ring_rset", pool, &rx_ring, &tx_ring);
-	ctx.port.port_id = (uint16_t)port;
-	ctx.port.has_ip4 = true;
-	ctx.port.ip4 = RTE_BE32(0xc6120002); /* 198.18.0.2 */
-	ctx.port.ip4_prefix = 24;
-	dp_port_conf_derive(&ctx.port);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
-		rte_exit(2, "test_miss_settings: cannot set up RCU\n");
-	ctx.cache = dp_cache_create("test_rset_cache", 64, ctx.qsbr, 0);
-	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
-	hints = rte_zmalloc(NULL, px_hints_size(1), RTE_CACHE_LINE_SIZE);
-	w = rte_zmalloc(NULL, sizeof(*w), RTE_CACHE_LINE_SIZE);
-	if (ctx.cache == NULL || ctx.nbr == NULL || hints == NULL || w == NULL)
-		rte_exit(2, "test_miss_settings: out of memory\n");
-	dp_nexthop_table_init(ctx.nbr);
-	ctx.worker_count = 1;
-	hints->generation = 1;
-	hints->ns_count = 1;
-	hints->ttl = 518400;
-	hints->ns[0].name_len = (uint8_t)px_test_name(hints->ns[0].name, "a.root.test");
-	hints->ns[0].v4_count = 1;
-	px_addr_set4(&hints->ns[0].addr[0], RTE_BE32(0xc6120101), 0);
-	hints->checksum = px_hints_checksum(hints);
-	ctx.hints = hints;
-
-	px_addr_policy_init(&policy);
-	memset(&rconf, 0, sizeof(rconf));
-	rconf.has_gw4 = true;
-	rconf.gw4 = GW_IP4;
-	rconf.slots = 16;
-	px_resolver_config_default(&rconf.resolve);
-	rconf.resolve.qname_min = false;
-	rconf.resolve.use_ipv6 = false;
-	rconf.policy = &policy;
-	w->ctx = &ctx;
-	w->lcore_id = rte_get_main_lcore();
-	w->miss = dp_miss_create(&rconf, 0, pool, dp_clock_ms());
-	if (w->miss == NULL)
-		rte_exit(2, "test_miss_settings: dp_miss_create failed\n");
-	w->now_ms = dp_clock_ms();
+	tm_build(&(struct tm_conf){.miss = settings_miss_conf});
 }
 
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
+	Suite *s = suite_create("recurse_settings");
 
-	setup();
-	sr = srunner_create(settings_suite());
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	dp_miss_free(w->miss);
-	dp_cache_free(ctx.cache);
-	rte_free(ctx.nbr);
-	rte_free(hints);
-	rte_free(w);
-	rte_free(ctx.qsbr);
-	rte_eal_cleanup();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	tm_add_case(s, test_miss_settings_taken_in_once, setup_settings);
+	return tm_run("test_miss_settings", s);
 }

@@ -5,6 +5,7 @@
  * client on the port's RX ring and reads what the worker sends on its TX ring.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
+#include "dp_worker.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 
@@ -385,6 +387,8 @@ setup(void)
 {
 	static const uint8_t a_rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 198, 51, 100, 10};
 	static const uint8_t key[16] = {7};
+	/* A resolver-less worker answering from the cache, as with recursion off. */
+	const struct dp_worker_ctx_conf cc = {.name = "test_pa", .cache_size = 1024};
 	uint16_t off = 6;
 	struct dp_cache_key k = {.qtype = 1, .qclass = 1, .kind = DP_CACHE_RRSET};
 	struct dp_cache_answer a = {.flags = DP_CACHE_F_PINNED, .ttl = 300, .an_count = 1,
@@ -403,24 +407,19 @@ setup(void)
 	ctx.port.has_ip6 = true;
 	memcpy(ctx.port.ip6, H->server_ip6, 16);
 	dp_port_conf_derive(&ctx.port);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE);
-	ctx.cache = dp_cache_create("test_pa_cache", 1024, ctx.qsbr, 0);
 	k.name_len = (uint8_t)px_test_name(k.name, "www.example.test");
-	if (ctx.cache == NULL ||
+	if (dp_worker_ctx_build(&ctx, &cc) != 0 ||
 	    dp_cache_insert(ctx.cache, dp_cache_entry_new(ctx.cache, &k, &a, 0)) != 0)
 		rte_exit(2, "test_pkt_access: cannot fill the cache\n");
 	ca.ctx = &ctx;
 	ca.workers = 1;
 
-	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
-	worker->rl = rte_zmalloc(NULL, px_rl_table_size(1024, NULL), RTE_CACHE_LINE_SIZE);
-	if (worker == NULL || worker->rl == NULL)
-		rte_exit(2, "test_pkt_access: out of memory\n");
-	px_rl_table_init(worker->rl, 1024, key);
-	worker->ctx = &ctx;
-	worker->lcore_id = rte_get_next_lcore(-1, 1, 0);
-	worker->queue_id = 0;
+	worker = dp_worker_build(&(struct dp_worker_conf){
+		.ctx = &ctx, .lcore_id = rte_get_next_lcore(-1, 1, 0), .pool = pool,
+		.now_ms = dp_clock_ms(), .ratelimit_size = 1024, .ratelimit_key = key,
+	});
+	if (worker == NULL)
+		rte_exit(2, "test_pkt_access: dp_worker_build: %s\n", strerror(errno));
 	rte_eal_remote_launch(dp_loop_run, worker, worker->lcore_id);
 }
 
@@ -438,10 +437,8 @@ main(void)
 	srunner_free(sr);
 	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
-	dp_cache_free(ctx.cache);
-	rte_free(worker->rl);
-	rte_free(worker);
-	rte_free(ctx.qsbr);
+	dp_worker_free(worker);
+	dp_worker_ctx_free(&ctx);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Serve-stale (RFC 8767) and prefetch through the worker's real code (dp_answer.c, dp_miss*.c):
- * a worker state on a net_ring port that the test steps itself on the main lcore with a clock of
- * its own (RX burst, then the resolution tick, as dp_loop_run does), with a cache it writes
- * answers into, so expiry, the client response timer and the prefetch window are exact to the
- * millisecond and take no wall-clock time. The test plays the clients, the gateway and the
- * servers:
+ * Serve-stale (RFC 8767) and prefetch through the worker's real code (dp_answer.c, dp_miss*.c),
+ * on the miss-path rig (testlib_miss.h): a worker stepped by the test on a clock of its own, with
+ * a cache it writes answers into, so expiry, the client response timer and the prefetch window
+ * are exact to the millisecond and take no wall-clock time. Each case builds its own rig. The
+ * test plays the clients, the gateway and the servers:
  *   root 198.18.1.1       refers good.test to 198.18.3.1 and dead.test to 198.18.5.1
  *   good.test 198.18.3.1  answers A `answer_addr` with TTL `answer_ttl`, or SERVFAIL, or holds
  *                         the query unanswered (`mode`)
@@ -18,60 +17,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include <rte_arp.h>
-#include <rte_byteorder.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
-#include <rte_ip.h>
-#include <rte_lcore.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
-#include <rte_ring.h>
-#include <rte_udp.h>
 
 #include <pollux/addr_policy.h>
-#include <pollux/hints.h>
 #include <pollux/resolver.h>
 #include <pollux/upstream.h>
 #include <pollux/wire.h>
 
 #include "dp_cache.h"
-#include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nexthop.h"
 #include "dp_miss.h"
 #include "dp_settings.h"
-#include "dp_tx.h"
 #include "testlib.h"
+#include "testlib_miss.h"
 #include "testlib_pkt.h"
 
-#define GW_IP4 RTE_BE32(0xc6120001)   /* 198.18.0.1 */
-#define ROOT_IP4 RTE_BE32(0xc6120101) /* 198.18.1.1 */
 #define GOOD_IP4 RTE_BE32(0xc6120301) /* 198.18.3.1 */
-#define DEAD_IP4 RTE_BE32(0xc6120501) /* 198.18.5.1 */
 #define SLOTS 16
 #define STALE_TIMEOUT_MS 1800
 #define STALE_TTL 30
 #define STALE_MAX_S 86400
 
-static const struct px_test_hosts base = {
-	.client_mac = {0x02, 0, 0, 0, 0, 0x01},
-	.server_mac = {0x02, 0, 0, 0, 0, 0x02},
-	.client_ip4 = RTE_BE32(0xc612000a), /* 198.18.0.10 */
-	.server_ip4 = RTE_BE32(0xc6120002), /* 198.18.0.2 */
-};
-static const uint8_t gw_mac[6] = {0x02, 0, 0, 0, 0, 0xfe};
-
-static struct rte_mempool *pool;
-static struct rte_ring *rx_ring, *tx_ring;
-static struct dp_ctx ctx;
-static struct dp_lcore *w;
-static struct px_addr_policy policy;
-static struct px_hints *hints;
-static uint64_t now;
 static uint64_t settings_gen;
 
 /* What good.test's server does with a query. */
@@ -81,11 +48,6 @@ static uint32_t answer_ttl = 10;
 static const char *answer_addr = "198.51.100.7";
 static unsigned upstream_seen; /* upstream queries the worker sent, to any server */
 
-struct upq {
-	uint32_t dst;
-	uint16_t sport, id;
-	char qname[PX_DNS_NAME_BUF];
-};
 
 /* A client answer the worker sent, read whole. */
 struct ans {
@@ -98,51 +60,7 @@ struct ans {
 	int ede;          /* the EDE INFO-CODE, -1 for none */
 };
 
-#define STAT(name) (w->stats.name)
-
-static void
-step(uint64_t at)
-{
-	ck_assert_uint_ge(at, now);
-	now = at;
-	w->now_ms = now;
-	dp_miss_tick(w);
-}
-
-static void
-rx(const uint8_t *frame, uint16_t len)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *tx[DP_BURST];
-	uint16_t n;
-
-	ck_assert_ptr_nonnull(m);
-	memcpy(rte_pktmbuf_append(m, len), frame, len);
-	w->now_ms = now;
-	n = dp_rx_burst_handle(w, &m, 1, tx);
-	if (n > 0)
-		dp_tx_port(w, tx, n);
-	step(now);
-}
-
-static void
-read_name(const uint8_t *p, uint16_t len, uint16_t *pos, char *out)
-{
-	size_t o = 0;
-
-	for (;;) {
-		ck_assert_uint_lt(*pos, len);
-		uint8_t l = p[(*pos)++];
-
-		if (l == 0)
-			break;
-		ck_assert_uint_le(*pos + l, len);
-		memcpy(out + o, p + *pos, l);
-		o += l;
-		out[o++] = '.';
-		*pos = (uint16_t)(*pos + l);
-	}
-	out[o > 0 ? o - 1 : 0] = '\0';
-}
+#define STAT(name) TM_STAT(name)
 
 static uint16_t
 skip_name(const uint8_t *d, uint16_t len, uint16_t pos)
@@ -195,40 +113,22 @@ parse_answer(const uint8_t *d, uint16_t len, struct ans *a)
 /* The next frame the worker sent, skipping ARP requests: false if none. Fills q for an upstream
  * query, a for a client answer (*is_answer says which). */
 static bool
-sent(struct upq *q, struct ans *a, bool *is_answer)
+sent(struct tm_upq *q, struct ans *a, bool *is_answer)
 {
-	struct rte_mbuf *m;
+	struct tm_frame f;
 
-	while (rte_ring_dequeue(tx_ring, (void **)&m) == 0) {
-		const struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-
-		if (e->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(e + 1);
-		const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
-		const uint8_t *d = (const uint8_t *)(udp + 1);
-		uint16_t dlen = (uint16_t)(rte_be_to_cpu_16(udp->dgram_len) - sizeof(*udp));
-		uint16_t pos = PX_DNS_HDR_LEN;
-
-		ck_assert_uint_ge(dlen, PX_DNS_HDR_LEN);
-		*is_answer = udp->src_port == RTE_BE16(PX_DNS_PORT);
-		if (*is_answer) {
-			ck_assert_uint_eq(ip->dst_addr, base.client_ip4);
-			parse_answer(d, dlen, a);
-			a->dport = rte_be_to_cpu_16(udp->dst_port);
-		} else {
-			upstream_seen++;
-			q->dst = ip->dst_addr;
-			q->sport = rte_be_to_cpu_16(udp->src_port);
-			q->id = px_get16(d);
-			read_name(d, dlen, &pos, q->qname);
-		}
-		rte_pktmbuf_free(m);
-		return true;
+	if (!tm_frame(&f))
+		return false;
+	*is_answer = !f.upstream;
+	if (*is_answer) {
+		parse_answer(f.dns, f.dns_len, a);
+		a->dport = f.dport;
+		rte_pktmbuf_free(f.m);
+	} else {
+		upstream_seen++;
+		*q = f.q;
 	}
-	return false;
+	return true;
 }
 
 static void
@@ -240,23 +140,13 @@ ask(uint16_t port, const char *name, bool edns)
 					.edns = edns, .edns_bufsize = 1232};
 	uint16_t dlen = px_test_query(dns, &q);
 
-	rx(f, px_test_frame_udp4(f, &base, port, PX_DNS_PORT, dns, dlen));
-}
-
-static bool
-below(const char *name, const char *zone)
-{
-	size_t n = strlen(name), z = strlen(zone);
-
-	return n > z && name[n - z - 1] == '.' && strcasecmp(name + n - z, zone) == 0;
+	tm_rx(f, px_test_frame_udp4(f, &tm_hosts, port, PX_DNS_PORT, dns, dlen));
 }
 
 /* A server's reply to q, by the script; rcode_fail: good.test's SERVFAIL. */
 static void
-reply(const struct upq *q, bool fail)
+reply(const struct tm_upq *q, bool fail)
 {
-	uint8_t f[1600] __rte_aligned(8);
-	struct px_test_hosts h = {.client_ip4 = q->dst, .server_ip4 = base.server_ip4};
 	struct px_test_msg r;
 
 	px_test_msg_start(&r, q->id,
@@ -264,7 +154,7 @@ reply(const struct upq *q, bool fail)
 				  (fail ? PX_DNS_RCODE_SERVFAIL : 0),
 			  q->qname, PX_DNS_TYPE_A);
 	if (q->dst == ROOT_IP4) {
-		const char *zone = below(q->qname, "good.test") ? "good.test" : "dead.test";
+		const char *zone = tm_name_below(q->qname, "good.test") ? "good.test" : "dead.test";
 		char ns[64];
 
 		snprintf(ns, sizeof(ns), "ns.%s", zone);
@@ -276,18 +166,16 @@ reply(const struct upq *q, bool fail)
 		ck_assert_uint_eq(q->dst, GOOD_IP4);
 		px_test_msg_rr(&r, 0, NULL, PX_DNS_TYPE_A, answer_ttl, &a, 4);
 	}
-	memcpy(h.client_mac, gw_mac, 6);
-	memcpy(h.server_mac, base.server_mac, 6);
-	rx(f, px_test_frame_udp4(f, &h, PX_DNS_PORT, q->sport, r.buf, r.len));
+	tm_reply(q, &r);
 }
 
 /* Plays the servers until the worker has nothing more to send; a query good.test's server
  * holds goes to *held. Client answers go to out (up to max); returns how many. */
 static unsigned
-serve(struct ans *out, unsigned max, struct upq *held)
+serve(struct ans *out, unsigned max, struct tm_upq *held)
 {
 	unsigned n = 0;
-	struct upq q;
+	struct tm_upq q;
 	struct ans a;
 	bool is_answer;
 
@@ -313,7 +201,7 @@ cached(const char *name)
 	uint8_t wire[PX_DNS_NAME_BUF];
 	unsigned len = px_test_name(wire, name);
 
-	return dp_cache_lookup(ctx.cache, wire, (uint8_t)len, PX_DNS_TYPE_A, PX_DNS_CLASS_IN,
+	return dp_cache_lookup(tm.ctx.cache, wire, (uint8_t)len, PX_DNS_TYPE_A, PX_DNS_CLASS_IN,
 			       DP_CACHE_RRSET);
 }
 
@@ -340,40 +228,12 @@ drain(struct ans *out, unsigned max)
 
 	for (unsigned k = 0; k < 80; k++) {
 		n += serve(out + n, max - n, NULL);
-		step(now + 100);
+		tm_step(tm.now + 100);
 	}
 	n += serve(out + n, max - n, NULL);
-	ck_assert_uint_eq(dp_miss_clients_used(w->miss), 0);
-	ck_assert_uint_eq(px_resolver_active(dp_miss_resolver(w->miss)), 0);
+	ck_assert_uint_eq(dp_miss_clients_used(tm.w->miss), 0);
+	ck_assert_uint_eq(px_resolver_active(dp_miss_resolver(tm.w->miss)), 0);
 	return n;
-}
-
-static void
-gateway_ready(void)
-{
-	static bool known;
-	uint8_t f[60] __rte_aligned(8) = {0};
-	struct rte_ether_hdr *e = (struct rte_ether_hdr *)f;
-	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(e + 1);
-
-	if (known)
-		return;
-	step(dp_clock_ms());
-	memcpy(e->dst_addr.addr_bytes, base.server_mac, 6);
-	memcpy(e->src_addr.addr_bytes, gw_mac, 6);
-	e->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
-	a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
-	a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	a->arp_hlen = RTE_ETHER_ADDR_LEN;
-	a->arp_plen = 4;
-	a->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
-	memcpy(a->arp_data.arp_sha.addr_bytes, gw_mac, 6);
-	a->arp_data.arp_sip = GW_IP4;
-	memcpy(a->arp_data.arp_tha.addr_bytes, base.server_mac, 6);
-	a->arp_data.arp_tip = base.server_ip4;
-	rx(f, 60);
-	ck_assert_uint_eq(serve(NULL, 0, NULL), 0);
-	known = true;
 }
 
 /* A reload (dp_settings.h) of the serve-stale and prefetch settings, taken in at the next
@@ -395,8 +255,8 @@ publish(uint32_t max_s, bool prefetch)
 	s->stale.timeout_ms = STALE_TIMEOUT_MS;
 	s->stale.ttl = STALE_TTL;
 	s->stale.prefetch = prefetch;
-	free(__atomic_exchange_n(&ctx.settings, s, __ATOMIC_ACQ_REL));
-	step(now);
+	free(__atomic_exchange_n(&tm.ctx.settings, s, __ATOMIC_ACQ_REL));
+	tm_step(tm.now);
 }
 
 /*
@@ -411,11 +271,10 @@ START_TEST(test_stale_served_after_failure)
 	uint64_t expire;
 	struct ans a[4];
 
-	gateway_ready();
 	answer_ttl = 10;
 	resolve_fresh("fail.good.test", 100);
 	expire = cached("fail.good.test")->expire_ms;
-	step(now + 11000);
+	tm_step(tm.now + 11000);
 	mode = FAIL;
 	ask(101, "fail.good.test", true);
 	ask(102, "fail.good.test", false);
@@ -437,7 +296,7 @@ START_TEST(test_stale_served_after_failure)
 	e = cached("fail.good.test");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_eq(e->expire_ms, expire);
-	ck_assert_uint_eq(dp_miss_clients_used(w->miss), 0);
+	ck_assert_uint_eq(dp_miss_clients_used(tm.w->miss), 0);
 }
 END_TEST
 
@@ -450,21 +309,20 @@ START_TEST(test_stale_on_client_timeout_then_refreshed)
 {
 	uint64_t served = STAT(stale_served), timeouts = STAT(stale_on_timeout);
 	uint64_t hits, t0;
-	struct upq held = {0};
+	struct tm_upq held = {0};
 	struct ans a[4];
 
-	gateway_ready();
 	answer_ttl = 10;
 	resolve_fresh("slow.good.test", 200);
-	step(now + 20000);
+	tm_step(tm.now + 20000);
 	mode = HOLD;
 	ask(201, "slow.good.test", true);
-	t0 = now;
+	t0 = tm.now;
 	ck_assert_uint_eq(serve(a, 4, &held), 0);
 	ck_assert_uint_eq(held.dst, GOOD_IP4);
-	step(t0 + STALE_TIMEOUT_MS - 1);
+	tm_step(t0 + STALE_TIMEOUT_MS - 1);
 	ck_assert_uint_eq(serve(a, 4, &held), 0);
-	step(t0 + STALE_TIMEOUT_MS);
+	tm_step(t0 + STALE_TIMEOUT_MS);
 	ck_assert_uint_eq(serve(a, 4, &held), 1);
 	ck_assert_uint_eq(a[0].dport, 201);
 	ck_assert_uint_eq(a[0].rcode, PX_DNS_RCODE_NOERROR);
@@ -473,17 +331,17 @@ START_TEST(test_stale_on_client_timeout_then_refreshed)
 	ck_assert_uint_eq(STAT(stale_served), served + 1);
 	ck_assert_uint_eq(STAT(stale_on_timeout), timeouts + 1);
 	/* The resolution goes on without a client. */
-	ck_assert_uint_eq(dp_miss_clients_used(w->miss), 0);
-	ck_assert_uint_eq(px_resolver_active(dp_miss_resolver(w->miss)), 1);
+	ck_assert_uint_eq(dp_miss_clients_used(tm.w->miss), 0);
+	ck_assert_uint_eq(px_resolver_active(dp_miss_resolver(tm.w->miss)), 1);
 	/* The server answers late, with a new address: the entry is refreshed, nobody is
 	 * answered twice. */
-	step(t0 + STALE_TIMEOUT_MS + 100);
+	tm_step(t0 + STALE_TIMEOUT_MS + 100);
 	answer_ttl = 600;
 	answer_addr = "198.51.100.8";
 	reply(&held, false);
 	ck_assert_uint_eq(serve(a, 4, NULL), 0);
-	ck_assert_uint_eq(px_resolver_active(dp_miss_resolver(w->miss)), 0);
-	ck_assert_int_ge(dp_cache_entry_ttl(cached("slow.good.test"), now), 599);
+	ck_assert_uint_eq(px_resolver_active(dp_miss_resolver(tm.w->miss)), 0);
+	ck_assert_int_ge(dp_cache_entry_ttl(cached("slow.good.test"), tm.now), 599);
 	hits = STAT(hits);
 	ask(202, "slow.good.test", true);
 	ck_assert_uint_eq(serve(a, 4, NULL), 1);
@@ -508,19 +366,18 @@ START_TEST(test_stale_never_overrides_fresh)
 	uint8_t rr[64], wire[PX_DNS_NAME_BUF];
 	struct dp_cache_key key = {.qtype = PX_DNS_TYPE_A, .qclass = PX_DNS_CLASS_IN,
 				   .kind = DP_CACHE_RRSET};
-	struct upq held = {0};
+	struct tm_upq held = {0};
 	struct ans a[4];
 	uint16_t ttl_off = 0;
 	uint32_t addr = inet_addr("198.51.100.99");
 	uint64_t t0;
 
-	gateway_ready();
 	answer_ttl = 10;
 	resolve_fresh("race.good.test", 300);
-	step(now + 20000);
+	tm_step(tm.now + 20000);
 	mode = HOLD;
 	ask(301, "race.good.test", true);
-	t0 = now;
+	t0 = tm.now;
 	ck_assert_uint_eq(serve(a, 4, &held), 0);
 	/* Another worker's fresh answer lands (an A record, TTL 100, owner a pointer). */
 	key.name_len = (uint8_t)px_test_name(wire, "race.good.test");
@@ -535,8 +392,8 @@ START_TEST(test_stale_never_overrides_fresh)
 	const struct dp_cache_answer fresh = {.ttl = 100, .an_count = 1, .rr = rr, .rr_len = 16,
 					      .ttl_off = &ttl_off, .ttl_off_count = 1};
 
-	ck_assert_int_eq(dp_cache_put(w->cache_w, &key, &fresh, now), 0);
-	step(t0 + STALE_TIMEOUT_MS);
+	ck_assert_int_eq(dp_cache_put(tm.w->cache_w, &key, &fresh, tm.now), 0);
+	tm_step(t0 + STALE_TIMEOUT_MS);
 	ck_assert_uint_eq(serve(a, 4, &held), 1);
 	ck_assert_uint_eq(a[0].rcode, PX_DNS_RCODE_NOERROR);
 	ck_assert_uint_eq(a[0].ttl, 98);
@@ -559,10 +416,9 @@ START_TEST(test_stale_not_served_past_max)
 	uint64_t served = STAT(stale_served);
 	struct ans a[4];
 
-	gateway_ready();
 	answer_ttl = 10;
 	resolve_fresh("old.good.test", 400);
-	step(now + 10000 + (uint64_t)STALE_MAX_S * 1000);
+	tm_step(tm.now + 10000 + (uint64_t)STALE_MAX_S * 1000);
 	mode = FAIL;
 	ask(402, "old.good.test", true);
 	ck_assert_uint_eq(serve(a, 4, NULL), 1);
@@ -572,7 +428,7 @@ START_TEST(test_stale_not_served_past_max)
 
 	mode = ANSWER;
 	resolve_fresh("off.good.test", 403);
-	step(now + 11000);
+	tm_step(tm.now + 11000);
 	publish(0, true);
 	mode = FAIL;
 	ask(404, "off.good.test", true);
@@ -592,24 +448,23 @@ END_TEST
 START_TEST(test_prefetch_once_in_last_tenth)
 {
 	uint64_t pf = STAT(prefetch), hits;
-	struct upq held = {0};
+	struct tm_upq held = {0};
 	struct ans a[4];
 	unsigned up;
 	uint64_t t0;
 
-	gateway_ready();
 	answer_ttl = 100;
 	resolve_fresh("pf.good.test", 500);
-	t0 = now;
+	t0 = tm.now;
 	up = upstream_seen;
-	step(t0 + 90000); /* 10 s left: not yet inside the last tenth */
+	tm_step(t0 + 90000); /* 10 s left: not yet inside the last tenth */
 	ask(501, "pf.good.test", true);
 	ck_assert_uint_eq(serve(a, 4, NULL), 1);
 	ck_assert_uint_eq(a[0].ttl, 10);
 	ck_assert_uint_eq(STAT(prefetch), pf);
 	ck_assert_uint_eq(upstream_seen, up);
 
-	step(t0 + 90001);
+	tm_step(t0 + 90001);
 	mode = HOLD;
 	ask(502, "pf.good.test", true);
 	ck_assert_uint_eq(serve(a, 4, &held), 1);
@@ -622,11 +477,11 @@ START_TEST(test_prefetch_once_in_last_tenth)
 	ck_assert_uint_eq(STAT(prefetch), pf + 1);
 	ck_assert_uint_eq(upstream_seen, up + 1);
 	/* The refresh's answer. */
-	step(t0 + 90500);
+	tm_step(t0 + 90500);
 	reply(&held, false);
 	ck_assert_uint_eq(serve(a, 4, NULL), 0);
 	mode = ANSWER;
-	step(t0 + 100500); /* past the first answer's expiry */
+	tm_step(t0 + 100500); /* past the first answer's expiry */
 	hits = STAT(hits);
 	ask(504, "pf.good.test", true);
 	ck_assert_uint_eq(serve(a, 4, NULL), 1);
@@ -645,13 +500,12 @@ START_TEST(test_prefetch_off)
 	unsigned up;
 	uint64_t t0;
 
-	gateway_ready();
 	publish(STALE_MAX_S, false);
 	answer_ttl = 100;
 	resolve_fresh("nopf.good.test", 600);
-	t0 = now;
+	t0 = tm.now;
 	up = upstream_seen;
-	step(t0 + 95000);
+	tm_step(t0 + 95000);
 	ask(601, "nopf.good.test", true);
 	ck_assert_uint_eq(serve(a, 4, NULL), 1);
 	ck_assert_uint_eq(STAT(prefetch), pf);
@@ -671,11 +525,10 @@ START_TEST(test_prefetch_needs_free_resolutions)
 	unsigned up;
 	uint64_t t0;
 
-	gateway_ready();
 	answer_ttl = 100;
 	resolve_fresh("busy.good.test", 700);
-	t0 = now;
-	step(t0 + 91000);
+	t0 = tm.now;
+	tm_step(t0 + 91000);
 	for (unsigned i = 0; i < SLOTS - 3; i++) {
 		snprintf(name, sizeof(name), "b%u.dead.test", i);
 		ask((uint16_t)(710 + i), name, true);
@@ -688,7 +541,7 @@ START_TEST(test_prefetch_needs_free_resolutions)
 	ck_assert_uint_eq(STAT(prefetch_skipped), skipped + 1);
 	ck_assert_uint_eq(upstream_seen, up);
 	ck_assert_uint_eq(drain(a, SLOTS + 4), SLOTS - 3);
-	ck_assert_uint_lt(now, t0 + 100000);
+	ck_assert_uint_lt(tm.now, t0 + 100000);
 	ask(702, "busy.good.test", true);
 	ck_assert_uint_eq(serve(a, SLOTS + 4, NULL), 1);
 	ck_assert_uint_eq(STAT(prefetch), pf + 1);
@@ -696,105 +549,46 @@ START_TEST(test_prefetch_needs_free_resolutions)
 }
 END_TEST
 
-static Suite *
-stale_suite(void)
+/* The worker's resolution settings: no QNAME minimisation, no fair share, SLOTS slots, every
+ * RTO the longest, serve-stale and prefetch on. */
+static void
+stale_miss_conf(struct dp_miss_conf *rc)
 {
-	Suite *s = suite_create("stale");
-	TCase *tc = tcase_create("serve_stale");
-
-	tcase_add_test(tc, test_stale_served_after_failure);
-	tcase_add_test(tc, test_stale_on_client_timeout_then_refreshed);
-	tcase_add_test(tc, test_stale_never_overrides_fresh);
-	tcase_add_test(tc, test_stale_not_served_past_max);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("prefetch");
-	tcase_add_test(tc, test_prefetch_once_in_last_tenth);
-	tcase_add_test(tc, test_prefetch_off);
-	tcase_add_test(tc, test_prefetch_needs_free_resolutions);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	return s;
+	rc->slots = SLOTS;
+	rc->resolve.qname_min = false;
+	rc->per_client = 0;
+	rc->jostle_ms = 0;
+	rc->rto_min_ms = PX_UPQ_RTO_MAX_MS;
+	rc->stale.max_s = STALE_MAX_S;
+	rc->stale.timeout_ms = STALE_TIMEOUT_MS;
+	rc->stale.ttl = STALE_TTL;
+	rc->stale.prefetch = true;
 }
 
+/* The rig of every case: priming off, the gateway learned, the servers as the script starts. */
 static void
-setup(void)
+setup_stale(void)
 {
-	struct dp_miss_conf rconf;
-	int port;
-
-	px_test_eal_init("test_stale", "0", NULL);
-	dp_clock_init();
-	pool = rte_pktmbuf_pool_create("test_st_pool", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	port = px_test_ring_port("net_ring_st", pool, &rx_ring, &tx_ring);
-	ctx.port.port_id = (uint16_t)port;
-	memcpy(ctx.port.mac.addr_bytes, base.server_mac, 6);
-	ctx.port.has_ip4 = true;
-	ctx.port.ip4 = base.server_ip4;
-	ctx.port.ip4_prefix = 24;
-	dp_port_conf_derive(&ctx.port);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
-		rte_exit(2, "test_stale: cannot set up RCU\n");
-	ctx.cache = dp_cache_create("test_st_cache", 1024, ctx.qsbr, 0);
-	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
-	hints = rte_zmalloc(NULL, px_hints_size(1), RTE_CACHE_LINE_SIZE);
-	w = rte_zmalloc(NULL, sizeof(*w), RTE_CACHE_LINE_SIZE);
-	if (ctx.cache == NULL || ctx.nbr == NULL || hints == NULL || w == NULL)
-		rte_exit(2, "test_stale: out of memory\n");
-	dp_nexthop_table_init(ctx.nbr);
-	ctx.worker_count = 1;
-	hints->generation = 1;
-	hints->ns_count = 1;
-	hints->ttl = 518400;
-	hints->ns[0].name_len = (uint8_t)px_test_name(hints->ns[0].name, "a.root.test");
-	hints->ns[0].v4_count = 1;
-	px_addr_set4(&hints->ns[0].addr[0], ROOT_IP4, 0);
-	hints->checksum = px_hints_checksum(hints);
-	ctx.hints = hints;
-
-	px_addr_policy_init(&policy);
-	memset(&rconf, 0, sizeof(rconf));
-	rconf.has_gw4 = true;
-	rconf.gw4 = GW_IP4;
-	rconf.slots = SLOTS;
-	px_resolver_config_default(&rconf.resolve);
-	rconf.resolve.qname_min = false;
-	rconf.resolve.use_ipv6 = false;
-	rconf.policy = &policy;
-	rconf.rto_min_ms = PX_UPQ_RTO_MAX_MS;
-	rconf.stale.max_s = STALE_MAX_S;
-	rconf.stale.timeout_ms = STALE_TIMEOUT_MS;
-	rconf.stale.ttl = STALE_TTL;
-	rconf.stale.prefetch = true;
-	w->ctx = &ctx;
-	w->lcore_id = rte_get_main_lcore();
-	w->queue_id = 0;
-	w->miss = dp_miss_create(&rconf, 0, pool, dp_clock_ms());
-	w->cache_w = dp_cache_writer_create(ctx.cache, 0, 0);
-	if (w->miss == NULL || w->cache_w == NULL)
-		rte_exit(2, "test_stale: dp_miss_create failed\n");
+	mode = ANSWER;
+	answer_ttl = 10;
+	answer_addr = "198.51.100.7";
+	upstream_seen = 0;
+	settings_gen = 0;
+	tm_build(&(struct tm_conf){.miss = stale_miss_conf});
+	tm_gateway();
 }
 
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
+	Suite *s = suite_create("stale");
 
-	setup();
-	sr = srunner_create(stale_suite());
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	free(__atomic_exchange_n(&ctx.settings, NULL, __ATOMIC_ACQ_REL));
-	dp_miss_free(w->miss);
-	dp_cache_free(ctx.cache);
-	rte_free(ctx.nbr);
-	rte_free(hints);
-	rte_free(w);
-	rte_free(ctx.qsbr);
-	rte_eal_cleanup();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	tm_add_case(s, test_stale_served_after_failure, setup_stale);
+	tm_add_case(s, test_stale_on_client_timeout_then_refreshed, setup_stale);
+	tm_add_case(s, test_stale_never_overrides_fresh, setup_stale);
+	tm_add_case(s, test_stale_not_served_past_max, setup_stale);
+	tm_add_case(s, test_prefetch_once_in_last_tenth, setup_stale);
+	tm_add_case(s, test_prefetch_off, setup_stale);
+	tm_add_case(s, test_prefetch_needs_free_resolutions, setup_stale);
+	return tm_run("test_stale", s);
 }

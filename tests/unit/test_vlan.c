@@ -9,6 +9,7 @@
  * (RX: the tag in vlan_tci and RTE_MBUF_F_RX_VLAN_STRIPPED; TX: RTE_MBUF_F_TX_VLAN).
  */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,6 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -33,12 +33,12 @@
 #include "dp_cache.h"
 #include "dp_clock.h"
 #include "dp_lcore.h"
-#include "dp_nexthop.h"
 #include "dp_host.h"
 #include "dp_miss.h"
 #include "dp_tcp.h"
 #include "dp_tx.h"
 #include "dp_vlan.h"
+#include "dp_worker.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
 
@@ -606,13 +606,10 @@ cache_fill(void)
 /* Recursion as control/main.c's recurse_conf() sets it up for --gateway 198.18.0.254, IPv4
  * only, without priming or QNAME minimisation (one question, one answer). */
 static void
-recursion_setup(void)
+recursion_setup(struct dp_miss_conf *rconf)
 {
-	struct dp_miss_conf rconf;
-
 	hints = rte_zmalloc(NULL, px_hints_size(1), RTE_CACHE_LINE_SIZE);
-	ctx.nbr = rte_zmalloc(NULL, sizeof(*ctx.nbr), RTE_CACHE_LINE_SIZE);
-	if (hints == NULL || ctx.nbr == NULL)
+	if (hints == NULL)
 		rte_exit(2, "test_vlan: out of memory\n");
 	hints->generation = 1;
 	hints->ns_count = 1;
@@ -622,26 +619,21 @@ recursion_setup(void)
 	px_addr_set4(&hints->ns[0].addr[0], ROOT_IP4, 0);
 	hints->checksum = px_hints_checksum(hints);
 	ctx.hints = hints;
-	dp_nexthop_table_init(ctx.nbr);
-	ctx.worker_count = 1;
 	px_addr_policy_init(&policy);
 	px_addr_policy_set_self4(&policy, H->server_ip4, 24);
-	memset(&rconf, 0, sizeof(rconf));
-	rconf.has_gw4 = true;
-	rconf.gw4 = GW_IP4;
-	rconf.slots = 64;
-	px_resolver_config_default(&rconf.resolve);
-	rconf.resolve.use_ipv4 = true;
-	rconf.resolve.qname_min = false;
-	rconf.policy = &policy;
-	rconf.rto_min_ms = PX_UPQ_RTT_UNKNOWN_MS;
-	worker->miss = dp_miss_create(&rconf, 0, pool, dp_clock_ms());
-	worker->cache_w = dp_cache_writer_create(ctx.cache, 0, 0);
-	if (worker->miss == NULL || worker->cache_w == NULL)
-		rte_exit(2, "test_vlan: cannot set up recursion\n");
+	memset(rconf, 0, sizeof(*rconf));
+	rconf->has_gw4 = true;
+	rconf->gw4 = GW_IP4;
+	rconf->slots = 64;
+	px_resolver_config_default(&rconf->resolve);
+	rconf->resolve.use_ipv4 = true;
+	rconf->resolve.qname_min = false;
+	rconf->policy = &policy;
+	rconf->rto_min_ms = PX_UPQ_RTT_UNKNOWN_MS;
 }
 
-static void
+/* The TCP side as ctl_tcp_create() gives a worker: the tun port and the rings. */
+static struct dp_tcp_lcore *
 tcp_setup(void)
 {
 	struct dp_tcp_lcore *t = rte_zmalloc(NULL, sizeof(*t), RTE_CACHE_LINE_SIZE);
@@ -654,12 +646,17 @@ tcp_setup(void)
 	t->out = rte_ring_create("vlan_tcp_out", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (t->in == NULL || t->out == NULL)
 		rte_exit(2, "test_vlan: cannot create the TCP rings\n");
-	worker->tcp = t;
+	return t;
 }
 
 static void
 setup(void)
 {
+	const struct dp_worker_ctx_conf cc = {
+		.name = "test_vlan", .cache_size = 1024, .resolvers = 1,
+	};
+	struct dp_miss_conf rconf;
+
 	px_test_eal_init("test_vlan", "0", NULL);
 	dp_clock_init();
 	pool = rte_pktmbuf_pool_create("test_vlan_pool", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
@@ -677,20 +674,16 @@ setup(void)
 	memcpy(ctx.port.ip6, H->server_ip6, 16);
 	ctx.port.ip6_prefix = 64;
 	dp_port_conf_derive(&ctx.port);
-	ctx.qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE), RTE_CACHE_LINE_SIZE);
-	if (ctx.qsbr == NULL || rte_rcu_qsbr_init(ctx.qsbr, RTE_MAX_LCORE) != 0)
-		rte_exit(2, "test_vlan: cannot set up RCU\n");
-	ctx.cache = dp_cache_create("test_vlan_cache", 1024, ctx.qsbr, 0);
-	if (ctx.cache == NULL)
-		rte_exit(2, "test_vlan: cannot create the cache\n");
+	if (dp_worker_ctx_build(&ctx, &cc) != 0)
+		rte_exit(2, "test_vlan: cannot build the worker's shared state\n");
 	cache_fill();
-	worker = rte_zmalloc(NULL, sizeof(*worker), RTE_CACHE_LINE_SIZE);
+	recursion_setup(&rconf);
+	worker = dp_worker_build(&(struct dp_worker_conf){
+		.ctx = &ctx, .lcore_id = rte_lcore_id(), .pool = pool, .miss = &rconf,
+		.now_ms = dp_clock_ms(), .tcp = tcp_setup(),
+	});
 	if (worker == NULL)
-		rte_exit(2, "test_vlan: out of memory\n");
-	worker->ctx = &ctx;
-	worker->lcore_id = rte_lcore_id();
-	recursion_setup();
-	tcp_setup();
+		rte_exit(2, "test_vlan: dp_worker_build: %s\n", strerror(errno));
 	pool_base = rte_mempool_in_use_count(pool);
 }
 
@@ -706,8 +699,8 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	dp_miss_free(worker->miss);
-	dp_cache_free(ctx.cache);
+	dp_worker_free(worker);
+	dp_worker_ctx_free(&ctx);
 	rte_eal_cleanup();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

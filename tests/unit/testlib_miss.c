@@ -94,6 +94,8 @@ miss_conf(struct dp_miss_conf *rc, const struct tm_conf *c)
 	 * the same millisecond it was asked is not timed out 50 ms later by a case that moves
 	 * the clock: the deadlines the cases expect are PX_UPQ_RTT_UNKNOWN_MS. */
 	rc->rto_min_ms = PX_UPQ_RTT_UNKNOWN_MS;
+	if (c->miss != NULL)
+		c->miss(rc);
 }
 
 void
@@ -142,6 +144,8 @@ tm_build(const struct tm_conf *c)
 
 	tm.w = dp_worker_build(&wc);
 	ck_assert_msg(tm.w != NULL, "dp_worker_build: %s", strerror(errno));
+	if (c->no_cache)
+		tm.w->cache_w = NULL; /* the cache still frees the writer built for it */
 	if (c->two_workers) {
 		rc.prime = false;
 		rc.probe = false;
@@ -212,6 +216,7 @@ tm_teardown(void)
 	dp_worker_free(tm.w);
 	dp_worker_free(tm.other);
 	dp_worker_ctx_free(&tm.ctx);
+	free(__atomic_exchange_n(&tm.ctx.settings, NULL, __ATOMIC_ACQ_REL));
 	rte_ring_free(tm.tcp.in);
 	rte_ring_free(tm.tcp.out);
 	rte_free(tm.hints);
@@ -263,7 +268,8 @@ tm_step(uint64_t now)
 	tm.w->now_ms = now;
 	dp_loop_tcp(tm.w);
 	dp_miss_tick(tm.w);
-	dp_cache_writer_reclaim(tm.w->cache_w);
+	if (tm.w->cache_w != NULL)
+		dp_cache_writer_reclaim(tm.w->cache_w);
 }
 
 void

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The rig of the miss-path suites (test_miss_*.c): one worker built as the daemon builds it
- * (dp_worker.h), with its resolution state, cache writer, TCP side and, when a case asks,
- * priming, the health probe, or a second worker sharing the reply hand-off. The test plays
- * every other host through a net_ring port: the client, the gateway (it answers the worker's
- * ARP request), the root server of a one-server hints table and the authoritative servers
- * below it (testlib_miss_dns.c), and the TCP thread.
+ * The rig of the miss-path suites (test_miss_*.c, test_stale.c): one worker built as the
+ * daemon builds it (dp_worker.h), with its resolution state, cache writer, TCP side and, when a
+ * case asks, priming, the health probe, or a second worker sharing the reply hand-off. The
+ * test plays every other host through a net_ring port: the client, the gateway (it answers the
+ * worker's ARP request), the root server of a one-server hints table and the authoritative
+ * servers below it (testlib_miss_dns.c), and the TCP thread.
  *
  * The worker is not launched: the test steps it on the main lcore (tm_rx, tm_step: the RX
  * burst, then the TCP poll and the resolution tick, in dp_loop_run's order) and owns its clock,
@@ -38,6 +38,7 @@
 #include "ctl_config.h"
 #include "ctl_prime.h"
 #include "dp_lcore.h"
+#include "dp_miss.h"
 #include "dp_tcp.h"
 #include "testlib.h"
 #include "testlib_pkt.h"
@@ -69,6 +70,10 @@ struct tm_conf {
 	bool crowd;       /* no fair share and no jostle: crowds come from one client address */
 	bool two_workers; /* a second worker (queue 1) shares the port owner map and hand-off */
 	bool no_gateway;  /* no gateway: on-link servers only (the root hint is off-link) */
+	bool no_cache;    /* the worker caches nothing (no cache writer): every miss asks again */
+	/* A suite's own resolution settings (slots, fair share, serve-stale ...), applied over
+	 * the rig's, or NULL. */
+	void (*miss)(struct dp_miss_conf *rc);
 };
 
 /* An upstream query as the worker sent it. */
@@ -121,6 +126,7 @@ void tm_setup_pair(void);   /* the same, with a second worker */
 void tm_setup_primer(void); /* priming and the probe on, not started: the case drives it */
 void tm_setup_crowd(void);  /* priming off, no fair share; gateway learned */
 void tm_setup_no_gateway(void); /* priming off, no gateway at all */
+/* Frees the rig, and the settings a case published (calloc'd, as test cases make them). */
 void tm_teardown(void);
 
 /* Adds test t to s as a test case of its own, named as the test (so that CK_RUN_CASE=<test>
