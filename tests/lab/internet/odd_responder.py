@@ -7,9 +7,10 @@ made to have, for a resolver's fallbacks within one resolution to meet:
     glue for ns.oob.example pointing at the lab's silent server (198.18.4.3, 2001:2:0:4::3).
     That glue is out of the bailiwick (odd.test has no say over example.): a resolver must drop
     it and look ns.oob.example up where it lives (oob.example, which names the real server).
-  * wrongtype.odd.test: asked AAAA, it answers with its A record (NOERROR, no AA, nothing
-    else); asked A, the same A record, authoritatively. The A record in the AAAA reply answers
-    nothing: a resolver must ignore it and treat the reply as NODATA from that server.
+  * wrongtype.odd.test: asked AAAA, it answers with its A record (NOERROR, AA, nothing else),
+    as a broken authoritative server or DNS load balancer does; asked A, the same A record.
+    The A record in the AAAA reply answers nothing: a resolver must ignore it and take the
+    authoritative reply for NODATA from that server.
 
 Everything else is plain: SOA and NS at the apex, ns.odd.test A/AAAA (this server), NXDOMAIN
 with the SOA for any other name. The wire handling (UDP, EDNS, TC, FORMERR/NOTIMP/REFUSED) is
@@ -47,7 +48,7 @@ class OddResponder(er.Responder):
             if qtype == er.TYPE_A:
                 return er.RCODE_NOERROR, True, [a], [], []
             if qtype == er.TYPE_AAAA:
-                return er.RCODE_NOERROR, False, [a], [], []
+                return er.RCODE_NOERROR, True, [a], [], []
             return er.RCODE_NOERROR, True, [], [self.soa()], []
         if rel == [b"ns"] and qtype in (er.TYPE_A, er.TYPE_AAAA):
             addrs = [a for a in self.ns_addrs if a.version == (4 if qtype == er.TYPE_A else 6)]

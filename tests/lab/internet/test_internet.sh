@@ -268,8 +268,8 @@ out=$(ask_server "$INET_ODD_IP4" www.oob.odd.test A)
 check "odd.test's server: a referral for oob.odd.test with glue out of its bailiwick" \
 	"$(oneline "$out")" eval '! dig_has_flag "$out" aa && [ "$(dig_section "$out" AUTHORITY)" = "oob.odd.test. NS ns.oob.example." ] && grep -q "ns.oob.example. A $INET_SILENT_IP4" <<<"$(dig_section "$out" ADDITIONAL)"'
 out=$(ask_server "$INET_ODD_IP6" wrongtype.odd.test AAAA)
-check "odd.test's server: an A record, no AA, in reply to an AAAA question" "$(oneline "$out")" \
-	eval '[ "$(dig_status "$out")" = NOERROR ] && ! dig_has_flag "$out" aa && [ "$(dig_section "$out" ANSWER)" = "wrongtype.odd.test. A 198.18.12.23" ]'
+check "odd.test's server: an A record, with AA, in reply to an AAAA question" "$(oneline "$out")" \
+	eval '[ "$(dig_status "$out")" = NOERROR ] && dig_has_flag "$out" aa && [ "$(dig_section "$out" ANSWER)" = "wrongtype.odd.test. A 198.18.12.23" ]'
 out=$(ask_server "$INET_EVIL_IP4" www.evil.test A +edns=1 +noednsnegotiation)
 check "evil.test's server: BADVERS for EDNS version 1" "status '$(dig_status "$out")'" \
 	test "$(dig_status "$out")" = BADVERS
