@@ -782,6 +782,8 @@ miss_settings_apply(struct dp_lcore *lc)
 	memcpy(rc->conf.probe_qname, s->probe_qname, sizeof(rc->conf.probe_qname));
 	rc->conf.probe_qname_len = s->probe_qname_len;
 	rc->conf.probe_qtype = s->probe_qtype;
+	if (s->stale.timeout_ms != rc->conf.stale.timeout_ms)
+		miss_stale_retime(rc, s->stale.timeout_ms);
 	rc->conf.stale = s->stale;
 	DP_STAT_INC(lc, rec_settings_applied);
 }

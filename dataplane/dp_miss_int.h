@@ -60,9 +60,11 @@ struct miss_client {
 	uint8_t msg[REC_QMSG_MAX]; /* header and question, byte for byte as asked */
 };
 
-/* A client response timer (dp_miss_stale.c): the slot's cookie and when it fires. */
+/* A client response timer (dp_miss_stale.c): the slot's cookie, when it started and when it
+ * fires (start + the timeout in force: recomputed when a reload changes the timeout). */
 struct miss_stale_timer {
 	uint64_t cookie;
+	uint64_t start_ms;
 	uint64_t deadline_ms;
 };
 
@@ -241,6 +243,9 @@ bool miss_stale_fail(struct dp_lcore *lc, const uint8_t *qname, uint8_t qname_le
 void miss_stale_arm(struct dp_lcore *lc, uint64_t cookie);
 /* Fires the due client response timers (at most DP_MISS_EXPIRE_BUDGET). */
 void miss_stale_tick(struct dp_lcore *lc);
+/* The client response timeout changed (a reload): every pending timer now fires at its start
+ * plus timeout_ms. */
+void miss_stale_retime(struct dp_miss *rc, uint32_t timeout_ms);
 
 /* dp_miss_probe.c */
 /* The health probe, when the control thread asked for one (ctx->probe_seq moved). */

@@ -18,9 +18,10 @@
  * stale (dp_cache_entry_stale): local-zone data is pinned and never expires, and a local zone
  * that no longer has a name has deleted its entry, so nothing of it can be served.
  *
- * The timers are a ring of (client cookie, deadline) in arrival order: every timer runs
+ * The timers are a ring of (client cookie, start, deadline) in arrival order: every timer runs
  * for the same time, so the ring is in deadline order and the tick pops the due ones from its
- * head. A slot answered or released before its timer
+ * head. A reload that changes the timeout recomputes every deadline from its start
+ * (miss_stale_retime), which keeps that order. A slot answered or released before its timer
  * fires leaves a cookie of an older generation, which is skipped.
  *
  * A client answered stale on its timer keeps its slot, and its fair share, marked answered,
@@ -158,10 +159,22 @@ miss_stale_arm(struct dp_lcore *lc, uint64_t cookie)
 	}
 	tail = (rc->stale_head + rc->stale_count) % rc->stale_cap;
 	rc->stale_timers[tail].cookie = cookie;
+	rc->stale_timers[tail].start_ms = lc->now_ms;
 	rc->stale_timers[tail].deadline_ms = lc->now_ms + rc->conf.stale.timeout_ms;
 	rc->stale_count++;
 }
 
+void
+miss_stale_retime(struct dp_miss *rc, uint32_t timeout_ms)
+{
+	/* The ring is in start order; one timeout for all puts it in deadline order again. A
+	 * reload is rare and the ring bounded (stale_cap), so one walk is fine. */
+	for (uint32_t k = 0; k < rc->stale_count; k++) {
+		struct miss_stale_timer *t = &rc->stale_timers[(rc->stale_head + k) % rc->stale_cap];
+
+		t->deadline_ms = t->start_ms + timeout_ms;
+	}
+}
 
 /* The client response timer of the slot behind cookie fired: its answer, if one is due. */
 static void

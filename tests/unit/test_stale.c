@@ -664,6 +664,43 @@ START_TEST(test_prefetch_charged_to_client)
 }
 END_TEST
 
+/*
+ * serve-stale-client-timeout is reloadable: a reload from 30 s to 0 with a timer pending
+ * answers that client at the next tick, not 30 s later; a client arriving after it is answered
+ * at once too, though it stands behind the old timer in the ring.
+ */
+START_TEST(test_stale_timeout_reload_retimes)
+{
+	struct tm_upq held = {0};
+	struct ans a[4];
+	uint64_t t0;
+
+	answer_ttl = 10;
+	resolve_fresh("rt1.good.test", 1000);
+	resolve_fresh("rt2.good.test", 1001);
+	tm_step(tm.now + 20000);
+	publish_timeout(STALE_MAX_S, true, 30000);
+	mode = HOLD;
+	ask(1002, "rt1.good.test", true);
+	t0 = tm.now;
+	ck_assert_uint_eq(serve(a, 4, &held), 0);
+	tm_step(t0 + 100);
+	ck_assert_uint_eq(serve(a, 4, &held), 0);
+	publish_timeout(STALE_MAX_S, true, 0);
+	ck_assert_uint_eq(serve(a, 4, &held), 1);
+	ck_assert_uint_eq(a[0].dport, 1002);
+	ck_assert_int_eq(a[0].ede, PX_DNS_EDE_STALE_ANSWER);
+	ask(1003, "rt2.good.test", true);
+	tm_step(tm.now + 1);
+	ck_assert_uint_eq(serve(a, 4, &held), 1);
+	ck_assert_uint_eq(a[0].dport, 1003);
+	ck_assert_uint_lt(tm.now, t0 + 1000);
+	publish(STALE_MAX_S, true);
+	mode = ANSWER;
+	ck_assert_uint_eq(drain(a, 4), 0);
+}
+END_TEST
+
 /* The worker's resolution settings: no QNAME minimisation, no fair share, SLOTS slots, every
  * RTO the longest, serve-stale and prefetch on. */
 static void
@@ -727,5 +764,6 @@ main(void)
 	tm_add_case(s, test_prefetch_needs_free_resolutions, setup_stale);
 	tm_add_case(s, test_stale_timer_keeps_share, setup_share);
 	tm_add_case(s, test_prefetch_charged_to_client, setup_share);
+	tm_add_case(s, test_stale_timeout_reload_retimes, setup_stale);
 	return tm_run("test_stale", s);
 }
