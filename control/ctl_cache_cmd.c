@@ -250,8 +250,8 @@ print_lookup(FILE *out, const struct dp_cache_entry *e, uint64_t now_ms)
 	if (e->flags & DP_CACHE_F_PINNED)
 		fprintf(out, "state: configuration (counts down and starts again; never flushed)\n");
 	else if (t < 0)
-		fprintf(out, "state: expired %" PRIu64 " s ago (stale: not served, the sweep frees "
-			"it)\n", (now_ms - e->expire_ms) / 1000);
+		fprintf(out, "state: expired %" PRIu64 " s ago (stale: served as such within "
+			"serve-stale-max, then the sweep frees it)\n", (now_ms - e->expire_ms) / 1000);
 	else
 		fprintf(out, "state: fresh\n");
 	fprintf(out, "records: %u answer, %u authority, %u additional\n", e->an_count,

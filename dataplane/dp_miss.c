@@ -353,9 +353,9 @@ client_release(struct dp_miss *rc, uint32_t i)
 	rc->client_free[rc->client_free_count++] = i;
 }
 
-/* Sends client slot i its response and releases the slot. */
+/* Sends client slot i its response; the caller releases the slot. */
 static void
-client_answer(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
+client_send(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
 {
 	struct dp_miss *rc = lc->miss;
 	struct miss_client *c = &rc->clients[i];
@@ -397,7 +397,47 @@ client_answer(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
 	miss_queue(lc, m);
 	DP_STAT_INC(lc, rec_client_answers);
 out:
-	client_release(rc, i);
+	c->answered = true;
+}
+
+void
+miss_client_answer_early(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans)
+{
+	client_send(lc, i, ans);
+}
+
+bool
+miss_client_hold(struct dp_lcore *lc, const struct dp_client_addr *from, uint64_t *cookie)
+{
+	struct dp_miss *rc = lc->miss;
+	struct miss_client *c;
+	bool shared = false;
+	uint32_t i;
+
+	if (rc->client_free_count == 0 ||
+	    (rc->share != NULL && miss_share_count(rc, from) >= rc->conf.per_client) ||
+	    (rc->share != NULL && !miss_share_take(lc, from, &shared)))
+		return false;
+	i = rc->client_free[--rc->client_free_count];
+	c = &rc->clients[i];
+	c->used = true;
+	c->shared = shared;
+	c->answered = true;
+	c->stale = false;
+	c->from = *from;
+	c->question_end = 0;
+	*cookie = (uint64_t)c->gen << 32 | i;
+	return true;
+}
+
+void
+miss_client_drop(struct dp_miss *rc, uint64_t cookie)
+{
+	uint32_t i = (uint32_t)cookie;
+
+	if (i < rc->conf.slots && rc->clients[i].used &&
+	    rc->clients[i].gen == (uint32_t)(cookie >> 32))
+		client_release(rc, i);
 }
 
 static void
@@ -449,8 +489,12 @@ miss_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsigned count
 		if (i >= rc->conf.slots || !rc->clients[i].used ||
 		    rc->clients[i].gen != (uint32_t)(cookie >> 32))
 			continue;
-		client_answer(lc, i, ans);
-		n++;
+		/* Answered once only; its slot was held for the resolution, which is over. */
+		if (!rc->clients[i].answered) {
+			client_send(lc, i, ans);
+			n++;
+		}
+		client_release(rc, i);
 	}
 	return n;
 }
@@ -571,6 +615,7 @@ dp_miss_miss(struct dp_lcore *lc, const uint8_t *msg, const struct dp_query *q,
 	c = &rc->clients[i];
 	c->used = true;
 	c->shared = shared;
+	c->answered = false;
 	c->from = *from;
 	c->flags = q->flags;
 	c->question_end = q->question_end;
@@ -737,6 +782,8 @@ miss_settings_apply(struct dp_lcore *lc)
 	memcpy(rc->conf.probe_qname, s->probe_qname, sizeof(rc->conf.probe_qname));
 	rc->conf.probe_qname_len = s->probe_qname_len;
 	rc->conf.probe_qtype = s->probe_qtype;
+	if (s->stale.timeout_ms != rc->conf.stale.timeout_ms)
+		miss_stale_retime(rc, s->stale.timeout_ms);
 	rc->conf.stale = s->stale;
 	DP_STAT_INC(lc, rec_settings_applied);
 }

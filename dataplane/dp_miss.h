@@ -158,7 +158,8 @@ uint32_t dp_miss_clients_used(const struct dp_miss *rc);
  * SERVFAIL now (counted: the client holds its share already, no client slot, no resolution),
  * with *why the Extended DNS Error to give it. With `stale`, the cache holds an expired answer
  * to q that may be served stale (dp_miss_stale.c): the client gets it if the resolution fails
- * or has not finished within conf.stale.timeout_ms.
+ * or has not finished within conf.stale.timeout_ms (then its slot and share stay held, answered,
+ * until the resolution ends).
  *
  * Fair share: a client holding conf.per_client slots is refused (rec_client_capped), whether
  * its question would start a resolution or join one in flight, since either takes a client
@@ -183,9 +184,11 @@ void dp_miss_stale_answer(const struct dp_cache_entry *e, uint32_t ttl,
 
 /*
  * A cache hit on q's answer in the last tenth of its TTL (dp_cache_entry_prefetch_due), from
- * client `from` (NULL: not known): starts a refresh with no client, unless prefetch is off, a
- * resolution of the question is in flight already, fewer than a quarter of the resolutions are
- * free or the client holds its whole fair share (counted prefetch_skipped). Counted prefetch.
+ * client `from` (NULL: not known): starts a refresh with no client waiting, charged to `from`
+ * (a client slot of its share, held until the refresh ends), unless prefetch is off, a
+ * resolution of the question is in flight already on this worker, fewer than a quarter of the
+ * resolutions are free, or the client holds its whole fair share or no client slot is free
+ * (counted prefetch_skipped). Counted prefetch.
  * Worker only, as an online RCU reader.
  */
 void dp_miss_prefetch(struct dp_lcore *lc, const struct dp_query *q,

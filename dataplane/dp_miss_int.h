@@ -54,12 +54,17 @@ struct miss_client {
 	uint16_t edns_bufsize;
 	bool edns, edns_do;
 	bool stale;       /* an expired answer may be served (dp_miss_stale.c) */
+	bool answered;    /* answered already (stale on its timer) or never to be (a prefetch):
+			   * held, with its share, until its resolution ends, then released
+			   * without a word; so a refresh counts against its client as a miss */
 	uint8_t msg[REC_QMSG_MAX]; /* header and question, byte for byte as asked */
 };
 
-/* A client response timer (dp_miss_stale.c): the slot's cookie and when it fires. */
+/* A client response timer (dp_miss_stale.c): the slot's cookie, when it started and when it
+ * fires (start + the timeout in force: recomputed when a reload changes the timeout). */
 struct miss_stale_timer {
 	uint64_t cookie;
+	uint64_t start_ms;
 	uint64_t deadline_ms;
 };
 
@@ -169,7 +174,8 @@ struct dp_miss {
 /* dp_miss.c */
 void miss_run(struct dp_lcore *lc, struct px_resolver_action *act);
 struct px_wire_answer;
-/* Sends ans to each live client among the cookies and releases its slot. */
+/* Sends ans to each live client among the cookies and releases its slot (one answered already
+ * is released without sending). Returns how many were sent ans. */
 unsigned miss_clients_answer(struct dp_lcore *lc, const uint64_t *clients, unsigned count,
 			     const struct px_wire_answer *ans);
 enum dp_verdict miss_reply(struct dp_lcore *lc, uint8_t family, const void *ip, uint16_t sport_be,
@@ -191,6 +197,14 @@ void miss_queue(struct dp_lcore *lc, struct rte_mbuf *m);
 void miss_frame(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family, const struct rte_ether_addr *dst,
 	  const uint8_t *daddr, uint16_t sport_be, uint16_t dport_be, uint16_t dns_len);
 void miss_handoff_drain(struct dp_lcore *lc);
+
+/* Sends client slot i ans and keeps the slot, marked answered, until its resolution ends. */
+void miss_client_answer_early(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans);
+/* A client slot for `from` that waits for nothing (a prefetch it caused), its share taken:
+ * true with *cookie, false when there is none or `from` holds its share. */
+bool miss_client_hold(struct dp_lcore *lc, const struct dp_client_addr *from, uint64_t *cookie);
+/* Gives back the slot behind cookie, if it is still held, without sending anything. */
+void miss_client_drop(struct dp_miss *rc, uint64_t cookie);
 
 /* dp_miss_share.c */
 /* One more client slot for `from` in the fair-share table: false when it holds its share
@@ -229,6 +243,9 @@ bool miss_stale_fail(struct dp_lcore *lc, const uint8_t *qname, uint8_t qname_le
 void miss_stale_arm(struct dp_lcore *lc, uint64_t cookie);
 /* Fires the due client response timers (at most DP_MISS_EXPIRE_BUDGET). */
 void miss_stale_tick(struct dp_lcore *lc);
+/* The client response timeout changed (a reload): every pending timer now fires at its start
+ * plus timeout_ms. */
+void miss_stale_retime(struct dp_miss *rc, uint32_t timeout_ms);
 
 /* dp_miss_probe.c */
 /* The health probe, when the control thread asked for one (ctx->probe_seq moved). */

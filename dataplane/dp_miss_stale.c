@@ -18,16 +18,24 @@
  * stale (dp_cache_entry_stale): local-zone data is pinned and never expires, and a local zone
  * that no longer has a name has deleted its entry, so nothing of it can be served.
  *
- * The timers are a ring of (client cookie, deadline) in arrival order: every timer runs for the
- * same time, so the ring is in deadline order and the tick pops the due ones from its head. A
- * slot answered or released before its timer fires leaves a cookie of an older generation,
- * which is skipped.
+ * The timers are a ring of (client cookie, start, deadline) in arrival order: every timer runs
+ * for the same time, so the ring is in deadline order and the tick pops the due ones from its
+ * head. A reload that changes the timeout recomputes every deadline from its start
+ * (miss_stale_retime), which keeps that order. A slot answered or released before its timer
+ * fires leaves a cookie of an older generation, which is skipped.
+ *
+ * A client answered stale on its timer keeps its slot, and its fair share, marked answered,
+ * until the refresh ends; then the slot is released without another word. A prefetch takes
+ * such a slot from the client whose hit caused it. So every resolution a client causes counts
+ * against its share while it runs, and it gets no more refreshes running than misses.
  *
  * Prefetch. A hit in the last tenth of an entry's TTL (dp_cache_entry_prefetch_due: the
  * entry's header and the clock, nothing written) starts a resolution of the same question with
- * no client, unless one for it is in flight already (the resolver's question index: one
- * refresh per entry at a time), fewer than a quarter of the resolutions are free, or the client
- * holds its whole fair share. Its answer refreshes the entry like any other resolution's.
+ * no client waiting, unless one for it is in flight already on this worker (the worker's
+ * resolver's question index: one refresh per entry at a time per worker, so at most one per
+ * worker in all), fewer than a quarter of the resolutions are free, or the client holds its
+ * whole fair share (the prefetch is charged to it, above). Its answer refreshes the entry like
+ * any other resolution's.
  */
 #include <string.h>
 
@@ -151,8 +159,21 @@ miss_stale_arm(struct dp_lcore *lc, uint64_t cookie)
 	}
 	tail = (rc->stale_head + rc->stale_count) % rc->stale_cap;
 	rc->stale_timers[tail].cookie = cookie;
+	rc->stale_timers[tail].start_ms = lc->now_ms;
 	rc->stale_timers[tail].deadline_ms = lc->now_ms + rc->conf.stale.timeout_ms;
 	rc->stale_count++;
+}
+
+void
+miss_stale_retime(struct dp_miss *rc, uint32_t timeout_ms)
+{
+	/* The ring is in start order; one timeout for all puts it in deadline order again. A
+	 * reload is rare and the ring bounded (stale_cap), so one walk is fine. */
+	for (uint32_t k = 0; k < rc->stale_count; k++) {
+		struct miss_stale_timer *t = &rc->stale_timers[(rc->stale_head + k) % rc->stale_cap];
+
+		t->deadline_ms = t->start_ms + timeout_ms;
+	}
 }
 
 /* The client response timer of the slot behind cookie fired: its answer, if one is due. */
@@ -185,7 +206,10 @@ stale_timeout(struct dp_lcore *lc, uint64_t cookie)
 	if (!stale_lookup(lc, qname, (uint8_t)qname_len, px_get16(c->msg + c->question_end - 4),
 			  px_get16(c->msg + c->question_end - 2), &ede_waiting, &ans, &stale))
 		return;
-	if (miss_clients_answer(lc, &cookie, 1, &ans) == 1 && stale) {
+	/* The slot stays held, and its share taken, until the refresh ends: a client asking for
+	 * many stale names gets no more resolutions running than its share. */
+	miss_client_answer_early(lc, i, &ans);
+	if (stale) {
 		DP_STAT_INC(lc, stale_served);
 		DP_STAT_INC(lc, stale_on_timeout);
 	}
@@ -219,20 +243,23 @@ dp_miss_prefetch(struct dp_lcore *lc, const struct dp_query *q, const struct dp_
 	struct px_resolver_start_buf scut;
 	const struct px_resolver_start_cut *sc;
 	struct px_resolver_action act;
+	uint64_t cookie = DP_MISS_PRIME_COOKIE;
 
 	if (!rc->conf.stale.prefetch || px_resolver_find(rc->res, &rq) != 0)
 		return;
-	/* Clients come first: a quarter of the resolutions stays theirs, and a client holding
-	 * its whole share makes no more work for the resolver, not even a refresh. */
+	/* Clients come first: a quarter of the resolutions stays theirs. And the prefetch is the
+	 * client's: it takes a slot of the client's share, answered already, held until the
+	 * prefetch ends, so a client sending only hits keeps no more resolutions busy than one
+	 * sending misses; one holding its whole share makes no more work, not even a refresh. */
 	if (px_resolver_active(rc->res) + RTE_MAX(rc->conf.slots / 4, 1u) > rc->conf.slots ||
-	    (rc->share != NULL && from != NULL &&
-	     miss_share_count(rc, from) >= rc->conf.per_client)) {
+	    (from != NULL && !miss_client_hold(lc, from, &cookie))) {
 		DP_STAT_INC(lc, prefetch_skipped);
 		return;
 	}
 	sc = miss_start_cut(lc, &rq, &scut);
-	if (px_resolver_start(rc->res, &rq, px_hints_get(lc->ctx), sc, lc->now_ms,
-			      DP_MISS_PRIME_COOKIE, &act) != 0) {
+	if (px_resolver_start(rc->res, &rq, px_hints_get(lc->ctx), sc, lc->now_ms, cookie,
+			      &act) != 0) {
+		miss_client_drop(rc, cookie);
 		DP_STAT_INC(lc, prefetch_skipped);
 		return;
 	}

@@ -92,11 +92,13 @@ px_addr_v4(const struct px_addr *x)
 }
 
 /* True if x and y are the same family and address; ports are not compared. Only the family's
- * bytes are compared, so an IPv4 address with stray bytes past the fourth still matches. */
+ * bytes are compared, so an IPv4 address with stray bytes past the fourth still matches. An
+ * address of no family (a zeroed one: nothing was set) equals nothing, itself included. */
 static inline bool
 px_addr_eq(const struct px_addr *x, const struct px_addr *y)
 {
-	return x->family == y->family && memcmp(x->a, y->a, px_addr_len(x->family)) == 0;
+	return x->family == y->family && x->family != 0 &&
+	       memcmp(x->a, y->a, px_addr_len(x->family)) == 0;
 }
 
 /* True if x and y are the same family, address and port. */

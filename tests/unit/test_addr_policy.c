@@ -515,6 +515,12 @@ START_TEST(test_px_addr_helpers)
 	ck_assert_uint_eq(x.family, PX_AF_NONE);
 	ck_assert_uint_eq(x.port, 0);
 	ck_assert_uint_eq(px_addr_len(x.family), 0);
+	/* An address of no family (nothing was set) equals nothing, not even another such or
+	 * itself: an unset server or peer never matches one. */
+	memset(&y, 0, sizeof(y));
+	ck_assert(!px_addr_eq(&x, &y));
+	ck_assert(!px_addr_eq(&y, &y));
+	ck_assert(!px_addr_eq_port(&y, &y));
 }
 END_TEST
 

@@ -543,7 +543,8 @@ START_TEST(test_ctl_cache_cmd_lookup)
 	ck_assert_ptr_nonnull(strstr(t, "\tIN\tA\t192.0.2.1\n"));
 
 	ck_assert_int_eq(cmd(c, "lookup old.example.com A", &t), 0);
-	ck_assert_ptr_nonnull(strstr(t, "state: expired 0 s ago (stale"));
+	ck_assert_ptr_nonnull(strstr(t, "state: expired 0 s ago (stale: served as such within "
+				    "serve-stale-max"));
 	ck_assert_ptr_nonnull(strstr(t, "ttl: 0 of 0\n"));
 	ck_assert_int_eq(cmd(c, "lookup local.example.com AAAA", &t), 0);
 	ck_assert_ptr_nonnull(strstr(t, "origin: local-zone\n"));

@@ -38,6 +38,7 @@
 #define STALE_TIMEOUT_MS 1800
 #define STALE_TTL 30
 #define STALE_MAX_S 86400
+#define SHARE 4
 
 static uint64_t settings_gen;
 
@@ -58,6 +59,7 @@ struct ans {
 	uint8_t addr[4];  /* the first A record's */
 	bool opt;
 	int ede;          /* the EDE INFO-CODE, -1 for none */
+	uint16_t ede_text_len; /* its EXTRA-TEXT's length */
 };
 
 #define STAT(name) TM_STAT(name)
@@ -101,8 +103,10 @@ parse_answer(const uint8_t *d, uint16_t len, struct ans *a)
 			for (uint16_t o = rd; o + 4 <= rd + rdlen;) {
 				uint16_t code = px_get16(d + o), olen = px_get16(d + o + 2);
 
-				if (code == PX_DNS_OPT_EDE && olen >= 2)
+				if (code == PX_DNS_OPT_EDE && olen >= 2) {
 					a->ede = px_get16(d + o + 4);
+					a->ede_text_len = (uint16_t)(olen - 2);
+				}
 				o = (uint16_t)(o + 4 + olen);
 			}
 		}
@@ -239,7 +243,7 @@ drain(struct ans *out, unsigned max)
 /* A reload (dp_settings.h) of the serve-stale and prefetch settings, taken in at the next
  * tick; the object is freed at once, as after the grace period. */
 static void
-publish(uint32_t max_s, bool prefetch)
+publish_timeout(uint32_t max_s, bool prefetch, uint32_t timeout_ms)
 {
 	struct dp_settings *s = calloc(1, sizeof(*s));
 
@@ -252,11 +256,17 @@ publish(uint32_t max_s, bool prefetch)
 	s->probe_qname_len = 1;
 	s->probe_qtype = PX_DNS_TYPE_NS;
 	s->stale.max_s = max_s;
-	s->stale.timeout_ms = STALE_TIMEOUT_MS;
+	s->stale.timeout_ms = timeout_ms;
 	s->stale.ttl = STALE_TTL;
 	s->stale.prefetch = prefetch;
 	free(__atomic_exchange_n(&tm.ctx.settings, s, __ATOMIC_ACQ_REL));
 	tm_step(tm.now);
+}
+
+static void
+publish(uint32_t max_s, bool prefetch)
+{
+	publish_timeout(max_s, prefetch, STALE_TIMEOUT_MS);
 }
 
 /*
@@ -330,8 +340,8 @@ START_TEST(test_stale_on_client_timeout_then_refreshed)
 	ck_assert_int_eq(a[0].ede, PX_DNS_EDE_STALE_ANSWER);
 	ck_assert_uint_eq(STAT(stale_served), served + 1);
 	ck_assert_uint_eq(STAT(stale_on_timeout), timeouts + 1);
-	/* The resolution goes on without a client. */
-	ck_assert_uint_eq(dp_miss_clients_used(tm.w->miss), 0);
+	/* The resolution goes on, its answered client's slot held until it ends. */
+	ck_assert_uint_eq(dp_miss_clients_used(tm.w->miss), 1);
 	ck_assert_uint_eq(px_resolver_active(dp_miss_resolver(tm.w->miss)), 1);
 	/* The server answers late, with a new address: the entry is refreshed, nobody is
 	 * answered twice. */
@@ -341,6 +351,7 @@ START_TEST(test_stale_on_client_timeout_then_refreshed)
 	reply(&held, false);
 	ck_assert_uint_eq(serve(a, 4, NULL), 0);
 	ck_assert_uint_eq(px_resolver_active(dp_miss_resolver(tm.w->miss)), 0);
+	ck_assert_uint_eq(dp_miss_clients_used(tm.w->miss), 0);
 	ck_assert_int_ge(dp_cache_entry_ttl(cached("slow.good.test"), tm.now), 599);
 	hits = STAT(hits);
 	ask(202, "slow.good.test", true);
@@ -549,6 +560,147 @@ START_TEST(test_prefetch_needs_free_resolutions)
 }
 END_TEST
 
+/*
+ * A client answered stale on its timer keeps its slot and its share until the refresh ends: one
+ * with a share of SHARE asking for SHARE + 2 stale names whose server is silent gets SHARE
+ * refreshes running, no more; after the timer answers those, a further miss is still capped
+ * (answered stale at once, EDE 3 without text: it cost no upstream work); once the refreshes
+ * end, it is not, and nobody was answered twice.
+ */
+START_TEST(test_stale_timer_keeps_share)
+{
+	uint64_t capped, started;
+	struct tm_upq held = {0};
+	struct ans a[SLOTS];
+	char name[32];
+	uint64_t t0;
+
+	answer_ttl = 10;
+	for (unsigned i = 0; i < SHARE + 2; i++) {
+		snprintf(name, sizeof(name), "s%u.good.test", i);
+		resolve_fresh(name, (uint16_t)(800 + i));
+	}
+	tm_step(tm.now + 20000);
+	mode = HOLD;
+	started = STAT(rec_started);
+	for (unsigned i = 0; i < SHARE; i++) {
+		snprintf(name, sizeof(name), "s%u.good.test", i);
+		ask((uint16_t)(820 + i), name, true);
+	}
+	t0 = tm.now;
+	ck_assert_uint_eq(serve(a, SLOTS, &held), 0);
+	ck_assert_uint_eq(STAT(rec_started), started + SHARE);
+	tm_step(t0 + STALE_TIMEOUT_MS);
+	ck_assert_uint_eq(serve(a, SLOTS, &held), SHARE);
+	for (unsigned i = 0; i < SHARE; i++)
+		ck_assert_int_eq(a[i].ede, PX_DNS_EDE_STALE_ANSWER);
+	ck_assert_uint_eq(dp_miss_clients_used(tm.w->miss), SHARE);
+	ck_assert_uint_eq(px_resolver_active(dp_miss_resolver(tm.w->miss)), SHARE);
+	/* The refreshes still count: more stale names start nothing. */
+	capped = STAT(rec_client_capped);
+	for (unsigned i = SHARE; i < SHARE + 2; i++) {
+		snprintf(name, sizeof(name), "s%u.good.test", i);
+		ask((uint16_t)(840 + i), name, true);
+	}
+	ck_assert_uint_eq(serve(a, SLOTS, &held), 2);
+	ck_assert_uint_eq(STAT(rec_client_capped), capped + 2);
+	ck_assert_uint_eq(STAT(rec_started), started + SHARE);
+	ck_assert_uint_eq(px_resolver_active(dp_miss_resolver(tm.w->miss)), SHARE);
+	ck_assert_uint_eq(a[0].ttl, STALE_TTL);
+	ck_assert_int_eq(a[0].ede, PX_DNS_EDE_STALE_ANSWER);
+	ck_assert_uint_eq(a[0].ede_text_len, 0);
+	/* The refreshes end (the server answers the retries): nobody hears again, and the share
+	 * is back. */
+	mode = ANSWER;
+	ck_assert_uint_eq(drain(a, SLOTS), 0);
+	snprintf(name, sizeof(name), "s%u.good.test", SHARE);
+	ask(860, name, true);
+	ck_assert_uint_eq(serve(a, SLOTS, NULL), 1);
+	ck_assert_uint_eq(STAT(rec_client_capped), capped + 2);
+	ck_assert_uint_eq(a[0].ttl, answer_ttl);
+}
+END_TEST
+
+/*
+ * A prefetch is charged to the client whose hit caused it, until it ends: a client sending only
+ * hits on SHARE + 1 names it planted gets SHARE prefetches running and the next skipped
+ * (counted); a miss of its own meanwhile is capped; when the prefetches end, its share is back.
+ */
+START_TEST(test_prefetch_charged_to_client)
+{
+	uint64_t pf = STAT(prefetch), skipped, capped;
+	struct tm_upq held = {0};
+	struct ans a[SLOTS];
+	char name[32];
+	uint64_t t0;
+
+	answer_ttl = 100;
+	for (unsigned i = 0; i < SHARE + 1; i++) {
+		snprintf(name, sizeof(name), "p%u.good.test", i);
+		resolve_fresh(name, (uint16_t)(900 + i));
+	}
+	t0 = tm.now;
+	tm_step(t0 + 91000);
+	mode = HOLD;
+	skipped = STAT(prefetch_skipped);
+	for (unsigned i = 0; i < SHARE + 1; i++) {
+		snprintf(name, sizeof(name), "p%u.good.test", i);
+		ask((uint16_t)(920 + i), name, true);
+	}
+	ck_assert_uint_eq(serve(a, SLOTS, &held), SHARE + 1);
+	ck_assert_uint_eq(STAT(prefetch), pf + SHARE);
+	ck_assert_uint_eq(STAT(prefetch_skipped), skipped + 1);
+	ck_assert_uint_eq(dp_miss_clients_used(tm.w->miss), SHARE);
+	capped = STAT(rec_client_capped);
+	ask(940, "other.good.test", true);
+	ck_assert_uint_eq(serve(a, SLOTS, &held), 1);
+	ck_assert_uint_eq(a[0].rcode, PX_DNS_RCODE_SERVFAIL);
+	ck_assert_uint_eq(STAT(rec_client_capped), capped + 1);
+	mode = ANSWER;
+	ck_assert_uint_eq(drain(a, SLOTS), 0);
+	ck_assert_uint_lt(tm.now, t0 + 100000);
+	answer_ttl = 10;
+	resolve_fresh("other.good.test", 941);
+}
+END_TEST
+
+/*
+ * serve-stale-client-timeout is reloadable: a reload from 30 s to 0 with a timer pending
+ * answers that client at the next tick, not 30 s later; a client arriving after it is answered
+ * at once too, though it stands behind the old timer in the ring.
+ */
+START_TEST(test_stale_timeout_reload_retimes)
+{
+	struct tm_upq held = {0};
+	struct ans a[4];
+	uint64_t t0;
+
+	answer_ttl = 10;
+	resolve_fresh("rt1.good.test", 1000);
+	resolve_fresh("rt2.good.test", 1001);
+	tm_step(tm.now + 20000);
+	publish_timeout(STALE_MAX_S, true, 30000);
+	mode = HOLD;
+	ask(1002, "rt1.good.test", true);
+	t0 = tm.now;
+	ck_assert_uint_eq(serve(a, 4, &held), 0);
+	tm_step(t0 + 100);
+	ck_assert_uint_eq(serve(a, 4, &held), 0);
+	publish_timeout(STALE_MAX_S, true, 0);
+	ck_assert_uint_eq(serve(a, 4, &held), 1);
+	ck_assert_uint_eq(a[0].dport, 1002);
+	ck_assert_int_eq(a[0].ede, PX_DNS_EDE_STALE_ANSWER);
+	ask(1003, "rt2.good.test", true);
+	tm_step(tm.now + 1);
+	ck_assert_uint_eq(serve(a, 4, &held), 1);
+	ck_assert_uint_eq(a[0].dport, 1003);
+	ck_assert_uint_lt(tm.now, t0 + 1000);
+	publish(STALE_MAX_S, true);
+	mode = ANSWER;
+	ck_assert_uint_eq(drain(a, 4), 0);
+}
+END_TEST
+
 /* The worker's resolution settings: no QNAME minimisation, no fair share, SLOTS slots, every
  * RTO the longest, serve-stale and prefetch on. */
 static void
@@ -565,17 +717,37 @@ stale_miss_conf(struct dp_miss_conf *rc)
 	rc->stale.prefetch = true;
 }
 
+/* The same with a fair share of SHARE client slots (every query comes from one address). */
+static void
+stale_share_conf(struct dp_miss_conf *rc)
+{
+	stale_miss_conf(rc);
+	rc->per_client = SHARE;
+}
+
 /* The rig of every case: priming off, the gateway learned, the servers as the script starts. */
 static void
-setup_stale(void)
+setup_with(void (*conf)(struct dp_miss_conf *))
 {
 	mode = ANSWER;
 	answer_ttl = 10;
 	answer_addr = "198.51.100.7";
 	upstream_seen = 0;
 	settings_gen = 0;
-	tm_build(&(struct tm_conf){.miss = stale_miss_conf});
+	tm_build(&(struct tm_conf){.miss = conf});
 	tm_gateway();
+}
+
+static void
+setup_stale(void)
+{
+	setup_with(stale_miss_conf);
+}
+
+static void
+setup_share(void)
+{
+	setup_with(stale_share_conf);
 }
 
 int
@@ -590,5 +762,8 @@ main(void)
 	tm_add_case(s, test_prefetch_once_in_last_tenth, setup_stale);
 	tm_add_case(s, test_prefetch_off, setup_stale);
 	tm_add_case(s, test_prefetch_needs_free_resolutions, setup_stale);
+	tm_add_case(s, test_stale_timer_keeps_share, setup_share);
+	tm_add_case(s, test_prefetch_charged_to_client, setup_share);
+	tm_add_case(s, test_stale_timeout_reload_retimes, setup_stale);
 	return tm_run("test_stale", s);
 }
