@@ -183,10 +183,20 @@ uint16_t dp_rx_burst_handle(struct dp_lcore *lc, struct rte_mbuf **rx, uint16_t 
  * The worker main loop (rte_eal_remote_launch entry; arg is a struct dp_lcore *): RX a burst,
  * handle it, TX, report a quiescent state; backs off (RCU offline, sleep idle_sleep_us) on
  * each empty poll once nothing has arrived for idle_grace_tsc, when idle_sleep_us is set; parks (RCU offline, sets
- * lc->parked, touches no queue, stops its heartbeat lc->poll_tsc) while ctx->pause is set.
- * Returns when ctx->stop is set.
+ * lc->parked, touches no queue, stops its heartbeat lc->poll_tsc) while ctx->pause is set;
+ * counts the gaps between its polls (dp_loop_count_gap). Returns when ctx->stop is set.
  */
 int dp_loop_run(void *arg);
+
+/*
+ * A stall of the worker's loop: gap_tsc, the TSC cycles between two polls of its queue, counted
+ * in st's poll_gap_100us, _1ms and _10ms when at least that long (each gap in every bucket it
+ * reaches). The loop calls it only for gaps of 100 us or more, so the per-poll cost is one
+ * compare. What a gap holds: the previous iteration's own work (a burst, the resolver's tick,
+ * TCP, reclamation) and any time the thread was off its core; never an idle nap, which the
+ * loop leaves out.
+ */
+void dp_loop_count_gap(struct px_stats *st, uint64_t gap_tsc, uint64_t tsc_hz);
 
 /*
  * The loop's TCP step (lc->tcp set): segments to and from the kernel (dp_tcp_poll, with the miss

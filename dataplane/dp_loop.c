@@ -53,17 +53,30 @@ dp_port_conf_derive(struct dp_port_conf *pc)
  * (a sleep is never shorter than asked, often much longer on a VM, and the RX ring fills
  * meanwhile: the lab measured 0.8 % loss at 60k q/s sleeping after 64 empty polls, none with
  * the grace). */
-static inline void
+static inline bool
 idle_backoff(struct dp_lcore *lc, uint64_t now_tsc, uint64_t last_rx_tsc)
 {
 	const struct dp_ctx *ctx = lc->ctx;
 
 	lc->stats.idle_polls++;
 	if (ctx->idle_sleep_us == 0 || now_tsc - last_rx_tsc < ctx->idle_grace_tsc)
-		return;
+		return false;
 	rte_rcu_qsbr_thread_offline(ctx->qsbr, lc->lcore_id);
 	rte_delay_us_sleep(ctx->idle_sleep_us);
 	rte_rcu_qsbr_thread_online(ctx->qsbr, lc->lcore_id);
+	return true;
+}
+
+void
+dp_loop_count_gap(struct px_stats *st, uint64_t gap_tsc, uint64_t tsc_hz)
+{
+	if (gap_tsc < tsc_hz / 10000)
+		return;
+	st->poll_gap_100us++;
+	if (gap_tsc >= tsc_hz / 1000)
+		st->poll_gap_1ms++;
+	if (gap_tsc >= tsc_hz / 100)
+		st->poll_gap_10ms++;
 }
 
 /* The control thread is stopping and restarting the port: stay out of every queue (the rings
@@ -143,6 +156,9 @@ dp_loop_run(void *arg)
 	const struct dp_ctx *ctx = lc->ctx;
 	struct rte_mbuf *rx[DP_BURST], *tx[DP_BURST];
 	uint64_t last_rx_tsc = rte_rdtsc();
+	/* The previous poll, for the gap counters; a nap or a park moves it to their end. */
+	uint64_t prev_poll_tsc = last_rx_tsc;
+	const uint64_t tsc_hz = rte_get_tsc_hz(), gap_min_tsc = tsc_hz / 10000;
 
 	__atomic_store_n(&lc->poll_tsc, last_rx_tsc, __ATOMIC_RELAXED);
 
@@ -154,15 +170,20 @@ dp_loop_run(void *arg)
 	while (likely(!__atomic_load_n(&ctx->stop, __ATOMIC_RELAXED))) {
 		if (unlikely(__atomic_load_n(&ctx->pause, __ATOMIC_SEQ_CST))) {
 			park(lc);
+			prev_poll_tsc = rte_rdtsc();
 			continue;
 		}
 		uint64_t t0 = rte_rdtsc();
 
+		if (unlikely(t0 - prev_poll_tsc >= gap_min_tsc))
+			dp_loop_count_gap(&lc->stats, t0 - prev_poll_tsc, tsc_hz);
+		prev_poll_tsc = t0;
 		__atomic_store_n(&lc->poll_tsc, t0, __ATOMIC_RELAXED);
 		uint16_t n = rte_eth_rx_burst(ctx->port.port_id, lc->queue_id, rx, DP_BURST);
 
 		if (n == 0) {
-			idle_backoff(lc, t0, last_rx_tsc);
+			if (idle_backoff(lc, t0, last_rx_tsc))
+				prev_poll_tsc = rte_rdtsc();
 		} else {
 			last_rx_tsc = t0;
 			lc->stats.rx_pkts += n;

@@ -16,6 +16,9 @@
 	X(tx_pkts, "packets sent") \
 	X(idle_polls, "polls that received nothing") \
 	X(busy_cycles, "TSC cycles of loop iterations that received packets (rx to tx)") \
+	X(poll_gap_100us, "polls that came 100 us or more after the previous one (idle naps aside)") \
+	X(poll_gap_1ms, "polls that came 1 ms or more after the previous one: a query waited that long") \
+	X(poll_gap_10ms, "polls that came 10 ms or more after the previous one (the thread lost its core)") \
 	X(acl_allowed, "UDP queries from a source access control allows") \
 	X(acl_refused, "UDP queries answered REFUSED by access control") \
 	X(acl_dropped, "UDP queries dropped by access control") \

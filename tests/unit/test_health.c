@@ -2,12 +2,19 @@
 /*
  * The health verdict (ctl_health.h): each reason alone over a snapshot, all of them at once,
  * and, with a worker running the real loop (dp_loop_run) on a net_ring port, that its
- * heartbeat keeps it healthy and that parking it is reported within the poll limit.
+ * heartbeat keeps it healthy and that parking it is reported within the poll limit. The loop's
+ * stall counters: the buckets, and a real stall (the worker's thread held in a signal handler)
+ * counted.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -271,6 +278,97 @@ START_TEST(test_ctl_health_report_parked_worker)
 }
 END_TEST
 
+START_TEST(test_loop_count_gap)
+{
+	const uint64_t hz = 1000000000; /* 1 GHz: 1 us = 1000 cycles */
+	struct px_stats gaps = {0};
+
+	dp_loop_count_gap(&gaps, 99999, hz);
+	ck_assert_uint_eq(gaps.poll_gap_100us + gaps.poll_gap_1ms + gaps.poll_gap_10ms, 0);
+	dp_loop_count_gap(&gaps, 100000, hz);
+	ck_assert_uint_eq(gaps.poll_gap_100us, 1);
+	ck_assert_uint_eq(gaps.poll_gap_1ms, 0);
+	dp_loop_count_gap(&gaps, 999999, hz);
+	ck_assert_uint_eq(gaps.poll_gap_100us, 2);
+	ck_assert_uint_eq(gaps.poll_gap_1ms, 0);
+	dp_loop_count_gap(&gaps, 1000000, hz);
+	ck_assert_uint_eq(gaps.poll_gap_100us, 3);
+	ck_assert_uint_eq(gaps.poll_gap_1ms, 1);
+	ck_assert_uint_eq(gaps.poll_gap_10ms, 0);
+	dp_loop_count_gap(&gaps, 10000000, hz);
+	dp_loop_count_gap(&gaps, UINT64_MAX, hz);
+	ck_assert_uint_eq(gaps.poll_gap_100us, 5);
+	ck_assert_uint_eq(gaps.poll_gap_1ms, 3);
+	ck_assert_uint_eq(gaps.poll_gap_10ms, 2);
+}
+END_TEST
+
+/* Holds the thread it interrupts for 30 ms: what a worker preempted by the kernel looks like
+ * to its loop. nanosleep is async-signal-safe; a wake-up too early sleeps the rest. */
+static void
+hold_thread(int sig)
+{
+	struct timespec left = {.tv_sec = 0, .tv_nsec = 30 * 1000 * 1000};
+
+	(void)sig;
+	while (nanosleep(&left, &left) != 0 && errno == EINTR)
+		;
+}
+
+/* The kernel thread id of the EAL thread running lcore, by its name (rte-worker-N), or -1. */
+static pid_t
+lcore_tid(unsigned lcore)
+{
+	char want[32], path[320], comm[32];
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/task");
+	pid_t tid = -1;
+
+	snprintf(want, sizeof(want), "rte-worker-%u\n", lcore);
+	if (dir == NULL)
+		return -1;
+	while (tid < 0 && (d = readdir(dir)) != NULL) {
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) != NULL && strcmp(comm, want) == 0)
+			tid = (pid_t)atoi(d->d_name);
+		fclose(f);
+	}
+	closedir(dir);
+	return tid;
+}
+
+START_TEST(test_loop_counts_a_stall)
+{
+	struct sigaction sa = {.sa_handler = hold_thread};
+	uint64_t g100 = __atomic_load_n(&worker->stats.poll_gap_100us, __ATOMIC_RELAXED);
+	uint64_t g1 = __atomic_load_n(&worker->stats.poll_gap_1ms, __ATOMIC_RELAXED);
+	uint64_t g10 = __atomic_load_n(&worker->stats.poll_gap_10ms, __ATOMIC_RELAXED);
+	pid_t tid = lcore_tid(worker->lcore_id);
+	uint64_t t0;
+
+	ck_assert_msg(tid > 0, "no thread named rte-worker-%u", worker->lcore_id);
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	ck_assert_int_eq(syscall(SYS_tgkill, getpid(), tid, SIGUSR1), 0);
+	/* The worker polls again once the handler returns: that poll is 30 ms after the last. */
+	t0 = dp_clock_ms();
+	while (__atomic_load_n(&worker->stats.poll_gap_10ms, __ATOMIC_RELAXED) == g10) {
+		ck_assert_uint_lt(dp_clock_ms() - t0, 5000);
+		usleep(1000);
+	}
+	ck_assert_uint_gt(__atomic_load_n(&worker->stats.poll_gap_1ms, __ATOMIC_RELAXED), g1);
+	ck_assert_uint_gt(__atomic_load_n(&worker->stats.poll_gap_100us, __ATOMIC_RELAXED), g100);
+	signal(SIGUSR1, SIG_DFL);
+}
+END_TEST
+
 START_TEST(test_ctl_health_report_link_and_hints)
 {
 	struct px_hints *h = ctx.hints;
@@ -326,6 +424,8 @@ health_suite(void)
 	tcase_add_test(tc, test_ctl_health_report_parked_worker);
 	tcase_add_test(tc, test_ctl_health_report_link_and_hints);
 	tcase_add_test(tc, test_ctl_health_tick_dates_resolutions);
+	tcase_add_test(tc, test_loop_count_gap);
+	tcase_add_test(tc, test_loop_counts_a_stall);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
