@@ -61,7 +61,8 @@ cores, and writes bench/results/compare-<stamp>.{md,csv,png}.
   --pmd LIST         comma-separated: the DPDK PMD(s) of pollux in the lab, af_xdp, af_packet
                      or auto (af_xdp, else af_packet), each measured as its own row; and memif,
                      pollux's own load generator through net_memif (bench/run_memif.sh)
-                     [auto,memif]
+                     [af_xdp,af_packet,memif: on a veth neither PMD is best at every rate, so
+                     both are reported (bench/README.md, "The veth path")]
   --duration S       seconds of each closed-loop and miss run [10; quick: 3]
   --step S           seconds of each open-loop (ladder, latency) run [5; quick: 2]
   --hit-ratio P      percent of cache hits in the hit-phase runs (closed loop, ladder, latency);
@@ -98,7 +99,7 @@ need_num() { # OPTION VALUE
 }
 
 quick=0 install=1 keep=0
-opt_systems='' opt_pmd=auto,memif opt_secs='' opt_step='' opt_ratio=100 opt_names='' opt_zones=''
+opt_systems='' opt_pmd=af_xdp,af_packet,memif opt_secs='' opt_step='' opt_ratio=100 opt_names='' opt_zones=''
 opt_miss='' opt_lat=10000 opt_workers='' opt_out=$REPO/bench/results opt_build=$REPO/build-bench
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -212,6 +213,8 @@ done
 phase "building pollux (release) in $opt_build"
 px_build "$opt_build" -Dbuildtype=release || { echo "bench: the build failed" >&2; exit 1; }
 export POLLUX_BIN=$opt_build/control/pollux POLLUXCTL_BIN=$opt_build/control/polluxctl
+# af_packet runs without hugepages: its EAL memory must hold the benchmark's 1M-entry cache.
+export POLLUX_LAB_MEM_MB=${POLLUX_LAB_MEM_MB:-2048}
 export POLLUX_INET_SLD_COUNT=$BENCH_ZONES
 
 # shellcheck source=../tests/lab/internet/internet.sh

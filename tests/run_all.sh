@@ -94,11 +94,20 @@ bench_quick() {
 		echo "bench: ${md:-no report}: no spurious-timeout row with pollux's upstream counters"
 		return 1
 	fi
-	# Each open-loop step's path, hop by hop: for pollux through its port counters, for a
-	# stock resolver through its namespace's UDP counters.
-	if ! grep -Eq '^\| pollux \| [0-9]+ \| dnsperf sent [0-9]+ > .* > pollux in [0-9]+ > pollux out [0-9]+ > .* > dnsperf completed [0-9]+ \|' "$md" ||
-		! grep -Eq '^\| unbound \| [0-9]+ \| dnsperf sent [0-9]+ > .* > resolver udp in [0-9]+ > .* > dnsperf completed [0-9]+ \|' "$md"; then
+	# Each open-loop step's path, hop by hop: for pollux, on each PMD, through its port counters
+	# (the XDP program's count on af_xdp) and its loop gaps, for a stock resolver through its
+	# namespace's UDP counters.
+	if ! grep -Eq '^\| pollux-af_xdp \| [0-9]+ \| dnsperf sent [0-9]+ > .* > server veth xdp [0-9]+ > pollux in [0-9]+ > pollux out [0-9]+ > .* > dnsperf completed [0-9]+ \| .* \| [0-9]+ \([0-9]+ of 10 ms or more\) \|$' "$md" ||
+		! grep -Eq '^\| pollux-af_packet \| [0-9]+ \| dnsperf sent [0-9]+ > .* > server veth rx [0-9]+ > pollux in [0-9]+ > pollux out [0-9]+ > .* > dnsperf completed [0-9]+ \| .* \| [0-9]+ \([0-9]+ of 10 ms or more\) \|$' "$md" ||
+		! grep -Eq '^\| unbound \| [0-9]+ \| dnsperf sent [0-9]+ > .* > resolver udp in [0-9]+ > .* > dnsperf completed [0-9]+ \| .* \| - \|$' "$md"; then
 		echo "bench: $md: the open-loop steps' paths are missing"
+		return 1
+	fi
+	# The latency run's tail, with pollux's loop gaps over it, and the open-loop goals.
+	if ! grep -Eq '^\| pollux-af_xdp \| [0-9]+ \| [0-9]+ \| [0-9]+ \| [0-9]+ \| [0-9]+ \([0-9]+\) \|$' "$md" ||
+		! grep -Eq '^\| max rate at <= [0-9.]+ % loss: pollux-af_packet >= Unbound' "$md" ||
+		! grep -Eq '^\| p99 at [0-9]+ q/s: pollux-af_xdp no worse than Unbound \| pollux-af_xdp [0-9.]+ ms, Unbound [0-9.]+ ms \| (met|not met)' "$md"; then
+		echo "bench: $md: the latency tail or the open-loop goals are missing"
 		return 1
 	fi
 }

@@ -77,6 +77,12 @@ bench_pollux_stat() { # COUNTER
 	lab_ctl stats 2>/dev/null | awk -v k="$1" '$1 == k {print $2}'
 }
 
+# pollux's loop gaps, summed over workers: "polls >= 1 ms apart, polls >= 10 ms apart".
+bench_pollux_gaps() {
+	lab_ctl stats 2>/dev/null | awk '$1 == "total.poll_gap_1ms" {a = $2} $1 == "total.poll_gap_10ms" {b = $2}
+		END {print a + 0, b + 0}'
+}
+
 # pollux's upstream counters, summed over workers: BENCH_S_UP=(queries sent, timeouts, late
 # replies, i.e. spurious timeouts).
 bench_upstream_sample() {
@@ -291,7 +297,15 @@ bench_latency() { # LABEL ADDR
 	[ "$rate" -ge 100 ] || rate=100
 	# shellcheck disable=SC2046
 	set -- $(bench_phase_args "$label" lat "$rate" "$BENCH_STEP_SECS")
+	local sys g0=() g1=()
+	sys=$(bench_get "$label" sys)
+	[ "$sys" = pollux ] && read -ra g0 <<<"$(bench_pollux_gaps)"
 	bench_dnsperf "$out" "$addr" "$@" -l "$BENCH_STEP_SECS" -Q "$rate" -q 20000 -c 4 -t 1 -v || true
+	if [ "$sys" = pollux ]; then
+		read -ra g1 <<<"$(bench_pollux_gaps)"
+		bench_kv "$label" lat_px_gap_1ms $((g1[0] - g0[0]))
+		bench_kv "$label" lat_px_gap_10ms $((g1[1] - g0[1]))
+	fi
 	# Every answer's latency in ms, sorted: the percentiles and the latency plot.
 	awk '$1 == ">" && $2 != "T" && $2 != "I" && NF >= 5 {print $NF * 1000}' "$out" | sort -g \
 		>"$BENCH_RUN/$label.lat"
@@ -307,7 +321,11 @@ bench_latency() { # LABEL ADDR
 	bench_kv "$label" lat_p999_ms "$p999"
 	bench_kv "$label" lat_answers "$n"
 	bench_kv "$label" lat_timeouts "$(awk '$1 == ">" && $2 == "T"' "$out" | wc -l)"
-	bench_step "latency at $rate/s over $n answers: p50 $p50 ms, p99 $p99 ms, p99.9 $p999 ms"
+	bench_kv "$label" lat_slow_1ms "$(awk '$1 >= 1 {n++} END {print n + 0}' "$BENCH_RUN/$label.lat")"
+	bench_kv "$label" lat_slow_10ms "$(awk '$1 >= 10 {n++} END {print n + 0}' "$BENCH_RUN/$label.lat")"
+	bench_step "latency at $rate/s over $n answers: p50 $p50 ms, p99 $p99 ms, p99.9 $p999 ms;" \
+		"$(bench_get "$label" lat_slow_1ms) answers took 1 ms or more$([ "$sys" = pollux ] &&
+			echo ", pollux's worker polled $(bench_get "$label" lat_px_gap_1ms) times 1 ms or more after the previous poll")"
 }
 
 # Cache-miss throughput: dnsperf closed loop over names never asked before.

@@ -11,6 +11,15 @@
 #   server veth TX -> client veth RX -> client UDP in (receive-buffer errors) -> dnsperf
 #   completed.
 #
+# Where each PMD loses what nothing counts:
+#   af_xdp     the veth's ring in front of its XDP program (256 frames, fixed in the kernel),
+#              filled on the client's core and drained by NAPI on that same core: counted
+#              (rx_queue_0_drops, srv_veth_drops), and the usual place of af_xdp's loss here.
+#   af_packet  the packet socket's ring (the PMD's framecnt): its drops (tp_drops) are read
+#              only through the socket, which DPDK 22.11 does not export, so a loss between
+#              "server veth rx" and "pollux in" with no drop counted is that ring.
+# pollux's loop gaps (polls 1 ms and 10 ms or more apart: poll_gap_1ms, poll_gap_10ms) are read
+# too: a worker that stopped polling is the one cause of a loss or a tail that is pollux's own.
 # A hop's loss is the drop between two consecutive counts; the counts include a few packets
 # that are not DNS (ARP, neighbour discovery), so a loss of a handful is noise. Kernel counters
 # are per namespace and per interface, read inside the namespace (ip netns exec remounts /sys).
@@ -56,11 +65,14 @@ bench_path_sample() { # SYS FILE
 		paste -d' ' <(printf '%s\n' srv_if_rx srv_if_rx_drop srv_if_tx srv_if_tx_drop) \
 			<(bench_path_if "$sns" "$sif" | tr ' ' '\n')
 		if [ "$sys" = pollux ]; then
-			paste -d' ' <(printf '%s\n' srv_xdp_packets srv_veth_drops srv_xdp_drops) \
-				<(bench_path_xdp "$sns" "$sif" | tr ' ' '\n')
+			if [ "$(lab_pmd)" = af_xdp ]; then
+				paste -d' ' <(printf '%s\n' srv_xdp_packets srv_veth_drops srv_xdp_drops) \
+					<(bench_path_xdp "$sns" "$sif" | tr ' ' '\n')
+			fi
 			lab_ctl stats 2>/dev/null | awk '
 				$1 ~ /^port\.(ipackets|opackets|imissed|ierrors|oerrors|rx_nombuf)$/ {
-					sub(/^port\./, "px_", $1); print $1, $2}'
+					sub(/^port\./, "px_", $1); print $1, $2}
+				$1 ~ /^total\.poll_gap_(1|10)ms$/ {sub(/^total\./, "px_", $1); print $1, $2}'
 		else
 			paste -d' ' <(printf '%s\n' srv_udp_in srv_udp_out srv_udp_rcvbuf_err \
 				srv_udp_sndbuf_err srv_udp_in_err) <(bench_path_udp "$sns" | tr ' ' '\n')
@@ -69,7 +81,8 @@ bench_path_sample() { # SYS FILE
 }
 
 # The step's path: the counters' differences (AFTER - BEFORE), with dnsperf's sent and
-# completed, as one "hop=count" line, and the hop that lost most, on stdout.
+# completed, as one "hop count > ..." line, the hop that lost most, the drop counters that
+# moved, and pollux's loop gaps, on stdout, " | "-separated.
 bench_path_report() { # SYS BEFORE AFTER SENT COMPLETED
 	awk -v sys="$1" -v sent="$4" -v done="$5" '
 		FNR == NR {b[$1] = $2; next}
@@ -80,7 +93,11 @@ bench_path_report() { # SYS BEFORE AFTER SENT COMPLETED
 			hop[n] = "client udp out"; c[n++] = d["cli_udp_out"]
 			hop[n] = "client veth tx"; c[n++] = d["cli_if_tx"]
 			if (sys == "pollux") {
-				hop[n] = "server veth xdp"; c[n++] = d["srv_xdp_packets"]
+				if ("srv_xdp_packets" in d) {
+					hop[n] = "server veth xdp"; c[n++] = d["srv_xdp_packets"]
+				} else {
+					hop[n] = "server veth rx"; c[n++] = d["srv_if_rx"]
+				}
 				hop[n] = "pollux in"; c[n++] = d["px_ipackets"]
 				hop[n] = "pollux out"; c[n++] = d["px_opackets"]
 			} else {
@@ -103,6 +120,9 @@ bench_path_report() { # SYS BEFORE AFTER SENT COMPLETED
 			for (i = 1; i in k; i++)
 				if ((k[i] in d) && d[k[i]] > 0) drops = drops " " k[i] "=" d[k[i]]
 			if (worst <= 0) at = "nowhere"
-			printf "%s | most lost: %s (%d) | drops counted:%s\n", line, at, (worst > 0 ? worst : 0), (drops == "" ? " none" : drops)
+			else if (at == "server veth rx -> pollux in" && drops == "")
+				at = at " (the af_packet ring: uncounted)"
+			gaps = (sys == "pollux") ? sprintf("%d (%d of 10 ms or more)", d["px_poll_gap_1ms"], d["px_poll_gap_10ms"]) : "-"
+			printf "%s | most lost: %s (%d) | drops counted:%s | pollux polls 1 ms or more apart: %s\n", line, at, (worst > 0 ? worst : 0), (drops == "" ? " none" : drops), gaps
 		}' "$2" "$3"
 }

@@ -265,10 +265,47 @@ bench_md_goals() {
 	else
 		echo "| cache-miss answers/s: pollux >= 2x the best stock resolver | not measured (needs pollux and a stock resolver) | - |"
 	fi
+	# The open-loop goals, for each pollux row (one per lab PMD) against Unbound's.
+	for label in "${BENCH_DONE[@]}"; do
+		[ "$(bench_get "$label" sys)" = pollux ] && [ -n "$ub" ] || continue
+		bench_md_goal_rate "$label" "$ub"
+		bench_md_goal_p99 "$label" "$ub"
+	done
 	if [ -n "$px" ] && [ -n "$(bench_get "$px" miss_upstream_sent)" ]; then
 		v=$(bench_get "$px" miss_upstream_spurious_pct)
 		echo "| spurious upstream timeouts in the miss run < 0.01 % of upstream queries | $(bench_get "$px" miss_upstream_spurious) late replies of $(bench_get "$px" miss_upstream_sent) queries ($(bench_get "$px" miss_upstream_timeouts) timeouts): $v % | $(awk -v v="$v" 'BEGIN {print (v + 0 < 0.01 ? "met" : "not met")}') |"
 	fi
+}
+
+# Highest rate at <= BENCH_MAX_LOSS % loss: pollux at least Unbound's, or dnsperf the limit for
+# both (no step of either lost more: their figures are then the client's ceiling).
+bench_md_goal_rate() { # POLLUX_LABEL UNBOUND_LABEL
+	local p u pb ub verdict
+	p=$(bench_fig "$1" max_rate_ok) u=$(bench_fig "$2" max_rate_ok)
+	pb=$(bench_get "$1" max_rate_bounded) ub=$(bench_get "$2" max_rate_bounded)
+	if [ "$p" = - ] || [ "$u" = - ]; then
+		verdict="not measured"
+	elif [ "$p" -ge "$u" ]; then
+		verdict=met
+	elif [ "$pb" = no ] && [ "$ub" = no ]; then
+		verdict="met: dnsperf is the limit for both"
+	else
+		verdict=$(bench_verdict "$(awk -v p="$p" -v u="$u" 'BEGIN {printf "%.3f", p / u}')" 1 x)
+	fi
+	echo "| max rate at <= $BENCH_MAX_LOSS % loss: $1 >= Unbound (or dnsperf the limit for both) | $1 $p$([ "$pb" = no ] && echo ' (client-bound)'), Unbound $u$([ "$ub" = no ] && echo ' (client-bound)') | $verdict |"
+}
+
+# p99 latency at the common latency rate: pollux no worse than Unbound.
+bench_md_goal_p99() { # POLLUX_LABEL UNBOUND_LABEL
+	local p u verdict
+	p=$(bench_fig "$1" lat_p99_ms) u=$(bench_fig "$2" lat_p99_ms)
+	if [ "$p" = - ] || [ "$u" = - ]; then
+		verdict="not measured"
+	else
+		verdict=$(awk -v p="$p" -v u="$u" 'BEGIN {
+			if (p <= u) print "met"; else printf "not met: %.3f ms slower\n", p - u}')
+	fi
+	echo "| p99 at $(bench_fig "$1" lat_qps) q/s: $1 no worse than Unbound | $1 $p ms, Unbound $u ms | $verdict |"
 }
 
 bench_verdict() { # VALUE GOAL UNIT
@@ -281,19 +318,39 @@ bench_verdict() { # VALUE GOAL UNIT
 # Every open-loop step's path (bench/lib/path.sh): the counts hop by hop, the hop that lost
 # most, and the drops the kernel and the PMD counted.
 bench_md_path() {
-	local label
+	local label v
 	echo "## Where lost queries died (open-loop steps)"
 	echo
 	echo "Counts per hop over each step, queries then answers; the hop where the count fell most;"
-	echo "every drop counter that moved (bench/lib/path.sh says what each one is)."
+	echo "every drop counter that moved (bench/lib/path.sh says what each one is); for pollux, how"
+	echo "often its worker went 1 ms or more without polling (a loss or tail of its own)."
 	echo
-	echo "| system | offered q/s | path | most lost | drops counted |"
-	echo "|---|---|---|---|---|"
+	echo "| system | offered q/s | path | most lost | drops counted | pollux polls >= 1 ms apart |"
+	echo "|---|---|---|---|---|---|"
 	for label in "${BENCH_DONE[@]}"; do
 		[ -s "$BENCH_RUN/$label.path" ] || continue
 		awk -F' [|] ' -v s="$label" '{
 			sub(/^most lost: /, "", $3); sub(/^drops counted: ?/, "", $4)
-			print "| " s " | " $1 " | " $2 " | " $3 " | " $4 " |"}' "$BENCH_RUN/$label.path"
+			sub(/^pollux polls 1 ms or more apart: /, "", $5)
+			print "| " s " | " $1 " | " $2 " | " $3 " | " $4 " | " $5 " |"}' "$BENCH_RUN/$label.path"
+	done
+	echo
+	echo "## Where the latency tail came from (the latency run)"
+	echo
+	echo "Answers slower than 1 ms at the client, and, for pollux, the polls its worker made 1 ms"
+	echo "or more after the previous one over the same run. A tail with no such gap was spent"
+	echo "outside pollux: in the kernel's path on the client's core, or in dnsperf itself."
+	echo
+	echo "| system | q/s | answers | slower than 1 ms | slower than 10 ms | pollux polls >= 1 ms apart (>= 10 ms) |"
+	echo "|---|---|---|---|---|---|"
+	for label in "${BENCH_DONE[@]}"; do
+		[ -n "$(bench_get "$label" lat_answers)" ] || continue
+		if [ "$(bench_get "$label" sys)" = pollux ]; then
+			v="$(bench_fig "$label" lat_px_gap_1ms) ($(bench_fig "$label" lat_px_gap_10ms))"
+		else
+			v=-
+		fi
+		echo "| $label | $(bench_fig "$label" lat_qps) | $(bench_fig "$label" lat_answers) | $(bench_fig "$label" lat_slow_1ms) | $(bench_fig "$label" lat_slow_10ms) | $v |"
 	done
 }
 
