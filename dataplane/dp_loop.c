@@ -181,6 +181,7 @@ dp_loop_run(void *arg)
 		__atomic_store_n(&lc->poll_tsc, t0, __ATOMIC_RELAXED);
 		uint16_t n = rte_eth_rx_burst(ctx->port.port_id, lc->queue_id, rx, DP_BURST);
 
+		lc->rx_backlog = n == DP_BURST;
 		if (n == 0) {
 			if (idle_backoff(lc, t0, last_rx_tsc))
 				prev_poll_tsc = rte_rdtsc();

@@ -788,6 +788,27 @@ miss_settings_apply(struct dp_lcore *lc)
 	DP_STAT_INC(lc, rec_settings_applied);
 }
 
+/* Whether timeouts may fire in this iteration: not while the RX queue may still hold replies to
+ * the queries they would expire, unless they have waited DP_MISS_EXPIRE_HOLD_MAX_MS for it. */
+static bool
+miss_expire_due(struct dp_lcore *lc, struct dp_miss *rc, uint64_t now)
+{
+	if (!lc->rx_backlog) {
+		rc->expire_held = false;
+		return true;
+	}
+	if (!rc->expire_held) {
+		rc->expire_held = true;
+		rc->expire_held_ms = now;
+	}
+	if (now - rc->expire_held_ms >= DP_MISS_EXPIRE_HOLD_MAX_MS) {
+		rc->expire_held = false;
+		return true;
+	}
+	DP_STAT_INC(lc, rec_expire_held);
+	return false;
+}
+
 void
 dp_miss_tick(struct dp_lcore *lc)
 {
@@ -800,14 +821,18 @@ dp_miss_tick(struct dp_lcore *lc)
 	 * each use, so nothing loaded here outlives this iteration's quiescent state report. */
 	px_resolver_set_hints_source(rc->res, &lc->ctx->hints);
 	px_resolver_set_cut_source(rc->res, miss_cut_source, lc);
-	for (unsigned k = 0; k < DP_MISS_EXPIRE_BUDGET && px_upq_expire(rc->upq, now, &done); k++)
-		miss_query_expired(lc, &done);
+	/* Replies other workers received for us are matched before any of their queries can
+	 * time out. */
+	if (rc->owners != NULL)
+		miss_handoff_drain(lc);
+	if (miss_expire_due(lc, rc, now))
+		for (unsigned k = 0; k < DP_MISS_EXPIRE_BUDGET && px_upq_expire(rc->upq, now, &done);
+		     k++)
+			miss_query_expired(lc, &done);
 	miss_stale_tick(lc);
 	/* The gateways are wanted from the start, before any query needs them, and refreshed
 	 * before they go stale. */
 	dp_nexthop_tick(lc, &rc->nexthop);
-	if (rc->owners != NULL)
-		miss_handoff_drain(lc);
 	miss_prime_tick(lc);
 	miss_probe_tick(lc);
 	px_rand_maintain(&rc->rand, false);

@@ -74,6 +74,9 @@
 #define DP_MISS_TX_BATCH 64
 /* At most this many timeouts are handled per loop iteration: the rest wait for the next one. */
 #define DP_MISS_EXPIRE_BUDGET 64
+/* While the RX queue has a backlog (lc->rx_backlog), timeouts wait for it to be read, at most
+ * this long at a stretch: a reply already in the queue is not late. */
+#define DP_MISS_EXPIRE_HOLD_MAX_MS 10
 /* Priming: first retry after this long, doubling up to the maximum; a primed set is refreshed
  * when a tenth of its TTL is left. */
 #define DP_MISS_PRIME_BACKOFF_MS 1000
@@ -230,8 +233,15 @@ dp_miss_port(uint16_t dport_host)
 /*
  * Once per loop iteration, after the burst and before the quiescent state report: points the
  * resolver at the published hints (it loads the table at each use: nothing RCU-protected is
- * kept across the report), handles up to DP_MISS_EXPIRE_BUDGET timeouts, probes for
- * an unknown gateway (rate-limited), re-seeds the generator when due and sends everything
- * queued. lc->now_ms must be current. Worker only, as an online RCU reader.
+ * kept across the report), takes the replies other workers handed over, handles up to
+ * DP_MISS_EXPIRE_BUDGET timeouts, probes for an unknown gateway (rate-limited), re-seeds the
+ * generator when due and sends everything queued. lc->now_ms must be current. Worker only,
+ * as an online RCU reader.
+ *
+ * Timeouts are held while lc->rx_backlog says the RX queue may hold more (after the worker
+ * lost its core for a while, the replies that came meanwhile are waiting there: expiring their
+ * queries first would turn each into a spurious timeout), for at most
+ * DP_MISS_EXPIRE_HOLD_MAX_MS at a stretch, so that a queue that stays full still lets them
+ * fire (counted: rec_expire_held).
  */
 void dp_miss_tick(struct dp_lcore *lc);

@@ -165,6 +165,10 @@ struct dp_miss {
 	uint64_t prime_hints[(sizeof(struct px_hints) + PX_HINTS_MAX_NS *
 			      sizeof(struct px_hints_ns) + 7) / 8];
 
+	/* Timeouts held back for an RX backlog since expire_held_ms (dp_miss_tick). */
+	bool expire_held;
+	uint64_t expire_held_ms;
+
 	uint16_t tx_count;
 	struct rte_mbuf *tx[DP_MISS_TX_BATCH];
 

@@ -154,6 +154,78 @@ START_TEST(test_miss_timeout_failover)
 }
 END_TEST
 
+/* The slow name's first upstream query: the client's question is asked and every frame before
+ * it (the path down to slow.test) answered. */
+static struct tm_upq
+ask_slow(uint16_t port, uint16_t id)
+{
+	struct tm_frame f;
+
+	tm_client_ask(port, id, "www.slow.test", PX_DNS_TYPE_A);
+	for (;;) {
+		tm_frame_next(&f);
+		ck_assert(f.upstream);
+		if (f.q.dst == SLOW1_IP4 || f.q.dst == SLOW2_IP4)
+			return f.q;
+		tm_answer(&f.q);
+	}
+}
+
+/* The worker lost its core past the RTO and the reply came meanwhile: it waits in the RX queue
+ * behind a full burst. The timeout is held until the queue is read, and the reply is on time. */
+START_TEST(test_miss_timeout_held_for_rx_backlog)
+{
+	uint64_t timeouts = TM_STAT(rec_timeouts), late = TM_STAT(rec_late_replies);
+	uint64_t held = TM_STAT(rec_expire_held), matched = TM_STAT(rec_replies_matched);
+	struct tm_upq q = ask_slow(40005, 0x4444);
+	struct tm_frame f;
+	uint32_t path[8];
+
+	tm.w->rx_backlog = true;
+	tm_expect_quiet(PX_UPQ_RTT_UNKNOWN_MS + 5);
+	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
+	ck_assert_uint_gt(TM_STAT(rec_expire_held), held);
+	/* The next burst holds the reply, and is the last full one. */
+	tm_answer(&q);
+	tm.w->rx_backlog = false;
+	tm_step(tm.now);
+	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
+	ck_assert_uint_eq(TM_STAT(rec_late_replies), late);
+	ck_assert_uint_gt(TM_STAT(rec_replies_matched), matched);
+	ck_assert_uint_eq(tm_serve(&f, path, RTE_DIM(path), 0), 0);
+	tm_check_answer(&f, 40005, 0x4444, "www.slow.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	tm_expect_quiet(5);
+}
+END_TEST
+
+/* A queue that stays full (overload) holds timeouts back for DP_MISS_EXPIRE_HOLD_MAX_MS at a
+ * stretch: they still fire, that long after their deadline at most. */
+START_TEST(test_miss_timeout_hold_bounded)
+{
+	uint64_t timeouts = TM_STAT(rec_timeouts), held = TM_STAT(rec_expire_held);
+	struct tm_upq q = ask_slow(40006, 0x5555);
+	uint64_t due = tm.now + PX_UPQ_RTT_UNKNOWN_MS;
+	struct tm_frame f;
+
+	tm.w->rx_backlog = true;
+	/* One iteration a millisecond, every burst full, from well before the deadline. */
+	while (TM_STAT(rec_timeouts) == timeouts) {
+		ck_assert_ptr_null(tm_tx_next());
+		ck_assert_uint_le(tm.now, due + DP_MISS_EXPIRE_HOLD_MAX_MS);
+		tm_step(tm.now + 1);
+	}
+	ck_assert_uint_ge(tm.now, due);
+	ck_assert_uint_gt(TM_STAT(rec_expire_held), held);
+	/* The other server is asked, as after any timeout. */
+	tm_frame_next(&f);
+	ck_assert(f.upstream);
+	ck_assert_uint_ne(f.q.dst, q.dst);
+	rte_pktmbuf_free(f.m);
+	tm.w->rx_backlog = false;
+}
+END_TEST
+
 START_TEST(test_miss_timeout_last_server_servfail)
 {
 	uint64_t timeouts = TM_STAT(rec_timeouts), servfail = TM_STAT(rec_servfail);
@@ -384,6 +456,8 @@ miss_query_suite(void)
 	tm_add_case(s, test_miss_forged_replies_dropped, tm_setup_plain);
 	tm_add_case(s, test_miss_timeout_failover, tm_setup_plain);
 	tm_add_case(s, test_miss_timeout_last_server_servfail, tm_setup_plain);
+	tm_add_case(s, test_miss_timeout_held_for_rx_backlog, tm_setup_plain);
+	tm_add_case(s, test_miss_timeout_hold_bounded, tm_setup_plain);
 	tm_add_case(s, test_miss_tc_retry_over_tcp, tm_setup_plain);
 	tm_add_case(s, test_miss_tc_retry_failed, tm_setup_plain);
 	tm_add_case(s, test_miss_reply_handoff, tm_setup_pair);
