@@ -17,8 +17,8 @@
 #              (the second pass proves them cached: for pollux, the hit counter must grow by
 #              the number asked).
 #   misses     <tag>-<i>.w.z<k>.test, with a tag per system and run, never asked before: each is a
-#              full resolution from the root hints (pollux does not cache delegations yet; the
-#              stock resolvers do).
+#              resolution (from the cached zone cut once the zone's delegation is cached, for
+#              every system).
 #   mix        with --hit-ratio P < 100, the throughput files have P % hit-set lines and the
 #              rest fresh miss names, in a fixed pattern; read once (-n 1), never looped, so a
 #              miss name is never asked twice.
@@ -226,9 +226,8 @@ bench_open() { # LABEL ADDR RATE SECS
 	# A step the client could not send at (under 95 % of the rate) did not test that rate: it
 	# counts as failed, and the figure is marked client-bound.
 	if awk -v r="$rate" '{exit !($1 < r * 0.95)}' <<<"$line"; then
-		: >"$BENCH_RUN/$label.clientbound"
 		bench_step "  (dnsperf could not send $rate/s: the client is the limit here)"
-		echo 100
+		echo "100 client"
 		return
 	fi
 	awk '{print $3}' <<<"$line"
@@ -238,19 +237,43 @@ bench_loss_ok() { # LOSS_PCT
 	awk -v l="$1" -v m="$BENCH_MAX_LOSS" 'BEGIN {exit !(l <= m)}'
 }
 
+# One open-loop step for the ladder: its loss in percent in BENCH_STEP_LOSS; a step that lost
+# more than BENCH_MAX_LOSS % at a rate dnsperf did send at adds that rate to BENCH_LOST_RATES.
+bench_ladder_step() { # LABEL ADDR RATE
+	local out loss why
+	out=$(bench_open "$1" "$2" "$3" "$BENCH_STEP_SECS" | tail -1)
+	read -r loss why <<<"$out"
+	if [ -z "$why" ] && ! bench_loss_ok "$loss"; then
+		BENCH_LOST_RATES+=("$3")
+	fi
+	BENCH_STEP_LOSS=$loss
+}
+
+# The lowest rate above RATE at which a step lost queries dnsperf did send, or 0.
+bench_lost_above() { # RATE
+	local r m=0
+	for r in "${BENCH_LOST_RATES[@]}"; do
+		if [ "$r" -gt "$1" ] && { [ "$m" -eq 0 ] || [ "$r" -lt "$m" ]; }; then m=$r; fi
+	done
+	echo "$m"
+}
+
 # The highest rate with at most BENCH_MAX_LOSS % loss: a ladder of rates around the closed-loop
 # figure (which also draws the plot), then a bisection between the last good and first bad step.
+# The figure is the resolver's ceiling when a step above it lost queries that dnsperf did send;
+# otherwise (every failed step was one dnsperf could not send at) it is the client's.
 bench_ladder() { # LABEL ADDR
-	local label=$1 addr=$2 base f rate loss good=0 bad=0 i mid
+	local label=$1 addr=$2 base f rate loss good=0 bad=0 i mid lost
 	base=$(bench_get "$label" closed_qps)
 	[ "${base:-0}" -gt 0 ] || base=1000
 	: >"$BENCH_RUN/$label.ladder"
 	: >"$BENCH_RUN/$label.path"
-	rm -f "$BENCH_RUN/$label.clientbound"
+	BENCH_LOST_RATES=()
 	for f in $BENCH_LADDER; do
 		rate=$(awk -v b="$base" -v f="$f" 'BEGIN {printf "%.0f", b * f}')
 		[ "$rate" -ge 100 ] || rate=100
-		loss=$(bench_open "$label" "$addr" "$rate" "$BENCH_STEP_SECS" | tail -1)
+		bench_ladder_step "$label" "$addr" "$rate"
+		loss=$BENCH_STEP_LOSS
 		if bench_loss_ok "$loss"; then
 			good=$rate
 		else
@@ -264,24 +287,25 @@ bench_ladder() { # LABEL ADDR
 	while [ "$good" -eq 0 ] && [ "$rate" -gt 0 ] && [ "$rate" -ge $((base / 100)) ]; do
 		rate=$((rate / 3))
 		[ "$rate" -ge 100 ] || break
-		loss=$(bench_open "$label" "$addr" "$rate" "$BENCH_STEP_SECS" | tail -1)
-		if bench_loss_ok "$loss"; then good=$rate; else bad=$rate; fi
+		bench_ladder_step "$label" "$addr" "$rate"
+		if bench_loss_ok "$BENCH_STEP_LOSS"; then good=$rate; else bad=$rate; fi
 	done
 	if [ "$bad" -gt 0 ] && [ "$good" -gt 0 ] && [ "$good" -lt "$bad" ]; then
 		for ((i = 0; i < BENCH_BISECT; i++)); do
 			mid=$(((good + bad) / 2))
 			[ "$mid" -gt "$good" ] && [ "$mid" -lt "$bad" ] || break
-			loss=$(bench_open "$label" "$addr" "$mid" "$BENCH_STEP_SECS" | tail -1)
-			if bench_loss_ok "$loss"; then good=$mid; else bad=$mid; fi
+			bench_ladder_step "$label" "$addr" "$mid"
+			if bench_loss_ok "$BENCH_STEP_LOSS"; then good=$mid; else bad=$mid; fi
 		done
 	fi
 	bench_kv "$label" max_rate_ok "$good"
-	# Whether the ceiling was found (a failed step above it) or the ladder ran out first.
-	# "no": the client was the ceiling (it could not send faster, or no step lost more).
-	bench_kv "$label" max_rate_bounded \
-		"$([ "$bad" -gt 0 ] && [ ! -e "$BENCH_RUN/$label.clientbound" ] && echo yes || echo no)"
+	# Whether the ceiling was found (a step above it lost queries dnsperf did send) or the
+	# ladder ran out first. "no": the client was the ceiling (it could not send faster, or no
+	# step lost more).
+	lost=$(bench_lost_above "$good")
+	bench_kv "$label" max_rate_bounded "$([ "$lost" -gt 0 ] && echo yes || echo no)"
 	bench_step "highest offered rate with loss <= $BENCH_MAX_LOSS %: $good/s" \
-		"$([ "$bad" -gt 0 ] && [ ! -e "$BENCH_RUN/$label.clientbound" ] ||
+		"$([ "$lost" -gt 0 ] && echo "(more lost at $lost/s)" ||
 			echo '(client-bound: dnsperf could not offer more, or no step lost more)')"
 }
 
