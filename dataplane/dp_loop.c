@@ -157,7 +157,7 @@ dp_loop_run(void *arg)
 	struct rte_mbuf *rx[DP_BURST], *tx[DP_BURST];
 	uint64_t last_rx_tsc = rte_rdtsc();
 	/* The previous poll, for the gap counters; a nap or a park moves it to their end. */
-	uint64_t prev_poll_tsc = last_rx_tsc;
+	uint64_t prev_poll_tsc;
 	const uint64_t tsc_hz = rte_get_tsc_hz(), gap_min_tsc = tsc_hz / 10000;
 
 	__atomic_store_n(&lc->poll_tsc, last_rx_tsc, __ATOMIC_RELAXED);
@@ -167,6 +167,7 @@ dp_loop_run(void *arg)
 	rte_rcu_qsbr_thread_register(ctx->qsbr, lc->lcore_id);
 	rte_rcu_qsbr_thread_online(ctx->qsbr, lc->lcore_id);
 
+	prev_poll_tsc = rte_rdtsc();
 	while (likely(!__atomic_load_n(&ctx->stop, __ATOMIC_RELAXED))) {
 		if (unlikely(__atomic_load_n(&ctx->pause, __ATOMIC_SEQ_CST))) {
 			park(lc);

@@ -788,23 +788,30 @@ miss_settings_apply(struct dp_lcore *lc)
 	DP_STAT_INC(lc, rec_settings_applied);
 }
 
-/* Whether timeouts may fire in this iteration: not while the RX queue may still hold replies to
- * the queries they would expire, unless they have waited DP_MISS_EXPIRE_HOLD_MAX_MS for it. */
+/* Whether timeouts may fire in this iteration: not while a backlog may still hold replies to
+ * the queries they would expire, within the holds dp_miss.h describes. */
 static bool
-miss_expire_due(struct dp_lcore *lc, struct dp_miss *rc, uint64_t now)
+miss_expire_due(struct dp_lcore *lc, struct dp_miss *rc, uint64_t now, bool backlog)
 {
-	if (!lc->rx_backlog) {
+	bool away = now - rc->expire_tick_ms >= DP_MISS_EXPIRE_HOLD_MAX_MS;
+
+	rc->expire_tick_ms = now;
+	if (!backlog) {
 		rc->expire_held = false;
+		rc->expire_holds = 0;
 		return true;
 	}
-	if (!rc->expire_held) {
+	/* A hold starts with the backlog, and again when the worker comes back from a stall,
+	 * which refilled the queue. A hold used up stays in force, holding nothing, until then. */
+	if (!rc->expire_held || away) {
+		if (rc->expire_holds >= DP_MISS_EXPIRE_HOLDS)
+			return true;
+		rc->expire_holds++;
 		rc->expire_held = true;
 		rc->expire_held_ms = now;
 	}
-	if (now - rc->expire_held_ms >= DP_MISS_EXPIRE_HOLD_MAX_MS) {
-		rc->expire_held = false;
+	if (now - rc->expire_held_ms >= DP_MISS_EXPIRE_HOLD_MAX_MS)
 		return true;
-	}
 	DP_STAT_INC(lc, rec_expire_held);
 	return false;
 }
@@ -815,6 +822,7 @@ dp_miss_tick(struct dp_lcore *lc)
 	struct dp_miss *rc = lc->miss;
 	struct px_upq_done done;
 	uint64_t now = lc->now_ms;
+	bool backlog = lc->rx_backlog;
 
 	miss_settings_apply(lc);
 	/* Where the hints are published, not the table itself: the resolver loads the table at
@@ -823,9 +831,9 @@ dp_miss_tick(struct dp_lcore *lc)
 	px_resolver_set_cut_source(rc->res, miss_cut_source, lc);
 	/* Replies other workers received for us are matched before any of their queries can
 	 * time out. */
-	if (rc->owners != NULL)
-		miss_handoff_drain(lc);
-	if (miss_expire_due(lc, rc, now))
+	if (rc->owners != NULL && miss_handoff_drain(lc) == DP_BURST)
+		backlog = true;
+	if (miss_expire_due(lc, rc, now, backlog))
 		for (unsigned k = 0; k < DP_MISS_EXPIRE_BUDGET && px_upq_expire(rc->upq, now, &done);
 		     k++)
 			miss_query_expired(lc, &done);

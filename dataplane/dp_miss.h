@@ -74,9 +74,11 @@
 #define DP_MISS_TX_BATCH 64
 /* At most this many timeouts are handled per loop iteration: the rest wait for the next one. */
 #define DP_MISS_EXPIRE_BUDGET 64
-/* While the RX queue has a backlog (lc->rx_backlog), timeouts wait for it to be read, at most
- * this long at a stretch: a reply already in the queue is not late. */
+/* While the RX queue or the hand-off ring has a backlog, timeouts wait for it to be read (a
+ * reply already received is not late), this long at most per hold, and a backlog gets at most
+ * DP_MISS_EXPIRE_HOLDS holds (the first, and one after the worker was away that long). */
 #define DP_MISS_EXPIRE_HOLD_MAX_MS 10
+#define DP_MISS_EXPIRE_HOLDS 2
 /* Priming: first retry after this long, doubling up to the maximum; a primed set is refreshed
  * when a tenth of its TTL is left. */
 #define DP_MISS_PRIME_BACKOFF_MS 1000
@@ -238,10 +240,11 @@ dp_miss_port(uint16_t dport_host)
  * generator when due and sends everything queued. lc->now_ms must be current. Worker only,
  * as an online RCU reader.
  *
- * Timeouts are held while lc->rx_backlog says the RX queue may hold more (after the worker
- * lost its core for a while, the replies that came meanwhile are waiting there: expiring their
- * queries first would turn each into a spurious timeout), for at most
- * DP_MISS_EXPIRE_HOLD_MAX_MS at a stretch, so that a queue that stays full still lets them
- * fire (counted: rec_expire_held).
+ * Timeouts are held while the RX queue (lc->rx_backlog) or the hand-off ring may hold more:
+ * after the worker lost its core for a while, the replies that came meanwhile are waiting
+ * there, and expiring their queries first would turn each into a spurious timeout. A hold lasts
+ * DP_MISS_EXPIRE_HOLD_MAX_MS at most; one backlog gets DP_MISS_EXPIRE_HOLDS holds at most (a
+ * second after the worker was away again); past them timeouts fire every iteration, so a queue
+ * that stays full delays none by more than that. Held iterations: rec_expire_held.
  */
 void dp_miss_tick(struct dp_lcore *lc);

@@ -165,9 +165,12 @@ struct dp_miss {
 	uint64_t prime_hints[(sizeof(struct px_hints) + PX_HINTS_MAX_NS *
 			      sizeof(struct px_hints_ns) + 7) / 8];
 
-	/* Timeouts held back for an RX backlog since expire_held_ms (dp_miss_tick). */
+	/* Timeouts held back for a backlog (dp_miss_tick): a hold in force since expire_held_ms,
+	 * the holds this backlog has had, and the previous tick (to tell a stall). */
 	bool expire_held;
+	uint8_t expire_holds;
 	uint64_t expire_held_ms;
+	uint64_t expire_tick_ms;
 
 	uint16_t tx_count;
 	struct rte_mbuf *tx[DP_MISS_TX_BATCH];
@@ -200,7 +203,8 @@ void miss_flush(struct dp_lcore *lc);
 void miss_queue(struct dp_lcore *lc, struct rte_mbuf *m);
 void miss_frame(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family, const struct rte_ether_addr *dst,
 	  const uint8_t *daddr, uint16_t sport_be, uint16_t dport_be, uint16_t dns_len);
-void miss_handoff_drain(struct dp_lcore *lc);
+/* Matches up to DP_BURST replies other workers handed over; returns how many. */
+unsigned miss_handoff_drain(struct dp_lcore *lc);
 
 /* Sends client slot i ans and keeps the slot, marked answered, until its resolution ends. */
 void miss_client_answer_early(struct dp_lcore *lc, uint32_t i, const struct px_wire_answer *ans);

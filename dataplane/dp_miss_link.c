@@ -122,11 +122,12 @@ dp_miss_reply(struct dp_lcore *lc, struct rte_mbuf *m, uint8_t family, const voi
 }
 
 /*
- * Replies other workers received for our ports. dp_rx.c checked them before passing them on
+ * Replies other workers received for our ports, at most DP_BURST of them (the count is
+ * returned: DP_BURST means more may be waiting). dp_rx.c checked them before passing them on
  * (Ethernet, IPv4 without options or IPv6 without extension headers, UDP length and checksum),
  * so the headers are only located here, not checked again.
  */
-void
+unsigned
 miss_handoff_drain(struct dp_lcore *lc)
 {
 	struct rte_mbuf *ms[DP_BURST];
@@ -152,4 +153,5 @@ miss_handoff_drain(struct dp_lcore *lc)
 	}
 	if (n != 0)
 		rte_pktmbuf_free_bulk(ms, n);
+	return n;
 }

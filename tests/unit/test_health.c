@@ -309,10 +309,12 @@ static void
 hold_thread(int sig)
 {
 	struct timespec left = {.tv_sec = 0, .tv_nsec = 30 * 1000 * 1000};
+	int saved = errno;
 
 	(void)sig;
 	while (nanosleep(&left, &left) != 0 && errno == EINTR)
 		;
+	errno = saved;
 }
 
 /* The kernel thread id of the EAL thread running lcore, by its name (rte-worker-N), or -1. */

@@ -199,8 +199,8 @@ START_TEST(test_miss_timeout_held_for_rx_backlog)
 }
 END_TEST
 
-/* A queue that stays full (overload) holds timeouts back for DP_MISS_EXPIRE_HOLD_MAX_MS at a
- * stretch: they still fire, that long after their deadline at most. */
+/* A queue that stays full (overload): the backlog's hold is used up after
+ * DP_MISS_EXPIRE_HOLD_MAX_MS, and then holds nothing: the timeout fires at its deadline. */
 START_TEST(test_miss_timeout_hold_bounded)
 {
 	uint64_t timeouts = TM_STAT(rec_timeouts), held = TM_STAT(rec_expire_held);
@@ -212,16 +212,51 @@ START_TEST(test_miss_timeout_hold_bounded)
 	/* One iteration a millisecond, every burst full, from well before the deadline. */
 	while (TM_STAT(rec_timeouts) == timeouts) {
 		ck_assert_ptr_null(tm_tx_next());
-		ck_assert_uint_le(tm.now, due + DP_MISS_EXPIRE_HOLD_MAX_MS);
+		ck_assert_uint_lt(tm.now, due);
 		tm_step(tm.now + 1);
 	}
-	ck_assert_uint_ge(tm.now, due);
+	ck_assert_uint_eq(tm.now, due);
 	ck_assert_uint_gt(TM_STAT(rec_expire_held), held);
 	/* The other server is asked, as after any timeout. */
 	tm_frame_next(&f);
 	ck_assert(f.upstream);
 	ck_assert_uint_ne(f.q.dst, q.dst);
 	rte_pktmbuf_free(f.m);
+	tm.w->rx_backlog = false;
+}
+END_TEST
+
+/* The worker comes back from a stall with a backlog: a new hold, though the backlog's first was
+ * used up; after DP_MISS_EXPIRE_HOLDS holds a backlog gets none. */
+START_TEST(test_miss_timeout_hold_after_stall)
+{
+	uint64_t timeouts = TM_STAT(rec_timeouts);
+	struct tm_upq q = ask_slow(40007, 0x6666);
+	uint64_t due = tm.now + PX_UPQ_RTT_UNKNOWN_MS;
+	struct tm_frame f;
+
+	(void)q;
+	tm.w->rx_backlog = true;
+	/* The first hold, used up in steps shorter than a stall. */
+	tm_step(tm.now + 1);
+	tm_step(tm.now + DP_MISS_EXPIRE_HOLD_MAX_MS / 2);
+	tm_step(tm.now + DP_MISS_EXPIRE_HOLD_MAX_MS - DP_MISS_EXPIRE_HOLD_MAX_MS / 2);
+	/* Away past the deadline: held again, for DP_MISS_EXPIRE_HOLD_MAX_MS. */
+	tm_step(due + 20);
+	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
+	tm_step(tm.now + DP_MISS_EXPIRE_HOLD_MAX_MS - 1);
+	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
+	tm_step(tm.now + 1);
+	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts + 1);
+	tm_frame_next(&f);
+	ck_assert(f.upstream);
+	/* The retry's server stays silent too. Away once more, past its deadline: this backlog
+	 * has had its holds, so the timeout fires at once. */
+	tm_step(tm.now + PX_UPQ_RTO_MAX_MS + 20);
+	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts + 2);
+	rte_pktmbuf_free(f.m);
+	while ((f.m = tm_tx_next()) != NULL)
+		rte_pktmbuf_free(f.m);
 	tm.w->rx_backlog = false;
 }
 END_TEST
@@ -448,6 +483,37 @@ START_TEST(test_miss_reply_handoff)
 }
 END_TEST
 
+/* A reply another worker received is matched before the tick expires its query, in the same
+ * iteration: the reply came in time, only the hand-off held it. */
+START_TEST(test_miss_handoff_before_timeout)
+{
+	uint64_t timeouts = TM_STAT(rec_timeouts), late = TM_STAT(rec_late_replies);
+	uint8_t fr[1600] __rte_aligned(8);
+	struct px_test_hosts h = {.server_ip4 = tm_hosts.server_ip4};
+	struct tm_upq q = ask_slow(40010, 0x7777);
+	uint64_t matched = TM_STAT(rec_replies_matched);
+	struct px_test_msg r;
+	uint32_t path[8];
+	struct tm_frame f;
+
+	tm_auth_reply(&r, &q);
+	h.client_ip4 = q.dst;
+	memcpy(h.client_mac, tm_gw_mac, 6);
+	memcpy(h.server_mac, tm_hosts.server_mac, 6);
+	ck_assert_uint_eq(other_receive(fr, px_test_frame_udp4(fr, &h, PX_DNS_PORT, q.sport,
+							       r.buf, r.len)), 0);
+	/* The owner's next iteration comes at the deadline. */
+	tm_step(tm.now + PX_UPQ_RTT_UNKNOWN_MS);
+	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
+	ck_assert_uint_eq(TM_STAT(rec_late_replies), late);
+	ck_assert_uint_eq(TM_STAT(rec_replies_matched), matched + 1);
+	ck_assert_uint_eq(tm_serve(&f, path, RTE_DIM(path), 0), 0);
+	tm_check_answer(&f, 40010, 0x7777, "www.slow.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	tm_expect_quiet(5);
+}
+END_TEST
+
 static Suite *
 miss_query_suite(void)
 {
@@ -458,9 +524,11 @@ miss_query_suite(void)
 	tm_add_case(s, test_miss_timeout_last_server_servfail, tm_setup_plain);
 	tm_add_case(s, test_miss_timeout_held_for_rx_backlog, tm_setup_plain);
 	tm_add_case(s, test_miss_timeout_hold_bounded, tm_setup_plain);
+	tm_add_case(s, test_miss_timeout_hold_after_stall, tm_setup_plain);
 	tm_add_case(s, test_miss_tc_retry_over_tcp, tm_setup_plain);
 	tm_add_case(s, test_miss_tc_retry_failed, tm_setup_plain);
 	tm_add_case(s, test_miss_reply_handoff, tm_setup_pair);
+	tm_add_case(s, test_miss_handoff_before_timeout, tm_setup_pair);
 	return s;
 }
 
