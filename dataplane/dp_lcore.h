@@ -117,7 +117,8 @@ struct dp_lcore {
 	struct px_rl_table *rl;
 	bool parked; /* in dp_loop_run's pause wait, off RCU. dp: rw, ctl: ro (seq_cst: dp_loop.c) */
 	/* The last RX burst was full: more frames may be waiting in the queue, upstream replies
-	 * among them, so the resolver holds its timeouts back (dp_miss_tick). dp only. */
+	 * among them, so the resolver judges its timeouts as of the queue's last empty moment
+	 * (dp_miss_tick). dp only. */
 	bool rx_backlog;
 	/* The heartbeat: rte_rdtsc() at the start of the last poll. The worker stores it once per
 	 * loop iteration in its own cache line; the health check (ctl_health.h) reads it to tell a

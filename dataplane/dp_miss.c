@@ -788,32 +788,20 @@ miss_settings_apply(struct dp_lcore *lc)
 	DP_STAT_INC(lc, rec_settings_applied);
 }
 
-/* Whether timeouts may fire in this iteration: not while a backlog may still hold replies to
- * the queries they would expire, within the holds dp_miss.h describes. */
-static bool
-miss_expire_due(struct dp_lcore *lc, struct dp_miss *rc, uint64_t now, bool backlog)
+/* The time timeouts are judged at (dp_miss.h): now when nothing is left to read, else the last
+ * moment nothing was, DP_MISS_EXPIRE_LAG_MAX_MS ago at most. Never goes back: both bounds only
+ * move forward. */
+static uint64_t
+miss_expire_clock(struct dp_lcore *lc, struct dp_miss *rc, uint64_t now, bool backlog)
 {
-	bool away = now - rc->expire_tick_ms >= DP_MISS_EXPIRE_HOLD_MAX_MS;
-
-	rc->expire_tick_ms = now;
 	if (!backlog) {
-		rc->expire_held = false;
-		rc->expire_holds = 0;
-		return true;
+		rc->drained_ms = now;
+		return now;
 	}
-	/* A hold starts with the backlog, and again when the worker comes back from a stall,
-	 * which refilled the queue. A hold used up stays in force, holding nothing, until then. */
-	if (!rc->expire_held || away) {
-		if (rc->expire_holds >= DP_MISS_EXPIRE_HOLDS)
-			return true;
-		rc->expire_holds++;
-		rc->expire_held = true;
-		rc->expire_held_ms = now;
-	}
-	if (now - rc->expire_held_ms >= DP_MISS_EXPIRE_HOLD_MAX_MS)
-		return true;
-	DP_STAT_INC(lc, rec_expire_held);
-	return false;
+	DP_STAT_INC(lc, rec_expire_lagged);
+	if (now - rc->drained_ms > DP_MISS_EXPIRE_LAG_MAX_MS)
+		return now - DP_MISS_EXPIRE_LAG_MAX_MS;
+	return rc->drained_ms;
 }
 
 void
@@ -833,10 +821,11 @@ dp_miss_tick(struct dp_lcore *lc)
 	 * time out. */
 	if (rc->owners != NULL && miss_handoff_drain(lc) == DP_BURST)
 		backlog = true;
-	if (miss_expire_due(lc, rc, now, backlog))
-		for (unsigned k = 0; k < DP_MISS_EXPIRE_BUDGET && px_upq_expire(rc->upq, now, &done);
-		     k++)
-			miss_query_expired(lc, &done);
+	uint64_t judged = miss_expire_clock(lc, rc, now, backlog);
+
+	for (unsigned k = 0; k < DP_MISS_EXPIRE_BUDGET && px_upq_expire(rc->upq, judged, &done);
+	     k++)
+		miss_query_expired(lc, &done);
 	miss_stale_tick(lc);
 	/* The gateways are wanted from the start, before any query needs them, and refreshed
 	 * before they go stale. */

@@ -74,11 +74,9 @@
 #define DP_MISS_TX_BATCH 64
 /* At most this many timeouts are handled per loop iteration: the rest wait for the next one. */
 #define DP_MISS_EXPIRE_BUDGET 64
-/* While the RX queue or the hand-off ring has a backlog, timeouts wait for it to be read (a
- * reply already received is not late), this long at most per hold, and a backlog gets at most
- * DP_MISS_EXPIRE_HOLDS holds (the first, and one after the worker was away that long). */
-#define DP_MISS_EXPIRE_HOLD_MAX_MS 10
-#define DP_MISS_EXPIRE_HOLDS 2
+/* While the RX queue or the hand-off ring has a backlog, timeouts are judged as of the last
+ * moment both were seen empty (a reply waiting there is not late), at most this long ago. */
+#define DP_MISS_EXPIRE_LAG_MAX_MS 100
 /* Priming: first retry after this long, doubling up to the maximum; a primed set is refreshed
  * when a tenth of its TTL is left. */
 #define DP_MISS_PRIME_BACKOFF_MS 1000
@@ -240,11 +238,12 @@ dp_miss_port(uint16_t dport_host)
  * generator when due and sends everything queued. lc->now_ms must be current. Worker only,
  * as an online RCU reader.
  *
- * Timeouts are held while the RX queue (lc->rx_backlog) or the hand-off ring may hold more:
- * after the worker lost its core for a while, the replies that came meanwhile are waiting
- * there, and expiring their queries first would turn each into a spurious timeout. A hold lasts
- * DP_MISS_EXPIRE_HOLD_MAX_MS at most; one backlog gets DP_MISS_EXPIRE_HOLDS holds at most (a
- * second after the worker was away again); past them timeouts fire every iteration, so a queue
- * that stays full delays none by more than that. Held iterations: rec_expire_held.
+ * Timeouts are judged against the time up to which every reply is known to have been read:
+ * now, or, while the RX queue (lc->rx_backlog: the last burst was full) or the hand-off ring
+ * has a backlog, the last tick that saw both empty. A reply that came before its deadline but
+ * waits behind a backlog (the worker fell behind, or lost its core for a while) is then read
+ * before its query can time out, instead of making a spurious timeout. That time lags now by
+ * DP_MISS_EXPIRE_LAG_MAX_MS at most, so a queue that never empties (overload, a flood) delays a
+ * timeout by that much and no more. Such ticks: rec_expire_lagged.
  */
 void dp_miss_tick(struct dp_lcore *lc);

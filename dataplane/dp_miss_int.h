@@ -165,12 +165,9 @@ struct dp_miss {
 	uint64_t prime_hints[(sizeof(struct px_hints) + PX_HINTS_MAX_NS *
 			      sizeof(struct px_hints_ns) + 7) / 8];
 
-	/* Timeouts held back for a backlog (dp_miss_tick): a hold in force since expire_held_ms,
-	 * the holds this backlog has had, and the previous tick (to tell a stall). */
-	bool expire_held;
-	uint8_t expire_holds;
-	uint64_t expire_held_ms;
-	uint64_t expire_tick_ms;
+	/* The last tick that saw the RX queue and the hand-off ring empty (dp_miss_tick): every
+	 * reply that came before it has been read. */
+	uint64_t drained_ms;
 
 	uint16_t tx_count;
 	struct rte_mbuf *tx[DP_MISS_TX_BATCH];
