@@ -116,10 +116,13 @@ struct dp_lcore {
 	 * limiting. Sized at start; the worker is its only writer. */
 	struct px_rl_table *rl;
 	bool parked; /* in dp_loop_run's pause wait, off RCU. dp: rw, ctl: ro (seq_cst: dp_loop.c) */
-	/* The last RX burst was full: more frames may be waiting in the queue, upstream replies
-	 * among them, so the resolver judges its timeouts as of the queue's last empty moment
-	 * (dp_miss_tick). dp only. */
+	/* The last RX burst was full: frames may be waiting in the queue, upstream replies among
+	 * them, so the resolver judges its timeouts as of the queue's last empty moment
+	 * (dp_miss_tick). napped: the worker napped since its last tick, from nap_ms, with the
+	 * queue empty then. dp only. */
 	bool rx_backlog;
+	bool napped;
+	uint64_t nap_ms;
 	/* The heartbeat: rte_rdtsc() at the start of the last poll. The worker stores it once per
 	 * loop iteration in its own cache line; the health check (ctl_health.h) reads it to tell a
 	 * polling worker from a parked or stuck one. dp: rw (relaxed store), ctl: ro (relaxed). */

@@ -145,6 +145,7 @@ dp_miss_create(const struct dp_miss_conf *conf, int socket, struct rte_mempool *
 	}
 	reply_key_init(rc);
 	rc->upq = px_upq_init(rc->upq_mem, n, now_ms, seed);
+	rc->drained_ms = now_ms;
 	rc->res = px_resolver_init(rc->res_mem, n, &conf->resolve, &rc->policy, rc->upq,
 				  &rc->rand);
 	if (rc->upq == NULL || rc->res == NULL ||
@@ -794,9 +795,18 @@ miss_settings_apply(struct dp_lcore *lc)
 static uint64_t
 miss_expire_clock(struct dp_lcore *lc, struct dp_miss *rc, uint64_t now, bool backlog)
 {
+	/* The queue was last seen empty now, or when a nap began. */
+	uint64_t empty = now;
+
+	if (lc->napped) {
+		lc->napped = false;
+		if (lc->nap_ms < now)
+			empty = lc->nap_ms;
+	}
 	if (!backlog) {
-		rc->drained_ms = now;
-		return now;
+		if (empty > rc->drained_ms)
+			rc->drained_ms = empty;
+		return rc->drained_ms;
 	}
 	DP_STAT_INC(lc, rec_expire_lagged);
 	if (now - rc->drained_ms > DP_MISS_EXPIRE_LAG_MAX_MS)

@@ -497,7 +497,8 @@ px_upq_start(struct px_upq_table *t, struct px_rand *r, const struct px_upq_quer
 	s->sent_ms = now_ms;
 	s->deadline_ms = now_ms + timeout_ms;
 	/* A deadline at or behind the wheel would sit in a slot already passed and wait a whole
-	 * turn: the caller's clock lags the one it last expired with. Due at the next tick. */
+	 * turn: the caller's clock lags the one it last expired with (a caller may also expire
+	 * with a clock that lags its own: then this never happens). Due at the next tick. */
 	if (s->deadline_ms <= t->wheel_ms)
 		s->deadline_ms = t->wheel_ms + 1;
 

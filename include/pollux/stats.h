@@ -118,7 +118,7 @@
 	X(rec_queries_sent, "upstream queries sent") \
 	X(rec_replies_matched, "upstream replies matched to a query") \
 	X(rec_timeouts, "upstream queries that timed out") \
-	X(rec_expire_lagged, "ticks that judged upstream timeouts as of the last empty RX queue (a backlog)") \
+	X(rec_expire_lagged, "ticks that judged upstream timeouts as of an earlier time: a backlog (RX, hand-off) was unread") \
 	X(rec_late_replies, "upstream replies after their query timed out (spurious timeouts)") \
 	X(rec_forged_no_query, "upstream replies dropped: no query with that port and ID") \
 	X(rec_forged_addr, "upstream replies dropped: wrong source address") \

@@ -171,9 +171,9 @@ ask_slow(uint16_t port, uint16_t id)
 	}
 }
 
-/* The worker lost its core past the RTO and the reply came meanwhile: it waits in the RX queue
- * behind a full burst. The timeout is judged as of the queue's last empty moment, before the
- * deadline, and the reply, read next, is on time. */
+/* The worker lost its core just before the deadline and the reply came meanwhile: it waits in
+ * the RX queue behind a full burst. The timeout is judged as of the queue's last empty moment,
+ * before the deadline, and the reply, read next, is on time. */
 START_TEST(test_miss_timeout_held_for_rx_backlog)
 {
 	uint64_t timeouts = TM_STAT(rec_timeouts), late = TM_STAT(rec_late_replies);
@@ -183,8 +183,9 @@ START_TEST(test_miss_timeout_held_for_rx_backlog)
 	struct tm_frame f;
 	uint32_t path[8];
 
+	tm_step(tm.now + PX_UPQ_RTT_UNKNOWN_MS - 10); /* the queue seen empty */
 	tm.w->rx_backlog = true;
-	tm_expect_quiet(PX_UPQ_RTT_UNKNOWN_MS + 5);
+	tm_expect_quiet(15);
 	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
 	ck_assert_uint_gt(TM_STAT(rec_expire_lagged), lagged);
 	/* The next burst holds the reply, and is the last full one. */
@@ -249,11 +250,11 @@ START_TEST(test_miss_timeout_judged_at_last_empty_queue)
 	struct tm_frame f;
 
 	(void)q;
-	/* Seen empty 30 ms before the deadline; then away, and back 50 ms after it with a full
-	 * queue: 80 ms to read, within the lag bound. Not yet. */
-	tm_step(due - 30);
+	/* Seen empty 20 ms before the deadline; then away, and back 25 ms after it with a full
+	 * queue: 45 ms to read, within the lag bound. Not yet. */
+	tm_step(due - 20);
 	tm.w->rx_backlog = true;
-	tm_step(due + 50);
+	tm_step(due + 25);
 	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
 	/* The queue read to the end without the reply: now it is late. */
 	tm.w->rx_backlog = false;
@@ -489,6 +490,35 @@ START_TEST(test_miss_reply_handoff)
 }
 END_TEST
 
+/* The worker napped (--idle-sleep-us) across the deadline: the tick after the nap judges as of
+ * its start, so the reply that came during it is read, on time, by the next poll; without a
+ * reply the query times out at that next tick. */
+START_TEST(test_miss_timeout_after_nap)
+{
+	uint64_t timeouts = TM_STAT(rec_timeouts), late = TM_STAT(rec_late_replies);
+	struct tm_upq q = ask_slow(40008, 0x7878);
+	uint64_t due = tm.now + PX_UPQ_RTT_UNKNOWN_MS;
+	uint64_t matched = TM_STAT(rec_replies_matched);
+	struct tm_frame f;
+	uint32_t path[8];
+
+	tm_step(due - 1);
+	tm.w->napped = true;
+	tm.w->nap_ms = due - 1;
+	tm_step(due + 1); /* the tick that ends the nap */
+	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
+	ck_assert(!tm.w->napped);
+	tm_answer(&q); /* the next poll reads the reply */
+	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
+	ck_assert_uint_eq(TM_STAT(rec_late_replies), late);
+	ck_assert_uint_gt(TM_STAT(rec_replies_matched), matched);
+	ck_assert_uint_eq(tm_serve(&f, path, RTE_DIM(path), 0), 0);
+	tm_check_answer(&f, 40008, 0x7878, "www.slow.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	tm_expect_quiet(5);
+}
+END_TEST
+
 /* A reply another worker received is matched before the tick expires its query, in the same
  * iteration: the reply came in time, only the hand-off held it. */
 START_TEST(test_miss_handoff_before_timeout)
@@ -531,6 +561,7 @@ miss_query_suite(void)
 	tm_add_case(s, test_miss_timeout_held_for_rx_backlog, tm_setup_plain);
 	tm_add_case(s, test_miss_timeout_lag_bounded, tm_setup_plain);
 	tm_add_case(s, test_miss_timeout_judged_at_last_empty_queue, tm_setup_plain);
+	tm_add_case(s, test_miss_timeout_after_nap, tm_setup_plain);
 	tm_add_case(s, test_miss_tc_retry_over_tcp, tm_setup_plain);
 	tm_add_case(s, test_miss_tc_retry_failed, tm_setup_plain);
 	tm_add_case(s, test_miss_reply_handoff, tm_setup_pair);
