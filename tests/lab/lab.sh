@@ -363,6 +363,27 @@ lab_answers() {
 		lab_cli dig +tries=1 +time=1 "@$LAB_PX_IP4" lab-probe.invalid A >/dev/null 2>&1
 }
 
+# Waits (up to 5 s) until no process holds a lock on the DPDK runtime files of the lab's file
+# prefix. A pollux killed a moment ago can still hold them while the kernel finishes tearing it
+# down (its sockets, its children), and EAL then fails with "Cannot allocate memzone list".
+# flock -x succeeds only when no shared lock is left, which is what EAL needs.
+lab_wait_runtime_unlocked() {
+	local dir=/var/run/dpdk/$LAB_FILE_PREFIX f i=0 busy
+	[ -d "$dir" ] && command -v flock >/dev/null 2>&1 || return 0
+	while [ "$i" -lt 50 ]; do
+		busy=0
+		for f in "$dir"/fbarray_*; do
+			[ -e "$f" ] || continue
+			flock -n -x "$f" true 2>/dev/null || { busy=1; break; }
+		done
+		[ "$busy" = 0 ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	lab_log "the DPDK runtime files in $dir are still locked after 5 s (a previous pollux?)"
+	return 0
+}
+
 # Starts pollux with one PMD in the background and waits up to `secs` for it to answer.
 # Returns 0 when it answers (its pid in the pid file), 1 otherwise (pollux stopped).
 lab_try_pmd() {
@@ -381,6 +402,7 @@ lab_try_pmd() {
 		;;
 	esac
 	rm -f "$LAB_SOCK"
+	lab_wait_runtime_unlocked
 	{
 		echo "# $(date '+%F %T') PMD $pmd"
 		echo "# $POLLUX_BIN ${eal[*]} -- --ip $LAB_PX_IP4/$LAB_IP4_LEN" \
