@@ -171,6 +171,23 @@ ask_slow(uint16_t port, uint16_t id)
 	}
 }
 
+/* The slow name's reply came in time: no timeout or late reply beyond the counts before it, one
+ * more reply matched, and the client gets its answer. */
+static void
+expect_on_time(uint16_t port, uint16_t id, uint64_t timeouts, uint64_t late, uint64_t matched)
+{
+	struct tm_frame f;
+	uint32_t path[8];
+
+	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
+	ck_assert_uint_eq(TM_STAT(rec_late_replies), late);
+	ck_assert_uint_gt(TM_STAT(rec_replies_matched), matched);
+	ck_assert_uint_eq(tm_serve(&f, path, RTE_DIM(path), 0), 0);
+	tm_check_answer(&f, port, id, "www.slow.test", PX_DNS_RCODE_NOERROR);
+	rte_pktmbuf_free(f.m);
+	tm_expect_quiet(5);
+}
+
 /* The worker lost its core just before the deadline and the reply came meanwhile: it waits in
  * the RX queue behind a full burst. The timeout is judged as of the queue's last empty moment,
  * before the deadline, and the reply, read next, is on time. */
@@ -180,8 +197,6 @@ START_TEST(test_miss_timeout_held_for_rx_backlog)
 	uint64_t lagged = TM_STAT(rec_expire_lagged);
 	struct tm_upq q = ask_slow(40005, 0x4444);
 	uint64_t matched = TM_STAT(rec_replies_matched);
-	struct tm_frame f;
-	uint32_t path[8];
 
 	tm_step(tm.now + PX_UPQ_RTT_UNKNOWN_MS - 10); /* the queue seen empty */
 	tm.w->rx_backlog = true;
@@ -192,13 +207,7 @@ START_TEST(test_miss_timeout_held_for_rx_backlog)
 	tm_answer(&q);
 	tm.w->rx_backlog = false;
 	tm_step(tm.now);
-	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
-	ck_assert_uint_eq(TM_STAT(rec_late_replies), late);
-	ck_assert_uint_gt(TM_STAT(rec_replies_matched), matched);
-	ck_assert_uint_eq(tm_serve(&f, path, RTE_DIM(path), 0), 0);
-	tm_check_answer(&f, 40005, 0x4444, "www.slow.test", PX_DNS_RCODE_NOERROR);
-	rte_pktmbuf_free(f.m);
-	tm_expect_quiet(5);
+	expect_on_time(40005, 0x4444, timeouts, late, matched);
 }
 END_TEST
 
@@ -499,8 +508,6 @@ START_TEST(test_miss_timeout_after_nap)
 	struct tm_upq q = ask_slow(40008, 0x7878);
 	uint64_t due = tm.now + PX_UPQ_RTT_UNKNOWN_MS;
 	uint64_t matched = TM_STAT(rec_replies_matched);
-	struct tm_frame f;
-	uint32_t path[8];
 
 	tm_step(due - 1);
 	tm.w->napped = true;
@@ -509,13 +516,7 @@ START_TEST(test_miss_timeout_after_nap)
 	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
 	ck_assert(!tm.w->napped);
 	tm_answer(&q); /* the next poll reads the reply */
-	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
-	ck_assert_uint_eq(TM_STAT(rec_late_replies), late);
-	ck_assert_uint_gt(TM_STAT(rec_replies_matched), matched);
-	ck_assert_uint_eq(tm_serve(&f, path, RTE_DIM(path), 0), 0);
-	tm_check_answer(&f, 40008, 0x7878, "www.slow.test", PX_DNS_RCODE_NOERROR);
-	rte_pktmbuf_free(f.m);
-	tm_expect_quiet(5);
+	expect_on_time(40008, 0x7878, timeouts, late, matched);
 }
 END_TEST
 
@@ -529,8 +530,6 @@ START_TEST(test_miss_handoff_before_timeout)
 	struct tm_upq q = ask_slow(40010, 0x7777);
 	uint64_t matched = TM_STAT(rec_replies_matched);
 	struct px_test_msg r;
-	uint32_t path[8];
-	struct tm_frame f;
 
 	tm_auth_reply(&r, &q);
 	h.client_ip4 = q.dst;
@@ -540,13 +539,7 @@ START_TEST(test_miss_handoff_before_timeout)
 							       r.buf, r.len)), 0);
 	/* The owner's next iteration comes at the deadline. */
 	tm_step(tm.now + PX_UPQ_RTT_UNKNOWN_MS);
-	ck_assert_uint_eq(TM_STAT(rec_timeouts), timeouts);
-	ck_assert_uint_eq(TM_STAT(rec_late_replies), late);
-	ck_assert_uint_eq(TM_STAT(rec_replies_matched), matched + 1);
-	ck_assert_uint_eq(tm_serve(&f, path, RTE_DIM(path), 0), 0);
-	tm_check_answer(&f, 40010, 0x7777, "www.slow.test", PX_DNS_RCODE_NOERROR);
-	rte_pktmbuf_free(f.m);
-	tm_expect_quiet(5);
+	expect_on_time(40010, 0x7777, timeouts, late, matched);
 }
 END_TEST
 
