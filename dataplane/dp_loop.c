@@ -61,7 +61,8 @@ idle_backoff(struct dp_lcore *lc, uint64_t now_tsc, uint64_t last_rx_tsc)
 	lc->stats.idle_polls++;
 	if (ctx->idle_sleep_us == 0 || now_tsc - last_rx_tsc < ctx->idle_grace_tsc)
 		return false;
-	/* What comes during the nap waits unread: the resolver judges its timeouts as of now. */
+	/* What comes during the nap waits unread: the resolver judges its timeouts as of the
+	 * nap's start (dp_miss_tick). */
 	lc->nap_ms = dp_clock_ms();
 	lc->napped = true;
 	rte_rcu_qsbr_thread_offline(ctx->qsbr, lc->lcore_id);
